@@ -1,0 +1,1 @@
+"""Automations: event-driven billing workflows (triggers, conditions, steps, executions)."""

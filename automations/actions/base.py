@@ -1,0 +1,63 @@
+"""The contract of an action: a config schema, ``run()`` returning an output, classified errors."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+class ActionError(Exception):
+    """An action failed. ``retryable`` errors are tried again under the step's retry policy."""
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None,
+                 output: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.output = output
+
+
+@dataclass
+class ActionContext:
+    """What an action is given besides its rendered config."""
+
+    execution_id: int | None
+    step_key: str
+    loop_index: str
+    attempt: int
+    variables: Mapping[str, Any]
+    now: datetime
+    #: ``<execution>:<step key>:<loop index>``: the same for every attempt of this step, so whatever
+    #: the action calls can recognise a repeat and act once.
+    idempotency_key: str
+
+
+class Action:
+    """Base class of actions. Subclasses set ``key``, ``family``, ``config_schema`` and ``run()``."""
+
+    key: ClassVar[str] = ""
+    family: ClassVar[str] = "custom"
+    label: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: JSON Schema of the step's ``config`` (validated on save).
+    config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    #: Config fields that are not templates (keys, ids): left as written.
+    literal_fields: ClassVar[tuple[str, ...]] = ()
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        """Problems the schema cannot express, as ``{"field": "config.x", "message": ...}``."""
+        return []
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        """Do the action with the rendered ``config``; return a JSON-able output or raise ActionError."""
+        raise NotImplementedError(".run() must be overridden.")
+
+    def recover(self, context: ActionContext) -> dict[str, Any] | None:
+        """After a worker died mid-attempt: the output of the attempt if it is known to have taken
+        effect (looked up by ``context.idempotency_key``), else None to perform the action again."""
+        return None
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        """What ``run()`` would do, without doing it (test mode)."""
+        return {"would_run": self.key, "config": config}

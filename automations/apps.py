@@ -1,0 +1,28 @@
+"""App config of automations: fills the action registry and connects to billing events."""
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AutomationsConfig(AppConfig):
+    name = "automations"
+    verbose_name = "Automations"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.utils.module_loading import import_string
+
+        from automations.actions import registry
+        from automations.actions.builtin import BUILTIN_ACTIONS
+        from automations.engine.schedule import ensure_tick_schedule
+        from automations.triggers.receivers import on_event_received
+        from billing_events.conf import app_settings
+        from billing_events.signals import event_received
+
+        for action_class in BUILTIN_ACTIONS:
+            registry.register(action_class)
+        for path in app_settings.ACTIONS:
+            registry.register(import_string(path))
+        event_received.connect(on_event_received, dispatch_uid="automations.on_event_received")
+        post_migrate.connect(ensure_tick_schedule, sender=self, dispatch_uid="automations.tick_schedule")

@@ -1,0 +1,126 @@
+"""Canonical definition JSON <-> an AutomationVersion and its step rows. Round trip is exact."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+
+from automations.models import AutomationVersion, Step
+from automations.models.steps import STEP_MODELS
+from automations.status import OnFailure, Reentry, StopStatus
+
+BODIES = {"action": ("fallback",), "branch": ("then", "else"), "loop": ("steps",), "delay": (), "stop": ()}
+DEFAULTS = {"on_failure": OnFailure.FAIL, "status": StopStatus.SUCCEEDED}
+
+
+def _row_values(step: dict[str, Any]) -> dict[str, Any]:
+    kind = step["type"]
+    if kind == "action":
+        return {"action": step["action"], "config": step.get("config", {}), "retry": step.get("retry"),
+                "on_failure": step.get("on_failure", OnFailure.FAIL)}
+    if kind == "branch":
+        return {"condition": step["if"]}
+    if kind == "delay":
+        return {field: step.get(field, "") for field in ("duration", "until", "offset", "at")}
+    if kind == "loop":
+        return {"over": step["over"], "item_name": step.get("as", "item"), "max_items": step.get("max_items")}
+    return {"status": step.get("status", StopStatus.SUCCEEDED)}
+
+
+def _step_json(row: Step, children: dict[tuple[int, str], list[Step]]) -> dict[str, Any]:
+    kind = row.type_name
+    data: dict[str, Any] = {"key": row.key, "type": kind}
+    if kind == "action":
+        data.update(action=row.action, config=row.config)
+        if row.retry is not None:
+            data["retry"] = row.retry
+        if row.on_failure != OnFailure.FAIL:
+            data["on_failure"] = row.on_failure
+    elif kind == "branch":
+        data["if"] = row.condition
+    elif kind == "delay":
+        data.update({field: getattr(row, field) for field in ("duration", "until", "offset", "at")
+                     if getattr(row, field)})
+    elif kind == "loop":
+        data.update(over=row.over, **{"as": row.item_name})
+        if row.max_items is not None:
+            data["max_items"] = row.max_items
+    elif kind == "stop" and row.status != StopStatus.SUCCEEDED:
+        data["status"] = row.status
+    for slot in BODIES[kind]:
+        body = children.get((row.pk, slot), [])
+        if body or (kind == "loop"):
+            data[slot] = [_step_json(child, children) for child in body]
+    return data
+
+
+def version_to_definition(version: AutomationVersion) -> dict[str, Any]:
+    """The canonical definition JSON of ``version``, rebuilt from its rows."""
+    children: dict[tuple[int | None, str], list[Step]] = defaultdict(list)
+    for row in version.steps.all().order_by("position", "pk"):
+        children[(row.parent_id, row.slot)].append(row)
+    definition: dict[str, Any] = {"name": version.name, "trigger": version.trigger}
+    if version.description:
+        definition["description"] = version.description
+    if version.conditions is not None:
+        definition["conditions"] = version.conditions
+    if version.correlation_key:
+        definition["correlation_key"] = version.correlation_key
+    if version.reentry != Reentry.ALLOW:
+        definition["reentry"] = version.reentry
+    if version.exit_on:
+        definition["exit_on"] = version.exit_on
+    if version.retry is not None:
+        definition["retry"] = version.retry
+    definition["steps"] = [_step_json(row, children) for row in children[(None, "steps")]]
+    return definition
+
+
+@transaction.atomic
+def save_definition(version: AutomationVersion, canonical: dict[str, Any]) -> None:
+    """Write a validated canonical definition into ``version`` (a draft).
+
+    Steps are matched by key and updated in place, so the history of a step that survives an edit
+    reads as changes to that step rather than a delete and a create.
+    """
+    version.name = canonical["name"]
+    version.description = canonical.get("description", "")
+    version.trigger = canonical["trigger"]
+    version.conditions = canonical.get("conditions")
+    version.correlation_key = canonical.get("correlation_key", "")
+    version.reentry = canonical.get("reentry", Reentry.ALLOW)
+    version.exit_on = canonical.get("exit_on", [])
+    version.retry = canonical.get("retry")
+    version.save()
+
+    existing = {row.key: row for row in version.steps.all()}
+    wanted = {step["key"]: step["type"] for step in _walk(canonical["steps"])}
+    # Detach first: deleting a removed parent must not cascade onto children that move elsewhere.
+    version.steps.exclude(parent=None).update(parent=None)
+    for key, row in list(existing.items()):
+        if wanted.get(key) != row.type_name:
+            row.delete()
+            del existing[key]
+
+    def write(steps: list[dict[str, Any]], parent: Step | None, slot: str) -> None:
+        for position, step in enumerate(steps):
+            values = {"parent": parent, "slot": slot, "position": position, **_row_values(step)}
+            row = existing.get(step["key"])
+            if row is None:
+                row = STEP_MODELS[step["type"]].objects.create(version=version, key=step["key"], **values)
+            else:
+                for field, value in values.items():
+                    setattr(row, field, value)
+                row.save()
+            for body in BODIES[step["type"]]:
+                write(step.get(body, []), row, body)
+
+    write(canonical["steps"], None, "steps")
+
+
+def _walk(steps: list[dict[str, Any]]):
+    for step in steps:
+        yield step
+        for body in BODIES.get(step["type"], ()):
+            yield from _walk(step.get(body, []))

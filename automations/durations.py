@@ -1,0 +1,45 @@
+"""Durations as written in definitions: ``30s``, ``15m``, ``24h``, ``3d``, ``2w`` or ISO 8601 (``P3D``)."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.utils.dateparse import parse_duration
+
+from billing_events.errors import InvalidInput
+
+_SHORT = re.compile(r"^\s*(-?)(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse(value: object, *, field: str = "duration", allow_negative: bool = False) -> timedelta:
+    """The timedelta ``value`` stands for; :class:`InvalidInput` naming ``field`` if it is not one."""
+    if isinstance(value, str):
+        match = _SHORT.match(value)
+        if match:
+            sign, amount, unit = match.groups()
+            delta = timedelta(**{_UNITS[unit]: int(amount)})
+            delta = -delta if sign else delta
+        elif value.lstrip("-").startswith("P"):
+            delta = parse_duration(value)
+        else:
+            delta = None
+        if delta is not None:
+            if delta < timedelta(0) and not allow_negative:
+                raise InvalidInput(f"{value!r} is negative; a duration must be positive", field=field)
+            return delta
+    raise InvalidInput(
+        f"{value!r} is not a duration; use 30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D or PT1H", field=field
+    )
+
+
+def format_delta(delta: timedelta) -> str:
+    """A short human form: ``3d``, ``1d 2h``, ``45s``."""
+    seconds = int(delta.total_seconds())
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return sign + (" ".join(parts) or "0s")

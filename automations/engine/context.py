@@ -1,0 +1,138 @@
+"""The variables a step sees (SPEC section 7), resolved lazily and fresh through the gateway.
+
+``invoice.status`` read after a 3-day delay is the invoice's status now: entity roots are read
+through the billing gateway the first time a step uses them (once per step), merged over the
+trigger's snapshot so fields the billing system does not keep still resolve.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from automations.conditions import MISSING
+from billing_events.gateway import BillingGateway, get_gateway
+
+
+def _id_of(data: dict[str, Any], root: str, *fallbacks: tuple[str, str]) -> str | None:
+    entity = data.get(root)
+    if isinstance(entity, dict) and entity.get("id"):
+        return str(entity["id"])
+    for other_root, field in fallbacks:
+        other = data.get(other_root)
+        if isinstance(other, dict) and other.get(field):
+            return str(other[field])
+    return None
+
+
+def to_json(value: Any) -> Any:
+    """``value`` with Decimals, dates and other non-JSON types turned into JSON values."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+class Scope(Mapping):
+    """A lazy mapping of variable roots to values, cached for the life of the scope (one step)."""
+
+    def __init__(self, *, data: dict[str, Any], fixed: dict[str, Any], loop_vars: dict[str, Any],
+                 gateway: BillingGateway | None = None) -> None:
+        self.data = data
+        self.gateway = gateway or get_gateway()
+        self._fixed = fixed
+        self._loop_vars = loop_vars
+        self._cache: dict[str, Any] = {}
+        self._loaders: dict[str, Callable[[], Any]] = {
+            "customer": lambda: self._entity("customer", self.gateway.get_customer,
+                                             ("invoice", "customer_id"), ("payment", "customer_id"),
+                                             ("subscription", "customer_id")),
+            "invoice": lambda: self._entity("invoice", self.gateway.get_invoice, ("payment", "invoice_id")),
+            "subscription": lambda: self._entity("subscription", self.gateway.get_subscription,
+                                                 ("invoice", "subscription_id")),
+            "payment": lambda: self._entity("payment", self.gateway.get_payment),
+            "credits": lambda: self._per_customer("credits", lambda cid: self.gateway.get_credits(cid)),
+            "usage": lambda: self._per_customer(
+                "usage", lambda cid: self.gateway.get_usage(cid, (self.data.get("usage") or {}).get("metric"))),
+        }
+
+    def _entity(self, root: str, read: Callable[[str], dict | None], *fallbacks: tuple[str, str]) -> Any:
+        snapshot = self.data.get(root)
+        entity_id = _id_of(self.data, root, *fallbacks)
+        fresh = read(entity_id) if entity_id else None
+        if fresh is None:
+            return snapshot if snapshot is not None else MISSING
+        return {**snapshot, **fresh} if isinstance(snapshot, dict) else fresh
+
+    def _per_customer(self, root: str, read: Callable[[str], dict | None]) -> Any:
+        customer = self["customer"] if "customer" in self else None
+        fresh = read(str(customer["id"])) if isinstance(customer, dict) and customer.get("id") else None
+        snapshot = self.data.get(root)
+        if fresh is None:
+            return snapshot if snapshot is not None else MISSING
+        return {**snapshot, **fresh} if isinstance(snapshot, dict) else fresh
+
+    def _load(self, root: str) -> Any:
+        if root in self._loop_vars:
+            return self._loop_vars[root]
+        if root in self._fixed:
+            return self._fixed[root]
+        loader = self._loaders.get(root)
+        return loader() if loader else MISSING
+
+    def __getitem__(self, root: str) -> Any:
+        if root not in self._cache:
+            self._cache[root] = self._load(root)
+        value = self._cache[root]
+        if value is MISSING:
+            raise KeyError(root)
+        return value
+
+    def __contains__(self, root: object) -> bool:
+        try:
+            self[root]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._loop_vars, *self._fixed, *self._loaders])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def resolve(self, path: str) -> Any:
+        """The value at a dotted path (``invoice.status``, ``items.0.amount``), or ``MISSING``."""
+        root, *rest = path.split(".")
+        try:
+            value = self[root]
+        except KeyError:
+            return MISSING
+        for part in rest:
+            if isinstance(value, Mapping):
+                value = value.get(part, MISSING)
+            elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return MISSING
+            if value is MISSING:
+                return MISSING
+        return value
+
+
+def build_scope(execution: Any, *, now: datetime, loop_vars: dict[str, Any] | None = None) -> Scope:
+    """The variables of a step of ``execution`` (a saved Execution, or a stand-in in test mode)."""
+    trigger = execution.trigger or {}
+    fixed = {
+        "event": {"id": trigger.get("event_id"), "type": trigger.get("event_type", trigger.get("type")),
+                  "occurred_at": trigger.get("occurred_at"), "data": execution.data},
+        "automation": {"id": execution.automation_id, "name": trigger.get("automation_name", ""),
+                       "version": trigger.get("version")},
+        "execution": {"id": execution.pk, "started_at": execution.started_at},
+        "steps": {key: {"output": output} for key, output in (execution.outputs or {}).items()},
+        "trigger": trigger,
+        "now": now,
+    }
+    if trigger.get("slot"):
+        fixed["schedule"] = {"slot": trigger["slot"]}
+    return Scope(data=execution.data or {}, fixed=fixed, loop_vars=loop_vars or {})

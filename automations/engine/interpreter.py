@@ -1,0 +1,291 @@
+"""The interpreter: runs an execution's steps from its cursor until it must wait or it ends.
+
+Consecutive steps run inline in one worker task; only a delay, a retry wait or the end of the
+time budget hands the execution back (as a wake-up), so no worker is ever held by a wait. Each
+step's result and the cursor move are committed together, guarded by the worker's lease.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from automations import clock
+from automations.actions import ActionContext, ActionError, registry
+from automations.conditions import MISSING, ConditionError, evaluate
+from automations.engine.context import Scope, build_scope, to_json
+from automations.engine.delays import wake_time
+from automations.engine.program import Position, Program, locate, loop_index, loop_variables, step_done
+from automations.engine.retry import retry_delay, retry_policy
+from automations.engine.tasks import enqueue
+from automations.engine.transitions import LeaseLost, finish, save_progress, wait
+from automations.models import Execution, StepRun
+from automations.status import ExecutionStatus, OnFailure, StepRunStatus
+from automations.templating import RenderError, render_value
+from billing_events.conf import app_settings
+
+logger = logging.getLogger("automations")
+
+
+class StepFailed(Exception):
+    """A control step (branch, loop, delay) could not be evaluated; the execution fails."""
+
+
+@dataclass
+class Next:
+    """What the run does after a step: go on, wait until ``wake_at``, or end with ``status``."""
+
+    wake_at: datetime | None = None
+    status: str | None = None
+    error: str = ""
+    reason: str = ""
+
+
+@dataclass
+class Run:
+    """One worker's pass over an execution."""
+
+    execution: Execution
+    lease: str
+    program: Program
+    cursor: list[dict[str, Any]]
+    outputs: dict[str, Any]
+    now: datetime = field(default_factory=clock.now)
+
+    def scope(self) -> Scope:
+        self.execution.outputs = self.outputs
+        return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor))
+
+    def log(self, step: dict[str, Any], status: str, *, attempt: int = 1, output: Any = None, error: str = "",
+            input: Any = None) -> StepRun:
+        return StepRun.objects.create(
+            execution=self.execution, step_key=step["key"], step_type=step["type"], action=step.get("action", ""),
+            loop_index=loop_index(self.cursor), attempt=attempt, status=status, input=input,
+            output=to_json(output), error=error, started_at=self.now,
+            finished_at=None if status == StepRunStatus.RUNNING else clock.now(),
+        )
+
+
+def run(execution_id: int, lease: str) -> None:
+    """Run the execution until it waits or ends. ``lease`` proves this worker owns it."""
+    deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
+    try:
+        while _run_one_step(execution_id, lease, deadline):
+            pass
+    except LeaseLost:
+        logger.info("execution %s: lease lost (canceled or taken over); stopping", execution_id)
+
+
+def _run_one_step(execution_id: int, lease: str, deadline: float) -> bool:
+    execution = Execution.objects.select_related("version").get(pk=execution_id)
+    if execution.status != ExecutionStatus.RUNNING or execution.lease_token != lease:
+        return False
+    current = Run(execution, lease, Program(execution.version.snapshot), execution.cursor, dict(execution.outputs))
+    position = locate(current.program, current.cursor)
+    if position.failed_step:
+        with transaction.atomic():
+            finish(execution_id, lease, ExecutionStatus.FAILED, error=position.error, cursor=current.cursor)
+        return False
+    if position.step is None:
+        with transaction.atomic():
+            finish(execution_id, lease, ExecutionStatus.SUCCEEDED, cursor=current.cursor, outputs=current.outputs)
+        return False
+    if time.monotonic() > deadline:
+        # Hand back and queue a continuation rather than outlive the task timeout.
+        with transaction.atomic():
+            token = wait(execution_id, lease, current.now, enqueued=True, cursor=current.cursor)
+            enqueue("automations.engine.tasks.resume_execution", execution_id, token)
+        return False
+
+    step = position.step
+    if step["type"] == "action":
+        outcome = _action(current, step)
+    else:
+        try:
+            with transaction.atomic():
+                outcome = CONTROL_STEPS[step["type"]](current, step)
+                _commit(current, outcome)
+            return outcome.wake_at is None and outcome.status is None
+        except StepFailed as exc:
+            with transaction.atomic():
+                current.log(step, StepRunStatus.FAILED, error=str(exc))
+                outcome = Next(status=ExecutionStatus.FAILED, error=f"step {step['key']}: {exc}")
+                _commit(current, outcome)
+            return False
+    return outcome.wake_at is None and outcome.status is None
+
+
+def _commit(current: Run, outcome: Next) -> None:
+    """Store the cursor and outputs with the outcome (inside the caller's transaction)."""
+    fields = {"cursor": current.cursor, "outputs": to_json(current.outputs)}
+    if outcome.status:
+        finish(current.execution.pk, current.lease, outcome.status, error=outcome.error, reason=outcome.reason,
+               **fields)
+    elif outcome.wake_at and outcome.wake_at > clock.now():
+        wait(current.execution.pk, current.lease, outcome.wake_at, **fields)
+    else:
+        outcome.wake_at = None  # a wait that is already over: carry on at once
+        save_progress(current.execution.pk, current.lease, **fields)
+
+
+# --- control steps ---------------------------------------------------------------------------
+
+
+def _branch(current: Run, step: dict[str, Any]) -> Next:
+    try:
+        outcome = evaluate(step["if"], current.scope().resolve)
+    except ConditionError as exc:
+        raise StepFailed(str(exc)) from exc
+    slot = "then" if outcome.passed else "else"
+    current.log(step, StepRunStatus.SUCCEEDED, output={"branch": slot, "reason": outcome.explain(),
+                                                        "checks": outcome.checks})
+    current.outputs[step["key"]] = {"branch": slot}
+    if step.get(slot):
+        current.cursor.append({"owner": step["key"], "slot": slot, "index": 0})
+    else:
+        step_done(current.cursor)
+    return Next()
+
+
+def _delay(current: Run, step: dict[str, Any]) -> Next:
+    try:
+        wake_at = wake_time(step, current.scope(), current.now)
+    except (RenderError, ValueError) as exc:
+        raise StepFailed(str(exc)) from exc
+    current.log(step, StepRunStatus.SUCCEEDED, output={"until": wake_at})
+    step_done(current.cursor)
+    return Next(wake_at=wake_at)
+
+
+def _loop(current: Run, step: dict[str, Any]) -> Next:
+    over = step["over"]
+    items = current.scope().resolve(over)
+    if items is MISSING:
+        raise StepFailed(f"over: {over} is not set")
+    if not isinstance(items, (list, tuple)):
+        raise StepFailed(f"over: {over} is not a list (it is {type(items).__name__})")
+    limit = step.get("max_items") or app_settings.LOOP_MAX_ITEMS
+    truncated = len(items) > limit
+    items = to_json(list(items[:limit]))
+    current.log(step, StepRunStatus.SUCCEEDED, output={"items": len(items), "truncated": truncated})
+    if items:
+        current.cursor.append({"owner": step["key"], "slot": "steps", "index": 0, "items": items, "item": 0,
+                               "as": step.get("as", "item")})
+    else:
+        step_done(current.cursor)
+    return Next()
+
+
+def _stop(current: Run, step: dict[str, Any]) -> Next:
+    status = step.get("status", ExecutionStatus.SUCCEEDED)
+    current.log(step, StepRunStatus.SUCCEEDED, output={"status": status})
+    step_done(current.cursor)
+    return Next(status=status, reason=f"stopped at step {step['key']}",
+                error=f"stopped at step {step['key']}" if status == ExecutionStatus.FAILED else "")
+
+
+CONTROL_STEPS = {"branch": _branch, "delay": _delay, "loop": _loop, "stop": _stop}
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+def _action(current: Run, step: dict[str, Any]) -> Next:
+    action = registry.get(step["action"])
+    frame = current.cursor[-1]
+    attempt = frame.get("attempt", 1)
+    index = loop_index(current.cursor)
+    context = ActionContext(
+        execution_id=current.execution.pk, step_key=step["key"], loop_index=index, attempt=attempt,
+        variables=current.scope(), now=current.now,
+        idempotency_key=f"{current.execution.pk}:{step['key']}:{index or 0}",
+    )
+
+    interrupted = StepRun.objects.filter(execution=current.execution, step_key=step["key"], loop_index=index,
+                                         attempt=attempt, status=StepRunStatus.RUNNING).first()
+    if interrupted is not None:
+        # A worker died during this attempt: ask the action, by idempotency key, whether it took
+        # effect, rather than guess.
+        recovered = action.recover(context) if action else None
+        with transaction.atomic():
+            if recovered is not None:
+                interrupted.status, interrupted.output = StepRunStatus.SUCCEEDED, to_json(recovered)
+                interrupted.error = "worker stopped during this attempt; result recovered by idempotency key"
+                interrupted.finished_at = clock.now()
+                interrupted.save()
+                return _succeeded(current, step, recovered)
+            interrupted.status, interrupted.finished_at = StepRunStatus.INTERRUPTED, clock.now()
+            interrupted.error = "worker stopped during this attempt; the action is performed again"
+            interrupted.save()
+            attempt = frame["attempt"] = attempt + 1
+            context.attempt = attempt
+            save_progress(current.execution.pk, current.lease, cursor=current.cursor)
+
+    if action is None:
+        return _failed(current, step, attempt, f"action {step['action']!r} is not registered", retryable=False)
+    try:
+        config = {name: (value if name in action.literal_fields else render_value(value, context.variables))
+                  for name, value in step.get("config", {}).items()}
+    except RenderError as exc:
+        return _failed(current, step, attempt, f"config: {exc}", retryable=False)
+
+    try:
+        with transaction.atomic():
+            save_progress(current.execution.pk, current.lease)
+            record = current.log(step, StepRunStatus.RUNNING, attempt=attempt, input=to_json(config))
+    except IntegrityError:
+        raise LeaseLost(current.execution.pk) from None  # another worker is running this very attempt
+
+    try:
+        output = action.run(config, context)
+    except ActionError as exc:
+        return _failed(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
+                       record=record, output=exc.output)
+    except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
+        logger.exception("action %s failed unexpectedly", step["action"])
+        return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False, record=record)
+    with transaction.atomic():
+        record.status, record.output, record.finished_at = StepRunStatus.SUCCEEDED, to_json(output), clock.now()
+        record.save(update_fields=["status", "output", "finished_at"])
+        return _succeeded(current, step, output)
+
+
+def _succeeded(current: Run, step: dict[str, Any], output: Any) -> Next:
+    current.outputs[step["key"]] = output
+    step_done(current.cursor)
+    outcome = Next()
+    _commit(current, outcome)
+    return outcome
+
+
+def _failed(current: Run, step: dict[str, Any], attempt: int, error: str, *, retryable: bool,
+            retry_after: float | None = None, record: StepRun | None = None, output: Any = None) -> Next:
+    with transaction.atomic():
+        if record is None:
+            record = current.log(step, StepRunStatus.FAILED, attempt=attempt, error=error)
+        else:
+            record.status, record.error, record.finished_at = StepRunStatus.FAILED, error, clock.now()
+            record.output = to_json(output)
+            record.save(update_fields=["status", "error", "finished_at", "output"])
+        policy = retry_policy(current.program.definition.get("retry"), step.get("retry"))
+        if retryable and attempt < policy.max_attempts:
+            current.cursor[-1]["attempt"] = attempt + 1
+            outcome = Next(wake_at=clock.now() + retry_delay(policy, attempt, retry_after))
+        elif step.get("fallback"):
+            current.cursor.append({"owner": step["key"], "slot": "fallback", "index": 0,
+                                   "after": step.get("on_failure", OnFailure.FAIL),
+                                   "error": f"step {step['key']}: {error}"})
+            current.outputs[step["key"]] = {"status": "failed", "error": error}
+            outcome = Next()
+        elif step.get("on_failure") == OnFailure.CONTINUE:
+            current.outputs[step["key"]] = {"status": "failed", "error": error}
+            step_done(current.cursor)
+            outcome = Next()
+        else:
+            outcome = Next(status=ExecutionStatus.FAILED, error=f"step {step['key']}: {error}")
+        _commit(current, outcome)
+    return outcome

@@ -1,0 +1,83 @@
+"""A version's frozen definition as the interpreter walks it, and the cursor that says where a run is.
+
+The cursor is a stack of frames, one for each body being run (the top-level steps, a branch's
+``then``, a loop's ``steps`` for one item, an action's ``fallback``). It is plain JSON stored on the
+execution, so a run resumes from it after a delay, a retry wait or a worker's death.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Frame = dict[str, Any]
+ROOT = {"owner": None, "slot": "steps", "index": 0}
+
+
+class Program:
+    """Step lookup for one frozen definition."""
+
+    def __init__(self, definition: dict[str, Any]) -> None:
+        self.definition = definition
+        self.steps: dict[str, dict[str, Any]] = {}
+        self._index(definition["steps"])
+
+    def _index(self, steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            self.steps[step["key"]] = step
+            for slot in ("then", "else", "steps", "fallback"):
+                if isinstance(step.get(slot), list):
+                    self._index(step[slot])
+
+    def body(self, frame: Frame) -> list[dict[str, Any]]:
+        if frame["owner"] is None:
+            return self.definition["steps"]
+        return self.steps[frame["owner"]].get(frame["slot"], [])
+
+
+@dataclass
+class Position:
+    """The next step to run, or why the run has nothing left to do."""
+
+    step: dict[str, Any] | None = None
+    #: Set when a fallback body ended and its step's ``on_failure`` is ``fail``.
+    failed_step: str | None = None
+    error: str = ""
+
+
+def initial_cursor() -> list[Frame]:
+    return [dict(ROOT)]
+
+
+def loop_index(cursor: list[Frame]) -> str:
+    """Item positions of the enclosing loops, outermost first: ``""``, ``"2"``, ``"2.0"``."""
+    return ".".join(str(frame["item"]) for frame in cursor if "items" in frame)
+
+
+def loop_variables(cursor: list[Frame]) -> dict[str, Any]:
+    """The current item of every enclosing loop, by its ``as`` name."""
+    return {frame["as"]: frame["items"][frame["item"]] for frame in cursor if "items" in frame}
+
+
+def step_done(cursor: list[Frame]) -> None:
+    """Move past the step at the top frame's index."""
+    cursor[-1]["index"] += 1
+    cursor[-1].pop("attempt", None)
+
+
+def locate(program: Program, cursor: list[Frame]) -> Position:
+    """Unwind finished bodies (next loop item, end of a fallback) and return the next step."""
+    while cursor:
+        frame = cursor[-1]
+        body = program.body(frame)
+        if frame["index"] < len(body):
+            return Position(step=body[frame["index"]])
+        if "items" in frame and frame["item"] + 1 < len(frame["items"]):
+            frame["item"] += 1
+            frame["index"] = 0
+            continue
+        cursor.pop()
+        if frame.get("after") == "fail":
+            return Position(failed_step=frame["owner"], error=frame.get("error", ""))
+        if cursor:
+            step_done(cursor)
+    return Position()

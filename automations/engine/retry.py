@@ -1,0 +1,37 @@
+"""Retry policies: a step's own over the automation's over the settings' default."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from automations.durations import parse as parse_duration
+from billing_events.conf import app_settings
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    initial_interval: timedelta
+    backoff_coefficient: float
+    max_interval: timedelta
+
+
+def retry_policy(automation_retry: dict[str, Any] | None, step_retry: dict[str, Any] | None) -> RetryPolicy:
+    merged = {**app_settings.RETRY, **(automation_retry or {}), **(step_retry or {})}
+    return RetryPolicy(
+        max_attempts=int(merged["max_attempts"]),
+        initial_interval=parse_duration(merged["initial_interval"]),
+        backoff_coefficient=float(merged["backoff_coefficient"]),
+        max_interval=parse_duration(merged["max_interval"]),
+    )
+
+
+def retry_delay(policy: RetryPolicy, attempt: int, retry_after: float | None = None) -> timedelta:
+    """How long to wait after failed attempt number ``attempt`` (1-based); a server's Retry-After
+    is honoured when it asks for longer."""
+    delay = policy.initial_interval * (policy.backoff_coefficient ** (attempt - 1))
+    delay = min(delay, policy.max_interval)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay

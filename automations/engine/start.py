@@ -1,0 +1,82 @@
+"""Starting an execution: entry conditions, then a new execution queued to run at once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from automations import clock
+from automations.conditions import ConditionError, Outcome, evaluate
+from automations.engine.context import Scope, build_scope
+from automations.engine.program import initial_cursor
+from automations.engine.tasks import enqueue
+from automations.models import Automation, AutomationVersion, Execution
+from automations.status import ExecutionStatus
+from billing_events.models import Event
+
+
+@dataclass
+class _Pending:
+    """The shape build_scope needs, before the execution row exists."""
+
+    automation_id: int
+    trigger: dict[str, Any]
+    data: dict[str, Any]
+    pk: int | None = None
+    started_at: Any = None
+    outputs: dict[str, Any] | None = None
+
+
+def entry_scope(automation: Automation, trigger: dict[str, Any], data: dict[str, Any]) -> Scope:
+    return build_scope(_Pending(automation.pk, trigger, data, started_at=clock.now()), now=clock.now())
+
+
+def check_entry(version: AutomationVersion, scope: Scope) -> Outcome:
+    """Whether the automation's conditions let a run start (ConditionError if they cannot be evaluated)."""
+    return evaluate((version.snapshot or {}).get("conditions"), scope.resolve)
+
+
+def start_execution(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
+                    data: dict[str, Any], event: Event | None = None, correlation_value: str = "",
+                    user: Any = None, error: str = "") -> Execution | None:
+    """Create an execution of ``version`` and queue it to run now.
+
+    With ``event``, at most one execution per automation and event is ever created (a unique
+    constraint), so a redelivered dispatch returns None. With ``error``, the execution is stored
+    as failed at once (its entry conditions could not be evaluated), so the problem is visible.
+    """
+    now = clock.now()
+    trigger = {**trigger, "automation_name": automation.name, "version": version.number}
+    values = dict(automation=automation, version=version, trigger=trigger, data=data, event=event,
+                  correlation_value=correlation_value, created_by=user if getattr(user, "pk", None) else None,
+                  cursor=initial_cursor(), started_at=now)
+    if error:
+        values.update(status=ExecutionStatus.FAILED, error=error, finished_at=now)
+    else:
+        values.update(status=ExecutionStatus.WAITING, wake_at=now, wait_token=1, enqueued_at=now)
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(**values)
+    except IntegrityError:
+        if event is not None and Execution.objects.filter(automation=automation, event=event).exists():
+            return None
+        raise
+    if not error:
+        enqueue("automations.engine.tasks.resume_execution", execution.pk, execution.wait_token)
+    return execution
+
+
+def start_if_entered(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
+                     data: dict[str, Any], event: Event | None = None, correlation_value: str = "",
+                     user: Any = None) -> Execution | None:
+    """Start an execution if the entry conditions hold; an evaluation error starts a failed one."""
+    try:
+        entered = check_entry(version, entry_scope(automation, trigger, data))
+    except ConditionError as exc:
+        return start_execution(automation, version, trigger=trigger, data=data, event=event,
+                               correlation_value=correlation_value, user=user, error=f"conditions: {exc}")
+    if not entered.passed:
+        return None
+    return start_execution(automation, version, trigger=trigger, data=data, event=event,
+                           correlation_value=correlation_value, user=user)

@@ -1,0 +1,77 @@
+"""The sweep: hand due wake-ups to the workers, resume executions whose worker died, re-dispatch
+events whose dispatch was lost. Its cost grows with what is due, not with what is waiting."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django_q.tasks import async_task
+
+from automations.engine.transitions import recover_stale
+from automations.models import Execution
+from automations.status import ExecutionStatus
+from billing_events.conf import app_settings
+from billing_events.models import Event
+
+
+@dataclass
+class SweepResult:
+    woken: int = 0
+    recovered: int = 0
+    redispatched: int = 0
+
+
+def _locked(queryset):
+    """Rows no other sweeper holds (PostgreSQL); SQLite serialises writers on its own."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def wake_due(now: datetime) -> int:
+    """Queue a resume task for every waiting execution whose time has come."""
+    batch = app_settings.SWEEP_BATCH
+    requeue_before = now - timedelta(seconds=app_settings.REQUEUE_SECONDS)
+    with transaction.atomic():
+        due = list(_locked(
+            Execution.objects.filter(status=ExecutionStatus.WAITING, wake_at__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=requeue_before))
+            .order_by("wake_at").values_list("pk", "wait_token")[:batch]
+        ))
+        # Marked as queued so the next sweep does not queue them again; a wake-up whose task is
+        # lost is queued again after REQUEUE_SECONDS.
+        Execution.objects.filter(pk__in=[pk for pk, _ in due]).update(enqueued_at=now)
+    for pk, token in due:
+        async_task("automations.engine.tasks.resume_execution", pk, token, group="automations")
+    return len(due)
+
+
+def recover_dead_workers(now: datetime) -> int:
+    """Executions left running by a worker that died are resumed from their cursor."""
+    stale = list(Execution.objects.filter(status=ExecutionStatus.RUNNING, lease_expires_at__lte=now)
+                 .values_list("pk", "lease_token")[: app_settings.SWEEP_BATCH])
+    recovered = 0
+    for pk, lease in stale:
+        if recover_stale(pk, lease) is not None:
+            recovered += 1
+    return recovered
+
+
+def redispatch_events(now: datetime) -> int:
+    """Events stored but never dispatched (the task was lost) are dispatched again."""
+    cutoff = now - timedelta(seconds=app_settings.REDISPATCH_SECONDS)
+    pending = list(Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff)
+                   .order_by("received_at").values_list("pk", flat=True)[: app_settings.SWEEP_BATCH])
+    for event_id in pending:
+        async_task("automations.engine.tasks.dispatch_event", event_id, group="automations")
+    return len(pending)
+
+
+def sweep(now: datetime) -> SweepResult:
+    result = SweepResult()
+    result.recovered = recover_dead_workers(now)
+    result.woken = wake_due(now)
+    result.redispatched = redispatch_events(now)
+    return result

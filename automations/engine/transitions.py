@@ -1,0 +1,92 @@
+"""Every change of an execution's status, each one a guarded update.
+
+An update only applies when the row is still in the state the caller saw (the wake-up token for a
+waiting execution, the lease token for a running one). A duplicated task, a stale wake-up or a
+worker that lost its lease therefore changes nothing, on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import F
+
+from automations import clock
+from automations.models import Execution
+from automations.status import FINISHED_STATUSES, ExecutionStatus, sources_of
+from billing_events.conf import app_settings
+
+
+class LeaseLost(Exception):
+    """The execution is no longer this worker's to run (canceled, or resumed by another worker)."""
+
+
+def _lease_expiry(now: datetime) -> datetime:
+    return now + timedelta(seconds=app_settings.LEASE_SECONDS)
+
+
+def claim(execution_id: int, wait_token: int) -> str | None:
+    """waiting -> running, if ``wait_token`` is still the execution's current wake-up. Returns the
+    lease token the worker must present for every later change, or None when there is nothing to do."""
+    lease = uuid.uuid4().hex
+    now = clock.now()
+    claimed = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.WAITING, wait_token=wait_token).update(
+        status=ExecutionStatus.RUNNING, lease_token=lease, lease_expires_at=_lease_expiry(now),
+        wake_at=None, enqueued_at=None,
+    )
+    return lease if claimed else None
+
+
+def save_progress(execution_id: int, lease: str, **fields: Any) -> None:
+    """Store the cursor and outputs after a step and renew the lease; LeaseLost if it is gone."""
+    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease).update(
+        lease_expires_at=_lease_expiry(clock.now()), **fields
+    )
+    if not updated:
+        raise LeaseLost(execution_id)
+
+
+def wait(execution_id: int, lease: str, wake_at: datetime, *, enqueued: bool = False, **fields: Any) -> int:
+    """running -> waiting until ``wake_at``; returns the new wake-up token."""
+    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease).update(
+        status=ExecutionStatus.WAITING, wake_at=wake_at, wait_token=F("wait_token") + 1, lease_token="",
+        lease_expires_at=None, enqueued_at=clock.now() if enqueued else None, **fields,
+    )
+    if not updated:
+        raise LeaseLost(execution_id)
+    return Execution.objects.values_list("wait_token", flat=True).get(pk=execution_id)
+
+
+def finish(execution_id: int, lease: str, status: str, *, error: str = "", reason: str = "", **fields: Any) -> None:
+    """running -> succeeded, failed or canceled."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"{status!r} is not a final status")
+    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease).update(
+        status=status, error=error[:5000], status_reason=reason[:500], finished_at=clock.now(), lease_token="",
+        lease_expires_at=None, wake_at=None, **fields,
+    )
+    if not updated:
+        raise LeaseLost(execution_id)
+
+
+def cancel(execution_id: int, reason: str) -> bool:
+    """running or waiting -> canceled. A pending wake-up then finds nothing to do, and a worker in
+    the middle of a step stops at its next save. Returns False if the execution had already ended."""
+    return bool(Execution.objects.filter(
+        pk=execution_id, status__in=sources_of(ExecutionStatus.CANCELED)).update(
+        status=ExecutionStatus.CANCELED, status_reason=reason[:500], finished_at=clock.now(), wake_at=None,
+        lease_token="", lease_expires_at=None,
+    ))
+
+
+def recover_stale(execution_id: int, lease: str) -> int | None:
+    """running with an expired lease (its worker died) -> waiting, due now. Returns the wake-up token."""
+    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease,
+                                       lease_expires_at__lte=clock.now()).update(
+        status=ExecutionStatus.WAITING, wake_at=clock.now(), wait_token=F("wait_token") + 1, lease_token="",
+        lease_expires_at=None, enqueued_at=None,
+    )
+    if not updated:
+        return None
+    return Execution.objects.values_list("wait_token", flat=True).get(pk=execution_id)

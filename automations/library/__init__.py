@@ -1,0 +1,49 @@
+"""The templates library: pre-built automations stored as data files of canonical definitions."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+LIBRARY_DIR = Path(__file__).parent
+
+
+@lru_cache(maxsize=None)
+def _load(key: str) -> dict[str, Any]:
+    path = LIBRARY_DIR / f"{key}.json"
+    if not path.is_file():
+        raise KeyError(key)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def template_keys() -> list[str]:
+    return sorted(path.stem for path in LIBRARY_DIR.glob("*.json"))
+
+
+def get_template(key: str) -> dict[str, Any]:
+    """A library entry: key, title, description, definition, email_templates (a fresh copy)."""
+    return json.loads(json.dumps(_load(key)))
+
+
+@transaction.atomic
+def install_email_templates(key: str) -> list[str]:
+    """Create the entry's email templates that do not exist yet (existing ones are left as edited)."""
+    from automations.models import EmailTemplate
+
+    created = []
+    for template in get_template(key)["email_templates"]:
+        _, was_created = EmailTemplate.objects.get_or_create(key=template["key"], defaults=template)
+        if was_created:
+            created.append(template["key"])
+    return created
+
+
+def instantiate(key: str, user: Any = None):
+    """A new draft automation from a library entry (its missing email templates created first)."""
+    from automations.services import create_automation
+
+    install_email_templates(key)
+    return create_automation(get_template(key)["definition"], user=user)

@@ -1,0 +1,20 @@
+"""Models of the automations app."""
+from automations.models.automation import Automation, AutomationVersion
+from automations.models.content import EmailTemplate, Task
+from automations.models.execution import Execution, StepRun
+from automations.models.steps import ActionStep, BranchStep, DelayStep, LoopStep, Step, StopStep
+
+__all__ = [
+    "ActionStep",
+    "Automation",
+    "AutomationVersion",
+    "BranchStep",
+    "DelayStep",
+    "EmailTemplate",
+    "Execution",
+    "LoopStep",
+    "Step",
+    "StepRun",
+    "StopStep",
+    "Task",
+]

@@ -1,0 +1,89 @@
+"""Executions (one run of an automation version) and their step log."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from automations.status import ExecutionStatus, StepRunStatus
+
+
+class Execution(models.Model):
+    """One run of an automation, pinned to the version it started on."""
+
+    automation = models.ForeignKey("automations.Automation", on_delete=models.CASCADE, related_name="executions")
+    version = models.ForeignKey("automations.AutomationVersion", on_delete=models.CASCADE,
+                                related_name="executions")
+    status = models.CharField(max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.WAITING)
+    trigger = models.JSONField(default=dict, help_text="How the run started: event, schedule slot or manual caller.")
+    event = models.ForeignKey("billing_events.Event", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="executions")
+    data = models.JSONField(default=dict, help_text="The trigger's data: the event payload or the manual context.")
+    correlation_value = models.CharField(max_length=255, blank=True, db_index=True)
+    cursor = models.JSONField(default=list, help_text="Where the run is: a stack of frames.")
+    outputs = models.JSONField(default=dict, help_text="Output of each finished step, by step key.")
+    # A wake-up is this row: due when status is waiting and wake_at has passed. wait_token changes
+    # with every wait so that a stale or duplicated wake-up task finds nothing to do.
+    wake_at = models.DateTimeField(null=True, blank=True)
+    wait_token = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When the wake-up was handed to the queue.")
+    # The worker running the execution holds a lease; a lease past its expiry means the worker died.
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    status_reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "event"], condition=models.Q(event__isnull=False),
+                                    name="one_execution_per_event"),
+        ]
+        indexes = [
+            models.Index(fields=["wake_at"], condition=models.Q(status="waiting"), name="execution_due_idx"),
+            models.Index(fields=["lease_expires_at"], condition=models.Q(status="running"),
+                         name="execution_lease_idx"),
+            models.Index(fields=["automation", "status"], name="execution_automation_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.automation} ({self.status})"
+
+    @property
+    def version_number(self) -> int:
+        return self.version.number
+
+
+class StepRun(models.Model):
+    """One attempt at one step: what went in, what came out, and how it ended."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="step_runs")
+    step_key = models.CharField(max_length=100)
+    step_type = models.CharField(max_length=10)
+    action = models.CharField(max_length=100, blank=True)
+    loop_index = models.CharField(max_length=50, blank=True, help_text="Position in enclosing loops, e.g. 2 or 2.1")
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=StepRunStatus.choices, default=StepRunStatus.RUNNING)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        constraints = [
+            # The database itself refuses a second run of the same attempt of the same step.
+            models.UniqueConstraint(fields=["execution", "step_key", "loop_index", "attempt"],
+                                    name="one_run_per_attempt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_key} #{self.attempt} {self.status}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.execution_id}:{self.step_key}:{self.loop_index or 0}"

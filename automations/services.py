@@ -1,0 +1,109 @@
+"""The operations on automations and executions, shared by the admin, the API, the builder and hosts."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from automations import clock
+from automations.definition import validate_definition
+from automations.definition.serialize import save_definition, version_to_definition
+from automations.engine import transitions
+from automations.engine.start import start_execution
+from automations.models import Automation, AutomationVersion, Execution
+from automations.status import TriggerType, VersionState
+from billing_events.errors import InvalidInput
+
+
+def _user(user: Any) -> Any:
+    return user if getattr(user, "pk", None) else None
+
+
+@transaction.atomic
+def create_automation(definition: dict[str, Any], user: Any = None) -> Automation:
+    """A new automation whose draft version 1 holds ``definition`` (validated)."""
+    canonical = validate_definition(definition)
+    automation = Automation.objects.create(name=canonical["name"], description=canonical.get("description", ""),
+                                           created_by=_user(user))
+    version = AutomationVersion(automation=automation, number=1, state=VersionState.DRAFT, created_by=_user(user))
+    save_definition(version, canonical)
+    return automation
+
+
+@transaction.atomic
+def update_draft(automation: Automation, definition: dict[str, Any], user: Any = None) -> AutomationVersion:
+    """Replace the draft's definition, creating the draft (next version number) if there is none."""
+    canonical = validate_definition(definition)
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    version = automation.versions.filter(state=VersionState.DRAFT).first()
+    if version is None:
+        number = (automation.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        version = AutomationVersion(automation=automation, number=number, state=VersionState.DRAFT,
+                                    created_by=_user(user))
+    save_definition(version, canonical)
+    Automation.objects.filter(pk=automation.pk).update(name=canonical["name"],
+                                                       description=canonical.get("description", ""))
+    return version
+
+
+def current_definition(automation: Automation) -> dict[str, Any] | None:
+    """The draft's definition if there is one, else the active version's."""
+    version = automation.draft_version or automation.active_version
+    return version.definition() if version else None
+
+
+@transaction.atomic
+def activate(automation: Automation, user: Any = None) -> AutomationVersion:
+    """Make the draft the active version; the previously active one becomes inactive.
+
+    Executions already under way keep running the version they started on.
+    """
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    draft = automation.versions.filter(state=VersionState.DRAFT).first()
+    if draft is None:
+        raise InvalidInput("there is no draft version to activate", field="version")
+    # Validate again: an email template or a registered action may have gone since the draft was saved.
+    snapshot = validate_definition(version_to_definition(draft))
+    automation.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
+    draft.state, draft.snapshot, draft.activated_at = VersionState.ACTIVE, snapshot, clock.now()
+    draft.save()
+    trigger = snapshot["trigger"]
+    automation.active_version = draft
+    automation.trigger_type = trigger["type"]
+    automation.trigger_event = trigger.get("event", "") if trigger["type"] == TriggerType.EVENT else ""
+    automation.save()
+    return draft
+
+
+def pause(automation: Automation) -> None:
+    """Stop starting new executions; executions under way carry on."""
+    Automation.objects.filter(pk=automation.pk).update(is_paused=True)
+    automation.is_paused = True
+
+
+def resume(automation: Automation) -> None:
+    """Start executions again for new triggers (nothing missed while paused is replayed)."""
+    Automation.objects.filter(pk=automation.pk).update(is_paused=False)
+    automation.is_paused = False
+
+
+def run_manual(automation: Automation, data: dict[str, Any] | None = None, user: Any = None) -> Execution:
+    """Start an execution of the active version now, with ``data`` read like an event's data."""
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("must be a JSON object", field="data")
+    version = automation.active_version
+    if version is None:
+        raise InvalidInput("the automation has no active version; activate it first", field="automation")
+    if automation.is_paused:
+        raise InvalidInput("the automation is paused", field="automation")
+    caller = getattr(user, "get_username", lambda: "")() if user is not None else ""
+    return start_execution(automation, version, trigger={"type": "manual", "user": caller}, data=data or {},
+                           user=user)
+
+
+def cancel_execution(execution: Execution, reason: str = "canceled by an operator") -> bool:
+    """Cancel a running or waiting execution; False if it had already ended."""
+    canceled = transitions.cancel(execution.pk, reason)
+    execution.refresh_from_db()
+    return canceled

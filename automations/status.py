@@ -1,0 +1,67 @@
+"""Statuses of versions, executions and step runs, and which transitions are allowed."""
+from __future__ import annotations
+
+from django.db import models
+
+
+class VersionState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+
+
+class ExecutionStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+LIVE_STATUSES = (ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
+FINISHED_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
+
+#: Where an execution may go from each status; every status change in the engine checks it.
+EXECUTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    ExecutionStatus.WAITING: (ExecutionStatus.RUNNING, ExecutionStatus.CANCELED),
+    ExecutionStatus.RUNNING: (ExecutionStatus.WAITING, ExecutionStatus.RUNNING, *FINISHED_STATUSES),
+    ExecutionStatus.FAILED: (ExecutionStatus.WAITING,),  # retry from the failed step
+    ExecutionStatus.SUCCEEDED: (),
+    ExecutionStatus.CANCELED: (),
+}
+
+
+def sources_of(target: str) -> list[str]:
+    """The statuses from which an execution may move to ``target``."""
+    return [source for source, targets in EXECUTION_TRANSITIONS.items() if target in targets]
+
+
+class StepRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    # A worker died while the attempt was under way; what it did is resolved by its idempotency key.
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class StopStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+class Reentry(models.TextChoices):
+    ALLOW = "allow", "Allow"
+    SKIP_IF_RUNNING = "skip_if_running", "Skip if running"
+    ONCE = "once", "Once per correlation key"
+
+
+class OnFailure(models.TextChoices):
+    FAIL = "fail", "Fail the execution"
+    CONTINUE = "continue", "Continue with the next step"
+
+
+class TriggerType(models.TextChoices):
+    EVENT = "event", "Event"
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Manual"

@@ -1,0 +1,1 @@
+"""Triggers: what starts an execution (events, schedules, manual runs)."""

@@ -1,0 +1,44 @@
+"""Event triggers: an event starts the active automations that listen for its type."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from automations import clock
+from automations.engine.start import start_if_entered
+from automations.models import Automation
+from billing_events.models import Event
+
+logger = logging.getLogger("automations")
+
+
+def listening_automations(event_type: str):
+    """Active, unpaused automations whose trigger is ``event_type`` (an indexed lookup)."""
+    return (Automation.objects.filter(trigger_event=event_type, is_paused=False, active_version__isnull=False)
+            .select_related("active_version"))
+
+
+def trigger_matches(trigger: dict[str, Any], event: Event) -> bool:
+    """Event-type parameters: ``days_before`` must equal the event's, when both are given."""
+    if "days_before" in trigger and "days_before" in event.data:
+        return trigger["days_before"] == event.data["days_before"]
+    return True
+
+
+def dispatch(event_id: str) -> int:
+    """Start every execution ``event`` triggers; safe to run twice for one event. Returns how many started."""
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        logger.warning("dispatch: event %s does not exist", event_id)
+        return 0
+    started = 0
+    for automation in listening_automations(event.type):
+        version = automation.active_version
+        if not trigger_matches(version.snapshot["trigger"], event):
+            continue
+        trigger = {"type": "event", "event_id": event.id, "event_type": event.type,
+                   "occurred_at": event.occurred_at.isoformat()}
+        if start_if_entered(automation, version, trigger=trigger, data=event.data, event=event):
+            started += 1
+    Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=clock.now())
+    return started

@@ -1,0 +1,114 @@
+"""Validation of a definition's ``trigger`` object (SPEC section 3)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from automations.durations import parse as parse_duration
+from billing_events.catalogue import event_type_names, get_event_type
+from billing_events.errors import InvalidInput
+
+CALENDAR_RULES = (
+    "first_day_of_month", "last_day_of_month", "first_business_day_of_month", "last_business_day_of_month",
+    "day_of_month", "nth_weekday_of_month", "first_day_of_quarter", "first_day_of_year",
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+TRIGGER_PARAMETERS = {"subscription.ending_soon": "days_before", "usage.threshold_exceeded": "threshold_percent"}
+
+Errors = list[dict[str, str]]
+
+
+def validate_trigger(trigger: Any) -> Errors:
+    if not isinstance(trigger, dict):
+        return [{"field": "trigger", "message": 'is required: an object with "type" (event, schedule or manual)'}]
+    kind = trigger.get("type")
+    if kind == "event":
+        return _validate_event_trigger(trigger)
+    if kind == "schedule":
+        errors = _unknown_keys(trigger, {"type", "schedule"}, "trigger")
+        return errors + validate_schedule(trigger.get("schedule"), "trigger.schedule")
+    if kind == "manual":
+        return _unknown_keys(trigger, {"type"}, "trigger")
+    return [{"field": "trigger.type", "message": f"{kind!r} is not a trigger type; use event, schedule or manual"}]
+
+
+def _unknown_keys(value: dict[str, Any], allowed: set[str], path: str) -> Errors:
+    unknown = sorted(set(value) - allowed)
+    return [{"field": f"{path}.{key}", "message": "is not a known field here"} for key in unknown]
+
+
+def _validate_event_trigger(trigger: dict[str, Any]) -> Errors:
+    event = trigger.get("event")
+    if not isinstance(event, str) or get_event_type(event) is None:
+        return [{"field": "trigger.event",
+                 "message": f"unknown event type {event!r}; known types: {', '.join(event_type_names())}"}]
+    parameter = TRIGGER_PARAMETERS.get(event)
+    errors = _unknown_keys(trigger, {"type", "event", *([parameter] if parameter else [])}, "trigger")
+    if parameter == "days_before" and "days_before" in trigger:
+        value = trigger["days_before"]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 366:
+            errors.append({"field": "trigger.days_before", "message": "must be a whole number of days from 0 to 366"})
+    if parameter == "threshold_percent" and "threshold_percent" in trigger:
+        value = trigger["threshold_percent"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            errors.append({"field": "trigger.threshold_percent", "message": "must be a positive number"})
+    return errors
+
+
+def _validate_timezone(value: Any, path: str) -> Errors:
+    if value is None:
+        return []
+    if isinstance(value, str) and value:
+        try:
+            ZoneInfo(value)
+            return []
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return [{"field": path, "message": f"{value!r} is not an IANA timezone such as Europe/Berlin"}]
+
+
+def validate_schedule(schedule: Any, path: str) -> Errors:
+    """Problems with a schedule object (interval, cron or calendar)."""
+    if not isinstance(schedule, dict):
+        return [{"field": path, "message": 'is required: an object with "kind" (interval, cron or calendar)'}]
+    kind = schedule.get("kind")
+    errors = _validate_timezone(schedule.get("timezone"), f"{path}.timezone")
+    if kind == "interval":
+        errors += _unknown_keys(schedule, {"kind", "every", "timezone", "start"}, path)
+        try:
+            parse_duration(schedule.get("every"), field=f"{path}.every")
+        except InvalidInput as exc:
+            errors += exc.errors
+    elif kind == "cron":
+        errors += _unknown_keys(schedule, {"kind", "expression", "timezone"}, path)
+        expression = schedule.get("expression")
+        if not isinstance(expression, str) or len(expression.split()) != 5:
+            errors.append({"field": f"{path}.expression",
+                           "message": f"{expression!r} is not a 5-field cron expression (minute hour day month weekday)"})
+        elif not croniter.is_valid(expression):
+            errors.append({"field": f"{path}.expression", "message": f"{expression!r} is not a valid cron expression"})
+    elif kind == "calendar":
+        errors += _unknown_keys(schedule, {"kind", "rule", "time", "timezone", "day", "n", "weekday"}, path)
+        rule = schedule.get("rule")
+        if rule not in CALENDAR_RULES:
+            errors.append({"field": f"{path}.rule", "message": f"{rule!r} is not one of {', '.join(CALENDAR_RULES)}"})
+        time = schedule.get("time", "00:00")
+        if not isinstance(time, str) or not TIME_OF_DAY.match(time):
+            errors.append({"field": f"{path}.time", "message": f"{time!r} is not a time of day (HH:MM, 24-hour)"})
+        if rule == "day_of_month":
+            day = schedule.get("day")
+            if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= 31:
+                errors.append({"field": f"{path}.day", "message": "is required: a day of the month from 1 to 31"})
+        if rule == "nth_weekday_of_month":
+            n = schedule.get("n")
+            if not isinstance(n, int) or isinstance(n, bool) or n not in (1, 2, 3, 4, 5, -1):
+                errors.append({"field": f"{path}.n", "message": "is required: 1 to 5, or -1 for the last"})
+            if schedule.get("weekday") not in WEEKDAYS:
+                errors.append({"field": f"{path}.weekday", "message": f"is required: one of {', '.join(WEEKDAYS)}"})
+    else:
+        errors.append({"field": f"{path}.kind", "message": f"{kind!r} is not a schedule kind; use interval, cron or calendar"})
+    return errors

@@ -1,0 +1,69 @@
+"""Admin for the event inbox and the reference billing models."""
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from billing_events.models import CreditNote, Customer, Event, Invoice, Payment, Subscription, UsageRecord
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("id", "type", "occurred_at", "received_at", "dispatched_at")
+    list_filter = ("type",)
+    search_fields = ("id",)
+    date_hierarchy = "occurred_at"
+    readonly_fields = ("id", "type", "occurred_at", "received_at", "dispatched_at", "payload")
+    exclude = ("data",)
+
+    @admin.display(description="data")
+    def payload(self, event: Event) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(event.data, indent=2, sort_keys=True))
+
+    def has_add_permission(self, request) -> bool:  # events arrive through emit() or the API
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "email", "segment", "credit_balance", "default_payment_method")
+    search_fields = ("id", "name", "email")
+    list_filter = ("segment",)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ("id", "number", "customer_id", "status", "currency", "total", "amount_due", "due_date")
+    list_filter = ("status", "currency")
+    search_fields = ("id", "number", "customer_id")
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("id", "invoice_id", "customer_id", "amount", "status", "failure_code", "attempt_number")
+    list_filter = ("status", "failure_code")
+    search_fields = ("id", "invoice_id", "customer_id")
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("id", "customer_id", "plan", "status", "current_period_end")
+    list_filter = ("status", "plan")
+    search_fields = ("id", "customer_id")
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(admin.ModelAdmin):
+    list_display = ("id", "invoice_id", "customer_id", "amount", "currency", "reason", "created_at")
+    search_fields = ("invoice_id", "customer_id")
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    list_display = ("customer_id", "metric", "period_start", "value", "threshold")
+    list_filter = ("metric",)

@@ -1,0 +1,8 @@
+"""App config of billing_events."""
+from django.apps import AppConfig
+
+
+class BillingEventsConfig(AppConfig):
+    name = "billing_events"
+    verbose_name = "Billing events"
+    default_auto_field = "django.db.models.BigAutoField"

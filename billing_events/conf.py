@@ -1,0 +1,74 @@
+"""The ``AUTOMATIONS`` settings dict, read lazily with defaults and reloaded when tests change it.
+
+It lives in billing_events (the lower layer) because the gateway setting is needed by both apps;
+automations reads every other key through the same object.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    "BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway",
+    "SMS_PROVIDER": "automations.providers.sms.ConsoleSMSProvider",
+    "CRM_PROVIDER": None,
+    "SLACK_WEBHOOK_URL": None,
+    "OUTBOUND_ALLOWED_HOSTS": [],
+    "DEFAULT_FROM_EMAIL": None,
+    # How often the worker cluster runs ``automations.engine.tick`` (django-q2's scheduler
+    # granularity is one minute, and it polls about every 30 seconds).
+    "TICK_MINUTES": 1,
+    # A worker that holds an execution longer than this without finishing a step is presumed dead
+    # and the next sweep resumes the execution from its cursor.
+    "LEASE_SECONDS": 300,
+    # A wake-up handed to the queue but not picked up within this time is handed out again.
+    "REQUEUE_SECONDS": 300,
+    # An event whose dispatch has not completed after this long is dispatched again.
+    "REDISPATCH_SECONDS": 120,
+    "SWEEP_BATCH": 500,
+    "LOOP_MAX_ITEMS": 1000,
+    "ACTIONS": [],
+    "TIME_BUDGET_SECONDS": 20,
+    "RETRY": {"max_attempts": 1, "initial_interval": "1m", "backoff_coefficient": 2, "max_interval": "1h"},
+}
+IMPORT_STRINGS = {"BILLING_GATEWAY", "SMS_PROVIDER", "CRM_PROVIDER"}
+
+
+class AppSettings:
+    """Attribute access to ``settings.AUTOMATIONS[...]`` with defaults; dotted paths imported."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown AUTOMATIONS setting: {name!r}")
+        if name not in self._cache:
+            value = getattr(settings, "AUTOMATIONS", {}).get(name, DEFAULTS[name])
+            if name in IMPORT_STRINGS and isinstance(value, str):
+                try:
+                    value = import_string(value)
+                except ImportError as exc:
+                    raise ImportError(f"AUTOMATIONS[{name!r}] = {value!r} cannot be imported: {exc}") from exc
+            self._cache[name] = value
+        return self._cache[name]
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+app_settings = AppSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "AUTOMATIONS":
+        app_settings.reload()
+        from billing_events.gateway import get_gateway
+
+        get_gateway.cache_clear()
+
+
+setting_changed.connect(_reload)

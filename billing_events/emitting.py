@@ -1,0 +1,77 @@
+"""``emit()``: validate an event, store it once by id, mirror its entities, announce it on commit."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from billing_events.catalogue import event_type_names, get_event_type
+from billing_events.errors import InvalidInput
+from billing_events.mirror import mirror_event
+from billing_events.models import Event
+from billing_events.signals import event_received
+from billing_events.validation import schema_errors
+
+
+def validate_event(event_type: str, data: Any) -> None:
+    """Raise :class:`InvalidInput` naming the field when ``data`` is not a valid ``event_type``."""
+    definition = get_event_type(event_type)
+    if definition is None:
+        raise InvalidInput(
+            f"unknown event type {event_type!r}; known types: {', '.join(event_type_names())}", field="type"
+        )
+    if not isinstance(data, dict):
+        raise InvalidInput("must be a JSON object", field="data")
+    errors = schema_errors(definition.schema, data, "data")
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _parse_occurred_at(occurred_at: datetime | str | None) -> datetime:
+    if occurred_at is None:
+        from billing_events.clock import now
+
+        return now()
+    if isinstance(occurred_at, str):
+        parsed = parse_datetime(occurred_at)
+        if parsed is None:
+            raise InvalidInput(f"{occurred_at!r} is not an ISO 8601 date-time", field="occurred_at")
+        occurred_at = parsed
+    if timezone.is_naive(occurred_at):
+        raise InvalidInput("must include a timezone offset", field="occurred_at")
+    return occurred_at
+
+
+def emit(event_type: str, data: dict[str, Any], *, id: str | None = None,  # noqa: A002
+         occurred_at: datetime | str | None = None) -> Event:
+    """Store the event unless its id is already stored, and dispatch it once the caller commits.
+
+    Returns the stored Event; ``event.created`` tells whether this call stored it (False for a
+    redelivery of an id already seen, which starts nothing).
+    """
+    if id is not None and (not isinstance(id, str) or not id.strip() or len(id) > 255):
+        raise InvalidInput("must be a non-empty string of at most 255 characters", field="id")
+    validate_event(event_type, data)
+    when = _parse_occurred_at(occurred_at)
+    event_id = id or f"evt_{uuid.uuid4().hex}"
+
+    existing = Event.objects.filter(pk=event_id).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                event = Event.objects.create(id=event_id, type=event_type, data=data, occurred_at=when)
+                mirror_event(event)
+        except IntegrityError:
+            existing = Event.objects.get(pk=event_id)  # a concurrent emit of the same id won
+        else:
+            event.created = True
+            transaction.on_commit(lambda: event_received.send(sender=Event, event=event))
+            return event
+    if existing.type != event_type:
+        raise InvalidInput(f"event id {event_id!r} was already used for a {existing.type} event", field="id")
+    existing.created = False
+    return existing

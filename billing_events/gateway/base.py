@@ -1,0 +1,50 @@
+"""The contract a billing system implements to be driven by automations.
+
+Reads return plain dicts with the documented fields (SPEC section 7): money as ``Decimal``, dates
+as ``date``/``datetime``. ``None`` means the billing system knows nothing of that id, in which case
+the engine falls back to the event's snapshot.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+Record = dict[str, Any]
+
+
+class GatewayError(Exception):
+    """A gateway operation failed. ``retryable`` says whether trying again may succeed."""
+
+    def __init__(self, message: str, *, code: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class BillingGateway:
+    """Base class of billing gateways. Subclass it and point the setting at the subclass."""
+
+    def get_customer(self, customer_id: str) -> Record | None:
+        """The customer with ``customer_id``: id, name, email, phone, segment, tags, timezone,
+        metadata, default_payment_method."""
+        raise NotImplementedError(".get_customer() must be overridden.")
+
+    def get_invoice(self, invoice_id: str) -> Record | None:
+        """The invoice: id, number, status, currency, total, amount_due, amount_paid, due_date,
+        issued_at, payment_url, customer_id, line_items."""
+        raise NotImplementedError(".get_invoice() must be overridden.")
+
+    def get_subscription(self, subscription_id: str) -> Record | None:
+        """The subscription: id, plan, status, current_period_end, cancel_at, customer_id."""
+        raise NotImplementedError(".get_subscription() must be overridden.")
+
+    def get_payment(self, payment_id: str) -> Record | None:
+        """The payment: id, amount, currency, status, failure_code, failure_message, attempt_number."""
+        raise NotImplementedError(".get_payment() must be overridden.")
+
+    def get_credits(self, customer_id: str) -> Record | None:
+        """The customer's credit balance: ``{"balance": Decimal, "currency": str}``."""
+        return None
+
+    def get_usage(self, customer_id: str, metric: str | None = None) -> Record | None:
+        """Current-period usage: metric, value, threshold, percent."""
+        return None

@@ -1,0 +1,88 @@
+"""Shared fixtures: a movable clock, an engine driver that runs on-commit work, demo-like data."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from automations import clock
+from automations.engine import tick
+from billing_events import emit
+from billing_events.catalogue import get_event_type
+
+START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock() -> Iterator[None]:
+    """Every test starts at START on a clock that only moves when the test moves it."""
+    clock.set_now(START)
+    yield
+    clock.set_now(None)
+
+
+def assert_no_failed_tasks() -> None:
+    """A django-q2 task that raised is stored as a failure, not raised: make it fail the test."""
+    from django_q.models import Failure
+
+    failures = [f"{task.func}{task.args}: {task.result}" for task in Failure.objects.all()]
+    assert not failures, f"worker tasks failed: {failures}"
+
+
+class EngineDriver:
+    """Drives the engine as the worker cluster would, running work queued on commit at once."""
+
+    def __init__(self, capture: Any) -> None:
+        self._capture = capture
+
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        with self._capture(execute=True):
+            yield
+        assert_no_failed_tasks()
+
+    def emit(self, event_type: str, data: dict[str, Any], **kwargs: Any):
+        with self._running():
+            return emit(event_type, data, **kwargs)
+
+    def tick(self):
+        with self._running():
+            return tick()
+
+    def advance(self, **delta: float):
+        """Move the clock forward and run everything that became due."""
+        clock.advance(timedelta(**delta))
+        return self.tick()
+
+    def run(self, func, *args: Any, **kwargs: Any):
+        """Call ``func`` and run what it queued on commit."""
+        with self._running():
+            return func(*args, **kwargs)
+
+
+@pytest.fixture
+def engine(django_capture_on_commit_callbacks) -> EngineDriver:
+    return EngineDriver(django_capture_on_commit_callbacks)
+
+
+def sample(event_type: str, **overrides: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue's sample payload for ``event_type``, with entity fields overridden."""
+    data = get_event_type(event_type).sample_data()
+    for root, fields in overrides.items():
+        data[root] = {**data.get(root, {}), **fields}
+    return copy.deepcopy(data)
+
+
+@pytest.fixture
+def dunning(db):
+    """The library's Payment Dunning automation, active, with its email templates."""
+    from automations import library, services
+
+    automation = library.instantiate("payment_dunning")
+    services.activate(automation)
+    automation.refresh_from_db()
+    return automation
