@@ -35,15 +35,16 @@ def create_automation(definition: dict[str, Any], user: Any = None) -> Automatio
 def update_draft(automation: Automation, definition: dict[str, Any], user: Any = None) -> AutomationVersion:
     """Replace the draft's definition, creating the draft (next version number) if there is none."""
     canonical = validate_definition(definition)
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
-    version = automation.versions.filter(state=VersionState.DRAFT).first()
+    locked = Automation.objects.select_for_update().get(pk=automation.pk)
+    version = locked.versions.filter(state=VersionState.DRAFT).first()
     if version is None:
-        number = (automation.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-        version = AutomationVersion(automation=automation, number=number, state=VersionState.DRAFT,
+        number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        version = AutomationVersion(automation=locked, number=number, state=VersionState.DRAFT,
                                     created_by=_user(user))
     save_definition(version, canonical)
-    Automation.objects.filter(pk=automation.pk).update(name=canonical["name"],
-                                                       description=canonical.get("description", ""))
+    locked.name, locked.description = canonical["name"], canonical.get("description", "")
+    locked.save()
+    automation.refresh_from_db()
     return version
 
 
@@ -59,20 +60,21 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
 
     Executions already under way keep running the version they started on.
     """
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
-    draft = automation.versions.filter(state=VersionState.DRAFT).first()
+    locked = Automation.objects.select_for_update().get(pk=automation.pk)
+    draft = locked.versions.filter(state=VersionState.DRAFT).first()
     if draft is None:
         raise InvalidInput("there is no draft version to activate", field="version")
     # Validate again: an email template or a registered action may have gone since the draft was saved.
     snapshot = validate_definition(version_to_definition(draft))
-    automation.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
+    locked.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
     draft.state, draft.snapshot, draft.activated_at = VersionState.ACTIVE, snapshot, clock.now()
     draft.save()
     trigger = snapshot["trigger"]
-    automation.active_version = draft
-    automation.trigger_type = trigger["type"]
-    automation.trigger_event = trigger.get("event", "") if trigger["type"] == TriggerType.EVENT else ""
-    automation.save()
+    locked.active_version = draft
+    locked.trigger_type = trigger["type"]
+    locked.trigger_event = trigger.get("event", "") if trigger["type"] == TriggerType.EVENT else ""
+    locked.save()
+    automation.refresh_from_db()
     return draft
 
 

@@ -74,13 +74,19 @@ def run(execution_id: int, lease: str) -> None:
     """Run the execution until it waits or ends. ``lease`` proves this worker owns it."""
     deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
     try:
-        while _run_one_step(execution_id, lease, deadline):
-            pass
+        while _run_one_step(execution_id, lease):
+            if time.monotonic() >= deadline:
+                # Hand back and queue a continuation rather than outlive the task's timeout.
+                with transaction.atomic():
+                    token = wait(execution_id, lease, clock.now(), enqueued=True)
+                    enqueue("automations.engine.tasks.resume_execution", execution_id, token)
+                return
     except LeaseLost:
         logger.info("execution %s: lease lost (canceled or taken over); stopping", execution_id)
 
 
-def _run_one_step(execution_id: int, lease: str, deadline: float) -> bool:
+def _run_one_step(execution_id: int, lease: str) -> bool:
+    """Run the next step; True if the run should go straight on to the one after."""
     execution = Execution.objects.select_related("version").get(pk=execution_id)
     if execution.status != ExecutionStatus.RUNNING or execution.lease_token != lease:
         return False
@@ -93,12 +99,6 @@ def _run_one_step(execution_id: int, lease: str, deadline: float) -> bool:
     if position.step is None:
         with transaction.atomic():
             finish(execution_id, lease, ExecutionStatus.SUCCEEDED, cursor=current.cursor, outputs=current.outputs)
-        return False
-    if time.monotonic() > deadline:
-        # Hand back and queue a continuation rather than outlive the task timeout.
-        with transaction.atomic():
-            token = wait(execution_id, lease, current.now, enqueued=True, cursor=current.cursor)
-            enqueue("automations.engine.tasks.resume_execution", execution_id, token)
         return False
 
     step = position.step
