@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 
 from automations.actions.base import Action, ActionContext, ActionError
 from automations.templating import RenderError, render
@@ -91,8 +91,7 @@ class SendEmail(Action):
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         message = self.compose(config, context)
         try:
-            with get_connection() as connection:
-                sent = connection.send_messages([message])
+            sent = message.send()
         except (OSError, TimeoutError) as exc:  # SMTP connection trouble: worth another try
             raise ActionError(f"could not send email: {exc}", retryable=True) from exc
         if not sent:
