@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 MONEY = {"type": ["string", "number"], "pattern": r"^-?\d+(\.\d{1,4})?$", "format": "money"}
@@ -108,7 +109,7 @@ ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
 ENTITY_ROOTS = tuple(ENTITY_SCHEMAS)
 
 
-@dataclass(frozen=True)
+@dataclass
 class EventType:
     """One kind of billing event: what it means, what its ``data`` holds, and an example."""
 
@@ -132,6 +133,13 @@ class EventType:
             "properties": properties,
             "additionalProperties": True,
         }
+
+    @cached_property
+    def validator(self):
+        """A prepared JSON Schema validator of the event's ``data``."""
+        from billing_events.validation import validator_for
+
+        return validator_for(self.schema)
 
     def sample_data(self) -> dict[str, Any]:
         """A fresh copy of the sample payload (callers may mutate it)."""

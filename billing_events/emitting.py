@@ -26,7 +26,7 @@ def validate_event(event_type: str, data: Any) -> None:
         )
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
-    errors = schema_errors(definition.schema, data, "data")
+    errors = schema_errors(definition.validator, data, "data")
     if errors:
         raise InvalidInput(errors)
 

@@ -19,9 +19,14 @@ def _is_datetime(value: object) -> bool:
     return not isinstance(value, str) or parse_datetime(value) is not None
 
 
-def schema_errors(schema: dict[str, Any], instance: Any, prefix: str) -> list[dict[str, str]]:
-    """Every way ``instance`` breaks ``schema``, each as ``{"field", "message"}`` under ``prefix``."""
-    validator = Draft202012Validator(schema, format_checker=format_checker)
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=format_checker)
+
+
+def schema_errors(schema: dict[str, Any] | Draft202012Validator, instance: Any, prefix: str) -> list[dict[str, str]]:
+    """Every way ``instance`` breaks ``schema`` (or a prepared validator), each as
+    ``{"field", "message"}`` under ``prefix``."""
+    validator = schema if isinstance(schema, Draft202012Validator) else validator_for(schema)
     errors = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
         path = [prefix, *(str(part) for part in error.absolute_path)]

@@ -62,7 +62,9 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # Persistent connections: django-q2's ORM broker closes "old" connections before every
+        # enqueue, which with a max age of 0 means a new connection per task.
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "600")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
