@@ -14,12 +14,12 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from simple_history.admin import SimpleHistoryAdmin
 
 from automations import library, services
-from automations.models import Automation, AutomationVersion, EmailTemplate, Execution, StepRun, Task
+from automations.models import Automation, EmailTemplate, Execution, StepRun, Task
 from automations.status import LIVE_STATUSES
 from billing_events.errors import InvalidInput
 
@@ -67,18 +67,6 @@ class AutomationForm(forms.ModelForm):
         return cleaned
 
 
-class VersionInline(admin.TabularInline):
-    model = AutomationVersion
-    fields = ("number", "state", "name", "created_by", "created_at", "activated_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Automation)
 class AutomationAdmin(SimpleHistoryAdmin):
     form = AutomationForm
@@ -86,8 +74,7 @@ class AutomationAdmin(SimpleHistoryAdmin):
                     "toggle")
     list_filter = ("is_paused", "trigger_type", "trigger_event")
     search_fields = ("name", "description")
-    readonly_fields = ("name", "description", "status_badge", "active_version_number")
-    inlines = [VersionInline]
+    readonly_fields = ("name", "description", "status_badge", "active_version_number", "versions_table")
     change_form_template = "admin/automations/automation/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -98,7 +85,19 @@ class AutomationAdmin(SimpleHistoryAdmin):
         if obj is None:
             return [(None, {"fields": ("template", "definition")})]
         return [(None, {"fields": ("name", "description", "status_badge", "active_version_number")}),
-                ("Draft definition", {"fields": ("definition",)})]
+                ("Draft definition", {"fields": ("definition",)}),
+                ("Versions", {"fields": ("versions_table",)})]
+
+    @admin.display(description="versions")
+    def versions_table(self, obj: Automation) -> str:
+        rows = format_html_join(
+            "", "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((v.number, v.state, v.created_by or "—", v.created_at.strftime("%Y-%m-%d %H:%M"),
+              v.activated_at.strftime("%Y-%m-%d %H:%M") if v.activated_at else "—")
+             for v in obj.versions.select_related("created_by").order_by("-number")),
+        )
+        return format_html("<table><tr><th>version</th><th>state</th><th>author</th><th>created</th>"
+                           "<th>activated</th></tr>{}</table>", rows)
 
     @admin.display(description="status")
     def status_badge(self, obj: Automation) -> str:
