@@ -1,0 +1,102 @@
+"""Concurrency on PostgreSQL: real connections in parallel threads, committed data."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+
+from automations import clock
+from automations.engine import sweep, transitions
+from automations.engine.program import initial_cursor
+from automations.models import Execution
+from billing_events import emit
+from billing_events.models import Event
+from tests.conftest import sample
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL's row locks"),
+]
+
+
+def in_parallel(func: Callable[[int], object], workers: int = 2) -> list[object]:
+    """Run ``func(i)`` in ``workers`` threads released at the same instant; return their results."""
+    barrier = threading.Barrier(workers)
+    results: list[object] = [None] * workers
+    errors: list[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = func(index)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def due_executions(dunning):
+    version = dunning.active_version
+    Execution.objects.bulk_create(
+        Execution(automation=dunning, version=version, status="waiting", wake_at=clock.now() - timedelta(minutes=1),
+                  wait_token=1, cursor=initial_cursor(), started_at=clock.now()) for _ in range(200))
+    return set(Execution.objects.values_list("pk", flat=True))
+
+
+def test_two_sweeps_at_the_same_instant_queue_each_wake_up_once(due_executions, monkeypatch, settings):
+    settings.AUTOMATIONS = {"SWEEP_BATCH": 150}
+    queued: list[int] = []
+    lock = threading.Lock()
+
+    def record(func, pk, token, **kwargs):
+        with lock:
+            queued.append(pk)
+
+    monkeypatch.setattr(sweep, "async_task", record)
+    counts = in_parallel(lambda i: sweep.wake_due(clock.now()), workers=4)
+    assert sorted(queued) == sorted(set(queued)), "no wake-up was queued twice"
+    assert sum(counts) == len(queued)
+    assert set(queued) <= due_executions
+    in_parallel(lambda i: sweep.wake_due(clock.now()), workers=4)
+    assert set(queued) == due_executions and len(queued) == len(due_executions)
+
+
+def test_parallel_claims_of_one_wake_up_give_one_lease(due_executions):
+    pk = min(due_executions)
+    leases = in_parallel(lambda i: transitions.claim(pk, 1), workers=4)
+    assert len([lease for lease in leases if lease]) == 1
+    assert Execution.objects.get(pk=pk).status == "running"
+
+
+def test_parallel_emits_of_one_event_id_store_it_once(dunning, monkeypatch):
+    dispatched: list[str] = []
+    monkeypatch.setattr("automations.triggers.receivers.async_task",
+                        lambda func, event_id, **kw: dispatched.append(event_id))
+    results = in_parallel(lambda i: emit("payment.failed", sample("payment.failed"), id="evt_race").created,
+                          workers=4)
+    assert sorted(results) == [False, False, False, True]
+    assert Event.objects.count() == 1 and dispatched == ["evt_race"]
+
+
+def test_a_cancel_racing_a_claim_leaves_one_outcome(due_executions):
+    pk = min(due_executions)
+
+    def act(i: int):
+        return transitions.claim(pk, 1) if i == 0 else transitions.cancel(pk, "race")
+
+    lease, canceled = in_parallel(act)
+    status = Execution.objects.get(pk=pk).status
+    assert status == "canceled" if canceled else status == "running"
+    assert lease or canceled
