@@ -11,18 +11,11 @@ class AutomationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.utils.module_loading import import_string
-
-        from automations.actions import registry
-        from automations.actions.builtin import BUILTIN_ACTIONS
+        from automations.actions.registry import register_configured_actions
         from automations.engine.schedule import ensure_tick_schedule
         from automations.triggers.receivers import on_event_received
-        from billing_events.conf import app_settings
         from billing_events.signals import event_received
 
-        for action_class in BUILTIN_ACTIONS:
-            registry.register(action_class)
-        for path in app_settings.ACTIONS:
-            registry.register(import_string(path))
+        register_configured_actions()
         event_received.connect(on_event_received, dispatch_uid="automations.on_event_received")
         post_migrate.connect(ensure_tick_schedule, sender=self, dispatch_uid="automations.tick_schedule")

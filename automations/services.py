@@ -10,9 +10,11 @@ from automations import clock
 from automations.definition import validate_definition
 from automations.definition.serialize import save_definition, version_to_definition
 from automations.engine import transitions
+from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.models import Automation, AutomationVersion, Execution
 from automations.status import TriggerType, VersionState
+from billing_events.catalogue import get_event_type
 from billing_events.errors import InvalidInput
 
 
@@ -102,6 +104,31 @@ def run_manual(automation: Automation, data: dict[str, Any] | None = None, user:
     caller = getattr(user, "get_username", lambda: "")() if user is not None else ""
     return start_execution(automation, version, trigger={"type": "manual", "user": caller}, data=data or {},
                            user=user)
+
+
+def sample_data(definition: dict[str, Any]) -> dict[str, Any]:
+    """The data a test run uses when none is given: the trigger event's sample payload."""
+    trigger = definition.get("trigger") or {}
+    event_type = get_event_type(trigger.get("event", "")) if trigger.get("type") == TriggerType.EVENT else None
+    return event_type.sample_data() if event_type else {}
+
+
+def test_run(automation: Automation, data: dict[str, Any] | None = None,
+             version: int | None = None) -> dict[str, Any]:
+    """Run the draft (or the active version, or version number ``version``) on ``data`` (default:
+    the trigger's sample payload) in virtual time, with no side effects; returns the timeline."""
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("must be a JSON object", field="data")
+    if version is not None:
+        chosen = automation.versions.filter(number=version).first()
+        if chosen is None:
+            raise InvalidInput(f"automation {automation.pk} has no version {version}", field="version")
+    else:
+        chosen = automation.draft_version or automation.active_version
+    definition = chosen.definition()
+    trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event")}
+    return simulate(definition, sample_data(definition) if data is None else data, automation_id=automation.pk,
+                    trigger=trigger, version=chosen.number)
 
 
 def cancel_execution(execution: Execution, reason: str = "canceled by an operator") -> bool:

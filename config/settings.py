@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -88,10 +89,15 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-if os.environ.get("EMAIL_HOST"):  # SMTP, with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend
-    EMAIL_HOST = os.environ["EMAIL_HOST"]
-    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+_EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_EMAIL_OPTIONS = {"host": os.environ["EMAIL_HOST"], "port": int(os.environ.get("EMAIL_PORT", "25"))} if (
+    os.environ.get("EMAIL_HOST")) else {}
+if django.VERSION >= (6, 1):  # Django 6.1 replaced EMAIL_BACKEND/EMAIL_HOST/... with MAILERS
+    MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
+else:
+    EMAIL_BACKEND = _EMAIL_BACKEND
+    if _EMAIL_OPTIONS:
+        EMAIL_HOST, EMAIL_PORT = _EMAIL_OPTIONS["host"], _EMAIL_OPTIONS["port"]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@example.com")
 
 # django-q2: a task not acknowledged within ``retry`` seconds is handed out again, so ``timeout``

@@ -1,12 +1,11 @@
 """Test settings: django-q2 runs tasks in-process (its Conf is read at import, so this must be a
-settings module, not a fixture), mail goes to the in-memory outbox."""
+settings module, not a fixture). Django's test set-up sends mail to the in-memory outbox."""
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, Q_CLUSTER
 
 Q_CLUSTER = {**Q_CLUSTER, "sync": True, "log_level": "WARNING"}
 Q_CLUSTER.pop("redis", None)
 Q_CLUSTER["orm"] = "default"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}

@@ -50,3 +50,22 @@ registry = ActionRegistry()
 def register_action(action_class: type[Action]) -> type[Action]:
     """Class decorator: register a host project's action under its ``key``."""
     return registry.register(action_class)
+
+
+def register_configured_actions() -> None:
+    """Register the built-in actions and those named in ``AUTOMATIONS["ACTIONS"]`` (dotted paths)."""
+    from django.utils.module_loading import import_string
+
+    from automations.actions.builtin import BUILTIN_ACTIONS
+    from billing_events.conf import app_settings
+
+    for action_class in BUILTIN_ACTIONS:
+        registry.register(action_class)
+    for path in app_settings.ACTIONS:
+        try:
+            action_class = import_string(path)
+        except ImportError as exc:
+            raise ImportError(f"AUTOMATIONS['ACTIONS'] names {path!r}, which cannot be imported: {exc}") from exc
+        if not (isinstance(action_class, type) and issubclass(action_class, Action)):
+            raise TypeError(f"AUTOMATIONS['ACTIONS'] names {path!r}, which is not an Action subclass")
+        registry.register(action_class)

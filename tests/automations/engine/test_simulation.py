@@ -1,0 +1,87 @@
+"""Test mode: a timeline in virtual time, and no side effects at all."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.core import mail
+
+from automations import clock, library, services
+from automations.models import EmailTemplate, Execution, StepRun, Task
+from billing_events.catalogue import get_event_type
+from billing_events.errors import InvalidInput
+from billing_events.models import Customer, Event, Invoice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft():
+    return library.instantiate("payment_dunning")
+
+
+def test_dunning_timeline_on_the_sample_payload(draft):
+    before = clock.now()
+    result = services.test_run(draft)
+    assert result["status"] == "succeeded" and result["entered"] and result["version"] == 1
+    assert [(e["step"], e["day"]) for e in result["timeline"]] == [
+        ("gentle", 0), ("wait_3d", 0), ("still_unpaid", 3), ("urgent", 3), ("follow_up", 3), ("wait_7d", 3),
+        ("paid_meanwhile", 10), ("final", 10)]
+    gentle = result["timeline"][0]["would"]
+    assert gentle["to"] == ["billing@acme.example"]
+    assert gentle["subject"] == "We couldn't process your payment for INV-2026-0042"
+    assert "$1,250.00" in gentle["body"]
+    branch = result["timeline"][2]
+    assert branch["branch"] == "then" and "invoice.status equals 'open' (actual 'open') -> yes" in branch["reason"]
+    task = result["timeline"][4]["would"]["would_create_task"]
+    assert task["title"] == "Call Acme Corp about INV-2026-0042" and task["due_at"].startswith("2026-11-25")
+    assert result["duration"] == "10d"
+    assert clock.now() == before, "virtual time does not leak out"
+
+
+def test_test_run_has_no_side_effects(draft):
+    counts = [model.objects.count() for model in (Event, Invoice, Customer, Task, EmailTemplate)]
+    services.test_run(draft)
+    assert not mail.outbox
+    assert not Execution.objects.exists() and not StepRun.objects.exists()
+    assert [model.objects.count() for model in (Event, Invoice, Customer, Task, EmailTemplate)] == counts
+
+
+def test_supplied_data_takes_the_else_branch(draft):
+    data = get_event_type("payment.failed").sample_data()
+    data["invoice"]["status"] = "paid"
+    result = services.test_run(draft, data)
+    assert [e["step"] for e in result["timeline"]] == ["gentle", "wait_3d", "still_unpaid", "paid"]
+    assert result["timeline"][2]["branch"] == "else"
+    assert result["status"] == "succeeded" and result["duration"] == "3d"
+
+
+def test_entry_conditions_that_do_not_hold(draft):
+    data = get_event_type("payment.failed").sample_data()
+    data["invoice"]["amount_due"] = "0.00"
+    result = services.test_run(draft, data)
+    assert result["status"] == "not_entered" and not result["entered"] and result["timeline"] == []
+    assert "invoice.amount_due greater_than 0 (actual '0.00') -> no" in result["conditions"]
+
+
+def test_template_errors_are_reported_per_step(draft):
+    definition = copy.deepcopy(library.get_template("payment_dunning")["definition"])
+    EmailTemplate.objects.filter(key="payment_failed_urgent").update(subject="{{ invoice.nope }}")
+    services.update_draft(draft, definition)
+    result = services.test_run(draft)
+    assert result["status"] == "failed"
+    urgent = result["timeline"][-1]
+    assert urgent["step"] == "urgent" and "nope" in urgent["error"]
+    assert result["error"].startswith("step urgent:")
+
+
+def test_a_named_version_and_unknown_versions(draft):
+    services.activate(draft)
+    assert services.test_run(draft, version=1)["version"] == 1
+    with pytest.raises(InvalidInput, match="has no version 7"):
+        services.test_run(draft, version=7)
+
+
+def test_data_must_be_an_object(draft):
+    with pytest.raises(InvalidInput, match="data: must be a JSON object"):
+        services.test_run(draft, ["x"])
