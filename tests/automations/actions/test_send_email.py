@@ -1,0 +1,83 @@
+"""send_email over a real SMTP server on loopback (aiosmtpd)."""
+from __future__ import annotations
+
+import email
+import socket
+from email.policy import default as default_policy
+
+import django
+import pytest
+from aiosmtpd.controller import Controller
+
+from automations import services
+from automations.models import EmailTemplate, Execution
+from tests.conftest import sample
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        message = email.message_from_bytes(envelope.content, policy=default_policy)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(settings):
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    backend = "django.core.mail.backends.smtp.EmailBackend"
+    if django.VERSION >= (6, 1):
+        settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": {"host": "127.0.0.1", "port": port}}}
+    else:
+        settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = backend, "127.0.0.1", port
+    yield inbox
+    controller.stop()
+
+
+def test_template_email_reaches_the_smtp_server(db, engine, smtp):
+    EmailTemplate.objects.create(key="dunning", subject="Invoice {{ invoice.number }} is unpaid",
+                                 body_text="Hi {{ customer.name }}, {{ invoice.amount_due | money(invoice.currency) }} is due.",
+                                 body_html="<p>Hi {{ customer.name }}</p>")
+    automation = services.create_automation({"name": "Mail", "trigger": {"type": "event", "event": "payment.failed"},
+        "steps": [{"key": "mail", "type": "action", "action": "send_email",
+                   "config": {"template": "dunning", "to": "{{ customer.email }}", "cc": "ar@billing.example",
+                              "bcc": ["audit@billing.example"], "from": "Billing <billing@billing.example>"}}]})
+    services.activate(automation)
+    engine.emit("payment.failed", sample("payment.failed", customer={"name": "Acme <Corp>"}))
+    execution = Execution.objects.get()
+    assert execution.status == "succeeded", execution.error
+    [(recipients, message)] = smtp.messages
+    assert sorted(recipients) == ["ar@billing.example", "audit@billing.example", "billing@acme.example"]
+    assert message["Subject"] == "Invoice INV-2026-0042 is unpaid"
+    assert message["To"] == "billing@acme.example" and message["Cc"] == "ar@billing.example"
+    assert "Bcc" not in message
+    assert message["From"] == "Billing <billing@billing.example>"
+    assert message["Message-ID"] == f"<{execution.pk}.mail.0@automations>"
+    assert message.get_body(("plain",)).get_content().strip() == "Hi Acme <Corp>, $1,250.00 is due."
+    assert message.get_body(("html",)).get_content().strip() == "<p>Hi Acme &lt;Corp&gt;</p>"
+    assert execution.step_runs.get().output["to"] == ["billing@acme.example"]
+
+
+def test_an_unreachable_smtp_server_is_a_retryable_failure(db, engine, smtp, settings):
+    if django.VERSION >= (6, 1):
+        settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                        "OPTIONS": {"host": "127.0.0.1", "port": 1, "timeout": 2}}}
+    else:
+        settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = 1, 2
+    automation = services.create_automation({"name": "Mail", "trigger": {"type": "manual"},
+        "retry": {"max_attempts": 2, "initial_interval": "1m"},
+        "steps": [{"key": "mail", "type": "action", "action": "send_email",
+                   "config": {"to": "a@example.com", "subject": "s", "body": "b"}}]})
+    services.activate(automation)
+    execution = engine.run(services.run_manual, automation, {})
+    execution.refresh_from_db()
+    assert execution.status == "waiting", "a connection error waits for a retry"
+    run = execution.step_runs.get()
+    assert run.status == "failed" and "could not send email" in run.error
