@@ -9,30 +9,25 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
-from automations.conditions import MISSING, ConditionError, evaluate
 from automations.engine.context import Scope, build_scope, to_json
-from automations.engine.delays import wake_time
-from automations.engine.program import Position, Program, locate, loop_index, loop_variables, step_done
+from automations.engine.flow import StepFailed, after_failure, enter_loop, pass_delay, stop, take_branch
+from automations.engine.program import Program, locate, loop_index, loop_variables, step_done
 from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.tasks import enqueue
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
 from automations.models import Execution, StepRun
-from automations.status import ExecutionStatus, OnFailure, StepRunStatus
+from automations.status import ExecutionStatus, StepRunStatus
 from automations.templating import RenderError, render_value
 from billing_events.conf import app_settings
 
 logger = logging.getLogger("automations")
-
-
-class StepFailed(Exception):
-    """A control step (branch, loop, delay) could not be evaluated; the execution fails."""
 
 
 @dataclass
@@ -61,10 +56,10 @@ class Run:
         return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor))
 
     def log(self, step: dict[str, Any], status: str, *, attempt: int = 1, output: Any = None, error: str = "",
-            input: Any = None) -> StepRun:
+            input: Any = None, index: str | None = None) -> StepRun:
         return StepRun.objects.create(
             execution=self.execution, step_key=step["key"], step_type=step["type"], action=step.get("action", ""),
-            loop_index=loop_index(self.cursor), attempt=attempt, status=status, input=input,
+            loop_index=loop_index(self.cursor) if index is None else index, attempt=attempt, status=status, input=input,
             output=to_json(output), error=error, started_at=self.now,
             finished_at=None if status == StepRunStatus.RUNNING else clock.now(),
         )
@@ -136,56 +131,30 @@ def _commit(current: Run, outcome: Next) -> None:
 
 
 def _branch(current: Run, step: dict[str, Any]) -> Next:
-    try:
-        outcome = evaluate(step["if"], current.scope().resolve)
-    except ConditionError as exc:
-        raise StepFailed(str(exc)) from exc
-    slot = "then" if outcome.passed else "else"
+    slot, outcome = take_branch(current.cursor, step, current.scope())
     current.log(step, StepRunStatus.SUCCEEDED, output={"branch": slot, "reason": outcome.explain(),
                                                         "checks": outcome.checks})
     current.outputs[step["key"]] = {"branch": slot}
-    if step.get(slot):
-        current.cursor.append({"owner": step["key"], "slot": slot, "index": 0})
-    else:
-        step_done(current.cursor)
     return Next()
 
 
 def _delay(current: Run, step: dict[str, Any]) -> Next:
-    try:
-        wake_at = wake_time(step, current.scope(), current.now)
-    except (RenderError, ValueError) as exc:
-        raise StepFailed(str(exc)) from exc
+    wake_at = pass_delay(current.cursor, step, current.scope(), current.now)
     current.log(step, StepRunStatus.SUCCEEDED, output={"until": wake_at})
-    step_done(current.cursor)
     return Next(wake_at=wake_at)
 
 
 def _loop(current: Run, step: dict[str, Any]) -> Next:
-    over = step["over"]
-    items = current.scope().resolve(over)
-    if items is MISSING:
-        raise StepFailed(f"over: {over} is not set")
-    if not isinstance(items, (list, tuple)):
-        raise StepFailed(f"over: {over} is not a list (it is {type(items).__name__})")
-    limit = step.get("max_items") or app_settings.LOOP_MAX_ITEMS
-    truncated = len(items) > limit
-    items = to_json(list(items[:limit]))
-    current.log(step, StepRunStatus.SUCCEEDED, output={"items": len(items), "truncated": truncated})
-    if items:
-        current.cursor.append({"owner": step["key"], "slot": "steps", "index": 0, "items": items, "item": 0,
-                               "as": step.get("as", "item")})
-    else:
-        step_done(current.cursor)
+    index = loop_index(current.cursor)  # the loop's own position, before it enters its first item
+    count, truncated = enter_loop(current.cursor, step, current.scope())
+    current.log(step, StepRunStatus.SUCCEEDED, output={"items": count, "truncated": truncated}, index=index)
     return Next()
 
 
 def _stop(current: Run, step: dict[str, Any]) -> Next:
-    status = step.get("status", ExecutionStatus.SUCCEEDED)
+    status, reason, error = stop(current.cursor, step)
     current.log(step, StepRunStatus.SUCCEEDED, output={"status": status})
-    step_done(current.cursor)
-    return Next(status=status, reason=f"stopped at step {step['key']}",
-                error=f"stopped at step {step['key']}" if status == ExecutionStatus.FAILED else "")
+    return Next(status=status, reason=reason, error=error)
 
 
 CONTROL_STEPS = {"branch": _branch, "delay": _delay, "loop": _loop, "stop": _stop}
@@ -275,17 +244,8 @@ def _failed(current: Run, step: dict[str, Any], attempt: int, error: str, *, ret
         if retryable and attempt < policy.max_attempts:
             current.cursor[-1]["attempt"] = attempt + 1
             outcome = Next(wake_at=clock.now() + retry_delay(policy, attempt, retry_after))
-        elif step.get("fallback"):
-            current.cursor.append({"owner": step["key"], "slot": "fallback", "index": 0,
-                                   "after": step.get("on_failure", OnFailure.FAIL),
-                                   "error": f"step {step['key']}: {error}"})
-            current.outputs[step["key"]] = {"status": "failed", "error": error}
-            outcome = Next()
-        elif step.get("on_failure") == OnFailure.CONTINUE:
-            current.outputs[step["key"]] = {"status": "failed", "error": error}
-            step_done(current.cursor)
-            outcome = Next()
         else:
-            outcome = Next(status=ExecutionStatus.FAILED, error=f"step {step['key']}: {error}")
+            final_error = after_failure(current.cursor, current.outputs, step, error)
+            outcome = Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()
         _commit(current, outcome)
     return outcome

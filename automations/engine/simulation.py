@@ -10,14 +10,13 @@ from typing import Any
 
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
-from automations.conditions import MISSING, ConditionError, evaluate
+from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
 from automations.engine.context import Scope, build_scope, to_json
-from automations.engine.delays import wake_time
+from automations.engine.flow import StepFailed, after_failure, enter_loop, pass_delay, stop, take_branch
 from automations.engine.program import Program, initial_cursor, locate, loop_index, loop_variables, step_done
-from automations.status import ExecutionStatus, OnFailure
+from automations.status import ExecutionStatus
 from automations.templating import RenderError, render_value
-from billing_events.conf import app_settings
 
 MAX_SIMULATED_STEPS = 5000
 
@@ -32,10 +31,6 @@ class _StandIn:
     started_at: datetime
     outputs: dict[str, Any] = field(default_factory=dict)
     pk: None = None
-
-
-class _StepError(Exception):
-    pass
 
 
 def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id: int | None = None,
@@ -59,12 +54,13 @@ class _Simulation:
     def scope(self) -> Scope:
         return build_scope(self.run, now=clock.now(), loop_vars=loop_variables(self.cursor))
 
-    def entry(self, step: dict[str, Any], **details: Any) -> dict[str, Any]:
+    def entry(self, step: dict[str, Any], index: str | None = None, **details: Any) -> dict[str, Any]:
         moment = clock.now()
         item = {"step": step["key"], "type": step["type"], "at": moment.isoformat(),
                 "offset": format_delta(moment - self.start), "day": (moment - self.start).days, **details}
-        if loop_index(self.cursor):
-            item["loop_index"] = loop_index(self.cursor)
+        index = loop_index(self.cursor) if index is None else index
+        if index:
+            item["loop_index"] = index
         self.timeline.append(to_json(item))
         return item
 
@@ -92,7 +88,7 @@ class _Simulation:
             step = position.step
             try:
                 ended = getattr(self, f"_{step['type']}")(step)
-            except _StepError as exc:
+            except StepFailed as exc:
                 self.entry(step, error=str(exc))
                 return ExecutionStatus.FAILED, f"step {step['key']}: {exc}"
             if ended:
@@ -113,56 +109,31 @@ class _Simulation:
             would = action.preview(config, context)
         except (ActionError, RenderError) as exc:
             self.entry(step, action=step["action"], error=str(exc))
-            if step.get("fallback"):
-                self.cursor.append({"owner": step["key"], "slot": "fallback", "index": 0,
-                                    "after": step.get("on_failure", OnFailure.FAIL), "error": f"step {step['key']}: {exc}"})
-                return None
-            if step.get("on_failure") == OnFailure.CONTINUE:
-                self.run.outputs[step["key"]] = {"status": "failed", "error": str(exc)}
-                step_done(self.cursor)
-                return None
-            return ExecutionStatus.FAILED, f"step {step['key']}: {exc}"
+            final_error = after_failure(self.cursor, self.run.outputs, step, str(exc))
+            return (ExecutionStatus.FAILED, final_error) if final_error else None
         self.entry(step, action=step["action"], would=would)
         self.run.outputs[step["key"]] = to_json(would)
         step_done(self.cursor)
         return None
 
     def _branch(self, step: dict[str, Any]) -> None:
-        try:
-            outcome = evaluate(step["if"], self.scope().resolve)
-        except ConditionError as exc:
-            raise _StepError(str(exc)) from exc
-        slot = "then" if outcome.passed else "else"
+        slot, outcome = take_branch(self.cursor, step, self.scope())
         self.entry(step, branch=slot, reason=outcome.explain())
         self.run.outputs[step["key"]] = {"branch": slot}
-        if step.get(slot):
-            self.cursor.append({"owner": step["key"], "slot": slot, "index": 0})
-        else:
-            step_done(self.cursor)
 
     def _delay(self, step: dict[str, Any]) -> None:
-        try:
-            until = wake_time(step, self.scope(), clock.now())
-        except (RenderError, ValueError) as exc:
-            raise _StepError(str(exc)) from exc
-        self.entry(step, until=until.isoformat(), waits=format_delta(max(until - clock.now(), timedelta(0))))
-        if until > clock.now():
+        now = clock.now()
+        until = pass_delay(self.cursor, step, self.scope(), now)
+        self.entry(step, until=until.isoformat(), waits=format_delta(max(until - now, timedelta(0))))
+        if until > now:
             clock.set_virtual(until)
-        step_done(self.cursor)
 
     def _loop(self, step: dict[str, Any]) -> None:
-        items = self.scope().resolve(step["over"])
-        if items is MISSING or not isinstance(items, (list, tuple)):
-            raise _StepError(f"over: {step['over']} is {'not set' if items is MISSING else 'not a list'}")
-        limit = step.get("max_items") or app_settings.LOOP_MAX_ITEMS
-        self.entry(step, items=min(len(items), limit), truncated=len(items) > limit)
-        if items:
-            self.cursor.append({"owner": step["key"], "slot": "steps", "index": 0, "items": to_json(list(items[:limit])),
-                                "item": 0, "as": step.get("as", "item")})
-        else:
-            step_done(self.cursor)
+        index = loop_index(self.cursor)
+        count, truncated = enter_loop(self.cursor, step, self.scope())
+        self.entry(step, index=index, items=count, truncated=truncated)
 
     def _stop(self, step: dict[str, Any]) -> tuple[str, str]:
-        status = step.get("status", ExecutionStatus.SUCCEEDED)
+        status, _, error = stop(self.cursor, step)
         self.entry(step, status=status)
-        return status, f"stopped at step {step['key']}" if status == ExecutionStatus.FAILED else ""
+        return status, error

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections  # noqa: F401 (connection: read by skipif)
 
 from automations import clock
 from automations.engine import sweep, transitions

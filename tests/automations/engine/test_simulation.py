@@ -85,3 +85,24 @@ def test_a_named_version_and_unknown_versions(draft):
 def test_data_must_be_an_object(draft):
     with pytest.raises(InvalidInput, match="data: must be a JSON object"):
         services.test_run(draft, ["x"])
+
+
+def test_loops_fallbacks_and_stops_in_test_mode():
+    automation = services.create_automation({"name": "Lines", "trigger": {"type": "event", "event": "invoice.issued"},
+        "steps": [
+            {"key": "lines", "type": "loop", "over": "invoice.line_items", "as": "line", "steps": [
+                {"key": "big", "type": "branch",
+                 "if": {"all": [{"field": "line.amount", "operator": "greater_than", "value": 500}]},
+                 "then": [{"key": "note", "type": "action", "action": "create_task",
+                           "config": {"title": "{{ line.description }} {{ line.nope }}"}, "on_failure": "continue",
+                           "fallback": [{"key": "ops", "type": "action", "action": "create_task",
+                                         "config": {"title": "fallback for {{ line.description }}"}}]}],
+                 "else": [{"key": "halt", "type": "stop", "status": "canceled"}]}]},
+            {"key": "never", "type": "delay", "duration": "1d"}]})
+    result = services.test_run(automation)
+    assert [(e["step"], e.get("loop_index")) for e in result["timeline"]] == [
+        ("lines", None), ("big", "0"), ("note", "0"), ("ops", "0"), ("big", "1"), ("halt", "1")]
+    assert "nope" in result["timeline"][2]["error"]
+    assert result["timeline"][3]["would"]["would_create_task"]["title"] == "fallback for Pro plan (monthly)"
+    assert result["status"] == "canceled"
+    assert not Task.objects.exists()

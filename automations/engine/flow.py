@@ -1,0 +1,85 @@
+"""What each kind of step decides and how it moves the cursor — shared by the interpreter (real
+runs) and test mode (virtual runs), so both take the same path through a definition."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from automations.conditions import MISSING, ConditionError, Outcome, evaluate
+from automations.engine.context import Scope, to_json
+from automations.engine.delays import wake_time
+from automations.engine.program import Frame, step_done
+from automations.status import ExecutionStatus, OnFailure
+from automations.templating import RenderError
+from billing_events.conf import app_settings
+
+
+class StepFailed(Exception):
+    """A branch, delay or loop could not be evaluated on this data; the run fails at that step."""
+
+
+def take_branch(cursor: list[Frame], step: dict[str, Any], scope: Scope) -> tuple[str, Outcome]:
+    """Evaluate the branch's ``if`` and enter ``then`` or ``else`` (or move on if that body is empty)."""
+    try:
+        outcome = evaluate(step["if"], scope.resolve)
+    except ConditionError as exc:
+        raise StepFailed(str(exc)) from exc
+    slot = "then" if outcome.passed else "else"
+    if step.get(slot):
+        cursor.append({"owner": step["key"], "slot": slot, "index": 0})
+    else:
+        step_done(cursor)
+    return slot, outcome
+
+
+def pass_delay(cursor: list[Frame], step: dict[str, Any], scope: Scope, now: datetime) -> datetime:
+    """When the delay ends; the cursor moves past it."""
+    try:
+        until = wake_time(step, scope, now)
+    except (RenderError, ValueError) as exc:
+        raise StepFailed(str(exc)) from exc
+    step_done(cursor)
+    return until
+
+
+def enter_loop(cursor: list[Frame], step: dict[str, Any], scope: Scope) -> tuple[int, bool]:
+    """Resolve the items and enter the first (or move on if there are none). Returns the number
+    of items the loop will run and whether ``max_items`` cut the list short."""
+    over = step["over"]
+    items = scope.resolve(over)
+    if items is MISSING:
+        raise StepFailed(f"over: {over} is not set")
+    if not isinstance(items, (list, tuple)):
+        raise StepFailed(f"over: {over} is not a list (it is {type(items).__name__})")
+    limit = step.get("max_items") or app_settings.LOOP_MAX_ITEMS
+    kept = to_json(list(items[:limit]))
+    if kept:
+        cursor.append({"owner": step["key"], "slot": "steps", "index": 0, "items": kept, "item": 0,
+                       "as": step.get("as", "item")})
+    else:
+        step_done(cursor)
+    return len(kept), len(items) > limit
+
+
+def stop(cursor: list[Frame], step: dict[str, Any]) -> tuple[str, str, str]:
+    """The run's final status, reason and error for a stop step."""
+    status = step.get("status", ExecutionStatus.SUCCEEDED)
+    step_done(cursor)
+    reason = f"stopped at step {step['key']}"
+    return status, reason, reason if status == ExecutionStatus.FAILED else ""
+
+
+def after_failure(cursor: list[Frame], outputs: dict[str, Any], step: dict[str, Any], error: str) -> str | None:
+    """A step failed for good: enter its fallback, or carry on (``on_failure: continue``).
+    Returns the run's error when it must fail now, else None."""
+    message = f"step {step['key']}: {error}"
+    if step.get("fallback"):
+        cursor.append({"owner": step["key"], "slot": "fallback", "index": 0,
+                       "after": step.get("on_failure", OnFailure.FAIL), "error": message})
+        outputs[step["key"]] = {"status": "failed", "error": error}
+        return None
+    if step.get("on_failure") == OnFailure.CONTINUE:
+        outputs[step["key"]] = {"status": "failed", "error": error}
+        step_done(cursor)
+        return None
+    return message
