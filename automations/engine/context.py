@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,10 @@ def _id_of(data: dict[str, Any], root: str, *fallbacks: tuple[str, str]) -> str 
     entity = data.get(root)
     if isinstance(entity, dict) and entity.get("id"):
         return str(entity["id"])
-    for other_root, field in fallbacks:
+    for other_root, id_field in fallbacks:
         other = data.get(other_root)
-        if isinstance(other, dict) and other.get(field):
-            return str(other[field])
+        if isinstance(other, dict) and other.get(id_field):
+            return str(other[id_field])
     return None
 
 
@@ -120,8 +121,21 @@ class Scope(Mapping):
         return value
 
 
+@dataclass
+class Unsaved:
+    """The parts of an execution that variables come from, for a run with no row (entry
+    conditions before the execution exists, test mode)."""
+
+    automation_id: int | None
+    trigger: dict[str, Any]
+    data: dict[str, Any]
+    started_at: datetime
+    outputs: dict[str, Any] = field(default_factory=dict)
+    pk: None = None
+
+
 def build_scope(execution: Any, *, now: datetime, loop_vars: dict[str, Any] | None = None) -> Scope:
-    """The variables of a step of ``execution`` (a saved Execution, or a stand-in in test mode)."""
+    """The variables of a step of ``execution`` (an Execution, or an :class:`Unsaved`)."""
     trigger = execution.trigger or {}
     fixed = {
         "event": {"id": trigger.get("event_id"), "type": trigger.get("event_type", trigger.get("type")),

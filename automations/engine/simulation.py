@@ -4,7 +4,6 @@ and nothing is written. The result is a timeline a person can read: each step, i
 the branch taken and why, and what each action would have done."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ from automations import clock
 from automations.actions import ActionContext, ActionError, registry
 from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
-from automations.engine.context import Scope, build_scope, to_json
+from automations.engine.context import Scope, Unsaved, build_scope, to_json
 from automations.engine.flow import StepFailed, after_failure, enter_loop, pass_delay, stop, take_branch
 from automations.engine.program import Program, initial_cursor, locate, loop_index, loop_variables, step_done
 from automations.status import ExecutionStatus
@@ -21,30 +20,18 @@ from automations.templating import RenderError, render_value
 MAX_SIMULATED_STEPS = 5000
 
 
-@dataclass
-class _StandIn:
-    """What build_scope reads from an execution, for a run that has no row."""
-
-    automation_id: int | None
-    trigger: dict[str, Any]
-    data: dict[str, Any]
-    started_at: datetime
-    outputs: dict[str, Any] = field(default_factory=dict)
-    pk: None = None
-
-
 def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id: int | None = None,
              trigger: dict[str, Any] | None = None, version: int | None = None) -> dict[str, Any]:
     """The timeline of ``definition`` run on ``data`` from now, in virtual time."""
     start = clock.now()
-    run = _StandIn(automation_id, {**(trigger or {"type": "test"}), "version": version,
+    run = Unsaved(automation_id, {**(trigger or {"type": "test"}), "version": version,
                                    "automation_name": definition.get("name", "")}, data, start)
     with clock.virtual_time(start):
         return _Simulation(definition, run, start).result()
 
 
 class _Simulation:
-    def __init__(self, definition: dict[str, Any], run: _StandIn, start: datetime) -> None:
+    def __init__(self, definition: dict[str, Any], run: Unsaved, start: datetime) -> None:
         self.program = Program(definition)
         self.run = run
         self.start = start

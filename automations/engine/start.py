@@ -1,14 +1,13 @@
 """Starting an execution: entry conditions, then a new execution queued to run at once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from automations import clock
 from automations.conditions import ConditionError, Outcome, evaluate
-from automations.engine.context import Scope, build_scope
+from automations.engine.context import Scope, Unsaved, build_scope
 from automations.engine.program import initial_cursor
 from automations.engine.tasks import enqueue
 from automations.models import Automation, AutomationVersion, Execution
@@ -16,20 +15,8 @@ from automations.status import ExecutionStatus
 from billing_events.models import Event
 
 
-@dataclass
-class _Pending:
-    """The shape build_scope needs, before the execution row exists."""
-
-    automation_id: int
-    trigger: dict[str, Any]
-    data: dict[str, Any]
-    pk: int | None = None
-    started_at: Any = None
-    outputs: dict[str, Any] | None = None
-
-
 def entry_scope(automation: Automation, trigger: dict[str, Any], data: dict[str, Any]) -> Scope:
-    return build_scope(_Pending(automation.pk, trigger, data, started_at=clock.now()), now=clock.now())
+    return build_scope(Unsaved(automation.pk, trigger, data, started_at=clock.now()), now=clock.now())
 
 
 def check_entry(version: AutomationVersion, scope: Scope) -> Outcome:
