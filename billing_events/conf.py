@@ -14,7 +14,11 @@ from django.utils.module_loading import import_string
 DEFAULTS: dict[str, Any] = {
     "BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway",
     "SMS_PROVIDER": "automations.providers.sms.ConsoleSMSProvider",
+    # For the HTTP provider: account_sid, auth_token, from_number, base_url (Twilio-style API).
+    "SMS_OPTIONS": {},
     "CRM_PROVIDER": None,
+    # For the HTTP provider: endpoint (base URL), token (sent as a Bearer token).
+    "CRM_OPTIONS": {},
     "SLACK_WEBHOOK_URL": None,
     "OUTBOUND_ALLOWED_HOSTS": [],
     "DEFAULT_FROM_EMAIL": None,

@@ -80,3 +80,6 @@ def dunning(db):
     services.activate(automation)
     automation.refresh_from_db()
     return automation
+
+
+from tests.fixtures.http_server import http_server  # noqa: E402,F401  (a fixture for every test)

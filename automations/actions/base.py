@@ -7,6 +7,23 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 
+SECRET_HEADER_WORDS = ("authorization", "token", "secret", "api-key", "apikey", "password", "signature", "cookie")
+MASK = "********"
+
+
+def redact(config: dict[str, Any], secret_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A copy of ``config`` with ``secret_fields`` and credential-looking headers masked."""
+    shown = dict(config)
+    for name in secret_fields:
+        if shown.get(name):
+            shown[name] = MASK
+    headers = shown.get("headers")
+    if isinstance(headers, dict):
+        shown["headers"] = {key: MASK if any(word in key.lower() for word in SECRET_HEADER_WORDS) else value
+                            for key, value in headers.items()}
+    return shown
+
+
 class ActionError(Exception):
     """An action failed. ``retryable`` errors are tried again under the step's retry policy."""
 
@@ -44,6 +61,12 @@ class Action:
     config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     #: Config fields that are not templates (keys, ids): left as written.
     literal_fields: ClassVar[tuple[str, ...]] = ()
+    #: Config fields that hold secrets: masked wherever a config is shown (step log, test mode).
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    def redact(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` as it may be shown: secret fields and credential headers masked."""
+        return redact(config, self.secret_fields)
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         """Problems the schema cannot express, as ``{"field": "config.x", "message": ...}``."""

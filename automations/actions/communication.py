@@ -1,12 +1,17 @@
-"""Communication actions: email (more channels join this module)."""
+"""Communication actions: email, SMS, Slack and signed webhooks."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from automations.actions.base import Action, ActionContext, ActionError
+from automations.actions.base import Action, ActionContext, ActionError, redact
 from automations.templating import RenderError, render
 
 ADDRESSES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}}]}
@@ -114,3 +119,144 @@ def _default_from() -> str:
     from billing_events.conf import app_settings
 
     return app_settings.DEFAULT_FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
+
+
+class SendSMS(Action):
+    key = "send_sms"
+    family = "communication"
+    label = "Send SMS"
+    description = "Send a text message through the configured SMS provider."
+    config_schema = {
+        "type": "object",
+        "required": ["to", "message"],
+        "properties": {"to": {"type": "string", "minLength": 1}, "message": {"type": "string", "minLength": 1}},
+        "additionalProperties": False,
+    }
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        from automations.providers import get_provider
+
+        to = config["to"].strip()
+        if not to:
+            raise ActionError("config.to rendered to no phone number")
+        provider = get_provider("SMS_PROVIDER")
+        return provider.send(to, config["message"], idempotency_key=context.idempotency_key)
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return {"would_send_sms": {"to": config["to"], "message": config["message"]}}
+
+
+class SendSlack(Action):
+    key = "send_slack"
+    family = "communication"
+    label = "Post to Slack"
+    description = "Post a message to a Slack channel through an incoming webhook."
+    config_schema = {
+        "type": "object",
+        "required": ["text"],
+        "properties": {"text": {"type": "string", "minLength": 1}, "channel": {"type": "string"},
+                       "webhook_url": {"type": "string", "minLength": 1}},
+        "additionalProperties": False,
+    }
+    # An incoming-webhook URL is itself the credential.
+    secret_fields = ("webhook_url",)
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        from billing_events.conf import app_settings
+
+        if not config.get("webhook_url") and not app_settings.SLACK_WEBHOOK_URL:
+            return [{"field": "config.webhook_url",
+                     "message": "is required when AUTOMATIONS['SLACK_WEBHOOK_URL'] is not set"}]
+        return []
+
+    def _request(self, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from billing_events.conf import app_settings
+
+        url = config.get("webhook_url") or app_settings.SLACK_WEBHOOK_URL
+        if not url:
+            raise ActionError("no Slack webhook URL: set config.webhook_url or AUTOMATIONS['SLACK_WEBHOOK_URL']")
+        payload = {"text": config["text"]}
+        if config.get("channel"):
+            payload["channel"] = config["channel"]
+        return url, payload
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        from automations import outbound
+
+        url, payload = self._request(config)
+        response = outbound.request("POST", url, json=payload)
+        return {"status_code": response.status_code, "text": payload["text"], "channel": payload.get("channel")}
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return {"would_post_to_slack": self._request(config)[1]}
+
+
+def sign_webhook(secret: str, message_id: str, timestamp: int, payload: str) -> str:
+    """The Standard Webhooks ``webhook-signature`` value: ``v1,`` + base64 HMAC-SHA256 of
+    ``{id}.{timestamp}.{payload}`` keyed with the base64 part of a ``whsec_`` secret."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{message_id}.{timestamp}.{payload}".encode(), hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+class SendWebhook(Action):
+    key = "send_webhook"
+    family = "communication"
+    label = "Call webhook"
+    description = "Send an HTTP request with a JSON body, signed per the Standard Webhooks spec when a secret is set."
+    config_schema = {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "minLength": 1},
+            "method": {"enum": ["POST", "PUT", "PATCH", "DELETE", "GET"]},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "body": {},
+            "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$"},
+            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+        },
+        "additionalProperties": False,
+    }
+    literal_fields = ("method", "secret", "timeout")
+    secret_fields = ("secret",)
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        secret = config.get("secret")
+        if secret:
+            try:
+                if not base64.b64decode(secret.removeprefix("whsec_"), validate=True):
+                    raise ValueError
+            except ValueError:
+                return [{"field": "config.secret", "message": "must be whsec_ followed by base64"}]
+        return []
+
+    def _request(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        method = config.get("method", "POST")
+        body = config.get("body")
+        payload = json.dumps(body, separators=(",", ":"), sort_keys=True) if body is not None else ""
+        headers = {"Content-Type": "application/json", **config.get("headers", {})}
+        # The idempotency key is the webhook id: every retry of this step carries the same one.
+        headers["webhook-id"] = context.idempotency_key
+        if config.get("secret"):
+            timestamp = int(time.time())  # wire time, not the engine's clock: receivers check it
+            headers["webhook-timestamp"] = str(timestamp)
+            headers["webhook-signature"] = sign_webhook(config["secret"], context.idempotency_key, timestamp, payload)
+        return {"method": method, "url": config["url"], "headers": headers, "body": payload}
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        from automations import outbound
+
+        request = self._request(config, context)
+        response = outbound.request(request["method"], request["url"], headers=request["headers"],
+                                    data=request["body"].encode() if request["body"] else None,
+                                    timeout=config.get("timeout"))
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            answer = response.text[:1000]
+        return {"status_code": response.status_code, "webhook_id": context.idempotency_key, "response": answer}
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        request = self._request(config, context)
+        request["headers"] = redact({"headers": request["headers"]})["headers"]
+        return {"would_call_webhook": request}

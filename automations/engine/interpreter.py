@@ -205,7 +205,7 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
     try:
         with transaction.atomic():
             save_progress(current.execution.pk, current.lease)
-            record = current.log(step, StepRunStatus.RUNNING, attempt=attempt, input=to_json(config))
+            record = current.log(step, StepRunStatus.RUNNING, attempt=attempt, input=to_json(action.redact(config)))
     except IntegrityError:
         raise LeaseLost(current.execution.pk) from None  # another worker is running this very attempt
 

@@ -1,0 +1,115 @@
+"""The one door for outbound HTTP: a shared session, timeouts, a User-Agent, address checks, and
+the classification of failures into "try again" and "give up".
+
+Requests to private, loopback, link-local and other non-public addresses are refused unless the
+host is in ``AUTOMATIONS["OUTBOUND_ALLOWED_HOSTS"]`` (hostnames, IP addresses or networks such as
+``10.20.0.0/16``), so an automation cannot be pointed at the metadata service or the intranet.
+Redirects are not followed: a redirect could lead to an address that was never checked.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from automations import clock
+from automations.actions.base import ActionError
+from billing_events.conf import app_settings
+
+USER_AGENT = "billing-automations/0.1"
+DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 60.0
+_session = requests.Session()
+_session.headers["User-Agent"] = USER_AGENT
+
+
+class OutboundRefused(ActionError):
+    """The destination is not allowed (never retried)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+def _allowed(host: str, addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:
+    for entry in app_settings.OUTBOUND_ALLOWED_HOSTS:
+        if entry.lower() == host.lower():
+            return True
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            continue
+        if addresses and all(address in network for address in addresses):
+            return True
+    return False
+
+
+def check_destination(url: str) -> None:
+    """Refuse URLs that are not http(s) or that resolve to a non-public address (unless allowed)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused(f"{url!r} is not an http(s) URL")
+    host = parts.hostname
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ActionError(f"cannot resolve {host}: {exc}", retryable=True) from exc
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if _allowed(host, addresses):
+        return
+    for address in addresses:
+        if not address.is_global or address.is_multicast:
+            raise OutboundRefused(
+                f"refused to call {host} ({address}): private, loopback and link-local addresses are "
+                f"blocked; add the host to AUTOMATIONS['OUTBOUND_ALLOWED_HOSTS'] to allow it")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def request(method: str, url: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+    """Send one request; return the response if it is 2xx, else raise a classified ActionError:
+    timeouts, connection errors, 5xx and 429 are retryable (429 honours Retry-After), other
+    statuses are not."""
+    check_destination(url)
+    timeout = min(float(timeout or DEFAULT_TIMEOUT), MAX_TIMEOUT)
+    try:
+        response = _session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.Timeout as exc:
+        raise ActionError(f"{method} {_safe(url)} timed out after {timeout:g}s", retryable=True) from exc
+    except requests.ConnectionError as exc:
+        raise ActionError(f"{method} {_safe(url)} could not connect: {type(exc).__name__}", retryable=True) from exc
+    except requests.RequestException as exc:
+        raise ActionError(f"{method} {_safe(url)} failed: {exc}") from exc
+    if response.ok and not response.is_redirect:
+        return response
+    summary = f"{method} {_safe(url)} answered HTTP {response.status_code}: {response.text[:200].strip()}"
+    output = {"status_code": response.status_code}
+    if response.status_code == 429:
+        raise ActionError(summary, retryable=True, retry_after=_retry_after(response), output=output)
+    if response.status_code >= 500:
+        raise ActionError(summary, retryable=True, retry_after=_retry_after(response), output=output)
+    if response.is_redirect:
+        raise ActionError(f"{summary} (redirects are not followed)", output=output)
+    raise ActionError(summary, output=output)
+
+
+def _safe(url: str) -> str:
+    """The URL without its query string or credentials (they may carry tokens)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -1,0 +1,191 @@
+"""send_webhook, send_slack and send_sms against a real HTTP server on loopback."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from automations import services
+from automations.actions.base import MASK
+from automations.models import Execution
+from automations.providers.sms import ConsoleSMSProvider
+from tests.conftest import sample
+
+pytestmark = pytest.mark.django_db
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def run_steps(engine, steps, data=None, **extra) -> Execution:
+    automation = services.create_automation({"name": "T", "trigger": {"type": "manual"}, "steps": steps, **extra})
+    services.activate(automation)
+    execution = engine.run(services.run_manual, automation, data if data is not None else sample("payment.failed"))
+    execution.refresh_from_db()
+    return execution
+
+
+def webhook(url, **config):
+    return {"key": "hook", "type": "action", "action": "send_webhook", "config": {"url": url, **config}}
+
+
+def test_signed_webhook_is_verified_by_a_standard_webhooks_library(engine, http_server):
+    execution = run_steps(engine, [webhook(f"{http_server.url}/hooks/billing", secret=SECRET,
+        headers={"X-Tenant": "{{ customer.id }}", "Authorization": "Bearer s3cret"},
+        body={"event": "dunning.escalated", "invoice": "{{ invoice.number }}",
+              "amount_due": "{{ invoice.amount_due }}", "attempt": 1})])
+    assert execution.status == "succeeded", execution.error
+    [request] = http_server.requests
+    assert request.method == "POST" and request.path == "/hooks/billing"
+    assert request.headers["x-tenant"] == "cus_1001" and request.headers["content-type"] == "application/json"
+    assert request.headers["webhook-id"] == f"{execution.pk}:hook:0"
+    assert request.headers["user-agent"].startswith("billing-automations/")
+    payload = Webhook(SECRET).verify(request.body, request.headers)  # raises if the signature is wrong
+    assert payload == {"event": "dunning.escalated", "invoice": "INV-2026-0042", "amount_due": "1250.00",
+                       "attempt": 1}
+    logged = execution.step_runs.get().input
+    assert logged["secret"] == MASK and logged["headers"]["Authorization"] == MASK
+    assert "s3cret" not in json.dumps(logged) and SECRET not in json.dumps(logged)
+    assert execution.outputs["hook"] == {"status_code": 200, "webhook_id": f"{execution.pk}:hook:0",
+                                         "response": {"ok": True}}
+
+
+def test_a_tampered_payload_fails_verification(engine, http_server):
+    run_steps(engine, [webhook(http_server.url, secret=SECRET, body={"a": 1})])
+    request = http_server.requests[0]
+    with pytest.raises(Exception):
+        Webhook(SECRET).verify(request.body.replace(b"1", b"2"), request.headers)
+
+
+def test_retry_on_503_503_200_with_backoff_on_the_virtual_clock(engine, http_server):
+    http_server.respond(503, {"error": "busy"})
+    http_server.respond(503, {"error": "busy"})
+    execution = run_steps(engine, [webhook(http_server.url, body={"n": 1},
+        **{})], retry={"max_attempts": 3, "initial_interval": "30s", "backoff_coefficient": 2})
+    assert execution.status == "waiting" and len(http_server.requests) == 1
+    engine.advance(seconds=29)
+    assert len(http_server.requests) == 1
+    engine.advance(seconds=1)
+    assert len(http_server.requests) == 2
+    engine.advance(seconds=59)
+    assert len(http_server.requests) == 2
+    engine.advance(seconds=1)
+    execution.refresh_from_db()
+    assert execution.status == "succeeded" and len(http_server.requests) == 3
+    runs = list(execution.step_runs.values_list("attempt", "status", "error"))
+    assert [r[:2] for r in runs] == [(1, "failed"), (2, "failed"), (3, "succeeded")]
+    assert "answered HTTP 503" in runs[0][2]
+    assert {r.headers["webhook-id"] for r in http_server.requests} == {f"{execution.pk}:hook:0"}
+
+
+def test_a_400_fails_at_once(engine, http_server):
+    http_server.respond(400, {"error": "bad field"})
+    execution = run_steps(engine, [webhook(http_server.url, body={})], retry={"max_attempts": 5})
+    assert execution.status == "failed" and len(http_server.requests) == 1
+    assert "answered HTTP 400" in execution.error and "bad field" in execution.error
+
+
+def test_429_honours_retry_after(engine, http_server):
+    http_server.respond(429, {}, headers={"Retry-After": "120"})
+    execution = run_steps(engine, [webhook(http_server.url)], retry={"max_attempts": 2, "initial_interval": "10s"})
+    assert execution.status == "waiting"
+    engine.advance(seconds=119)
+    assert len(http_server.requests) == 1
+    engine.advance(seconds=1)
+    assert len(http_server.requests) == 2
+
+
+def test_exhausted_retries_run_the_fallback(engine, http_server):
+    for _ in range(2):
+        http_server.respond(500, {})
+    execution = run_steps(engine, [
+        {**webhook(f"{http_server.url}/primary"), "retry": {"max_attempts": 2, "initial_interval": "1m"},
+         "on_failure": "continue",
+         "fallback": [{"key": "alert", "type": "action", "action": "send_webhook",
+                       "config": {"url": f"{http_server.url}/fallback", "body": {"failed": "{{ steps.hook.output.error }}"}}}]},
+        {"key": "after", "type": "action", "action": "send_webhook", "config": {"url": f"{http_server.url}/after"}}])
+    engine.advance(minutes=1)
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+    assert [r.path for r in http_server.requests] == ["/primary", "/primary", "/fallback", "/after"]
+    assert "HTTP 500" in http_server.requests[2].json()["failed"]
+
+
+def test_a_connection_refused_is_retried(engine, http_server):
+    execution = run_steps(engine, [webhook("http://127.0.0.1:9/closed")], retry={"max_attempts": 2})
+    assert execution.status == "waiting"
+    assert "could not connect" in execution.step_runs.get().error
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/admin",
+                                 "http://127.0.0.1:8000/", "http://[::1]/", "http://localhost/",
+                                 "http://192.168.1.1/", "ftp://example.com/file"])
+def test_private_addresses_are_refused_with_a_clear_step_error(engine, url, settings):
+    settings.AUTOMATIONS = {"OUTBOUND_ALLOWED_HOSTS": []}
+    execution = run_steps(engine, [webhook(url)], retry={"max_attempts": 3})
+    assert execution.status == "failed", "a refused destination is never retried"
+    assert "refused" in execution.error or "not an http(s) URL" in execution.error
+    assert execution.step_runs.count() == 1
+
+
+def test_allow_list_accepts_networks(engine, http_server, settings):
+    settings.AUTOMATIONS = {"OUTBOUND_ALLOWED_HOSTS": ["127.0.0.0/8"]}
+    assert run_steps(engine, [webhook(http_server.url)]).status == "succeeded"
+
+
+def test_slack_post(engine, http_server):
+    execution = run_steps(engine, [{"key": "ops", "type": "action", "action": "send_slack",
+        "config": {"text": "Retry failed for {{ invoice.number }}", "channel": "#collections",
+                   "webhook_url": f"{http_server.url}/services/T000/B000/XXXX"}}])
+    assert execution.status == "succeeded", execution.error
+    [request] = http_server.requests
+    assert request.path == "/services/T000/B000/XXXX"
+    assert request.json() == {"text": "Retry failed for INV-2026-0042", "channel": "#collections"}
+    assert execution.step_runs.get().input["webhook_url"] == MASK
+
+
+def test_slack_url_from_settings_and_required_otherwise(engine, http_server, settings):
+    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "SLACK_WEBHOOK_URL": f"{http_server.url}/slack"}
+    assert run_steps(engine, [{"key": "s", "type": "action", "action": "send_slack",
+                               "config": {"text": "hi"}}]).status == "succeeded"
+    assert http_server.requests[0].path == "/slack"
+    settings.AUTOMATIONS = {}
+    with pytest.raises(Exception, match="steps.s.config.webhook_url: is required"):
+        services.create_automation({"name": "S", "trigger": {"type": "manual"}, "steps": [
+            {"key": "s", "type": "action", "action": "send_slack", "config": {"text": "hi"}}]})
+
+
+def test_sms_through_the_http_provider(engine, http_server, settings):
+    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "SMS_PROVIDER": "automations.providers.sms.HTTPSMSProvider",
+                            "SMS_OPTIONS": {"account_sid": "AC123", "auth_token": "tok", "from_number": "+15550001111",
+                                            "base_url": http_server.url}}
+    http_server.respond(201, {"sid": "SM42", "status": "queued"})
+    execution = run_steps(engine, [{"key": "text", "type": "action", "action": "send_sms",
+        "config": {"to": "{{ customer.phone }}", "message": "Invoice {{ invoice.number }} is unpaid"}}])
+    assert execution.status == "succeeded", execution.error
+    [request] = http_server.requests
+    assert request.path == "/2010-04-01/Accounts/AC123/Messages.json"
+    assert request.headers["authorization"] == "Basic QUMxMjM6dG9r"  # AC123:tok
+    assert request.headers["i-twilio-idempotency-token"] == f"{execution.pk}:text:0"
+    from urllib.parse import parse_qs
+
+    assert parse_qs(request.body.decode()) == {"To": ["+14155550100"], "From": ["+15550001111"],
+                                               "Body": ["Invoice INV-2026-0042 is unpaid"]}
+    assert execution.outputs["text"] == {"provider": "http", "to": "+14155550100", "sid": "SM42", "status": "queued"}
+
+
+def test_sms_console_provider_is_the_default(engine):
+    ConsoleSMSProvider.outbox.clear()
+    execution = run_steps(engine, [{"key": "text", "type": "action", "action": "send_sms",
+                                    "config": {"to": "+15551234", "message": "hi {{ customer.name }}"}}])
+    assert execution.status == "succeeded"
+    assert ConsoleSMSProvider.outbox == [{"to": "+15551234", "body": "hi Acme Corp", "id": f"{execution.pk}:text:0"}]
+
+
+def test_bad_webhook_config_is_refused_on_save():
+    with pytest.raises(Exception) as error:
+        services.create_automation({"name": "W", "trigger": {"type": "manual"}, "steps": [
+            {"key": "w", "type": "action", "action": "send_webhook",
+             "config": {"url": "https://x.example", "method": "FETCH", "secret": "nope", "timeout": 600}}]})
+    message = str(error.value)
+    assert "steps.w.config.method" in message and "steps.w.config.secret" in message
+    assert "steps.w.config.timeout" in message
