@@ -1,4 +1,4 @@
-"""Record actions: internal tasks (more record actions join this module)."""
+"""Record actions: internal tasks, customer updates and tags (through the gateway), CRM sync."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +8,9 @@ from django.db import IntegrityError, transaction
 from automations.actions.base import Action, ActionContext, ActionError
 from automations.durations import parse as parse_duration
 from billing_events.errors import InvalidInput
+from billing_events.gateway import get_gateway
+from billing_events.gateway.base import GatewayError
+from billing_events.gateway.operations import CUSTOMER_FIELDS
 
 
 def _entity_id(context: ActionContext, root: str) -> str:
@@ -86,3 +89,114 @@ class CreateTask(Action):
     def _output(task) -> dict[str, Any]:
         return {"task_id": task.pk, "title": task.title, "assignee": task.assignee,
                 "due_at": task.due_at.isoformat() if task.due_at else None}
+
+
+class UpdateCustomer(Action):
+    key = "update_customer"
+    family = "records"
+    label = "Update customer"
+    description = "Set customer fields and metadata keys through the billing gateway."
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "fields": {"type": "object", "propertyNames": {"enum": list(CUSTOMER_FIELDS)}},
+            "metadata": {"type": "object"},
+        },
+        "minProperties": 1,
+        "additionalProperties": False,
+    }
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        try:
+            return get_gateway().update_customer(
+                _required_id(context, "customer"), fields=config.get("fields", {}),
+                metadata=config.get("metadata", {}), idempotency_key=context.idempotency_key)
+        except GatewayError as exc:
+            raise ActionError(str(exc), retryable=exc.retryable) from exc
+
+    def recover(self, context: ActionContext) -> dict[str, Any] | None:
+        return get_gateway().find_operation(context.idempotency_key)
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return {"would_call_gateway": {"operation": "update_customer", "customer_id": _required_id(context, "customer"),
+                                       **config}}
+
+
+class AddTag(Action):
+    key = "add_tag"
+    family = "records"
+    label = "Add tag"
+    description = "Add a tag to the customer."
+    config_schema = {"type": "object", "required": ["tag"],
+                     "properties": {"tag": {"type": "string", "minLength": 1, "maxLength": 100}},
+                     "additionalProperties": False}
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        tag = config["tag"].strip()
+        if not tag:
+            raise ActionError("config.tag rendered to an empty tag")
+        try:
+            return get_gateway().add_tag(_required_id(context, "customer"), tag,
+                                         idempotency_key=context.idempotency_key)
+        except GatewayError as exc:
+            raise ActionError(str(exc), retryable=exc.retryable) from exc
+
+    def recover(self, context: ActionContext) -> dict[str, Any] | None:
+        return get_gateway().find_operation(context.idempotency_key)
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return {"would_call_gateway": {"operation": "add_tag", "customer_id": _required_id(context, "customer"),
+                                       "tag": config["tag"]}}
+
+
+class SyncToCRM(Action):
+    key = "sync_to_crm"
+    family = "records"
+    label = "Sync to CRM"
+    description = "Upsert the customer (or invoice, subscription) record in the CRM."
+    config_schema = {
+        "type": "object",
+        "properties": {"object": {"enum": ["customer", "invoice", "subscription"]},
+                       "fields": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "additionalProperties": False,
+    }
+    literal_fields = ("object", "fields")
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        from billing_events.conf import app_settings
+
+        if not app_settings.CRM_PROVIDER:
+            return [{"field": "config", "message": "no CRM is configured: set AUTOMATIONS['CRM_PROVIDER']"}]
+        return []
+
+    def _record(self, config: dict[str, Any], context: ActionContext) -> tuple[str, str, dict[str, Any]]:
+        from automations.engine.context import to_json
+
+        object_type = config.get("object", "customer")
+        record = context.variables[object_type] if object_type in context.variables else None
+        if not isinstance(record, dict) or not record.get("id"):
+            raise ActionError(f"this run has no {object_type} to sync")
+        fields = config.get("fields")
+        data = {name: record.get(name) for name in fields} if fields else dict(record)
+        data["id"] = record["id"]
+        return object_type, str(record["id"]), to_json(data)
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        from automations.providers import get_provider
+
+        provider = get_provider("CRM_PROVIDER")
+        if provider is None:
+            raise ActionError("no CRM is configured: set AUTOMATIONS['CRM_PROVIDER']")
+        object_type, object_id, data = self._record(config, context)
+        return provider.upsert(object_type, object_id, data, idempotency_key=context.idempotency_key)
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        object_type, object_id, data = self._record(config, context)
+        return {"would_sync_to_crm": {"object": object_type, "id": object_id, "data": data}}
+
+
+def _required_id(context: ActionContext, root: str) -> str:
+    entity_id = _entity_id(context, root)
+    if not entity_id:
+        raise ActionError(f"this run has no {root} to act on (no {root}.id in its data)")
+    return entity_id

@@ -69,17 +69,18 @@ def stop(cursor: list[Frame], step: dict[str, Any]) -> tuple[str, str, str]:
     return status, reason, reason if status == ExecutionStatus.FAILED else ""
 
 
-def after_failure(cursor: list[Frame], outputs: dict[str, Any], step: dict[str, Any], error: str) -> str | None:
-    """A step failed for good: enter its fallback, or carry on (``on_failure: continue``).
-    Returns the run's error when it must fail now, else None."""
+def after_failure(cursor: list[Frame], outputs: dict[str, Any], step: dict[str, Any], error: str,
+                  output: dict[str, Any] | None = None) -> str | None:
+    """A step failed for good: enter its fallback, or carry on (``on_failure: continue``); later
+    steps see ``steps.<key>.output`` with ``status: failed``, the error, and what the action said
+    (a decline code, an HTTP status). Returns the run's error when it must fail now, else None."""
     message = f"step {step['key']}: {error}"
+    outputs[step["key"]] = {**(output or {}), "status": "failed", "error": error}
     if step.get("fallback"):
         cursor.append({"owner": step["key"], "slot": "fallback", "index": 0,
                        "after": step.get("on_failure", OnFailure.FAIL), "error": message})
-        outputs[step["key"]] = {"status": "failed", "error": error}
         return None
     if step.get("on_failure") == OnFailure.CONTINUE:
-        outputs[step["key"]] = {"status": "failed", "error": error}
         step_done(cursor)
         return None
     return message

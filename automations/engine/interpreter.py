@@ -245,7 +245,7 @@ def _failed(current: Run, step: dict[str, Any], attempt: int, error: str, *, ret
             current.cursor[-1]["attempt"] = attempt + 1
             outcome = Next(wake_at=clock.now() + retry_delay(policy, attempt, retry_after))
         else:
-            final_error = after_failure(current.cursor, current.outputs, step, error)
+            final_error = after_failure(current.cursor, current.outputs, step, error, to_json(output))
             outcome = Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()
         _commit(current, outcome)
     return outcome

@@ -6,6 +6,7 @@ the engine falls back to the event's snapshot.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 Record = dict[str, Any]
@@ -48,3 +49,36 @@ class BillingGateway:
     def get_usage(self, customer_id: str, metric: str | None = None) -> Record | None:
         """Current-period usage: metric, value, threshold, percent."""
         return None
+
+    # Operations. Each takes the step's idempotency key: called again with the same key, an
+    # operation must not act again but return the first call's result.
+
+    def find_operation(self, idempotency_key: str) -> Record | None:
+        """The result of the operation performed with ``idempotency_key``, or None if none was."""
+        return None
+
+    def retry_payment(self, invoice_id: str, *, payment_method: str | None, idempotency_key: str) -> Record:
+        """Charge the invoice's amount due. ``payment_method`` None means the customer's default.
+        Returns ``{"status": "succeeded"|"failed", "payment_id", "decline_code", "amount"}``;
+        raises ``GatewayError(retryable=True)`` when the processor is temporarily unavailable."""
+        raise NotImplementedError(".retry_payment() must be overridden.")
+
+    def void_invoice(self, invoice_id: str, *, reason: str, idempotency_key: str) -> Record:
+        raise NotImplementedError(".void_invoice() must be overridden.")
+
+    def create_credit_note(self, invoice_id: str, *, amount: Decimal | None, reason: str,
+                           idempotency_key: str) -> Record:
+        """Credit ``amount`` (None: the full amount) against the invoice."""
+        raise NotImplementedError(".create_credit_note() must be overridden.")
+
+    def apply_credits(self, invoice_id: str, *, amount: Decimal | None, idempotency_key: str) -> Record:
+        """Pay the invoice from the customer's credit balance (None: as much as available)."""
+        raise NotImplementedError(".apply_credits() must be overridden.")
+
+    def update_customer(self, customer_id: str, *, fields: dict[str, Any], metadata: dict[str, Any],
+                        idempotency_key: str) -> Record:
+        """Set customer fields and metadata keys (a metadata value of None removes the key)."""
+        raise NotImplementedError(".update_customer() must be overridden.")
+
+    def add_tag(self, customer_id: str, tag: str, *, idempotency_key: str) -> Record:
+        raise NotImplementedError(".add_tag() must be overridden.")

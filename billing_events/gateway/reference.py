@@ -1,11 +1,15 @@
 """The reference gateway: reads (and, for billing actions, changes) the reference billing models."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.db import models
 from django.forms.models import model_to_dict
 
+from billing_events.gateway import operations
 from billing_events.gateway.base import BillingGateway, Record
-from billing_events.models import Customer, Invoice, Payment, Subscription, UsageRecord
+from billing_events.models import Customer, GatewayOperation, Invoice, Payment, Subscription, UsageRecord
 
 
 def _record(instance: models.Model | None, exclude: tuple[str, ...] = ()) -> Record | None:
@@ -46,3 +50,27 @@ class ReferenceGateway(BillingGateway):
             return None
         return {"metric": usage.metric, "value": usage.value, "threshold": usage.threshold,
                 "percent": usage.percent, "period_start": usage.period_start}
+
+    def find_operation(self, idempotency_key: str) -> Record | None:
+        done = GatewayOperation.objects.filter(key=idempotency_key).first()
+        return done.result if done else None
+
+    def retry_payment(self, invoice_id: str, *, payment_method: str | None, idempotency_key: str) -> Record:
+        return operations.retry_payment(invoice_id, payment_method, idempotency_key)
+
+    def void_invoice(self, invoice_id: str, *, reason: str, idempotency_key: str) -> Record:
+        return operations.void_invoice(invoice_id, reason, idempotency_key)
+
+    def create_credit_note(self, invoice_id: str, *, amount: Decimal | None, reason: str,
+                           idempotency_key: str) -> Record:
+        return operations.create_credit_note(invoice_id, amount, reason, idempotency_key)
+
+    def apply_credits(self, invoice_id: str, *, amount: Decimal | None, idempotency_key: str) -> Record:
+        return operations.apply_credits(invoice_id, amount, idempotency_key)
+
+    def update_customer(self, customer_id: str, *, fields: dict[str, Any], metadata: dict[str, Any],
+                        idempotency_key: str) -> Record:
+        return operations.update_customer(customer_id, fields, metadata, idempotency_key)
+
+    def add_tag(self, customer_id: str, tag: str, *, idempotency_key: str) -> Record:
+        return operations.add_tag(customer_id, tag, idempotency_key)

@@ -3,10 +3,11 @@ from billing_events.models.event import Event
 from billing_events.models.reference import (
     CreditNote,
     Customer,
+    GatewayOperation,
     Invoice,
     Payment,
     Subscription,
     UsageRecord,
 )
 
-__all__ = ["CreditNote", "Customer", "Event", "Invoice", "Payment", "Subscription", "UsageRecord"]
+__all__ = ["CreditNote", "Customer", "Event", "GatewayOperation", "Invoice", "Payment", "Subscription", "UsageRecord"]

@@ -121,3 +121,16 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.metric} {self.value}/{self.threshold}"
+
+
+class GatewayOperation(models.Model):
+    """The result of a billing operation, stored under its idempotency key in the same transaction
+    as the operation itself: a repeat with the same key returns this instead of acting again."""
+
+    key = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=50)
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

@@ -1,0 +1,150 @@
+"""Billing actions: each calls the billing gateway with the step's idempotency key, so a retried
+or redelivered step never charges, voids or credits twice."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from automations.actions.base import Action, ActionContext, ActionError
+from billing_events.gateway import get_gateway
+from billing_events.gateway.base import GatewayError
+
+AMOUNT = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "minLength": 1}]}
+
+
+def target_id(context: ActionContext, root: str) -> str:
+    """The id of the invoice (or customer) the run is about; a loop variable of that name wins."""
+    try:
+        entity = context.variables[root]
+    except KeyError:
+        entity = None
+    if not isinstance(entity, dict) or not entity.get("id"):
+        raise ActionError(f"this run has no {root} to act on (no {root}.id in its data)")
+    return str(entity["id"])
+
+
+def parse_amount(value: Any, field: str) -> Decimal | None:
+    """A positive Decimal amount, or None when not given."""
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ActionError(f"{field}: {value!r} is not an amount") from exc
+    if not amount.is_finite() or amount <= 0:
+        raise ActionError(f"{field}: {value!r} must be a positive amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+def literal_amount_errors(config: dict[str, Any], field: str = "amount") -> list[dict[str, str]]:
+    value = config.get(field)
+    if value is None or (isinstance(value, str) and "{" in value):
+        return []
+    try:
+        parse_amount(value, f"config.{field}")
+    except ActionError as exc:
+        return [{"field": f"config.{field}", "message": str(exc).split(": ", 1)[1]}]
+    return []
+
+
+class GatewayAction(Action):
+    """Runs one gateway operation; a gateway error becomes a step error (retryable if it says so)."""
+
+    family = "billing"
+
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        try:
+            return self.call(config, context)
+        except GatewayError as exc:
+            raise ActionError(str(exc), retryable=exc.retryable, output={"code": exc.code}) from exc
+
+    def recover(self, context: ActionContext) -> dict[str, Any] | None:
+        return get_gateway().find_operation(context.idempotency_key)
+
+
+class RetryPayment(GatewayAction):
+    key = "retry_payment"
+    label = "Retry payment"
+    description = "Charge the invoice's amount due again (the customer's default payment method or a given one)."
+    config_schema = {"type": "object", "properties": {"payment_method": {"type": "string", "minLength": 1}},
+                     "additionalProperties": False}
+
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        method = config.get("payment_method", "default")
+        result = get_gateway().retry_payment(target_id(context, "invoice"),
+                                             payment_method=None if method == "default" else method,
+                                             idempotency_key=context.idempotency_key)
+        if result.get("status") != "succeeded":
+            # A decline is the step failing (fallback and on_failure apply); its output keeps the
+            # decline code so a later branch can look at steps.<key>.output.decline_code.
+            raise ActionError(f"payment declined: {result.get('decline_code')}", output=result)
+        return result
+
+    def recover(self, context: ActionContext) -> dict[str, Any] | None:
+        result = super().recover(context)
+        if result is not None and result.get("status") != "succeeded":
+            return None  # a decline recovered after a crash is treated like a fresh decline below
+        return result
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return {"would_call_gateway": {"operation": "retry_payment", "invoice_id": target_id(context, "invoice"),
+                                       "payment_method": config.get("payment_method", "default")}}
+
+
+class VoidInvoice(GatewayAction):
+    key = "void_invoice"
+    label = "Void invoice"
+    description = "Void the invoice so it is no longer collectible."
+    config_schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "additionalProperties": False}
+
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return get_gateway().void_invoice(target_id(context, "invoice"), reason=config.get("reason", ""),
+                                          idempotency_key=context.idempotency_key)
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return {"would_call_gateway": {"operation": "void_invoice", "invoice_id": target_id(context, "invoice"),
+                                       "reason": config.get("reason", "")}}
+
+
+class CreateCreditNote(GatewayAction):
+    key = "create_credit_note"
+    label = "Create credit note"
+    description = "Credit an amount (default: the full amount) against the invoice."
+    config_schema = {"type": "object", "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
+                     "additionalProperties": False}
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        return literal_amount_errors(config)
+
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return get_gateway().create_credit_note(
+            target_id(context, "invoice"), amount=parse_amount(config.get("amount"), "config.amount"),
+            reason=config.get("reason", ""), idempotency_key=context.idempotency_key)
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        amount = parse_amount(config.get("amount"), "config.amount")
+        return {"would_call_gateway": {"operation": "create_credit_note", "invoice_id": target_id(context, "invoice"),
+                                       "amount": str(amount) if amount else "full", "reason": config.get("reason", "")}}
+
+
+class ApplyCredits(GatewayAction):
+    key = "apply_credits"
+    label = "Apply credits"
+    description = "Pay the invoice from the customer's credit balance (default: as much as available)."
+    config_schema = {"type": "object", "properties": {"amount": AMOUNT}, "additionalProperties": False}
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        return literal_amount_errors(config)
+
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return get_gateway().apply_credits(target_id(context, "invoice"),
+                                           amount=parse_amount(config.get("amount"), "config.amount"),
+                                           idempotency_key=context.idempotency_key)
+
+    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        amount = parse_amount(config.get("amount"), "config.amount")
+        return {"would_call_gateway": {"operation": "apply_credits", "invoice_id": target_id(context, "invoice"),
+                                       "amount": str(amount) if amount else "all available"}}
