@@ -78,3 +78,8 @@ def test_syntax_errors_are_reported_with_their_line():
 
 def test_render_value_walks_json():
     assert render_value({"a": ["{{ invoice.number }}", 3], "b": {"c": "x"}}, VARS) == {"a": ["INV-1", 3], "b": {"c": "x"}}
+
+
+def test_money_arithmetic_with_float_literals_stays_decimal():
+    assert render("{{ invoice.amount_due * 0.1 }}", VARS) == "125.0"  # Decimal("1250") * Decimal("0.1")
+    assert render("{{ (invoice.amount_due - 0.5) | money('USD') }}", VARS) == "$1,249.50"
