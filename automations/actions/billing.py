@@ -90,8 +90,14 @@ class RetryPayment(GatewayAction):
         return result
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        return {"would_call_gateway": {"operation": "retry_payment", "invoice_id": target_id(context, "invoice"),
-                                       "payment_method": config.get("payment_method", "default")}}
+        method = config.get("payment_method", "default")
+        invoice_id = target_id(context, "invoice")
+        predicted = get_gateway().predict_retry_payment(
+            invoice_id, payment_method=None if method == "default" else method) or {
+            "status": "failed", "decline_code": "unknown",
+            "note": "the gateway cannot predict the outcome; test mode assumes a decline"}
+        return {**predicted, "would_call_gateway": {"operation": "retry_payment", "invoice_id": invoice_id,
+                                                    "payment_method": method}}
 
 
 class VoidInvoice(GatewayAction):

@@ -63,6 +63,11 @@ class BillingGateway:
         raises ``GatewayError(retryable=True)`` when the processor is temporarily unavailable."""
         raise NotImplementedError(".retry_payment() must be overridden.")
 
+    def predict_retry_payment(self, invoice_id: str, *, payment_method: str | None) -> Record | None:
+        """What ``retry_payment`` would most likely return, without charging (for test mode);
+        None when the gateway cannot tell."""
+        return None
+
     def void_invoice(self, invoice_id: str, *, reason: str, idempotency_key: str) -> Record:
         raise NotImplementedError(".void_invoice() must be overridden.")
 

@@ -116,6 +116,21 @@ def retry_payment(invoice_id: str, payment_method: str | None, key: str) -> Reco
     return once(key, "retry_payment", perform)
 
 
+def predict_retry_payment(invoice_id: str, payment_method: str | None) -> Record | None:
+    """The test processor is deterministic: the outcome follows from the payment method."""
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None:
+        return None
+    customer = Customer.objects.filter(pk=invoice.customer_id).first()
+    method = payment_method or (customer.default_payment_method if customer else None)
+    try:
+        outcome = processor.charge(method, invoice.amount_due, invoice.currency)
+    except GatewayError as exc:
+        return {"status": "failed", "decline_code": exc.code, "amount": invoice.amount_due, "payment_method": method}
+    return {"status": "succeeded" if outcome.succeeded else "failed", "decline_code": outcome.decline_code,
+            "amount": invoice.amount_due, "currency": invoice.currency, "payment_method": method}
+
+
 def void_invoice(invoice_id: str, reason: str, key: str) -> Record:
     def perform() -> Record:
         invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()

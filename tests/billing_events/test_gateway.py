@@ -24,7 +24,7 @@ def test_reference_gateway_is_the_default_and_reads_current_data():
     assert isinstance(gateway, ReferenceGateway)
     invoice = gateway.get_invoice("inv_2001")
     assert invoice["amount_due"] == Decimal("1250.00") and invoice["number"] == "INV-2026-0042"
-    assert gateway.get_customer("cus_1001")["default_payment_method"] == "pm_card_ok"
+    assert gateway.get_customer("cus_1001")["default_payment_method"] == "pm_card_declined"
     assert gateway.get_payment("pay_4001")["failure_code"] == "card_declined"
     assert gateway.get_subscription("missing") is None
 

@@ -12,8 +12,11 @@ def subjects() -> list[str]:
     return [message.subject for message in mail.outbox]
 
 
+DECLINING = {"default_payment_method": "pm_insufficient_funds"}
+
+
 def test_unpaid_invoice_gets_gentle_urgent_and_final_emails(dunning, engine):
-    engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
+    engine.emit("payment.failed", sample("payment.failed", customer=DECLINING), id="evt_1")
 
     execution = Execution.objects.get()
     assert execution.status == "waiting"
@@ -28,6 +31,7 @@ def test_unpaid_invoice_gets_gentle_urgent_and_final_emails(dunning, engine):
     assert subjects()[1] == "Action required: invoice INV-2026-0042 is still unpaid"
     task = Task.objects.get()
     assert task.title == "Call Acme Corp about INV-2026-0042"
+    assert task.description == "$1,250.00 still due; the retry was declined (insufficient_funds)."
     assert task.assignee == "collections" and task.invoice_id == "inv_2001"
     execution.refresh_from_db()
     assert execution.status == "waiting"
@@ -39,8 +43,22 @@ def test_unpaid_invoice_gets_gentle_urgent_and_final_emails(dunning, engine):
     assert execution.status == "succeeded"
     log = list(execution.step_runs.values_list("step_key", "status"))
     assert log == [("gentle", "succeeded"), ("wait_3d", "succeeded"), ("still_unpaid", "succeeded"),
-                   ("urgent", "succeeded"), ("follow_up", "succeeded"), ("wait_7d", "succeeded"),
-                   ("paid_meanwhile", "succeeded"), ("final", "succeeded")]
+                   ("retry", "failed"), ("retry_worked", "succeeded"), ("urgent", "succeeded"),
+                   ("follow_up", "succeeded"), ("wait_7d", "succeeded"), ("paid_meanwhile", "succeeded"),
+                   ("final", "succeeded")]
+    assert Invoice.objects.get(pk="inv_2001").status == "open"
+
+
+def test_a_successful_retry_recovers_the_payment_and_ends_the_run(dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed", customer={"default_payment_method": "pm_card_ok"}),
+                id="evt_1")
+    engine.advance(days=3)
+    execution = Execution.objects.get()
+    assert execution.status == "succeeded" and execution.status_reason == "stopped at step recovered"
+    assert Invoice.objects.get(pk="inv_2001").status == "paid"
+    assert execution.outputs["retry"]["status"] == "succeeded"
+    assert subjects() == ["We couldn't process your payment for INV-2026-0042"]
+    assert not Task.objects.exists()
 
 
 def test_invoice_paid_during_the_wait_takes_the_stop_branch(dunning, engine):

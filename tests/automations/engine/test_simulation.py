@@ -25,15 +25,20 @@ def test_dunning_timeline_on_the_sample_payload(draft):
     result = services.test_run(draft)
     assert result["status"] == "succeeded" and result["entered"] and result["version"] == 1
     assert [(e["step"], e["day"]) for e in result["timeline"]] == [
-        ("gentle", 0), ("wait_3d", 0), ("still_unpaid", 3), ("urgent", 3), ("follow_up", 3), ("wait_7d", 3),
-        ("paid_meanwhile", 10), ("final", 10)]
+        ("gentle", 0), ("wait_3d", 0), ("still_unpaid", 3), ("retry", 3), ("retry_worked", 3), ("urgent", 3),
+        ("follow_up", 3), ("wait_7d", 3), ("paid_meanwhile", 10), ("final", 10)]
     gentle = result["timeline"][0]["would"]
     assert gentle["to"] == ["billing@acme.example"]
     assert gentle["subject"] == "We couldn't process your payment for INV-2026-0042"
     assert "$1,250.00" in gentle["body"]
     branch = result["timeline"][2]
     assert branch["branch"] == "then" and "invoice.status equals 'open' (actual 'open') -> yes" in branch["reason"]
-    task = result["timeline"][4]["would"]["would_create_task"]
+    retry = result["timeline"][3]["would"]
+    # the sample invoice is not in the billing system, so the outcome cannot be predicted: a decline is assumed
+    assert retry["status"] == "failed" and retry["decline_code"] == "unknown" and "assumes a decline" in retry["note"]
+    assert retry["would_call_gateway"] == {"operation": "retry_payment", "invoice_id": "inv_2001",
+                                           "payment_method": "default"}
+    task = result["timeline"][6]["would"]["would_create_task"]
     assert task["title"] == "Call Acme Corp about INV-2026-0042" and task["due_at"].startswith("2026-11-25")
     assert result["duration"] == "10d"
     assert clock.now() == before, "virtual time does not leak out"
@@ -106,3 +111,17 @@ def test_loops_fallbacks_and_stops_in_test_mode():
     assert result["timeline"][3]["would"]["would_create_task"]["title"] == "fallback for Pro plan (monthly)"
     assert result["status"] == "canceled"
     assert not Task.objects.exists()
+
+
+def test_a_retry_on_a_known_invoice_is_predicted_without_charging(draft):
+    from billing_events import emit
+    from billing_events.models import Payment
+
+    emit("invoice.issued", get_event_type("invoice.issued").sample_data())  # the invoice is now known
+    data = get_event_type("payment.failed").sample_data()
+    data["customer"]["default_payment_method"] = "pm_card_ok"
+    Customer.objects.filter(pk="cus_1001").update(default_payment_method="pm_card_ok")
+    result = services.test_run(draft, data)
+    assert result["timeline"][3]["would"]["status"] == "succeeded"
+    assert [e["step"] for e in result["timeline"]][-1] == "recovered"
+    assert not Payment.objects.exists() and Invoice.objects.get(pk="inv_2001").status == "open"
