@@ -1,7 +1,10 @@
 """Test settings: django-q2 runs tasks in-process (its Conf is read at import, so this must be a
 settings module, not a fixture). Django's test set-up sends mail to the in-memory outbox."""
 from config.settings import *  # noqa: F403
-from config.settings import DATABASES, Q_CLUSTER
+from config.settings import DATABASES, INSTALLED_APPS, Q_CLUSTER
+
+# A host billing project with its own models and gateway (tests/host_project).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.host_project"]
 
 Q_CLUSTER = {**Q_CLUSTER, "sync": True, "log_level": "WARNING"}
 Q_CLUSTER.pop("redis", None)

@@ -31,7 +31,12 @@ def _json(value: Any) -> Any:
 
 
 def once(key: str, kind: str, perform: Callable[[], Record]) -> Record:
-    """Run ``perform`` unless an operation with ``key`` already ran; return its (first) result."""
+    """Run ``perform`` unless an operation with ``key`` already ran; return its (first) result.
+
+    The key's row is inserted first, in the operation's transaction: a concurrent call with the
+    same key waits on the unique index until this one commits (then returns its result) or rolls
+    back (then performs the operation itself). An error inside ``perform`` records nothing.
+    """
     if not key:
         raise GatewayError("an idempotency key is required", code="idempotency_key_missing")
     done = GatewayOperation.objects.filter(key=key).first()
@@ -39,15 +44,15 @@ def once(key: str, kind: str, perform: Callable[[], Record]) -> Record:
         return done.result
     try:
         with transaction.atomic():
-            result = _json(perform())
-            GatewayOperation.objects.create(key=key, kind=kind, result=result)
+            operation = GatewayOperation.objects.create(key=key, kind=kind, result={})
+            operation.result = _json(perform())
+            operation.save(update_fields=["result"])
     except IntegrityError:
-        # Another call with the same key committed first; ours rolled back entirely.
         done = GatewayOperation.objects.filter(key=key).first()
         if done is None:
             raise
         return done.result
-    return result
+    return operation.result
 
 
 def _record(instance: Any) -> dict[str, Any]:

@@ -100,3 +100,15 @@ def test_a_cancel_racing_a_claim_leaves_one_outcome(due_executions):
     status = Execution.objects.get(pk=pk).status
     assert status == "canceled" if canceled else status == "running"
     assert lease or canceled
+
+
+def test_parallel_retries_with_one_idempotency_key_charge_once(db):
+    from billing_events.gateway import get_gateway
+    from billing_events.models import Payment
+
+    emit("invoice.issued", sample("invoice.issued"), id="evt_seed")
+    results = in_parallel(lambda i: get_gateway().retry_payment("inv_2001", payment_method="pm_card_ok",
+                                                                idempotency_key="exec:retry:0"), workers=4)
+    assert Payment.objects.filter(invoice_id="inv_2001").count() == 1
+    assert len({result["payment_id"] for result in results}) == 1
+    assert Event.objects.filter(type="invoice.paid").count() == 1
