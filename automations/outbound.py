@@ -80,23 +80,26 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def request(method: str, url: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+def request(method: str, url: str, *, timeout: float | None = None, secret_path: bool = False,
+            **kwargs: Any) -> requests.Response:
     """Send one request; return the response if it is 2xx, else raise a classified ActionError:
     timeouts, connection errors, 5xx and 429 are retryable (429 honours Retry-After), other
-    statuses are not."""
+    statuses are not. Error messages never show the query string, nor the path when
+    ``secret_path`` (a Slack webhook's path is its credential)."""
+    shown = _safe(url, with_path=not secret_path)
     check_destination(url)
     timeout = min(float(timeout or DEFAULT_TIMEOUT), MAX_TIMEOUT)
     try:
         response = _session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.Timeout as exc:
-        raise ActionError(f"{method} {_safe(url)} timed out after {timeout:g}s", retryable=True) from exc
+        raise ActionError(f"{method} {shown} timed out after {timeout:g}s", retryable=True) from exc
     except requests.ConnectionError as exc:
-        raise ActionError(f"{method} {_safe(url)} could not connect: {type(exc).__name__}", retryable=True) from exc
+        raise ActionError(f"{method} {shown} could not connect: {type(exc).__name__}", retryable=True) from exc
     except requests.RequestException as exc:
-        raise ActionError(f"{method} {_safe(url)} failed: {exc}") from exc
+        raise ActionError(f"{method} {shown} failed: {type(exc).__name__}") from exc
     if response.ok and not response.is_redirect:
         return response
-    summary = f"{method} {_safe(url)} answered HTTP {response.status_code}: {response.text[:200].strip()}"
+    summary = f"{method} {shown} answered HTTP {response.status_code}: {response.text[:200].strip()}"
     output = {"status_code": response.status_code}
     if response.status_code == 429:
         raise ActionError(summary, retryable=True, retry_after=_retry_after(response), output=output)
@@ -107,9 +110,9 @@ def request(method: str, url: str, *, timeout: float | None = None, **kwargs: An
     raise ActionError(summary, output=output)
 
 
-def _safe(url: str) -> str:
+def _safe(url: str, *, with_path: bool = True) -> str:
     """The URL without its query string or credentials (they may carry tokens)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    return f"{parts.scheme}://{host}{port}{parts.path if with_path else '/…'}"

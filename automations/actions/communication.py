@@ -184,7 +184,7 @@ class SendSlack(Action):
         from automations import outbound
 
         url, payload = self._request(config)
-        response = outbound.request("POST", url, json=payload)
+        response = outbound.request("POST", url, json=payload, secret_path=True)
         return {"status_code": response.status_code, "text": payload["text"], "channel": payload.get("channel")}
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:

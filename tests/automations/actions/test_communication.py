@@ -110,6 +110,16 @@ def test_exhausted_retries_run_the_fallback(engine, http_server):
     assert "HTTP 500" in http_server.requests[2].json()["failed"]
 
 
+def test_a_timeout_is_retried(engine, http_server):
+    http_server.respond(200, {}, delay=1.5)
+    execution = run_steps(engine, [webhook(http_server.url, timeout=0.5)], retry={"max_attempts": 2, "initial_interval": "1m"})
+    assert execution.status == "waiting"
+    assert "timed out after 0.5s" in execution.step_runs.get().error
+    engine.advance(minutes=1)
+    execution.refresh_from_db()
+    assert execution.status == "succeeded" and len(http_server.requests) == 2
+
+
 def test_a_connection_refused_is_retried(engine, http_server):
     execution = run_steps(engine, [webhook("http://127.0.0.1:9/closed")], retry={"max_attempts": 2})
     assert execution.status == "waiting"
@@ -141,6 +151,14 @@ def test_slack_post(engine, http_server):
     assert request.path == "/services/T000/B000/XXXX"
     assert request.json() == {"text": "Retry failed for INV-2026-0042", "channel": "#collections"}
     assert execution.step_runs.get().input["webhook_url"] == MASK
+
+
+def test_a_failing_slack_call_does_not_leak_the_webhook_url(engine, http_server):
+    http_server.respond(404, {"error": "no_service"})
+    execution = run_steps(engine, [{"key": "ops", "type": "action", "action": "send_slack",
+        "config": {"text": "x", "webhook_url": f"{http_server.url}/services/T000/B000/SECRETTOKEN"}}])
+    assert execution.status == "failed" and "HTTP 404" in execution.error
+    assert "SECRETTOKEN" not in execution.error and "SECRETTOKEN" not in str(list(execution.step_runs.values()))
 
 
 def test_slack_url_from_settings_and_required_otherwise(engine, http_server, settings):
