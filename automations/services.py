@@ -92,8 +92,10 @@ def resume(automation: Automation) -> None:
     automation.is_paused = False
 
 
-def run_manual(automation: Automation, data: dict[str, Any] | None = None, user: Any = None) -> Execution:
-    """Start an execution of the active version now, with ``data`` read like an event's data."""
+def run_manual(automation: Automation, data: dict[str, Any] | None = None, user: Any = None) -> Execution | None:
+    """Start an execution of the active version now, with ``data`` read like an event's data and
+    the caller recorded. None when the automation's ``reentry`` rule allows no new run for this
+    correlation value."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
     version = automation.active_version

@@ -1,6 +1,7 @@
 """Starting an execution: entry conditions, then a new execution queued to run at once."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -8,11 +9,14 @@ from django.db import IntegrityError, transaction
 from automations import clock
 from automations.conditions import ConditionError, Outcome, evaluate
 from automations.engine.context import Scope, Unsaved, build_scope
+from automations.engine.correlation import correlation_value
 from automations.engine.program import initial_cursor
 from automations.engine.tasks import enqueue
 from automations.models import Automation, AutomationVersion, Execution
-from automations.status import ExecutionStatus
+from automations.status import ExecutionStatus, Reentry
 from billing_events.models import Event
+
+logger = logging.getLogger("automations")
 
 
 def entry_scope(automation: Automation, trigger: dict[str, Any], data: dict[str, Any]) -> Scope:
@@ -25,28 +29,40 @@ def check_entry(version: AutomationVersion, scope: Scope) -> Outcome:
 
 
 def start_execution(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
-                    data: dict[str, Any], event: Event | None = None, correlation_value: str = "",
-                    user: Any = None, error: str = "") -> Execution | None:
-    """Create an execution of ``version`` and queue it to run now.
+                    data: dict[str, Any], event: Event | None = None, user: Any = None,
+                    error: str = "") -> Execution | None:
+    """Create an execution of ``version`` and queue it to run now; None when none may start.
 
-    With ``event``, at most one execution per automation and event is ever created (a unique
-    constraint), so a redelivered dispatch returns None. With ``error``, the execution is stored
-    as failed at once (its entry conditions could not be evaluated), so the problem is visible.
+    Unique constraints decide, so concurrent starts cannot both win: one execution per automation
+    and event (a redelivered dispatch starts nothing), and the version's ``reentry`` rule per
+    correlation value (``skip_if_running``: none while another is live; ``once``: never again).
+    With ``error``, the execution is stored as failed at once (its entry conditions could not be
+    evaluated), so the problem is visible.
     """
     now = clock.now()
+    definition = version.snapshot or {}
+    correlation = correlation_value(definition.get("correlation_key", ""), data)
+    reentry = definition.get("reentry", Reentry.ALLOW)
     trigger = {**trigger, "automation_name": automation.name, "version": version.number}
     values = dict(automation=automation, version=version, trigger=trigger, data=data, event=event,
-                  correlation_value=correlation_value, created_by=user if getattr(user, "pk", None) else None,
+                  correlation_value=correlation, created_by=user if getattr(user, "pk", None) else None,
                   cursor=initial_cursor(), started_at=now)
     if error:
         values.update(status=ExecutionStatus.FAILED, error=error, finished_at=now)
     else:
-        values.update(status=ExecutionStatus.WAITING, wake_at=now, wait_token=1, enqueued_at=now)
+        values.update(status=ExecutionStatus.WAITING, wake_at=now, wait_token=1, enqueued_at=now,
+                      live_key=correlation if correlation and reentry == Reentry.SKIP_IF_RUNNING else None,
+                      once_key=correlation if correlation and reentry == Reentry.ONCE else None)
     try:
         with transaction.atomic():
             execution = Execution.objects.create(**values)
     except IntegrityError:
-        if event is not None and Execution.objects.filter(automation=automation, event=event).exists():
+        existing = Execution.objects.filter(automation=automation)
+        if (event is not None and existing.filter(event=event).exists()) or (
+                values.get("live_key") and existing.filter(live_key=values["live_key"]).exists()) or (
+                values.get("once_key") and existing.filter(once_key=values["once_key"]).exists()):
+            logger.info("%s: not started for %r (reentry %s, or event already handled)", automation, correlation,
+                        reentry)
             return None
         raise
     if not error:
@@ -55,15 +71,13 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
 
 
 def start_if_entered(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
-                     data: dict[str, Any], event: Event | None = None, correlation_value: str = "",
-                     user: Any = None) -> Execution | None:
+                     data: dict[str, Any], event: Event | None = None, user: Any = None) -> Execution | None:
     """Start an execution if the entry conditions hold; an evaluation error starts a failed one."""
     try:
         entered = check_entry(version, entry_scope(automation, trigger, data))
     except ConditionError as exc:
-        return start_execution(automation, version, trigger=trigger, data=data, event=event,
-                               correlation_value=correlation_value, user=user, error=f"conditions: {exc}")
+        return start_execution(automation, version, trigger=trigger, data=data, event=event, user=user,
+                               error=f"conditions: {exc}")
     if not entered.passed:
         return None
-    return start_execution(automation, version, trigger=trigger, data=data, event=event,
-                           correlation_value=correlation_value, user=user)
+    return start_execution(automation, version, trigger=trigger, data=data, event=event, user=user)

@@ -64,7 +64,7 @@ def finish(execution_id: int, lease: str, status: str, *, error: str = "", reaso
         raise ValueError(f"{status!r} is not a final status")
     updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease).update(
         status=status, error=error[:5000], status_reason=reason[:500], finished_at=clock.now(), lease_token="",
-        lease_expires_at=None, wake_at=None, **fields,
+        lease_expires_at=None, wake_at=None, live_key=None, **fields,
     )
     if not updated:
         raise LeaseLost(execution_id)
@@ -76,7 +76,7 @@ def cancel(execution_id: int, reason: str) -> bool:
     return bool(Execution.objects.filter(
         pk=execution_id, status__in=sources_of(ExecutionStatus.CANCELED)).update(
         status=ExecutionStatus.CANCELED, status_reason=reason[:500], finished_at=clock.now(), wake_at=None,
-        lease_token="", lease_expires_at=None,
+        lease_token="", lease_expires_at=None, live_key=None,
     ))
 
 

@@ -19,6 +19,11 @@ class Execution(models.Model):
                               related_name="executions")
     data = models.JSONField(default=dict, help_text="The trigger's data: the event payload or the manual context.")
     correlation_value = models.CharField(max_length=255, blank=True, db_index=True)
+    # Re-entry guards, enforced by unique constraints so that two starts racing each other cannot
+    # both win: live_key (reentry skip_if_running) is cleared when the execution ends, once_key
+    # (reentry once) never is.
+    live_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    once_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
     cursor = models.JSONField(default=list, help_text="Where the run is: a stack of frames.")
     outputs = models.JSONField(default=dict, help_text="Output of each finished step, by step key.")
     # A wake-up is this row: due when status is waiting and wake_at has passed. wait_token changes
@@ -41,6 +46,10 @@ class Execution(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["automation", "event"], condition=models.Q(event__isnull=False),
                                     name="one_execution_per_event"),
+            models.UniqueConstraint(fields=["automation", "live_key"], condition=models.Q(live_key__isnull=False),
+                                    name="one_live_execution_per_key"),
+            models.UniqueConstraint(fields=["automation", "once_key"], condition=models.Q(once_key__isnull=False),
+                                    name="one_execution_ever_per_key"),
         ]
         indexes = [
             models.Index(fields=["wake_at"], condition=models.Q(status="waiting"), name="execution_due_idx"),

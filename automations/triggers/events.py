@@ -7,6 +7,7 @@ from typing import Any
 from automations import clock
 from automations.engine.start import start_if_entered
 from automations.models import Automation
+from automations.triggers.exits import exit_executions
 from billing_events.models import Event
 
 logger = logging.getLogger("automations")
@@ -31,6 +32,7 @@ def dispatch(event_id: str) -> int:
     if event is None:
         logger.warning("dispatch: event %s does not exist", event_id)
         return 0
+    exit_executions(event)  # first: an invoice.paid ends its dunning before anything else reacts
     started = 0
     for automation in listening_automations(event.type):
         version = automation.active_version

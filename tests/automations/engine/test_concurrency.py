@@ -112,3 +112,18 @@ def test_parallel_retries_with_one_idempotency_key_charge_once(db):
     assert Payment.objects.filter(invoice_id="inv_2001").count() == 1
     assert len({result["payment_id"] for result in results}) == 1
     assert Event.objects.filter(type="invoice.paid").count() == 1
+
+
+def test_parallel_failures_for_one_invoice_start_one_skip_if_running_run(dunning, monkeypatch):
+    from automations import services
+    from automations.triggers.events import dispatch
+
+    definition = dict(dunning.active_version.snapshot, correlation_key="invoice.id", reentry="skip_if_running")
+    services.update_draft(dunning, definition)
+    services.activate(dunning)
+    monkeypatch.setattr("automations.triggers.receivers.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("automations.engine.tasks.async_task", lambda *a, **k: None)
+    for n in range(4):
+        emit("payment.failed", sample("payment.failed"), id=f"evt_{n}")
+    in_parallel(lambda i: dispatch(f"evt_{i}"), workers=4)
+    assert Execution.objects.filter(correlation_value="inv_2001").count() == 1

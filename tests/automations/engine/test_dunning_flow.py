@@ -61,11 +61,27 @@ def test_a_successful_retry_recovers_the_payment_and_ends_the_run(dunning, engin
     assert not Task.objects.exists()
 
 
-def test_invoice_paid_during_the_wait_takes_the_stop_branch(dunning, engine):
+def test_invoice_paid_event_during_the_wait_ends_the_run_at_once(dunning, engine):
     engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
     engine.advance(days=1)
     engine.emit("invoice.paid", sample("invoice.paid"), id="evt_2")
-    assert Invoice.objects.get(pk="inv_2001").status == "paid"
+    execution = Execution.objects.get()
+    assert execution.status == "canceled" and execution.status_reason.startswith("exit_on: invoice.paid (evt_2)")
+    engine.advance(days=10)
+    assert subjects() == ["We couldn't process your payment for INV-2026-0042"]
+
+
+def test_a_second_failure_for_the_same_invoice_starts_no_second_run(dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_2")
+    assert Execution.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_invoice_paid_during_the_wait_takes_the_stop_branch(dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
+    engine.advance(days=1)
+    # paid in the billing system without an event reaching us: the branch reads current data
+    Invoice.objects.filter(pk="inv_2001").update(status="paid", amount_due=0)
 
     engine.advance(days=2)
     execution = Execution.objects.get()

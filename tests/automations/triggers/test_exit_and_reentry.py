@@ -1,0 +1,111 @@
+"""exit_on ends a run the moment its invoice is paid; reentry rules per correlation value."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.core import mail
+
+from automations import library, services
+from automations.engine import transitions
+from automations.engine.tasks import resume_execution
+from automations.models import Execution, Task
+from tests.conftest import sample
+
+pytestmark = pytest.mark.django_db
+
+
+def dunning_with(**settings_):
+    library.install_email_templates("payment_dunning")
+    definition = copy.deepcopy(library.get_template("payment_dunning")["definition"])
+    definition.update(settings_)
+    automation = services.create_automation(definition)
+    services.activate(automation)
+    return automation
+
+
+def failed(invoice_id="inv_2001"):
+    return sample("payment.failed", invoice={"id": invoice_id}, payment={"id": f"pay_{invoice_id}"})
+
+
+def test_paying_the_invoice_during_the_wait_cancels_the_run_at_once(engine):
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid"], reentry="skip_if_running")
+    engine.emit("payment.failed", failed(), id="evt_1")
+    execution = Execution.objects.get()
+    token = execution.wait_token
+    engine.advance(days=1)
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid")
+    execution.refresh_from_db()
+    assert execution.status == "canceled"
+    assert execution.status_reason == "exit_on: invoice.paid (evt_paid) for inv_2001"
+    assert execution.finished_at is not None
+    engine.run(resume_execution, execution.pk, token)  # its pending wake-up is now a no-op
+    engine.advance(days=10)
+    assert len(mail.outbox) == 1 and not Task.objects.exists()
+
+
+def test_an_event_for_another_invoice_does_not_end_the_run(engine):
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid"])
+    engine.emit("payment.failed", failed(), id="evt_1")
+    engine.emit("invoice.paid", sample("invoice.paid", invoice={"id": "inv_other"}), id="evt_paid")
+    assert Execution.objects.get().status == "waiting"
+
+
+def test_exit_on_also_ends_a_running_execution(engine):
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.voided"])
+    engine.emit("payment.failed", failed(), id="evt_1")
+    execution = Execution.objects.get()
+    lease = transitions.claim(execution.pk, execution.wait_token)  # a worker is mid-run
+    engine.emit("invoice.voided", sample("invoice.voided"), id="evt_void")
+    execution.refresh_from_db()
+    assert execution.status == "canceled"
+    with pytest.raises(transitions.LeaseLost):
+        transitions.save_progress(execution.pk, lease)
+
+
+def test_exit_on_applies_to_runs_of_an_older_version(engine):
+    automation = dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid"])
+    engine.emit("payment.failed", failed(), id="evt_1")
+    v2 = copy.deepcopy(automation.active_version.snapshot)
+    v2["exit_on"] = ["invoice.voided"]
+    services.update_draft(automation, v2)
+    services.activate(automation)
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid")
+    assert Execution.objects.get().status == "canceled", "the v1 run follows v1's exit_on"
+
+
+def test_skip_if_running_starts_one_run_per_invoice(engine):
+    dunning_with(correlation_key="invoice.id", reentry="skip_if_running")
+    engine.emit("payment.failed", failed(), id="evt_1")
+    engine.emit("payment.failed", failed(), id="evt_2")
+    engine.emit("payment.failed", failed("inv_2002"), id="evt_3")
+    assert sorted(Execution.objects.values_list("correlation_value", flat=True)) == ["inv_2001", "inv_2002"]
+    first = Execution.objects.get(correlation_value="inv_2001")
+    services.cancel_execution(first, "done by hand")
+    engine.emit("payment.failed", failed(), id="evt_4")
+    assert Execution.objects.filter(correlation_value="inv_2001").count() == 2, "a new run once the first ended"
+
+
+def test_once_never_starts_twice_for_the_same_value(engine):
+    dunning_with(correlation_key="invoice.id", reentry="once")
+    engine.emit("payment.failed", failed(), id="evt_1")
+    services.cancel_execution(Execution.objects.get(), "ended")
+    engine.emit("payment.failed", failed(), id="evt_2")
+    assert Execution.objects.count() == 1
+
+
+def test_allow_starts_a_run_per_event(engine):
+    dunning_with(correlation_key="invoice.id", reentry="allow", exit_on=[])
+    engine.emit("payment.failed", failed(), id="evt_1")
+    engine.emit("payment.failed", failed(), id="evt_2")
+    assert Execution.objects.count() == 2
+
+
+def test_manual_runs_follow_reentry_too(engine):
+    automation = services.create_automation({"name": "M", "trigger": {"type": "manual"},
+        "correlation_key": "customer.id", "reentry": "skip_if_running",
+        "steps": [{"key": "wait", "type": "delay", "duration": "1d"}]})
+    services.activate(automation)
+    assert engine.run(services.run_manual, automation, {"customer": {"id": "c1"}}) is not None
+    assert engine.run(services.run_manual, automation, {"customer": {"id": "c1"}}) is None
+    assert Execution.objects.get().trigger["type"] == "manual"
