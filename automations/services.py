@@ -14,6 +14,7 @@ from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.models import Automation, AutomationVersion, Execution
 from automations.status import TriggerType, VersionState
+from automations.triggers.scheduled_runs import plan as plan_schedule
 from billing_events.catalogue import get_event_type
 from billing_events.errors import InvalidInput
 
@@ -76,6 +77,7 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
     locked.trigger_type = trigger["type"]
     locked.trigger_event = trigger.get("event", "") if trigger["type"] == TriggerType.EVENT else ""
     locked.save()
+    plan_schedule(locked)
     automation.refresh_from_db()
     return draft
 
@@ -87,9 +89,11 @@ def pause(automation: Automation) -> None:
 
 
 def resume(automation: Automation) -> None:
-    """Start executions again for new triggers (nothing missed while paused is replayed)."""
+    """Start executions again for new triggers (nothing missed while paused is replayed: a
+    schedule's next slot is the first one after now)."""
     Automation.objects.filter(pk=automation.pk).update(is_paused=False)
     automation.is_paused = False
+    plan_schedule(automation)
 
 
 def run_manual(automation: Automation, data: dict[str, Any] | None = None, user: Any = None) -> Execution | None:

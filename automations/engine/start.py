@@ -30,11 +30,11 @@ def check_entry(version: AutomationVersion, scope: Scope) -> Outcome:
 
 def start_execution(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
                     data: dict[str, Any], event: Event | None = None, user: Any = None,
-                    error: str = "") -> Execution | None:
+                    error: str = "", slot_key: str | None = None) -> Execution | None:
     """Create an execution of ``version`` and queue it to run now; None when none may start.
 
     Unique constraints decide, so concurrent starts cannot both win: one execution per automation
-    and event (a redelivered dispatch starts nothing), and the version's ``reentry`` rule per
+    and event (a redelivered dispatch starts nothing), one per schedule slot, and the version's ``reentry`` rule per
     correlation value (``skip_if_running``: none while another is live; ``once``: never again).
     With ``error``, the execution is stored as failed at once (its entry conditions could not be
     evaluated), so the problem is visible.
@@ -46,7 +46,7 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
     trigger = {**trigger, "automation_name": automation.name, "version": version.number}
     values = dict(automation=automation, version=version, trigger=trigger, data=data, event=event,
                   correlation_value=correlation, created_by=user if getattr(user, "pk", None) else None,
-                  cursor=initial_cursor(), started_at=now)
+                  cursor=initial_cursor(), started_at=now, slot_key=slot_key)
     if error:
         values.update(status=ExecutionStatus.FAILED, error=error, finished_at=now)
     else:
@@ -59,6 +59,7 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
     except IntegrityError:
         existing = Execution.objects.filter(automation=automation)
         if (event is not None and existing.filter(event=event).exists()) or (
+                slot_key and existing.filter(slot_key=slot_key).exists()) or (
                 values.get("live_key") and existing.filter(live_key=values["live_key"]).exists()) or (
                 values.get("once_key") and existing.filter(once_key=values["once_key"]).exists()):
             logger.info("%s: not started for %r (reentry %s, or event already handled)", automation, correlation,
@@ -71,13 +72,15 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
 
 
 def start_if_entered(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
-                     data: dict[str, Any], event: Event | None = None, user: Any = None) -> Execution | None:
+                     data: dict[str, Any], event: Event | None = None, user: Any = None,
+                     slot_key: str | None = None) -> Execution | None:
     """Start an execution if the entry conditions hold; an evaluation error starts a failed one."""
     try:
         entered = check_entry(version, entry_scope(automation, trigger, data))
     except ConditionError as exc:
         return start_execution(automation, version, trigger=trigger, data=data, event=event, user=user,
-                               error=f"conditions: {exc}")
+                               error=f"conditions: {exc}", slot_key=slot_key)
     if not entered.passed:
         return None
-    return start_execution(automation, version, trigger=trigger, data=data, event=event, user=user)
+    return start_execution(automation, version, trigger=trigger, data=data, event=event, user=user,
+                           slot_key=slot_key)

@@ -21,6 +21,7 @@ class SweepResult:
     woken: int = 0
     recovered: int = 0
     redispatched: int = 0
+    scheduled: int = 0
 
 
 def _locked(queryset):
@@ -70,7 +71,10 @@ def redispatch_events(now: datetime) -> int:
 
 
 def sweep(now: datetime) -> SweepResult:
+    from automations.triggers.scheduled_runs import fire_due
+
     result = SweepResult()
+    result.scheduled = fire_due(now)
     result.recovered = recover_dead_workers(now)
     result.woken = wake_due(now)
     result.redispatched = redispatch_events(now)

@@ -2,6 +2,7 @@
 from automations.models.automation import Automation, AutomationVersion
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
+from automations.models.schedule import ScheduleState
 from automations.models.steps import ActionStep, BranchStep, DelayStep, LoopStep, Step, StopStep
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "EmailTemplate",
     "Execution",
     "LoopStep",
+    "ScheduleState",
     "Step",
     "StepRun",
     "StopStep",

@@ -24,6 +24,8 @@ class Execution(models.Model):
     # (reentry once) never is.
     live_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
     once_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    # A scheduled run's slot (local wall time in the schedule's zone): one execution per slot.
+    slot_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
     cursor = models.JSONField(default=list, help_text="Where the run is: a stack of frames.")
     outputs = models.JSONField(default=dict, help_text="Output of each finished step, by step key.")
     # A wake-up is this row: due when status is waiting and wake_at has passed. wait_token changes
@@ -50,6 +52,8 @@ class Execution(models.Model):
                                     name="one_live_execution_per_key"),
             models.UniqueConstraint(fields=["automation", "once_key"], condition=models.Q(once_key__isnull=False),
                                     name="one_execution_ever_per_key"),
+            models.UniqueConstraint(fields=["automation", "slot_key"], condition=models.Q(slot_key__isnull=False),
+                                    name="one_execution_per_slot"),
         ]
         indexes = [
             models.Index(fields=["wake_at"], condition=models.Q(status="waiting"), name="execution_due_idx"),

@@ -11,5 +11,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         result = tick()
-        self.stdout.write(f"woken {result.woken}, recovered {result.recovered}, "
+        self.stdout.write(f"scheduled {result.scheduled}, woken {result.woken}, recovered {result.recovered}, "
                           f"re-dispatched {result.redispatched}")

@@ -127,3 +127,19 @@ def test_parallel_failures_for_one_invoice_start_one_skip_if_running_run(dunning
         emit("payment.failed", sample("payment.failed"), id=f"evt_{n}")
     in_parallel(lambda i: dispatch(f"evt_{i}"), workers=4)
     assert Execution.objects.filter(correlation_value="inv_2001").count() == 1
+
+
+def test_two_schedule_sweeps_at_the_same_instant_start_one_run_per_slot(db, monkeypatch):
+    from automations import services
+    from automations.triggers.scheduled_runs import fire_due
+
+    monkeypatch.setattr("automations.engine.tasks.async_task", lambda *a, **k: None)
+    for n in range(10):
+        automation = services.create_automation({"name": f"S{n}", "trigger": {"type": "schedule", "schedule": {
+            "kind": "interval", "every": "1h"}}, "steps": [{"key": "d", "type": "delay", "duration": "1d"}]})
+        services.activate(automation)
+    moment = clock.now() + timedelta(hours=1)
+    counts = in_parallel(lambda i: fire_due(moment), workers=4)
+    assert sum(counts) == 10
+    assert Execution.objects.count() == 10
+    assert Execution.objects.values("automation").distinct().count() == 10

@@ -1,0 +1,60 @@
+"""Schedule triggers at run time: keep each scheduled automation's next slot, and start one
+execution per slot when it is due (several missed slots collapse into one catch-up run)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+
+from automations import clock
+from automations.engine.start import start_if_entered
+from automations.models import Automation, ScheduleState
+from automations.status import TriggerType
+from automations.triggers.schedules import Schedule
+from billing_events.conf import app_settings
+
+logger = logging.getLogger("automations")
+
+
+def schedule_of(automation: Automation) -> Schedule | None:
+    version = automation.active_version
+    trigger = (version.snapshot or {}).get("trigger", {}) if version else {}
+    return Schedule(trigger["schedule"]) if trigger.get("type") == TriggerType.SCHEDULE else None
+
+
+def plan(automation: Automation, now: datetime | None = None) -> None:
+    """(Re)compute the next slot after ``now``: on activation and on resume, so that nothing from
+    before (a paused period, an older schedule) is replayed."""
+    schedule = schedule_of(automation)
+    if schedule is None:
+        ScheduleState.objects.filter(automation=automation).delete()
+        return
+    ScheduleState.objects.update_or_create(
+        automation=automation, defaults={"next_at": schedule.next_after(now or clock.now()).at})
+
+
+def fire_due(now: datetime) -> int:
+    """Start the runs of every schedule whose next slot has come. Returns how many started."""
+    due = ScheduleState.objects.filter(next_at__lte=now, automation__is_paused=False,
+                                       automation__active_version__isnull=False)
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True, of=("self",))
+    started = 0
+    with transaction.atomic():
+        for state in due.select_related("automation__active_version")[: app_settings.SWEEP_BATCH]:
+            automation = state.automation
+            schedule = schedule_of(automation)
+            if schedule is None:
+                state.delete()
+                continue
+            slot = schedule.latest_at_or_before(now, after=state.next_at - timedelta(microseconds=1))
+            if slot is not None:
+                trigger = {"type": TriggerType.SCHEDULE, "slot": slot.at.isoformat(), "slot_key": slot.key}
+                if start_if_entered(automation, automation.active_version, trigger=trigger, data={},
+                                    slot_key=slot.key):
+                    started += 1
+                state.last_slot_at, state.last_slot_key = slot.at, slot.key
+            state.next_at = schedule.next_after(now).at
+            state.save()
+    return started
