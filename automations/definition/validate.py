@@ -290,8 +290,6 @@ class _Validator:
             if over.split(".")[0] not in (*ROOTS, *loop_vars):
                 self.error(f"{path}.over", f"unknown variable {over.split('.')[0]!r}")
         elif isinstance(over, dict):
-            self.error(f"{path}.over", "loops over billing collections are not available yet; "
-                                       "loop over a list field such as invoice.line_items")
             if over.get("collection") not in COLLECTIONS:
                 self.error(f"{path}.over.collection", f"must be one of {', '.join(COLLECTIONS)}")
             for field in sorted(set(over) - {"collection", "where"}):

@@ -57,6 +57,12 @@ class Scope(Mapping):
                 "usage", lambda cid: self.gateway.get_usage(cid, (self.data.get("usage") or {}).get("metric"))),
         }
 
+    def with_variable(self, name: str, value: Any) -> Scope:
+        """A scope that also has ``name`` (a loop variable), sharing this one's other values."""
+        scope = Scope(data=self.data, fixed=self._fixed, loop_vars={**self._loop_vars, name: value},
+                      gateway=self.gateway)
+        return scope
+
     def _entity(self, root: str, read: Callable[[str], dict | None], *fallbacks: tuple[str, str]) -> Any:
         snapshot = self.data.get(root)
         entity_id = _id_of(self.data, root, *fallbacks)

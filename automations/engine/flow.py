@@ -44,8 +44,17 @@ def pass_delay(cursor: list[Frame], step: dict[str, Any], scope: Scope, now: dat
 
 def enter_loop(cursor: list[Frame], step: dict[str, Any], scope: Scope) -> tuple[int, bool]:
     """Resolve the items and enter the first (or move on if there are none). Returns the number
-    of items the loop will run and whether ``max_items`` cut the list short."""
+    of items the loop will run (for a collection: in its first page) and whether ``max_items``
+    cut the list short."""
     over = step["over"]
+    if isinstance(over, dict):
+        frame = {"owner": step["key"], "slot": "steps", "index": 0, "items": [], "item": 0, "offset": 0,
+                 "as": step.get("as", "item"), "page": "", "taken": 0}
+        cursor.append(frame)
+        if not refill_page(cursor, step, scope):
+            cursor.pop()
+            step_done(cursor)
+        return len(frame["items"]), False
     items = scope.resolve(over)
     if items is MISSING:
         raise StepFailed(f"over: {over} is not set")
@@ -84,3 +93,45 @@ def after_failure(cursor: list[Frame], outputs: dict[str, Any], step: dict[str, 
         step_done(cursor)
         return None
     return message
+
+
+PAGE_SIZE = 200
+PAGES_PER_REFILL = 10
+
+
+def refill_page(cursor: list[Frame], step: dict[str, Any], scope: Scope) -> bool:
+    """Fetch the next matching records of a collection loop into its frame (the top one).
+
+    Pages are read from the gateway and filtered by ``where``; at most ``PAGES_PER_REFILL`` pages
+    per call, so a scan over a large collection goes on across steps (and tasks) instead of
+    holding a worker. Returns False when the loop has nothing left to run.
+    """
+    from automations.conditions import evaluate as evaluate_condition
+
+    frame = cursor[-1]
+    over = step["over"]
+    singular = over["collection"][:-1]
+    limit = step.get("max_items") or app_settings.LOOP_MAX_ITEMS
+    frame["offset"] = frame.get("offset", 0) + len(frame["items"])
+    frame["items"], frame["item"], frame["index"] = [], 0, 0
+    for _ in range(PAGES_PER_REFILL):
+        if frame["page"] is None or frame["taken"] >= limit:
+            frame["page"] = None
+            break
+        records, next_page = scope.gateway.list_collection(over["collection"], after=frame["page"] or None,
+                                                           limit=PAGE_SIZE)
+        frame["page"] = next_page
+        for record in records:
+            if frame["taken"] >= limit:
+                break
+            where = over.get("where")
+            try:
+                matched = not where or evaluate_condition(where, scope.with_variable(singular, record).resolve).passed
+            except ConditionError as exc:
+                raise StepFailed(f"over.where on {singular} {record.get('id')}: {exc}") from exc
+            if matched:
+                frame["items"].append(to_json(record))
+                frame["taken"] += 1
+        if frame["items"]:
+            break
+    return bool(frame["items"]) or bool(frame["page"])

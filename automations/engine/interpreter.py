@@ -17,7 +17,8 @@ from django.db import IntegrityError, transaction
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
 from automations.engine.context import Scope, build_scope, to_json
-from automations.engine.flow import StepFailed, after_failure, enter_loop, pass_delay, stop, take_branch
+from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass_delay, refill_page, stop,
+                                    take_branch)
 from automations.engine.program import Program, locate, loop_index, loop_variables, step_done
 from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.tasks import enqueue
@@ -91,6 +92,18 @@ def _run_one_step(execution_id: int, lease: str) -> bool:
         with transaction.atomic():
             finish(execution_id, lease, ExecutionStatus.FAILED, error=position.error, cursor=current.cursor)
         return False
+    if position.refill:
+        owner = current.program.steps[position.refill["owner"]]
+        try:
+            refill_page(current.cursor, owner, current.scope())
+        except StepFailed as exc:
+            with transaction.atomic():
+                current.log(owner, StepRunStatus.FAILED, error=str(exc))
+                _commit(current, Next(status=ExecutionStatus.FAILED, error=f"step {owner['key']}: {exc}"))
+            return False
+        with transaction.atomic():
+            _commit(current, Next())
+        return True
     if position.step is None:
         with transaction.atomic():
             finish(execution_id, lease, ExecutionStatus.SUCCEEDED, cursor=current.cursor, outputs=current.outputs)

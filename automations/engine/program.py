@@ -39,6 +39,8 @@ class Position:
     """The next step to run, or why the run has nothing left to do."""
 
     step: dict[str, Any] | None = None
+    #: Set when a loop over a collection has run through its page and another page is to be fetched.
+    refill: dict[str, Any] | None = None
     #: Set when a fallback body ended and its step's ``on_failure`` is ``fail``.
     failed_step: str | None = None
     error: str = ""
@@ -49,8 +51,9 @@ def initial_cursor() -> list[Frame]:
 
 
 def loop_index(cursor: list[Frame]) -> str:
-    """Item positions of the enclosing loops, outermost first: ``""``, ``"2"``, ``"2.0"``."""
-    return ".".join(str(frame["item"]) for frame in cursor if "items" in frame)
+    """Item positions of the enclosing loops, outermost first: ``""``, ``"2"``, ``"2.0"`` (over all
+    pages of a collection, so the position stays unique)."""
+    return ".".join(str(frame.get("offset", 0) + frame["item"]) for frame in cursor if "items" in frame)
 
 
 def loop_variables(cursor: list[Frame]) -> dict[str, Any]:
@@ -69,12 +72,15 @@ def locate(program: Program, cursor: list[Frame]) -> Position:
     while cursor:
         frame = cursor[-1]
         body = program.body(frame)
-        if frame["index"] < len(body):
+        has_item = "items" not in frame or frame["item"] < len(frame["items"])
+        if has_item and frame["index"] < len(body):
             return Position(step=body[frame["index"]])
         if "items" in frame and frame["item"] + 1 < len(frame["items"]):
             frame["item"] += 1
             frame["index"] = 0
             continue
+        if frame.get("page"):
+            return Position(refill=frame)
         cursor.pop()
         if frame.get("after") == "fail":
             return Position(failed_step=frame["owner"], error=frame.get("error", ""))

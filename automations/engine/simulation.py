@@ -12,7 +12,8 @@ from automations.actions import ActionContext, ActionError, registry
 from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
 from automations.engine.context import Scope, Unsaved, build_scope, to_json
-from automations.engine.flow import StepFailed, after_failure, enter_loop, pass_delay, stop, take_branch
+from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass_delay, refill_page, stop,
+                                    take_branch)
 from automations.engine.program import Program, initial_cursor, locate, loop_index, loop_variables, step_done
 from automations.status import ExecutionStatus
 from automations.templating import RenderError, render_value
@@ -70,6 +71,14 @@ class _Simulation:
             position = locate(self.program, self.cursor)
             if position.failed_step:
                 return ExecutionStatus.FAILED, position.error
+            if position.refill:
+                owner = self.program.steps[position.refill["owner"]]
+                try:
+                    refill_page(self.cursor, owner, self.scope())
+                except StepFailed as exc:
+                    self.entry(owner, error=str(exc))
+                    return ExecutionStatus.FAILED, f"step {owner['key']}: {exc}"
+                continue
             if position.step is None:
                 return ExecutionStatus.SUCCEEDED, ""
             step = position.step

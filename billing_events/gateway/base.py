@@ -50,6 +50,12 @@ class BillingGateway:
         """Current-period usage: metric, value, threshold, percent."""
         return None
 
+    def list_collection(self, name: str, *, after: str | None = None, limit: int = 200) -> tuple[list[Record], str | None]:
+        """One page of a collection (``customers``, ``invoices``, ``subscriptions``, ``usage``) in a
+        stable order: the records, and the token to pass as ``after`` for the next page (None at
+        the end). Loops over collections and the derived-event scans page through it."""
+        raise NotImplementedError(".list_collection() must be overridden.")
+
     # Operations. Each takes the step's idempotency key: called again with the same key, an
     # operation must not act again but return the first call's result.
 

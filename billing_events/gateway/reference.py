@@ -51,6 +51,26 @@ class ReferenceGateway(BillingGateway):
         return {"metric": usage.metric, "value": usage.value, "threshold": usage.threshold,
                 "percent": usage.percent, "period_start": usage.period_start}
 
+    def list_collection(self, name: str, *, after: str | None = None, limit: int = 200) -> tuple[list[Record], str | None]:
+        if name == "usage":
+            rows = UsageRecord.objects.order_by("pk")
+            if after:
+                rows = rows.filter(pk__gt=int(after))
+            page = list(rows[:limit])
+            records = [{"id": str(u.pk), "customer_id": u.customer_id, "metric": u.metric, "value": u.value,
+                        "threshold": u.threshold, "percent": u.percent, "period_start": u.period_start}
+                       for u in page]
+            return records, (str(page[-1].pk) if len(page) == limit else None)
+        model = {"customers": Customer, "invoices": Invoice, "subscriptions": Subscription}.get(name)
+        if model is None:
+            raise ValueError(f"unknown collection {name!r}")
+        rows = model.objects.order_by("pk")
+        if after:
+            rows = rows.filter(pk__gt=after)
+        page = list(rows[:limit])
+        exclude = ("credit_balance",) if model is Customer else ()
+        return [_record(row, exclude) for row in page], (page[-1].pk if len(page) == limit else None)
+
     def find_operation(self, idempotency_key: str) -> Record | None:
         done = GatewayOperation.objects.filter(key=idempotency_key).first()
         return done.result if done else None

@@ -306,8 +306,16 @@ def test_loop_over_unknown_variable():
     assert_error(step_changes(3, over="bill.lines"), "steps.lines.over", "unknown variable 'bill'")
 
 
-def test_loop_over_collection_is_not_available_yet():
-    assert_error(step_changes(3, over={"collection": "customers"}), "steps.lines.over", "not available yet")
+def test_loop_over_an_unknown_collection():
+    assert_error(step_changes(3, over={"collection": "payments"}), "steps.lines.over.collection", "must be one of")
+
+
+def test_loop_over_a_collection_validates_its_where():
+    assert_error(step_changes(3, over={"collection": "customers", "where": {"all": [
+        {"field": "customer.segment", "operator": "equal", "value": "smb"}]}}),
+        "steps.lines.over.where.all[0].operator", "unknown operator")
+    validate_definition(step_changes(3, over={"collection": "customers", "where": {"all": [
+        {"field": "customer.segment", "operator": "equals", "value": "smb"}]}}))
 
 
 def test_loop_as_identifier():
