@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     # An event whose dispatch has not completed after this long is dispatched again.
     "REDISPATCH_SECONDS": 120,
     "SWEEP_BATCH": 500,
+    # How often the derived-event scans (subscription.ending_soon, invoice.overdue,
+    # usage.threshold_exceeded) look through the billing data.
+    "DERIVED_SCAN_MINUTES": 60,
     "LOOP_MAX_ITEMS": 1000,
     "ACTIONS": [],
     "TIME_BUDGET_SECONDS": 20,

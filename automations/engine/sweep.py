@@ -22,6 +22,7 @@ class SweepResult:
     recovered: int = 0
     redispatched: int = 0
     scheduled: int = 0
+    derived: int = 0
 
 
 def _locked(queryset):
@@ -71,10 +72,12 @@ def redispatch_events(now: datetime) -> int:
 
 
 def sweep(now: datetime) -> SweepResult:
+    from automations.triggers.derived import run_due_scans
     from automations.triggers.scheduled_runs import fire_due
 
     result = SweepResult()
     result.scheduled = fire_due(now)
+    result.derived = run_due_scans(now)
     result.recovered = recover_dead_workers(now)
     result.woken = wake_due(now)
     result.redispatched = redispatch_events(now)

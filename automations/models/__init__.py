@@ -2,6 +2,7 @@
 from automations.models.automation import Automation, AutomationVersion
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
+from automations.models.scan import DerivedScan
 from automations.models.schedule import ScheduleState
 from automations.models.steps import ActionStep, BranchStep, DelayStep, LoopStep, Step, StopStep
 
@@ -10,6 +11,7 @@ __all__ = [
     "Automation",
     "AutomationVersion",
     "BranchStep",
+    "DerivedScan",
     "DelayStep",
     "EmailTemplate",
     "Execution",

@@ -20,9 +20,15 @@ def listening_automations(event_type: str):
 
 
 def trigger_matches(trigger: dict[str, Any], event: Event) -> bool:
-    """Event-type parameters: ``days_before`` must equal the event's, when both are given."""
+    """Event-type parameters: ``days_before`` must equal the event's; ``threshold_percent`` must
+    equal the event's when it names one, else the usage percent must reach it."""
     if "days_before" in trigger and "days_before" in event.data:
         return trigger["days_before"] == event.data["days_before"]
+    if "threshold_percent" in trigger:
+        if "threshold_percent" in event.data:
+            return trigger["threshold_percent"] == event.data["threshold_percent"]
+        percent = (event.data.get("usage") or {}).get("percent")
+        return isinstance(percent, (int, float)) and percent >= trigger["threshold_percent"]
     return True
 
 

@@ -21,6 +21,7 @@ from django.forms.models import model_to_dict
 from billing_events import clock, processor
 from billing_events.gateway.base import GatewayError, Record
 from billing_events.models import CreditNote, Customer, GatewayOperation, Invoice, Payment
+from billing_events.payloads import as_event_entity
 
 CUSTOMER_FIELDS = ("name", "email", "phone", "segment", "timezone", "default_payment_method")
 ZERO = Decimal("0.00")
@@ -56,10 +57,10 @@ def once(key: str, kind: str, perform: Callable[[], Record]) -> Record:
 
 
 def _record(instance: Any) -> dict[str, Any]:
-    """An entity as an event carries it (unset fields left out, as a billing system would)."""
+    """An entity as an event carries it."""
     data = model_to_dict(instance, exclude=("source_updated_at",))
     data["id"] = instance.pk
-    return {name: value for name, value in data.items() if value not in ("", None)}
+    return as_event_entity(data)
 
 
 def _emit(event_type: str, key: str, **entities: Any) -> None:
