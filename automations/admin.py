@@ -71,14 +71,14 @@ class AutomationForm(forms.ModelForm):
 class AutomationAdmin(SimpleHistoryAdmin):
     form = AutomationForm
     list_display = ("name", "status_badge", "trigger_summary", "active_version_number", "live_executions",
-                    "toggle")
+                    "next_run", "toggle")
     list_filter = ("is_paused", "trigger_type", "trigger_event")
     search_fields = ("name", "description")
     readonly_fields = ("name", "description", "status_badge", "active_version_number", "versions_table")
     change_form_template = "admin/automations/automation/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("active_version").annotate(
+        return super().get_queryset(request).select_related("active_version", "schedule_state").annotate(
             live=Count("executions", filter=Q(executions__status__in=LIVE_STATUSES)))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
@@ -115,6 +115,13 @@ class AutomationAdmin(SimpleHistoryAdmin):
         if trigger["type"] == "schedule":
             return f"schedule ({trigger['schedule'].get('kind')})"
         return "manual"
+
+    @admin.display(description="next scheduled run")
+    def next_run(self, obj: Automation) -> str:
+        state = getattr(obj, "schedule_state", None)
+        if state is None or state.next_at is None or obj.is_paused:
+            return "—"
+        return state.next_at.strftime("%Y-%m-%d %H:%M UTC")
 
     @admin.display(description="active version")
     def active_version_number(self, obj: Automation) -> str:

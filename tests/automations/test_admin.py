@@ -129,3 +129,13 @@ def test_email_template_with_a_syntax_error_is_refused(admin):
                            "body_html": ""})
     assert response.status_code == 200 and "template syntax error" in response.content.decode()
     assert not EmailTemplate.objects.exists()
+
+
+def test_scheduled_automation_shows_its_next_run(admin):
+    from automations import services
+
+    automation = services.create_automation({"name": "Hourly", "trigger": {"type": "schedule", "schedule": {
+        "kind": "interval", "every": "1h"}}, "steps": [{"key": "d", "type": "delay", "duration": "1d"}]})
+    services.activate(automation)
+    body = admin.get(reverse("admin:automations_automation_changelist")).content.decode()
+    assert "2026-11-20 11:00 UTC" in body and "schedule (interval)" in body

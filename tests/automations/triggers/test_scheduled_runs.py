@@ -92,3 +92,14 @@ def test_a_new_version_without_a_schedule_stops_firing(engine):
     engine.advance(hours=3)
     assert not Execution.objects.exists()
     assert fire_due(clock.now() + timedelta(days=1)) == 0
+
+
+def test_monday_0900_berlin_runs_once_each_week_across_the_march_change(engine):
+    clock.set_now(datetime(2026, 3, 15, 12, tzinfo=UTC))
+    scheduled({"kind": "cron", "expression": "0 9 * * 1", "timezone": "Europe/Berlin"})
+    for _ in range(24 * 21):  # a sweep every hour for three weeks
+        engine.advance(hours=1)
+    runs = Execution.objects.order_by("started_at")
+    assert list(runs.values_list("slot_key", flat=True)) == ["2026-03-16T09:00", "2026-03-23T09:00", "2026-03-30T09:00"]
+    assert [run.trigger["slot"] for run in runs] == ["2026-03-16T08:00:00+00:00", "2026-03-23T08:00:00+00:00",
+                                                     "2026-03-30T07:00:00+00:00"]
