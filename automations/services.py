@@ -13,7 +13,7 @@ from automations.engine import transitions
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.models import Automation, AutomationVersion, Execution
-from automations.status import TriggerType, VersionState
+from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.triggers.scheduled_runs import plan as plan_schedule
 from billing_events.catalogue import get_event_type
 from billing_events.errors import InvalidInput
@@ -135,6 +135,50 @@ def test_run(automation: Automation, data: dict[str, Any] | None = None,
     trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event")}
     return simulate(definition, sample_data(definition) if data is None else data, automation_id=automation.pk,
                     trigger=trigger, version=chosen.number)
+
+
+def restore_version(automation: Automation, number: int, user: Any = None) -> AutomationVersion:
+    """Copy version ``number``'s definition into the draft (creating the draft if needed)."""
+    version = automation.versions.filter(number=number).first()
+    if version is None:
+        raise InvalidInput(f"automation {automation.pk} has no version {number}", field="version")
+    return update_draft(automation, version.definition(), user=user)
+
+
+def delete_automation(automation: Automation) -> None:
+    """Delete an automation and its history; refused while executions are running or waiting."""
+    live = automation.executions.filter(status__in=LIVE_STATUSES).count()
+    if live:
+        raise InvalidInput(f"{live} execution(s) are still running or waiting; cancel them or pause the automation",
+                           field="automation")
+    automation.delete()
+
+
+@transaction.atomic
+def retry_execution(execution: Execution) -> Execution:
+    """Run a failed execution again from the step that failed (its next attempt)."""
+    from automations.engine.program import Program, locate, loop_index
+    from automations.engine.tasks import enqueue
+    from automations.models import StepRun
+
+    execution = Execution.objects.select_for_update().get(pk=execution.pk)
+    if execution.status != ExecutionStatus.FAILED:
+        raise InvalidInput(f"only a failed execution can be retried; this one is {execution.status}",
+                           field="status")
+    cursor = execution.cursor
+    position = locate(Program(execution.version.snapshot), [dict(frame) for frame in cursor])
+    if position.step is None:
+        raise InvalidInput("the execution has no failed step to retry (it failed before its first step)",
+                           field="status")
+    attempts = StepRun.objects.filter(execution=execution, step_key=position.step["key"],
+                                      loop_index=loop_index(cursor)).aggregate(n=Max("attempt"))["n"] or 0
+    cursor[-1]["attempt"] = attempts + 1
+    token = transitions.retry_failed(execution.pk, cursor)
+    if token is None:
+        raise InvalidInput("the execution changed meanwhile; reload it", field="status")
+    enqueue("automations.engine.tasks.resume_execution", execution.pk, token)
+    execution.refresh_from_db()
+    return execution
 
 
 def cancel_execution(execution: Execution, reason: str = "canceled by an operator") -> bool:

@@ -1,9 +1,10 @@
-"""URLs of the demo project: the admin at /admin/ (the REST API mounts at /api/)."""
+"""URLs of the demo project: the admin at /admin/, the REST API at /api/ (docs at /api/docs/)."""
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("automations.api.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -56,11 +56,12 @@ class Run:
         self.execution.outputs = self.outputs
         return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor))
 
-    def log(self, step: dict[str, Any], status: str, *, attempt: int = 1, output: Any = None, error: str = "",
-            input: Any = None, index: str | None = None) -> StepRun:
+    def log(self, step: dict[str, Any], status: str, *, attempt: int | None = None, output: Any = None,
+            error: str = "", input: Any = None, index: str | None = None) -> StepRun:
         return StepRun.objects.create(
             execution=self.execution, step_key=step["key"], step_type=step["type"], action=step.get("action", ""),
-            loop_index=loop_index(self.cursor) if index is None else index, attempt=attempt, status=status, input=input,
+            loop_index=loop_index(self.cursor) if index is None else index,
+            attempt=self.cursor[-1].get("attempt", 1) if attempt is None else attempt, status=status, input=input,
             output=to_json(output), error=error, started_at=self.now,
             finished_at=None if status == StepRunStatus.RUNNING else clock.now(),
         )
@@ -158,9 +159,11 @@ def _delay(current: Run, step: dict[str, Any]) -> Next:
 
 
 def _loop(current: Run, step: dict[str, Any]) -> Next:
-    index = loop_index(current.cursor)  # the loop's own position, before it enters its first item
+    # the loop's own position and attempt, before it enters its first item
+    index, attempt = loop_index(current.cursor), current.cursor[-1].get("attempt", 1)
     count, truncated = enter_loop(current.cursor, step, current.scope())
-    current.log(step, StepRunStatus.SUCCEEDED, output={"items": count, "truncated": truncated}, index=index)
+    current.log(step, StepRunStatus.SUCCEEDED, output={"items": count, "truncated": truncated}, index=index,
+                attempt=attempt)
     return Next()
 
 

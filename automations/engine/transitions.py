@@ -90,3 +90,15 @@ def recover_stale(execution_id: int, lease: str) -> int | None:
     if not updated:
         return None
     return Execution.objects.values_list("wait_token", flat=True).get(pk=execution_id)
+
+
+def retry_failed(execution_id: int, cursor: list[dict[str, Any]]) -> int | None:
+    """failed -> waiting, due now, resuming from ``cursor`` (the failed step, next attempt).
+    Returns the wake-up token, or None if the execution is not failed (any more)."""
+    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.FAILED).update(
+        status=ExecutionStatus.WAITING, wake_at=clock.now(), wait_token=F("wait_token") + 1, finished_at=None,
+        error="", status_reason="retried from the failed step", cursor=cursor, enqueued_at=None,
+    )
+    if not updated:
+        return None
+    return Execution.objects.values_list("wait_token", flat=True).get(pk=execution_id)

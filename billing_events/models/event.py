@@ -20,6 +20,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-received_at"]
+        permissions = [("ingest_event", "Can send events through the API")]
         indexes = [
             models.Index(fields=["dispatched_at", "received_at"], name="event_undispatched_idx",
                          condition=models.Q(dispatched_at__isnull=True)),

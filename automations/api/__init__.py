@@ -1,0 +1,1 @@
+"""The REST API (DRF): automations, versions, executions, events, catalogues and templates."""

@@ -1,0 +1,164 @@
+"""Serializers: what the API shows of automations, versions, executions and events."""
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from automations.actions.base import redact
+from automations.actions import registry
+from automations.models import Automation, AutomationVersion, Execution, StepRun
+from billing_events.models import Event
+
+
+def mask_definition(definition: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A definition as the API shows it: secrets in action configs masked (the step log does the same)."""
+    if definition is None:
+        return None
+
+    def walk(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        shown = []
+        for step in steps:
+            step = dict(step)
+            if step.get("type") == "action" and isinstance(step.get("config"), dict):
+                action = registry.get(step.get("action", ""))
+                step["config"] = redact(step["config"], action.secret_fields if action else ())
+            for body in ("then", "else", "steps", "fallback"):
+                if isinstance(step.get(body), list):
+                    step[body] = walk(step[body])
+            shown.append(step)
+        return shown
+
+    return {**definition, "steps": walk(definition.get("steps", []))}
+
+
+class AutomationSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+    active_version = serializers.SerializerMethodField()
+    draft_version = serializers.SerializerMethodField()
+    active_definition = serializers.SerializerMethodField()
+    draft_definition = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Automation
+        fields = ["id", "name", "description", "status", "is_paused", "trigger_type", "trigger_event",
+                  "active_version", "draft_version", "active_definition", "draft_definition", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_active_version(self, automation: Automation) -> int | None:
+        return automation.active_version.number if automation.active_version else None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_draft_version(self, automation: Automation) -> int | None:
+        draft = automation.draft_version
+        return draft.number if draft else None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_active_definition(self, automation: Automation) -> dict[str, Any] | None:
+        return mask_definition(automation.active_version.snapshot) if automation.active_version else None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_draft_definition(self, automation: Automation) -> dict[str, Any] | None:
+        draft = automation.draft_version
+        return mask_definition(draft.definition()) if draft else None
+
+
+class AutomationListSerializer(AutomationSerializer):
+    class Meta(AutomationSerializer.Meta):
+        fields = ["id", "name", "description", "status", "is_paused", "trigger_type", "trigger_event",
+                  "active_version", "draft_version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    diff = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AutomationVersion
+        fields = ["number", "state", "name", "author", "created_at", "activated_at", "diff"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_author(self, version: AutomationVersion) -> str | None:
+        return version.created_by.get_username() if version.created_by else None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_diff(self, version: AutomationVersion) -> dict[str, Any]:
+        from automations.definition.diff import diff_definitions
+
+        previous = version.automation.versions.filter(number__lt=version.number).order_by("-number").first()
+        return diff_definitions(previous.definition() if previous else None, version.definition())
+
+
+class VersionDetailSerializer(VersionSerializer):
+    definition = serializers.SerializerMethodField()
+
+    class Meta(VersionSerializer.Meta):
+        fields = [*VersionSerializer.Meta.fields, "definition"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_definition(self, version: AutomationVersion) -> dict[str, Any]:
+        return mask_definition(version.definition())
+
+
+class StepRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepRun
+        fields = ["step_key", "step_type", "action", "loop_index", "attempt", "status", "started_at", "finished_at",
+                  "input", "output", "error"]
+        read_only_fields = fields
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    automation_name = serializers.CharField(source="automation.name", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    event_id = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Execution
+        fields = ["id", "automation", "automation_name", "version", "status", "status_reason", "error", "trigger",
+                  "event_id", "correlation_value", "started_at", "wake_at", "finished_at"]
+        read_only_fields = fields
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    steps = StepRunSerializer(source="step_runs", many=True, read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps"]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["id", "type", "occurred_at", "data", "received_at"]
+        read_only_fields = ["received_at"]
+
+
+class EventDetailSerializer(EventSerializer):
+    executions = ExecutionSerializer(many=True, read_only=True)
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "executions"]
+        read_only_fields = ["received_at"]
+
+
+class EventInSerializer(serializers.Serializer):
+    """The event envelope: validation of ``type`` and ``data`` is the catalogue's (same as emit())."""
+
+    id = serializers.CharField(max_length=255, required=False)
+    type = serializers.CharField(max_length=100)
+    occurred_at = serializers.DateTimeField(required=False)
+    data = serializers.JSONField()
+
+
+class DataInSerializer(serializers.Serializer):
+    data = serializers.JSONField(required=False)
+    version = serializers.IntegerField(required=False, min_value=1)

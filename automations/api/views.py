@@ -1,0 +1,274 @@
+"""API views: thin wrappers over ``automations.services`` and ``billing_events.emit``."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from automations import library, services
+from automations.actions import registry
+from automations.api import serializers as s
+from automations.api.permissions import EventPermissions
+from automations.models import Automation, Execution
+from billing_events import emit
+from billing_events.catalogue import EVENT_TYPES
+from billing_events.errors import InvalidInput
+from billing_events.models import Event
+
+
+def _object(data: Any, field: str = "body") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("must be a JSON object", field=field)
+    return data
+
+
+def _require(request: Request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(f"you need the {permission} permission")
+
+
+class AutomationFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=[("draft", "draft"), ("active", "active"), ("paused", "paused")],
+                                  method="filter_status")
+    trigger_type = filters.CharFilter()
+    event = filters.CharFilter(field_name="trigger_event")
+
+    class Meta:
+        model = Automation
+        fields = ["status", "trigger_type", "event"]
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "draft":
+            return queryset.filter(active_version__isnull=True)
+        return queryset.filter(active_version__isnull=False, is_paused=value == "paused")
+
+
+DEFINITION = {"type": "object", "description": "The canonical definition JSON (SPEC section 2)."}
+
+
+class AutomationViewSet(viewsets.ModelViewSet):
+    """Automations, edited through their canonical definition JSON."""
+
+    queryset = Automation.objects.select_related("active_version").order_by("pk")
+    filterset_class = AutomationFilter
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_serializer_class(self):
+        return s.AutomationListSerializer if self.action == "list" else s.AutomationSerializer
+
+    @extend_schema(request={"application/json": DEFINITION}, responses={201: s.AutomationSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        automation = services.create_automation(_object(request.data), user=request.user)
+        return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        automation = self.get_object()
+        body = _object(request.data)
+        if kwargs.get("partial"):
+            # PATCH: the given top-level fields replace the current draft's (or active version's).
+            body = {**(services.current_definition(automation) or {}), **body}
+        services.update_draft(automation, body, user=request.user)
+        automation.refresh_from_db()
+        return Response(s.AutomationSerializer(automation).data)
+
+    @extend_schema(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def perform_destroy(self, instance: Automation) -> None:
+        services.delete_automation(instance)
+
+    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk: str | None = None) -> Response:
+        automation = self.get_object()
+        services.activate(automation, user=request.user)
+        return Response(s.AutomationSerializer(automation).data)
+
+    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> Response:
+        automation = self.get_object()
+        services.pause(automation)
+        return Response(s.AutomationSerializer(automation).data)
+
+    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        automation = self.get_object()
+        services.resume(automation)
+        return Response(s.AutomationSerializer(automation).data)
+
+    @extend_schema(responses=s.VersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        automation = self.get_object()
+        page = self.paginate_queryset(automation.versions.select_related("created_by").order_by("-number"))
+        return self.get_paginated_response(s.VersionSerializer(page, many=True).data)
+
+    @extend_schema(responses=s.VersionDetailSerializer,
+                   parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
+    def version(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+        automation = self.get_object()
+        version = get_object_or_404(automation.versions, number=int(number))
+        return Response(s.VersionDetailSerializer(version).data)
+
+    @extend_schema(request=None, responses=s.AutomationSerializer,
+                   parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]+)/restore")
+    def restore(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+        automation = self.get_object()
+        get_object_or_404(automation.versions, number=int(number))
+        services.restore_version(automation, int(number), user=request.user)
+        automation.refresh_from_db()
+        return Response(s.AutomationSerializer(automation).data)
+
+    @extend_schema(request=s.DataInSerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        automation = self.get_object()
+        body = _object(request.data or {})
+        serializer = s.DataInSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data.get("data")
+        return Response(services.test_run(automation, data, version=serializer.validated_data.get("version")))
+
+    @extend_schema(request=s.DataInSerializer, responses={201: s.ExecutionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request: Request, pk: str | None = None) -> Response:
+        automation = self.get_object()
+        _require(request, "automations.add_execution")
+        data = _object(request.data or {}).get("data", {})
+        execution = services.run_manual(automation, _object(data, "data"), user=request.user)
+        if execution is None:
+            raise InvalidInput("not started: the automation's reentry rule allows no new run for this data",
+                               field="data")
+        return Response(s.ExecutionDetailSerializer(execution).data, status=status.HTTP_201_CREATED)
+
+
+class ExecutionFilter(filters.FilterSet):
+    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Execution
+        fields = ["automation", "status", "started_after", "started_before"]
+
+
+class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Executions with their step log; cancel a live one, retry a failed one."""
+
+    queryset = Execution.objects.select_related("automation", "version").order_by("-started_at", "-pk")
+    filterset_class = ExecutionFilter
+
+    def get_serializer_class(self):
+        return s.ExecutionDetailSerializer if self.action != "list" else s.ExecutionSerializer
+
+    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        execution = self.get_object()
+        _require(request, "automations.change_execution")
+        if not services.cancel_execution(execution, f"canceled through the API by {request.user.get_username()}"):
+            raise InvalidInput(f"the execution has already ended ({execution.status})", field="status")
+        return Response(s.ExecutionDetailSerializer(execution).data)
+
+    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        execution = self.get_object()
+        _require(request, "automations.change_execution")
+        execution = services.retry_execution(execution)
+        return Response(s.ExecutionDetailSerializer(execution).data)
+
+
+class EventViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
+    """The event inbox. Sending an event is idempotent by its id: 201 the first time, then 200."""
+
+    queryset = Event.objects.order_by("-received_at")
+    permission_classes = [EventPermissions]
+    filterset_fields = ["type"]
+    lookup_value_regex = "[^/]+"
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return s.EventInSerializer
+        return s.EventDetailSerializer if self.action == "retrieve" else s.EventSerializer
+
+    @extend_schema(request=s.EventInSerializer, responses={201: s.EventSerializer, 200: s.EventSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        envelope = s.EventInSerializer(data=_object(request.data))
+        envelope.is_valid(raise_exception=True)
+        values = envelope.validated_data
+        event = emit(values["type"], values["data"], id=values.get("id"), occurred_at=values.get("occurred_at"))
+        return Response(s.EventSerializer(event).data,
+                        status=status.HTTP_201_CREATED if event.created else status.HTTP_200_OK)
+
+
+class EventTypesView(APIView):
+    """The event catalogue: every type with its description, payload schema and sample."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response({"results": [
+            {"type": name, "description": event_type.description, "schema": event_type.schema,
+             "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())]})
+
+
+class ActionsView(APIView):
+    """The action catalogue: every registered action with its config schema."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response({"results": [
+            {"action": action.key, "family": action.family, "label": action.label or action.key,
+             "description": action.description, "config_schema": action.config_schema}
+            for action in registry.all()]})
+
+
+class TemplatesView(APIView):
+    """The templates library."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        results = []
+        for key in library.template_keys():
+            template = library.get_template(key)
+            results.append({"key": key, "title": template["title"], "description": template["description"],
+                            "definition": template["definition"],
+                            "email_templates": [t["key"] for t in template["email_templates"]]})
+        return Response({"results": results})
+
+
+class InstantiateTemplateView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: s.AutomationSerializer})
+    def post(self, request: Request, key: str) -> Response:
+        _require(request, "automations.add_automation")
+        if key not in library.template_keys():
+            from django.http import Http404
+
+            raise Http404(f"no template {key!r}")
+        automation = library.instantiate(key, user=request.user)
+        return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,27 @@
+"""API clients: a superuser, a user without permissions, nobody."""
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+
+@pytest.fixture
+def api(db, django_user_model) -> APIClient:
+    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def stranger(db, django_user_model) -> APIClient:
+    user = django_user_model.objects.create_user("nobody", "nobody@example.com", "pw")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()

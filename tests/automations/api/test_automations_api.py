@@ -1,0 +1,176 @@
+"""automations/ endpoints: CRUD on the definition, activate, pause/resume, versions, test, run."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.core import mail
+
+from automations import library
+from automations.models import Automation, Execution
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def definition():
+    library.install_email_templates("payment_dunning")
+    return copy.deepcopy(library.get_template("payment_dunning")["definition"])
+
+
+@pytest.fixture
+def created(api, definition):
+    return api.post("/api/automations/", definition, format="json").json()
+
+
+def test_create_makes_a_draft_version_1(api, definition):
+    response = api.post("/api/automations/", definition, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "draft" and body["draft_version"] == 1 and body["active_version"] is None
+    assert body["draft_definition"] == definition
+
+
+def test_create_with_an_invalid_definition_names_the_step(api, definition):
+    definition["steps"][1]["duration"] = "soon"
+    response = api.post("/api/automations/", definition, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["steps.wait_3d.duration"] == ["'soon' is not a duration; use 30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D or PT1H"]
+    assert body["errors"][0]["field"] == "steps.wait_3d.duration"
+    assert not Automation.objects.exists()
+
+
+@pytest.mark.parametrize("body", [[], "text", 5, None])
+def test_create_with_a_body_that_is_not_an_object(api, body):
+    response = api.post("/api/automations/", body, format="json")
+    assert response.status_code == 400
+
+
+def test_list_filters_and_paginates(api, created, definition):
+    api.post(f"/api/automations/{created['id']}/activate/")
+    api.post("/api/automations/", {**definition, "name": "Other"}, format="json")
+    listing = api.get("/api/automations/").json()
+    assert listing["count"] == 2 and {"next", "previous", "results"} <= set(listing)
+    assert [a["name"] for a in api.get("/api/automations/?status=active").json()["results"]] == ["Payment dunning"]
+    assert [a["name"] for a in api.get("/api/automations/?status=draft").json()["results"]] == ["Other"]
+    assert api.get("/api/automations/?event=payment.failed").json()["count"] == 1
+    assert api.get("/api/automations/?status=bogus").status_code == 400
+
+
+def test_read_update_and_activate(api, created, definition):
+    url = f"/api/automations/{created['id']}/"
+    assert api.post(f"{url}activate/").json()["status"] == "active"
+    patched = api.patch(url, {"name": "Dunning v2"}, format="json")
+    assert patched.status_code == 200
+    body = patched.json()
+    assert body["draft_version"] == 2 and body["active_version"] == 1
+    assert body["draft_definition"]["name"] == "Dunning v2" and body["active_definition"]["name"] == "Payment dunning"
+    put = api.put(url, {**definition, "description": "full replace"}, format="json")
+    assert put.status_code == 200 and put.json()["draft_definition"]["description"] == "full replace"
+    assert api.patch(url, {"steps": []}, format="json").status_code == 400
+    activated = api.post(f"{url}activate/").json()
+    assert activated["active_version"] == 2 and activated["draft_version"] is None
+    assert api.post(f"{url}activate/").status_code == 400, "no draft to activate"
+
+
+def test_pause_resume_and_delete(api, created):
+    url = f"/api/automations/{created['id']}/"
+    api.post(f"{url}activate/")
+    assert api.post(f"{url}pause/").json()["status"] == "paused"
+    assert api.post(f"{url}resume/").json()["status"] == "active"
+    assert api.delete(url).status_code == 204
+    assert api.get(url).status_code == 404
+
+
+def test_delete_is_refused_while_executions_are_live(api, created):
+    url = f"/api/automations/{created['id']}/"
+    api.post(f"{url}activate/")
+    assert api.post(f"{url}run/", {"data": {"customer": {"id": "c"}, "invoice": {"id": "i", "amount_due": "5"}}},
+                    format="json").status_code == 201
+    response = api.delete(url)
+    assert response.status_code == 400 and "still running or waiting" in str(response.json())
+
+
+def test_versions_with_diff_read_and_restore(api, created, definition):
+    url = f"/api/automations/{created['id']}/"
+    api.post(f"{url}activate/")
+    changed = copy.deepcopy(definition)
+    changed["steps"][0]["config"]["to"] = "billing@{{ customer.email }}"
+    changed["steps"].pop(3)  # wait_7d
+    changed["exit_on"] = ["invoice.paid"]
+    api.put(url, changed, format="json")
+    versions = api.get(f"{url}versions/").json()
+    assert [(v["number"], v["state"], v["author"]) for v in versions["results"]] == [(2, "draft", "ops"),
+                                                                                    (1, "active", "ops")]
+    diff = versions["results"][0]["diff"]
+    assert diff["removed"] == ["wait_7d"] and diff["changed"] == [{"key": "gentle", "fields": ["config"]}]
+    assert diff["settings"] == ["exit_on"]
+    assert "steps removed: wait_7d" in diff["summary"]
+    assert api.get(f"{url}versions/1/").json()["definition"] == definition
+    assert api.get(f"{url}versions/9/").status_code == 404
+    restored = api.post(f"{url}versions/1/restore/").json()
+    assert restored["draft_definition"] == definition and restored["draft_version"] == 2
+    assert api.post(f"{url}versions/9/restore/").status_code == 404
+
+
+def test_test_mode_gives_the_dunning_timeline_without_side_effects(api, created):
+    response = api.post(f"/api/automations/{created['id']}/test/", {}, format="json")
+    assert response.status_code == 200
+    timeline = response.json()["timeline"]
+    assert [e["day"] for e in timeline if e["step"] in ("gentle", "urgent", "final")] == [0, 3, 10]
+    assert not mail.outbox and not Execution.objects.exists()
+    assert api.post(f"/api/automations/{created['id']}/test/", {"data": "x"}, format="json").status_code == 400
+    assert api.post(f"/api/automations/{created['id']}/test/", {"version": 5}, format="json").status_code == 400
+
+
+def test_run_starts_a_manual_execution(api, created):
+    url = f"/api/automations/{created['id']}/"
+    assert api.post(f"{url}run/", {"data": {}}, format="json").status_code == 400, "not active yet"
+    api.post(f"{url}activate/")
+    response = api.post(f"{url}run/", {"data": {"customer": {"id": "c", "email": "c@example.com", "name": "C"},
+                                                "invoice": {"id": "i9", "amount_due": "10", "number": "N",
+                                                            "currency": "USD", "payment_url": "u"},
+                                                "payment": {"failure_message": "x"}}}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["trigger"]["type"] == "manual" and body["trigger"]["user"] == "ops" and body["version"] == 1
+    assert api.post(f"{url}run/", {"data": [1]}, format="json").status_code == 400
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/automations/"), ("post", "/api/automations/"), ("get", "/api/automations/1/"),
+    ("patch", "/api/automations/1/"), ("delete", "/api/automations/1/"), ("post", "/api/automations/1/activate/"),
+    ("post", "/api/automations/1/pause/"), ("get", "/api/automations/1/versions/"),
+    ("post", "/api/automations/1/test/"), ("post", "/api/automations/1/run/"),
+])
+def test_unauthenticated_requests_get_401(anonymous, method, path):
+    assert getattr(anonymous, method)(path, {}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/automations/"), ("post", "/api/automations/"), ("get", "/api/automations/{id}/"),
+    ("patch", "/api/automations/{id}/"), ("delete", "/api/automations/{id}/"),
+    ("post", "/api/automations/{id}/activate/"), ("post", "/api/automations/{id}/run/"),
+])
+def test_users_without_permission_get_403(stranger, created, method, path):
+    response = getattr(stranger, method)(path.format(id=created["id"]), {}, format="json")
+    assert response.status_code == 403
+
+
+def test_view_permission_reads_but_does_not_write(stranger, created, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.get(username="nobody")
+    user.user_permissions.add(Permission.objects.get(codename="view_automation"))
+    assert stranger.get(f"/api/automations/{created['id']}/").status_code == 200
+    assert stranger.post(f"/api/automations/{created['id']}/pause/").status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/automations/999/"), ("patch", "/api/automations/999/"), ("delete", "/api/automations/999/"),
+    ("post", "/api/automations/999/activate/"), ("get", "/api/automations/999/versions/"),
+    ("post", "/api/automations/999/test/"), ("post", "/api/automations/999/run/"),
+])
+def test_unknown_ids_get_404(api, method, path):
+    assert getattr(api, method)(path, {}, format="json").status_code == 404
