@@ -140,6 +140,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Automations, executions, events and catalogues of the billing automations apps.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and docs are public
     "SWAGGER_UI_DIST": "SIDECAR",  # served from the package: the docs work offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
