@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +32,13 @@ def _object(data: Any, field: str = "body") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field=field)
     return data
+
+
+def _paginated(view: APIView, request: Request, items: list[dict[str, Any]]) -> Response:
+    """Catalogues are lists too: paginated like every other list."""
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(items, request, view=view)
+    return paginator.get_paginated_response(page)
 
 
 def _require(request: Request, permission: str) -> None:
@@ -226,9 +234,9 @@ class EventTypesView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response({"results": [
+        return _paginated(self, request, [
             {"type": name, "description": event_type.description, "schema": event_type.schema,
-             "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())]})
+             "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())])
 
 
 class ActionsView(APIView):
@@ -238,10 +246,10 @@ class ActionsView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response({"results": [
+        return _paginated(self, request, [
             {"action": action.key, "family": action.family, "label": action.label or action.key,
              "description": action.description, "config_schema": action.config_schema}
-            for action in registry.all()]})
+            for action in registry.all()])
 
 
 class TemplatesView(APIView):
@@ -257,7 +265,7 @@ class TemplatesView(APIView):
             results.append({"key": key, "title": template["title"], "description": template["description"],
                             "definition": template["definition"],
                             "email_templates": [t["key"] for t in template["email_templates"]]})
-        return Response({"results": results})
+        return _paginated(self, request, results)
 
 
 class InstantiateTemplateView(APIView):

@@ -190,3 +190,39 @@ def test_schema_and_docs(api):
     docs = api.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content.lower()
     assert b"cdn" not in docs.content.lower() and b"https://" not in docs.content.split(b"<body")[0]
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/executions/"), ("get", "/api/executions/1/"), ("post", "/api/executions/1/cancel/"),
+    ("post", "/api/executions/1/retry/"), ("get", "/api/events/"), ("get", "/api/events/e/"),
+    ("post", "/api/events/"), ("get", "/api/event-types/"), ("get", "/api/actions/"), ("get", "/api/templates/"),
+    ("post", "/api/templates/payment_dunning/instantiate/"),
+])
+def test_every_endpoint_refuses_anonymous_requests_with_401(anonymous, method, path):
+    assert getattr(anonymous, method)(path, {}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/executions/"), ("get", "/api/executions/{id}/"), ("post", "/api/executions/{id}/cancel/"),
+    ("post", "/api/executions/{id}/retry/"), ("get", "/api/events/"), ("get", "/api/events/evt_api_1/"),
+    ("post", "/api/events/"),
+])
+def test_users_without_permission_get_403(stranger, live_dunning, method, path, django_capture_on_commit_callbacks,
+                                          api):
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post("/api/events/", event_body(), format="json")
+    path = path.format(id=Execution.objects.get().pk)
+    assert getattr(stranger, method)(path, event_body("evt_x"), format="json").status_code == 403
+
+
+def test_catalogues_are_paginated(api):
+    body = api.get("/api/event-types/").json()
+    assert body["count"] == len(body["results"]) >= 11 and body["next"] is None
+    assert api.get("/api/event-types/?page=9").status_code == 404
+    assert {"count", "next", "previous", "results"} <= set(api.get("/api/actions/").json())
+
+
+def test_the_schema_validates_without_warnings(capsys):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

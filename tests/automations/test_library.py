@@ -1,0 +1,50 @@
+"""The templates library: every template is a valid definition and passes its own test-mode run."""
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from automations import library, services
+from automations.models import EmailTemplate, Execution
+from billing_events.models import Customer, UsageRecord
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {"payment_dunning", "welcome_series", "renewal_reminder", "usage_alert", "win_back"}
+
+
+def test_the_library_has_the_five_templates():
+    assert set(library.template_keys()) == EXPECTED
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_each_template_instantiates_as_a_draft_and_runs_in_test_mode(key):
+    automation = library.instantiate(key)
+    assert automation.status == "draft" and automation.draft_version.number == 1
+    for template in library.get_template(key)["email_templates"]:
+        assert EmailTemplate.objects.filter(key=template["key"]).exists()
+    if key == "usage_alert":  # its sample is the billing data it scans
+        Customer.objects.create(id="cus_1", name="Ann", email="ann@example.com")
+        UsageRecord.objects.create(customer_id="cus_1", metric="api_calls", period_start="2026-11-01",
+                                   value=130000, threshold=100000)
+    result = services.test_run(automation)
+    assert result["status"] in ("succeeded", "canceled"), result
+    assert result["entered"] and result["timeline"], result
+    assert not any("error" in entry for entry in result["timeline"]), result["timeline"]
+    emails = [entry["would"] for entry in result["timeline"] if entry.get("action") == "send_email"]
+    assert emails and all(email["subject"] and email["to"] for email in emails)
+    assert not mail.outbox and not Execution.objects.exists()
+
+
+def test_instantiating_keeps_edited_email_templates(db):
+    library.install_email_templates("welcome_series")
+    EmailTemplate.objects.filter(key="welcome_day0").update(subject="Edited")
+    library.instantiate("welcome_series")
+    assert EmailTemplate.objects.get(key="welcome_day0").subject == "Edited"
+
+
+def test_welcome_series_timeline(db):
+    automation = library.instantiate("welcome_series")
+    timeline = services.test_run(automation)["timeline"]
+    assert [(entry["step"], entry["day"]) for entry in timeline if entry["type"] == "action"] == [
+        ("welcome", 0), ("tips", 2), ("check_in", 7)]
