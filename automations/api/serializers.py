@@ -34,6 +34,46 @@ def mask_definition(definition: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**definition, "steps": walk(definition.get("steps", []))}
 
 
+def unmask_definition(definition: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+    """A definition sent back by a client with masked secrets: each ``********`` is replaced by
+    the stored value of the same step key, so reading then writing a definition keeps its secrets."""
+    from automations.actions.base import MASK
+
+    stored: dict[str, dict[str, Any]] = {}
+
+    def index(steps: list[Any]) -> None:
+        for step in steps:
+            if isinstance(step, dict):
+                if isinstance(step.get("config"), dict) and isinstance(step.get("key"), str):
+                    stored[step["key"]] = step["config"]
+                for body in ("then", "else", "steps", "fallback"):
+                    if isinstance(step.get(body), list):
+                        index(step[body])
+
+    def restore(steps: list[Any]) -> None:
+        for step in steps:
+            if not isinstance(step, dict):
+                continue
+            config, previous = step.get("config"), stored.get(step.get("key"))
+            if isinstance(config, dict) and previous:
+                for name, value in list(config.items()):
+                    if value == MASK and name in previous:
+                        config[name] = previous[name]
+                headers, old_headers = config.get("headers"), previous.get("headers")
+                if isinstance(headers, dict) and isinstance(old_headers, dict):
+                    for name, value in list(headers.items()):
+                        if value == MASK and name in old_headers:
+                            headers[name] = old_headers[name]
+            for body in ("then", "else", "steps", "fallback"):
+                if isinstance(step.get(body), list):
+                    restore(step[body])
+
+    if current and isinstance(definition.get("steps"), list):
+        index(current.get("steps", []))
+        restore(definition["steps"])
+    return definition
+
+
 class AutomationSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
     active_version = serializers.SerializerMethodField()

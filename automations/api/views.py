@@ -1,6 +1,7 @@
 """API views: thin wrappers over ``automations.services`` and ``billing_events.emit``."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db.models import QuerySet
@@ -83,11 +84,12 @@ class AutomationViewSet(viewsets.ModelViewSet):
     @extend_schema(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         automation = self.get_object()
-        body = _object(request.data)
+        body = copy.deepcopy(_object(request.data))
+        current = services.current_definition(automation) or {}
         if kwargs.get("partial"):
             # PATCH: the given top-level fields replace the current draft's (or active version's).
-            body = {**(services.current_definition(automation) or {}), **body}
-        services.update_draft(automation, body, user=request.user)
+            body = {**current, **body}
+        services.update_draft(automation, s.unmask_definition(body, current), user=request.user)
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 

@@ -171,8 +171,16 @@ def test_secrets_are_masked_in_definitions(api, settings):
         {"key": "hook", "type": "action", "action": "send_webhook",
          "config": {"url": "https://partner.example/hook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                     "headers": {"Authorization": "Bearer abc"}}}]}
-    shown = api.post("/api/automations/", body, format="json").json()["draft_definition"]["steps"][0]["config"]
+    created = api.post("/api/automations/", body, format="json").json()
+    shown = created["draft_definition"]["steps"][0]["config"]
     assert shown["secret"] == "********" and shown["headers"]["Authorization"] == "********"
+    # a client that reads the definition and writes it back keeps the stored secrets
+    echoed = {**created["draft_definition"], "name": "Hook 2"}
+    assert api.put(f"/api/automations/{created['id']}/", echoed, format="json").status_code == 200
+    from automations.models import Automation
+
+    stored = Automation.objects.get(pk=created["id"]).draft_version.definition()["steps"][0]["config"]
+    assert stored["secret"] == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" and stored["headers"]["Authorization"] == "Bearer abc"
 
 
 def test_schema_and_docs(api):
