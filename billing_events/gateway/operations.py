@@ -70,14 +70,23 @@ def _emit(event_type: str, key: str, **entities: Any) -> None:
     emit(event_type, _json(data), id=f"evt_{event_type.replace('.', '_')}_{key}")
 
 
-def _open_invoice(invoice_id: str, action: str) -> Invoice:
+def _locked_invoice(invoice_id: str, action: str, allowed: tuple[str, ...], code: str) -> Invoice:
+    """The invoice, locked for this transaction, if its status allows ``action``."""
     invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
     if invoice is None:
         raise GatewayError(f"no invoice {invoice_id!r}", code="invoice_not_found")
-    if invoice.status not in ("open", "uncollectible"):
+    if invoice.status not in allowed:
         raise GatewayError(f"cannot {action} invoice {invoice.number or invoice.pk}: it is {invoice.status}",
-                           code="invoice_not_open")
+                           code=code)
     return invoice
+
+
+def _open_invoice(invoice_id: str, action: str) -> Invoice:
+    return _locked_invoice(invoice_id, action, ("open", "uncollectible"), "invoice_not_open")
+
+
+def _customer_of(invoice: Invoice) -> Customer | dict[str, str]:
+    return Customer.objects.filter(pk=invoice.customer_id).first() or {"id": invoice.customer_id}
 
 
 def _customer(customer_id: str) -> Customer:
@@ -91,8 +100,7 @@ def _mark_paid(invoice: Invoice, key: str) -> None:
     invoice.status, invoice.amount_due = "paid", ZERO
     invoice.source_updated_at = clock.now()
     invoice.save()
-    customer = Customer.objects.filter(pk=invoice.customer_id).first()
-    _emit("invoice.paid", key, customer=customer or {"id": invoice.customer_id}, invoice=invoice)
+    _emit("invoice.paid", key, customer=_customer_of(invoice), invoice=invoice)
 
 
 def retry_payment(invoice_id: str, payment_method: str | None, key: str) -> Record:
@@ -111,7 +119,7 @@ def retry_payment(invoice_id: str, payment_method: str | None, key: str) -> Reco
         )
         if outcome.succeeded:
             invoice.amount_paid += payment.amount
-            _emit("payment.succeeded", key, customer=customer or {"id": invoice.customer_id}, payment=payment,
+            _emit("payment.succeeded", key, customer=_customer_of(invoice), payment=payment,
                   invoice=invoice)
             _mark_paid(invoice, key)
         # A failed retry emits no payment.failed: that would start the dunning it belongs to again.
@@ -139,16 +147,10 @@ def predict_retry_payment(invoice_id: str, payment_method: str | None) -> Record
 
 def void_invoice(invoice_id: str, reason: str, key: str) -> Record:
     def perform() -> Record:
-        invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
-        if invoice is None:
-            raise GatewayError(f"no invoice {invoice_id!r}", code="invoice_not_found")
-        if invoice.status in ("paid", "void"):
-            raise GatewayError(f"cannot void invoice {invoice.number or invoice.pk}: it is {invoice.status}",
-                               code="invoice_not_voidable")
+        invoice = _locked_invoice(invoice_id, "void", ("draft", "open", "uncollectible"), "invoice_not_voidable")
         invoice.status, invoice.amount_due, invoice.source_updated_at = "void", ZERO, clock.now()
         invoice.save()
-        customer = Customer.objects.filter(pk=invoice.customer_id).first()
-        _emit("invoice.voided", key, customer=customer or {"id": invoice.customer_id}, invoice=invoice)
+        _emit("invoice.voided", key, customer=_customer_of(invoice), invoice=invoice)
         return {"invoice_id": invoice.pk, "status": "void", "reason": reason}
 
     return once(key, "void_invoice", perform)
@@ -162,12 +164,7 @@ def create_credit_note(invoice_id: str, amount: Decimal | None, reason: str, key
     amount = _cents(amount)
 
     def perform() -> Record:
-        invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
-        if invoice is None:
-            raise GatewayError(f"no invoice {invoice_id!r}", code="invoice_not_found")
-        if invoice.status in ("void", "draft"):
-            raise GatewayError(f"cannot credit invoice {invoice.number or invoice.pk}: it is {invoice.status}",
-                               code="invoice_not_creditable")
+        invoice = _locked_invoice(invoice_id, "credit", ("open", "uncollectible", "paid"), "invoice_not_creditable")
         credited = sum((note.amount for note in CreditNote.objects.filter(invoice_id=invoice.pk)), ZERO)
         available = invoice.total - credited
         credit = available if amount is None else amount
