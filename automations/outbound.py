@@ -4,7 +4,10 @@ the classification of failures into "try again" and "give up".
 Requests to private, loopback, link-local and other non-public addresses are refused unless the
 host is in ``AUTOMATIONS["OUTBOUND_ALLOWED_HOSTS"]`` (hostnames, IP addresses or networks such as
 ``10.20.0.0/16``), so an automation cannot be pointed at the metadata service or the intranet.
-Redirects are not followed: a redirect could lead to an address that was never checked.
+Redirects are not followed: a redirect could lead to an address that was never checked. The
+address is checked twice: when the URL is resolved (for a clear error before anything is sent),
+and on the connected socket itself, so a DNS answer that changes between the two (DNS rebinding)
+cannot reach a blocked address. Proxy settings from the environment are ignored for the same reason.
 """
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from automations import clock
 from automations.actions.base import ActionError
@@ -23,8 +29,6 @@ from billing_events.conf import app_settings
 USER_AGENT = "billing-automations/0.1"
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 60.0
-_session = requests.Session()
-_session.headers["User-Agent"] = USER_AGENT
 
 
 class OutboundRefused(ActionError):
@@ -47,6 +51,60 @@ def _allowed(host: str, addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Ad
     return False
 
 
+def _refusal(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> OutboundRefused | None:
+    if (address.is_global and not address.is_multicast) or _allowed(host, [address]):
+        return None
+    return OutboundRefused(
+        f"refused to call {host} ({address}): private, loopback and link-local addresses are "
+        f"blocked; add the host to AUTOMATIONS['OUTBOUND_ALLOWED_HOSTS'] to allow it")
+
+
+class _PeerCheck:
+    """Refuse a connection whose socket ended up at a blocked address."""
+
+    def _new_conn(self):  # type: ignore[no-untyped-def]
+        sock = super()._new_conn()  # type: ignore[misc]
+        refusal = _refusal(self.host, ipaddress.ip_address(sock.getpeername()[0].split("%")[0]))  # type: ignore[attr-defined]
+        if refusal is not None:
+            sock.close()
+            raise refusal
+        return sock
+
+
+class _CheckedHTTPConnection(_PeerCheck, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerCheck, HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _CheckedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy from the environment: the checked peer must be the server
+    session.headers["User-Agent"] = USER_AGENT
+    session.mount("http://", _CheckedAdapter())
+    session.mount("https://", _CheckedAdapter())
+    return session
+
+
+_session = _new_session()
+
+
 def check_destination(url: str) -> None:
     """Refuse URLs that are not http(s) or that resolve to a non-public address (unless allowed)."""
     parts = urlsplit(url)
@@ -62,10 +120,9 @@ def check_destination(url: str) -> None:
     if _allowed(host, addresses):
         return
     for address in addresses:
-        if not address.is_global or address.is_multicast:
-            raise OutboundRefused(
-                f"refused to call {host} ({address}): private, loopback and link-local addresses are "
-                f"blocked; add the host to AUTOMATIONS['OUTBOUND_ALLOWED_HOSTS'] to allow it")
+        refusal = _refusal(host, address)
+        if refusal is not None:
+            raise refusal
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -207,3 +207,25 @@ def test_bad_webhook_config_is_refused_on_save():
     message = str(error.value)
     assert "steps.w.config.method" in message and "steps.w.config.secret" in message
     assert "steps.w.config.timeout" in message
+
+
+def test_dns_rebinding_cannot_reach_a_blocked_address(engine, http_server, settings, monkeypatch):
+    """The name resolves to a public address when checked, then to loopback when connecting."""
+    import socket
+
+    settings.AUTOMATIONS = {"OUTBOUND_ALLOWED_HOSTS": []}
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.example":
+            address = next(answers, "127.0.0.1")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = http_server.url.rsplit(":", 1)[1]
+    execution = run_steps(engine, [webhook(f"http://rebind.example:{port}/internal")])
+    assert execution.status == "failed"
+    assert "refused to call rebind.example (127.0.0.1)" in execution.error
+    assert not http_server.requests, "nothing reached the loopback server"
