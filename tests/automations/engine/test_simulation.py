@@ -125,3 +125,35 @@ def test_a_retry_on_a_known_invoice_is_predicted_without_charging(draft):
     assert result["timeline"][3]["would"]["status"] == "succeeded"
     assert [e["step"] for e in result["timeline"]][-1] == "recovered"
     assert not Payment.objects.exists() and Invoice.objects.get(pk="inv_2001").status == "open"
+
+
+def test_test_mode_sends_no_http_request_and_moves_no_money(http_server, settings):
+    from billing_events import emit
+    from billing_events.models import Payment
+
+    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "SLACK_WEBHOOK_URL": f"{http_server.url}/slack",
+                            "SMS_PROVIDER": "automations.providers.sms.HTTPSMSProvider",
+                            "SMS_OPTIONS": {"account_sid": "AC1", "auth_token": "t", "from_number": "+1555",
+                                            "base_url": http_server.url}}
+    emit("invoice.issued", get_event_type("invoice.issued").sample_data())
+    Customer.objects.filter(pk="cus_1001").update(default_payment_method="pm_card_ok", credit_balance=50)
+    automation = services.create_automation({"name": "Everything", "trigger": {"type": "event", "event": "payment.failed"},
+        "steps": [
+            {"key": "hook", "type": "action", "action": "send_webhook",
+             "config": {"url": f"{http_server.url}/hook", "body": {"invoice": "{{ invoice.number }}"},
+                        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+            {"key": "slack", "type": "action", "action": "send_slack", "config": {"text": "{{ invoice.number }}"}},
+            {"key": "sms", "type": "action", "action": "send_sms", "config": {"to": "+1555000", "message": "hi"}},
+            {"key": "credits", "type": "action", "action": "apply_credits", "config": {}},
+            {"key": "retry", "type": "action", "action": "retry_payment", "config": {}},
+            {"key": "void", "type": "action", "action": "void_invoice", "config": {"reason": "test"}}]})
+    before = (Invoice.objects.values().get(pk="inv_2001"), Customer.objects.get(pk="cus_1001").credit_balance)
+    result = services.test_run(automation)
+    assert result["status"] == "succeeded", result
+    assert not http_server.requests
+    assert (Invoice.objects.values().get(pk="inv_2001"), Customer.objects.get(pk="cus_1001").credit_balance) == before
+    assert not Payment.objects.filter(invoice_id="inv_2001").exclude(pk="pay_4001").exists()
+    would = {entry["step"]: entry["would"] for entry in result["timeline"]}
+    assert would["hook"]["would_call_webhook"]["url"].endswith("/hook")
+    assert would["hook"]["would_call_webhook"]["headers"]["webhook-signature"] == "********"
+    assert would["retry"]["status"] == "succeeded" and would["void"]["would_call_gateway"]["operation"] == "void_invoice"
