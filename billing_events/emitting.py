@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,7 +15,7 @@ from billing_events.errors import InvalidInput
 from billing_events.mirror import mirror_event
 from billing_events.models import Event
 from billing_events.signals import event_received
-from billing_events.validation import schema_errors
+from billing_events.validation import contains_nul, schema_errors
 
 
 def validate_event(event_type: str, data: Any) -> None:
@@ -26,6 +27,8 @@ def validate_event(event_type: str, data: Any) -> None:
         )
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
+    if contains_nul(data):
+        raise InvalidInput("text must not contain NUL characters", field="data")
     errors = schema_errors(definition.validator, data, "data")
     if errors:
         raise InvalidInput(errors)
@@ -43,7 +46,10 @@ def _parse_occurred_at(occurred_at: datetime | str | None) -> datetime:
         occurred_at = parsed
     if timezone.is_naive(occurred_at):
         raise InvalidInput("must include a timezone offset", field="occurred_at")
-    return occurred_at
+    try:
+        return occurred_at.astimezone(dt_timezone.utc)  # stored in UTC, whatever the sender's offset
+    except (OverflowError, ValueError) as exc:
+        raise InvalidInput(f"{occurred_at.isoformat()} is out of range", field="occurred_at") from exc
 
 
 def emit(event_type: str, data: dict[str, Any], *, id: str | None = None,  # noqa: A002
@@ -53,7 +59,7 @@ def emit(event_type: str, data: dict[str, Any], *, id: str | None = None,  # noq
     Returns the stored Event; ``event.created`` tells whether this call stored it (False for a
     redelivery of an id already seen, which starts nothing).
     """
-    if id is not None and (not isinstance(id, str) or not id.strip() or len(id) > 255):
+    if id is not None and (not isinstance(id, str) or not id.strip() or len(id) > 255 or "\x00" in id):
         raise InvalidInput("must be a non-empty string of at most 255 characters", field="id")
     validate_event(event_type, data)
     when = _parse_occurred_at(occurred_at)

@@ -42,3 +42,14 @@ def schema_errors(schema: dict[str, Any] | Draft202012Validator, instance: Any, 
             message = error.message
         errors.append({"field": ".".join(part for part in path if part), "message": message})
     return errors
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in a JSON value (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False

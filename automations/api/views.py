@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db.models import QuerySet
@@ -27,6 +28,18 @@ from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
 from billing_events.errors import InvalidInput
 from billing_events.models import Event
+
+
+class NoNulInQuery:
+    """Refuses a query string with NUL characters (the database cannot compare them) with a 400."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        for name, value in request.query_params.items():
+            if "\x00" in name or "\x00" in value:
+                raise InvalidInput("query parameters must not contain NUL characters", field=name.replace("\x00", ""))
+        if "\x00" in request.path:
+            raise InvalidInput("the path must not contain NUL characters", field="path")
 
 
 def _object(data: Any, field: str = "body") -> dict[str, Any]:
@@ -66,7 +79,7 @@ class AutomationFilter(filters.FilterSet):
 DEFINITION = {"type": "object", "description": "The canonical definition JSON (SPEC section 2)."}
 
 
-class AutomationViewSet(viewsets.ModelViewSet):
+class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
     """Automations, edited through their canonical definition JSON."""
 
     queryset = Automation.objects.select_related("active_version").order_by("pk")
@@ -169,16 +182,28 @@ class AutomationViewSet(viewsets.ModelViewSet):
         return Response(s.ExecutionDetailSerializer(execution).data, status=status.HTTP_201_CREATED)
 
 
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time compared in UTC (PostgreSQL refuses offsets beyond ±15:59)."""
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if value is not None:
+            try:
+                value = value.astimezone(dt_timezone.utc)
+            except (OverflowError, ValueError) as exc:
+                raise InvalidInput(f"{value!r} is out of range", field=self.field_name) from exc
+        return super().filter(qs, value)
+
+
 class ExecutionFilter(filters.FilterSet):
-    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = Execution
         fields = ["automation", "status", "started_after", "started_before"]
 
 
-class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
+class ExecutionViewSet(NoNulInQuery, viewsets.ReadOnlyModelViewSet):
     """Executions with their step log; cancel a live one, retry a failed one."""
 
     queryset = Execution.objects.select_related("automation", "version").order_by("-started_at", "-pk")
@@ -205,7 +230,7 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.ExecutionDetailSerializer(execution).data)
 
 
-class EventViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class EventViewSet(NoNulInQuery, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    viewsets.GenericViewSet):
     """The event inbox. Sending an event is idempotent by its id: 201 the first time, then 200."""
 
@@ -270,7 +295,7 @@ class TemplatesView(APIView):
         return _paginated(self, request, results)
 
 
-class InstantiateTemplateView(APIView):
+class InstantiateTemplateView(NoNulInQuery, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={201: s.AutomationSerializer})

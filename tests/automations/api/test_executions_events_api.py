@@ -234,3 +234,18 @@ def test_the_schema_validates_without_warnings(capsys):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_what_the_database_cannot_store_is_a_400(api):
+    """Found by fuzzing on PostgreSQL: NUL characters and time-zone offsets beyond ±15:59."""
+    assert api.post("/api/events/", {**event_body(), "id": "evt\x00"}, format="json").status_code == 400
+    body = event_body()
+    body["data"]["customer"]["name"] = "A\x00"
+    assert api.post("/api/events/", body, format="json").status_code == 400
+    assert api.post("/api/automations/", {**SEED_DUNNING, "name": "x\x00"}, format="json").status_code == 400
+    assert api.get("/api/events/?type=a\x00b").status_code == 400
+    assert api.get("/api/executions/?started_after=2759-06-09T21:39:50-19:08").status_code in (200, 400)
+    stored = api.post("/api/events/", {**event_body("evt_offset"), "occurred_at": "2026-11-20T09:00:00-19:30"},
+                      format="json")
+    assert stored.status_code == 201 and stored.json()["occurred_at"] == "2026-11-21T04:30:00Z"
+    assert not Event.objects.exclude(pk="evt_offset").exists()
