@@ -2,7 +2,8 @@
 events whose dispatch was lost. Its cost grows with what is due, not with what is waiting."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -15,6 +16,8 @@ from automations.status import ExecutionStatus
 from billing_events.conf import app_settings
 from billing_events.models import Event
 
+logger = logging.getLogger("automations")
+
 
 @dataclass
 class SweepResult:
@@ -23,6 +26,7 @@ class SweepResult:
     redispatched: int = 0
     scheduled: int = 0
     derived: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
 def _locked(queryset):
@@ -72,13 +76,18 @@ def redispatch_events(now: datetime) -> int:
 
 
 def sweep(now: datetime) -> SweepResult:
+    """Every part of the pass runs even if another fails (a billing system that is down for the
+    derived-event scans must not stop due executions from waking); failures are logged and the
+    next tick tries again."""
     from automations.triggers.derived import run_due_scans
     from automations.triggers.scheduled_runs import fire_due
 
     result = SweepResult()
-    result.scheduled = fire_due(now)
-    result.derived = run_due_scans(now)
-    result.recovered = recover_dead_workers(now)
-    result.woken = wake_due(now)
-    result.redispatched = redispatch_events(now)
+    for name, part in (("scheduled", fire_due), ("derived", run_due_scans), ("recovered", recover_dead_workers),
+                       ("woken", wake_due), ("redispatched", redispatch_events)):
+        try:
+            setattr(result, name, part(now))
+        except Exception:
+            logger.exception("tick: %s failed; the other parts went on", name)
+            result.errors.append(name)
     return result

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 
 from automations import clock
-from automations.engine.start import start_if_entered
+from automations.engine.start import start_execution, start_if_entered
 from automations.models import Automation, ScheduleState
-from automations.status import TriggerType
+from automations.status import ExecutionStatus, TriggerType
 from automations.triggers.schedules import Schedule
 from billing_events.conf import app_settings
 
@@ -51,8 +51,17 @@ def fire_due(now: datetime) -> int:
             slot = schedule.latest_at_or_before(now, after=state.next_at - timedelta(microseconds=1))
             if slot is not None:
                 trigger = {"type": TriggerType.SCHEDULE, "slot": slot.at.isoformat(), "slot_key": slot.key}
-                if start_if_entered(automation, automation.active_version, trigger=trigger, data={},
-                                    slot_key=slot.key):
+                try:
+                    # A savepoint per slot: one automation's failure (its gateway is down, say) must
+                    # not roll back the other schedules of this pass.
+                    with transaction.atomic():
+                        execution = start_if_entered(automation, automation.active_version, trigger=trigger,
+                                                     data={}, slot_key=slot.key)
+                except Exception as exc:  # recorded as a failed run of that slot, visible to operators
+                    logger.exception("%s: could not start the run of slot %s", automation, slot.key)
+                    execution = start_execution(automation, automation.active_version, trigger=trigger, data={},
+                                                slot_key=slot.key, error=f"could not start: {type(exc).__name__}: {exc}")
+                if execution is not None and execution.status != ExecutionStatus.FAILED:
                     started += 1
                 state.last_slot_at, state.last_slot_key = slot.at, slot.key
             state.next_at = schedule.next_after(now).at

@@ -103,3 +103,39 @@ def test_monday_0900_berlin_runs_once_each_week_across_the_march_change(engine):
     assert list(runs.values_list("slot_key", flat=True)) == ["2026-03-16T09:00", "2026-03-23T09:00", "2026-03-30T09:00"]
     assert [run.trigger["slot"] for run in runs] == ["2026-03-16T08:00:00+00:00", "2026-03-23T08:00:00+00:00",
                                                      "2026-03-30T07:00:00+00:00"]
+
+
+def test_a_failing_schedule_does_not_stop_the_others_or_the_wake_ups(engine, monkeypatch):
+    from automations.engine import start
+
+    good = scheduled({"kind": "interval", "every": "1h"})
+    bad = scheduled({"kind": "interval", "every": "1h"}, conditions={"all": [
+        {"field": "customer.id", "operator": "is_set"}]})
+    real = start.check_entry
+
+    def gateway_down(version, scope):
+        if version.automation_id == bad.pk:
+            raise ConnectionError("billing system unreachable")
+        return real(version, scope)
+
+    monkeypatch.setattr(start, "check_entry", gateway_down)
+    result = engine.advance(hours=1)
+    assert result.errors == [] and result.scheduled == 1
+    assert Execution.objects.get(automation=good).status == "succeeded"
+    failed = Execution.objects.get(automation=bad)
+    assert failed.status == "failed" and "billing system unreachable" in failed.error
+    engine.advance(hours=1)
+    assert Execution.objects.filter(automation=good).count() == 2, "the next slot runs as usual"
+
+
+def test_a_failing_part_of_the_tick_does_not_stop_wake_ups(engine, monkeypatch, dunning):
+    from django.core import mail
+
+    from tests.conftest import sample
+
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
+    monkeypatch.setattr("automations.triggers.derived.run_due_scans",
+                        lambda now: (_ for _ in ()).throw(ConnectionError("gateway down")))
+    result = engine.advance(days=3)
+    assert result.errors == ["derived"] and result.woken == 1
+    assert len(mail.outbox) == 2
