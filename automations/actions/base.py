@@ -49,6 +49,18 @@ class ActionContext:
     #: the action calls can recognise a repeat and act once.
     idempotency_key: str
 
+    def entity_id(self, root: str, *, required: bool = True) -> str:
+        """The id of the run's ``customer``, ``invoice``, ... (a loop variable of that name wins);
+        an ActionError when ``required`` and there is none, else ``""``."""
+        try:
+            entity = self.variables[root]
+        except KeyError:
+            entity = None
+        entity_id = str(entity.get("id") or "") if isinstance(entity, dict) else ""
+        if required and not entity_id:
+            raise ActionError(f"this run has no {root} to act on (no {root}.id in its data)")
+        return entity_id
+
 
 class Action:
     """Base class of actions. Subclasses set ``key``, ``family``, ``config_schema`` and ``run()``."""

@@ -12,17 +12,6 @@ from billing_events.gateway.base import GatewayError
 AMOUNT = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "minLength": 1}]}
 
 
-def target_id(context: ActionContext, root: str) -> str:
-    """The id of the invoice (or customer) the run is about; a loop variable of that name wins."""
-    try:
-        entity = context.variables[root]
-    except KeyError:
-        entity = None
-    if not isinstance(entity, dict) or not entity.get("id"):
-        raise ActionError(f"this run has no {root} to act on (no {root}.id in its data)")
-    return str(entity["id"])
-
-
 def parse_amount(value: Any, field: str) -> Decimal | None:
     """A positive Decimal amount, or None when not given."""
     if value in (None, ""):
@@ -74,7 +63,7 @@ class RetryPayment(GatewayAction):
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         method = config.get("payment_method", "default")
-        result = get_gateway().retry_payment(target_id(context, "invoice"),
+        result = get_gateway().retry_payment(context.entity_id("invoice"),
                                              payment_method=None if method == "default" else method,
                                              idempotency_key=context.idempotency_key)
         if result.get("status") != "succeeded":
@@ -91,7 +80,7 @@ class RetryPayment(GatewayAction):
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         method = config.get("payment_method", "default")
-        invoice_id = target_id(context, "invoice")
+        invoice_id = context.entity_id("invoice")
         predicted = get_gateway().predict_retry_payment(
             invoice_id, payment_method=None if method == "default" else method) or {
             "status": "failed", "decline_code": "unknown",
@@ -107,11 +96,11 @@ class VoidInvoice(GatewayAction):
     config_schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "additionalProperties": False}
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        return get_gateway().void_invoice(target_id(context, "invoice"), reason=config.get("reason", ""),
+        return get_gateway().void_invoice(context.entity_id("invoice"), reason=config.get("reason", ""),
                                           idempotency_key=context.idempotency_key)
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        return {"would_call_gateway": {"operation": "void_invoice", "invoice_id": target_id(context, "invoice"),
+        return {"would_call_gateway": {"operation": "void_invoice", "invoice_id": context.entity_id("invoice"),
                                        "reason": config.get("reason", "")}}
 
 
@@ -127,12 +116,12 @@ class CreateCreditNote(GatewayAction):
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().create_credit_note(
-            target_id(context, "invoice"), amount=parse_amount(config.get("amount"), "config.amount"),
+            context.entity_id("invoice"), amount=parse_amount(config.get("amount"), "config.amount"),
             reason=config.get("reason", ""), idempotency_key=context.idempotency_key)
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         amount = parse_amount(config.get("amount"), "config.amount")
-        return {"would_call_gateway": {"operation": "create_credit_note", "invoice_id": target_id(context, "invoice"),
+        return {"would_call_gateway": {"operation": "create_credit_note", "invoice_id": context.entity_id("invoice"),
                                        "amount": str(amount) if amount else "full", "reason": config.get("reason", "")}}
 
 
@@ -146,11 +135,11 @@ class ApplyCredits(GatewayAction):
         return literal_amount_errors(config)
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        return get_gateway().apply_credits(target_id(context, "invoice"),
+        return get_gateway().apply_credits(context.entity_id("invoice"),
                                            amount=parse_amount(config.get("amount"), "config.amount"),
                                            idempotency_key=context.idempotency_key)
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         amount = parse_amount(config.get("amount"), "config.amount")
-        return {"would_call_gateway": {"operation": "apply_credits", "invoice_id": target_id(context, "invoice"),
+        return {"would_call_gateway": {"operation": "apply_credits", "invoice_id": context.entity_id("invoice"),
                                        "amount": str(amount) if amount else "all available"}}

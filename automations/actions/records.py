@@ -13,14 +13,6 @@ from billing_events.gateway.base import GatewayError
 from billing_events.gateway.operations import CUSTOMER_FIELDS
 
 
-def _entity_id(context: ActionContext, root: str) -> str:
-    try:
-        value = context.variables[root]
-    except (KeyError, LookupError):
-        return ""
-    return str(value.get("id", "")) if isinstance(value, dict) else ""
-
-
 class CreateTask(Action):
     key = "create_task"
     family = "records"
@@ -56,8 +48,8 @@ class CreateTask(Action):
             "assignee": config.get("assignee", ""),
             "priority": config.get("priority", "normal"),
             "due_at": due_at,
-            "customer_id": _entity_id(context, "customer"),
-            "invoice_id": _entity_id(context, "invoice"),
+            "customer_id": context.entity_id("customer", required=False),
+            "invoice_id": context.entity_id("invoice", required=False),
         }
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
@@ -109,7 +101,7 @@ class UpdateCustomer(Action):
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         try:
             return get_gateway().update_customer(
-                _required_id(context, "customer"), fields=config.get("fields", {}),
+                context.entity_id("customer"), fields=config.get("fields", {}),
                 metadata=config.get("metadata", {}), idempotency_key=context.idempotency_key)
         except GatewayError as exc:
             raise ActionError(str(exc), retryable=exc.retryable) from exc
@@ -118,7 +110,7 @@ class UpdateCustomer(Action):
         return get_gateway().find_operation(context.idempotency_key)
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        return {"would_call_gateway": {"operation": "update_customer", "customer_id": _required_id(context, "customer"),
+        return {"would_call_gateway": {"operation": "update_customer", "customer_id": context.entity_id("customer"),
                                        **config}}
 
 
@@ -136,7 +128,7 @@ class AddTag(Action):
         if not tag:
             raise ActionError("config.tag rendered to an empty tag")
         try:
-            return get_gateway().add_tag(_required_id(context, "customer"), tag,
+            return get_gateway().add_tag(context.entity_id("customer"), tag,
                                          idempotency_key=context.idempotency_key)
         except GatewayError as exc:
             raise ActionError(str(exc), retryable=exc.retryable) from exc
@@ -145,7 +137,7 @@ class AddTag(Action):
         return get_gateway().find_operation(context.idempotency_key)
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        return {"would_call_gateway": {"operation": "add_tag", "customer_id": _required_id(context, "customer"),
+        return {"would_call_gateway": {"operation": "add_tag", "customer_id": context.entity_id("customer"),
                                        "tag": config["tag"]}}
 
 
@@ -193,10 +185,3 @@ class SyncToCRM(Action):
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         object_type, object_id, data = self._record(config, context)
         return {"would_sync_to_crm": {"object": object_type, "id": object_id, "data": data}}
-
-
-def _required_id(context: ActionContext, root: str) -> str:
-    entity_id = _entity_id(context, root)
-    if not entity_id:
-        raise ActionError(f"this run has no {root} to act on (no {root}.id in its data)")
-    return entity_id
