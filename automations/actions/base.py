@@ -76,6 +76,14 @@ class Action:
     #: Config fields that hold secrets: masked wherever a config is shown (step log, test mode).
     secret_fields: ClassVar[tuple[str, ...]] = ()
 
+    def render(self, config: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` with its template fields rendered (``literal_fields`` left as written);
+        raises ``automations.templating.RenderError``."""
+        from automations.templating import render_value
+
+        return {name: value if name in self.literal_fields else render_value(value, variables)
+                for name, value in config.items()}
+
     def redact(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` as it may be shown: secret fields and credential headers masked."""
         return redact(config, self.secret_fields)

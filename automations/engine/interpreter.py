@@ -25,7 +25,7 @@ from automations.engine.tasks import enqueue
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
 from automations.models import Execution, StepRun
 from automations.status import ExecutionStatus, StepRunStatus
-from automations.templating import RenderError, render_value
+from automations.templating import RenderError
 from billing_events.conf import app_settings
 
 logger = logging.getLogger("automations")
@@ -213,8 +213,7 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
     if action is None:
         return _failed(current, step, attempt, f"action {step['action']!r} is not registered", retryable=False)
     try:
-        config = {name: (value if name in action.literal_fields else render_value(value, context.variables))
-                  for name, value in step.get("config", {}).items()}
+        config = action.render(step.get("config", {}), context.variables)
     except RenderError as exc:
         return _failed(current, step, attempt, f"config: {exc}", retryable=False)
 

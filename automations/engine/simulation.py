@@ -16,7 +16,7 @@ from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass
                                     take_branch)
 from automations.engine.program import Program, initial_cursor, locate, loop_index, loop_variables, step_done
 from automations.status import ExecutionStatus
-from automations.templating import RenderError, render_value
+from automations.templating import RenderError
 
 MAX_SIMULATED_STEPS = 5000
 
@@ -100,8 +100,7 @@ class _Simulation:
         try:
             if action is None:
                 raise ActionError(f"action {step['action']!r} is not registered")
-            config = {name: value if name in action.literal_fields else render_value(value, context.variables)
-                      for name, value in step.get("config", {}).items()}
+            config = action.render(step.get("config", {}), context.variables)
             would = action.preview(config, context)
         except (ActionError, RenderError) as exc:
             self.entry(step, action=step["action"], error=str(exc))
