@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django_q.tasks import async_task
 
 from automations.engine.transitions import recover_stale
@@ -29,10 +29,11 @@ class SweepResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _locked(queryset):
-    """Rows no other sweeper holds (PostgreSQL); SQLite serialises writers on its own."""
+def skip_locked(queryset: QuerySet, *, of: tuple[str, ...] = ()) -> QuerySet:
+    """Only rows no other sweeper holds, locked for this transaction (PostgreSQL: ``FOR UPDATE
+    SKIP LOCKED``, ``OF`` the given tables); SQLite serialises writers on its own."""
     if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True)
+        return queryset.select_for_update(skip_locked=True, of=of)
     return queryset
 
 
@@ -41,7 +42,7 @@ def wake_due(now: datetime) -> int:
     batch = app_settings.SWEEP_BATCH
     requeue_before = now - timedelta(seconds=app_settings.REQUEUE_SECONDS)
     with transaction.atomic():
-        due = list(_locked(
+        due = list(skip_locked(
             Execution.objects.filter(status=ExecutionStatus.WAITING, wake_at__lte=now)
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=requeue_before))
             .order_by("wake_at").values_list("pk", "wait_token")[:batch]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from automations import clock
 from automations.engine.start import start_execution, start_if_entered
+from automations.engine.sweep import skip_locked
 from automations.models import Automation, ScheduleState
 from automations.status import ExecutionStatus, TriggerType
 from automations.triggers.schedules import Schedule
@@ -36,10 +37,8 @@ def plan(automation: Automation, now: datetime | None = None) -> None:
 
 def fire_due(now: datetime) -> int:
     """Start the runs of every schedule whose next slot has come. Returns how many started."""
-    due = ScheduleState.objects.filter(next_at__lte=now, automation__is_paused=False,
-                                       automation__active_version__isnull=False)
-    if connection.features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True, of=("self",))
+    due = skip_locked(ScheduleState.objects.filter(next_at__lte=now, automation__is_paused=False,
+                                                   automation__active_version__isnull=False), of=("self",))
     started = 0
     with transaction.atomic():
         for state in due.select_related("automation__active_version")[: app_settings.SWEEP_BATCH]:
