@@ -6,20 +6,20 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
-@pytest.fixture
-def api(db, django_user_model) -> APIClient:
-    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
+def token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+@pytest.fixture
+def api(db, django_user_model) -> APIClient:
+    return token_client(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
 
 
 @pytest.fixture
 def stranger(db, django_user_model) -> APIClient:
-    user = django_user_model.objects.create_user("nobody", "nobody@example.com", "pw")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+    return token_client(django_user_model.objects.create_user("nobody", "nobody@example.com", "pw"))
 
 
 @pytest.fixture
