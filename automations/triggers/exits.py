@@ -17,14 +17,14 @@ def exit_executions(event: Event) -> int:
     the event shares. Returns how many were ended."""
     ended = 0
     # Every activated version counts: an execution runs the version it started on, even after a
-    # newer one is active. Versions are few; executions are found through the correlation index.
-    versions = AutomationVersion.objects.filter(state__in=[VersionState.ACTIVE, VersionState.INACTIVE]) \
-        .exclude(correlation_key="").only("pk", "snapshot")
+    # newer one is active. Versions are few, and only their exit_on and correlation_key columns are
+    # read (not the snapshots); executions are found through the correlation index.
+    versions = (AutomationVersion.objects.filter(state__in=[VersionState.ACTIVE, VersionState.INACTIVE])
+                .exclude(correlation_key="").exclude(exit_on=[]).only("pk", "exit_on", "correlation_key"))
     for version in versions:
-        snapshot = version.snapshot or {}
-        if event.type not in snapshot.get("exit_on", []):
+        if event.type not in version.exit_on:
             continue
-        value = correlation_value(snapshot.get("correlation_key", ""), event.data)
+        value = correlation_value(version.correlation_key, event.data)
         if not value:
             continue
         live = Execution.objects.filter(version=version, correlation_value=value, status__in=LIVE_STATUSES)
