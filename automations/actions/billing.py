@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from automations.actions.base import Action, ActionContext, ActionError
+from automations.actions.base import ActionContext, ActionError
+from automations.actions.gateway import GatewayAction
 from billing_events.gateway import get_gateway
-from billing_events.gateway.base import GatewayError
 
 AMOUNT = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "minLength": 1}]}
 
@@ -36,25 +36,8 @@ def literal_amount_errors(config: dict[str, Any], field: str = "amount") -> list
     return []
 
 
-class GatewayAction(Action):
-    """Runs one gateway operation; a gateway error becomes a step error (retryable if it says so)."""
-
-    family = "billing"
-
-    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        try:
-            return self.call(config, context)
-        except GatewayError as exc:
-            raise ActionError(str(exc), retryable=exc.retryable, output={"code": exc.code}) from exc
-
-    def recover(self, context: ActionContext) -> dict[str, Any] | None:
-        return get_gateway().find_operation(context.idempotency_key)
-
-
 class RetryPayment(GatewayAction):
+    family = "billing"
     key = "retry_payment"
     label = "Retry payment"
     description = "Charge the invoice's amount due again (the customer's default payment method or a given one)."
@@ -90,6 +73,7 @@ class RetryPayment(GatewayAction):
 
 
 class VoidInvoice(GatewayAction):
+    family = "billing"
     key = "void_invoice"
     label = "Void invoice"
     description = "Void the invoice so it is no longer collectible."
@@ -105,6 +89,7 @@ class VoidInvoice(GatewayAction):
 
 
 class CreateCreditNote(GatewayAction):
+    family = "billing"
     key = "create_credit_note"
     label = "Create credit note"
     description = "Credit an amount (default: the full amount) against the invoice."
@@ -126,6 +111,7 @@ class CreateCreditNote(GatewayAction):
 
 
 class ApplyCredits(GatewayAction):
+    family = "billing"
     key = "apply_credits"
     label = "Apply credits"
     description = "Pay the invoice from the customer's credit balance (default: as much as available)."

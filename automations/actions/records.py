@@ -6,10 +6,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from automations.actions.base import Action, ActionContext, ActionError
+from automations.actions.gateway import GatewayAction
 from automations.durations import parse as parse_duration
 from billing_events.errors import InvalidInput
 from billing_events.gateway import get_gateway
-from billing_events.gateway.base import GatewayError
 from billing_events.gateway.operations import CUSTOMER_FIELDS
 
 
@@ -83,7 +83,7 @@ class CreateTask(Action):
                 "due_at": task.due_at.isoformat() if task.due_at else None}
 
 
-class UpdateCustomer(Action):
+class UpdateCustomer(GatewayAction):
     key = "update_customer"
     family = "records"
     label = "Update customer"
@@ -98,23 +98,17 @@ class UpdateCustomer(Action):
         "additionalProperties": False,
     }
 
-    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        try:
-            return get_gateway().update_customer(
-                context.entity_id("customer"), fields=config.get("fields", {}),
-                metadata=config.get("metadata", {}), idempotency_key=context.idempotency_key)
-        except GatewayError as exc:
-            raise ActionError(str(exc), retryable=exc.retryable) from exc
-
-    def recover(self, context: ActionContext) -> dict[str, Any] | None:
-        return get_gateway().find_operation(context.idempotency_key)
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        return get_gateway().update_customer(
+            context.entity_id("customer"), fields=config.get("fields", {}),
+            metadata=config.get("metadata", {}), idempotency_key=context.idempotency_key)
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "update_customer", "customer_id": context.entity_id("customer"),
                                        **config}}
 
 
-class AddTag(Action):
+class AddTag(GatewayAction):
     key = "add_tag"
     family = "records"
     label = "Add tag"
@@ -123,18 +117,11 @@ class AddTag(Action):
                      "properties": {"tag": {"type": "string", "minLength": 1, "maxLength": 100}},
                      "additionalProperties": False}
 
-    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         tag = config["tag"].strip()
         if not tag:
             raise ActionError("config.tag rendered to an empty tag")
-        try:
-            return get_gateway().add_tag(context.entity_id("customer"), tag,
-                                         idempotency_key=context.idempotency_key)
-        except GatewayError as exc:
-            raise ActionError(str(exc), retryable=exc.retryable) from exc
-
-    def recover(self, context: ActionContext) -> dict[str, Any] | None:
-        return get_gateway().find_operation(context.idempotency_key)
+        return get_gateway().add_tag(context.entity_id("customer"), tag, idempotency_key=context.idempotency_key)
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "add_tag", "customer_id": context.entity_id("customer"),

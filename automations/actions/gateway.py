@@ -1,0 +1,26 @@
+"""Actions that are one billing-gateway operation each."""
+from __future__ import annotations
+
+from typing import Any
+
+from automations.actions.base import Action, ActionContext, ActionError
+from billing_events.gateway import get_gateway
+from billing_events.gateway.base import GatewayError
+
+
+class GatewayAction(Action):
+    """Runs one gateway operation; a gateway error becomes a step error (retryable if it says so),
+    and an attempt cut short by a crash is settled by asking the gateway for its idempotency key."""
+
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        """Perform the gateway operation and return its result."""
+        raise NotImplementedError(".call() must be overridden.")
+
+    def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        try:
+            return self.call(config, context)
+        except GatewayError as exc:
+            raise ActionError(str(exc), retryable=exc.retryable, output={"code": exc.code}) from exc
+
+    def recover(self, context: ActionContext) -> dict[str, Any] | None:
+        return get_gateway().find_operation(context.idempotency_key)
