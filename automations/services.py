@@ -4,15 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from automations import clock
 from automations.definition import validate_definition
-from automations.definition.serialize import save_definition, version_to_definition
+from automations.definition.serialize import save_definition
 from automations.engine import transitions
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.models import Automation, AutomationVersion, Execution
+from automations.revisions import revision_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.triggers.scheduled_runs import plan as plan_schedule
 from billing_events.catalogue import get_event_type
@@ -30,7 +31,7 @@ def create_automation(definition: dict[str, Any], user: Any = None) -> Automatio
     automation = Automation.objects.create(name=canonical["name"], description=canonical.get("description", ""),
                                            created_by=_user(user))
     version = AutomationVersion(automation=automation, number=1, state=VersionState.DRAFT, created_by=_user(user))
-    save_definition(version, canonical)
+    save_definition(version, canonical, user=_user(user))
     return automation
 
 
@@ -44,7 +45,7 @@ def update_draft(automation: Automation, definition: dict[str, Any], user: Any =
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         version = AutomationVersion(automation=locked, number=number, state=VersionState.DRAFT,
                                     created_by=_user(user))
-    save_definition(version, canonical)
+    save_definition(version, canonical, user=_user(user))
     locked.name, locked.description = canonical["name"], canonical.get("description", "")
     locked.save()
     automation.refresh_from_db()
@@ -68,7 +69,7 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
     if draft is None:
         raise InvalidInput("there is no draft version to activate", field="version")
     # Validate again: an email template or a registered action may have gone since the draft was saved.
-    snapshot = validate_definition(version_to_definition(draft))
+    snapshot = validate_definition(draft.definition())
     locked.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
     draft.state, draft.snapshot, draft.activated_at = VersionState.ACTIVE, snapshot, clock.now()
     draft.save()
@@ -119,22 +120,30 @@ def sample_data(definition: dict[str, Any]) -> dict[str, Any]:
     return event_type.sample_data() if event_type else {}
 
 
-def test_run(automation: Automation, data: dict[str, Any] | None = None,
-             version: int | None = None) -> dict[str, Any]:
-    """Run the draft (or the active version, or version number ``version``) on ``data`` (default:
-    the trigger's sample payload) in virtual time, with no side effects; returns the timeline."""
+def test_run(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
+             definition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the draft (or the active version, or version number ``version``, or an unsaved
+    ``definition`` — validated first, as the builder sends what is on screen) on ``data``
+    (default: the trigger's sample payload) in virtual time, with no side effects; returns the
+    timeline."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
-    if version is not None:
-        chosen = automation.versions.filter(number=version).first()
-        if chosen is None:
-            raise InvalidInput(f"automation {automation.pk} has no version {version}", field="version")
+    if definition is not None:
+        chosen_number = None
+        definition = validate_definition(definition)
+    elif automation is None:
+        raise InvalidInput("give a definition to test", field="definition")
     else:
-        chosen = automation.draft_version or automation.active_version
-    definition = chosen.definition()
+        if version is not None:
+            chosen = automation.versions.filter(number=version).first()
+            if chosen is None:
+                raise InvalidInput(f"automation {automation.pk} has no version {version}", field="version")
+        else:
+            chosen = automation.draft_version or automation.active_version
+        definition, chosen_number = chosen.definition(), chosen.number
     trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event")}
-    return simulate(definition, sample_data(definition) if data is None else data, automation_id=automation.pk,
-                    trigger=trigger, version=chosen.number)
+    return simulate(definition, sample_data(definition) if data is None else data,
+                    automation_id=automation.pk if automation else None, trigger=trigger, version=chosen_number)
 
 
 def restore_version(automation: Automation, number: int, user: Any = None) -> AutomationVersion:
@@ -143,6 +152,18 @@ def restore_version(automation: Automation, number: int, user: Any = None) -> Au
     if version is None:
         raise InvalidInput(f"automation {automation.pk} has no version {number}", field="version")
     return update_draft(automation, version.definition(), user=user)
+
+
+def restore_revision(automation: Automation, revision_id: int, user: Any = None) -> AutomationVersion:
+    """Copy the definition saved in draft revision ``revision_id`` into the draft."""
+    return update_draft(automation, revision_definition(automation, revision_id), user=user)
+
+
+def live_executions(automation: Automation) -> dict[int, int]:
+    """How many executions are running or waiting, by the version number they run on."""
+    rows = (automation.executions.filter(status__in=LIVE_STATUSES).values("version__number")
+            .annotate(n=Count("pk")).order_by("version__number"))
+    return {row["version__number"]: row["n"] for row in rows}
 
 
 def delete_automation(automation: Automation) -> None:

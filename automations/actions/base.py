@@ -24,6 +24,11 @@ def redact(config: dict[str, Any], secret_fields: tuple[str, ...] = ()) -> dict[
     return shown
 
 
+def outputs(*names: str) -> dict[str, Any]:
+    """An output schema listing the fields an action returns (what ``steps.<key>.output`` holds)."""
+    return {"type": "object", "properties": {name: {} for name in names}}
+
+
 class ActionError(Exception):
     """An action failed. ``retryable`` errors are tried again under the step's retry policy."""
 
@@ -75,6 +80,9 @@ class Action:
     literal_fields: ClassVar[tuple[str, ...]] = ()
     #: Config fields that hold secrets: masked wherever a config is shown (step log, test mode).
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    #: JSON Schema of the output later steps read as ``steps.<key>.output`` (the builder's
+    #: variable picker lists its properties).
+    output_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     def render(self, config: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` with its template fields rendered (``literal_fields`` left as written);

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from automations.actions.base import ActionContext, ActionError
+from automations.actions.base import ActionContext, ActionError, outputs
 from automations.actions.gateway import GatewayAction
 from billing_events.gateway import get_gateway
 
@@ -41,8 +41,12 @@ class RetryPayment(GatewayAction):
     key = "retry_payment"
     label = "Retry payment"
     description = "Charge the invoice's amount due again (the customer's default payment method or a given one)."
-    config_schema = {"type": "object", "properties": {"payment_method": {"type": "string", "minLength": 1}},
-                     "additionalProperties": False}
+    config_schema = {"type": "object", "properties": {"payment_method": {
+        "type": "string", "minLength": 1,
+        "description": "default (the customer's default payment method) or a payment method id."}},
+        "additionalProperties": False}
+    output_schema = outputs("status", "payment_id", "decline_code", "decline_message", "amount", "currency",
+                            "attempt_number", "payment_method")
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         method = config.get("payment_method", "default")
@@ -77,7 +81,9 @@ class VoidInvoice(GatewayAction):
     key = "void_invoice"
     label = "Void invoice"
     description = "Void the invoice so it is no longer collectible."
-    config_schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "additionalProperties": False}
+    config_schema = {"type": "object", "properties": {"reason": {"type": "string", "description": "Why it is voided."}},
+                     "additionalProperties": False}
+    output_schema = outputs("invoice_id", "status", "reason")
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().void_invoice(context.entity_id("invoice"), reason=config.get("reason", ""),
@@ -93,8 +99,10 @@ class CreateCreditNote(GatewayAction):
     key = "create_credit_note"
     label = "Create credit note"
     description = "Credit an amount (default: the full amount) against the invoice."
-    config_schema = {"type": "object", "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
-                     "additionalProperties": False}
+    config_schema = {"type": "object", "properties": {
+        "amount": {**AMOUNT, "description": "Amount to credit (default: the invoice's full amount)."},
+        "reason": {"type": "string", "description": "Why the credit is given."}}, "additionalProperties": False}
+    output_schema = outputs("credit_note_id", "invoice_id", "amount", "currency", "invoice_status", "amount_due")
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         return literal_amount_errors(config)
@@ -115,7 +123,10 @@ class ApplyCredits(GatewayAction):
     key = "apply_credits"
     label = "Apply credits"
     description = "Pay the invoice from the customer's credit balance (default: as much as available)."
-    config_schema = {"type": "object", "properties": {"amount": AMOUNT}, "additionalProperties": False}
+    config_schema = {"type": "object", "properties": {
+        "amount": {**AMOUNT, "description": "Amount to apply (default: as much as the balance allows)."}},
+        "additionalProperties": False}
+    output_schema = outputs("applied", "balance", "amount_due", "invoice_status")
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         return literal_amount_errors(config)

@@ -11,10 +11,14 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from automations.actions.base import Action, ActionContext, ActionError, redact
+from automations.actions.base import Action, ActionContext, ActionError, outputs, redact
 from automations.templating import RenderError, render
 
 ADDRESSES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}}]}
+
+
+def _described(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {**schema, "description": description}
 
 
 def _address_list(value: Any) -> list[str]:
@@ -33,19 +37,22 @@ class SendEmail(Action):
         "type": "object",
         "required": ["to"],
         "properties": {
-            "to": ADDRESSES,
-            "cc": ADDRESSES,
-            "bcc": ADDRESSES,
-            "from": {"type": "string"},
-            "reply_to": {"type": "string"},
-            "template": {"type": "string", "minLength": 1},
-            "subject": {"type": "string", "minLength": 1},
-            "body": {"type": "string"},
-            "html": {"type": "string"},
+            "to": _described(ADDRESSES, "Recipients: one address, several separated by commas, or a template "
+                                        "such as {{ customer.email }}."),
+            "cc": _described(ADDRESSES, "Copy to these addresses."),
+            "bcc": _described(ADDRESSES, "Blind copy to these addresses."),
+            "from": {"type": "string", "description": "Sender (default: the DEFAULT_FROM_EMAIL setting)."},
+            "reply_to": {"type": "string", "description": "Where replies go."},
+            "template": {"type": "string", "minLength": 1,
+                         "description": "Key of a stored email template; or leave empty and write a subject and body."},
+            "subject": {"type": "string", "minLength": 1, "description": "Subject line, when no template is chosen."},
+            "body": {"type": "string", "description": "Plain-text body, when no template is chosen."},
+            "html": {"type": "string", "description": "HTML body (optional), when no template is chosen."},
         },
         "additionalProperties": False,
     }
     literal_fields = ("template",)
+    output_schema = outputs("to", "cc", "bcc", "subject", "message_id")
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         from automations.models import EmailTemplate
@@ -129,9 +136,13 @@ class SendSMS(Action):
     config_schema = {
         "type": "object",
         "required": ["to", "message"],
-        "properties": {"to": {"type": "string", "minLength": 1}, "message": {"type": "string", "minLength": 1}},
+        "properties": {
+            "to": {"type": "string", "minLength": 1, "description": "Phone number (E.164), such as {{ customer.phone }}."},
+            "message": {"type": "string", "minLength": 1, "description": "Text of the message."},
+        },
         "additionalProperties": False,
     }
+    output_schema = outputs("provider", "to", "status", "sid")
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         from automations.providers import get_provider
@@ -154,10 +165,15 @@ class SendSlack(Action):
     config_schema = {
         "type": "object",
         "required": ["text"],
-        "properties": {"text": {"type": "string", "minLength": 1}, "channel": {"type": "string"},
-                       "webhook_url": {"type": "string", "minLength": 1}},
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "description": "Message text (Slack mrkdwn)."},
+            "channel": {"type": "string", "description": "Channel override such as #collections (optional)."},
+            "webhook_url": {"type": "string", "minLength": 1,
+                            "description": "Incoming-webhook URL (default: AUTOMATIONS['SLACK_WEBHOOK_URL'])."},
+        },
         "additionalProperties": False,
     }
+    output_schema = outputs("status_code", "text", "channel")
     # An incoming-webhook URL is itself the credential.
     secret_fields = ("webhook_url",)
 
@@ -208,15 +224,19 @@ class SendWebhook(Action):
         "type": "object",
         "required": ["url"],
         "properties": {
-            "url": {"type": "string", "minLength": 1},
-            "method": {"enum": ["POST", "PUT", "PATCH", "DELETE", "GET"]},
-            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-            "body": {},
-            "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$"},
-            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+            "url": {"type": "string", "minLength": 1, "description": "Where the request goes."},
+            "method": {"enum": ["POST", "PUT", "PATCH", "DELETE", "GET"], "description": "HTTP method (default POST)."},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                        "description": "Extra request headers."},
+            "body": {"description": "JSON body; the text inside it is rendered as templates."},
+            "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$",
+                       "description": "Standard Webhooks signing secret (whsec_...): the request is signed when set."},
+            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
+                        "description": "Seconds to wait for the answer (at most 60)."},
         },
         "additionalProperties": False,
     }
+    output_schema = outputs("status_code", "webhook_id", "response")
     literal_fields = ("method", "secret", "timeout")
     secret_fields = ("secret",)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from automations.actions.base import Action, ActionContext, ActionError
+from automations.actions.base import Action, ActionContext, ActionError, outputs
 from automations.actions.gateway import GatewayAction
 from automations.durations import parse as parse_duration
 from billing_events.errors import InvalidInput
@@ -22,14 +22,15 @@ class CreateTask(Action):
         "type": "object",
         "required": ["title"],
         "properties": {
-            "title": {"type": "string", "minLength": 1},
-            "description": {"type": "string"},
-            "assignee": {"type": "string"},
-            "due_in": {"type": "string"},
-            "priority": {"enum": ["low", "normal", "high", "urgent"]},
+            "title": {"type": "string", "minLength": 1, "description": "What to do."},
+            "description": {"type": "string", "description": "Details for the person doing it."},
+            "assignee": {"type": "string", "description": "Who does it (a name or a team)."},
+            "due_in": {"type": "string", "description": "Due this long after the step runs, such as 2d."},
+            "priority": {"enum": ["low", "normal", "high", "urgent"], "description": "Default: normal."},
         },
         "additionalProperties": False,
     }
+    output_schema = outputs("task_id", "title", "assignee", "due_at")
     literal_fields = ("due_in", "priority")
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
@@ -91,12 +92,14 @@ class UpdateCustomer(GatewayAction):
     config_schema = {
         "type": "object",
         "properties": {
-            "fields": {"type": "object", "propertyNames": {"enum": list(CUSTOMER_FIELDS)}},
-            "metadata": {"type": "object"},
+            "fields": {"type": "object", "propertyNames": {"enum": list(CUSTOMER_FIELDS)},
+                       "description": "Customer fields to set (null removes a value)."},
+            "metadata": {"type": "object", "description": "Metadata keys to merge (null removes a key)."},
         },
         "minProperties": 1,
         "additionalProperties": False,
     }
+    output_schema = outputs("customer_id", "updated", "metadata")
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().update_customer(
@@ -114,8 +117,10 @@ class AddTag(GatewayAction):
     label = "Add tag"
     description = "Add a tag to the customer."
     config_schema = {"type": "object", "required": ["tag"],
-                     "properties": {"tag": {"type": "string", "minLength": 1, "maxLength": 100}},
+                     "properties": {"tag": {"type": "string", "minLength": 1, "maxLength": 100,
+                                            "description": "The tag to add, such as at-risk."}},
                      "additionalProperties": False}
+    output_schema = outputs("customer_id", "tag", "added", "tags")
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         tag = config["tag"].strip()
@@ -135,10 +140,13 @@ class SyncToCRM(Action):
     description = "Upsert the customer (or invoice, subscription) record in the CRM."
     config_schema = {
         "type": "object",
-        "properties": {"object": {"enum": ["customer", "invoice", "subscription"]},
-                       "fields": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "properties": {"object": {"enum": ["customer", "invoice", "subscription"],
+                                  "description": "Which record to send (default: customer)."},
+                       "fields": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                                  "description": "Fields to send (default: all)."}},
         "additionalProperties": False,
     }
+    output_schema = outputs("object", "id", "status_code")
     literal_fields = ("object", "fields")
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:

@@ -20,3 +20,15 @@ class EventPermissions(ModelPermissions):
     """Sending an event needs ``billing_events.ingest_event``."""
 
     perms_map = {**ModelPermissions.perms_map, "POST": ["billing_events.ingest_event"]}
+
+
+class ReadOnlyOperation(ModelPermissions):
+    """A POST that changes nothing (test mode, validation): the view permission is enough."""
+
+    perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
+
+
+class ChangeOperation(ModelPermissions):
+    """A POST that changes an existing object (restore, activate, pause): the change permission."""
+
+    perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}

@@ -9,7 +9,10 @@ from rest_framework import serializers
 
 from automations.actions.base import redact
 from automations.actions import registry
-from automations.models import Automation, AutomationVersion, Execution, StepRun
+from automations.models import Automation, AutomationVersion, EmailTemplate, Execution, StepRun
+from automations.services import live_executions
+from automations.step_log import ending, step_states
+from automations.templating import template_syntax_error
 from billing_events.models import Event
 
 
@@ -80,12 +83,13 @@ class AutomationSerializer(serializers.ModelSerializer):
     draft_version = serializers.SerializerMethodField()
     active_definition = serializers.SerializerMethodField()
     draft_definition = serializers.SerializerMethodField()
+    live_executions = serializers.SerializerMethodField()
 
     class Meta:
         model = Automation
         fields = ["id", "name", "description", "status", "is_paused", "trigger_type", "trigger_event",
-                  "active_version", "draft_version", "active_definition", "draft_definition", "created_at",
-                  "updated_at"]
+                  "active_version", "draft_version", "active_definition", "draft_definition", "live_executions",
+                  "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.INT)
@@ -105,6 +109,12 @@ class AutomationSerializer(serializers.ModelSerializer):
     def get_draft_definition(self, automation: Automation) -> dict[str, Any] | None:
         draft = automation.draft_version
         return mask_definition(draft.definition()) if draft else None
+
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"},
+                          "description": "Running or waiting executions by the version number they run on."})
+    def get_live_executions(self, automation: Automation) -> dict[str, int]:
+        return {str(number): count for number, count in live_executions(automation).items()}
 
 
 class AutomationListSerializer(AutomationSerializer):
@@ -169,10 +179,23 @@ class ExecutionSerializer(serializers.ModelSerializer):
 
 class ExecutionDetailSerializer(ExecutionSerializer):
     steps = StepRunSerializer(source="step_runs", many=True, read_only=True)
+    step_states = serializers.SerializerMethodField()
+    ending = serializers.SerializerMethodField()
 
     class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps"]
+        fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps", "step_states", "ending"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "description": "Each step that ran, by key: status (succeeded, failed, "
+                          "running, waiting, retrying, interrupted), a label such as 'waiting until ...', attempts, runs."})
+    def get_step_states(self, execution: Execution) -> dict[str, Any]:
+        runs = list(execution.step_runs.order_by("started_at", "pk"))
+        return {key: state.as_dict() for key, state in step_states(execution, runs).items()}
+
+    @extend_schema_field({"type": "object", "nullable": True,
+                          "description": "How a finished execution ended: status, label (with the reason), at."})
+    def get_ending(self, execution: Execution) -> dict[str, Any] | None:
+        return ending(execution)
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -202,3 +225,58 @@ class EventInSerializer(serializers.Serializer):
 class DataInSerializer(serializers.Serializer):
     data = serializers.JSONField(required=False)
     version = serializers.IntegerField(required=False, min_value=1)
+
+
+class TestInSerializer(DataInSerializer):
+    definition = serializers.JSONField(required=False, help_text="An unsaved definition to test instead.")
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    definition = serializers.JSONField(allow_null=True, help_text="The canonical form when valid.")
+
+
+class RevisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    state = serializers.CharField()
+    event = serializers.ChoiceField(choices=["saved", "activated"])
+    author = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+    diff = serializers.JSONField()
+
+
+class SchedulePreviewInSerializer(serializers.Serializer):
+    schedule = serializers.JSONField(help_text="A trigger's schedule object (interval, cron or calendar).")
+    count = serializers.IntegerField(required=False, min_value=1, max_value=50)
+
+
+class SchedulePreviewSerializer(serializers.Serializer):
+    next = serializers.ListField(child=serializers.DateTimeField())
+
+
+class RenderPreviewInSerializer(serializers.Serializer):
+    templates = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    data = serializers.JSONField(required=False)
+    outputs = serializers.JSONField(required=False)
+
+
+class RenderPreviewSerializer(serializers.Serializer):
+    rendered = serializers.DictField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+
+
+class EmailTemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailTemplate
+        fields = ["key", "name", "subject", "body_text", "body_html", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        problems = {name: template_syntax_error(value) for name, value in attrs.items()
+                    if name in ("subject", "body_text", "body_html")}
+        problems = {name: problem for name, problem in problems.items() if problem}
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs

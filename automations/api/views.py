@@ -19,11 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from automations import library, services
+from automations import library, previews, services
+from automations.definition import validate_definition
+from automations.revisions import list_revisions, revision_definition
 from automations.actions import registry
 from automations.api import serializers as s
-from automations.api.permissions import EventPermissions
-from automations.models import Automation, Execution
+from automations.api.permissions import ChangeOperation, EventPermissions, ReadOnlyOperation
+from automations.models import Automation, EmailTemplate, Execution
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
 from billing_events.errors import InvalidInput
@@ -159,15 +161,75 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request=s.DataInSerializer, responses=OpenApiTypes.OBJECT)
-    @action(detail=True, methods=["post"])
+    def _on_screen(self, request: Request, automation: Automation | None) -> dict[str, Any] | None:
+        """The ``definition`` of the body, with masked secrets taken from the stored definition."""
+        definition = request.data.get("definition") if isinstance(request.data, dict) else None
+        if definition is None:
+            return None
+        definition = copy.deepcopy(_object(definition, "definition"))
+        current = services.current_definition(automation) if automation else None
+        return s.unmask_definition(definition, current)
+
+    @extend_schema(request=s.TestInSerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"], permission_classes=[ReadOnlyOperation])
     def test(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
-        body = _object(request.data or {})
-        serializer = s.DataInSerializer(data=body)
+        return self._test(request, automation)
+
+    @extend_schema(request=s.TestInSerializer, responses=OpenApiTypes.OBJECT, operation_id="automations_test_unsaved")
+    @action(detail=False, methods=["post"], url_path="test", permission_classes=[ReadOnlyOperation])
+    def test_unsaved(self, request: Request) -> Response:
+        """Test mode on a definition that has not been saved yet (the builder's new automation)."""
+        return self._test(request, None)
+
+    def _test(self, request: Request, automation: Automation | None) -> Response:
+        serializer = s.TestInSerializer(data=_object(request.data or {}))
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data.get("data")
-        return Response(services.test_run(automation, data, version=serializer.validated_data.get("version")))
+        values = serializer.validated_data
+        return Response(services.test_run(automation, values.get("data"), version=values.get("version"),
+                                          definition=self._on_screen(request, automation)))
+
+    @extend_schema(request={"application/json": DEFINITION}, responses=s.ValidationResultSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[ReadOnlyOperation])
+    def validate(self, request: Request, pk: str | None = None) -> Response:
+        """Validate a definition without saving it: the builder's problems list."""
+        automation = self.get_object()
+        current = services.current_definition(automation)
+        return self._validate(s.unmask_definition(copy.deepcopy(_object(request.data)), current))
+
+    @extend_schema(request={"application/json": DEFINITION}, responses=s.ValidationResultSerializer,
+                   operation_id="automations_validate_unsaved")
+    @action(detail=False, methods=["post"], url_path="validate", permission_classes=[ReadOnlyOperation])
+    def validate_unsaved(self, request: Request) -> Response:
+        return self._validate(_object(request.data))
+
+    @staticmethod
+    def _validate(definition: dict[str, Any]) -> Response:
+        try:
+            canonical = validate_definition(definition)
+        except InvalidInput as exc:
+            return Response({"valid": False, "errors": exc.errors, "definition": None})
+        return Response({"valid": True, "errors": [], "definition": s.mask_definition(canonical)})
+
+    @extend_schema(responses=s.RevisionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def revisions(self, request: Request, pk: str | None = None) -> Response:
+        """Every save of the draft (and each activation), newest first, with a diff against the one before."""
+        automation = self.get_object()
+        page = self.paginate_queryset(list_revisions(automation))
+        return self.get_paginated_response(s.RevisionSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses=s.AutomationSerializer,
+                   parameters=[OpenApiParameter("revision", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["post"], url_path=r"revisions/(?P<revision>[0-9]+)/restore",
+            permission_classes=[ChangeOperation])
+    def restore_revision(self, request: Request, pk: str | None = None, revision: str = "") -> Response:
+        automation = self.get_object()
+        current = services.current_definition(automation)
+        definition = s.unmask_definition(copy.deepcopy(revision_definition(automation, int(revision))), current)
+        services.update_draft(automation, definition, user=request.user)
+        automation.refresh_from_db()
+        return Response(s.AutomationSerializer(automation).data)
 
     @extend_schema(request=s.DataInSerializer, responses={201: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
@@ -275,7 +337,9 @@ class ActionsView(APIView):
     def get(self, request: Request) -> Response:
         return _paginated(self, request, [
             {"action": action.key, "family": action.family, "label": action.label or action.key,
-             "description": action.description, "config_schema": action.config_schema}
+             "description": action.description, "config_schema": action.config_schema,
+             "literal_fields": list(action.literal_fields), "secret_fields": list(action.secret_fields),
+             "output_schema": action.output_schema}
             for action in registry.all()])
 
 
@@ -307,3 +371,42 @@ class InstantiateTemplateView(NoNulInQuery, APIView):
             raise Http404(f"no template {key!r}")
         automation = library.instantiate(key, user=request.user)
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
+
+
+class SchedulePreviewView(NoNulInQuery, APIView):
+    """The next run times of a schedule, computed by the server (the builder's schedule editor)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.SchedulePreviewInSerializer, responses=s.SchedulePreviewSerializer)
+    def post(self, request: Request) -> Response:
+        _require(request, "automations.view_automation")
+        body = _object(request.data)
+        count = body.get("count", 5)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50:
+            raise InvalidInput("must be a whole number from 1 to 50", field="count")
+        return Response({"next": previews.next_run_times(body.get("schedule"), count)})
+
+
+class RenderPreviewView(NoNulInQuery, APIView):
+    """Templates rendered on sample data, as a step would render them (the builder's email preview)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.RenderPreviewInSerializer, responses=s.RenderPreviewSerializer)
+    def post(self, request: Request) -> Response:
+        _require(request, "automations.view_automation")
+        body = _object(request.data)
+        templates = _object(body.get("templates"), "templates")
+        data = _object(body.get("data", {}), "data")
+        outputs = _object(body.get("outputs", {}), "outputs")
+        return Response(previews.render_templates(templates, data, outputs))
+
+
+class EmailTemplateViewSet(NoNulInQuery, viewsets.ModelViewSet):
+    """Email templates by key: what send_email steps with a ``template`` send."""
+
+    queryset = EmailTemplate.objects.order_by("key")
+    serializer_class = s.EmailTemplateSerializer
+    lookup_field = "key"
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]

@@ -78,12 +78,17 @@ def version_to_definition(version: AutomationVersion) -> dict[str, Any]:
 
 
 @transaction.atomic
-def save_definition(version: AutomationVersion, canonical: dict[str, Any]) -> None:
+def save_definition(version: AutomationVersion, canonical: dict[str, Any], user: Any = None) -> None:
     """Write a validated canonical definition into ``version`` (a draft).
 
-    Steps are matched by key and updated in place, so the history of a step that survives an edit
-    reads as changes to that step rather than a delete and a create.
+    The whole definition is kept on the version row too, so each save is one history record of
+    the version holding the complete definition: a draft revision that can be listed, compared
+    and restored as a whole. Steps are matched by key and updated in place, so the history of a
+    step that survives an edit reads as changes to that step rather than a delete and a create.
     """
+    if user is not None:
+        version._history_user = user  # the API's token users are not the request's user yet
+    version.snapshot = canonical
     version.name = canonical["name"]
     version.description = canonical.get("description", "")
     version.trigger = canonical["trigger"]
@@ -108,11 +113,13 @@ def save_definition(version: AutomationVersion, canonical: dict[str, Any]) -> No
             values = {"parent": parent, "slot": slot, "position": position, **_row_values(step)}
             row = existing.get(step["key"])
             if row is None:
-                row = STEP_MODELS[step["type"]].objects.create(version=version, key=step["key"], **values)
+                row = STEP_MODELS[step["type"]](version=version, key=step["key"], **values)
             else:
                 for field, value in values.items():
                     setattr(row, field, value)
-                row.save()
+            if user is not None:
+                row._history_user = user
+            row.save()
             for body in BODIES[step["type"]]:
                 write(step.get(body, []), row, body)
 

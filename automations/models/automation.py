@@ -62,7 +62,8 @@ class AutomationVersion(models.Model):
     reentry = models.CharField(max_length=20, choices=Reentry.choices, default=Reentry.ALLOW)
     exit_on = models.JSONField(default=list, blank=True)
     retry = models.JSONField(null=True, blank=True)
-    # The canonical definition frozen at activation: executions run from it, so nothing edited
+    # The canonical definition: as last saved while a draft (each save is a history record, a
+    # draft revision), frozen at activation — executions run from it, so nothing edited
     # afterwards can change an execution under way.
     snapshot = models.JSONField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -89,7 +90,7 @@ class AutomationVersion(models.Model):
         return (self.trigger or {}).get("type", "")
 
     def definition(self) -> dict[str, Any]:
-        """The canonical JSON: the frozen snapshot once activated, else rebuilt from the rows."""
+        """The canonical JSON (rebuilt from the rows for drafts saved before drafts kept it)."""
         if self.snapshot is not None:
             return self.snapshot
         from automations.definition.serialize import version_to_definition

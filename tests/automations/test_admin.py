@@ -1,5 +1,6 @@
-"""The admin: create from a definition or a template, edit the draft with validation, activate,
-pause/resume from the list, executions with their step log."""
+"""The admin: create from a template, blank or JSON, edit the draft with validation, activate,
+pause/resume from the list, the builder page, draft revisions on the History page, executions with
+their run view and step log."""
 from __future__ import annotations
 
 import json
@@ -54,13 +55,29 @@ def test_pause_needs_change_permission(client, django_user_model, dunning):
     assert not dunning.is_paused
 
 
-def test_create_from_a_template(admin):
-    response = admin.post(reverse("admin:automations_automation_add"),
-                          {"template": "payment_dunning", "definition": ""})
-    assert response.status_code == 302, response.content.decode()[:2000]
+def test_add_offers_blank_every_library_template_and_json(admin):
+    body = admin.get(reverse("admin:automations_automation_add")).content.decode()
+    assert reverse("admin:automations_automation_builder_new") in body
+    for key in library.template_keys():
+        assert reverse("admin:automations_automation_instantiate", args=[key]) in body
+    assert "Use Payment Dunning" in body and 'name="definition"' in body
+
+
+def test_create_from_a_template_opens_the_builder(admin):
+    response = admin.post(reverse("admin:automations_automation_instantiate", args=["payment_dunning"]))
     automation = Automation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:automations_automation_builder", args=[automation.pk])
     assert automation.status == "draft" and automation.draft_version.number == 1
     assert EmailTemplate.objects.count() == 3
+
+
+def test_invalid_json_is_one_clear_error(admin):
+    response = admin.post(reverse("admin:automations_automation_add"), {"definition": '{"name": "x",'})
+    body = response.content.decode()
+    assert response.status_code == 200 and not Automation.objects.exists()
+    assert body.count('class="errorlist') == 1, body
+    assert "This is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 14)." in body
 
 
 def test_create_from_a_definition_shows_field_errors(admin):
@@ -89,17 +106,63 @@ def test_edit_makes_a_draft_and_activate_puts_it_live(admin, dunning):
     assert dunning.active_version.number == 2 and dunning.draft_version is None
 
 
-def test_execution_page_shows_the_step_log(admin, dunning, engine):
+def test_execution_page_shows_the_run_view_and_the_step_log(admin, dunning, engine):
     engine.emit("payment.failed", sample("payment.failed"), id="evt_admin")
     execution = Execution.objects.get()
     response = admin.get(reverse("admin:automations_execution_change", args=[execution.pk]))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "waiting" in body and "payment.failed (evt_admin)" in body
-    assert "gentle" in body and "wait_3d" in body
-    assert "We couldn&#x27;t process your payment for INV-2026-0042" in body
+    assert "payment.failed (evt_admin)" in body and 'id="ab-run"' in body and "automations/builder/run.js" in body
+    assert "gentle" in body and "We couldn&#x27;t process your payment for INV-2026-0042" in body
+    # The delay the run waits in says so, with when it ends.
+    assert "<td>wait_3d</td>" in body and "waiting until 2026-11-23 10:00 UTC" in body
+    assert "Raw data (trigger, data, step outputs, cursor)" in body
+    assert "script-src 'self'" in response["Content-Security-Policy"]
     listing = admin.get(reverse("admin:automations_execution_changelist") + "?status__exact=waiting")
     assert f">{execution.pk}<" in listing.content.decode()
+
+
+def test_a_canceled_execution_log_ends_with_the_cancellation(admin, dunning, engine):
+    from automations import services
+
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_admin")
+    execution = Execution.objects.get()
+    services.cancel_execution(execution, "canceled by ops: customer called")
+    body = admin.get(reverse("admin:automations_execution_change", args=[execution.pk])).content.decode()
+    log = body[body.index("Step log"):]
+    assert log.index("<td>wait_3d</td>") < log.index("canceled: canceled by ops: customer called")
+    assert "waiting until" not in log
+
+
+def test_execution_list_columns_filters_and_no_delete(admin, dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_admin")
+    execution = Execution.objects.get()
+    url = reverse("admin:automations_execution_changelist")
+    body = admin.get(url).content.decode()
+    for column in ("column-automation", "column-status", "column-correlation", "column-reason"):
+        assert column in body
+    assert "?correlation_value=inv_2001" in body and "delete_selected" not in body
+    assert f">{execution.pk}<" in admin.get(url + "?correlation_value=inv_2001").content.decode()
+    assert f">{execution.pk}<" not in admin.get(url + "?correlation_value=inv_other").content.decode()
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid")
+    assert f">{execution.pk}<" in admin.get(url + "?reason=exit").content.decode()
+    assert f">{execution.pk}<" not in admin.get(url + "?reason=person").content.decode()
+    response = admin.post(reverse("admin:automations_execution_delete", args=[execution.pk]), {"post": "yes"})
+    assert response.status_code == 403 and Execution.objects.filter(pk=execution.pk).exists()
+
+
+def test_cancel_from_the_list_needs_the_change_permission(client, django_user_model, dunning, engine):
+    from django.contrib.auth.models import Permission
+
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_admin")
+    execution = Execution.objects.get()
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_execution"))
+    client.force_login(viewer)
+    client.post(reverse("admin:automations_execution_changelist"),
+                {"action": "cancel_selected", "_selected_action": [execution.pk]})
+    execution.refresh_from_db()
+    assert execution.status == "waiting"
 
 
 def test_cancel_executions_from_the_list(admin, dunning, engine):
@@ -139,3 +202,56 @@ def test_scheduled_automation_shows_its_next_run(admin):
     services.activate(automation)
     body = admin.get(reverse("admin:automations_automation_changelist")).content.decode()
     assert "2026-11-20 11:00 UTC" in body and "schedule (interval)" in body
+
+
+def test_the_builder_page_is_linked_and_loads_its_modules_under_a_strict_policy(admin, dunning):
+    url = reverse("admin:automations_automation_builder", args=[dunning.pk])
+    assert url in admin.get(reverse("admin:automations_automation_changelist")).content.decode()
+    assert url in admin.get(reverse("admin:automations_automation_change", args=[dunning.pk])).content.decode()
+    response = admin.get(url)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'type="module" src="/static/automations/builder/main.js"' in body
+    assert '<script id="ab-builder-config" type="application/json">' in body
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "unsafe" not in policy
+
+
+def _staff(django_user_model, *codenames, username="someone"):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username, password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_the_builder_follows_the_admin_permissions(client, django_user_model, dunning):
+    url = reverse("admin:automations_automation_builder", args=[dunning.pk])
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    client.force_login(_staff(django_user_model, "view_execution"))
+    assert client.get(url).status_code == 403
+    client.force_login(_staff(django_user_model, "view_automation", username="viewer"))
+    config = client.get(url).context["config"]
+    assert config["permissions"]["view"] and not config["permissions"]["change"]
+    assert config["automationId"] == dunning.pk and config["apiRoot"] == "/api/"
+    assert client.get(reverse("admin:automations_automation_builder_new")).status_code == 403
+
+
+def test_history_lists_draft_revisions_and_restores_one(admin, dunning):
+    from automations import services
+
+    definition = dunning.active_version.snapshot
+    services.update_draft(dunning, {**definition, "steps": [
+        {**step, "duration": "2d"} if step["key"] == "wait_3d" else step for step in definition["steps"]]})
+    services.update_draft(dunning, {**definition, "steps": [
+        {**step, "duration": "5d"} if step["key"] == "wait_3d" else step for step in definition["steps"]]})
+    page = admin.get(reverse("admin:automations_automation_history", args=[dunning.pk])).content.decode()
+    assert "wait_3d: duration 2d -&gt; 5d" in page and "wait_3d: duration 3d -&gt; 2d" in page
+    assert "Version 1 activated" in page
+    from automations.revisions import list_revisions
+
+    two_days = next(r for r in list_revisions(dunning) if any("3d -> 2d" in line for line in r["diff"]["lines"]))
+    admin.post(reverse("admin:automations_automation_restore_revision", args=[dunning.pk, two_days["id"]]))
+    dunning.refresh_from_db()
+    steps = {step["key"]: step for step in dunning.draft_version.definition()["steps"]}
+    assert steps["wait_3d"]["duration"] == "2d"

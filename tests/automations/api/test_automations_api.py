@@ -104,7 +104,9 @@ def test_versions_with_diff_read_and_restore(api, created, definition):
     assert [(v["number"], v["state"], v["author"]) for v in versions["results"]] == [(2, "draft", "ops"),
                                                                                     (1, "active", "ops")]
     diff = versions["results"][0]["diff"]
-    assert diff["removed"] == ["wait_7d"] and diff["changed"] == [{"key": "gentle", "fields": ["config"]}]
+    assert diff["removed"] == ["wait_7d"] and diff["changed"] == [
+        {"key": "gentle", "fields": ["config"],
+         "changes": [{"field": "config.to", "from": "{{ customer.email }}", "to": "billing@{{ customer.email }}"}]}]
     assert diff["settings"] == ["exit_on"]
     assert "steps removed: wait_7d" in diff["summary"]
     assert api.get(f"{url}versions/1/").json()["definition"] == definition

@@ -1,0 +1,141 @@
+"""Admin for executions: a list with automation, status, correlation value and reason, and a page
+that draws the run on its automation's flow (the run view) above its step log. Executions are
+never deleted here: the step log is the audit trail."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from automations import services
+from automations.admin.pages import page_config, strict
+from automations.models import Execution
+from automations.status import LIVE_STATUSES
+from automations.step_log import log_rows
+
+REASONS = {
+    "exit": ("Ended by an exit event", {"status_reason__startswith": "exit_on:"}),
+    "stop": ("Ended at a stop step", {"status_reason__startswith": "stopped at step"}),
+    "person": ("Canceled by a person", {"status": "canceled", "status_reason__startswith": "canceled"}),
+    "error": ("Failed with an error", {"status": "failed"}),
+}
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(key, label) for key, (label, _) in REASONS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in REASONS:
+            return queryset.filter(**REASONS[self.value()][1])
+        return queryset
+
+
+class CorrelationFilter(admin.SimpleListFilter):
+    """The correlation values of the runs still live (the customers and invoices under way)."""
+
+    title = "correlation value"
+    parameter_name = "correlation_value"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        values = (Execution.objects.filter(status__in=LIVE_STATUSES).exclude(correlation_value="")
+                  .order_by("correlation_value").values_list("correlation_value", flat=True).distinct()[:30])
+        return [(value, value) for value in values]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(correlation_value=self.value()) if self.value() else queryset
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def pretty_json(value: Any) -> str:
+    return format_html("<pre class='ab-pre'>{}</pre>", json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+@admin.register(Execution)
+class ExecutionAdmin(admin.ModelAdmin):
+    list_display = ("id", "automation", "version_label", "status", "correlation", "reason", "trigger_label",
+                    "started_at", "wake_at", "finished_at")
+    list_display_links = ("id",)
+    list_filter = ("status", "automation", CorrelationFilter, ReasonFilter, ("started_at", admin.DateFieldListFilter))
+    search_fields = ("=id", "correlation_value", "event__id", "automation__name")
+    list_select_related = ("automation", "version")
+    date_hierarchy = "started_at"
+    actions = ["cancel_selected"]
+
+    class Media:
+        css = {"all": ["automations/admin.css"]}
+
+    @admin.display(description="version")
+    def version_label(self, obj: Execution) -> str:
+        return f"v{obj.version.number}"
+
+    @admin.display(description="correlation", ordering="correlation_value")
+    def correlation(self, obj: Execution) -> str:
+        if not obj.correlation_value:
+            return "—"
+        return format_html("<a href='?correlation_value={}'>{}</a>", obj.correlation_value, obj.correlation_value)
+
+    @admin.display(description="reason")
+    def reason(self, obj: Execution) -> str:
+        text = obj.status_reason or obj.error
+        if not text:
+            return "—"
+        return format_html("<span title='{}'>{}</span>", text, Truncator(text).chars(60))
+
+    @admin.display(description="trigger")
+    def trigger_label(self, obj: Execution) -> str:
+        trigger = obj.trigger or {}
+        if trigger.get("type") == "event":
+            return f"{trigger.get('event_type')} ({trigger.get('event_id')})"
+        if trigger.get("type") == "manual":
+            return f"manual by {trigger.get('user') or 'system'}"
+        return f"{trigger.get('type')} {trigger.get('slot', '')}".strip()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the step log is the audit trail
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        execution = get_object_or_404(Execution.objects.select_related("automation", "version", "event"), pk=object_id)
+        if not self.has_view_permission(request, execution):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": execution,
+            "title": f"Execution #{execution.pk} of {execution.automation}",
+            "trigger_label": self.trigger_label(execution), "rows": [
+                {**row, "input": _json(row["run"].input) if row["run"] else None,
+                 "output": _json(row["run"].output) if row["run"] else None} for row in log_rows(execution)],
+            "raw": [("trigger", pretty_json(execution.trigger)), ("data", pretty_json(execution.data)),
+                    ("step outputs", pretty_json(execution.outputs)), ("cursor", pretty_json(execution.cursor))],
+            "config": page_config(request, executionId=execution.pk, automationId=execution.automation_id),
+        }
+        return strict(TemplateResponse(request, "admin/automations/execution/run.html", context))
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("automations.change_execution")
+
+    @admin.action(description="Cancel selected running or waiting executions", permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        canceled = sum(services.cancel_execution(execution, f"canceled by {request.user.get_username()}")
+                       for execution in queryset.filter(status__in=LIVE_STATUSES))
+        self.message_user(request, f"{canceled} execution(s) canceled.")

@@ -1,0 +1,117 @@
+// The run view: an execution drawn on its version's flow — each step's status (succeeded, failed,
+// waiting until …, not reached), the path taken, attempts with their input and output on click,
+// the pending wake-up and the cancel reason; Cancel, Retry and Run now where permitted.
+
+import { Api } from "./ui/api.js";
+import { announce, formatTime, h, pretty } from "./ui/dom.js";
+import { renderFlow } from "./ui/flow.js";
+
+const config = JSON.parse(document.getElementById("ab-run-config").textContent);
+const root = document.getElementById("ab-run");
+const api = new Api(config.apiRoot, config.csrfToken);
+const state = { execution: null, definition: null, automation: null, actions: {}, selected: null };
+
+const STATUS_LABELS = { succeeded: "succeeded", failed: "failed", running: "running", waiting: "waiting",
+                        retrying: "retrying", interrupted: "interrupted" };
+
+function decorate(key) {
+  const execution = state.execution;
+  if (key === "trigger") return { status: "succeeded", label: "started", detail: formatTime(execution.started_at) };
+  if (key === "conditions") return { status: "succeeded", label: "passed" };
+  const known = execution.step_states[key];
+  if (!known) return { status: "not-reached", label: "not reached" };
+  const detail = [known.attempts > 1 ? `${known.attempts} attempts` : "", known.runs > known.attempts ? `${known.runs} runs` : ""]
+    .filter(Boolean).join(", ");
+  return { status: STATUS_LABELS[known.status] || known.status, label: known.label, detail };
+}
+
+function branchTaken(key, slot) {
+  const runs = state.execution.steps.filter((run) => run.step_key === key && run.step_type === "branch");
+  return runs.some((run) => run.output?.branch === slot) ? "taken" : null;
+}
+
+function attemptsOf(key) {
+  return state.execution.steps.filter((run) => run.step_key === key);
+}
+
+function details(key) {
+  if (!key) return h("p", { class: "ab-help" }, "Choose a step to see its attempts, with what went in and what came out.");
+  if (key === "trigger" || key === "conditions") {
+    return [h("h3", {}, key === "trigger" ? "Trigger" : "Entry conditions"),
+            h("pre", { class: "ab-pre" }, pretty(key === "trigger" ? state.execution.trigger : state.definition.conditions || {}))];
+  }
+  const runs = attemptsOf(key);
+  if (!runs.length) return [h("h3", {}, key), h("p", { class: "ab-help" }, "Not reached in this run.")];
+  return [h("h3", {}, key), h("ol", { class: "ab-attempts" }, runs.map((run) => h("li", { class: `ab-attempt ab-attempt--${run.status}` },
+    h("p", {}, h("strong", {}, `Attempt ${run.attempt}${run.loop_index ? ` (item ${run.loop_index})` : ""}: ${run.status}`),
+      ` · ${formatTime(run.started_at)}${run.finished_at ? ` → ${formatTime(run.finished_at)}` : ""}`),
+    run.error ? h("p", { class: "ab-test-error" }, run.error) : null,
+    run.input ? h("details", {}, h("summary", {}, "Input"), h("pre", { class: "ab-pre" }, pretty(run.input))) : null,
+    run.output ? h("details", { open: true }, h("summary", {}, "Output"), h("pre", { class: "ab-pre" }, pretty(run.output))) : null)))];
+}
+
+async function act(label, path, body) {
+  try {
+    const answer = await api.post(path, body);
+    announce(`${label}: done.`);
+    if (path.endsWith("/run/")) {
+      window.location.href = config.urls.execution.replace("/0/", `/${answer.id}/`);
+      return;
+    }
+    await load();
+  } catch (error) {
+    root.querySelector(".ab-run-errors").replaceChildren(h("li", {}, `${label}: ${error.message}`));
+  }
+}
+
+function buttons() {
+  const { execution, automation } = state;
+  const live = execution.status === "running" || execution.status === "waiting";
+  const perms = config.permissions;
+  return h("div", { class: "ab-run-actions", role: "group", "aria-label": "Execution actions" },
+    live && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: () => act("Cancel", `executions/${execution.id}/cancel/`) }, "Cancel execution") : null,
+    execution.status === "failed" && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: () => act("Retry", `executions/${execution.id}/retry/`) }, "Retry from the failed step") : null,
+    perms.runExecution && automation?.status === "active" ? h("button", {
+      type: "button", class: "button", title: "Start a new execution of the active version with this run's data",
+      onclick: () => act("Run now", `automations/${automation.id}/run/`, { data: execution.data }),
+    }, "Run now") : null);
+}
+
+function draw() {
+  const { execution } = state;
+  const view = {
+    mode: "run", canEdit: false, selected: state.selected, collapsed: new Set(), actions: state.actions,
+    decorate, laneDecoration: branchTaken,
+  };
+  const summary = execution.status === "waiting" && execution.wake_at
+    ? `Waiting: the next step runs at ${formatTime(execution.wake_at)}.`
+    : execution.ending ? `Ended ${execution.ending.label}.` : `Status: ${execution.status}.`;
+  const flow = renderFlow(state.definition, view);
+  root.replaceChildren(
+    h("div", { class: "ab-run-head" }, h("p", { class: `ab-run-summary ab-status--${execution.status}` }, summary), buttons(),
+      h("ul", { class: "ab-errors ab-run-errors", "aria-live": "polite" })),
+    h("div", { class: "ab-run-body" }, h("div", { class: "ab-canvas" }, flow),
+      h("aside", { class: "ab-panel ab-run-details", "aria-label": "Step details", "aria-live": "polite" }, details(state.selected))));
+  flow.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-action='select']");
+    if (!button) return;
+    state.selected = button.dataset.target;
+    draw();
+    root.querySelector(`[data-focus-id="${CSS.escape(`${state.selected}:select`)}"]`)?.focus();
+  });
+}
+
+async function load() {
+  state.execution = await api.get(`executions/${config.executionId}/`);
+  const [version, automation, actions] = await Promise.all([
+    api.get(`automations/${config.automationId}/versions/${state.execution.version}/`),
+    api.get(`automations/${config.automationId}/`),
+    api.listAll("actions/"),
+  ]);
+  state.definition = version.definition;
+  state.automation = automation;
+  state.actions = Object.fromEntries(actions.map((action) => [action.action, action]));
+  draw();
+}
+
+load().catch((error) => root.replaceChildren(h("p", { class: "ab-errors-inline" }, `The run view could not load: ${error.message}`)));

@@ -1,0 +1,132 @@
+// What a templated field may use at a point of the flow (the variable picker): the trigger's
+// data with sample values, the loop's item only inside its loop, earlier steps' outputs, and the
+// run's own variables. Pure.
+
+import { findStep, lanesOf } from "./tree.js";
+
+const MAX_DEPTH = 3;
+
+/** [{path, sample}] for every field inside ``value`` (objects walked, lists shown whole). */
+export function flatten(value, prefix, depth = MAX_DEPTH) {
+  if (value && typeof value === "object" && !Array.isArray(value) && depth > 0) {
+    const items = [];
+    for (const [name, inner] of Object.entries(value)) {
+      items.push(...flatten(inner, `${prefix}.${name}`, depth - 1));
+    }
+    return items.length ? items : [{ path: prefix, sample: value }];
+  }
+  return [{ path: prefix, sample: value }];
+}
+
+/** The data a run of this trigger sees: the event's sample, or nothing for schedules. */
+export function triggerData(definition, context) {
+  const trigger = definition.trigger || {};
+  if (trigger.type === "event") return context.eventTypes?.[trigger.event]?.sample || {};
+  if (trigger.type === "manual") return context.manualData || context.entitySamples || {};
+  return {};
+}
+
+function runVariables(definition) {
+  const trigger = definition.trigger || {};
+  const items = [
+    { path: "event.type", sample: trigger.type === "event" ? trigger.event : trigger.type },
+    { path: "event.id", sample: "evt_..." },
+    { path: "automation.name", sample: definition.name || "" },
+    { path: "execution.id", sample: 1 },
+    { path: "trigger.type", sample: trigger.type },
+    { path: "now", sample: "(the time the step runs)" },
+  ];
+  if (trigger.type === "schedule") items.push({ path: "schedule.slot", sample: "(the slot's time)" });
+  return items;
+}
+
+function loopItem(step, data, context) {
+  const name = step.as || "item";
+  if (step.over && typeof step.over === "object") {
+    const singular = String(step.over.collection || "").replace(/s$/, "");
+    const sample = context.entitySamples?.[singular] || {};
+    return flatten(sample, name, 2);
+  }
+  const list = typeof step.over === "string" ? resolve(data, step.over) : undefined;
+  const first = Array.isArray(list) && list.length ? list[0] : undefined;
+  return first === undefined ? [{ path: name, sample: undefined }] : flatten(first, name, 2);
+}
+
+export function resolve(data, path) {
+  return String(path).split(".").reduce((value, part) =>
+    (value && typeof value === "object" ? value[part] : undefined), data);
+}
+
+function outputsOf(step, context) {
+  const base = `steps.${step.key}.output`;
+  const known = context.outputs?.[step.key];
+  if (step.type === "branch") return [{ path: `${base}.branch`, sample: known?.branch ?? "then" }];
+  if (step.type !== "action") return [];
+  const fields = Object.keys(context.actions?.[step.action]?.output_schema?.properties || {});
+  const items = fields.map((name) => ({ path: `${base}.${name}`, sample: known?.[name] }));
+  if (step.fallback?.length || step.on_failure === "continue") {
+    items.push({ path: `${base}.status`, sample: known?.status }, { path: `${base}.error`, sample: known?.error });
+  }
+  const unique = new Map(items.map((item) => [item.path, item]));
+  return unique.size ? [...unique.values()] : [{ path: base, sample: known }];
+}
+
+function everyStepIn(steps, out) {
+  for (const step of steps || []) {
+    out.push(step);
+    for (const slot of lanesOf(step)) everyStepIn(step[slot], out);
+  }
+  return out;
+}
+
+/**
+ * The steps whose outputs exist (or may exist) when the step ``key`` runs: earlier steps on its
+ * path (with what ran inside them), and the branch or failed action whose lane it is in. Steps
+ * in the other lane of a branch it is in never ran on this path.
+ */
+export function earlierSteps(definition, key) {
+  const found = findStep(definition, key);
+  if (!found) return [];
+  const chain = [...found.ancestors, found.step];
+  const earlier = [];
+  let lane = definition.steps || [];
+  chain.forEach((step, depth) => {
+    const index = lane.indexOf(step);
+    everyStepIn(lane.slice(0, Math.max(index, 0)), earlier);
+    if (depth < chain.length - 1) {
+      const child = chain[depth + 1];
+      const slot = lanesOf(step).find((name) => (step[name] || []).includes(child));
+      if (step.type === "branch" || (step.type === "action" && slot === "fallback")) earlier.push(step);
+      lane = step[slot] || [];
+    }
+  });
+  return earlier;
+}
+
+/**
+ * Variables in scope where step ``key`` runs (key null: the automation's own fields such as
+ * entry conditions), as groups [{group, items: [{path, sample}]}].
+ * ``context``: {eventTypes, actions, entitySamples, outputs (from a test run), manualData}.
+ */
+export function variablesAt(definition, key, context = {}) {
+  const data = triggerData(definition, context);
+  const groups = [];
+  const dataItems = Object.entries(data).flatMap(([root, value]) => flatten(value, root, 2));
+  if (dataItems.length) groups.push({ group: "Trigger data", items: dataItems });
+  if (key) {
+    const found = findStep(definition, key);
+    const loops = (found?.ancestors || []).filter((step) => step.type === "loop");
+    for (const loop of loops) {
+      groups.push({ group: `Loop item (${loop.key})`, items: loopItem(loop, data, context) });
+    }
+    const outputs = earlierSteps(definition, key).flatMap((step) => outputsOf(step, context));
+    if (outputs.length) groups.push({ group: "Earlier steps", items: outputs });
+  }
+  groups.push({ group: "Run", items: runVariables(definition) });
+  return groups;
+}
+
+/** The roots a template may start with at that point (for the condition field list, say). */
+export function pathsAt(definition, key, context = {}) {
+  return variablesAt(definition, key, context).flatMap((group) => group.items.map((item) => item.path));
+}

@@ -1,0 +1,67 @@
+// The REST API, as the builder uses it: the server's validation is the one validation.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const errors = ApiError.errorsOf(body);
+    super(errors.map((error) => (error.field ? `${error.field}: ${error.message}` : error.message)).join("; ")
+      || `the server answered ${status}`);
+    this.status = status;
+    this.errors = errors;
+    this.body = body;
+  }
+
+  static errorsOf(body) {
+    if (body && Array.isArray(body.errors)) return body.errors;
+    if (body && typeof body.detail === "string") return [{ field: "", message: body.detail }];
+    if (body && typeof body === "object") {
+      return Object.entries(body).flatMap(([field, messages]) =>
+        [].concat(messages).map((message) => ({ field, message: String(message) })));
+    }
+    return [];
+  }
+}
+
+export class Api {
+  constructor(root, csrfToken) {
+    this.root = root.endsWith("/") ? root : `${root}/`;
+    this.csrfToken = csrfToken;
+  }
+
+  url(path) {
+    return path.startsWith("/") || path.startsWith("http") ? path : `${this.root}${path}`;
+  }
+
+  async request(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRFToken"] = this.csrfToken;
+    const response = await fetch(this.url(path), {
+      method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = { errors: [{ field: "", message: `the server answered ${response.status} with something that is not JSON` }] };
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  get(path) { return this.request("GET", path); }
+  post(path, body = {}) { return this.request("POST", path, body); }
+  put(path, body) { return this.request("PUT", path, body); }
+
+  /** Every item of a paginated list, following ``next`` links. */
+  async listAll(path) {
+    const items = [];
+    let next = path;
+    for (let pages = 0; next && pages < 100; pages += 1) {
+      const page = await this.get(next);
+      items.push(...(page.results || []));
+      next = page.next;
+    }
+    return items;
+  }
+}

@@ -1,0 +1,113 @@
+// send_email's panel: recipients from the schema form, then either a stored email template —
+// edited right here (subject, body, HTML), shared by every step that sends it — or a subject and
+// body written into the step; both with a preview rendered by the server on the sample data.
+
+import { h } from "./dom.js";
+import { showErrors, textField } from "./fields.js";
+import { schemaForm } from "./schema_form.js";
+
+const ADDRESS_FIELDS = ["to", "cc", "bcc", "from", "reply_to"];
+
+function debounce(fn, wait) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), wait);
+  };
+}
+
+function previewBox() {
+  return h("section", { class: "ab-preview", "aria-label": "Preview on the sample data", "aria-live": "polite" },
+    h("h4", {}, "Preview on the sample data"),
+    h("p", { class: "ab-preview__subject" }), h("pre", { class: "ab-preview__body" }),
+    h("ul", { class: "ab-errors" }));
+}
+
+/** Ask the server to render ``templates`` ({subject, body, html}) and show them in ``box``. */
+async function renderPreview(app, box, templates) {
+  try {
+    const answer = await app.api.post("render-preview/", { templates, data: app.sampleData(), outputs: app.testOutputs() });
+    box.querySelector(".ab-preview__subject").textContent = `Subject: ${answer.rendered.subject ?? ""}`;
+    box.querySelector(".ab-preview__body").textContent = answer.rendered.body ?? answer.rendered.body_text ?? "";
+    box.querySelector(".ab-errors").replaceChildren(...answer.errors.map((error) => h("li", {}, `${error.field}: ${error.message}`)));
+  } catch (error) {
+    box.querySelector(".ab-errors").replaceChildren(h("li", {}, error.message));
+  }
+}
+
+function storedTemplateEditor(app, key, readOnly) {
+  const template = app.catalog.emailTemplates.find((item) => item.key === key);
+  if (!template) return h("p", { class: "ab-help" }, key ? `There is no email template called ${key}.` : "Choose a template.");
+  const draft = { ...template };
+  const box = previewBox();
+  const refresh = debounce(() => renderPreview(app, box, { subject: draft.subject, body: draft.body_text }), 300);
+  const canSave = app.permissions.changeEmailTemplate && !readOnly;
+  const status = h("span", { class: "ab-saved-note", role: "status" });
+  const picker = () => app.variables(app.state.selected);
+  const form = h("div", { class: "ab-email-template" },
+    h("p", { class: "ab-help" }, `Email template ${key}: shared by every step that sends it; saved on its own.`),
+    textField({ field: "template.subject", label: "subject", value: draft.subject, readOnly: !canSave, picker,
+                onInput: (text) => { draft.subject = text; refresh(); } }),
+    textField({ field: "template.body_text", label: "body", value: draft.body_text, multiline: true, rows: 8,
+                readOnly: !canSave, picker, onInput: (text) => { draft.body_text = text; refresh(); } }),
+    textField({ field: "template.body_html", label: "html", value: draft.body_html, multiline: true, rows: 4,
+                readOnly: !canSave, picker, help: "Optional HTML version.",
+                onInput: (text) => { draft.body_html = text; } }),
+    canSave ? h("div", { class: "ab-row" },
+      h("button", { type: "button", class: "button", onclick: async () => {
+        try {
+          const saved = await app.api.put(`email-templates/${encodeURIComponent(key)}/`, draft);
+          Object.assign(template, saved);
+          status.textContent = "Email template saved.";
+          showErrors(form, []);
+        } catch (error) {
+          status.textContent = "Not saved.";
+          showErrors(form, error.errors.map((item) => ({ ...item, field: `template.${item.field}` })));
+        }
+      } }, "Save email template"), status) : null,
+    box);
+  refresh();
+  return form;
+}
+
+/** The send_email panel for ``step``; ``change(name, value)`` edits its config. */
+export function emailPanel(app, step, action, change, readOnly) {
+  const config = step.config || {};
+  const usesTemplate = "template" in config || !("subject" in config);
+  const picker = () => app.variables(step.key);
+  const name = `mode-${step.key}`;
+  const body = h("div", { class: "ab-email-content" });
+  const draw = (templated) => {
+    if (templated) {
+      const select = h("select", { id: `template-${step.key}`, disabled: readOnly },
+        h("option", { value: "" }, "choose…"),
+        app.catalog.emailTemplates.map((item) => h("option", { value: item.key, selected: item.key === config.template },
+          `${item.key}${item.name ? ` — ${item.name}` : ""}`)));
+      select.addEventListener("change", () => change("template", select.value || undefined));
+      body.replaceChildren(
+        h("div", { class: "ab-field", "data-field": "config.template" },
+          h("label", { class: "ab-label", for: select.id }, "template"), select,
+          h("ul", { class: "ab-errors", "aria-live": "polite" })),
+        storedTemplateEditor(app, config.template, readOnly));
+    } else {
+      const box = previewBox();
+      const refresh = debounce((current) => renderPreview(app, box, { subject: current.subject || "", body: current.body || "" }), 300);
+      body.replaceChildren(schemaForm({ action, config, readOnly, picker, only: ["subject", "body", "html"],
+                                        onChange: (field, value) => { change(field, value); refresh(app.step(step.key).config || {}); } }), box);
+      refresh(config);
+    }
+  };
+  const radio = (value, label, checked) => h("label", { class: "ab-radio" },
+    h("input", { type: "radio", name, value, checked, disabled: readOnly, onchange: () => {
+      if (value === "template") change("template", app.catalog.emailTemplates[0]?.key, ["subject", "body", "html"]);
+      else change("subject", "", ["template"], { body: "" });
+      draw(value === "template");
+    } }), ` ${label}`);
+  draw(usesTemplate);
+  return h("div", { class: "ab-email" },
+    schemaForm({ action, config, readOnly, picker, only: ADDRESS_FIELDS, onChange: change }),
+    h("fieldset", { class: "ab-choice" }, h("legend", {}, "Content"),
+      radio("template", "a stored email template", usesTemplate),
+      radio("inline", "written here", !usesTemplate)),
+    body);
+}

@@ -1,0 +1,108 @@
+// An action's config as a form generated from its JSON Schema (the server's, from the actions
+// catalogue): required marks, help texts, enums as selects, key/value rows for objects, JSON for
+// free-form values. The server stays the one validator; this only helps to fill it in.
+
+import { h } from "./dom.js";
+import { jsonField, selectField, textField } from "./fields.js";
+
+const MULTILINE = new Set(["body", "html", "description", "message", "text", "body_text", "body_html"]);
+
+function isTextLike(schema) {
+  if (!schema) return false;
+  if (schema.type === "string") return true;
+  return Array.isArray(schema.oneOf) && schema.oneOf.some((option) => option.type === "string");
+}
+
+function stringList(schema) {
+  return schema?.type === "array" && schema.items?.type === "string";
+}
+
+/** Text typed into a number-or-text field: a number when it is one. */
+function numberOrText(text, schema) {
+  const numeric = (schema.oneOf || []).some((option) => option.type === "number" || option.type === "integer");
+  return numeric && /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text.trim()) : text;
+}
+
+function keyValueRows({ field, label, value, schema, onChange, readOnly, picker }) {
+  const keys = schema.propertyNames?.enum;
+  const rows = Object.entries(value || {});
+  const container = h("fieldset", { class: "ab-field ab-kv", "data-field": field },
+    h("legend", { class: "ab-label" }, label));
+  const commit = () => {
+    const result = {};
+    for (const row of container.querySelectorAll(".ab-kv__row")) {
+      const name = row.querySelector(".ab-kv__key").value.trim();
+      const text = row.querySelector(".ab-kv__value").value;
+      if (name) result[name] = text === "null" ? null : text;
+    }
+    onChange(Object.keys(result).length ? result : undefined);
+  };
+  const addRow = (name = "", text = "") => {
+    const keyInput = keys
+      ? h("select", { class: "ab-kv__key", "aria-label": `${label} name`, disabled: readOnly },
+          h("option", { value: "" }, "choose…"), keys.map((key) => h("option", { value: key, selected: key === name }, key)))
+      : h("input", { class: "ab-kv__key", "aria-label": `${label} name`, value: name, readonly: readOnly });
+    const valueInput = h("input", { class: "ab-kv__value", "aria-label": `${label} value`, readonly: readOnly });
+    valueInput.value = text === null ? "null" : String(text ?? "");
+    keyInput.addEventListener(keys ? "change" : "input", commit);
+    valueInput.addEventListener("input", commit);
+    const row = h("div", { class: "ab-kv__row" }, keyInput, valueInput,
+      readOnly ? null : h("button", { type: "button", class: "button ab-kv__remove", "aria-label": `Remove ${label} row`,
+                                       onclick: () => { row.remove(); commit(); } }, "×"));
+    container.insertBefore(row, container.querySelector(".ab-kv__add"));
+  };
+  container.append(readOnly ? "" : h("button", { type: "button", class: "button ab-kv__add",
+                                                  onclick: () => addRow() }, `Add ${label}`));
+  for (const [name, text] of rows) addRow(name, text);
+  if (schema.description) container.append(h("p", { class: "ab-help" }, schema.description));
+  container.append(h("ul", { class: "ab-errors", "aria-live": "polite" }));
+  return container;
+}
+
+/** One field for ``name`` of ``schema``. ``onChange(value)`` with undefined to remove it. */
+export function schemaField({ name, schema, value, required, onChange, readOnly, templated, picker, prefix = "config" }) {
+  const field = `${prefix}.${name}`;
+  const help = schema.description;
+  const common = { field, label: name, help, required, readOnly };
+  if (Array.isArray(schema.enum)) {
+    return selectField({ ...common, value, choices: schema.enum, blank: required ? undefined : "(default)",
+                         onChange: (text) => onChange(text === "" ? undefined : text) });
+  }
+  if (stringList(schema)) {
+    return textField({ ...common, value: Array.isArray(value) ? value.join(", ") : value ?? "",
+                       help: `${help ? `${help} ` : ""}Separate several with commas.`,
+                       onInput: (text) => {
+                         const items = text.split(",").map((item) => item.trim()).filter(Boolean);
+                         onChange(items.length ? items : undefined);
+                       } });
+  }
+  if (schema.type === "object") {
+    return keyValueRows({ ...common, value, schema, onChange, picker });
+  }
+  if (schema.type === "number" || schema.type === "integer") {
+    return textField({ ...common, type: "number", value: value ?? "",
+                       onInput: (text) => onChange(text === "" ? undefined : Number(text)) });
+  }
+  if (isTextLike(schema)) {
+    return textField({ ...common, value: Array.isArray(value) ? value.join(", ") : value ?? "",
+                       multiline: MULTILINE.has(name), picker: templated ? picker : null,
+                       onInput: (text) => onChange(text === "" ? undefined : numberOrText(text, schema)) });
+  }
+  return jsonField({ ...common, value, onChange });
+}
+
+/**
+ * The whole config form. ``action`` is the catalogue entry ({config_schema, literal_fields});
+ * ``onChange(name, value)`` for each field edit; ``only`` limits the fields shown.
+ */
+export function schemaForm({ action, config, onChange, readOnly, picker, only, skip = [] }) {
+  const schema = action.config_schema || {};
+  const required = new Set(schema.required || []);
+  const literal = new Set(action.literal_fields || []);
+  const names = Object.keys(schema.properties || {}).filter((name) => (!only || only.includes(name)) && !skip.includes(name));
+  if (!names.length) return h("p", { class: "ab-help" }, "This action has nothing to configure.");
+  return h("div", { class: "ab-schema-form" }, names.map((name) => schemaField({
+    name, schema: schema.properties[name], value: config?.[name], required: required.has(name), readOnly, picker,
+    templated: !literal.has(name), onChange: (value) => onChange(name, value),
+  })));
+}

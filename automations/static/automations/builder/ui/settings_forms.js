@@ -1,0 +1,216 @@
+// The side panel's forms for the automation itself: its trigger (event picker with description
+// and sample payload; schedule editor with the next five run times from the server; manual), its
+// entry conditions, and its settings (name, correlation key, reentry, exit_on, retry policy).
+
+import { clear, formatTime, h, pretty } from "./dom.js";
+import { conditionEditor } from "./condition_editor.js";
+import { checkboxField, selectField, textField } from "./fields.js";
+
+const PARAMETERS = {
+  "subscription.ending_soon": ["days_before", "Fire this many days before the period ends."],
+  "usage.threshold_exceeded": ["threshold_percent", "Fire when usage passes this percentage of the threshold."],
+};
+const CALENDAR_RULES = [
+  ["first_day_of_month", "first day of the month"], ["last_day_of_month", "last day of the month"],
+  ["first_business_day_of_month", "first business day of the month"],
+  ["last_business_day_of_month", "last business day of the month"], ["day_of_month", "a day of the month"],
+  ["nth_weekday_of_month", "an nth weekday of the month"], ["first_day_of_quarter", "first day of the quarter"],
+  ["first_day_of_year", "first day of the year"],
+];
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const SCHEDULE_DEFAULTS = {
+  interval: { kind: "interval", every: "24h" },
+  cron: { kind: "cron", expression: "0 9 * * 1", timezone: "UTC" },
+  calendar: { kind: "calendar", rule: "first_business_day_of_month", time: "09:00", timezone: "UTC" },
+};
+
+function timezones() {
+  try {
+    return Intl.supportedValuesOf("timeZone");
+  } catch {
+    return ["UTC", "Europe/Berlin", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Sydney"];
+  }
+}
+
+function debounce(fn, wait) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), wait);
+  };
+}
+
+function nextRuns(app, schedule, box) {
+  return debounce(async () => {
+    const list = box.querySelector("ol");
+    const errors = box.querySelector(".ab-errors");
+    try {
+      const answer = await app.api.post("schedule-preview/", { schedule: schedule(), count: 5 });
+      clear(errors);
+      list.replaceChildren(...answer.next.map((moment) => h("li", {}, h("time", { datetime: moment }, formatTime(moment)),
+        h("span", { class: "ab-help" }, ` (${moment.replace("T", " ").slice(0, 16)} UTC)`))));
+    } catch (error) {
+      list.replaceChildren();
+      errors.replaceChildren(...error.errors.map((item) => h("li", {}, `${item.field}: ${item.message}`)));
+    }
+  }, 300);
+}
+
+function scheduleEditor(app, trigger, readOnly) {
+  const schedule = () => app.definition().trigger?.schedule || {};
+  const box = h("section", { class: "ab-next-runs", "aria-label": "Next run times", "aria-live": "polite" },
+    h("h4", {}, "Next five run times"), h("ol", {}), h("ul", { class: "ab-errors" }));
+  const refresh = nextRuns(app, schedule, box);
+  const set = (changes, group) => {
+    const next = { ...schedule(), ...changes };
+    for (const [name, value] of Object.entries(changes)) if (value === undefined || value === "") delete next[name];
+    app.editSettings({ trigger: { ...app.definition().trigger, schedule: next } }, group);
+    refresh();
+  };
+  const current = trigger.schedule || {};
+  const zoneList = "ab-timezones";
+  const zone = () => textField({ field: "schedule.timezone", label: "timezone", value: current.timezone || "UTC",
+                                 list: zoneList, readOnly, help: "An IANA timezone such as Europe/Berlin.",
+                                 onInput: (text) => set({ timezone: text }, "trigger:timezone") });
+  const fields = [];
+  if (current.kind === "interval") {
+    fields.push(textField({ field: "schedule.every", label: "every", value: current.every, readOnly, required: true,
+                            help: "15m, 1h, 24h, 7d ...", onInput: (text) => set({ every: text }, "trigger:every") }),
+                textField({ field: "schedule.start", label: "start", value: current.start, readOnly,
+                            help: "Count from this date-time (optional; ISO 8601).",
+                            onInput: (text) => set({ start: text || undefined }, "trigger:start") }));
+  } else if (current.kind === "cron") {
+    fields.push(textField({ field: "schedule.expression", label: "expression", value: current.expression, readOnly,
+                            required: true, help: "5 fields: minute hour day-of-month month weekday (0 9 * * 1 = Mondays at 09:00).",
+                            onInput: (text) => set({ expression: text }, "trigger:expression") }), zone());
+  } else if (current.kind === "calendar") {
+    fields.push(selectField({ field: "schedule.rule", label: "rule", value: current.rule, choices: CALENDAR_RULES, readOnly,
+                              onChange: (value) => { set({ rule: value, day: undefined, n: undefined, weekday: undefined,
+                                ...(value === "day_of_month" ? { day: 1 } : {}),
+                                ...(value === "nth_weekday_of_month" ? { n: 1, weekday: "monday" } : {}) }); app.refreshPanel(); } }));
+    if (current.rule === "day_of_month") {
+      fields.push(textField({ field: "schedule.day", label: "day", type: "number", value: current.day, readOnly,
+                              help: "1 to 31; 31 means the last day in shorter months.",
+                              onInput: (text) => set({ day: Number(text) }, "trigger:day") }));
+    }
+    if (current.rule === "nth_weekday_of_month") {
+      fields.push(selectField({ field: "schedule.n", label: "n", value: current.n, readOnly,
+                                choices: [[1, "first"], [2, "second"], [3, "third"], [4, "fourth"], [5, "fifth"], [-1, "last"]],
+                                onChange: (value) => set({ n: Number(value) }) }),
+                  selectField({ field: "schedule.weekday", label: "weekday", value: current.weekday, choices: WEEKDAYS,
+                                readOnly, onChange: (value) => set({ weekday: value }) }));
+    }
+    fields.push(textField({ field: "schedule.time", label: "time", value: current.time || "00:00", readOnly,
+                            placeholder: "09:00", onInput: (text) => set({ time: text }, "trigger:time") }), zone());
+  }
+  refresh();
+  return [
+    selectField({ field: "schedule.kind", label: "kind", value: current.kind, readOnly,
+                  choices: [["interval", "every so often (interval)"], ["cron", "cron expression"], ["calendar", "calendar rule"]],
+                  onChange: (value) => { app.editSettings({ trigger: { type: "schedule", schedule: { ...SCHEDULE_DEFAULTS[value] } } });
+                                         app.refreshPanel(); } }),
+    h("datalist", { id: zoneList }, timezones().map((name) => h("option", { value: name }))),
+    fields, box,
+  ];
+}
+
+function eventPicker(app, trigger, readOnly) {
+  const types = Object.values(app.catalog.eventTypes);
+  const chosen = app.catalog.eventTypes[trigger.event];
+  const parameter = PARAMETERS[trigger.event];
+  return [
+    selectField({ field: "event", label: "event", value: trigger.event, readOnly, blank: "choose an event…",
+                  choices: types.map((type) => [type.type, type.type]),
+                  onChange: (value) => { app.editSettings({ trigger: { type: "event", event: value } }); app.refreshPanel(); } }),
+    chosen ? h("p", { class: "ab-help ab-event-description" }, chosen.description) : null,
+    parameter ? textField({ field: parameter[0], label: parameter[0], type: "number", value: trigger[parameter[0]],
+                            readOnly, help: parameter[1],
+                            onInput: (text) => app.editSettings({ trigger: { ...app.definition().trigger,
+                              [parameter[0]]: text === "" ? undefined : Number(text) } }, `trigger:${parameter[0]}`) }) : null,
+    chosen ? h("details", { class: "ab-sample" }, h("summary", {}, "Sample payload"), h("pre", {}, pretty(chosen.sample))) : null,
+  ];
+}
+
+export function triggerForm(app, readOnly) {
+  const trigger = app.definition().trigger || {};
+  const body = trigger.type === "event" ? eventPicker(app, trigger, readOnly)
+    : trigger.type === "schedule" ? scheduleEditor(app, trigger, readOnly)
+      : trigger.type === "manual" ? h("p", { class: "ab-help" }, "Started by hand: Run now on an execution page, or POST run/ with a JSON context through the API.")
+        : null;
+  return [
+    h("p", { class: "ab-help" }, "What starts a run."),
+    selectField({ field: "type", label: "type", value: trigger.type, readOnly, blank: trigger.type ? undefined : "choose…",
+                  choices: [["event", "a billing event"], ["schedule", "a schedule"], ["manual", "by hand"]],
+                  onChange: (value) => {
+                    const fresh = { event: { type: "event", event: "payment.failed" },
+                                    schedule: { type: "schedule", schedule: { ...SCHEDULE_DEFAULTS.cron } },
+                                    manual: { type: "manual" } }[value];
+                    app.editSettings({ trigger: fresh });
+                    app.refreshPanel();
+                  } }),
+    body,
+  ];
+}
+
+export function conditionsForm(app, readOnly) {
+  return [
+    h("p", { class: "ab-help" }, "A trigger starts a run only when these hold (checked on the data when it arrives)."),
+    conditionEditor({
+      condition: app.definition().conditions, prefix: "", readOnly, paths: app.paths(null), fieldInfo: app.fieldInfo(null),
+      onChange: (condition, group) => app.editSettings({ conditions: condition }, group && `conditions:${group}`),
+    }),
+  ];
+}
+
+function policyFields(app, readOnly) {
+  const policy = app.definition().retry || {};
+  const set = (name, value) => {
+    const next = { ...(app.definition().retry || {}), [name]: value };
+    if (value === undefined) delete next[name];
+    app.editSettings({ retry: Object.keys(next).length ? next : undefined }, `settings:retry.${name}`);
+  };
+  const number = (text) => (text === "" ? undefined : Number(text));
+  return h("fieldset", { class: "ab-fieldset", "data-field": "retry" }, h("legend", {}, "Default retries"),
+    textField({ field: "retry.max_attempts", label: "max_attempts", type: "number", value: policy.max_attempts, readOnly,
+                onInput: (text) => set("max_attempts", number(text)) }),
+    textField({ field: "retry.initial_interval", label: "initial_interval", value: policy.initial_interval, readOnly,
+                placeholder: "1m", onInput: (text) => set("initial_interval", text || undefined) }),
+    textField({ field: "retry.backoff_coefficient", label: "backoff_coefficient", type: "number",
+                value: policy.backoff_coefficient, readOnly, onInput: (text) => set("backoff_coefficient", number(text)) }),
+    textField({ field: "retry.max_interval", label: "max_interval", value: policy.max_interval, readOnly,
+                placeholder: "1h", onInput: (text) => set("max_interval", text || undefined) }));
+}
+
+export function settingsForm(app, readOnly) {
+  const definition = app.definition();
+  const ids = app.paths(null).filter((path) => path.endsWith(".id") && !path.startsWith("event.") && !path.startsWith("execution."));
+  const exitOn = new Set(definition.exit_on || []);
+  const toggleExit = (type, on) => {
+    const next = new Set(app.definition().exit_on || []);
+    if (on) next.add(type);
+    else next.delete(type);
+    app.editSettings({ exit_on: next.size ? [...next] : undefined });
+  };
+  return [
+    textField({ field: "name", label: "name", value: definition.name, readOnly, required: true,
+                onInput: (text) => app.editSettings({ name: text }, "settings:name") }),
+    textField({ field: "description", label: "description", value: definition.description, readOnly, multiline: true, rows: 2,
+                onInput: (text) => app.editSettings({ description: text || undefined }, "settings:description") }),
+    h("datalist", { id: "ab-id-paths" }, ids.map((path) => h("option", { value: path }))),
+    textField({ field: "correlation_key", label: "correlation_key", value: definition.correlation_key, readOnly,
+                list: "ab-id-paths", help: "Which runs are about the same thing, such as invoice.id (needed by reentry and exit_on).",
+                onInput: (text) => app.editSettings({ correlation_key: text || undefined }, "settings:correlation_key") }),
+    selectField({ field: "reentry", label: "reentry", value: definition.reentry || "allow", readOnly,
+                  choices: [["allow", "allow: every trigger starts a run"],
+                            ["skip_if_running", "skip_if_running: one live run per correlation value"],
+                            ["once", "once: one run ever per correlation value"]],
+                  onChange: (value) => app.editSettings({ reentry: value === "allow" ? undefined : value }) }),
+    h("fieldset", { class: "ab-fieldset", "data-field": "exit_on" }, h("legend", {}, "exit_on"),
+      h("p", { class: "ab-help" }, "These events end a live run with the same correlation value at once."),
+      Object.keys(app.catalog.eventTypes).map((type) => checkboxField({
+        field: `exit_on.${type}`, label: type, checked: exitOn.has(type), readOnly, onChange: (on) => toggleExit(type, on) })),
+      h("ul", { class: "ab-errors", "aria-live": "polite" })),
+    policyFields(app, readOnly),
+  ];
+}
+

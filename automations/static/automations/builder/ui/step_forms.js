@@ -1,0 +1,163 @@
+// The side panel's form for each step type: action (config from its JSON Schema, retries,
+// on_failure), delay, branch, loop and stop. Each edit goes through app.editStep, one undo step
+// per field (typing in a field is one step).
+
+import { h } from "./dom.js";
+import { conditionEditor } from "./condition_editor.js";
+import { emailPanel } from "./email_editor.js";
+import { selectField, textField } from "./fields.js";
+import { schemaForm } from "./schema_form.js";
+
+const COLLECTIONS = ["customers", "invoices", "subscriptions"];
+
+function retryFields(app, step, readOnly, prefix = "retry") {
+  const policy = step.retry || {};
+  const set = (name, value) => {
+    const next = { ...(app.step(step.key).retry || {}), [name]: value };
+    if (value === undefined || value === "") delete next[name];
+    app.editStep(step.key, { retry: Object.keys(next).length ? next : undefined }, `${step.key}:retry.${name}`);
+  };
+  const number = (text) => (text === "" ? undefined : Number(text));
+  return h("fieldset", { class: "ab-fieldset", "data-field": prefix },
+    h("legend", {}, "Retries"),
+    h("p", { class: "ab-help" }, "Only errors that can succeed later are retried (timeouts, 5xx, a payment processor that is down). Empty fields use the automation's policy."),
+    textField({ field: `${prefix}.max_attempts`, label: "max_attempts", type: "number", value: policy.max_attempts,
+                readOnly, onInput: (text) => set("max_attempts", number(text)) }),
+    textField({ field: `${prefix}.initial_interval`, label: "initial_interval", value: policy.initial_interval,
+                readOnly, placeholder: "1m", onInput: (text) => set("initial_interval", text || undefined) }),
+    textField({ field: `${prefix}.backoff_coefficient`, label: "backoff_coefficient", type: "number",
+                value: policy.backoff_coefficient, readOnly, onInput: (text) => set("backoff_coefficient", number(text)) }),
+    textField({ field: `${prefix}.max_interval`, label: "max_interval", value: policy.max_interval, readOnly,
+                placeholder: "1h", onInput: (text) => set("max_interval", text || undefined) }));
+}
+
+function actionForm(app, step, readOnly) {
+  const action = app.catalog.actions[step.action];
+  if (!action) {
+    return h("p", { class: "ab-errors-inline" }, `The action ${step.action} is not registered on this server.`);
+  }
+  const change = (name, value, remove = [], extra = {}) => {
+    const config = { ...(app.step(step.key).config || {}) };
+    for (const field of remove) delete config[field];
+    Object.assign(config, extra);
+    if (value === undefined) delete config[name];
+    else config[name] = value;
+    app.editStep(step.key, { config }, remove.length ? null : `${step.key}:config.${name}`);
+  };
+  const picker = () => app.variables(step.key);
+  return [
+    h("p", { class: "ab-help" }, action.description),
+    step.action === "send_email"
+      ? emailPanel(app, step, action, change, readOnly)
+      : schemaForm({ action, config: step.config, readOnly, picker, onChange: change }),
+    h("fieldset", { class: "ab-fieldset" }, h("legend", {}, "When it fails"),
+      selectField({ field: "on_failure", label: "on_failure", value: step.on_failure || "fail", readOnly,
+                    choices: [["fail", "fail the run"], ["continue", "continue with the next step"]],
+                    help: "After retries and fallback steps, if any.",
+                    onChange: (value) => app.editStep(step.key, { on_failure: value === "fail" ? undefined : value }) }),
+      readOnly ? null : h("button", { type: "button", class: "button", "data-focus-id": `${step.key}:add-fallback`,
+                                      onclick: (event) => app.openInsert(event.currentTarget, { owner: step.key, slot: "fallback" },
+                                        (step.fallback || []).length) }, "Add a fallback step"),
+      retryFields(app, step, readOnly)),
+  ];
+}
+
+function delayForm(app, step, readOnly) {
+  const picker = () => app.variables(step.key);
+  const mode = step.until !== undefined ? "until" : "duration";
+  const set = (changes, group) => app.editStep(step.key, changes, group);
+  const switchTo = (next) => {
+    if (next === "until") set({ duration: undefined, until: "{{ subscription.current_period_end }}" });
+    else set({ until: undefined, offset: undefined, duration: "1d" });
+    app.refreshPanel();
+  };
+  const radio = (value, label) => h("label", { class: "ab-radio" },
+    h("input", { type: "radio", name: `delay-${step.key}`, value, checked: mode === value, disabled: readOnly,
+                 onchange: () => switchTo(value) }), ` ${label}`);
+  return [
+    h("fieldset", { class: "ab-choice" }, h("legend", {}, "Wait"), radio("duration", "for a while"), radio("until", "until a date")),
+    mode === "duration"
+      ? textField({ field: "duration", label: "duration", value: step.duration, readOnly, required: true,
+                    help: "30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D.",
+                    onInput: (text) => set({ duration: text }, `${step.key}:duration`) })
+      : [textField({ field: "until", label: "until", value: step.until, readOnly, picker, required: true,
+                     help: "A date-time, or a template such as {{ subscription.current_period_end }}.",
+                     onInput: (text) => set({ until: text }, `${step.key}:until`) }),
+         textField({ field: "offset", label: "offset", value: step.offset, readOnly, placeholder: "-7d",
+                     help: "Before (-7d) or after (2h) that date.",
+                     onInput: (text) => set({ offset: text || undefined }, `${step.key}:offset`) })],
+    textField({ field: "at", label: "at", value: step.at, readOnly, placeholder: "09:00",
+                help: "Then wait for this time of day (HH:MM) in the customer's timezone (optional).",
+                onInput: (text) => set({ at: text || undefined }, `${step.key}:at`) }),
+  ];
+}
+
+function branchForm(app, step, readOnly) {
+  return [
+    h("p", { class: "ab-help" }, "Reached with the data as it is at that moment (an invoice paid meanwhile reads as paid)."),
+    conditionEditor({
+      condition: step.if, prefix: "if", readOnly, paths: app.paths(step.key), fieldInfo: app.fieldInfo(step.key),
+      title: "Take the Then lane when:",
+      onChange: (condition, group) => app.editStep(step.key, { if: condition || { all: [] } }, group && `${step.key}:${group}`),
+    }),
+  ];
+}
+
+function loopForm(app, step, readOnly) {
+  const overCollection = step.over && typeof step.over === "object";
+  const set = (changes, group) => app.editStep(step.key, changes, group);
+  const radio = (value, label) => h("label", { class: "ab-radio" },
+    h("input", { type: "radio", name: `loop-${step.key}`, value, checked: overCollection === (value === "collection"),
+                 disabled: readOnly, onchange: () => {
+                   set({ over: value === "collection" ? { collection: "customers" } : "", as: value === "collection" ? "customer" : "item" });
+                   app.refreshPanel();
+                 } }), ` ${label}`);
+  const lists = app.paths(step.key).filter((path) => app.fieldInfo(step.key)(path).type === "list");
+  const listId = `lists-${step.key}`;
+  return [
+    h("fieldset", { class: "ab-choice" }, h("legend", {}, "For each"), radio("list", "item of a list in the data"),
+      radio("collection", "record of a collection")),
+    overCollection
+      ? [selectField({ field: "over.collection", label: "collection", value: step.over.collection, choices: COLLECTIONS,
+                       readOnly, onChange: (value) => set({ over: { ...app.step(step.key).over, collection: value } }) }),
+         conditionEditor({
+           condition: step.over.where, prefix: "over.where", readOnly, title: `Only the ${step.over.collection} where:`,
+           paths: app.paths(step.key), fieldInfo: app.fieldInfo(step.key),
+           onChange: (where, group) => {
+             const over = { ...app.step(step.key).over, where };
+             if (!where) delete over.where;
+             set({ over }, group && `${step.key}:${group}`);
+           },
+         })]
+      : [h("datalist", { id: listId }, lists.map((path) => h("option", { value: path }))),
+         textField({ field: "over", label: "over", value: step.over, readOnly, list: listId, required: true,
+                     help: "A list field such as invoice.line_items.",
+                     onInput: (text) => set({ over: text }, `${step.key}:over`) })],
+    textField({ field: "as", label: "as", value: step.as || "item", readOnly,
+                help: "The name of each item inside the loop.", onInput: (text) => set({ as: text }, `${step.key}:as`) }),
+    textField({ field: "max_items", label: "max_items", type: "number", value: step.max_items, readOnly,
+                help: "At most this many items (default 1000).",
+                onInput: (text) => set({ max_items: text === "" ? undefined : Number(text) }, `${step.key}:max_items`) }),
+  ];
+}
+
+function stopForm(app, step, readOnly) {
+  return selectField({ field: "status", label: "status", value: step.status || "succeeded", readOnly,
+                       choices: ["succeeded", "failed", "canceled"], help: "How the run ends here.",
+                       onChange: (value) => app.editStep(step.key, { status: value === "succeeded" ? undefined : value }) });
+}
+
+const FORMS = { action: actionForm, delay: delayForm, branch: branchForm, loop: loopForm, stop: stopForm };
+
+/** The form of the step ``key`` (its key field first). */
+export function stepForm(app, step, readOnly) {
+  const keyField = textField({
+    field: "key", label: "key", value: step.key, readOnly,
+    help: "How logs, outputs (steps.<key>.output) and versions name this step. References are renamed with it.",
+    onInput: () => {},
+  });
+  const input = keyField.querySelector("input");
+  input.addEventListener("change", () => app.renameStep(step.key, input.value.trim(), keyField));
+  const form = FORMS[step.type];
+  return [keyField, form ? form(app, step, readOnly) : h("p", {}, `No form for ${step.type} steps.`)];
+}

@@ -1,0 +1,100 @@
+// The Test tab: test mode on what is on screen (saved or not) with the trigger's sample data,
+// editable; the timeline by virtual day with each branch decision and why, the rendered emails
+// and webhook bodies. Nothing is sent, charged or written.
+
+import { h, pretty } from "./dom.js";
+import { icon, iconName } from "./icons.js";
+import { textField } from "./fields.js";
+
+function labelled(label, value) {
+  return h("div", { class: "ab-kvline" }, h("span", { class: "ab-kvline__label" }, label), " ", value);
+}
+
+function wouldDo(entry) {
+  const would = entry.would || {};
+  if (entry.action === "send_email") {
+    return [labelled("To", (would.to || []).join(", ")), labelled("Subject", would.subject || ""),
+            h("pre", { class: "ab-email-body" }, would.body || "")];
+  }
+  if (would.would_call_webhook) {
+    const request = would.would_call_webhook;
+    return [labelled("Request", `${request.method} ${request.url}`), h("pre", {}, request.body || "(no body)")];
+  }
+  if (would.would_post_to_slack) return [labelled("Slack", would.would_post_to_slack.text)];
+  if (would.would_send_sms) return [labelled("SMS to", would.would_send_sms.to), h("pre", {}, would.would_send_sms.message)];
+  if (would.would_create_task) {
+    const task = would.would_create_task;
+    return [labelled("Task", task.title), labelled("For", task.assignee || "(nobody)"), task.description ? h("pre", {}, task.description) : null];
+  }
+  if (would.would_call_gateway) {
+    const { operation, ...rest } = would.would_call_gateway;
+    const outcome = would.status ? ` → ${would.status}${would.decline_code ? ` (${would.decline_code})` : ""}` : "";
+    return [labelled("Billing", `${operation}${outcome}`), h("pre", {}, pretty(rest))];
+  }
+  return [h("pre", {}, pretty(would))];
+}
+
+function entryDetails(entry) {
+  if (entry.error) return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}`)];
+  switch (entry.type) {
+    case "action": return wouldDo(entry);
+    case "branch": return [labelled("Took", entry.branch === "then" ? "Then" : "Else"), h("p", { class: "ab-help" }, entry.reason || "")];
+    case "delay": return [labelled("Waits", `${entry.waits} (until ${entry.until.replace("T", " ").slice(0, 16)} UTC)`)];
+    case "loop": return [labelled("Items", `${entry.items}${entry.truncated ? " (cut to max_items)" : ""}`)];
+    case "stop": return [labelled("Ends", entry.status)];
+    default: return [h("pre", {}, pretty(entry))];
+  }
+}
+
+function warnings(entry) {
+  const list = entry.warnings || [];
+  return list.length ? h("ul", { class: "ab-warnings" }, list.map((text) => h("li", {}, `Warning: ${text}`))) : null;
+}
+
+/** The timeline of a test run, grouped by virtual day. */
+export function renderTimeline(result, stepsByKey) {
+  const summary = result.status === "not_entered"
+    ? `Not started: the entry conditions do not hold (${result.conditions}).`
+    : `Ends ${result.status} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
+  const days = new Map();
+  for (const entry of result.timeline || []) {
+    if (!days.has(entry.day)) days.set(entry.day, []);
+    days.get(entry.day).push(entry);
+  }
+  return h("div", { class: "ab-timeline" },
+    h("p", { class: `ab-test-summary ab-test-summary--${result.status}` }, summary),
+    h("p", { class: "ab-help" }, "Test mode: nothing was sent, charged or written."),
+    [...days.entries()].map(([day, entries]) => h("section", { class: "ab-day", "aria-label": `Day ${day}` },
+      h("h4", { class: "ab-day__title" }, `Day ${day}`),
+      h("ol", { class: "ab-day__entries" }, entries.map((entry) => h("li", {
+        class: `ab-entry ab-entry--${entry.type}${entry.error ? " ab-entry--failed" : ""}`, "data-test-step": entry.step,
+      },
+        h("div", { class: "ab-entry__head" }, icon(iconName(stepsByKey[entry.step] || { type: entry.type, action: entry.action })),
+          h("strong", {}, entry.step), entry.loop_index ? ` (item ${entry.loop_index})` : "",
+          h("span", { class: "ab-entry__offset" }, ` +${entry.offset}`)),
+        entryDetails(entry), warnings(entry)))))));
+}
+
+export function testPanel(app) {
+  const data = textField({
+    field: "test.data", label: "test data", value: pretty(app.sampleData()), multiline: true, rows: 10,
+    help: "The trigger's sample payload; edit it to try other cases.",
+    onInput: (text) => {
+      try {
+        app.state.testData = JSON.parse(text);
+        data.querySelector(".ab-errors").replaceChildren();
+      } catch (error) {
+        data.querySelector(".ab-errors").replaceChildren(h("li", {}, `not valid JSON yet: ${error.message}`));
+      }
+    },
+  });
+  const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
+  if (app.state.testRun) {
+    result.append(app.state.testStale ? h("p", { class: "ab-help" }, "This result is from before your last edit.") : "",
+      renderTimeline(app.state.testRun, app.stepsByKey()));
+  }
+  return h("div", { class: "ab-test" },
+    data,
+    h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.runTest() }, "Run test"),
+    result);
+}

@@ -1,0 +1,31 @@
+// The seed's dunning definition (SPEC section 2), as the builder holds it.
+export function dunning() {
+  return {
+    name: "Payment dunning",
+    trigger: { type: "event", event: "payment.failed" },
+    conditions: { all: [{ field: "invoice.amount_due", operator: "greater_than", value: 0 }] },
+    correlation_key: "invoice.id",
+    steps: [
+      { key: "gentle", type: "action", action: "send_email",
+        config: { template: "payment_failed_gentle", to: "{{ customer.email }}" } },
+      { key: "wait_3d", type: "delay", duration: "3d" },
+      { key: "still_unpaid", type: "branch",
+        if: { all: [{ field: "invoice.status", operator: "equals", value: "open" }] },
+        then: [
+          { key: "retry", type: "action", action: "retry_payment", config: {}, on_failure: "continue",
+            fallback: [{ key: "tell_ops", type: "action", action: "send_slack",
+                         config: { text: "Retry failed for {{ invoice.number }}" } }] },
+          { key: "urgent", type: "action", action: "send_email",
+            config: { template: "payment_failed_urgent", to: "{{ customer.email }}" } },
+        ],
+        else: [{ key: "paid", type: "stop" }] },
+      { key: "wait_7d", type: "delay", duration: "7d" },
+      { key: "final", type: "action", action: "send_email",
+        config: { template: "payment_failed_final", to: "{{ customer.email }}" } },
+    ],
+  };
+}
+
+export function keysOf(steps) {
+  return steps.map((step) => step.key);
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  humanDuration, summarizeCondition, summarizeConditions, summarizeStep, summarizeTrigger,
+} from "../../../../automations/static/automations/builder/state/summary.js";
+import { dunning } from "./fixtures.js";
+
+test("cards read as sentences", () => {
+  const [gentle, wait, branch] = dunning().steps;
+  assert.equal(summarizeStep(gentle), "Send email payment_failed_gentle to {{ customer.email }}");
+  assert.equal(summarizeStep(wait), "wait 3 days");
+  assert.equal(summarizeStep(branch), "If invoice.status equals open");
+  assert.equal(summarizeStep({ type: "stop" }), "End here (succeeded)");
+  assert.equal(summarizeStep({ type: "loop", over: "invoice.line_items", as: "item", steps: [] }),
+    "for each item in invoice.line_items");
+  assert.equal(summarizeStep({ type: "delay", until: "{{ subscription.current_period_end }}", offset: "-7d", at: "09:00" }),
+    "wait until {{ subscription.current_period_end }} minus 7 days, at 09:00");
+  assert.equal(summarizeStep({ type: "action", action: "flag_for_collections", config: {} },
+    { flag_for_collections: { label: "Flag for collections" } }), "Flag for collections");
+});
+
+test("durations in words", () => {
+  assert.equal(humanDuration("1d"), "1 day");
+  assert.equal(humanDuration("2w"), "2 weeks");
+  assert.equal(humanDuration("PT1H30M"), "1 hour 30 minutes");
+  assert.equal(humanDuration("P3D"), "3 days");
+  assert.equal(humanDuration("soon"), "soon");
+});
+
+test("nested conditions keep their grouping", () => {
+  const condition = { all: [
+    { field: "invoice.status", operator: "equals", value: "open" },
+    { any: [{ field: "customer.segment", operator: "in", value: ["smb", "mid"] },
+            { field: "customer.email", operator: "is_set" }] },
+  ] };
+  assert.equal(summarizeCondition(condition),
+    "invoice.status equals open and (customer.segment is one of smb, mid or customer.email is set)");
+  assert.equal(summarizeConditions(undefined), "Every trigger continues (no entry conditions)");
+});
+
+test("triggers in words", () => {
+  assert.equal(summarizeTrigger({ type: "event", event: "payment.failed" }), "When payment.failed happens");
+  assert.equal(summarizeTrigger({ type: "schedule", schedule: { kind: "cron", expression: "0 9 * * 1", timezone: "Europe/Berlin" } }),
+    "On cron 0 9 * * 1 (Europe/Berlin)");
+  assert.equal(summarizeTrigger({ type: "schedule", schedule: { kind: "calendar", rule: "first_business_day_of_month", time: "09:00" } }),
+    "On the first business day of each month at 09:00 (UTC)");
+  assert.equal(summarizeTrigger({ type: "schedule", schedule: { kind: "interval", every: "24h" } }), "Every 24 hours");
+});
