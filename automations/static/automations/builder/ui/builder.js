@@ -414,6 +414,11 @@ export class Builder {
   }
 
   render(focus) {
+    if (this.dragging) {
+      // A redraw now (a validation answer, say) would pull the lanes from under the pointer.
+      this.redrawAfterDrop = true;
+      return;
+    }
     const focused = focus || document.activeElement?.dataset?.focusId;
     const flow = renderFlow(this.definition(), this.view());
     this.flowHost.replaceChildren(flow);
@@ -421,8 +426,14 @@ export class Builder {
     this.panel.showErrors();
     if (this.canEdit) {
       enableDragAndDrop(flow, this.paletteHost, {
-        onMove: (key, lane, index) => this.move(key, lane, index),
-        onInsert: (item, lane, index) => this.insert(item, lane, index),
+        onStart: () => { this.dragging = true; },
+        onEnd: (drop) => {
+          this.dragging = false;
+          this.redrawAfterDrop = false;
+          if (drop?.key) this.move(drop.key, drop.lane, drop.index);
+          else if (drop?.item) this.insert(drop.item, drop.lane, drop.index);
+          else this.render();
+        },
       });
     } else {
       destroyDragAndDrop();
@@ -469,6 +480,8 @@ export class Builder {
         : [{ field: "", message: error.message }]);
     }
     this.render();
+    // Says "the server has checked what is on screen" (tests and scripts wait for it).
+    this.root.dataset.validated = String(sequence);
   }
 
   async save() {
@@ -486,7 +499,7 @@ export class Builder {
       this.state.placed = placeErrors(definition, []);
       if (fresh) {
         localStorage.removeItem(storageKey(null));
-        window.history.replaceState(null, "", this.config.builderUrl.replace("/0/", `/${automation.id}/`));
+        window.history.replaceState(null, "", this.config.urls.builder.replace("/0/", `/${automation.id}/`));
         this.config.automationId = automation.id;
         this.panel.render();
       }
@@ -494,8 +507,9 @@ export class Builder {
       announce(`Draft saved as version ${automation.draft_version}.`);
       return true;
     } catch (error) {
-      this.state.placed = placeErrors(definition, error.errors);
-      announce(`Not saved: ${error.errors.length} problem${error.errors.length === 1 ? "" : "s"}.`);
+      const errors = error.errors || [{ field: "", message: error.message }];
+      this.state.placed = placeErrors(definition, errors);
+      this.notice(`Not saved: ${errors.length} problem${errors.length === 1 ? "" : "s"}. Your changes stay here (and in this browser) until you fix or discard them.`, "error");
       return false;
     } finally {
       this.state.busy = false;
@@ -512,7 +526,7 @@ export class Builder {
     const confirmed = await this.toolbar.confirm(
       `Activate version ${automation.draft_version}?`,
       `New runs will start on version ${automation.draft_version}. `
-        + (count ? `${count} live execution${count === 1 ? "" : "s"} stay on the version${live.length === 1 ? "" : "s"} `
+        + (count ? `${count} live execution${count === 1 ? " stays" : "s stay"} on the version${live.length === 1 ? "" : "s"} `
           + `they started on (${live.map(([version, n]) => `v${version}: ${n}`).join(", ")}) and finish there.`
           : "No execution is running or waiting now."),
       `Activate version ${automation.draft_version}`);
@@ -522,7 +536,7 @@ export class Builder {
       announce(`Version ${this.state.automation.active_version} is active.`);
       this.notice(`Version ${this.state.automation.active_version} is active.`, "success");
     } catch (error) {
-      this.state.placed = placeErrors(this.definition(), error.errors);
+      if (error.errors) this.state.placed = placeErrors(this.definition(), error.errors);
       this.notice(`Not activated: ${error.message}`, "error");
     }
     this.render();
@@ -551,9 +565,10 @@ export class Builder {
       this.state.testStale = false;
       announce(`Test finished: ${this.state.testRun.status}, ${this.state.testRun.timeline.length} steps.`);
     } catch (error) {
-      this.state.placed = placeErrors(this.definition(), error.errors);
+      const errors = error.errors || [{ field: "", message: error.message }];
+      this.state.placed = placeErrors(this.definition(), errors);
       this.state.testRun = null;
-      this.notice(`The test could not run: fix the problems first (${error.errors.length}).`, "error");
+      this.notice(`The test could not run: ${errors.length} problem${errors.length === 1 ? "" : "s"} to fix first.`, "error");
     }
     this.render();
     this.renderPanel();

@@ -37,17 +37,26 @@ const COMMON = {
   chosenClass: "ab-chosen",
 };
 
-/** Make every lane under ``flow`` sortable; ``onMove(key, lane, index)``, ``onInsert(item, lane, index)``. */
-export function enableDragAndDrop(flow, palette, { onMove, onInsert }) {
+/**
+ * Make every lane under ``flow`` sortable. ``onStart()`` when a drag begins (the builder holds its
+ * redraws until the drop); ``onEnd(drop)`` when it ends, with null (dropped where it was) or
+ * {key, lane, index} for a moved card or {item: {type, action}, lane, index} for a new one.
+ */
+export function enableDragAndDrop(flow, palette, { onStart, onEnd }) {
   destroyDragAndDrop();
+  const start = () => {
+    flow.classList.add("is-dragging");
+    onStart();
+  };
   for (const list of flow.querySelectorAll("ol.ab-lane")) {
     instances.push(new Sortable(list, {
       ...COMMON,
-      onStart: () => flow.classList.add("is-dragging"),
+      onStart: start,
       onEnd: (event) => {
         flow.classList.remove("is-dragging");
-        if (event.from === event.to && event.oldIndex === event.newIndex) return;
-        onMove(event.item.dataset.stepKey, parseLaneId(event.to.dataset.lane), dropIndex(event.item));
+        const moved = !(event.from === event.to && event.oldIndex === event.newIndex);
+        onEnd(moved ? { key: event.item.dataset.stepKey, lane: parseLaneId(event.to.dataset.lane),
+                        index: dropIndex(event.item) } : null);
       },
     }));
   }
@@ -59,14 +68,17 @@ export function enableDragAndDrop(flow, palette, { onMove, onInsert }) {
         draggable: ".ab-palette-item",
         handle: ".ab-palette-item",
         sort: false,
-        onStart: () => flow.classList.add("is-dragging"),
+        onStart: start,
         onEnd: (event) => {
           flow.classList.remove("is-dragging");
-          if (event.to === event.from) return;
+          if (event.to === event.from) {
+            onEnd(null);
+            return;
+          }
           const { type, action } = event.item.dataset;
           const index = dropIndex(event.item);
           event.item.remove();
-          onInsert({ type, action }, parseLaneId(event.to.dataset.lane), index);
+          onEnd({ item: { type, action: action || undefined }, lane: parseLaneId(event.to.dataset.lane), index });
         },
       }));
     }

@@ -12,10 +12,13 @@ function wrapper(field, label, control, { help, required, extra, inline } = {}) 
   const errorId = `${id}-errors`;
   control.setAttribute("aria-describedby", [helpId, errorId].filter(Boolean).join(" "));
   if (required) control.setAttribute("aria-required", "true");
-  const labelElement = h("label", { for: id, class: "ab-label" }, label,
-    required ? h("span", { class: "ab-required", "aria-hidden": "true" }, " *") : null);
+  // The label names the field exactly (assistive technology and tests find inputs by it); the
+  // required mark sits beside it, the input itself says aria-required.
+  const labelElement = h("label", { for: id, class: "ab-label" }, label);
+  const mark = required ? h("span", { class: "ab-required", "aria-hidden": "true", title: "required" }, "*") : null;
   return h("div", { class: `ab-field${inline ? " ab-field--inline" : ""}`, "data-field": field },
-    inline ? [control, labelElement] : [labelElement, h("div", { class: "ab-control" }, control, extra || null)],
+    inline ? [control, labelElement]
+      : [h("div", { class: "ab-label-row" }, labelElement, mark), h("div", { class: "ab-control" }, control, extra || null)],
     help ? h("p", { class: "ab-help", id: helpId }, help) : null,
     h("ul", { class: "ab-errors", id: errorId, "aria-live": "polite" }));
 }

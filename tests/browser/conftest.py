@@ -1,0 +1,114 @@
+"""Browser tests: Playwright driving Debian's Chromium against the live server.
+
+Every request to another host is blocked and counted as a failure, and so is every console error,
+page error or Content-Security-Policy violation on our pages. Screenshots go to
+``test-artifacts/screenshots/``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM (used by the tests to
+# set up and check data) refuses to run beside one unless told it is safe, which it is here:
+# the loop only drives the browser.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1366, "height": 900}
+
+
+def _chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not _chromium_available():
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"REQUIRE_BROWSER is set but {CHROMIUM} does not exist")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            # Without these, Chromium calls home at start-up, which this network refuses.
+            args=["--disable-background-networking", "--disable-component-update", "--no-first-run",
+                  "--disable-sync", "--disable-default-apps"],
+        )
+        yield browser
+        browser.close()
+
+
+class Watcher:
+    """What went wrong in the browser: requests to other hosts, console errors, page errors."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.problems: list[str] = []
+
+    def route(self, route) -> None:
+        url = urlparse(route.request.url)
+        if url.scheme in ("data", "blob") or url.netloc == self.host:
+            route.continue_()
+        else:
+            self.problems.append(f"request to another host: {route.request.url}")
+            route.abort()
+
+    def console(self, message) -> None:
+        if message.type == "error":
+            self.problems.append(f"console error: {message.text}")
+
+    def page_error(self, error) -> None:
+        self.problems.append(f"page error: {error}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def page(request, browser, live_server) -> Iterator:
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    watcher = Watcher(urlparse(live_server.url).netloc)
+    context.route("**/*", watcher.route)
+    page = context.new_page()
+    page.on("console", watcher.console)
+    page.on("pageerror", watcher.page_error)
+    page.set_default_timeout(10_000)
+    page.watcher = watcher
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        screenshot(page, f"failed-{request.node.name}")
+    context.close()
+    assert not watcher.problems, "\n".join(watcher.problems)
+
+
+def login(page, username: str, password: str = "pw") -> None:
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+def operator(transactional_db, django_user_model):
+    return django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")

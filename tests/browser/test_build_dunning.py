@@ -1,0 +1,137 @@
+"""The seed's dunning built from a blank automation through the builder alone, saved, activated,
+run by a real event, and watched on the run view."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import login, screenshot
+from tests.conftest import sample
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def add_step(page, lane_locator, label: str) -> None:
+    """Open the last "Add step" menu of a lane and choose ``label``."""
+    lane_locator.locator(":scope > li.ab-insert button").last.click()
+    menu = page.get_by_role("dialog", name="Add a step")
+    menu.get_by_role("button", name=re.compile(f"^{re.escape(label)}")).click()
+
+
+def panel(page):
+    return page.locator(".ab-panel")
+
+
+def rename(page, key: str) -> None:
+    field = panel(page).get_by_label("key", exact=True)
+    field.fill(key)
+    field.press("Tab")
+    page.locator(f"[data-step-key={key}]").wait_for()
+
+
+def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
+    from automations import library
+    from automations.models import Automation, Execution
+    from billing_events import emit
+
+    library.install_email_templates("payment_dunning")
+    login(page, "ops")
+    page.goto("/admin/automations/automation/add/")
+    page.get_by_role("link", name="Start blank in the builder").click()
+    page.wait_for_url("**/automation/add/builder/")
+    page.get_by_role("button", name="Settings").click()
+    panel(page).get_by_label("name", exact=True).fill("Payment dunning")
+
+    # Trigger and entry condition.
+    page.get_by_role("button", name=re.compile("^Trigger")).click()
+    panel(page).get_by_label("type", exact=True).select_option("event")
+    panel(page).get_by_label("event", exact=True).select_option("payment.failed")
+    assert "Payment attempt failed" in panel(page).inner_text()
+    page.get_by_role("button", name=re.compile("^Entry conditions")).click()
+    panel(page).get_by_role("button", name="Add condition").click()
+    panel(page).get_by_label("field", exact=True).fill("invoice.amount_due")
+    panel(page).get_by_label("field", exact=True).press("Tab")
+    panel(page).get_by_label("operator", exact=True).select_option(label="is greater than")
+    panel(page).get_by_label("value", exact=True).fill("0")
+
+    main = page.locator("ol.ab-lane--main")
+    # The gentle email.
+    add_step(page, main, "Send email")
+    rename(page, "gentle")
+    panel(page).get_by_label("to", exact=True).fill("{{ customer.email }}")
+    panel(page).get_by_label("template", exact=True).select_option("payment_failed_gentle")
+    # Three days' wait.
+    add_step(page, main, "Delay")
+    rename(page, "wait_3d")
+    panel(page).get_by_label("duration", exact=True).fill("3d")
+    # Retry the payment; a decline goes on to the branch.
+    add_step(page, main, "Retry payment")
+    rename(page, "retry")
+    panel(page).get_by_label("on_failure", exact=True).select_option("continue")
+    # Branch on the retry's output.
+    add_step(page, main, "Branch")
+    rename(page, "declined")
+    panel(page).get_by_label("field", exact=True).fill("steps.retry.output.status")
+    panel(page).get_by_label("field", exact=True).press("Tab")
+    panel(page).get_by_label("operator", exact=True).select_option("equals")
+    panel(page).get_by_label("value", exact=True).fill("failed")
+    then_lane = page.locator("ol[data-lane='declined.then']")
+    add_step(page, then_lane, "Create task")
+    rename(page, "follow_up")
+    panel(page).get_by_label("title", exact=True).fill("Call {{ customer.name }} about {{ invoice.number }}")
+    panel(page).get_by_label("assignee", exact=True).fill("collections")
+    add_step(page, page.locator("ol[data-lane='declined.else']"), "Stop")
+    rename(page, "recovered")
+    # The final notice.
+    add_step(page, main, "Send email")
+    rename(page, "final")
+    panel(page).get_by_label("to", exact=True).fill("{{ customer.email }}")
+    panel(page).get_by_label("template", exact=True).select_option("payment_failed_final")
+
+    page.get_by_role("button", name="0 problems").wait_for()
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("All changes saved").wait_for()
+    screenshot(page, "builder-dunning-built")
+
+    automation = Automation.objects.get()
+    assert page.url.endswith(f"/admin/automations/automation/{automation.pk}/builder/")
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(operator)
+    saved = api.get(f"/api/automations/{automation.pk}/").json()["draft_definition"]
+    assert saved["name"] == "Payment dunning"
+    assert saved["trigger"] == {"type": "event", "event": "payment.failed"}
+    assert saved["conditions"] == {"all": [{"field": "invoice.amount_due", "operator": "greater_than", "value": 0}]}
+    assert [step["key"] for step in saved["steps"]] == ["gentle", "wait_3d", "retry", "declined", "final"]
+    steps = {step["key"]: step for step in saved["steps"]}
+    assert steps["gentle"]["config"] == {"to": "{{ customer.email }}", "template": "payment_failed_gentle"}
+    assert steps["wait_3d"]["duration"] == "3d"
+    assert steps["retry"]["action"] == "retry_payment" and steps["retry"]["on_failure"] == "continue"
+    assert steps["declined"]["if"] == {"all": [{"field": "steps.retry.output.status", "operator": "equals",
+                                                "value": "failed"}]}
+    assert steps["declined"]["then"][0]["config"] == {
+        "title": "Call {{ customer.name }} about {{ invoice.number }}", "assignee": "collections"}
+    assert steps["declined"]["else"] == [{"key": "recovered", "type": "stop"}]
+
+    page.get_by_role("button", name="Activate").click()
+    dialog = page.get_by_role("dialog", name="Activate version 1?")
+    assert "No execution is running or waiting now." in dialog.inner_text()
+    dialog.get_by_role("button", name="Activate version 1").click()
+    page.get_by_text("Version 1 is active.").first.wait_for()
+    automation.refresh_from_db()
+    assert automation.status == "active"
+
+    emit("payment.failed", sample("payment.failed"), id="evt_browser")
+    execution = Execution.objects.get()
+    page.goto(f"/admin/automations/execution/{execution.pk}/change/")
+    run = page.locator("#ab-run")
+    run.locator("[data-step-key=gentle]").wait_for()
+    assert "succeeded" in run.locator("[data-step-key=gentle] .ab-status").inner_text()
+    assert re.search(r"waiting until \d{4}-\d\d-\d\d", run.locator("[data-step-key=wait_3d] .ab-status").inner_text())
+    assert "not reached" in run.locator("[data-step-key=retry] .ab-status").inner_text()
+    run.locator("[data-step-key=gentle] .ab-select").click()
+    details = run.locator(".ab-run-details")
+    assert "We couldn't process your payment for INV-2026-0042" in details.inner_text()
+    screenshot(page, "run-view")

@@ -1,0 +1,213 @@
+"""Editing the library's dunning in the builder: a delay changed and activated as v2, moves by
+keyboard and by drag, a bad duration shown beside its field and on its card, the test panel,
+and what a view-only user and an anonymous visitor get."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import login, screenshot
+from tests.conftest import sample
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def dunning_live(transactional_db):
+    from automations import library, services
+
+    automation = library.instantiate("payment_dunning")
+    services.activate(automation)
+    automation.refresh_from_db()
+    return automation
+
+
+def open_builder(page, automation, username="ops"):
+    login(page, username)
+    page.goto(f"/admin/automations/automation/{automation.pk}/builder/")
+    page.locator("#ab-builder[data-validated]").wait_for(state="attached")
+
+
+def card(page, key):
+    return page.locator(f"[data-step-key={key}] > .ab-card")
+
+
+def keys_in(page, lane):
+    return page.locator(f"ol[data-lane='{lane}'] > li.ab-step").evaluate_all("items => items.map(i => i.dataset.stepKey)")
+
+
+def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(page, operator, dunning_live):
+    from billing_events import emit
+
+    emit("payment.failed", sample("payment.failed"), id="evt_live")  # one run stays on v1
+    open_builder(page, dunning_live)
+    card(page, "wait_3d").locator(".ab-select").click()
+    page.locator(".ab-panel").get_by_label("duration", exact=True).fill("2d")
+    assert "wait 2 days" in card(page, "wait_3d").inner_text()
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("All changes saved").wait_for()
+    page.get_by_role("button", name="Activate").click()
+    dialog = page.get_by_role("dialog", name="Activate version 2?")
+    assert "1 live execution stays on the version they started on (v1: 1)" in dialog.inner_text()
+    dialog.get_by_role("button", name="Activate version 2").click()
+    page.get_by_text("Version 2 is active.").first.wait_for()
+
+    dunning_live.refresh_from_db()
+    assert dunning_live.active_version.number == 2
+    diff = dunning_live.versions.get(number=2)
+    from automations.definition.diff import diff_definitions
+
+    changes = diff_definitions(dunning_live.versions.get(number=1).definition(), diff.definition())
+    assert changes["changed"] == [{"key": "wait_3d", "fields": ["duration"],
+                                   "changes": [{"field": "duration", "from": "3d", "to": "2d"}]}]
+    assert not changes["moved"] and not changes["added"] and not changes["removed"]
+
+    page.get_by_role("tab", name="Versions").click()
+    version_2 = page.locator(".ab-version").first
+    version_2.get_by_text(re.compile("^Changes:")).click()
+    assert version_2.locator(".ab-diff li").all_inner_texts() == ["wait_3d: duration 3d -> 2d"]
+    revisions = page.locator(".ab-revision")
+    assert "Version 2 activated" in revisions.first.inner_text()
+    revisions.nth(1).locator("summary").click()
+    assert "wait_3d: duration 3d -> 2d" in revisions.nth(1).inner_text()
+
+
+def test_a_step_moves_with_the_keyboard_alone(page, operator, dunning_live):
+    open_builder(page, dunning_live)
+    card(page, "final").locator(".ab-select").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move up"
+    page.keyboard.press("Enter")
+    assert keys_in(page, "steps")[-2:] == ["final", "paid_meanwhile"]
+    page.locator("#ab-live").get_by_text("Moved final up: now 5 of 6 in Main flow.").wait_for()
+    # Focus stays on the moved card's button, so pressing again moves it again.
+    page.keyboard.press("Enter")
+    assert keys_in(page, "steps")[-3:] == ["final", "wait_7d", "paid_meanwhile"]
+    # Move to… another lane, from the keyboard.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move to…"
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Move final")
+    dialog.get_by_label("Lane").select_option(label="Else of paid_meanwhile")
+    dialog.get_by_label("Lane").press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert keys_in(page, "paid_meanwhile.else") == ["final"]
+    page.locator("#ab-live").get_by_text("Moved final: now 1 of 1 in Else of paid_meanwhile.").wait_for()
+    page.keyboard.press("Control+z")
+    assert keys_in(page, "paid_meanwhile.else") == []
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("All changes saved").wait_for()
+    dunning_live.refresh_from_db()
+    saved = [step["key"] for step in dunning_live.draft_version.definition()["steps"]]
+    assert saved[-3:] == ["final", "wait_7d", "paid_meanwhile"]
+
+
+def drag(page, handle, target) -> None:
+    """Press on the drag handle and glide to the target's middle the way a hand would, aiming
+    at where the target is now at each move (cards shift while one is dragged)."""
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for _ in range(40):
+        goal = target.bounding_box()
+        goal_x, goal_y = goal["x"] + 40, goal["y"] + goal["height"] / 2
+        x, y = x + (goal_x - x) / 4, y + (goal_y - y) / 4
+        page.mouse.move(x, y)
+        page.wait_for_timeout(25)
+    page.mouse.up()
+
+
+def test_a_step_dragged_into_a_branch_lane(page, operator, dunning_live):
+    page.set_viewport_size({"width": 1366, "height": 2000})  # source and target on screen at once
+    open_builder(page, dunning_live)
+    drag(page, card(page, "final").locator(".ab-drag"), page.locator("ol[data-lane='paid_meanwhile.else']"))
+    page.locator("ol[data-lane='paid_meanwhile.else'] > li[data-step-key='final']").wait_for()
+    assert keys_in(page, "paid_meanwhile.else") == ["final"]
+    assert "final" not in keys_in(page, "steps")
+    page.locator("#ab-live").get_by_text("Moved final: now 1 of 1 in Else of paid_meanwhile.").wait_for()
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("All changes saved").wait_for()
+    dunning_live.refresh_from_db()
+    [branch] = [step for step in dunning_live.draft_version.definition()["steps"] if step["key"] == "paid_meanwhile"]
+    assert [step["key"] for step in branch["else"]] == ["final"]
+
+
+def test_a_bad_duration_is_shown_beside_the_field_and_on_the_card(page, operator, dunning_live):
+    open_builder(page, dunning_live)
+    card(page, "wait_3d").locator(".ab-select").click()
+    duration = page.locator(".ab-panel").get_by_label("duration", exact=True)
+    duration.fill("soon")
+    field = page.locator(".ab-panel [data-field=duration]")
+    field.locator(".ab-errors li").get_by_text(re.compile("'soon' is not a duration")).wait_for()
+    assert duration.get_attribute("aria-invalid") == "true"
+    assert card(page, "wait_3d").locator(".ab-badge").inner_text() == "1 problem"
+    activate = page.get_by_role("button", name="Activate")
+    assert activate.is_disabled()
+    assert page.locator("#ab-activate-why").inner_text() == "Activate is off: fix the 1 problem first."
+    page.get_by_role("button", name="1 problem").click()
+    page.get_by_role("dialog", name="Problems").get_by_role("button", name=re.compile("wait_3d · duration")).click()
+    assert page.evaluate("document.activeElement.closest('[data-field]').dataset.field") == "duration"
+    screenshot(page, "builder-problem")
+    duration.fill("2d")
+    page.get_by_role("button", name="0 problems").wait_for()
+    assert card(page, "wait_3d").locator(".ab-badge").count() == 0
+    assert activate.is_enabled()
+    # What the server refused survives a reload until it is fixed or discarded.
+    duration.fill("later")
+    field.locator(".ab-errors li").wait_for()
+    page.reload()
+    page.locator("[data-step-key=gentle]").wait_for()
+    assert "wait later" in card(page, "wait_3d").inner_text()
+    page.get_by_role("button", name="Discard them").click()
+    assert "wait 3 days" in card(page, "wait_3d").inner_text()
+
+
+def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, operator, dunning_live):
+    from django.core import mail
+
+    from automations.models import Execution
+    from billing_events.models import Payment
+
+    open_builder(page, dunning_live)
+    page.get_by_role("button", name="Test").click()
+    timeline = page.locator(".ab-timeline")
+    timeline.wait_for()
+    days = timeline.locator(".ab-day__title").all_inner_texts()
+    assert days == ["Day 0", "Day 3", "Day 10"]
+    assert "Subject We couldn't process your payment for INV-2026-0042" in timeline.inner_text()
+    assert "Took Else" in timeline.locator("[data-test-step=retry_worked]").inner_text()
+    assert "nothing was sent, charged or written" in timeline.inner_text()
+    # The path taken is drawn on the flow.
+    assert "Test: day 10" in card(page, "final").inner_text()
+    assert "not reached" in card(page, "recovered").inner_text()
+    screenshot(page, "builder-test-panel")
+    assert mail.outbox == [] and not Execution.objects.exists() and not Payment.objects.exists()
+
+
+def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning_live, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_automation", "view_execution",
+                                                                         "view_emailtemplate"]))
+    open_builder(page, dunning_live, username="viewer")
+    assert page.get_by_text("Read only").is_visible()
+    for name in ("Save draft", "Activate", "Undo", "Redo", "Add step", "Move up", "Delete step"):
+        assert page.get_by_role("button", name=name).count() == 0 or not page.get_by_role("button", name=name).first.is_visible()
+    card(page, "wait_3d").locator(".ab-select").click()
+    duration = page.locator(".ab-panel").get_by_label("duration", exact=True)
+    assert duration.input_value() == "3d" and not duration.is_editable()
+    page.get_by_role("button", name="Test").click()
+    page.locator(".ab-timeline").wait_for()  # test mode changes nothing: allowed
+    page.get_by_role("tab", name="Versions").click()
+    page.get_by_text("Version 1").first.wait_for()
+    assert page.get_by_role("button", name=re.compile("^Restore")).count() == 0
+
+
+def test_an_anonymous_visitor_is_sent_to_login(page, dunning_live):
+    page.goto(f"/admin/automations/automation/{dunning_live.pk}/builder/")
+    assert "/admin/login/" in page.url
