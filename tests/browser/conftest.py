@@ -62,8 +62,14 @@ class Watcher:
             route.abort()
 
     def console(self, message) -> None:
-        if message.type == "error":
+        # A 4xx from our API is an answer the page expects and shows (a refused definition, a
+        # bad cron expression); the browser still logs it. Server errors are caught by response().
+        if message.type == "error" and "the server responded with a status of 4" not in message.text:
             self.problems.append(f"console error: {message.text}")
+
+    def response(self, response) -> None:
+        if response.status >= 500:
+            self.problems.append(f"{response.status} from {response.url}")
 
     def page_error(self, error) -> None:
         self.problems.append(f"page error: {error}")
@@ -84,6 +90,7 @@ def page(request, browser, live_server) -> Iterator:
     page = context.new_page()
     page.on("console", watcher.console)
     page.on("pageerror", watcher.page_error)
+    page.on("response", watcher.response)
     page.set_default_timeout(10_000)
     page.watcher = watcher
     yield page

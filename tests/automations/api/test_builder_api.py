@@ -1,0 +1,143 @@
+"""What the builder asks the API: validation without saving, test mode on what is on screen,
+schedule and template previews, email templates, draft revisions, live runs by version and the
+run view's step states."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from automations import library, services
+from automations.models import EmailTemplate, Execution
+from tests.automations.api.conftest import token_client
+from tests.conftest import sample
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def definition():
+    library.install_email_templates("payment_dunning")
+    return copy.deepcopy(library.get_template("payment_dunning")["definition"])
+
+
+@pytest.fixture
+def viewer(db, django_user_model):
+    user = django_user_model.objects.create_user("viewer", "viewer@example.com", "pw")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_automation", "view_execution"]))
+    return token_client(user)
+
+
+def test_validate_answers_problems_by_field_and_saves_nothing(api, definition):
+    definition["steps"][1]["duration"] = "soon"
+    answer = api.post("/api/automations/validate/", definition, format="json")
+    assert answer.status_code == 200
+    assert answer.json()["valid"] is False
+    assert answer.json()["errors"][0]["field"] == "steps.wait_3d.duration"
+    definition["steps"][1]["duration"] = "2d"
+    body = api.post("/api/automations/validate/", definition, format="json").json()
+    assert body["valid"] is True and body["errors"] == [] and body["definition"]["steps"][1]["duration"] == "2d"
+    assert api.get("/api/automations/").json()["count"] == 0
+
+
+def test_validate_of_an_automation_keeps_its_masked_secrets(api, definition):
+    definition["steps"].append({"key": "hook", "type": "action", "action": "send_webhook",
+                                "config": {"url": "https://hooks.example/x", "secret": "whsec_c2VjcmV0"}})
+    created = api.post("/api/automations/", definition, format="json").json()
+    shown = created["draft_definition"]
+    assert shown["steps"][-1]["config"]["secret"] == "********"
+    answer = api.post(f"/api/automations/{created['id']}/validate/", shown, format="json").json()
+    assert answer["valid"] is True, answer
+
+
+def test_test_mode_runs_the_definition_on_screen_saved_or_not(api, definition):
+    unsaved = api.post("/api/automations/test/", {"definition": definition}, format="json").json()
+    assert [entry["day"] for entry in unsaved["timeline"] if entry["step"] == "final"] == [10]
+    created = api.post("/api/automations/", definition, format="json").json()
+    definition["steps"][1]["duration"] = "5d"  # on screen, not saved
+    answer = api.post(f"/api/automations/{created['id']}/test/", {"definition": definition}, format="json").json()
+    assert [entry["day"] for entry in answer["timeline"] if entry["step"] == "final"] == [12]
+    definition["steps"][1]["duration"] = "later"
+    refused = api.post(f"/api/automations/{created['id']}/test/", {"definition": definition}, format="json")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "steps.wait_3d.duration"
+    assert not Execution.objects.exists()
+
+
+def test_a_viewer_may_validate_and_test_but_not_save(viewer, api, definition):
+    created = api.post("/api/automations/", definition, format="json").json()
+    assert viewer.post(f"/api/automations/{created['id']}/validate/", definition, format="json").status_code == 200
+    assert viewer.post(f"/api/automations/{created['id']}/test/", {}, format="json").status_code == 200
+    assert viewer.put(f"/api/automations/{created['id']}/", definition, format="json").status_code == 403
+
+
+def test_schedule_preview_gives_the_next_five_slots_in_the_schedule_zone(api):
+    schedule = {"kind": "cron", "expression": "0 9 * * 1", "timezone": "Europe/Berlin"}
+    answer = api.post("/api/schedule-preview/", {"schedule": schedule}, format="json")
+    assert answer.status_code == 200
+    # The clock stands at Friday 2026-11-20 10:00 UTC: Mondays 09:00 in Berlin (UTC+1 in winter).
+    assert answer.json()["next"] == ["2026-11-23T08:00:00Z", "2026-11-30T08:00:00Z", "2026-12-07T08:00:00Z",
+                                     "2026-12-14T08:00:00Z", "2026-12-21T08:00:00Z"]
+    bad = api.post("/api/schedule-preview/", {"schedule": {**schedule, "expression": "0 9 * *"}}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "trigger.schedule.expression"
+
+
+def test_render_preview_renders_on_sample_data_and_names_the_field_that_fails(api):
+    templates = {"subject": "Invoice {{ invoice.number }} for {{ invoice.amount_due | money(invoice.currency) }}",
+                 "body": "Hi {{ customer.nmae }}"}
+    answer = api.post("/api/render-preview/", {"templates": templates, "data": sample("payment.failed")},
+                      format="json").json()
+    assert answer["rendered"] == {"subject": "Invoice INV-2026-0042 for $1,250.00"}
+    assert answer["errors"][0]["field"] == "body" and "nmae" in answer["errors"][0]["message"]
+
+
+def test_email_templates_are_read_and_edited_with_their_permissions(api, viewer, definition):
+    listing = api.get("/api/email-templates/").json()
+    assert [item["key"] for item in listing["results"]] == ["payment_failed_final", "payment_failed_gentle",
+                                                            "payment_failed_urgent"]
+    url = "/api/email-templates/payment_failed_gentle/"
+    template = api.get(url).json()
+    broken = api.put(url, {**template, "subject": "Hi {{ customer.name"}, format="json")
+    assert broken.status_code == 400 and "template syntax error" in str(broken.json())
+    assert api.put(url, {**template, "subject": "Payment failed"}, format="json").status_code == 200
+    assert EmailTemplate.objects.get(key="payment_failed_gentle").subject == "Payment failed"
+    assert viewer.put(url, {**template, "subject": "x"}, format="json").status_code == 403
+
+
+def test_revisions_list_every_draft_save_with_its_diff_and_restore_one(api, definition):
+    created = api.post("/api/automations/", definition, format="json").json()
+    url = f"/api/automations/{created['id']}/"
+    for duration in ("2d", "4d"):
+        definition["steps"][1]["duration"] = duration
+        assert api.put(url, definition, format="json").status_code == 200
+    revisions = api.get(url + "revisions/").json()["results"]
+    assert [(r["version"], r["event"], r["author"]) for r in revisions] == [(1, "saved", "ops")] * 3
+    assert revisions[0]["diff"]["lines"] == ["wait_3d: duration 2d -> 4d"]
+    assert revisions[1]["diff"]["lines"] == ["wait_3d: duration 3d -> 2d"]
+    restored = api.post(url + f"revisions/{revisions[1]['id']}/restore/").json()
+    assert restored["draft_definition"]["steps"][1]["duration"] == "2d"
+    assert api.post(url + "revisions/999999/restore/").status_code == 400
+
+
+def test_the_detail_counts_live_runs_by_version_and_the_run_view_reads_step_states(api, dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
+    body = api.get(f"/api/automations/{dunning.pk}/").json()
+    assert body["live_executions"] == {"1": 1}
+    execution = Execution.objects.get()
+    detail = api.get(f"/api/executions/{execution.pk}/").json()
+    assert detail["step_states"]["gentle"] == {"status": "succeeded", "label": "succeeded", "attempts": 1, "runs": 1}
+    assert detail["step_states"]["wait_3d"]["status"] == "waiting"
+    assert detail["step_states"]["wait_3d"]["label"] == "waiting until 2026-11-23 10:00 UTC"
+    assert "retry" not in detail["step_states"] and detail["ending"] is None
+    services.cancel_execution(execution, "canceled by ops")
+    detail = api.get(f"/api/executions/{execution.pk}/").json()
+    assert detail["ending"]["label"] == "canceled: canceled by ops"
+    assert detail["step_states"]["wait_3d"]["status"] == "succeeded"
+
+
+def test_the_actions_catalogue_tells_the_builder_outputs_and_template_fields(api):
+    actions = {item["action"]: item for item in api.get("/api/actions/").json()["results"]}
+    assert "decline_code" in actions["retry_payment"]["output_schema"]["properties"]
+    assert actions["send_email"]["literal_fields"] == ["template"]
+    assert actions["send_webhook"]["secret_fields"] == ["secret"]
+    assert actions["send_email"]["config_schema"]["properties"]["to"]["description"]

@@ -1,0 +1,146 @@
+"""The side panel's helpers in a real browser: the variable picker, the email template editor with
+its preview, the schedule editor's next run times, a host's own action in the insert menu, the
+card tools with undo and redo, and the run view's buttons."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import login, screenshot
+from tests.browser.test_builder_editing import card, keys_in, open_builder
+from tests.conftest import sample
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def dunning_live(transactional_db):
+    from automations import library, services
+
+    automation = library.instantiate("payment_dunning")
+    services.activate(automation)
+    automation.refresh_from_db()
+    return automation
+
+
+def test_the_variable_picker_offers_what_is_in_scope_and_inserts_it(page, operator, dunning_live):
+    open_builder(page, dunning_live)
+    card(page, "follow_up").locator(".ab-select").click()
+    title = page.locator(".ab-panel").get_by_label("title", exact=True)
+    page.get_by_role("button", name="Insert variable into title").click()
+    picker = page.get_by_role("dialog", name="Insert a variable")
+    paths = picker.locator(".ab-var code").all_inner_texts()
+    assert "customer.email" in paths and "steps.retry.output.decline_code" in paths
+    assert "steps.retry_worked.output.branch" in paths and not any(path.startswith("steps.final") for path in paths)
+    assert "billing@acme.example" in picker.locator("[data-path='customer.email']").inner_text()
+    picker.get_by_label("Filter variables").fill("amount_due")
+    picker.locator("[data-path='invoice.amount_due']").click()
+    assert title.input_value().endswith("{{ invoice.amount_due }}")
+    # Typing {{ opens it too, and the braces typed are not doubled.
+    title.press("End")
+    title.type(" {{")
+    picker = page.get_by_role("dialog", name="Insert a variable")
+    picker.get_by_label("Filter variables").fill("invoice.number")
+    picker.get_by_label("Filter variables").press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert title.input_value().endswith("{{ invoice.amount_due }} {{ invoice.number }}")
+    assert "{{ invoice.amount_due }} {{ invoice.number }}" in card(page, "follow_up").inner_text()
+
+
+def test_the_email_template_is_edited_in_the_panel_with_a_preview(page, operator, dunning_live):
+    from automations.models import EmailTemplate
+
+    open_builder(page, dunning_live)
+    card(page, "gentle").locator(".ab-select").click()
+    preview = page.locator(".ab-preview")
+    preview.get_by_text("Subject: We couldn't process your payment for INV-2026-0042").wait_for()
+    assert "Hi Acme Corp," in preview.inner_text()
+    page.locator(".ab-panel").get_by_label("subject", exact=True).fill("Payment for {{ invoice.number }}, {{ customer.name }}")
+    preview.get_by_text("Subject: Payment for INV-2026-0042, Acme Corp").wait_for()
+    page.locator(".ab-panel").get_by_label("subject", exact=True).fill("Oops {{ customer.nmae }}")
+    preview.locator(".ab-errors li").get_by_text(re.compile("subject: .*nmae")).wait_for()
+    page.locator(".ab-panel").get_by_label("subject", exact=True).fill("Payment for {{ invoice.number }}")
+    page.get_by_role("button", name="Save email template").click()
+    page.get_by_text("Email template saved.").wait_for()
+    assert EmailTemplate.objects.get(key="payment_failed_gentle").subject == "Payment for {{ invoice.number }}"
+    screenshot(page, "builder-email-panel")
+
+
+def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, operator):
+    login(page, "ops")
+    page.goto("/admin/automations/automation/add/builder/")
+    page.locator("#ab-builder[data-validated]").wait_for(state="attached")
+    panel = page.locator(".ab-panel")
+    panel.get_by_label("type", exact=True).select_option("schedule")
+    panel.get_by_label("kind", exact=True).select_option("cron")
+    panel.get_by_label("expression", exact=True).fill("0 9 * * 1")
+    panel.get_by_label("timezone", exact=True).fill("Europe/Berlin")
+    runs = page.locator(".ab-next-runs ol li time")
+    runs.nth(4).wait_for()
+    assert runs.evaluate_all("items => items.map(i => i.getAttribute('datetime'))") == [
+        "2026-11-23T08:00:00Z", "2026-11-30T08:00:00Z", "2026-12-07T08:00:00Z", "2026-12-14T08:00:00Z",
+        "2026-12-21T08:00:00Z"]
+    panel.get_by_label("expression", exact=True).fill("0 9 * *")
+    page.locator(".ab-next-runs .ab-errors li").get_by_text(re.compile("trigger.schedule.expression")).wait_for()
+    panel.locator("[data-field='schedule.expression'] .ab-errors li").get_by_text(re.compile("5-field cron")).wait_for()
+    panel.get_by_label("kind", exact=True).select_option("calendar")
+    panel.get_by_label("rule", exact=True).select_option("nth_weekday_of_month")
+    assert panel.get_by_label("weekday", exact=True).is_visible()
+    assert "On the first monday of each month at 09:00 (UTC)" in page.locator(".ab-card--trigger").inner_text()
+
+
+def test_a_hosts_own_action_is_offered_in_the_insert_menu(page, operator, dunning_live):
+    from automations.actions import registry
+    from tests.host_project.providers import FlagForCollections
+
+    with registry.register_temporarily(FlagForCollections):
+        open_builder(page, dunning_live)
+        page.locator("ol.ab-lane--main > li.ab-insert button").last.click()
+        menu = page.get_by_role("dialog", name="Add a step")
+        menu.get_by_label("Filter steps").fill("flag")
+        menu.get_by_role("button", name=re.compile("^flag_for_collections")).click()
+        assert keys_in(page, "steps")[-1] == "flag_for_collections"
+        assert page.locator(".ab-panel").get_by_label("reason", exact=True).is_visible()
+
+
+def test_duplicate_delete_undo_and_redo_from_the_cards(page, operator, dunning_live):
+    open_builder(page, dunning_live)
+    card(page, "wait_3d").get_by_role("button", name="Duplicate step").click()
+    assert keys_in(page, "steps")[:3] == ["gentle", "wait_3d", "wait_3d_2"]
+    page.locator("#ab-live").get_by_text("Duplicated wait_3d as wait_3d_2.").wait_for()
+    card(page, "gentle").get_by_role("button", name="Delete step").click()
+    assert keys_in(page, "steps")[:2] == ["wait_3d", "wait_3d_2"]
+    page.get_by_role("button", name="Undo").click()
+    assert keys_in(page, "steps")[:3] == ["gentle", "wait_3d", "wait_3d_2"]
+    page.get_by_role("button", name="Undo").click()
+    assert keys_in(page, "steps")[:2] == ["gentle", "wait_3d"] and "wait_3d_2" not in keys_in(page, "steps")
+    page.get_by_role("button", name="Redo").click()
+    assert "wait_3d_2" in keys_in(page, "steps")
+    card(page, "wait_3d_2").locator(".ab-select").click()
+    key = page.locator(".ab-panel").get_by_label("key", exact=True)
+    key.fill("gentle")
+    key.press("Tab")
+    page.locator(".ab-panel [data-field=key] .ab-errors").get_by_text("another step is already called gentle").wait_for()
+    key.fill("wait_again")
+    key.press("Tab")
+    card(page, "wait_again").wait_for()
+
+
+def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning_live):
+    from automations.models import Execution
+    from billing_events import emit
+
+    emit("payment.failed", sample("payment.failed"), id="evt_run_view")
+    execution = Execution.objects.get()
+    login(page, "ops")
+    page.goto(f"/admin/automations/execution/{execution.pk}/change/")
+    page.get_by_role("button", name="Cancel execution").click()
+    page.locator(".ab-run-summary").get_by_text(re.compile("^Ended canceled: canceled through the API by ops")).wait_for()
+    execution.refresh_from_db()
+    assert execution.status == "canceled"
+    page.get_by_role("button", name="Run now").click()
+    page.wait_for_url(lambda url: f"/execution/{execution.pk}/" not in url)
+    newer = Execution.objects.exclude(pk=execution.pk).get()
+    assert page.url.endswith(f"/admin/automations/execution/{newer.pk}/change/")
+    assert newer.trigger["type"] == "manual" and newer.trigger["user"] == "ops"
