@@ -70,8 +70,8 @@ class AutomationForm(forms.ModelForm):
 @admin.register(Automation)
 class AutomationAdmin(admin.ModelAdmin):
     form = AutomationForm
-    list_display = ("name", "status_badge", "trigger_summary", "active_version_number", "live_executions",
-                    "next_run", "builder_link", "toggle")
+    list_display = ("name", "status_badge", "trigger_summary", "live_executions", "next_run", "builder_link",
+                    "toggle")
     list_filter = ("is_paused", "trigger_type", "trigger_event")
     search_fields = ("name", "description")
     readonly_fields = ("name", "description", "status_badge", "active_version_number", "versions_table")
@@ -107,7 +107,8 @@ class AutomationAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_badge(self, obj: Automation) -> str:
-        return format_html("<b class='ab-status-badge ab-status-badge--{}'>{}</b>", obj.status, obj.status)
+        version = f" v{obj.active_version.number}" if obj.active_version else ""
+        return format_html("<b class='ab-status-badge ab-status-badge--{}'>{}</b>{}", obj.status, obj.status, version)
 
     @admin.display(description="trigger")
     def trigger_summary(self, obj: Automation) -> str:
@@ -121,7 +122,7 @@ class AutomationAdmin(admin.ModelAdmin):
             return f"schedule ({trigger['schedule'].get('kind')})"
         return "manual"
 
-    @admin.display(description="next scheduled run")
+    @admin.display(description="next run")
     def next_run(self, obj: Automation) -> str:
         state = getattr(obj, "schedule_state", None)
         if state is None or state.next_at is None or obj.is_paused:
@@ -132,7 +133,7 @@ class AutomationAdmin(admin.ModelAdmin):
     def active_version_number(self, obj: Automation) -> str:
         return f"v{obj.active_version.number}" if obj.active_version else "—"
 
-    @admin.display(description="running / waiting")
+    @admin.display(description="live runs")
     def live_executions(self, obj: Automation) -> str:
         url = reverse("admin:automations_execution_changelist") + f"?automation__id__exact={obj.pk}"
         return format_html("<a href='{}'>{}</a>", url, getattr(obj, "live", 0))
@@ -142,7 +143,7 @@ class AutomationAdmin(admin.ModelAdmin):
         return format_html("<a href='{}'>Open builder</a>",
                            reverse("admin:automations_automation_builder", args=[obj.pk]))
 
-    @admin.display(description="pause / resume")
+    @admin.display(description="")
     def toggle(self, obj: Automation) -> str:
         if obj.active_version_id is None:
             return "—"

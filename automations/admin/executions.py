@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -57,6 +58,10 @@ class CorrelationFilter(admin.SimpleListFilter):
         return queryset.filter(correlation_value=self.value()) if self.value() else queryset
 
 
+def _short_time(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%b %d %H:%M") if moment else "—"
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, indent=2, sort_keys=True, default=str)
 
@@ -67,8 +72,7 @@ def pretty_json(value: Any) -> str:
 
 @admin.register(Execution)
 class ExecutionAdmin(admin.ModelAdmin):
-    list_display = ("id", "automation", "version_label", "status", "correlation", "reason", "trigger_label",
-                    "started_at", "wake_at", "finished_at")
+    list_display = ("id", "automation_version", "status_when", "correlation", "reason", "trigger_short", "started")
     list_display_links = ("id",)
     list_filter = ("status", "automation", CorrelationFilter, ReasonFilter, ("started_at", admin.DateFieldListFilter))
     search_fields = ("=id", "correlation_value", "event__id", "automation__name")
@@ -79,9 +83,9 @@ class ExecutionAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["automations/admin.css"]}
 
-    @admin.display(description="version")
-    def version_label(self, obj: Execution) -> str:
-        return f"v{obj.version.number}"
+    @admin.display(description="automation", ordering="automation__name")
+    def automation_version(self, obj: Execution) -> str:
+        return f"{obj.automation} v{obj.version.number}"
 
     @admin.display(description="correlation", ordering="correlation_value")
     def correlation(self, obj: Execution) -> str:
@@ -94,9 +98,31 @@ class ExecutionAdmin(admin.ModelAdmin):
         text = obj.status_reason or obj.error
         if not text:
             return "—"
-        return format_html("<span title='{}'>{}</span>", text, Truncator(text).chars(60))
+        # "exit_on: invoice.paid (evt_…) for inv_1" reads "exit: invoice.paid"; the whole text on hover.
+        short = f"exit: {text.split()[1]}" if text.startswith("exit_on:") and len(text.split()) > 1 else text
+        return format_html("<span title='{}'>{}</span>", text, Truncator(short).chars(40))
 
     @admin.display(description="trigger")
+    def trigger_short(self, obj: Execution) -> str:
+        """The event type (its id on hover), the slot, or who ran it: short enough for the list."""
+        trigger = obj.trigger or {}
+        if trigger.get("type") == "event":
+            return format_html("<span title='{}'>{}</span>", trigger.get("event_id"), trigger.get("event_type"))
+        return self.trigger_label(obj)
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj: Execution) -> str:
+        return _short_time(obj.started_at)
+
+    @admin.display(description="status", ordering="status")
+    def status_when(self, obj: Execution) -> str:
+        """The status with its moment: until when a run waits, when it ended."""
+        if obj.finished_at:
+            return format_html("{}<br><small>{}</small>", obj.get_status_display(), _short_time(obj.finished_at))
+        if obj.status == "waiting" and obj.wake_at:
+            return format_html("{}<br><small>until {}</small>", obj.get_status_display(), _short_time(obj.wake_at))
+        return obj.get_status_display()
+
     def trigger_label(self, obj: Execution) -> str:
         trigger = obj.trigger or {}
         if trigger.get("type") == "event":
