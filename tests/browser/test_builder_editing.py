@@ -13,16 +13,6 @@ from tests.conftest import sample
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def dunning_live(transactional_db):
-    from automations import library, services
-
-    automation = library.instantiate("payment_dunning")
-    services.activate(automation)
-    automation.refresh_from_db()
-    return automation
-
-
 def open_builder(page, automation, username="ops"):
     login(page, username)
     page.goto(f"/admin/automations/automation/{automation.pk}/builder/")
@@ -37,11 +27,11 @@ def keys_in(page, lane):
     return page.locator(f"ol[data-lane='{lane}'] > li.ab-step").evaluate_all("items => items.map(i => i.dataset.stepKey)")
 
 
-def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(page, operator, dunning_live):
+def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(page, operator, dunning):
     from billing_events import emit
 
     emit("payment.failed", sample("payment.failed"), id="evt_live")  # one run stays on v1
-    open_builder(page, dunning_live)
+    open_builder(page, dunning)
     card(page, "wait_3d").locator(".ab-select").click()
     page.locator(".ab-panel").get_by_label("duration", exact=True).fill("2d")
     assert "wait 2 days" in card(page, "wait_3d").inner_text()
@@ -53,12 +43,12 @@ def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(p
     dialog.get_by_role("button", name="Activate version 2").click()
     page.get_by_text("Version 2 is active.").first.wait_for()
 
-    dunning_live.refresh_from_db()
-    assert dunning_live.active_version.number == 2
-    diff = dunning_live.versions.get(number=2)
+    dunning.refresh_from_db()
+    assert dunning.active_version.number == 2
+    diff = dunning.versions.get(number=2)
     from automations.definition.diff import diff_definitions
 
-    changes = diff_definitions(dunning_live.versions.get(number=1).definition(), diff.definition())
+    changes = diff_definitions(dunning.versions.get(number=1).definition(), diff.definition())
     assert changes["changed"] == [{"key": "wait_3d", "fields": ["duration"],
                                    "changes": [{"field": "duration", "from": "3d", "to": "2d"}]}]
     assert not changes["moved"] and not changes["added"] and not changes["removed"]
@@ -73,8 +63,8 @@ def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(p
     assert "wait_3d: duration 3d -> 2d" in revisions.nth(1).inner_text()
 
 
-def test_a_step_moves_with_the_keyboard_alone(page, operator, dunning_live):
-    open_builder(page, dunning_live)
+def test_a_step_moves_with_the_keyboard_alone(page, operator, dunning):
+    open_builder(page, dunning)
     card(page, "final").locator(".ab-select").focus()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move up"
@@ -100,8 +90,8 @@ def test_a_step_moves_with_the_keyboard_alone(page, operator, dunning_live):
     assert keys_in(page, "paid_meanwhile.else") == []
     page.get_by_role("button", name="Save draft").click()
     page.get_by_text("All changes saved").wait_for()
-    dunning_live.refresh_from_db()
-    saved = [step["key"] for step in dunning_live.draft_version.definition()["steps"]]
+    dunning.refresh_from_db()
+    saved = [step["key"] for step in dunning.draft_version.definition()["steps"]]
     assert saved[-3:] == ["final", "wait_7d", "paid_meanwhile"]
 
 
@@ -121,9 +111,9 @@ def drag(page, handle, target) -> None:
     page.mouse.up()
 
 
-def test_a_step_dragged_into_a_branch_lane(page, operator, dunning_live):
+def test_a_step_dragged_into_a_branch_lane(page, operator, dunning):
     page.set_viewport_size({"width": 1366, "height": 2000})  # source and target on screen at once
-    open_builder(page, dunning_live)
+    open_builder(page, dunning)
     drag(page, card(page, "final").locator(".ab-drag"), page.locator("ol[data-lane='paid_meanwhile.else']"))
     page.locator("ol[data-lane='paid_meanwhile.else'] > li[data-step-key='final']").wait_for()
     assert keys_in(page, "paid_meanwhile.else") == ["final"]
@@ -131,13 +121,13 @@ def test_a_step_dragged_into_a_branch_lane(page, operator, dunning_live):
     page.locator("#ab-live").get_by_text("Moved final: now 1 of 1 in Else of paid_meanwhile.").wait_for()
     page.get_by_role("button", name="Save draft").click()
     page.get_by_text("All changes saved").wait_for()
-    dunning_live.refresh_from_db()
-    [branch] = [step for step in dunning_live.draft_version.definition()["steps"] if step["key"] == "paid_meanwhile"]
+    dunning.refresh_from_db()
+    [branch] = [step for step in dunning.draft_version.definition()["steps"] if step["key"] == "paid_meanwhile"]
     assert [step["key"] for step in branch["else"]] == ["final"]
 
 
-def test_a_bad_duration_is_shown_beside_the_field_and_on_the_card(page, operator, dunning_live):
-    open_builder(page, dunning_live)
+def test_a_bad_duration_is_shown_beside_the_field_and_on_the_card(page, operator, dunning):
+    open_builder(page, dunning)
     card(page, "wait_3d").locator(".ab-select").click()
     duration = page.locator(".ab-panel").get_by_label("duration", exact=True)
     duration.fill("soon")
@@ -166,13 +156,13 @@ def test_a_bad_duration_is_shown_beside_the_field_and_on_the_card(page, operator
     assert "wait 3 days" in card(page, "wait_3d").inner_text()
 
 
-def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, operator, dunning_live):
+def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, operator, dunning):
     from django.core import mail
 
     from automations.models import Execution
     from billing_events.models import Payment
 
-    open_builder(page, dunning_live)
+    open_builder(page, dunning)
     page.get_by_role("button", name="Test").click()
     timeline = page.locator(".ab-timeline")
     timeline.wait_for()
@@ -188,13 +178,13 @@ def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, opera
     assert mail.outbox == [] and not Execution.objects.exists() and not Payment.objects.exists()
 
 
-def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning_live, django_user_model):
+def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning, django_user_model):
     from django.contrib.auth.models import Permission
 
     viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_automation", "view_execution",
                                                                          "view_emailtemplate"]))
-    open_builder(page, dunning_live, username="viewer")
+    open_builder(page, dunning, username="viewer")
     assert page.get_by_text("Read only").is_visible()
     for name in ("Save draft", "Activate", "Undo", "Redo", "Add step", "Move up", "Delete step"):
         assert page.get_by_role("button", name=name).count() == 0 or not page.get_by_role("button", name=name).first.is_visible()
@@ -208,6 +198,6 @@ def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning_l
     assert page.get_by_role("button", name=re.compile("^Restore")).count() == 0
 
 
-def test_an_anonymous_visitor_is_sent_to_login(page, dunning_live):
-    page.goto(f"/admin/automations/automation/{dunning_live.pk}/builder/")
+def test_an_anonymous_visitor_is_sent_to_login(page, dunning):
+    page.goto(f"/admin/automations/automation/{dunning.pk}/builder/")
     assert "/admin/login/" in page.url

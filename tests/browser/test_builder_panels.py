@@ -14,18 +14,8 @@ from tests.conftest import sample
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def dunning_live(transactional_db):
-    from automations import library, services
-
-    automation = library.instantiate("payment_dunning")
-    services.activate(automation)
-    automation.refresh_from_db()
-    return automation
-
-
-def test_the_variable_picker_offers_what_is_in_scope_and_inserts_it(page, operator, dunning_live):
-    open_builder(page, dunning_live)
+def test_the_variable_picker_offers_what_is_in_scope_and_inserts_it(page, operator, dunning):
+    open_builder(page, dunning)
     card(page, "follow_up").locator(".ab-select").click()
     title = page.locator(".ab-panel").get_by_label("title", exact=True)
     page.get_by_role("button", name="Insert variable into title").click()
@@ -48,10 +38,10 @@ def test_the_variable_picker_offers_what_is_in_scope_and_inserts_it(page, operat
     assert "{{ invoice.amount_due }} {{ invoice.number }}" in card(page, "follow_up").inner_text()
 
 
-def test_the_email_template_is_edited_in_the_panel_with_a_preview(page, operator, dunning_live):
+def test_the_email_template_is_edited_in_the_panel_with_a_preview(page, operator, dunning):
     from automations.models import EmailTemplate
 
-    open_builder(page, dunning_live)
+    open_builder(page, dunning)
     card(page, "gentle").locator(".ab-select").click()
     preview = page.locator(".ab-preview")
     preview.get_by_text("Subject: We couldn't process your payment for INV-2026-0042").wait_for()
@@ -90,12 +80,12 @@ def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, oper
     assert "On the first monday of each month at 09:00 (UTC)" in page.locator(".ab-card--trigger").inner_text()
 
 
-def test_a_hosts_own_action_is_offered_in_the_insert_menu(page, operator, dunning_live):
+def test_a_hosts_own_action_is_offered_in_the_insert_menu(page, operator, dunning):
     from automations.actions import registry
     from tests.host_project.providers import FlagForCollections
 
     with registry.register_temporarily(FlagForCollections):
-        open_builder(page, dunning_live)
+        open_builder(page, dunning)
         page.locator("ol.ab-lane--main > li.ab-insert button").last.click()
         menu = page.get_by_role("dialog", name="Add a step")
         menu.get_by_label("Filter steps").fill("flag")
@@ -104,8 +94,8 @@ def test_a_hosts_own_action_is_offered_in_the_insert_menu(page, operator, dunnin
         assert page.locator(".ab-panel").get_by_label("reason", exact=True).is_visible()
 
 
-def test_duplicate_delete_undo_and_redo_from_the_cards(page, operator, dunning_live):
-    open_builder(page, dunning_live)
+def test_duplicate_delete_undo_and_redo_from_the_cards(page, operator, dunning):
+    open_builder(page, dunning)
     card(page, "wait_3d").get_by_role("button", name="Duplicate step").click()
     assert keys_in(page, "steps")[:3] == ["gentle", "wait_3d", "wait_3d_2"]
     page.locator("#ab-live").get_by_text("Duplicated wait_3d as wait_3d_2.").wait_for()
@@ -127,7 +117,7 @@ def test_duplicate_delete_undo_and_redo_from_the_cards(page, operator, dunning_l
     card(page, "wait_again").wait_for()
 
 
-def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning_live):
+def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):
     from automations.models import Execution
     from billing_events import emit
 

@@ -1,6 +1,8 @@
 """API clients: a superuser, a user without permissions, nobody."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -25,3 +27,12 @@ def stranger(db, django_user_model) -> APIClient:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def definition(db):
+    """The library's dunning definition, its email templates installed."""
+    from automations import library
+
+    library.install_email_templates("payment_dunning")
+    return copy.deepcopy(library.get_template("payment_dunning")["definition"])

@@ -6,16 +6,9 @@ import copy
 import pytest
 from django.core import mail
 
-from automations import library
 from automations.models import Automation, Execution
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def definition():
-    library.install_email_templates("payment_dunning")
-    return copy.deepcopy(library.get_template("payment_dunning")["definition"])
 
 
 @pytest.fixture

@@ -3,23 +3,15 @@ schedule and template previews, email templates, draft revisions, live runs by v
 run view's step states."""
 from __future__ import annotations
 
-import copy
-
 import pytest
 from django.contrib.auth.models import Permission
 
-from automations import library, services
+from automations import services
 from automations.models import EmailTemplate, Execution
 from tests.automations.api.conftest import token_client
 from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def definition():
-    library.install_email_templates("payment_dunning")
-    return copy.deepcopy(library.get_template("payment_dunning")["definition"])
 
 
 @pytest.fixture

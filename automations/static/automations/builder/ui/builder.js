@@ -286,18 +286,15 @@ export class Builder {
       case "add":
         this.openInsert(button, parseLaneId(button.dataset.lane), Number(button.dataset.index));
         break;
-      case "move-up": {
-        const next = moveUp(definition, key);
-        const found = findStep(next, key);
-        this.commit(next, { message: `Moved ${key} up: now ${found.index + 1} of ${getLane(next, found.lane).length} in ${laneLabel(found.lane)}.`,
-                            focus: `${key}:move-up` });
-        break;
-      }
+      case "move-up":
       case "move-down": {
-        const next = moveDown(definition, key);
+        const up = action === "move-up";
+        const next = up ? moveUp(definition, key) : moveDown(definition, key);
         const found = findStep(next, key);
-        this.commit(next, { message: `Moved ${key} down: now ${found.index + 1} of ${getLane(next, found.lane).length} in ${laneLabel(found.lane)}.`,
-                            focus: `${key}:move-down` });
+        this.commit(next, {
+          message: `Moved ${key} ${up ? "up" : "down"}: now ${found.index + 1} of ${getLane(next, found.lane).length} in ${laneLabel(found.lane)}.`,
+          focus: `${key}:${action}`,
+        });
         break;
       }
       case "move-to":
