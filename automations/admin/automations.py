@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from automations import library, services
-from automations.admin.pages import page_config, strict
+from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.api.serializers import mask_definition, unmask_definition
 from automations.definition import validate_definition
 from automations.models import Automation
@@ -187,10 +187,14 @@ class AutomationAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     def _builder(self, request: HttpRequest, automation: Automation | None) -> HttpResponse:
+        crumbs = [("Automations", reverse("admin:automations_automation_changelist"))]
+        if automation:
+            crumbs.append((str(automation), reverse("admin:automations_automation_change", args=[automation.pk])))
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": automation,
             "title": f"Builder: {automation}" if automation else "New automation",
             "config": page_config(request, automationId=automation.pk if automation else None),
+            **breadcrumbs(*crumbs, ("Builder", None)),
         }
         if context["config"]["apiRoot"] is None:
             messages.error(request, "The builder reads and writes through the REST API: include "
@@ -231,6 +235,9 @@ class AutomationAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": automation,
             "title": f"Change history: {automation}", "revisions": list_revisions(automation),
             "can_restore": self.has_change_permission(request, automation),
+            **breadcrumbs(("Automations", reverse("admin:automations_automation_changelist")),
+                          (str(automation), reverse("admin:automations_automation_change", args=[automation.pk])),
+                          ("History", None)),
         }
         return TemplateResponse(request, "admin/automations/automation/revisions.html", context)
 

@@ -12,12 +12,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from automations import services
-from automations.admin.pages import page_config, strict
+from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.models import Execution
 from automations.status import LIVE_STATUSES
 from automations.step_log import log_rows
@@ -154,6 +155,7 @@ class ExecutionAdmin(admin.ModelAdmin):
             "raw": [("trigger", pretty_json(execution.trigger)), ("data", pretty_json(execution.data)),
                     ("step outputs", pretty_json(execution.outputs)), ("cursor", pretty_json(execution.cursor))],
             "config": page_config(request, executionId=execution.pk, automationId=execution.automation_id),
+            **breadcrumbs(("Executions", reverse("admin:automations_execution_changelist")), (f"#{execution.pk}", None)),
         }
         return strict(TemplateResponse(request, "admin/automations/execution/run.html", context))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, reverse
@@ -64,3 +65,13 @@ def page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 def strict(response: HttpResponse) -> HttpResponse:
     response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
+
+
+def breadcrumbs(*items: tuple[str, str | None]) -> dict[str, Any]:
+    """Context for ``admin/automations/breadcrumbs.html``: Home, the app, then ``items``
+    (label, url), the last one the current page (url None)."""
+    return {
+        "crumbs": [("Home", reverse("admin:index")),
+                   ("Automations", reverse("admin:app_list", kwargs={"app_label": "automations"})), *items],
+        "crumbs_as_list": django.VERSION >= (6, 0),
+    }

@@ -133,3 +133,10 @@ def test_the_actions_catalogue_tells_the_builder_outputs_and_template_fields(api
     assert actions["send_email"]["literal_fields"] == ["template"]
     assert actions["send_webhook"]["secret_fields"] == ["secret"]
     assert actions["send_email"]["config_schema"]["properties"]["to"]["description"]
+
+
+def test_a_viewer_reads_versions_and_revisions(viewer, api, definition):
+    created = api.post("/api/automations/", definition, format="json").json()
+    assert viewer.get(f"/api/automations/{created['id']}/versions/").status_code == 200
+    assert viewer.get(f"/api/automations/{created['id']}/revisions/").status_code == 200
+    assert viewer.post(f"/api/automations/{created['id']}/revisions/1/restore/").status_code == 403

@@ -105,7 +105,8 @@ export class Builder {
   // --- start -----------------------------------------------------------------------------------
 
   async start() {
-    this.layout();
+    // Everything the page needs is loaded before it is drawn: no control exists before it works.
+    let server = clone(BLANK);
     try {
       const [eventTypes, actions, emailTemplates] = await Promise.all([
         this.api.listAll("event-types/"), this.api.listAll("actions/"), this.api.listAll("email-templates/"),
@@ -113,18 +114,18 @@ export class Builder {
       this.catalog.eventTypes = Object.fromEntries(eventTypes.map((item) => [item.type, item]));
       this.catalog.actions = Object.fromEntries(actions.map((item) => [item.action, item]));
       this.catalog.emailTemplates = emailTemplates;
-      let server = clone(BLANK);
       if (this.config.automationId) {
         this.state.automation = await this.api.get(`automations/${this.config.automationId}/`);
         server = this.state.automation.draft_definition || this.state.automation.active_definition;
       }
-      this.state.saved = this.config.automationId ? JSON.stringify(server) : null;
-      this.state.history = createHistory(server);
-      this.restoreLocal(server);
     } catch (error) {
-      this.notice(`The builder could not load: ${error.message}`, "error");
+      this.root.replaceChildren(h("p", { class: "ab-errors-inline" }, `The builder could not load: ${error.message}`));
       return;
     }
+    this.state.saved = this.config.automationId ? JSON.stringify(server) : null;
+    this.state.history = createHistory(server);
+    this.layout();
+    this.restoreLocal(server);
     this.palette();
     this.render();
     this.renderPanel();

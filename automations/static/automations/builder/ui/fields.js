@@ -57,10 +57,10 @@ export function checkboxField({ field, label, checked, onChange, help, readOnly 
 }
 
 /** A JSON value edited as text: applied when it parses, an error beside it when it does not. */
-export function jsonField({ field, label, value, onChange, help, readOnly, rows = 6 }) {
+export function jsonField({ field, label, value, onChange, help, readOnly, rows = 6, picker }) {
   const element = textField({
     field, label, value: value === undefined ? "" : JSON.stringify(value, null, 2), multiline: true, rows, help,
-    readOnly,
+    readOnly, picker,
     onInput: (text) => {
       const errors = element.querySelector(".ab-errors");
       if (!text.trim()) {

@@ -4,6 +4,7 @@
 
 import { h } from "./dom.js";
 import { jsonField, selectField, textField } from "./fields.js";
+import { pickerButton } from "./picker.js";
 
 const MULTILINE = new Set(["body", "html", "description", "message", "text", "body_text", "body_html"]);
 
@@ -47,6 +48,7 @@ function keyValueRows({ field, label, value, schema, onChange, readOnly, picker 
     keyInput.addEventListener(keys ? "change" : "input", commit);
     valueInput.addEventListener("input", commit);
     const row = h("div", { class: "ab-kv__row" }, keyInput, valueInput,
+      picker && !readOnly ? pickerButton(valueInput, `${label} value`, picker) : null,
       readOnly ? null : h("button", { type: "button", class: "button ab-kv__remove", "aria-label": `Remove ${label} row`,
                                        onclick: () => { row.remove(); commit(); } }, "×"));
     container.insertBefore(row, container.querySelector(".ab-kv__add"));
@@ -77,7 +79,7 @@ export function schemaField({ name, schema, value, required, onChange, readOnly,
                        } });
   }
   if (schema.type === "object") {
-    return keyValueRows({ ...common, value, schema, onChange, picker });
+    return keyValueRows({ ...common, value, schema, onChange, picker: templated ? picker : null });
   }
   if (schema.type === "number" || schema.type === "integer") {
     return textField({ ...common, type: "number", value: value ?? "",
@@ -88,7 +90,7 @@ export function schemaField({ name, schema, value, required, onChange, readOnly,
                        multiline: MULTILINE.has(name), picker: templated ? picker : null,
                        onInput: (text) => onChange(text === "" ? undefined : numberOrText(text, schema)) });
   }
-  return jsonField({ ...common, value, onChange });
+  return jsonField({ ...common, value, onChange, picker: templated ? picker : null });
 }
 
 /**

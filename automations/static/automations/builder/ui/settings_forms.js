@@ -120,7 +120,7 @@ function eventPicker(app, trigger, readOnly) {
   const parameter = PARAMETERS[trigger.event];
   return [
     selectField({ field: "event", label: "event", value: trigger.event, readOnly, blank: "choose an event…",
-                  choices: types.map((type) => [type.type, type.type]),
+                  choices: types.map((type) => [type.type, `${type.type} — ${type.description}`]),
                   onChange: (value) => { app.editSettings({ trigger: { type: "event", event: value } }); app.refreshPanel(); } }),
     chosen ? h("p", { class: "ab-help ab-event-description" }, chosen.description) : null,
     parameter ? textField({ field: parameter[0], label: parameter[0], type: "number", value: trigger[parameter[0]],
