@@ -121,11 +121,12 @@ def sample_data(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_run(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
-             definition: dict[str, Any] | None = None) -> dict[str, Any]:
+             definition: dict[str, Any] | None = None, billing_data: bool = True) -> dict[str, Any]:
     """Run the draft (or the active version, or version number ``version``, or an unsaved
     ``definition`` — validated first, as the builder sends what is on screen) on ``data``
     (default: the trigger's sample payload) in virtual time, with no side effects; returns the
-    timeline."""
+    timeline. ``billing_data=False``: steps read ``data`` alone, not the billing system's current
+    records (to try a case it does not have)."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
     if definition is not None:
@@ -143,7 +144,8 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
         definition, chosen_number = chosen.definition(), chosen.number
     trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event")}
     return simulate(definition, sample_data(definition) if data is None else data,
-                    automation_id=automation.pk if automation else None, trigger=trigger, version=chosen_number)
+                    automation_id=automation.pk if automation else None, trigger=trigger, version=chosen_number,
+                    billing_data=billing_data)
 
 
 def restore_version(automation: Automation, number: int, user: Any = None) -> AutomationVersion:

@@ -14,7 +14,7 @@ from automations.status import ExecutionStatus, StepRunStatus
 
 @dataclass
 class StepState:
-    status: str  # succeeded, failed, running, waiting, retrying, interrupted
+    status: str  # succeeded, failed, running, waiting, retrying, interrupted, canceled
     label: str
     attempts: int
     runs: int
@@ -25,6 +25,14 @@ class StepState:
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
+
+
+def _when_text(iso: str) -> str:
+    """An ISO time as stored in a step's output, written like _when()."""
+    try:
+        return _when(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+    except ValueError:
+        return iso
 
 
 def step_states(execution: Execution, runs: list[StepRun]) -> dict[str, StepState]:
@@ -39,7 +47,10 @@ def step_states(execution: Execution, runs: list[StepRun]) -> dict[str, StepStat
         status, label = last.status, last.status
         if last.status == StepRunStatus.FAILED and last.error:
             label = f"failed: {last.error}"
-        if last is latest and execution.status == ExecutionStatus.WAITING:
+        if last is latest and execution.status == ExecutionStatus.CANCELED and last.step_type == "delay":
+            until = (last.output or {}).get("until") or "?"
+            status, label = "canceled", f"canceled while waiting (the wait would have ended {_when_text(until)})"
+        elif last is latest and execution.status == ExecutionStatus.WAITING:
             if last.step_type == "delay":
                 status, label = "waiting", f"waiting until {_when(execution.wake_at)}"
             elif last.status == StepRunStatus.FAILED:

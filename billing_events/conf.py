@@ -73,9 +73,9 @@ app_settings = AppSettings()
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "AUTOMATIONS":
         app_settings.reload()
-        from billing_events.gateway import get_gateway
+        from billing_events.gateway import configured_gateway
 
-        get_gateway.cache_clear()
+        configured_gateway.cache_clear()
 
 
 setting_changed.connect(_reload)

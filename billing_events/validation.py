@@ -36,6 +36,9 @@ def schema_errors(schema: dict[str, Any] | Draft202012Validator, instance: Any, 
             message = "is required"
         elif error.validator == "format":
             message = f"{error.instance!r} is not a valid {error.validator_value}"
+        elif error.validator == "minLength":
+            size = error.validator_value
+            message = "must not be empty" if size == 1 else f"must be at least {size} characters long"
         elif error.validator == "enum":
             message = f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
         else:

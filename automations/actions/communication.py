@@ -63,6 +63,8 @@ class SendEmail(Action):
             if not EmailTemplate.objects.filter(key=config["template"]).exists():
                 return [{"field": "config.template", "message": f"no email template with key {config['template']!r}"}]
             return []
+        if "subject" not in config and "body" not in config:
+            return [{"field": "config.template", "message": "choose an email template, or write a subject and a body"}]
         if "subject" not in config or "body" not in config:
             return [{"field": "config.subject" if "subject" not in config else "config.body",
                      "message": "is required when no template is given"}]

@@ -32,6 +32,9 @@ class DefinitionField(forms.JSONField):
 
     default_error_messages = {"invalid": "This is not valid JSON: %(error)s."}
 
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
+
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str) and value.strip():
             try:
@@ -47,7 +50,7 @@ class AutomationForm(forms.ModelForm):
 
     definition = DefinitionField(
         required=True, widget=forms.Textarea(attrs={"rows": 30, "cols": 110, "class": "ab-json-field"}),
-        help_text="The canonical definition JSON. Saving edits the draft version; activate it to put it live.",
+        help_text="The canonical definition JSON (the API's). Saved as the draft version; activate it to put it live.",
     )
 
     class Meta:

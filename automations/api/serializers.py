@@ -229,11 +229,17 @@ class DataInSerializer(serializers.Serializer):
 
 class TestInSerializer(DataInSerializer):
     definition = serializers.JSONField(required=False, help_text="An unsaved definition to test instead.")
+    billing_data = serializers.BooleanField(
+        required=False, default=True,
+        help_text="Read customers, invoices, ... from the billing system's current data, as a real run does "
+                  "(default); false: from the given data alone.")
 
 
 class ValidationResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     errors = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    warnings = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                     help_text="What may be a mistake but does not stop saving (an undocumented field).")
     definition = serializers.JSONField(allow_null=True, help_text="The canonical form when valid.")
 
 

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from automations import library, previews, services
 from automations.definition import validate_definition
+from automations.definition.references import check_references
 from automations.revisions import list_revisions, revision_definition
 from automations.actions import registry
 from automations.api import serializers as s
@@ -187,7 +188,8 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         return Response(services.test_run(automation, values.get("data"), version=values.get("version"),
-                                          definition=self._on_screen(request, automation)))
+                                          definition=self._on_screen(request, automation),
+                                          billing_data=values["billing_data"]))
 
     @extend_schema(request={"application/json": DEFINITION}, responses=s.ValidationResultSerializer)
     @action(detail=True, methods=["post"], permission_classes=[ReadOnlyOperation])
@@ -208,8 +210,9 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         try:
             canonical = validate_definition(definition)
         except InvalidInput as exc:
-            return Response({"valid": False, "errors": exc.errors, "definition": None})
-        return Response({"valid": True, "errors": [], "definition": s.mask_definition(canonical)})
+            return Response({"valid": False, "errors": exc.errors, "warnings": [], "definition": None})
+        _, warnings = check_references(canonical)
+        return Response({"valid": True, "errors": [], "warnings": warnings, "definition": s.mask_definition(canonical)})
 
     @extend_schema(responses=s.RevisionSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -10,6 +10,7 @@ from typing import Any
 
 from automations import conditions
 from automations.actions import registry
+from automations.definition.references import check_references
 from automations.durations import parse as parse_duration
 from automations.status import OnFailure, Reentry, StopStatus
 from automations.templating import is_template, referenced_roots, template_syntax_error
@@ -47,6 +48,9 @@ def validate_definition(definition: Any) -> dict[str, Any]:
     canonical = validator.definition(definition)
     if validator.errors:
         raise InvalidInput(validator.errors)
+    errors, _ = check_references(canonical)
+    if errors:
+        raise InvalidInput(errors)
     return canonical
 
 

@@ -4,6 +4,7 @@ and nothing is written. The result is a timeline a person can read: each step, i
 the branch taken and why, and what each action would have done."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,18 +18,42 @@ from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass
 from automations.engine.program import Program, initial_cursor, locate, loop_index, loop_variables, step_done
 from automations.status import ExecutionStatus
 from automations.templating import RenderError
+from billing_events.gateway import BillingGateway, gateway_override
 
 MAX_SIMULATED_STEPS = 5000
 
 
+class DataOnlyGateway(BillingGateway):
+    """A gateway that knows nothing: steps read customers, invoices, ... from the test data alone."""
+
+    def get_customer(self, customer_id: str) -> None:
+        return None
+
+    def get_invoice(self, invoice_id: str) -> None:
+        return None
+
+    def get_subscription(self, subscription_id: str) -> None:
+        return None
+
+    def get_payment(self, payment_id: str) -> None:
+        return None
+
+    def list_collection(self, name: str, *, after: str | None = None, limit: int = 200) -> tuple[list, None]:
+        return [], None
+
+
 def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id: int | None = None,
-             trigger: dict[str, Any] | None = None, version: int | None = None) -> dict[str, Any]:
-    """The timeline of ``definition`` run on ``data`` from now, in virtual time."""
+             trigger: dict[str, Any] | None = None, version: int | None = None,
+             billing_data: bool = True) -> dict[str, Any]:
+    """The timeline of ``definition`` run on ``data`` from now, in virtual time. Like a real run,
+    steps read current billing data through the gateway; with ``billing_data=False`` they read
+    the given data alone (to try a case the billing system does not have)."""
     start = clock.now()
     run = Unsaved(automation_id, {**(trigger or {"type": "test"}), "version": version,
                                    "automation_name": definition.get("name", "")}, data, start)
-    with clock.virtual_time(start):
-        return _Simulation(definition, run, start).result()
+    with clock.virtual_time(start), (nullcontext() if billing_data else gateway_override(DataOnlyGateway())):
+        result = _Simulation(definition, run, start).result()
+    return {**result, "billing_data": billing_data}
 
 
 class _Simulation:

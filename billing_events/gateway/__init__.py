@@ -1,13 +1,34 @@
 """The billing gateway: the apps' only door to billing data, chosen by ``AUTOMATIONS["BILLING_GATEWAY"]``."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 from billing_events.gateway.base import BillingGateway
 
+_override: ContextVar[BillingGateway | None] = ContextVar("billing_gateway_override", default=None)
+
+
+def get_gateway() -> BillingGateway:
+    """The gateway to use now: the configured one, unless a block runs with another (test mode
+    that reads only its own data)."""
+    return _override.get() or configured_gateway()
+
+
+@contextmanager
+def gateway_override(gateway: BillingGateway) -> Iterator[None]:
+    """Run a block with ``gateway`` instead of the configured one (this thread or task only)."""
+    token = _override.set(gateway)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
 
 @lru_cache(maxsize=1)
-def get_gateway() -> BillingGateway:
+def configured_gateway() -> BillingGateway:
     """The configured gateway instance (one per process; reset when the setting changes)."""
     from billing_events.conf import app_settings
 
@@ -18,4 +39,4 @@ def get_gateway() -> BillingGateway:
     return gateway
 
 
-__all__ = ["BillingGateway", "get_gateway"]
+__all__ = ["BillingGateway", "configured_gateway", "gateway_override", "get_gateway"]

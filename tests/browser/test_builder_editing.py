@@ -39,7 +39,7 @@ def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(p
     page.get_by_text("All changes saved").wait_for()
     page.get_by_role("button", name="Activate").click()
     dialog = page.get_by_role("dialog", name="Activate version 2?")
-    assert "1 live execution stays on the version they started on (v1: 1)" in dialog.inner_text()
+    assert "1 live execution stays on the version it started on (v1: 1)" in dialog.inner_text()
     dialog.get_by_role("button", name="Activate version 2").click()
     page.get_by_text("Version 2 is active.").first.wait_for()
 
@@ -74,9 +74,9 @@ def test_a_step_moves_with_the_keyboard_alone(page, operator, dunning):
     # Focus stays on the moved card's button, so pressing again moves it again.
     page.keyboard.press("Enter")
     assert keys_in(page, "steps")[-3:] == ["final", "wait_7d", "paid_meanwhile"]
-    # Move to… another lane, from the keyboard.
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
+    # Move to… another lane, from the keyboard: the card's tools are one tab stop, arrows move in it.
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move to…"
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Move final")

@@ -27,14 +27,22 @@ def test_the_variable_picker_offers_what_is_in_scope_and_inserts_it(page, operat
     picker.get_by_label("Filter variables").fill("amount_due")
     picker.locator("[data-path='invoice.amount_due']").click()
     assert title.input_value().endswith("{{ invoice.amount_due }}")
-    # Typing {{ opens it too, and the braces typed are not doubled.
+    # Typing {{ suggests variables under the field; the cursor stays in it and typing filters.
     title.press("End")
-    title.type(" {{")
-    picker = page.get_by_role("dialog", name="Insert a variable")
-    picker.get_by_label("Filter variables").fill("invoice.number")
-    picker.get_by_label("Filter variables").press("ArrowDown")
-    page.keyboard.press("Enter")
+    title.type(" {{ invoice.num")
+    suggestions = page.get_by_role("listbox", name="Variables")
+    assert suggestions.get_by_role("option").all_inner_texts()[0].startswith("invoice.number")
+    assert page.evaluate("document.activeElement.closest('[data-field]').dataset.field") == "config.title"
+    title.press("Enter")
     assert title.input_value().endswith("{{ invoice.amount_due }} {{ invoice.number }}")
+    assert suggestions.count() == 0
+    # Typing a whole template by hand is never swallowed: Escape closes the list and typing goes on.
+    title.type(" and {{ cus")
+    title.press("Escape")
+    title.type("tomer.name }} done")
+    assert title.input_value().endswith("{{ invoice.number }} and {{ customer.name }} done")
+    assert page.get_by_role("listbox", name="Variables").count() == 0
+    title.fill(title.input_value().replace(" and {{ customer.name }} done", ""))
     assert "{{ invoice.amount_due }} {{ invoice.number }}" in card(page, "follow_up").inner_text()
 
 
@@ -126,10 +134,16 @@ def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):
     login(page, "ops")
     page.goto(f"/admin/automations/execution/{execution.pk}/change/")
     page.get_by_role("button", name="Cancel execution").click()
+    page.get_by_role("dialog", name=f"Cancel execution #{execution.pk}?").get_by_role(
+        "button", name="Cancel the execution").click()
     page.locator(".ab-run-summary").get_by_text(re.compile("^Ended canceled: canceled through the API by ops")).wait_for()
     execution.refresh_from_db()
     assert execution.status == "canceled"
+    assert "canceled while waiting" in page.locator("#ab-run [data-step-key=wait_3d] .ab-status").inner_text()
     page.get_by_role("button", name="Run now").click()
+    dialog = page.get_by_role("dialog", name="Start a new run now?")
+    assert "its emails are sent and its payments tried again" in dialog.inner_text()
+    dialog.get_by_role("button", name="Start a new run").click()
     page.wait_for_url(lambda url: f"/execution/{execution.pk}/" not in url)
     newer = Execution.objects.exclude(pk=execution.pk).get()
     assert page.url.endswith(f"/admin/automations/execution/{newer.pk}/change/")

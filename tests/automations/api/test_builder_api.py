@@ -124,7 +124,9 @@ def test_the_detail_counts_live_runs_by_version_and_the_run_view_reads_step_stat
     services.cancel_execution(execution, "canceled by ops")
     detail = api.get(f"/api/executions/{execution.pk}/").json()
     assert detail["ending"]["label"] == "canceled: canceled by ops"
-    assert detail["step_states"]["wait_3d"]["status"] == "succeeded"
+    assert detail["step_states"]["wait_3d"] == {
+        "status": "canceled", "label": "canceled while waiting (the wait would have ended 2026-11-23 10:00 UTC)",
+        "attempts": 1, "runs": 1}
 
 
 def test_the_actions_catalogue_tells_the_builder_outputs_and_template_fields(api):
@@ -140,3 +142,17 @@ def test_a_viewer_reads_versions_and_revisions(viewer, api, definition):
     assert viewer.get(f"/api/automations/{created['id']}/versions/").status_code == 200
     assert viewer.get(f"/api/automations/{created['id']}/revisions/").status_code == 200
     assert viewer.post(f"/api/automations/{created['id']}/revisions/1/restore/").status_code == 403
+
+
+def test_test_mode_reads_billing_data_unless_told_to_read_the_test_data_alone(api, engine):
+    engine.emit("customer.created", {"customer": {"id": "cus_7", "email": "a@b.example", "segment": "smb"}})
+    definition = {"name": "Segments", "trigger": {"type": "event", "event": "customer.created"}, "steps": [
+        {"key": "smb", "type": "branch", "if": {"all": [{"field": "customer.segment", "operator": "equals",
+                                                          "value": "smb"}]},
+         "then": [{"key": "yes", "type": "stop"}], "else": [{"key": "no", "type": "stop"}]}]}
+    data = {"customer": {"id": "cus_7", "email": "a@b.example", "segment": "enterprise"}}
+    live = api.post("/api/automations/test/", {"definition": definition, "data": data}, format="json").json()
+    assert live["timeline"][0]["branch"] == "then" and live["billing_data"] is True
+    alone = api.post("/api/automations/test/", {"definition": definition, "data": data, "billing_data": False},
+                     format="json").json()
+    assert alone["timeline"][0]["branch"] == "else" and alone["billing_data"] is False

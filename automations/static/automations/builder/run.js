@@ -50,6 +50,26 @@ function details(key) {
     run.output ? h("details", { open: true }, h("summary", {}, "Output"), h("pre", { class: "ab-pre" }, pretty(run.output))) : null)))];
 }
 
+/** Ask first (a native modal dialog): what the button will do, in words. */
+function confirmed(title, text, action) {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { class: "ab-dialog", "aria-labelledby": "ab-run-dialog-title" });
+    const done = (answer) => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    dialog.append(h("h2", { id: "ab-run-dialog-title" }, title), h("p", {}, text),
+      h("div", { class: "ab-popover-buttons" },
+        h("button", { type: "button", class: "button default", onclick: () => done(true) }, action),
+        h("button", { type: "button", class: "ab-link-button", onclick: () => done(false) }, "Keep it as it is")));
+    dialog.addEventListener("cancel", () => done(false));
+    document.body.append(dialog);
+    dialog.showModal();
+    dialog.querySelector("button").focus();
+  });
+}
+
 async function act(label, path, body) {
   try {
     const answer = await api.post(path, body);
@@ -58,7 +78,7 @@ async function act(label, path, body) {
       window.location.href = config.urls.execution.replace("/0/", `/${answer.id}/`);
       return;
     }
-    await load();
+    window.location.reload(); // the page's own facts (status, reason) are drawn by the server
   } catch (error) {
     root.querySelector(".ab-run-errors").replaceChildren(h("li", {}, `${label}: ${error.message}`));
   }
@@ -69,11 +89,21 @@ function buttons() {
   const live = execution.status === "running" || execution.status === "waiting";
   const perms = config.permissions;
   return h("div", { class: "ab-run-actions", role: "group", "aria-label": "Execution actions" },
-    live && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: () => act("Cancel", `executions/${execution.id}/cancel/`) }, "Cancel execution") : null,
+    live && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: async () => {
+      if (await confirmed(`Cancel execution #${execution.id}?`, "Its remaining steps will not run; what it already did stays done.", "Cancel the execution")) {
+        await act("Cancel", `executions/${execution.id}/cancel/`);
+      }
+    } }, "Cancel execution") : null,
     execution.status === "failed" && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: () => act("Retry", `executions/${execution.id}/retry/`) }, "Retry from the failed step") : null,
     perms.runExecution && automation?.status === "active" ? h("button", {
       type: "button", class: "button", title: "Start a new execution of the active version with this run's data",
-      onclick: () => act("Run now", `automations/${automation.id}/run/`, { data: execution.data }),
+      onclick: async () => {
+        const text = `A new execution of ${automation.name} (version ${automation.active_version}) starts from its first step `
+          + "with this execution's data: its emails are sent and its payments tried again. This execution is not changed.";
+        if (await confirmed("Start a new run now?", text, "Start a new run")) {
+          await act("Run now", `automations/${automation.id}/run/`, { data: execution.data });
+        }
+      },
     }, "Run now") : null);
 }
 

@@ -92,3 +92,9 @@ test("Move to lists every lane the step may go to, with its positions", () => {
   assert.equal(forGentle[0].positions, 5, "its own lane: as many positions as steps");
   assert.equal(forGentle[1].positions, 3, "another lane: one more than its steps");
 });
+
+test("definitions that differ only in key order are the same", async () => {
+  const { stableJSON } = await import("../../../../automations/static/automations/builder/state/tree.js");
+  assert.equal(stableJSON({ b: 1, a: [{ y: 2, x: 1 }] }), stableJSON({ a: [{ x: 1, y: 2 }], b: 1 }));
+  assert.notEqual(stableJSON({ a: 1 }), stableJSON({ a: 2 }));
+});

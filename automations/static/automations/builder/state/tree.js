@@ -26,6 +26,16 @@ export function sameLane(a, b) {
   return (a.owner || null) === (b.owner || null) && a.slot === b.slot;
 }
 
+/** JSON with object keys sorted: two definitions that differ only in key order read the same. */
+export function stableJSON(value) {
+  if (Array.isArray(value)) return `[${value.map(stableJSON).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().filter((key) => value[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${stableJSON(value[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
 export function clone(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }

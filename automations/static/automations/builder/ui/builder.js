@@ -8,7 +8,7 @@ import { fieldType } from "../state/conditions.js";
 import { pathsAt, triggerData, variablesAt } from "../state/scope.js";
 import {
   clone, duplicateStep, findStep, getLane, insertStep, laneId, laneLabel, moveDown, moveStep, moveUp, newStep,
-  parseLaneId, removeStep, renameKey, updateSettings, updateStep, walk,
+  parseLaneId, removeStep, renameKey, stableJSON, updateSettings, updateStep, walk,
 } from "../state/tree.js";
 import { Api } from "./api.js";
 import { destroyDragAndDrop, enableDragAndDrop } from "./dnd.js";
@@ -19,9 +19,10 @@ import { icon } from "./icons.js";
 import { Panel } from "./panel.js";
 import { Toolbar } from "./toolbar.js";
 
+// A new automation asks for its event: the trigger card names what is missing until it is chosen.
 const BLANK = {
   name: "New automation",
-  trigger: { type: "event", event: "payment.failed" },
+  trigger: { type: "event" },
   steps: [],
 };
 
@@ -43,6 +44,7 @@ export class Builder {
       selected: "trigger",
       collapsed: new Set(),
       placed: placeErrors(BLANK, []),
+      warned: placeErrors(BLANK, []),
       tab: "edit",
       testRun: null,
       testStale: false,
@@ -63,7 +65,13 @@ export class Builder {
   }
 
   get dirty() {
-    return JSON.stringify(this.definition()) !== this.state.saved;
+    return this.state.saved === null || stableJSON(this.definition()) !== stableJSON(this.state.saved);
+  }
+
+  /** Whether the draft on screen is the active version itself (activating it would change nothing). */
+  get sameAsActive() {
+    const active = this.state.automation?.active_definition;
+    return Boolean(active) && stableJSON(active) === stableJSON(this.definition());
   }
 
   stepsByKey() {
@@ -122,7 +130,7 @@ export class Builder {
       this.root.replaceChildren(h("p", { class: "ab-errors-inline" }, `The builder could not load: ${error.message}`));
       return;
     }
-    this.state.saved = this.config.automationId ? JSON.stringify(server) : null;
+    this.state.saved = this.config.automationId ? clone(server) : null;
     this.state.history = createHistory(server);
     this.layout();
     this.restoreLocal(server);
@@ -144,6 +152,7 @@ export class Builder {
         this.paletteHost, this.flowHost, this.panel.element),
       h("div", { id: "ab-live", class: "ab-visually-hidden", "aria-live": "polite" }));
     this.flowHost.addEventListener("click", (event) => this.onFlowClick(event));
+    this.flowHost.addEventListener("keydown", (event) => this.onToolsKey(event));
     document.addEventListener("keydown", (event) => this.onKey(event));
     window.addEventListener("beforeunload", (event) => {
       if (this.dirty && this.canEdit) event.preventDefault();
@@ -176,7 +185,7 @@ export class Builder {
     } catch {
       stored = null;
     }
-    if (!stored?.definition || JSON.stringify(stored.definition) === JSON.stringify(server)) return;
+    if (!stored?.definition || stableJSON(stored.definition) === stableJSON(server)) return;
     this.state.history = record(this.state.history, stored.definition);
     this.notice(`Your unsaved changes from ${new Date(stored.at).toLocaleString()} are back.`, "info",
       h("button", { type: "button", class: "button", onclick: () => this.discardLocal() }, "Discard them"));
@@ -192,7 +201,7 @@ export class Builder {
   }
 
   discardLocal() {
-    const server = this.state.saved ? JSON.parse(this.state.saved) : clone(BLANK);
+    const server = this.state.saved ? clone(this.state.saved) : clone(BLANK);
     this.state.history = record(this.state.history, server);
     this.persistLocal();
     this.clearNotices();
@@ -212,9 +221,11 @@ export class Builder {
   }
 
   afterEdit(message, focus) {
+    this.clearNotices("deleted");
     if (this.state.testRun) this.state.testStale = true;
     this.persistLocal();
     this.render(focus);
+    this.panel.refreshSummary();
     this.validateSoon();
     if (message) announce(message);
   }
@@ -271,6 +282,17 @@ export class Builder {
     });
   }
 
+  /** Arrow keys, Home and End move between a card's tools (one tab stop for them all). */
+  onToolsKey(event) {
+    const tools = event.target.closest?.(".ab-tools");
+    if (!tools || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+    const buttons = [...tools.querySelectorAll("button")];
+    const at = buttons.indexOf(event.target);
+    const next = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: buttons.length - 1 }[event.key];
+    event.preventDefault();
+    buttons[(next + buttons.length) % buttons.length].focus();
+  }
+
   onFlowClick(event) {
     const button = event.target.closest("[data-action]");
     if (!button || !this.flowHost.contains(button)) return;
@@ -283,6 +305,8 @@ export class Builder {
     switch (action) {
       case "select":
         this.select(button.dataset.target);
+        // From the keyboard (a click with no pointer), go on into the form: the panel comes next.
+        if (event.detail === 0) this.panel.focusForm();
         break;
       case "add":
         this.openInsert(button, parseLaneId(button.dataset.lane), Number(button.dataset.index));
@@ -317,6 +341,10 @@ export class Builder {
           focus: neighbour ? `${neighbour.key}:select` : `add:${laneId(found.lane)}:0`,
           panel: true,
         });
+        this.notice(`Deleted ${key}.`, "deleted", h("button", { type: "button", class: "button", onclick: () => {
+          this.clearNotices("deleted");
+          this.undo();
+        } }, "Bring it back"));
         break;
       }
       case "toggle-lane": {
@@ -329,6 +357,10 @@ export class Builder {
       default:
         break;
     }
+  }
+
+  focusCard(target) {
+    this.root.querySelector(`[data-focus-id="${CSS.escape(`${target}:select`)}"]`)?.focus();
   }
 
   select(target) {
@@ -364,8 +396,15 @@ export class Builder {
         && !findStep(this.definition(), this.state.selected)) {
       this.state.selected = "trigger";
     }
-    this.afterEdit(message);
+    const focused = document.activeElement?.dataset?.focusId;
+    this.afterEdit(message, focused && this.root.querySelector(`[data-focus-id="${CSS.escape(focused)}"]`)
+      ? focused : `${this.state.selected}:select`);
     this.renderPanel();
+  }
+
+  /** Close an undo group: the next keystroke in a field starts a new undo step. */
+  sealHistory() {
+    this.state.history = seal(this.state.history);
   }
 
   onKey(event) {
@@ -397,6 +436,7 @@ export class Builder {
       collapsed: this.state.collapsed,
       actions: this.catalog.actions,
       problemCount: (target) => (placed.byTarget[target] || []).length,
+      warningCount: (target) => (this.state.warned.byTarget[target] || []).length,
       positionOf: (key) => {
         const found = findStep(definition, key);
         return { first: found.index === 0, last: found.index === getLane(definition, found.lane).length - 1 };
@@ -451,11 +491,18 @@ export class Builder {
     this.panel.render();
   }
 
+  /** A message above the flow; a later one of the same ``kind`` replaces it. */
   notice(text, kind = "info", ...extra) {
-    this.noticeHost.append(h("div", { class: `ab-notice ab-notice--${kind}` }, h("span", {}, text), ...extra));
+    this.clearNotices(kind);
+    this.noticeHost.append(h("div", { class: `ab-notice ab-notice--${kind}`, "data-kind": kind },
+      h("span", {}, text), ...extra));
   }
 
-  clearNotices() { this.noticeHost.replaceChildren(); }
+  clearNotices(kind = null) {
+    for (const element of [...this.noticeHost.children]) {
+      if (!kind || element.dataset.kind === kind) element.remove();
+    }
+  }
 
   // --- the server ------------------------------------------------------------------------------
 
@@ -472,6 +519,7 @@ export class Builder {
       const answer = await this.api.post(path, definition);
       if (sequence !== this.validation.sequence) return;
       this.state.placed = placeErrors(definition, answer.errors);
+      this.state.warned = placeErrors(definition, answer.warnings || []);
     } catch (error) {
       if (sequence !== this.validation.sequence) return;
       this.state.placed = placeErrors(definition, error.errors?.length ? error.errors
@@ -493,8 +541,9 @@ export class Builder {
         : await this.api.post("automations/", definition);
       const fresh = !this.state.automation;
       this.state.automation = automation;
-      this.state.saved = JSON.stringify(definition);
+      this.state.saved = clone(definition);
       this.state.placed = placeErrors(definition, []);
+      this.clearNotices("error");
       if (fresh) {
         localStorage.removeItem(storageKey(null));
         window.history.replaceState(null, "", this.config.urls.builder.replace("/0/", `/${automation.id}/`));
@@ -503,6 +552,7 @@ export class Builder {
       }
       this.persistLocal();
       announce(`Draft saved as version ${automation.draft_version}.`);
+      if (this.state.tab === "versions") this.renderPanel();
       return true;
     } catch (error) {
       const errors = error.errors || [{ field: "", message: error.message }];
@@ -524,8 +574,8 @@ export class Builder {
     const confirmed = await this.toolbar.confirm(
       `Activate version ${automation.draft_version}?`,
       `New runs will start on version ${automation.draft_version}. `
-        + (count ? `${count} live execution${count === 1 ? " stays" : "s stay"} on the version${live.length === 1 ? "" : "s"} `
-          + `they started on (${live.map(([version, n]) => `v${version}: ${n}`).join(", ")}) and finish there.`
+        + (count ? `${count === 1 ? "1 live execution stays on the version it" : `${count} live executions stay on the versions they`} `
+          + `started on (${live.map(([version, n]) => `v${version}: ${n}`).join(", ")}) and finish there.`
           : "No execution is running or waiting now."),
       `Activate version ${automation.draft_version}`);
     if (!confirmed) return;
@@ -546,7 +596,12 @@ export class Builder {
     const verb = automation.is_paused ? "resume" : "pause";
     try {
       this.state.automation = await this.api.post(`automations/${automation.id}/${verb}/`);
-      announce(this.state.automation.is_paused ? "Paused: no new runs start." : "Resumed: new runs start again.");
+      const live = Object.values(this.state.automation.live_executions || {}).reduce((sum, n) => sum + n, 0);
+      announce(this.state.automation.is_paused
+        ? `Paused: no new runs start; the ${live} running or waiting carry on.` : "Resumed: new runs start again.");
+      this.notice(this.state.automation.is_paused
+        ? `Paused: triggers start no new runs; the ${live} run${live === 1 ? "" : "s"} already under way carry on.`
+        : "Resumed: triggers start runs again.", "paused");
     } catch (error) {
       this.notice(error.message, "error");
     }
@@ -555,7 +610,7 @@ export class Builder {
 
   async runTest() {
     this.state.tab = "test";
-    const body = { definition: this.definition() };
+    const body = { definition: this.definition(), billing_data: this.state.testBillingData !== false };
     if (this.state.testData !== undefined) body.data = this.state.testData;
     const path = this.state.automation ? `automations/${this.state.automation.id}/test/` : "automations/test/";
     try {
@@ -575,7 +630,7 @@ export class Builder {
   async reloadFromServer(message) {
     this.state.automation = await this.api.get(`automations/${this.state.automation.id}/`);
     const server = this.state.automation.draft_definition || this.state.automation.active_definition;
-    this.state.saved = JSON.stringify(server);
+    this.state.saved = clone(server);
     this.state.history = record(this.state.history, server);
     this.afterHistory(message);
   }

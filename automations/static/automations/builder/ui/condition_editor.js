@@ -70,7 +70,7 @@ export function conditionEditor({ condition, prefix, onChange, readOnly, fieldIn
     return h("div", { class: "ab-leaf", role: "group", "aria-label": `Condition ${position.map((index) => index + 1).join(".")}` },
       cell("field", fieldInput, "field"),
       cell("operator", operatorSelect, "operator"),
-      valueControl ? cell("value", valueControl, "value") : h("div", { class: "ab-leaf__cell" }),
+      valueControl ? cell("value", valueControl, "value") : h("div", { class: "ab-leaf__cell ab-leaf__value" }),
       readOnly ? null : h("button", {
         type: "button", class: "button ab-remove", "aria-label": "Remove condition", title: "Remove condition",
         "data-focus-id": `cond:${position}:remove`, onclick: () => commit(removeAt(root, position), null, true),

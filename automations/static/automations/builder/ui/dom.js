@@ -54,9 +54,10 @@ export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
+/** "2026-11-23 10:00 UTC": the admin's own way of writing a moment, on every page of ours. */
 export function formatTime(value) {
   if (!value) return "";
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }

@@ -81,18 +81,19 @@ export function jsonField({ field, label, value, onChange, help, readOnly, rows 
 }
 
 /** Show ``errors`` ([{field, message}], fields relative to ``prefix``) beside the matching fields
- *  inside ``container``; returns the errors no field took (shown at the top by the caller). */
-export function showErrors(container, errors, prefix = "") {
+ *  inside ``container``, and ``warnings`` the same way (they do not mark the field invalid);
+ *  returns what no field took (the caller shows it at the top). */
+export function showErrors(container, errors, warnings = [], prefix = "") {
   const fields = [...container.querySelectorAll("[data-field]")];
   for (const element of fields) {
-    element.classList.remove("has-error");
+    element.classList.remove("has-error", "has-warning");
     element.querySelector(":scope > .ab-errors")?.replaceChildren();
     element.querySelector("input, textarea, select")?.removeAttribute("aria-invalid");
   }
   const unplaced = [];
-  for (const error of errors) {
-    const path = prefix ? `${prefix}${error.field ? `.${error.field}` : ""}` : error.field;
-    // The most specific field whose path the error's path starts with.
+  const place = (problem, warning) => {
+    const path = prefix ? `${prefix}${problem.field ? `.${problem.field}` : ""}` : problem.field;
+    // The most specific field whose path the problem's path starts with.
     const match = fields
       .filter((element) => {
         const name = element.dataset.field;
@@ -100,12 +101,15 @@ export function showErrors(container, errors, prefix = "") {
       })
       .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
     if (!match) {
-      unplaced.push(error);
-      continue;
+      unplaced.push({ ...problem, warning });
+      return;
     }
-    match.classList.add("has-error");
-    match.querySelector(":scope > .ab-errors")?.append(h("li", {}, error.message));
-    match.querySelector("input, textarea, select")?.setAttribute("aria-invalid", "true");
-  }
+    match.classList.add(warning ? "has-warning" : "has-error");
+    match.querySelector(":scope > .ab-errors")?.append(h("li", { class: warning ? "ab-warning" : "" },
+      warning ? `Check: ${problem.message}` : problem.message));
+    if (!warning) match.querySelector("input, textarea, select")?.setAttribute("aria-invalid", "true");
+  };
+  for (const error of errors) place(error, false);
+  for (const warning of warnings) place(warning, true);
   return unplaced;
 }

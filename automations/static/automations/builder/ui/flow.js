@@ -16,16 +16,24 @@ const SLOT_TITLES = { then: "Then", else: "Else", steps: "For each", fallback: "
 function toolButton(action, key, label, iconKey, options = {}) {
   return h("button", {
     type: "button", class: `ab-tool ab-tool--${action}`, "data-action": action, "data-key": key,
+    // One tab stop per card's tools (the first); arrow keys move between them (builder.js).
+    tabindex: action === "move-up" ? "0" : "-1",
     "data-focus-id": `${key}:${action}`, "aria-label": label, title: options.title || label,
     "aria-disabled": options.disabled ? "true" : undefined,
     "aria-haspopup": options.popup ? "dialog" : undefined,
   }, icon(iconKey));
 }
 
-function problemBadge(count, target) {
-  if (!count) return null;
-  return h("span", { class: "ab-badge ab-badge--error", "data-problems-for": target },
-    `${count} problem${count === 1 ? "" : "s"}`);
+function problemBadge(count, target, warnings = 0) {
+  if (count) {
+    return h("span", { class: "ab-badge ab-badge--error", "data-problems-for": target },
+      `${count} problem${count === 1 ? "" : "s"}`);
+  }
+  if (warnings) {
+    return h("span", { class: "ab-badge ab-badge--warning", title: "Worth a look; it does not stop saving" },
+      `${warnings} to check`);
+  }
+  return null;
 }
 
 function statusLine(decoration) {
@@ -103,7 +111,7 @@ function renderStep(step, view, depth) {
   const editing = view.mode === "edit" && view.canEdit;
   const position = view.positionOf?.(key) || {};
   const headingId = `ab-card-${key}`;
-  const tools = editing ? h("div", { class: "ab-tools", role: "group", "aria-label": `Tools for ${key}` },
+  const tools = editing ? h("div", { class: "ab-tools", role: "toolbar", "aria-label": `Tools for ${key}` },
     toolButton("move-up", key, "Move up", "up", { disabled: position.first }),
     toolButton("move-down", key, "Move down", "down", { disabled: position.last }),
     toolButton("move-to", key, "Move to…", "moveto", { popup: true, title: "Move to another lane or position" }),
@@ -128,7 +136,7 @@ function renderStep(step, view, depth) {
           ? (view.actions?.[step.action]?.label || step.action) : TYPE_NAMES[step.type] || step.type),
         h("span", { class: "ab-card-key" }, key),
         h("span", { class: "ab-card-summary" }, summarizeStep(step, view.actions))),
-      problemBadge(problems, key),
+      problemBadge(problems, key, view.warningCount?.(key) || 0),
       tools),
     statusLine(decoration),
     renderLanes(step, view, depth));
@@ -152,7 +160,7 @@ function fixedCard(target, title, summary, iconKey, view) {
       },
         h("span", { class: "ab-card-type" }, title),
         h("span", { class: "ab-card-summary" }, summary)),
-      problemBadge(problems, target)),
+      problemBadge(problems, target, view.warningCount?.(target) || 0)),
     statusLine(decoration));
 }
 

@@ -2,7 +2,7 @@
 // and the "Move to…" dialog. Escape or a click elsewhere closes them and focus returns to the
 // button that opened them.
 
-import { destinations, findStep, laneId, parseLaneId, sameLane } from "../state/tree.js";
+import { destinations, findStep, getLane, laneId, parseLaneId, sameLane } from "../state/tree.js";
 import { clear, h, uid } from "./dom.js";
 import { actionIcon, icon } from "./icons.js";
 
@@ -99,18 +99,21 @@ export function openInsertMenu(anchor, actions, where, onChoose) {
     return h("div", { class: "ab-menu-group", role: "group", "aria-label": group.title },
       h("p", { class: "ab-menu-title", "aria-hidden": "true" }, group.title), buttons);
   });
-  const list = h("div", { class: "ab-menu-list" }, groups);
+  const empty = h("p", { class: "ab-help", hidden: true }, "No step matches.");
+  const list = h("div", { class: "ab-menu-list" }, groups, empty);
+  const visible = () => [...list.querySelectorAll(".ab-menu-item")].filter((button) => !button.hidden);
   filter.addEventListener("input", () => {
     const text = filter.value.trim().toLowerCase();
     for (const button of list.querySelectorAll(".ab-menu-item")) button.hidden = Boolean(text) && !button.dataset.label.includes(text);
     for (const group of list.querySelectorAll(".ab-menu-group")) {
       group.hidden = ![...group.querySelectorAll(".ab-menu-item")].some((button) => !button.hidden);
     }
+    empty.hidden = visible().length > 0;
   });
   filter.addEventListener("keydown", (event) => {
-    if (event.key === "ArrowDown") {
+    if (event.key === "Enter") {
       event.preventDefault();
-      list.querySelector(".ab-menu-item:not([hidden])")?.focus();
+      visible()[0]?.click();
     }
   });
   const element = openPopover(anchor, "Add a step", [h("p", { class: "ab-popover-title" }, `Add a step ${where}`), filter, list]);
@@ -129,11 +132,14 @@ export function openMoveDialog(anchor, definition, key, onMove) {
   const positionSelect = h("select", { id: positionField });
   const fillPositions = () => {
     const chosen = lanes.find((item) => laneId(item.lane) === laneSelect.value);
+    // The lane as it will be once the step has left its place: positions read "after <key>".
+    const others = getLane(definition, chosen.lane).map((step) => step.key).filter((other) => other !== key);
     clear(positionSelect);
     for (let index = 0; index < chosen.positions; index += 1) {
+      const where = index === 0 ? (others.length ? `first, before ${others[0]}` : "first") : `after ${others[index - 1]}`;
       positionSelect.append(h("option", {
         value: index, selected: sameLane(chosen.lane, current.lane) ? index === current.index : index === chosen.positions - 1,
-      }, `${index + 1}${index === chosen.positions - 1 ? " (last)" : ""}`));
+      }, `${index + 1} — ${where}`));
     }
   };
   laneSelect.addEventListener("change", fillPositions);
@@ -144,7 +150,7 @@ export function openMoveDialog(anchor, definition, key, onMove) {
     h("label", { for: positionField }, "Position"), positionSelect,
     h("div", { class: "ab-popover-buttons" },
       h("button", { type: "submit", class: "button default" }, "Move"),
-      h("button", { type: "button", class: "button", onclick: closePopover }, "Cancel")));
+      h("button", { type: "button", class: "ab-link-button", onclick: closePopover }, "Cancel")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const lane = parseLaneId(laneSelect.value);

@@ -19,6 +19,13 @@ export class Panel {
     this.tabs = h("div", { class: "ab-tabs", role: "tablist", "aria-label": "Panel" });
     this.body = h("div", { class: "ab-panel-body", role: "tabpanel", id: "ab-panel-body" });
     this.element = h("aside", { class: "ab-panel", "aria-label": "Side panel" }, this.tabs, this.body);
+    // Leaving a field ends its undo step; Escape goes back to the card being edited.
+    this.body.addEventListener("focusout", () => this.app.sealHistory());
+    this.body.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !event.defaultPrevented && this.app.state.tab === "edit") {
+        this.app.focusCard(this.app.state.selected);
+      }
+    });
     this.tabs.addEventListener("keydown", (event) => {
       if (!["ArrowLeft", "ArrowRight"].includes(event.key)) return;
       const names = TABS.map(([name]) => name);
@@ -57,13 +64,13 @@ export class Panel {
     if (TITLES[target]) {
       const form = { trigger: triggerForm, conditions: conditionsForm, settings: settingsForm }[target](app, readOnly);
       return h("form", { class: "ab-form", "data-target": target, onsubmit: (event) => event.preventDefault() },
-        h("h3", {}, TITLES[target]), h("ul", { class: "ab-errors ab-errors--top", "aria-live": "polite" }), form);
+        h("h3", { tabindex: "-1" }, TITLES[target]), h("ul", { class: "ab-errors ab-errors--top", "aria-live": "polite" }), form);
     }
     const step = app.step(target);
     if (!step) return h("p", { class: "ab-help" }, "Select a card to edit it.");
     const heading = step.type === "action" ? app.catalog.actions[step.action]?.label || step.action : step.type;
     return h("form", { class: "ab-form", "data-target": target, onsubmit: (event) => event.preventDefault() },
-      h("h3", {}, `${heading[0].toUpperCase()}${heading.slice(1)}: ${step.key}`),
+      h("h3", { tabindex: "-1" }, `${heading[0].toUpperCase()}${heading.slice(1)}: ${step.key}`),
       h("p", { class: "ab-help ab-form-summary" }, summarizeStep(step, app.catalog.actions)),
       h("ul", { class: "ab-errors ab-errors--top", "aria-live": "polite" }),
       stepForm(app, step, readOnly));
@@ -91,13 +98,29 @@ export class Panel {
       readOnly ? null : h("button", { type: "button", class: "button", onclick: apply }, "Apply JSON"));
   }
 
+  /** Focus the open form's first field (or its title), for keyboard users arriving from a card. */
+  focusForm() {
+    const form = this.body.querySelector(".ab-form");
+    const first = form?.querySelector("input:not([type=hidden]), select, textarea, button");
+    (first || form?.querySelector("h3"))?.focus();
+  }
+
+  /** Keep the form's one-line summary in step with the card while fields change. */
+  refreshSummary() {
+    const line = this.body.querySelector(".ab-form-summary");
+    const step = this.app.step(this.app.state.selected);
+    if (line && step) line.textContent = summarizeStep(step, this.app.catalog.actions);
+  }
+
   /** Put the current problems beside the fields of the open form. */
   showErrors() {
     const form = this.body.querySelector(".ab-form");
     if (!form) return;
     const target = form.dataset.target;
-    const unplaced = showErrors(form, this.app.state.placed.byTarget[target] || []);
-    form.querySelector(".ab-errors--top")?.replaceChildren(...unplaced.map((error) =>
-      h("li", {}, `${error.field ? `${error.field}: ` : ""}${error.message}`)));
+    const unplaced = showErrors(form, this.app.state.placed.byTarget[target] || [],
+      this.app.state.warned.byTarget[target] || []);
+    form.querySelector(".ab-errors--top")?.replaceChildren(...unplaced.map((problem) =>
+      h("li", { class: problem.warning ? "ab-warning" : "" },
+        `${problem.warning ? "Check: " : ""}${problem.field ? `${problem.field}: ` : ""}${problem.message}`)));
   }
 }

@@ -86,7 +86,7 @@ function delayForm(app, step, readOnly) {
          textField({ field: "offset", label: "offset", value: step.offset, readOnly, placeholder: "-7d",
                      help: "Before (-7d) or after (2h) that date.",
                      onInput: (text) => set({ offset: text || undefined }, `${step.key}:offset`) })],
-    textField({ field: "at", label: "at", value: step.at, readOnly, placeholder: "09:00",
+    textField({ field: "at", label: "at", value: step.at, readOnly, placeholder: "HH:MM",
                 help: "Then wait for this time of day (HH:MM) in the customer's timezone (optional).",
                 onInput: (text) => set({ at: text || undefined }, `${step.key}:at`) }),
   ];
@@ -104,7 +104,7 @@ function branchForm(app, step, readOnly) {
 }
 
 function loopForm(app, step, readOnly) {
-  const overCollection = step.over && typeof step.over === "object";
+  const overCollection = Boolean(step.over) && typeof step.over === "object";
   const set = (changes, group) => app.editStep(step.key, changes, group);
   const radio = (value, label) => h("label", { class: "ab-radio" },
     h("input", { type: "radio", name: `loop-${step.key}`, value, checked: overCollection === (value === "collection"),

@@ -63,7 +63,8 @@ export function renderTimeline(result, stepsByKey) {
   }
   return h("div", { class: "ab-timeline" },
     h("p", { class: `ab-test-summary ab-test-summary--${result.status}` }, summary),
-    h("p", { class: "ab-help" }, "Test mode: nothing was sent, charged or written."),
+    h("p", { class: "ab-help" }, `Test mode: nothing was sent, charged or written. ${result.billing_data === false
+      ? "Steps read the test data alone." : "Steps read current billing data where it has the record."}`),
     [...days.entries()].map(([day, entries]) => h("section", { class: "ab-day", "aria-label": `Day ${day}` },
       h("h4", { class: "ab-day__title" }, `Day ${day}`),
       h("ol", { class: "ab-day__entries" }, entries.map((entry) => h("li", {
@@ -88,13 +89,22 @@ export function testPanel(app) {
       }
     },
   });
+  const billing = h("input", { type: "checkbox", id: "ab-test-billing", checked: app.state.testBillingData !== false,
+                                "aria-describedby": "ab-test-billing-help" });
+  billing.addEventListener("change", () => { app.state.testBillingData = billing.checked; });
+  const billingField = h("div", { class: "ab-field" },
+    h("div", { class: "ab-field--inline" }, billing,
+      h("label", { for: "ab-test-billing" }, "read the billing data, as a real run does")),
+    h("p", { class: "ab-help", id: "ab-test-billing-help" },
+      "A run reads customers, invoices and payments fresh from your billing data when it knows them, so an "
+      + "edited test payload changes nothing for a record it has. Untick to use the test data alone."));
   const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
   if (app.state.testRun) {
     result.append(app.state.testStale ? h("p", { class: "ab-help" }, "This result is from before your last edit.") : "",
       renderTimeline(app.state.testRun, app.stepsByKey()));
   }
   return h("div", { class: "ab-test" },
-    data,
+    data, billingField,
     h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.runTest() }, "Run test"),
     result);
 }

@@ -10,6 +10,13 @@ function button(label, onclick, extra = {}) {
   return h("button", { type: "button", class: `button ${extra.class || ""}`.trim(), onclick, ...extra.attrs }, label);
 }
 
+function stateLine(automation) {
+  if (!automation) return "new, not saved yet";
+  if (!automation.active_version) return `draft v${automation.draft_version}, never activated`;
+  const live = `${automation.is_paused ? "paused" : "active"}: v${automation.active_version}`;
+  return automation.draft_version ? `${live} · draft v${automation.draft_version} in progress` : live;
+}
+
 export class Toolbar {
   constructor(app) {
     this.app = app;
@@ -27,9 +34,10 @@ export class Toolbar {
     this.settingsButton = button("Settings", () => app.select("settings"), { attrs: { title: "Name, correlation key, reentry, exit_on, retries" } });
     this.element = h("div", { class: "ab-toolbar" },
       h("div", { class: "ab-heading" }, this.title, this.state),
+      h("div", { class: "ab-toolbar-status" }, this.saveState, this.activateWhy),
       h("div", { class: "ab-actions", role: "group", "aria-label": "Builder actions" },
         this.undoButton, this.redoButton, this.settingsButton, this.saveButton, this.testButton,
-        this.activateButton, this.pauseButton, this.problemsButton, this.saveState, this.activateWhy));
+        this.activateButton, this.pauseButton, this.problemsButton));
     this.dialog = h("dialog", { class: "ab-dialog", "aria-labelledby": "ab-dialog-title" });
     document.body.append(this.dialog);
   }
@@ -41,6 +49,7 @@ export class Toolbar {
     if (!app.permissions.change) return "Activating needs the permission to change automations.";
     if (problems) return `Activate is off: fix the ${problems} problem${problems === 1 ? "" : "s"} first.`;
     if (!app.dirty && !app.state.automation?.draft_version) return "Nothing to activate: no draft differs from the active version.";
+    if (app.sameAsActive) return `Nothing to activate: the draft is the same as active version ${app.state.automation.active_version}.`;
     return "";
   }
 
@@ -49,9 +58,7 @@ export class Toolbar {
     const automation = app.state.automation;
     const definition = app.definition();
     this.title.textContent = definition.name || "(unnamed automation)";
-    this.state.textContent = automation
-      ? ` ${automation.status}${automation.active_version ? ` · active v${automation.active_version}` : ""}${automation.draft_version ? ` · draft v${automation.draft_version}` : ""}`
-      : " new, not saved yet";
+    this.state.textContent = stateLine(automation);
     const editable = app.canEdit;
     for (const [element, enabled] of [[this.undoButton, editable && canUndo(app.state.history)],
                                       [this.redoButton, editable && canRedo(app.state.history)],
@@ -67,7 +74,9 @@ export class Toolbar {
     this.pauseButton.hidden = !editable || !automation?.active_version;
     this.pauseButton.textContent = automation?.is_paused ? "Resume" : "Pause";
     const problems = app.state.placed.list.length;
+    const warnings = app.state.warned.list.length;
     this.problemsButton.textContent = `${problems} problem${problems === 1 ? "" : "s"}`;
+    this.problemsButton.title = warnings ? `and ${warnings} thing${warnings === 1 ? "" : "s"} to check` : "";
     this.problemsButton.classList.toggle("has-problems", problems > 0);
     this.saveState.textContent = status || (!editable ? "Read only" : app.dirty ? "Unsaved changes" : "All changes saved");
   }
@@ -80,6 +89,14 @@ export class Toolbar {
     const { app } = this;
     const list = app.state.placed.list;
     const labels = { trigger: "Trigger", conditions: "Entry conditions", settings: "Settings", flow: "Steps" };
+    const warnings = app.state.warned.list;
+    const warningList = warnings.length ? [h("p", { class: "ab-popover-title" }, "Worth a check (saving is not stopped)"),
+      h("ol", { class: "ab-problem-list" }, warnings.map((problem) => h("li", {},
+        h("button", { type: "button", class: "ab-problem", onclick: () => {
+          closePopover();
+          app.goToProblem(problem);
+        } }, h("strong", {}, `${labels[problem.target] || problem.target}${problem.field ? ` · ${problem.field}` : ""}`),
+          `: ${problem.message}`))))] : [];
     const content = list.length
       ? h("ol", { class: "ab-problem-list" }, list.map((problem) => h("li", {},
           h("button", { type: "button", class: "ab-problem", onclick: () => {
@@ -88,7 +105,8 @@ export class Toolbar {
           } }, h("strong", {}, `${labels[problem.target] || problem.target}${problem.field ? ` · ${problem.field}` : ""}`),
             `: ${problem.message}`))))
       : h("p", {}, "No problems: the server accepts this definition.");
-    const popover = openPopover(this.problemsButton, "Problems", [h("p", { class: "ab-popover-title" }, "Problems"), content]);
+    const popover = openPopover(this.problemsButton, "Problems",
+      [h("p", { class: "ab-popover-title" }, "Problems"), content, ...warningList]);
     (popover.querySelector("button") || popover).focus();
   }
 
@@ -102,7 +120,8 @@ export class Toolbar {
       this.dialog.replaceChildren(
         h("h2", { id: "ab-dialog-title" }, title), h("p", {}, text),
         h("div", { class: "ab-popover-buttons" },
-          button(action, () => done(true), { class: "default" }), button("Cancel", () => done(false))));
+          button(action, () => done(true), { class: "default" }),
+          h("button", { type: "button", class: "ab-link-button", onclick: () => done(false) }, "Cancel")));
       this.dialog.addEventListener("cancel", () => resolve(false), { once: true });
       this.dialog.showModal();
       this.dialog.querySelector("button").focus();

@@ -1,0 +1,147 @@
+"""What a definition refers to: outputs of its steps (``steps.<key>.output``) and fields of the
+billing entities (``invoice.status``), in conditions, templates, loop lists and the correlation key.
+
+A reference to a step that is not in the definition fails every run that reaches it, so it is an
+error when saving. A field the entity schemas do not document may still be in a host's data, so
+it is a warning: the builder shows it, saving goes on.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from jinja2 import TemplateError, nodes
+
+from automations.actions import registry
+from automations.definition.serialize import BODIES
+from automations.templating import TEXT_ENV, is_template
+from billing_events.catalogue import ENTITY_SCHEMAS
+
+Problems = list[dict[str, str]]
+
+
+def _template_paths(source: str) -> Iterator[str]:
+    """The dotted paths a template reads: ``{{ steps.retry.output.code }}`` -> ``steps.retry.output.code``."""
+    try:
+        tree = TEXT_ENV.parse(source)
+    except TemplateError:
+        return  # syntax errors are reported by validation
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        parts: list[str] = []
+        current: Any = node
+        while isinstance(current, (nodes.Getattr, nodes.Getitem)):
+            if isinstance(current, nodes.Getattr):
+                parts.append(current.attr)
+            elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, str):
+                parts.append(current.arg.value)
+            else:
+                parts = []
+                break
+            current = current.node
+        if parts and isinstance(current, nodes.Name):
+            yield ".".join([current.name, *reversed(parts)])
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+
+
+def _condition_fields(condition: Any, path: str) -> Iterator[tuple[str, str]]:
+    if not isinstance(condition, dict):
+        return
+    if "field" in condition and isinstance(condition["field"], str):
+        yield f"{path}.field", condition["field"]
+    for group in ("all", "any"):
+        for index, item in enumerate(condition.get(group) or []):
+            yield from _condition_fields(item, f"{path}.{group}[{index}]")
+
+
+class _Checker:
+    def __init__(self, definition: dict[str, Any]) -> None:
+        self.keys = set()
+        self._collect(definition.get("steps", []))
+        self.errors: Problems = []
+        self.warnings: Problems = []
+
+    def _collect(self, steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            self.keys.add(step["key"])
+            for body in BODIES.get(step["type"], ()):
+                self._collect(step.get(body, []))
+
+    def path(self, field: str, reference: str, shadowed: frozenset[str]) -> None:
+        """Check one reference (``steps.x.output.y`` or ``invoice.status``) found at ``field``."""
+        root, _, rest = reference.partition(".")
+        if root in shadowed:
+            return  # a loop variable of the same name, whatever it holds
+        if root == "steps" and rest:
+            key = rest.split(".")[0]
+            if key not in self.keys:
+                self.errors.append({"field": field, "message": f"steps.{key} is not a step of this automation; "
+                                                                f"its steps are {', '.join(sorted(self.keys))}"})
+            return
+        schema = ENTITY_SCHEMAS.get(root)
+        name = rest.split(".")[0]
+        if schema is not None and name and name not in schema.get("properties", {}):
+            known = ", ".join(sorted(schema["properties"]))
+            self.warnings.append({"field": field, "message": f"{root}.{name} is not a documented field of {root} "
+                                                             f"({known}); runs see it as not set unless your billing "
+                                                             "data has it"})
+
+    def template(self, field: str, value: str, shadowed: frozenset[str]) -> None:
+        if is_template(value):
+            for reference in _template_paths(value):
+                self.path(field, reference, shadowed)
+
+    def condition(self, condition: Any, path: str, shadowed: frozenset[str]) -> None:
+        for field, reference in _condition_fields(condition, path):
+            self.path(field, reference, shadowed)
+
+    def steps(self, steps: list[dict[str, Any]], shadowed: frozenset[str]) -> None:
+        for step in steps:
+            path = f"steps.{step['key']}"
+            kind = step["type"]
+            if kind == "action":
+                action = registry.get(step["action"])
+                literal = action.literal_fields if action else ()
+                for name, value in (step.get("config") or {}).items():
+                    if name not in literal:
+                        for field, text in _strings(value, f"{path}.config.{name}"):
+                            self.template(field, text, shadowed)
+            elif kind == "branch":
+                self.condition(step.get("if"), f"{path}.if", shadowed)
+            elif kind == "delay" and isinstance(step.get("until"), str):
+                self.template(f"{path}.until", step["until"], shadowed)
+            elif kind == "loop":
+                over = step.get("over")
+                if isinstance(over, str):
+                    self.path(f"{path}.over", over, shadowed)
+                elif isinstance(over, dict):
+                    singular = str(over.get("collection", ""))[:-1]
+                    self.condition(over.get("where"), f"{path}.over.where", shadowed - {singular})
+            inner = shadowed
+            if kind == "loop":
+                name = step.get("as", "item")
+                over = step.get("over")
+                # A collection's record named after its entity (customers as customer) is that entity.
+                is_entity = isinstance(over, dict) and name == str(over.get("collection", ""))[:-1]
+                inner = shadowed - {name} if is_entity else shadowed | {name}
+            for body in BODIES.get(kind, ()):
+                self.steps(step.get(body, []), inner)
+
+
+def check_references(definition: dict[str, Any]) -> tuple[Problems, Problems]:
+    """``(errors, warnings)`` of a canonical definition's references."""
+    checker = _Checker(definition)
+    checker.condition(definition.get("conditions"), "conditions", frozenset())
+    if definition.get("correlation_key"):
+        checker.path("correlation_key", definition["correlation_key"], frozenset())
+    checker.steps(definition.get("steps", []), frozenset())
+    return checker.errors, checker.warnings
