@@ -210,7 +210,8 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         try:
             canonical = validate_definition(definition)
         except InvalidInput as exc:
-            return Response({"valid": False, "errors": exc.errors, "warnings": [], "definition": None})
+            _, warnings = check_references(definition)
+            return Response({"valid": False, "errors": exc.errors, "warnings": warnings, "definition": None})
         _, warnings = check_references(canonical)
         return Response({"valid": True, "errors": [], "warnings": warnings, "definition": s.mask_definition(canonical)})
 

@@ -63,6 +63,13 @@ def _condition_fields(condition: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _condition_fields(item, f"{path}.{group}[{index}]")
 
 
+def _steps(steps: Any) -> Iterator[dict[str, Any]]:
+    """The well-formed steps of a list (a definition being edited may hold half-made ones)."""
+    for step in steps if isinstance(steps, list) else ():
+        if isinstance(step, dict) and isinstance(step.get("key"), str):
+            yield step
+
+
 class _Checker:
     def __init__(self, definition: dict[str, Any]) -> None:
         self.keys = set()
@@ -70,11 +77,11 @@ class _Checker:
         self.errors: Problems = []
         self.warnings: Problems = []
 
-    def _collect(self, steps: list[dict[str, Any]]) -> None:
-        for step in steps:
+    def _collect(self, steps: Any) -> None:
+        for step in _steps(steps):
             self.keys.add(step["key"])
-            for body in BODIES.get(step["type"], ()):
-                self._collect(step.get(body, []))
+            for body in BODIES.get(step.get("type"), ()):
+                self._collect(step.get(body))
 
     def path(self, field: str, reference: str, shadowed: frozenset[str]) -> None:
         """Check one reference (``steps.x.output.y`` or ``invoice.status``) found at ``field``."""
@@ -104,14 +111,15 @@ class _Checker:
         for field, reference in _condition_fields(condition, path):
             self.path(field, reference, shadowed)
 
-    def steps(self, steps: list[dict[str, Any]], shadowed: frozenset[str]) -> None:
-        for step in steps:
+    def steps(self, steps: Any, shadowed: frozenset[str]) -> None:
+        for step in _steps(steps):
             path = f"steps.{step['key']}"
-            kind = step["type"]
+            kind = step.get("type")
             if kind == "action":
-                action = registry.get(step["action"])
+                action = registry.get(str(step.get("action")))
                 literal = action.literal_fields if action else ()
-                for name, value in (step.get("config") or {}).items():
+                config = step.get("config")
+                for name, value in (config.items() if isinstance(config, dict) else ()):
                     if name not in literal:
                         for field, text in _strings(value, f"{path}.config.{name}"):
                             self.template(field, text, shadowed)
@@ -134,14 +142,15 @@ class _Checker:
                 is_entity = isinstance(over, dict) and name == str(over.get("collection", ""))[:-1]
                 inner = shadowed - {name} if is_entity else shadowed | {name}
             for body in BODIES.get(kind, ()):
-                self.steps(step.get(body, []), inner)
+                self.steps(step.get(body), inner)
 
 
 def check_references(definition: dict[str, Any]) -> tuple[Problems, Problems]:
-    """``(errors, warnings)`` of a canonical definition's references."""
+    """``(errors, warnings)`` of a definition's references (canonical, or one still being edited:
+    what is malformed is passed over, validation reports it)."""
     checker = _Checker(definition)
     checker.condition(definition.get("conditions"), "conditions", frozenset())
-    if definition.get("correlation_key"):
+    if isinstance(definition.get("correlation_key"), str) and definition["correlation_key"]:
         checker.path("correlation_key", definition["correlation_key"], frozenset())
     checker.steps(definition.get("steps", []), frozenset())
     return checker.errors, checker.warnings

@@ -156,3 +156,13 @@ def test_test_mode_reads_billing_data_unless_told_to_read_the_test_data_alone(ap
     alone = api.post("/api/automations/test/", {"definition": definition, "data": data, "billing_data": False},
                      format="json").json()
     assert alone["timeline"][0]["branch"] == "else" and alone["billing_data"] is False
+
+
+def test_validate_warns_about_undocumented_fields_without_refusing(api, definition):
+    definition["steps"][2]["if"]["all"][0]["field"] = "invoice.statsu"
+    answer = api.post("/api/automations/validate/", definition, format="json").json()
+    assert answer["valid"] is True
+    assert answer["warnings"][0]["field"] == "steps.still_unpaid.if.all[0].field"
+    definition["steps"][1]["duration"] = "soon"  # invalid elsewhere: the warning is still given
+    answer = api.post("/api/automations/validate/", definition, format="json").json()
+    assert answer["valid"] is False and answer["warnings"][0]["field"] == "steps.still_unpaid.if.all[0].field"

@@ -50,3 +50,11 @@ def test_loop_variables_are_not_mistaken_for_entities():
     _, warnings = check_references(validate_definition(definition))
     assert [warning["field"] for warning in warnings] == ["steps.each.over.where.all[0].field",
                                                           "steps.tag.config.tag"]
+
+
+def test_a_definition_being_edited_still_gets_its_warnings(dunning):
+    dunning["steps"][2]["if"]["all"][0]["field"] = "invoice.statsu"
+    dunning["steps"].append({"type": "delay"})  # half made: no key yet
+    dunning["steps"].append("not a step")
+    _, warnings = check_references(dunning)
+    assert [warning["field"] for warning in warnings] == ["steps.still_unpaid.if.all[0].field"]
