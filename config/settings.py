@@ -125,20 +125,8 @@ if os.environ.get("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: its WWW-Authenticate header makes unauthenticated requests a 401.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["automations.api.permissions.ModelPermissions"],
-    "DEFAULT_PARSER_CLASSES": ["automations.api.parsers.StrictJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "automations.api.errors.exception_handler",
-}
+# No REST_FRAMEWORK setting: the API names its own authentication, permissions, parsers,
+# pagination and error handling on every view (automations/api/base.py), as it must in any host.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billing Automations API",
     "DESCRIPTION": "Automations, executions, events and catalogues of the billing automations apps.",

@@ -9,11 +9,9 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,24 +20,14 @@ from rest_framework.views import APIView
 from automations import library, services
 from automations.actions import registry
 from automations.api import serializers as s
-from automations.api.permissions import EventPermissions
+from automations.api.base import APIPolicy, Pagination
+from automations.api.permissions import EventPermissions, NamedPermissions
+from automations.api.schema import document
 from automations.models import Automation, Execution
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
 from billing_events.errors import InvalidInput
 from billing_events.models import Event
-
-
-class NoNulInQuery:
-    """Refuses a query string with NUL characters (the database cannot compare them) with a 400."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        for name, value in request.query_params.items():
-            if "\x00" in name or "\x00" in value:
-                raise InvalidInput("query parameters must not contain NUL characters", field=name.replace("\x00", ""))
-        if "\x00" in request.path:
-            raise InvalidInput("the path must not contain NUL characters", field="path")
 
 
 def _object(data: Any, field: str = "body") -> dict[str, Any]:
@@ -50,14 +38,9 @@ def _object(data: Any, field: str = "body") -> dict[str, Any]:
 
 def _paginated(view: APIView, request: Request, items: list[dict[str, Any]]) -> Response:
     """Catalogues are lists too: paginated like every other list."""
-    paginator = PageNumberPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(page)
-
-
-def _require(request: Request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied(f"you need the {permission} permission")
 
 
 class AutomationFilter(filters.FilterSet):
@@ -79,22 +62,33 @@ class AutomationFilter(filters.FilterSet):
 DEFINITION = {"type": "object", "description": "The canonical definition JSON (SPEC section 2)."}
 
 
-class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
+class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
     """Automations, edited through their canonical definition JSON."""
 
     queryset = Automation.objects.select_related("active_version").order_by("pk")
     filterset_class = AutomationFilter
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    # Activating, pausing, resuming and restoring change an automation; a manual run starts an execution.
+    action_permissions = {
+        "activate": ["automations.change_automation"],
+        "pause": ["automations.change_automation"],
+        "resume": ["automations.change_automation"],
+        "restore": ["automations.change_automation"],
+        "versions": ["automations.view_automation"],
+        "version": ["automations.view_automation"],
+        "test": ["automations.view_automation"],
+        "run": ["automations.view_automation", "automations.add_execution"],
+    }
 
     def get_serializer_class(self):
         return s.AutomationListSerializer if self.action == "list" else s.AutomationSerializer
 
-    @extend_schema(request={"application/json": DEFINITION}, responses={201: s.AutomationSerializer})
+    @document(request={"application/json": DEFINITION}, responses={201: s.AutomationSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         automation = services.create_automation(_object(request.data), user=request.user)
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    @document(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         automation = self.get_object()
         body = copy.deepcopy(_object(request.data))
@@ -106,42 +100,42 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    @document(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance: Automation) -> None:
         services.delete_automation(instance)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @document(request=None, responses=s.AutomationSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         services.activate(automation, user=request.user)
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @document(request=None, responses=s.AutomationSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         services.pause(automation)
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @document(request=None, responses=s.AutomationSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         services.resume(automation)
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(responses=s.VersionSerializer(many=True))
+    @document(responses=s.VersionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         page = self.paginate_queryset(automation.versions.select_related("created_by").order_by("-number"))
         return self.get_paginated_response(s.VersionSerializer(page, many=True).data)
 
-    @extend_schema(responses=s.VersionDetailSerializer,
+    @document(responses=s.VersionDetailSerializer,
                    parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)])
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
     def version(self, request: Request, pk: str | None = None, number: str = "") -> Response:
@@ -149,7 +143,7 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         version = get_object_or_404(automation.versions, number=int(number))
         return Response(s.VersionDetailSerializer(version).data)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer,
+    @document(request=None, responses=s.AutomationSerializer,
                    parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)])
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]+)/restore")
     def restore(self, request: Request, pk: str | None = None, number: str = "") -> Response:
@@ -159,7 +153,7 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request=s.DataInSerializer, responses=OpenApiTypes.OBJECT)
+    @document(request=s.DataInSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
@@ -169,11 +163,10 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         data = serializer.validated_data.get("data")
         return Response(services.test_run(automation, data, version=serializer.validated_data.get("version")))
 
-    @extend_schema(request=s.DataInSerializer, responses={201: s.ExecutionDetailSerializer})
+    @document(request=s.DataInSerializer, responses={201: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
-        _require(request, "automations.add_execution")
         data = _object(request.data or {}).get("data", {})
         execution = services.run_manual(automation, _object(data, "data"), user=request.user)
         if execution is None:
@@ -203,34 +196,33 @@ class ExecutionFilter(filters.FilterSet):
         fields = ["automation", "status", "started_after", "started_before"]
 
 
-class ExecutionViewSet(NoNulInQuery, viewsets.ReadOnlyModelViewSet):
+class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
     """Executions with their step log; cancel a live one, retry a failed one."""
 
     queryset = Execution.objects.select_related("automation", "version").order_by("-started_at", "-pk")
     filterset_class = ExecutionFilter
+    action_permissions = {"cancel": ["automations.change_execution"], "retry": ["automations.change_execution"]}
 
     def get_serializer_class(self):
         return s.ExecutionDetailSerializer if self.action != "list" else s.ExecutionSerializer
 
-    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @document(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         execution = self.get_object()
-        _require(request, "automations.change_execution")
         if not services.cancel_execution(execution, f"canceled through the API by {request.user.get_username()}"):
             raise InvalidInput(f"the execution has already ended ({execution.status})", field="status")
         return Response(s.ExecutionDetailSerializer(execution).data)
 
-    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @document(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         execution = self.get_object()
-        _require(request, "automations.change_execution")
         execution = services.retry_execution(execution)
         return Response(s.ExecutionDetailSerializer(execution).data)
 
 
-class EventViewSet(NoNulInQuery, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    viewsets.GenericViewSet):
     """The event inbox. Sending an event is idempotent by its id: 201 the first time, then 200."""
 
@@ -244,7 +236,7 @@ class EventViewSet(NoNulInQuery, mixins.CreateModelMixin, mixins.ListModelMixin,
             return s.EventInSerializer
         return s.EventDetailSerializer if self.action == "retrieve" else s.EventSerializer
 
-    @extend_schema(request=s.EventInSerializer, responses={201: s.EventSerializer, 200: s.EventSerializer})
+    @document(request=s.EventInSerializer, responses={201: s.EventSerializer, 200: s.EventSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         envelope = s.EventInSerializer(data=_object(request.data))
         envelope.is_valid(raise_exception=True)
@@ -254,24 +246,24 @@ class EventViewSet(NoNulInQuery, mixins.CreateModelMixin, mixins.ListModelMixin,
                         status=status.HTTP_201_CREATED if event.created else status.HTTP_200_OK)
 
 
-class EventTypesView(APIView):
+class EventTypesView(APIPolicy, APIView):
     """The event catalogue: every type with its description, payload schema and sample."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @document(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return _paginated(self, request, [
             {"type": name, "description": event_type.description, "schema": event_type.schema,
              "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())])
 
 
-class ActionsView(APIView):
+class ActionsView(APIPolicy, APIView):
     """The action catalogue: every registered action with its config schema."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @document(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return _paginated(self, request, [
             {"action": action.key, "family": action.family, "label": action.label or action.key,
@@ -279,12 +271,12 @@ class ActionsView(APIView):
             for action in registry.all()])
 
 
-class TemplatesView(APIView):
+class TemplatesView(APIPolicy, APIView):
     """The templates library."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @document(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         results = []
         for key in library.template_keys():
@@ -295,12 +287,14 @@ class TemplatesView(APIView):
         return _paginated(self, request, results)
 
 
-class InstantiateTemplateView(NoNulInQuery, APIView):
-    permission_classes = [IsAuthenticated]
+class InstantiateTemplateView(APIPolicy, APIView):
+    """A new draft automation from a template of the library."""
 
-    @extend_schema(request=None, responses={201: s.AutomationSerializer})
+    permission_classes = [NamedPermissions]
+    required_permissions = ["automations.add_automation"]
+
+    @document(request=None, responses={201: s.AutomationSerializer})
     def post(self, request: Request, key: str) -> Response:
-        _require(request, "automations.add_automation")
         if key not in library.template_keys():
             from django.http import Http404
 

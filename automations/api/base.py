@@ -1,0 +1,58 @@
+"""The API's own policies, set on every view so that a host's ``REST_FRAMEWORK`` setting changes nothing.
+
+DRF reads its defaults from the host's settings; an app that relied on them would be open to
+anonymous writes in a host that never configured authentication. Every view of ``automations.api``
+derives from :class:`APIPolicy`, which names each policy explicitly.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from automations.api.errors import exception_handler
+from automations.api.parsers import StrictJSONParser
+from automations.api.permissions import ModelPermissions
+from automations.api.schema import APISchema
+from billing_events.errors import InvalidInput
+
+
+class Pagination(PageNumberPagination):
+    """Every list, catalogues included: 50 items a page, ``?page=n``."""
+
+    page_size = 50
+
+
+class APIPolicy:
+    """Mixin for every API view: authentication (token, then session: a token's ``WWW-Authenticate``
+    header makes an anonymous request a 401), model permissions, JSON only, pagination, filters,
+    the error format and the schema."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [ModelPermissions]
+    parser_classes = [StrictJSONParser]
+    renderer_classes = [JSONRenderer]
+    pagination_class = Pagination
+    filter_backends = [DjangoFilterBackend]
+    content_negotiation_class = DefaultContentNegotiation
+    metadata_class = SimpleMetadata
+    versioning_class = None
+    schema = APISchema()
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
+        return exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # The database cannot compare NUL characters: a 400 rather than a 500.
+        for name, value in request.query_params.items():
+            if "\x00" in name or "\x00" in value:
+                raise InvalidInput("query parameters must not contain NUL characters", field=name.replace("\x00", ""))
+        if "\x00" in request.path:
+            raise InvalidInput("the path must not contain NUL characters", field="path")
