@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "CRM_OPTIONS": {},
     "SLACK_WEBHOOK_URL": None,
     "OUTBOUND_ALLOWED_HOSTS": [],
+    # The largest request body the REST API reads (bytes); a larger one is a 413.
+    "API_MAX_BODY_BYTES": 1024 * 1024,
     "DEFAULT_FROM_EMAIL": None,
     # How often the worker cluster runs ``automations.engine.tick`` (django-q2's scheduler
     # granularity is one minute, and it polls about every 30 seconds).

@@ -16,10 +16,11 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from automations.api.errors import exception_handler
+from automations.api.errors import PayloadTooLarge, exception_handler
 from automations.api.parsers import StrictJSONParser
 from automations.api.permissions import ModelPermissions
 from automations.api.schema import APISchema
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
 
 
@@ -49,6 +50,14 @@ class APIPolicy:
         return exception_handler
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Refused before anything reads it (Django's DATA_UPLOAD_MAX_MEMORY_SIZE, if lower, applies too).
+        limit = app_settings.API_MAX_BODY_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit and length > limit:
+            raise PayloadTooLarge(limit)
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         # The database cannot compare NUL characters: a 400 rather than a 500.
         for name, value in request.query_params.items():

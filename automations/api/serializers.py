@@ -188,17 +188,3 @@ class EventDetailSerializer(EventSerializer):
     class Meta(EventSerializer.Meta):
         fields = [*EventSerializer.Meta.fields, "executions"]
         read_only_fields = ["received_at"]
-
-
-class EventInSerializer(serializers.Serializer):
-    """The event envelope: validation of ``type`` and ``data`` is the catalogue's (same as emit())."""
-
-    id = serializers.CharField(max_length=255, required=False)
-    type = serializers.CharField(max_length=100)
-    occurred_at = serializers.DateTimeField(required=False)
-    data = serializers.JSONField()
-
-
-class DataInSerializer(serializers.Serializer):
-    data = serializers.JSONField(required=False)
-    version = serializers.IntegerField(required=False, min_value=1)

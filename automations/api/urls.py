@@ -1,5 +1,5 @@
 """URLs of the API; a host includes them where it likes (the demo: ``/api/``)."""
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -23,3 +23,8 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="automations_api:schema", schema=None), name="redoc"),
     path("", include(router.urls)),
 ]
+# Any other URL under the API's own names is a JSON 404 too (not the host's HTML page); other URLs
+# stay the host's, wherever it includes these.
+_names = sorted({prefix for prefix, _, _ in router.registry}
+                | {str(pattern.pattern).split("/")[0] for pattern in urlpatterns[:-1]})
+urlpatterns.append(re_path(rf"^(?:{'|'.join(_names)})(?:/.*)?$", views.UnknownEndpointView.as_view(schema=None)))

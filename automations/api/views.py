@@ -7,20 +7,24 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import Resolver404, resolve
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from automations import library, services
 from automations.actions import registry
+from automations.api import inputs
 from automations.api import serializers as s
 from automations.api.base import APIPolicy, Pagination
+from automations.api.errors import IdempotencyConflict
 from automations.api.permissions import EventPermissions, NamedPermissions
 from automations.api.schema import document
 from automations.models import Automation, Execution
@@ -34,6 +38,13 @@ def _object(data: Any, field: str = "body") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field=field)
     return data
+
+
+def _valid(serializer_class: type[inputs.StrictSerializer], request: Request) -> dict[str, Any]:
+    """The request body validated by ``serializer_class`` (an empty body is an empty object)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def _paginated(view: APIView, request: Request, items: list[dict[str, Any]]) -> Response:
@@ -153,22 +164,19 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    @document(request=s.DataInSerializer, responses=OpenApiTypes.OBJECT)
+    @document(request=inputs.TestIn, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
-        body = _object(request.data or {})
-        serializer = s.DataInSerializer(data=body)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data.get("data")
-        return Response(services.test_run(automation, data, version=serializer.validated_data.get("version")))
+        body = _valid(inputs.TestIn, request)
+        return Response(services.test_run(automation, body.get("data"), version=body.get("version")))
 
-    @document(request=s.DataInSerializer, responses={201: s.ExecutionDetailSerializer})
+    @document(request=inputs.RunIn, responses={201: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
-        data = _object(request.data or {}).get("data", {})
-        execution = services.run_manual(automation, _object(data, "data"), user=request.user)
+        data = _valid(inputs.RunIn, request).get("data", {})
+        execution = services.run_manual(automation, data, user=request.user)
         if execution is None:
             raise InvalidInput("not started: the automation's reentry rule allows no new run for this data",
                                field="data")
@@ -224,7 +232,8 @@ class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
 
 class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    viewsets.GenericViewSet):
-    """The event inbox. Sending an event is idempotent by its id: 201 the first time, then 200."""
+    """The event inbox. Sending an event is idempotent by its id: 201 the first time, 200 when the same
+    body comes again, 409 when the id comes with a different body (an id names one event)."""
 
     queryset = Event.objects.order_by("-received_at")
     permission_classes = [EventPermissions]
@@ -233,17 +242,23 @@ class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mi
 
     def get_serializer_class(self):
         if self.action == "create":
-            return s.EventInSerializer
+            return inputs.EventIn
         return s.EventDetailSerializer if self.action == "retrieve" else s.EventSerializer
 
-    @document(request=s.EventInSerializer, responses={201: s.EventSerializer, 200: s.EventSerializer})
+    @document(request=inputs.EventIn, responses={201: s.EventSerializer, 200: s.EventSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        envelope = s.EventInSerializer(data=_object(request.data))
-        envelope.is_valid(raise_exception=True)
-        values = envelope.validated_data
-        event = emit(values["type"], values["data"], id=values.get("id"), occurred_at=values.get("occurred_at"))
-        return Response(s.EventSerializer(event).data,
-                        status=status.HTTP_201_CREATED if event.created else status.HTTP_200_OK)
+        values = _valid(inputs.EventIn, request)
+        event = Event.objects.filter(pk=values["id"]).first() if values.get("id") else None
+        if event is None:
+            event = emit(values["type"], values["data"], id=values.get("id"), occurred_at=values.get("occurred_at"))
+        if getattr(event, "created", False):
+            return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
+        if (event.type, event.data) != (values["type"], values["data"]) or (
+                values.get("occurred_at") not in (None, event.occurred_at)):
+            raise IdempotencyConflict(
+                f"event {event.pk!r} was already received with a different body; an event id names one event, "
+                f"so send a changed event under a new id")
+        return Response(s.EventSerializer(event).data, status=status.HTTP_200_OK)
 
 
 class EventTypesView(APIPolicy, APIView):
@@ -301,3 +316,20 @@ class InstantiateTemplateView(APIPolicy, APIView):
             raise Http404(f"no template {key!r}")
         automation = library.instantiate(key, user=request.user)
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
+
+
+class UnknownEndpointView(APIPolicy, APIView):
+    """A URL under the API's names that no endpoint answers: a 404 in the API's error format."""
+
+    permission_classes = [AllowAny]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        hint = ""
+        if not request.path.endswith("/"):
+            try:
+                match = resolve(request.path + "/")
+            except Resolver404:
+                match = None
+            if match is not None and getattr(match.func, "view_class", None) is not UnknownEndpointView:
+                hint = f"; did you mean {request.path}/ ?"
+        raise NotFound(f"no endpoint at {request.path}{hint}")

@@ -69,11 +69,12 @@ def test_seed_dunning_through_the_api(api, live_dunning, django_capture_on_commi
 
 def test_event_ingest_errors(api):
     unknown = api.post("/api/events/", {**event_body(), "type": "payment.exploded"}, format="json")
-    assert unknown.status_code == 400 and "unknown event type" in unknown.json()["type"][0]
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["field"] == "type" and "unknown event type" in unknown.json()["errors"][0]["message"]
     bad = event_body()
     bad["data"]["invoice"]["amount_due"] = "lots"
     response = api.post("/api/events/", bad, format="json")
-    assert response.status_code == 400 and "data.invoice.amount_due" in response.json()
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "data.invoice.amount_due"
     assert api.post("/api/events/", {"type": "payment.failed"}, format="json").status_code == 400
     assert api.post("/api/events/", {**event_body(), "occurred_at": "yesterday"}, format="json").status_code == 400
     assert api.post("/api/events/", ["x"], format="json").status_code == 400
