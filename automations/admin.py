@@ -19,8 +19,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from simple_history.admin import SimpleHistoryAdmin
 
 from automations import library, services
-from automations.models import Automation, EmailTemplate, Execution, StepRun, Task
+from automations.actions import registry
+from automations.models import Automation, EmailTemplate, Execution, Secret, StepRun, Task
+from automations.secrets import mask_config, mask_definition, unmask_definition
 from automations.status import LIVE_STATUSES
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
 
 
@@ -50,7 +53,7 @@ class AutomationForm(forms.ModelForm):
         if self.instance.pk:
             del self.fields["template"]
             self.fields["definition"].required = True
-            self.initial["definition"] = services.current_definition(self.instance)
+            self.initial["definition"] = mask_definition(services.current_definition(self.instance))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -60,8 +63,9 @@ class AutomationForm(forms.ModelForm):
         if definition:
             from automations.definition import validate_definition
 
+            current = services.current_definition(self.instance) if self.instance.pk else None
             try:
-                cleaned["definition"] = validate_definition(definition)
+                cleaned["definition"] = validate_definition(unmask_definition(definition, current))
             except InvalidInput as exc:
                 self.add_error("definition", [InvalidInput.format(error) for error in exc.errors])
         return cleaned
@@ -215,7 +219,10 @@ class StepRunInline(admin.TabularInline):
 
     @admin.display(description="input")
     def input_json(self, obj: StepRun) -> str:
-        return pretty_json(obj.input) if obj.input is not None else "—"
+        if not isinstance(obj.input, dict):
+            return pretty_json(obj.input) if obj.input is not None else "—"
+        action = registry.get(obj.action)  # masked when logged; again for rows logged by older versions
+        return pretty_json(mask_config(obj.input, action.secret_fields if action else ()))
 
     @admin.display(description="output")
     def output_json(self, obj: StepRun) -> str:
@@ -291,3 +298,41 @@ class TaskAdmin(SimpleHistoryAdmin):
     search_fields = ("title", "customer_id", "invoice_id")
     raw_id_fields = ("execution",)
     readonly_fields = ("idempotency_key", "created_at")
+
+
+class SecretForm(forms.ModelForm):
+    """The value is write-only: a password field that never shows what is stored."""
+
+    value = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, strip=False,
+                            help_text="Write-only. Leave empty to keep the stored value.")
+
+    class Meta:
+        model = Secret
+        fields = ["name", "description"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("value"):
+            self.add_error("value", "A new secret needs a value.")
+        if cleaned.get("name") in app_settings.SECRETS:
+            self.add_error("name", "This name is defined in AUTOMATIONS['SECRETS'], which wins over the table.")
+        return cleaned
+
+
+@admin.register(Secret)
+class SecretAdmin(SimpleHistoryAdmin):
+    form = SecretForm
+    list_display = ("name", "description", "updated_at", "updated_by")
+    search_fields = ("name", "description")
+    readonly_fields = ("created_at", "updated_at", "created_by", "updated_by")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None):
+        return ["name", "description", "value", *(self.readonly_fields if obj else [])]
+
+    def save_model(self, request: HttpRequest, obj: Secret, form: SecretForm, change: bool) -> None:
+        if form.cleaned_data.get("value"):
+            obj.set_value(form.cleaned_data["value"])
+        obj.updated_by = request.user
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -186,3 +186,13 @@ def cancel_execution(execution: Execution, reason: str = "canceled by an operato
     canceled = transitions.cancel(execution.pk, reason)
     execution.refresh_from_db()
     return canceled
+
+
+def versions_referencing_secret(name: str) -> list[str]:
+    """The draft and active versions whose definition references secret ``name`` (``"Dunning v2"``...)."""
+    from automations.vault import referenced_names
+
+    versions = AutomationVersion.objects.filter(state__in=[VersionState.DRAFT, VersionState.ACTIVE])
+    return [f"{version.automation.name} v{version.number}"
+            for version in versions.select_related("automation").order_by("automation__name", "number")
+            if name in referenced_names(version.definition().get("steps"))]

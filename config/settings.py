@@ -146,6 +146,8 @@ SPECTACULAR_SETTINGS = {
 
 AUTOMATIONS = {
     "BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway",
+    # Encrypts named secrets at rest; unset, a key derived from SECRET_KEY is used (demo only).
+    "SECRETS_KEY": os.environ.get("AUTOMATIONS_SECRETS_KEY") or None,
 }
 
 LOGGING = {

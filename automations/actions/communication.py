@@ -11,7 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from automations.actions.base import Action, ActionContext, ActionError, redact
+from automations import vault
+from automations.actions.base import Action, ActionContext, ActionError
 from automations.templating import RenderError, render
 
 ADDRESSES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}}]}
@@ -212,7 +213,8 @@ class SendWebhook(Action):
             "method": {"enum": ["POST", "PUT", "PATCH", "DELETE", "GET"]},
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "body": {},
-            "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$"},
+            "secret": {"type": "string", "anyOf": [{"pattern": "^whsec_[A-Za-z0-9+/=]+$"},
+                                                   {"pattern": vault.REFERENCE_PATTERN}]},
             "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
         },
         "additionalProperties": False,
@@ -222,15 +224,12 @@ class SendWebhook(Action):
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         secret = config.get("secret")
-        if secret:
-            try:
-                if not base64.b64decode(secret.removeprefix("whsec_"), validate=True):
-                    raise ValueError
-            except ValueError:
-                return [{"field": "config.secret", "message": "must be whsec_ followed by base64"}]
+        if secret and not vault.is_reference(secret) and not _is_whsec(secret):
+            return [{"field": "config.secret", "message": "must be whsec_ followed by base64"}]
         return []
 
-    def _request(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def _request(self, config: dict[str, Any], context: ActionContext, secret: str | None) -> dict[str, Any]:
+        """The request, signed with ``secret`` (the resolved one: only when it is really sent)."""
         method = config.get("method", "POST")
         body = config.get("body")
         payload = json.dumps(body, separators=(",", ":"), sort_keys=True) if body is not None else ""
@@ -240,13 +239,17 @@ class SendWebhook(Action):
         if config.get("secret"):
             timestamp = int(time.time())  # wire time, not the engine's clock: receivers check it
             headers["webhook-timestamp"] = str(timestamp)
-            headers["webhook-signature"] = sign_webhook(config["secret"], context.idempotency_key, timestamp, payload)
+            headers["webhook-signature"] = (sign_webhook(secret, context.idempotency_key, timestamp, payload)
+                                            if secret else "")
         return {"method": method, "url": config["url"], "headers": headers, "body": payload}
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         from automations import outbound
 
-        request = self._request(config, context)
+        secret = vault.resolve(config["secret"]) if config.get("secret") else None
+        if secret is not None and not _is_whsec(secret):
+            raise ActionError("config.secret: the secret's value must be whsec_ followed by base64")
+        request = self._request(config, context, secret)
         response = outbound.request(request["method"], request["url"], headers=request["headers"],
                                     data=request["body"].encode() if request["body"] else None,
                                     timeout=config.get("timeout"))
@@ -257,6 +260,17 @@ class SendWebhook(Action):
         return {"status_code": response.status_code, "webhook_id": context.idempotency_key, "response": answer}
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        request = self._request(config, context)
-        request["headers"] = redact({"headers": request["headers"]})["headers"]
+        from automations.secrets import MASK, mask_config
+
+        # Test mode never resolves a secret: the signature is shown masked.
+        request = mask_config(self._request(config, context, None))
+        if request["headers"].get("webhook-signature") == "":
+            request["headers"]["webhook-signature"] = MASK
         return {"would_call_webhook": request}
+
+
+def _is_whsec(secret: str) -> bool:
+    try:
+        return secret.startswith("whsec_") and bool(base64.b64decode(secret.removeprefix("whsec_"), validate=True))
+    except ValueError:
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 
@@ -58,3 +59,19 @@ class EventIn(StrictSerializer):
     type = StrictCharField(max_length=100)
     occurred_at = serializers.DateTimeField(required=False)
     data = serializers.DictField()
+
+
+class SecretUpdateIn(StrictSerializer):
+    """``PUT secrets/{name}/`` (a new value) and ``PATCH`` (value, description or both)."""
+
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    value = StrictCharField(max_length=10000, write_only=True, trim_whitespace=False,
+                            help_text="Write-only: never returned.")
+
+
+class SecretIn(SecretUpdateIn):
+    """``POST secrets/``: a new named secret."""
+
+    name = StrictCharField(max_length=100, validators=[RegexValidator(
+        r"^[A-Za-z_][A-Za-z0-9_]*$", "letters, digits and _, not starting with a digit")],
+        help_text="Referenced as {{ secrets.NAME }}.")

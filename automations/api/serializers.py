@@ -7,71 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from automations.actions.base import redact
 from automations.actions import registry
-from automations.models import Automation, AutomationVersion, Execution, StepRun
+from automations.secrets import mask_config, mask_definition
+from automations.models import Automation, AutomationVersion, Execution, Secret, StepRun
 from billing_events.models import Event
-
-
-def mask_definition(definition: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A definition as the API shows it: secrets in action configs masked (the step log does the same)."""
-    if definition is None:
-        return None
-
-    def walk(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        shown = []
-        for step in steps:
-            step = dict(step)
-            if step.get("type") == "action" and isinstance(step.get("config"), dict):
-                action = registry.get(step.get("action", ""))
-                step["config"] = redact(step["config"], action.secret_fields if action else ())
-            for body in ("then", "else", "steps", "fallback"):
-                if isinstance(step.get(body), list):
-                    step[body] = walk(step[body])
-            shown.append(step)
-        return shown
-
-    return {**definition, "steps": walk(definition.get("steps", []))}
-
-
-def unmask_definition(definition: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-    """A definition sent back by a client with masked secrets: each ``********`` is replaced by
-    the stored value of the same step key, so reading then writing a definition keeps its secrets."""
-    from automations.actions.base import MASK
-
-    stored: dict[str, dict[str, Any]] = {}
-
-    def index(steps: list[Any]) -> None:
-        for step in steps:
-            if isinstance(step, dict):
-                if isinstance(step.get("config"), dict) and isinstance(step.get("key"), str):
-                    stored[step["key"]] = step["config"]
-                for body in ("then", "else", "steps", "fallback"):
-                    if isinstance(step.get(body), list):
-                        index(step[body])
-
-    def restore(steps: list[Any]) -> None:
-        for step in steps:
-            if not isinstance(step, dict):
-                continue
-            config, previous = step.get("config"), stored.get(step.get("key"))
-            if isinstance(config, dict) and previous:
-                for name, value in list(config.items()):
-                    if value == MASK and name in previous:
-                        config[name] = previous[name]
-                headers, old_headers = config.get("headers"), previous.get("headers")
-                if isinstance(headers, dict) and isinstance(old_headers, dict):
-                    for name, value in list(headers.items()):
-                        if value == MASK and name in old_headers:
-                            headers[name] = old_headers[name]
-            for body in ("then", "else", "steps", "fallback"):
-                if isinstance(step.get(body), list):
-                    restore(step[body])
-
-    if current and isinstance(definition.get("steps"), list):
-        index(current.get("steps", []))
-        restore(definition["steps"])
-    return definition
 
 
 class AutomationSerializer(serializers.ModelSerializer):
@@ -148,11 +87,21 @@ class VersionDetailSerializer(VersionSerializer):
 
 
 class StepRunSerializer(serializers.ModelSerializer):
+    input = serializers.SerializerMethodField()
+
     class Meta:
         model = StepRun
         fields = ["step_key", "step_type", "action", "loop_index", "attempt", "status", "started_at", "finished_at",
                   "input", "output", "error"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_input(self, run: StepRun) -> dict[str, Any] | None:
+        """The rendered config, masked when logged; masked again here for rows logged by older versions."""
+        if not isinstance(run.input, dict):
+            return run.input
+        action = registry.get(run.action)
+        return mask_config(run.input, action.secret_fields if action else ())
 
 
 class ExecutionSerializer(serializers.ModelSerializer):
@@ -188,3 +137,23 @@ class EventDetailSerializer(EventSerializer):
     class Meta(EventSerializer.Meta):
         fields = [*EventSerializer.Meta.fields, "executions"]
         read_only_fields = ["received_at"]
+
+
+class SecretSerializer(serializers.ModelSerializer):
+    """A named secret as the API shows it: its name and who set it, never its value."""
+
+    created_by = serializers.SerializerMethodField()
+    updated_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Secret
+        fields = ["name", "description", "created_at", "updated_at", "created_by", "updated_by"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_created_by(self, secret: Secret) -> str | None:
+        return secret.created_by.get_username() if secret.created_by else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_updated_by(self, secret: Secret) -> str | None:
+        return secret.updated_by.get_username() if secret.updated_by else None

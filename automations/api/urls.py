@@ -10,6 +10,7 @@ router = SimpleRouter()
 router.register("automations", views.AutomationViewSet, basename="automation")
 router.register("executions", views.ExecutionViewSet, basename="execution")
 router.register("events", views.EventViewSet, basename="event")
+router.register("secrets", views.SecretViewSet, basename="secret")
 
 app_name = "automations_api"
 urlpatterns = [

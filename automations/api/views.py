@@ -27,9 +27,11 @@ from automations.api.base import APIPolicy, Pagination
 from automations.api.errors import IdempotencyConflict
 from automations.api.permissions import EventPermissions, NamedPermissions
 from automations.api.schema import document
-from automations.models import Automation, Execution
+from automations.models import Automation, Execution, Secret
+from automations.secrets import unmask_definition
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
 from billing_events.models import Event
 
@@ -96,7 +98,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
 
     @document(request={"application/json": DEFINITION}, responses={201: s.AutomationSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        automation = services.create_automation(_object(request.data), user=request.user)
+        automation = services.create_automation(unmask_definition(_object(request.data), None), user=request.user)
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
 
     @document(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
@@ -107,7 +109,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         if kwargs.get("partial"):
             # PATCH: the given top-level fields replace the current draft's (or active version's).
             body = {**current, **body}
-        services.update_draft(automation, s.unmask_definition(body, current), user=request.user)
+        services.update_draft(automation, unmask_definition(body, current), user=request.user)
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
@@ -259,6 +261,55 @@ class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mi
                 f"event {event.pk!r} was already received with a different body; an event id names one event, "
                 f"so send a changed event under a new id")
         return Response(s.EventSerializer(event).data, status=status.HTTP_200_OK)
+
+
+class SecretViewSet(APIPolicy, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Named secrets, referenced from steps as ``{{ secrets.NAME }}``: values are written, never read back."""
+
+    queryset = Secret.objects.select_related("created_by", "updated_by").order_by("name")
+    serializer_class = s.SecretSerializer
+    lookup_field = "name"
+    lookup_value_regex = "[A-Za-z_][A-Za-z0-9_]*"
+    filter_backends: list[type] = []
+
+    @document(request=inputs.SecretIn, responses={201: s.SecretSerializer})
+    def create(self, request: Request) -> Response:
+        values = _valid(inputs.SecretIn, request)
+        if values["name"] in app_settings.SECRETS or Secret.objects.filter(name=values["name"]).exists():
+            raise InvalidInput(f"a secret named {values['name']!r} already exists", field="name")
+        secret = Secret(name=values["name"], description=values.get("description", ""), created_by=_user(request),
+                        updated_by=_user(request))
+        secret.set_value(values["value"])
+        secret.save()
+        return Response(s.SecretSerializer(secret).data, status=status.HTTP_201_CREATED)
+
+    @document(request=inputs.SecretUpdateIn, responses=s.SecretSerializer)
+    def update(self, request: Request, name: str, partial: bool = False) -> Response:
+        secret = self.get_object()
+        serializer = inputs.SecretUpdateIn(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        if "value" in serializer.validated_data:
+            secret.set_value(serializer.validated_data["value"])
+        secret.description = serializer.validated_data.get("description", secret.description)
+        secret.updated_by = _user(request)
+        secret.save()
+        return Response(s.SecretSerializer(secret).data)
+
+    @document(request=inputs.SecretUpdateIn, responses=s.SecretSerializer)
+    def partial_update(self, request: Request, name: str) -> Response:
+        return self.update(request, name, partial=True)
+
+    def destroy(self, request: Request, name: str) -> Response:
+        secret = self.get_object()
+        users = services.versions_referencing_secret(secret.name)
+        if users:
+            raise InvalidInput(f"{', '.join(users)} still reference(s) this secret; change them first", field="name")
+        secret.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _user(request: Request) -> Any:
+    return request.user if request.user.is_authenticated else None
 
 
 class EventTypesView(APIPolicy, APIView):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from automations import conditions
+from automations import conditions, vault
 from automations.actions import registry
 from automations.durations import parse as parse_duration
 from automations.status import OnFailure, Reentry, StopStatus
@@ -200,9 +200,11 @@ class _Validator:
             if problem:
                 self.error(path, problem)
                 return
-            unknown = sorted(referenced_roots(value) - set(ROOTS) - set(loop_vars))
+            unknown = sorted(referenced_roots(value) - set(ROOTS) - {"secrets"} - set(loop_vars))
             if unknown:
                 self.error(path, f"unknown variable {unknown[0]!r}; use one of {', '.join((*ROOTS, *loop_vars))}")
+            elif "secrets" in referenced_roots(vault.REFERENCE.sub("", value)):
+                self.error(path, "use a secret only as {{ secrets.NAME }}, without filters or expressions")
 
     def action_step(self, step, path, loop_vars, canonical):
         key = step.get("action")
@@ -221,6 +223,7 @@ class _Validator:
                                 for e in action.validate_config(config)]
             literal = {name: value for name, value in config.items() if name not in action.literal_fields}
             self.templates(literal, f"{path}.config", loop_vars)
+            self.errors += vault.reference_errors(config, f"{path}.config")
         canonical.update(action=key, config=config)
         if step.get("retry") is not None:
             self.retry_policy(step["retry"], f"{path}.retry")
