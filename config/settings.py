@@ -127,21 +127,11 @@ if os.environ.get("REDIS_URL"):
 
 # No REST_FRAMEWORK setting: the API names its own authentication, permissions, parsers,
 # pagination and error handling on every view (automations/api/base.py), as it must in any host.
+# The API's schema has its own settings (automations/api/schema.py); these serve its docs pages.
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Billing Automations API",
-    "DESCRIPTION": "Automations, executions, events and catalogues of the billing automations apps.",
-    "VERSION": "0.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and docs are public
     "SWAGGER_UI_DIST": "SIDECAR",  # served from the package: the docs work offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "ExecutionStatusEnum": "automations.status.ExecutionStatus",
-        "StepRunStatusEnum": "automations.status.StepRunStatus",
-        "VersionStateEnum": "automations.status.VersionState",
-    },
 }
 
 AUTOMATIONS = {

@@ -85,6 +85,12 @@ class Action:
                 return (urlsplit(value.strip()).hostname or "").lower()
         return ""
 
+    def published_schema(self) -> dict[str, Any] | None:
+        """The config's JSON Schema as the definition schema publishes it: ``config_schema`` plus what
+        ``validate_config`` checks where JSON Schema can say it; None when the action cannot be used
+        in this installation."""
+        return self.config_schema
+
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         """Problems the schema cannot express, as ``{"field": "config.x", "message": ...}``."""
         return []

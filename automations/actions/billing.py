@@ -9,7 +9,13 @@ from automations.actions.base import ActionContext, ActionError
 from automations.actions.gateway import GatewayAction
 from billing_events.gateway import get_gateway
 
+MAX_AMOUNT = 10**12
 AMOUNT = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "minLength": 1}]}
+#: As the definition schema publishes an amount: a positive number, or a template such as {{ invoice.total }}.
+PUBLISHED_AMOUNT = {"oneOf": [
+    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": MAX_AMOUNT},
+    {"type": "string", "pattern": r"^\s*(?:0*[1-9]\d{0,11}(?:\.\d{1,4})?|0*\.\d{0,3}[1-9])\s*$"},
+    {"type": "string", "pattern": r"\{\{"}]}
 
 
 def parse_amount(value: Any, field: str) -> Decimal | None:
@@ -22,6 +28,8 @@ def parse_amount(value: Any, field: str) -> Decimal | None:
         raise ActionError(f"{field}: {value!r} is not an amount") from exc
     if not amount.is_finite() or amount <= 0:
         raise ActionError(f"{field}: {value!r} must be a positive amount")
+    if amount >= MAX_AMOUNT:
+        raise ActionError(f"{field}: {value!r} must be less than {MAX_AMOUNT}")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -99,6 +107,9 @@ class CreateCreditNote(GatewayAction):
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         return literal_amount_errors(config)
 
+    def published_schema(self) -> dict[str, Any]:
+        return {**self.config_schema, "properties": {**self.config_schema["properties"], "amount": PUBLISHED_AMOUNT}}
+
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().create_credit_note(
             context.entity_id("invoice"), amount=parse_amount(config.get("amount"), "config.amount"),
@@ -119,6 +130,9 @@ class ApplyCredits(GatewayAction):
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         return literal_amount_errors(config)
+
+    def published_schema(self) -> dict[str, Any]:
+        return {**self.config_schema, "properties": {**self.config_schema["properties"], "amount": PUBLISHED_AMOUNT}}
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().apply_credits(context.entity_id("invoice"),

@@ -48,6 +48,15 @@ class SendEmail(Action):
     }
     literal_fields = ("template",)
 
+    def published_schema(self) -> dict[str, Any]:
+        from automations.models import EmailTemplate
+
+        keys = list(EmailTemplate.objects.order_by("key").values_list("key", flat=True))
+        inline = {"required": ["subject", "body"], "not": {"required": ["template"]}}
+        stored = {"required": ["template"], "properties": {"template": {"enum": keys}},
+                  "not": {"anyOf": [{"required": [field]} for field in ("subject", "body", "html")]}}
+        return {**self.config_schema, "oneOf": [inline, stored] if keys else [inline]}
+
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         from automations.models import EmailTemplate
 
@@ -162,6 +171,12 @@ class SendSlack(Action):
     # An incoming-webhook URL is itself the credential.
     secret_fields = ("webhook_url",)
 
+    def published_schema(self) -> dict[str, Any]:
+        from billing_events.conf import app_settings
+
+        return self.config_schema if app_settings.SLACK_WEBHOOK_URL else {
+            **self.config_schema, "required": [*self.config_schema["required"], "webhook_url"]}
+
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         from billing_events.conf import app_settings
 
@@ -222,6 +237,13 @@ class SendWebhook(Action):
     literal_fields = ("method", "secret", "timeout")
     secret_fields = ("secret",)
 
+    def published_schema(self) -> dict[str, Any]:
+        # a literal whsec_ secret, or a reference to a secret that exists
+        references = [f"{{{{ secrets.{name} }}}}" for name in sorted(vault.defined_names())]
+        secret = {"anyOf": [{"type": "string", "pattern": WHSEC_PATTERN},
+                            *([{"enum": references}] if references else [])]}
+        return {**self.config_schema, "properties": {**self.config_schema["properties"], "secret": secret}}
+
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         secret = config.get("secret")
         if secret and not vault.is_reference(secret) and not _is_whsec(secret):
@@ -267,6 +289,9 @@ class SendWebhook(Action):
         if request["headers"].get("webhook-signature") == "":
             request["headers"]["webhook-signature"] = MASK
         return {"would_call_webhook": request}
+
+
+WHSEC_PATTERN = r"^whsec_(?=.)(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 
 def _is_whsec(secret: str) -> bool:

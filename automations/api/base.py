@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
@@ -25,9 +26,16 @@ from billing_events.errors import InvalidInput
 
 
 class Pagination(PageNumberPagination):
-    """Every list, catalogues included: 50 items a page, ``?page=n``."""
+    """Every list, catalogues included: 50 items a page, ``?page=n`` (a positive whole number, else a 404)."""
 
     page_size = 50
+    last_page_strings = ()
+
+    def get_page_number(self, request: Request, paginator: Any) -> str:
+        number = request.query_params.get(self.page_query_param)
+        if number is not None and not (number.isascii() and number.isdigit()):
+            raise NotFound(self.invalid_page_message.format(page_number=number, message="not a page number"))
+        return super().get_page_number(request, paginator)
 
 
 class APIPolicy:
@@ -59,9 +67,11 @@ class APIPolicy:
         if limit and length > limit:
             raise PayloadTooLarge(limit)
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        # The database cannot compare NUL characters: a 400 rather than a 500.
         for name, value in request.query_params.items():
+            # The database cannot compare NUL characters: a 400 rather than a 500.
             if "\x00" in name or "\x00" in value:
                 raise InvalidInput("query parameters must not contain NUL characters", field=name.replace("\x00", ""))
+            if value == "":  # ?status= is a mistake, not "any status"
+                raise InvalidInput("must not be empty (leave the parameter out instead)", field=name)
         if "\x00" in request.path:
             raise InvalidInput("the path must not contain NUL characters", field="path")

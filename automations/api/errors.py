@@ -31,12 +31,16 @@ class PayloadTooLarge(exceptions.APIException):
         super().__init__(f"the request body is larger than {limit} bytes")
 
 
-class IdempotencyConflict(exceptions.APIException):
-    """An idempotency key (an event id) sent again with a different body (409)."""
+class Conflict(exceptions.APIException):
+    """The request conflicts with what exists (409): an event id sent again with a different body,
+    a secret's name taken."""
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-    field = "id"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def flatten(detail: Any, field: str = "") -> Errors:

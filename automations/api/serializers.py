@@ -8,13 +8,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from automations.actions import registry
+from automations.api.schema import SHOWN_DEFINITION
 from automations.secrets import mask_config, mask_definition
+from automations.status import TriggerType
 from automations.models import Automation, AutomationVersion, Execution, Secret, StepRun
 from billing_events.models import Event
 
 
 class AutomationSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
+    trigger_type = serializers.ChoiceField(choices=TriggerType.choices, allow_blank=True, read_only=True,
+                                           help_text="The active version's trigger type; empty until activated.")
     active_version = serializers.SerializerMethodField()
     draft_version = serializers.SerializerMethodField()
     active_definition = serializers.SerializerMethodField()
@@ -27,20 +31,20 @@ class AutomationSerializer(serializers.ModelSerializer):
                   "updated_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_active_version(self, automation: Automation) -> int | None:
         return automation.active_version.number if automation.active_version else None
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_draft_version(self, automation: Automation) -> int | None:
         draft = automation.draft_version
         return draft.number if draft else None
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({**SHOWN_DEFINITION, "type": ["object", "null"]})
     def get_active_definition(self, automation: Automation) -> dict[str, Any] | None:
         return mask_definition(automation.active_version.snapshot) if automation.active_version else None
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({**SHOWN_DEFINITION, "type": ["object", "null"]})
     def get_draft_definition(self, automation: Automation) -> dict[str, Any] | None:
         draft = automation.draft_version
         return mask_definition(draft.definition()) if draft else None
@@ -62,7 +66,7 @@ class VersionSerializer(serializers.ModelSerializer):
         fields = ["number", "state", "name", "author", "created_at", "activated_at", "diff"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_author(self, version: AutomationVersion) -> str | None:
         return version.created_by.get_username() if version.created_by else None
 
@@ -81,7 +85,7 @@ class VersionDetailSerializer(VersionSerializer):
         fields = [*VersionSerializer.Meta.fields, "definition"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(SHOWN_DEFINITION)
     def get_definition(self, version: AutomationVersion) -> dict[str, Any]:
         return mask_definition(version.definition())
 
@@ -157,3 +161,36 @@ class SecretSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_updated_by(self, secret: Secret) -> str | None:
         return secret.updated_by.get_username() if secret.updated_by else None
+
+
+class EventTypeSerializer(serializers.Serializer):
+    """An entry of the event catalogue."""
+
+    type = serializers.CharField()
+    description = serializers.CharField()
+    schema = serializers.DictField(help_text="The JSON Schema of the event's data.")
+    sample = serializers.DictField(help_text="A realistic sample of the event's data.")
+
+
+class ActionSerializer(serializers.Serializer):
+    """An entry of the action catalogue."""
+
+    action = serializers.CharField()
+    family = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    config_schema = serializers.DictField(help_text="The JSON Schema of the step's config.")
+
+
+class TemplateSerializer(serializers.Serializer):
+    """A template of the library."""
+
+    key = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    definition = serializers.SerializerMethodField()
+    email_templates = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema_field(SHOWN_DEFINITION)
+    def get_definition(self, template: dict[str, Any]) -> dict[str, Any]:
+        return template["definition"]

@@ -1,9 +1,11 @@
 """URLs of the API; a host includes them where it likes (the demo: ``/api/``)."""
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from automations.api import views
+from automations.api.schema import SCHEMA_SETTINGS
 
 # SimpleRouter: no browsable root view and no format-suffix URLs, which would use DRF's defaults.
 router = SimpleRouter()
@@ -19,7 +21,9 @@ urlpatterns = [
     path("templates/", views.TemplatesView.as_view(), name="templates"),
     path("templates/<str:key>/instantiate/", views.InstantiateTemplateView.as_view(), name="template-instantiate"),
     # schema=None keeps these out of the schema they serve, whatever the host's DEFAULT_SCHEMA_CLASS.
-    path("schema/", SpectacularAPIView.as_view(schema=None), name="schema"),
+    path("definition-schema/", views.DefinitionSchemaView.as_view(), name="definition-schema"),
+    path("schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS, schema=None,
+                                               permission_classes=[AllowAny]), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="automations_api:schema", schema=None), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="automations_api:schema", schema=None), name="redoc"),
     path("", include(router.urls)),

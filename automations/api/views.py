@@ -5,13 +5,14 @@ import copy
 from datetime import timezone as dt_timezone
 from typing import Any
 
+from django import forms
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import Resolver404, resolve
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -23,10 +24,11 @@ from automations import library, services
 from automations.actions import registry
 from automations.api import inputs
 from automations.api import serializers as s
-from automations.api.base import APIPolicy, Pagination
-from automations.api.errors import IdempotencyConflict
+from automations.api.base import APIPolicy
+from automations.api.errors import Conflict
 from automations.api.permissions import EventPermissions, NamedPermissions
-from automations.api.schema import document
+from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE, document
+from automations.definition.json_schema import definition_schema
 from automations.models import Automation, Execution, Secret
 from automations.secrets import unmask_definition
 from billing_events import emit
@@ -49,13 +51,6 @@ def _valid(serializer_class: type[inputs.StrictSerializer], request: Request) ->
     return dict(serializer.validated_data)
 
 
-def _paginated(view: APIView, request: Request, items: list[dict[str, Any]]) -> Response:
-    """Catalogues are lists too: paginated like every other list."""
-    paginator = Pagination()
-    page = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(page)
-
-
 class AutomationFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=[("draft", "draft"), ("active", "active"), ("paused", "paused")],
                                   method="filter_status")
@@ -70,9 +65,6 @@ class AutomationFilter(filters.FilterSet):
         if value == "draft":
             return queryset.filter(active_version__isnull=True)
         return queryset.filter(active_version__isnull=False, is_paused=value == "paused")
-
-
-DEFINITION = {"type": "object", "description": "The canonical definition JSON (SPEC section 2)."}
 
 
 class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
@@ -113,7 +105,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    @document(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    @document(request={"application/json": DEFINITION_PATCH}, responses=s.AutomationSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
@@ -141,7 +133,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         services.resume(automation)
         return Response(s.AutomationSerializer(automation).data)
 
-    @document(responses=s.VersionSerializer(many=True))
+    @document(responses=s.VersionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
@@ -197,7 +189,18 @@ class UTCDateTimeFilter(filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+class IdFilter(filters.Filter):
+    """An object's id; an unknown one matches nothing (rather than being an error)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
+
+
 class ExecutionFilter(filters.FilterSet):
+    automation = IdFilter(field_name="automation_id")
     started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
@@ -247,7 +250,8 @@ class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mi
             return inputs.EventIn
         return s.EventDetailSerializer if self.action == "retrieve" else s.EventSerializer
 
-    @document(request=inputs.EventIn, responses={201: s.EventSerializer, 200: s.EventSerializer})
+    @document(request={"application/json": EVENT_ENVELOPE},
+              responses={201: s.EventSerializer, 200: s.EventSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         values = _valid(inputs.EventIn, request)
         event = Event.objects.filter(pk=values["id"]).first() if values.get("id") else None
@@ -257,9 +261,8 @@ class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mi
             return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
         if (event.type, event.data) != (values["type"], values["data"]) or (
                 values.get("occurred_at") not in (None, event.occurred_at)):
-            raise IdempotencyConflict(
-                f"event {event.pk!r} was already received with a different body; an event id names one event, "
-                f"so send a changed event under a new id")
+            raise Conflict(f"event {event.pk!r} was already received with a different body; an event id names one "
+                           f"event, so send a changed event under a new id", field="id")
         return Response(s.EventSerializer(event).data, status=status.HTTP_200_OK)
 
 
@@ -276,7 +279,7 @@ class SecretViewSet(APIPolicy, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def create(self, request: Request) -> Response:
         values = _valid(inputs.SecretIn, request)
         if values["name"] in app_settings.SECRETS or Secret.objects.filter(name=values["name"]).exists():
-            raise InvalidInput(f"a secret named {values['name']!r} already exists", field="name")
+            raise Conflict(f"a secret named {values['name']!r} already exists", field="name")
         secret = Secret(name=values["name"], description=values.get("description", ""), created_by=_user(request),
                         updated_by=_user(request))
         secret.set_value(values["value"])
@@ -312,45 +315,54 @@ def _user(request: Request) -> Any:
     return request.user if request.user.is_authenticated else None
 
 
-class EventTypesView(APIPolicy, APIView):
+class Catalogue(APIPolicy, generics.ListAPIView):
+    """A read-only list built in Python, paginated like every other list; any signed-in user reads it."""
+
+    permission_classes = [IsAuthenticated]
+    filter_backends: list[type] = []
+
+
+class EventTypesView(Catalogue):
     """The event catalogue: every type with its description, payload schema and sample."""
 
-    permission_classes = [IsAuthenticated]
+    serializer_class = s.EventTypeSerializer
 
-    @document(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        return _paginated(self, request, [
-            {"type": name, "description": event_type.description, "schema": event_type.schema,
-             "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())])
+    def get_queryset(self) -> list[dict[str, Any]]:
+        return [{"type": name, "description": event_type.description, "schema": event_type.schema,
+                 "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())]
 
 
-class ActionsView(APIPolicy, APIView):
+class ActionsView(Catalogue):
     """The action catalogue: every registered action with its config schema."""
 
-    permission_classes = [IsAuthenticated]
+    serializer_class = s.ActionSerializer
 
-    @document(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        return _paginated(self, request, [
-            {"action": action.key, "family": action.family, "label": action.label or action.key,
-             "description": action.description, "config_schema": action.config_schema}
-            for action in registry.all()])
+    def get_queryset(self) -> list[dict[str, Any]]:
+        return [{"action": action.key, "family": action.family, "label": action.label or action.key,
+                 "description": action.description, "config_schema": action.config_schema}
+                for action in registry.all()]
 
 
-class TemplatesView(APIPolicy, APIView):
+class TemplatesView(Catalogue):
     """The templates library."""
 
+    serializer_class = s.TemplateSerializer
+
+    def get_queryset(self) -> list[dict[str, Any]]:
+        return [{**library.get_template(key), "key": key,
+                 "email_templates": [t["key"] for t in library.get_template(key)["email_templates"]]}
+                for key in library.template_keys()]
+
+
+class DefinitionSchemaView(APIPolicy, APIView):
+    """The definition's JSON Schema (draft 2020-12), for clients and the builder: the same as the
+    ``Definition`` component of the OpenAPI schema, as one document."""
+
     permission_classes = [IsAuthenticated]
 
-    @document(responses=OpenApiTypes.OBJECT)
+    @document(responses={200: {"type": "object", "description": "A JSON Schema (draft 2020-12) document."}})
     def get(self, request: Request) -> Response:
-        results = []
-        for key in library.template_keys():
-            template = library.get_template(key)
-            results.append({"key": key, "title": template["title"], "description": template["description"],
-                            "definition": template["definition"],
-                            "email_templates": [t["key"] for t in template["email_templates"]]})
-        return _paginated(self, request, results)
+        return Response(definition_schema())
 
 
 class InstantiateTemplateView(APIPolicy, APIView):

@@ -30,7 +30,7 @@ def test_secrets_are_write_only_in_the_api(api):
     assert created.status_code == 201
     assert set(created.json()) == {"name", "description", "created_at", "updated_at", "created_by", "updated_by"}
     assert created.json()["created_by"] == "ops"
-    assert api.post("/api/secrets/", {"name": "CRM_TOKEN", "value": "x"}, format="json").status_code == 400
+    assert api.post("/api/secrets/", {"name": "CRM_TOKEN", "value": "x"}, format="json").status_code == 409
     assert api.put("/api/secrets/CRM_TOKEN/", {"value": "sk_rotated_1"}, format="json").status_code == 200
     assert api.patch("/api/secrets/CRM_TOKEN/", {"description": "the CRM"}, format="json").json()[
         "description"] == "the CRM"
