@@ -38,7 +38,7 @@ from billing_events.errors import InvalidInput
 from billing_events.models import Event
 
 
-def _object(data: Any, field: str = "body") -> dict[str, Any]:
+def _object(data: Any, field: str = "") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field=field)
     return data

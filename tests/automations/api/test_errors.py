@@ -153,3 +153,17 @@ def test_an_event_id_sent_again_with_a_different_body_is_a_409(api):
         [error] = errors_of(response)
         assert error["field"] == "id" and "already received with a different body" in error["message"]
     assert Event.objects.get().data == event_body()["data"]
+
+
+@pytest.mark.parametrize("duration", ["99999999999d", "P99999999999D"])
+def test_a_duration_longer_than_a_date_can_hold_is_a_400(api, duration):
+    response = api.post("/api/automations/", {"name": "Long", "trigger": {"type": "manual"},
+                                              "steps": [{"key": "wait", "type": "delay", "duration": duration}]},
+                        format="json")
+    assert response.status_code == 400
+    assert errors_of(response)[0]["field"] == "steps.wait.duration"
+
+
+def test_whole_numbers_written_with_a_fraction_are_integers(api, dunning):
+    response = api.post(f"/api/automations/{dunning.pk}/test/", b'{"version": 1.0}', content_type="application/json")
+    assert response.status_code == 200 and response.json()["version"] == 1

@@ -159,3 +159,22 @@ def test_the_admin_secret_form_is_write_only(admin_client):
     admin_client.post(change_url, {"name": "ADMIN_SET", "description": "kept", "value": ""})
     secret.refresh_from_db()
     assert secret.reveal() == "sk_named_55506" and secret.description == "kept"
+
+
+def test_the_admin_shows_masks_and_refuses_the_exfiltration_replay_too(admin_client, api):
+    created = api.post("/api/automations/", hook_definition("https://partner.example/hook"), format="json").json()
+    url = reverse("admin:automations_automation_change", args=[created["id"]])
+    page = admin_client.get(url).content.decode()
+    assert "xapikey_55503" not in page and MASK in page
+    stolen = json.loads(json.dumps(created["draft_definition"]))
+    stolen["steps"][0]["config"]["url"] = "https://attacker.example/steal"
+    response = admin_client.post(url, {"definition": json.dumps(stolen)})
+    assert response.status_code == 200
+    assert "the step now sends to attacker.example instead of partner.example" in response.content.decode()
+    stored = Automation.objects.get().draft_version.definition()["steps"][0]["config"]
+    assert stored == {"url": "https://partner.example/hook",
+                      "headers": {"X-Api-Key": "xapikey_55503", "Content-Type": "application/json"}}
+    same_host = json.loads(json.dumps(created["draft_definition"]))
+    same_host["name"] = "Partner hook, renamed"
+    assert admin_client.post(url, {"definition": json.dumps(same_host)}).status_code == 302
+    assert Automation.objects.get().draft_version.definition()["steps"][0]["config"] == stored
