@@ -58,3 +58,22 @@ def test_a_mask_that_matches_no_stored_value_is_refused(stored):
     with pytest.raises(InvalidInput) as refused:
         unmask_definition(_definition(f"https://partner.example/other?token={MASK}", "k3y"), stored)
     assert refused.value.errors[0]["field"] == "steps.hook.config.url"
+
+
+@pytest.mark.django_db
+def test_the_migration_masks_history_rows_written_before_masking():
+    import importlib
+
+    from django.apps import apps
+
+    from automations import services
+    from automations.models import ActionStep
+
+    migration = importlib.import_module("automations.migrations.0003_mask_secrets_in_history")
+    automation = services.create_automation(_definition("https://partner.example/hook?token=t0k", "k3y"))
+    history = ActionStep.history.model.objects.filter(key="hook")
+    history.update(config={"url": "https://partner.example/hook?token=t0k", "headers": {"X-Api-Key": "k3y"}})
+    migration.mask_existing_history(apps, None)
+    assert [row.config for row in history] == [{"url": f"https://partner.example/hook?token={MASK}",
+                                               "headers": {"X-Api-Key": MASK}}]
+    assert automation.draft_version.definition()["steps"][0]["then"][0]["config"]["headers"] == {"X-Api-Key": "k3y"}
