@@ -10,6 +10,7 @@ from automations import clock
 from automations.definition import validate_definition
 from automations.definition.serialize import save_definition, version_to_definition
 from automations.engine import transitions
+from automations.errors import StateConflict
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.models import Automation, AutomationVersion, Execution
@@ -66,7 +67,7 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
     locked = Automation.objects.select_for_update().get(pk=automation.pk)
     draft = locked.versions.filter(state=VersionState.DRAFT).first()
     if draft is None:
-        raise InvalidInput("there is no draft version to activate", field="version")
+        raise StateConflict("there is no draft version to activate", field="version")
     # Validate again: an email template or a registered action may have gone since the draft was saved.
     snapshot = validate_definition(version_to_definition(draft))
     locked.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
@@ -104,9 +105,9 @@ def run_manual(automation: Automation, data: dict[str, Any] | None = None, user:
         raise InvalidInput("must be a JSON object", field="data")
     version = automation.active_version
     if version is None:
-        raise InvalidInput("the automation has no active version; activate it first", field="automation")
+        raise StateConflict("the automation has no active version; activate it first", field="automation")
     if automation.is_paused:
-        raise InvalidInput("the automation is paused", field="automation")
+        raise StateConflict("the automation is paused", field="automation")
     caller = getattr(user, "get_username", lambda: "")() if user is not None else ""
     return start_execution(automation, version, trigger={"type": "manual", "user": caller}, data=data or {},
                            user=user)
@@ -128,7 +129,7 @@ def test_run(automation: Automation, data: dict[str, Any] | None = None,
     if version is not None:
         chosen = automation.versions.filter(number=version).first()
         if chosen is None:
-            raise InvalidInput(f"automation {automation.pk} has no version {version}", field="version")
+            raise StateConflict(f"automation {automation.pk} has no version {version}", field="version")
     else:
         chosen = automation.draft_version or automation.active_version
     definition = chosen.definition()
@@ -149,7 +150,7 @@ def delete_automation(automation: Automation) -> None:
     """Delete an automation and its history; refused while executions are running or waiting."""
     live = automation.executions.filter(status__in=LIVE_STATUSES).count()
     if live:
-        raise InvalidInput(f"{live} execution(s) are still running or waiting; cancel them or pause the automation",
+        raise StateConflict(f"{live} execution(s) are still running or waiting; cancel them or pause the automation",
                            field="automation")
     automation.delete()
 
@@ -163,19 +164,19 @@ def retry_execution(execution: Execution) -> Execution:
 
     execution = Execution.objects.select_for_update().get(pk=execution.pk)
     if execution.status != ExecutionStatus.FAILED:
-        raise InvalidInput(f"only a failed execution can be retried; this one is {execution.status}",
+        raise StateConflict(f"only a failed execution can be retried; this one is {execution.status}",
                            field="status")
     cursor = execution.cursor
     position = locate(Program(execution.version.snapshot), [dict(frame) for frame in cursor])
     if position.step is None:
-        raise InvalidInput("the execution has no failed step to retry (it failed before its first step)",
+        raise StateConflict("the execution has no failed step to retry (it failed before its first step)",
                            field="status")
     attempts = StepRun.objects.filter(execution=execution, step_key=position.step["key"],
                                       loop_index=loop_index(cursor)).aggregate(n=Max("attempt"))["n"] or 0
     cursor[-1]["attempt"] = attempts + 1
     token = transitions.retry_failed(execution.pk, cursor)
     if token is None:
-        raise InvalidInput("the execution changed meanwhile; reload it", field="status")
+        raise StateConflict("the execution changed meanwhile; reload it", field="status")
     enqueue("automations.engine.tasks.resume_execution", execution.pk, token)
     execution.refresh_from_db()
     return execution

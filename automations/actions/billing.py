@@ -7,15 +7,17 @@ from typing import Any
 
 from automations.actions.base import ActionContext, ActionError
 from automations.actions.gateway import GatewayAction
+from automations.variables import ROOTS
 from billing_events.gateway import get_gateway
 
 MAX_AMOUNT = 10**12
 AMOUNT = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "minLength": 1}]}
-#: As the definition schema publishes an amount: a positive number, or a template such as {{ invoice.total }}.
+#: As the definition schema publishes an amount: a positive number, or a variable such as {{ invoice.total }}
+#: (any template is accepted; the schema names the plain variables it can check).
 PUBLISHED_AMOUNT = {"oneOf": [
     {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": MAX_AMOUNT},
     {"type": "string", "pattern": r"^\s*(?:0*[1-9]\d{0,11}(?:\.\d{1,4})?|0*\.\d{0,3}[1-9])\s*$"},
-    {"type": "string", "pattern": r"\{\{"}]}
+    {"type": "string", "pattern": rf"^\{{\{{ ?(?:{'|'.join(ROOTS)})(?:\.[A-Za-z_][A-Za-z0-9_]{{0,30}})* ?\}}\}}$"}]}
 
 
 def parse_amount(value: Any, field: str) -> Decimal | None:
@@ -96,19 +98,23 @@ class VoidInvoice(GatewayAction):
                                        "reason": config.get("reason", "")}}
 
 
-class CreateCreditNote(GatewayAction):
-    family = "billing"
-    key = "create_credit_note"
-    label = "Create credit note"
-    description = "Credit an amount (default: the full amount) against the invoice."
-    config_schema = {"type": "object", "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
-                     "additionalProperties": False}
+class AmountAction(GatewayAction):
+    """A gateway action with an optional ``amount``: checked on save when it is written literally."""
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         return literal_amount_errors(config)
 
     def published_schema(self) -> dict[str, Any]:
         return {**self.config_schema, "properties": {**self.config_schema["properties"], "amount": PUBLISHED_AMOUNT}}
+
+
+class CreateCreditNote(AmountAction):
+    family = "billing"
+    key = "create_credit_note"
+    label = "Create credit note"
+    description = "Credit an amount (default: the full amount) against the invoice."
+    config_schema = {"type": "object", "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
+                     "additionalProperties": False}
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().create_credit_note(
@@ -121,18 +127,12 @@ class CreateCreditNote(GatewayAction):
                                        "amount": str(amount) if amount else "full", "reason": config.get("reason", "")}}
 
 
-class ApplyCredits(GatewayAction):
+class ApplyCredits(AmountAction):
     family = "billing"
     key = "apply_credits"
     label = "Apply credits"
     description = "Pay the invoice from the customer's credit balance (default: as much as available)."
     config_schema = {"type": "object", "properties": {"amount": AMOUNT}, "additionalProperties": False}
-
-    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        return literal_amount_errors(config)
-
-    def published_schema(self) -> dict[str, Any]:
-        return {**self.config_schema, "properties": {**self.config_schema["properties"], "amount": PUBLISHED_AMOUNT}}
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().apply_credits(context.entity_id("invoice"),

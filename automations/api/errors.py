@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from automations.errors import StateConflict
 from billing_events.errors import InvalidInput
 
 Errors = list[dict[str, str]]
@@ -29,18 +30,6 @@ class PayloadTooLarge(exceptions.APIException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request body is larger than {limit} bytes")
-
-
-class Conflict(exceptions.APIException):
-    """The request conflicts with what exists (409): an event id sent again with a different body,
-    a secret's name taken."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def flatten(detail: Any, field: str = "") -> Errors:
@@ -62,7 +51,8 @@ def flatten(detail: Any, field: str = "") -> Errors:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler (status codes, ``WWW-Authenticate``, ``Retry-After``), with every body in the one format."""
     if isinstance(exc, InvalidInput):
-        return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_409_CONFLICT if isinstance(exc, StateConflict) else status.HTTP_400_BAD_REQUEST
+        return Response({"errors": exc.errors}, status=code)
     if isinstance(exc, DjangoValidationError):
         return Response({"errors": [{"field": "", "message": message} for message in exc.messages]},
                         status=status.HTTP_400_BAD_REQUEST)
@@ -74,6 +64,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"errors": flatten(exc.detail)}
     else:
-        response.data = {"errors": [{"field": getattr(exc, "field", ""),
-                                     "message": str(response.data.get("detail", ""))}]}
+        response.data = {"errors": [{"field": "", "message": str(response.data.get("detail", ""))}]}
     return response

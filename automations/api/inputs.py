@@ -9,7 +9,11 @@ from rest_framework import serializers
 
 
 class StrictCharField(serializers.CharField):
-    """Text, and only text."""
+    """Text, and only text, taken as it is (not trimmed: limits apply to what was sent)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -65,8 +69,7 @@ class SecretUpdateIn(StrictSerializer):
     """``PUT secrets/{name}/`` (a new value) and ``PATCH`` (value, description or both)."""
 
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
-    value = StrictCharField(max_length=10000, write_only=True, trim_whitespace=False,
-                            help_text="Write-only: never returned.")
+    value = StrictCharField(max_length=10000, write_only=True, help_text="Write-only: never returned.")
 
 
 class SecretIn(SecretUpdateIn):

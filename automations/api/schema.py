@@ -52,7 +52,8 @@ def complete_schema(result: dict[str, Any], generator: Any, request: Any, public
                     schema["minimum"] = 1
 
     defs = definition_defs(prefix=COMPONENTS)
-    partial = {key: value for key, value in defs["Definition"].items() if key not in ("required", "allOf", "title")}
+    # what a PATCH gives must hold on its own: re-entry rules and exits come with a correlation key
+    partial = {key: value for key, value in defs["Definition"].items() if key not in ("required", "title")}
     defs["DefinitionPatch"] = {**partial, "title": "Some top-level fields of a definition",
                                "description": "Replace these top-level fields of the current definition."}
     defs["EventEnvelope"] = event_envelope_schema()
@@ -89,9 +90,14 @@ class Error(serializers.Serializer):
 ERRORS = {
     400: "Bad input: each error names its field.", 401: "Not signed in.", 403: "Missing permission.",
     404: "No such object (or page).", 406: "Only JSON is served.",
-    409: "Conflicts with what exists (an event id used with another body, a secret's name taken).",
+    409: "Conflicts with the current state (nothing to activate, no such version, runs still live, an "
+         "execution already ended, an event id used with another body, a name taken).",
     413: "The body is too large.", 415: "Only JSON is read.", 429: "Too many requests (when the host throttles).",
 }
+
+
+#: POST endpoints that can conflict with the current state.
+CONFLICTING = ("/activate", "/run", "/test", "/cancel", "/retry", "/events", "/secrets")
 
 
 class APISchema(AutoSchema):
@@ -103,7 +109,7 @@ class APISchema(AutoSchema):
             statuses.append(404)
         if self.method in ("POST", "PUT", "PATCH"):
             statuses += [413, 415]
-        if self.method == "POST" and self.path.rstrip("/").endswith(("/events", "/secrets")):
+        if self.method == "DELETE" or (self.method == "POST" and self.path.rstrip("/").endswith(CONFLICTING)):
             statuses.append(409)
         return sorted(statuses)
 

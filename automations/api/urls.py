@@ -32,4 +32,4 @@ urlpatterns = [
 # stay the host's, wherever it includes these.
 _names = sorted({prefix for prefix, _, _ in router.registry}
                 | {str(pattern.pattern).split("/")[0] for pattern in urlpatterns[:-1]})
-urlpatterns.append(re_path(rf"^(?:{'|'.join(_names)})(?:/.*)?$", views.UnknownEndpointView.as_view(schema=None)))
+urlpatterns.append(re_path(rf"^(?:{'|'.join(_names)})(?:/[\s\S]*)?\Z", views.UnknownEndpointView.as_view(schema=None)))

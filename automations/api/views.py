@@ -25,10 +25,10 @@ from automations.actions import registry
 from automations.api import inputs
 from automations.api import serializers as s
 from automations.api.base import APIPolicy
-from automations.api.errors import Conflict
 from automations.api.permissions import EventPermissions, NamedPermissions
 from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE, document
 from automations.definition.json_schema import definition_schema
+from automations.errors import StateConflict
 from automations.models import Automation, Execution, Secret
 from automations.secrets import unmask_definition
 from billing_events import emit
@@ -172,7 +172,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         data = _valid(inputs.RunIn, request).get("data", {})
         execution = services.run_manual(automation, data, user=request.user)
         if execution is None:
-            raise InvalidInput("not started: the automation's reentry rule allows no new run for this data",
+            raise StateConflict("not started: the automation's reentry rule allows no new run for this data",
                                field="data")
         return Response(s.ExecutionDetailSerializer(execution).data, status=status.HTTP_201_CREATED)
 
@@ -224,7 +224,7 @@ class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         execution = self.get_object()
         if not services.cancel_execution(execution, f"canceled through the API by {request.user.get_username()}"):
-            raise InvalidInput(f"the execution has already ended ({execution.status})", field="status")
+            raise StateConflict(f"the execution has already ended ({execution.status})", field="status")
         return Response(s.ExecutionDetailSerializer(execution).data)
 
     @document(request=None, responses=s.ExecutionDetailSerializer)
@@ -261,8 +261,8 @@ class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mi
             return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
         if (event.type, event.data) != (values["type"], values["data"]) or (
                 values.get("occurred_at") not in (None, event.occurred_at)):
-            raise Conflict(f"event {event.pk!r} was already received with a different body; an event id names one "
-                           f"event, so send a changed event under a new id", field="id")
+            raise StateConflict(f"event {event.pk!r} was already received with a different body; an event id names "
+                                f"one event, so send a changed event under a new id", field="id")
         return Response(s.EventSerializer(event).data, status=status.HTTP_200_OK)
 
 
@@ -279,7 +279,7 @@ class SecretViewSet(APIPolicy, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def create(self, request: Request) -> Response:
         values = _valid(inputs.SecretIn, request)
         if values["name"] in app_settings.SECRETS or Secret.objects.filter(name=values["name"]).exists():
-            raise Conflict(f"a secret named {values['name']!r} already exists", field="name")
+            raise StateConflict(f"a secret named {values['name']!r} already exists", field="name")
         secret = Secret(name=values["name"], description=values.get("description", ""), created_by=_user(request),
                         updated_by=_user(request))
         secret.set_value(values["value"])
@@ -306,7 +306,7 @@ class SecretViewSet(APIPolicy, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         secret = self.get_object()
         users = services.versions_referencing_secret(secret.name)
         if users:
-            raise InvalidInput(f"{', '.join(users)} still reference(s) this secret; change them first", field="name")
+            raise StateConflict(f"{', '.join(users)} still reference(s) this secret; change them first", field="name")
         secret.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -159,6 +159,7 @@ class _Validator:
             self.keys.add(key)
         elif not isinstance(key, str) or not KEY_PATTERN.match(key):
             self.error(f"{path}.key", f"{key!r} must be lowercase letters, digits, - or _ (at most 100)")
+            return key if isinstance(key, str) else repr(key)
         if key in self.seen:
             self.error(f"steps.{key}.key", f"duplicate step key {key!r}; keys must be unique in the automation")
         self.seen.add(key)
@@ -177,7 +178,7 @@ class _Validator:
         key = self.step_key(step, position)
         path = f"steps.{key}" if isinstance(key, str) and KEY_PATTERN.match(key) else position
         kind = step.get("type")
-        if kind not in STEP_FIELDS:
+        if not isinstance(kind, str) or kind not in STEP_FIELDS:
             self.error(f"{path}.type", f"{kind!r} is not a step type; use {', '.join(STEP_FIELDS)}")
             return {"key": key, "type": kind}
         for field in sorted(set(step) - STEP_FIELDS[kind]):

@@ -77,7 +77,8 @@ def test_a_body_that_is_not_an_object_is_a_400_for_run_and_test(api, dunning, bo
 
 @pytest.mark.parametrize("path", ["/api/automations/999/", "/api/executions/999/cancel/", "/api/events/nope/",
                                   "/api/automations/1/nope/", "/api/templates/nope/instantiate/",
-                                  "/api/automations/?page=9", "/api/executions/x/y/z/"])
+                                  "/api/automations/?page=9", "/api/executions/x/y/z/",
+                                  "/api/automations/x%0A/versions/1/"])
 def test_not_found_is_json(api, path):
     response = api.post(path, {}, format="json") if "instantiate" in path or "cancel" in path else api.get(path)
     assert response.status_code == 404

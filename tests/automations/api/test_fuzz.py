@@ -23,6 +23,10 @@ from schemathesis.generation import GenerationMode
 
 from automations import library, services
 from automations.models import Secret
+from billing_events import emit
+from tests.conftest import sample
+from automations.templating import is_template, referenced_roots, template_syntax_error
+from automations.variables import ROOTS
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 load_all_checks()
@@ -36,22 +40,35 @@ def token(db, django_user_model):
 
 
 @pytest.fixture
-def api_schema(token):
-    """The schema as this installation serves it: with email templates and a named secret to refer to."""
-    # Requests share the test's transaction, as with Django's test client.
-    request_started.disconnect(close_old_connections)
-    services.activate(library.instantiate("payment_dunning"))
+def existing(db, django_capture_on_commit_callbacks) -> dict[str, dict[str, object]]:
+    """Objects to aim at, by path: an active automation with a running execution of an event, a secret."""
+    automation = library.instantiate("payment_dunning")
+    services.activate(automation)
+    with django_capture_on_commit_callbacks(execute=True):
+        event = emit("payment.failed", sample("payment.failed"), id="evt_fuzz")
     secret = Secret(name="PARTNER_KEY")
     secret.set_value("sk_fuzz")
     secret.save()
+    return {"/api/automations/": {"id": automation.pk, "number": 1},
+            "/api/executions/": {"id": event.executions.get().pk}, "/api/events/": {"id": event.pk},
+            "/api/secrets/": {"name": secret.name}, "/api/templates/": {"key": "payment_dunning"}}
+
+
+@pytest.fixture
+def api_schema(token, existing):
+    """The schema as this installation serves it: with email templates and a named secret to refer to."""
+    # Requests share the test's transaction, as with Django's test client.
+    request_started.disconnect(close_old_connections)
     schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
     schema.config.generation.update(allow_x00=False)  # text holds no NUL characters (documented)
 
     @schema.hook
     def filter_body(context, body) -> bool:
-        """What a JSON Schema cannot say (the definition schema documents it): step keys are unique."""
-        keys = list(_step_keys(body.get("steps") if isinstance(body, dict) else None))
-        return len(keys) == len(set(keys))
+        """What a JSON Schema cannot say (the definition schema documents it, the server checks it):
+        step keys are unique, and text with {{ or {% is a template that parses and names known variables."""
+        steps = body.get("steps") if isinstance(body, dict) else None
+        keys = list(_step_keys(steps))
+        return len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
 
     yield schema
     request_started.connect(close_old_connections)
@@ -60,14 +77,37 @@ def api_schema(token):
 def _step_keys(steps):
     for step in steps if isinstance(steps, list) else []:
         if isinstance(step, dict):
-            if "key" in step:
+            if isinstance(step.get("key"), str):
                 yield step["key"]
             for body in ("then", "else", "steps", "fallback"):
                 yield from _step_keys(step.get(body))
 
 
-def _fuzz(operation, mode: GenerationMode, token: str) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _strings(item)
+
+
+def _bad_template(text: str) -> bool:
+    return is_template(text) and bool(template_syntax_error(text) or referenced_roots(text) - {*ROOTS, "secrets"})
+
+
+def _aimed(case, existing: dict[str, dict[str, object]]):
+    """``case`` aimed at an object that exists (generated ids are almost always unknown: 404)."""
+    for prefix, parameters in existing.items():
+        if case.operation.path.startswith(prefix) and case.path_parameters:
+            case.path_parameters = {**case.path_parameters,
+                                    **{name: value for name, value in parameters.items() if name in case.path_parameters}}
+    return case
+
+
+def _fuzz(operation, mode: GenerationMode, token: str, existing: dict | None = None) -> None:
+    strategy = operation.as_strategy(generation_mode=mode)
+
+    @given(case=strategy.map(lambda case: _aimed(case, existing)) if existing else strategy)
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case) -> None:
@@ -76,19 +116,23 @@ def _fuzz(operation, mode: GenerationMode, token: str) -> None:
     check()
 
 
-def test_every_check_passes_on_every_operation(api_schema, token):
-    """The schema is loaded inside the test: it lists this installation's email templates and secrets."""
+def test_every_check_passes_on_every_operation(api_schema, token, existing):
+    """The schema is loaded inside the test: it lists this installation's email templates and secrets.
+    Valid requests go to generated ids and to objects that exist; invalid ones to generated ids."""
     failures, operations = {}, 0
     for result in api_schema.get_all_operations():
         operation = result.ok()
         operations += 1
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        runs = [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, None)]
+        if "{" in operation.path:
+            runs.append((GenerationMode.POSITIVE, existing))
+        for mode, aim in runs:
             try:
-                _fuzz(operation, mode, token)
+                _fuzz(operation, mode, token, aim)
             except Unsatisfiable:
                 assert mode is GenerationMode.NEGATIVE, operation.label  # nothing in it can be made invalid
             except (AssertionError, BaseExceptionGroup) as exc:  # each operation is tried; all failures reported
-                failures[f"{operation.label} ({mode.value})"] = exc
+                failures[f"{operation.label} ({mode.value}{', existing objects' if aim else ''})"] = exc
     assert operations >= 30
     assert not failures, "\n\n".join(f"{label}:\n{exc}" for label, exc in failures.items())
 

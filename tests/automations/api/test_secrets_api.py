@@ -45,7 +45,7 @@ def test_a_referenced_secret_cannot_be_deleted(api):
     api.post("/api/secrets/", {"name": "KEY", "value": "v"}, format="json")
     api.post("/api/automations/", hook_definition("https://partner.example/h", "{{ secrets.KEY }}"), format="json")
     refused = api.delete("/api/secrets/KEY/")
-    assert refused.status_code == 400 and "Partner hook v1" in refused.json()["errors"][0]["message"]
+    assert refused.status_code == 409 and "Partner hook v1" in refused.json()["errors"][0]["message"]
     assert api.post("/api/automations/", hook_definition("https://partner.example/h", "{{ secrets.NOPE }}"),
                     format="json").json()["errors"][0]["field"] == "steps.hook.config.headers.X-Api-Key"
 
