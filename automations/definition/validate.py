@@ -184,7 +184,9 @@ class _Validator:
         for field in sorted(set(step) - STEP_FIELDS[kind]):
             self.error(f"{path}.{field}", f"is not a field of a {kind} step")
         canonical: dict[str, Any] = {"key": key, "type": kind}
-        if step.get("name"):
+        if "name" in step and not isinstance(step["name"], str):
+            self.error(f"{path}.name", "must be text")
+        elif step.get("name"):
             canonical["name"] = step["name"]
         return getattr(self, f"{kind}_step")(step, path, loop_vars, canonical)
 

@@ -168,3 +168,16 @@ def test_a_duration_longer_than_a_date_can_hold_is_a_400(api, duration):
 def test_whole_numbers_written_with_a_fraction_are_integers(api, dunning):
     response = api.post(f"/api/automations/{dunning.pk}/test/", b'{"version": 1.0}', content_type="application/json")
     assert response.status_code == 200 and response.json()["version"] == 1
+
+
+def test_a_hosts_throttling_answers_429_in_the_same_format(api, settings, monkeypatch):
+    from rest_framework.throttling import UserRateThrottle
+    from rest_framework.views import APIView
+
+    settings.REST_FRAMEWORK = {"DEFAULT_THROTTLE_RATES": {"user": "1/min"}}
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "1/min"})
+    monkeypatch.setattr(APIView, "throttle_classes", [UserRateThrottle])
+    assert api.get("/api/event-types/").status_code == 200
+    throttled = api.get("/api/event-types/")
+    assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
+    assert "throttled" in errors_of(throttled)[0]["message"]

@@ -364,3 +364,9 @@ def test_a_step_type_or_key_of_the_wrong_json_type_is_an_error_not_a_crash(field
     with pytest.raises(InvalidInput) as refused:
         validate_definition({**BASE, "steps": [{"key": "wait", "type": "delay", "duration": "3d", field: value}]})
     assert path in [error["field"] for error in refused.value.errors]
+
+
+def test_a_step_name_must_be_text():
+    with pytest.raises(InvalidInput) as refused:
+        validate_definition({**BASE, "steps": [{"key": "wait", "type": "delay", "duration": "3d", "name": 2.5}]})
+    assert refused.value.errors == [{"field": "steps.wait.name", "message": "must be text"}]
