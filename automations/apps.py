@@ -11,11 +11,18 @@ class AutomationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from simple_history.signals import pre_create_historical_record
+
         from automations.actions.registry import register_configured_actions
         from automations.engine.schedule import ensure_tick_schedule
+        from automations.models import ActionStep, AutomationVersion
+        from automations.secrets import mask_history_record
         from automations.triggers.receivers import on_event_received
         from billing_events.signals import event_received
 
         register_configured_actions()
+        for model in (ActionStep, AutomationVersion):  # history rows never hold a secret
+            pre_create_historical_record.connect(mask_history_record, sender=model.history.model,
+                                                 dispatch_uid=f"automations.mask_history.{model.__name__}")
         event_received.connect(on_event_received, dispatch_uid="automations.on_event_received")
         post_migrate.connect(ensure_tick_schedule, sender=self, dispatch_uid="automations.tick_schedule")

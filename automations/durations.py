@@ -16,13 +16,16 @@ def parse(value: object, *, field: str = "duration", allow_negative: bool = Fals
     """The timedelta ``value`` stands for; :class:`InvalidInput` naming ``field`` if it is not one."""
     if isinstance(value, str):
         match = _SHORT.match(value)
-        if match:
-            sign, amount, unit = match.groups()
-            delta = timedelta(**{_UNITS[unit]: int(amount)})
-            delta = -delta if sign else delta
-        elif value.lstrip("-").startswith("P"):
-            delta = parse_duration(value)
-        else:
+        try:
+            if match:
+                sign, amount, unit = match.groups()
+                delta = timedelta(**{_UNITS[unit]: int(amount)})
+                delta = -delta if sign else delta
+            elif value.lstrip("-").startswith("P"):
+                delta = parse_duration(value)
+            else:
+                delta = None
+        except (OverflowError, ValueError):  # more days than a date can hold
             delta = None
         if delta is not None:
             if delta < timedelta(0) and not allow_negative:

@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from automations import clock
+from automations import clock, vault
 from automations.actions.base import ActionError
 from billing_events.conf import app_settings
 
@@ -142,8 +142,17 @@ def request(method: str, url: str, *, timeout: float | None = None, secret_path:
     """Send one request; return the response if it is 2xx, else raise a classified ActionError:
     timeouts, connection errors, 5xx and 429 are retryable (429 honours Retry-After), other
     statuses are not. Error messages never show the query string, nor the path when
-    ``secret_path`` (a Slack webhook's path is its credential)."""
+    ``secret_path`` (a Slack webhook's path is its credential).
+
+    ``{{ secrets.NAME }}`` references in the URL, the headers and ``auth`` are resolved here, at
+    the call, and nowhere else: what is logged or shown keeps the reference."""
     shown = _safe(url, with_path=not secret_path)
+    url = vault.resolve(url)
+    if kwargs.get("headers"):
+        kwargs["headers"] = {name: vault.resolve(value) if isinstance(value, str) else value
+                             for name, value in kwargs["headers"].items()}
+    if isinstance(kwargs.get("auth"), tuple):
+        kwargs["auth"] = tuple(vault.resolve(part) if isinstance(part, str) else part for part in kwargs["auth"])
     check_destination(url)
     timeout = min(float(timeout or DEFAULT_TIMEOUT), MAX_TIMEOUT)
     try:
@@ -169,6 +178,8 @@ def request(method: str, url: str, *, timeout: float | None = None, secret_path:
 
 def _safe(url: str, *, with_path: bool = True) -> str:
     """The URL without its query string or credentials (they may carry tokens)."""
+    if vault.is_reference(url):
+        return url
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""

@@ -10,10 +10,12 @@ from automations import clock
 from automations.definition import validate_definition
 from automations.definition.serialize import save_definition
 from automations.engine import transitions
+from automations.errors import StateConflict
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.models import Automation, AutomationVersion, Execution
 from automations.revisions import revision_definition
+from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.triggers.scheduled_runs import plan as plan_schedule
 from billing_events.catalogue import get_event_type
@@ -67,7 +69,7 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
     locked = Automation.objects.select_for_update().get(pk=automation.pk)
     draft = locked.versions.filter(state=VersionState.DRAFT).first()
     if draft is None:
-        raise InvalidInput("there is no draft version to activate", field="version")
+        raise StateConflict("there is no draft version to activate", field="version")
     # Validate again: an email template or a registered action may have gone since the draft was saved.
     snapshot = validate_definition(draft.definition())
     locked.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
@@ -105,9 +107,9 @@ def run_manual(automation: Automation, data: dict[str, Any] | None = None, user:
         raise InvalidInput("must be a JSON object", field="data")
     version = automation.active_version
     if version is None:
-        raise InvalidInput("the automation has no active version; activate it first", field="automation")
+        raise StateConflict("the automation has no active version; activate it first", field="automation")
     if automation.is_paused:
-        raise InvalidInput("the automation is paused", field="automation")
+        raise StateConflict("the automation is paused", field="automation")
     caller = getattr(user, "get_username", lambda: "")() if user is not None else ""
     return start_execution(automation, version, trigger={"type": "manual", "user": caller}, data=data or {},
                            user=user)
@@ -138,7 +140,7 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
         if version is not None:
             chosen = automation.versions.filter(number=version).first()
             if chosen is None:
-                raise InvalidInput(f"automation {automation.pk} has no version {version}", field="version")
+                raise StateConflict(f"automation {automation.pk} has no version {version}", field="version")
         else:
             chosen = automation.draft_version or automation.active_version
         definition, chosen_number = chosen.definition(), chosen.number
@@ -157,8 +159,10 @@ def restore_version(automation: Automation, number: int, user: Any = None) -> Au
 
 
 def restore_revision(automation: Automation, revision_id: int, user: Any = None) -> AutomationVersion:
-    """Copy the definition saved in draft revision ``revision_id`` into the draft."""
-    return update_draft(automation, revision_definition(automation, revision_id), user=user)
+    """Copy the definition saved in draft revision ``revision_id`` into the draft (history keeps
+    secrets masked: a masked one is the stored value where the step still sends to the same host)."""
+    definition = unmask_definition(revision_definition(automation, revision_id), current_definition(automation))
+    return update_draft(automation, definition, user=user)
 
 
 def live_executions(automation: Automation) -> dict[int, int]:
@@ -172,7 +176,7 @@ def delete_automation(automation: Automation) -> None:
     """Delete an automation and its history; refused while executions are running or waiting."""
     live = automation.executions.filter(status__in=LIVE_STATUSES).count()
     if live:
-        raise InvalidInput(f"{live} execution(s) are still running or waiting; cancel them or pause the automation",
+        raise StateConflict(f"{live} execution(s) are still running or waiting; cancel them or pause the automation",
                            field="automation")
     automation.delete()
 
@@ -186,19 +190,19 @@ def retry_execution(execution: Execution) -> Execution:
 
     execution = Execution.objects.select_for_update().get(pk=execution.pk)
     if execution.status != ExecutionStatus.FAILED:
-        raise InvalidInput(f"only a failed execution can be retried; this one is {execution.status}",
+        raise StateConflict(f"only a failed execution can be retried; this one is {execution.status}",
                            field="status")
     cursor = execution.cursor
     position = locate(Program(execution.version.snapshot), [dict(frame) for frame in cursor])
     if position.step is None:
-        raise InvalidInput("the execution has no failed step to retry (it failed before its first step)",
+        raise StateConflict("the execution has no failed step to retry (it failed before its first step)",
                            field="status")
     attempts = StepRun.objects.filter(execution=execution, step_key=position.step["key"],
                                       loop_index=loop_index(cursor)).aggregate(n=Max("attempt"))["n"] or 0
     cursor[-1]["attempt"] = attempts + 1
     token = transitions.retry_failed(execution.pk, cursor)
     if token is None:
-        raise InvalidInput("the execution changed meanwhile; reload it", field="status")
+        raise StateConflict("the execution changed meanwhile; reload it", field="status")
     enqueue("automations.engine.tasks.resume_execution", execution.pk, token)
     execution.refresh_from_db()
     return execution
@@ -209,3 +213,13 @@ def cancel_execution(execution: Execution, reason: str = "canceled by an operato
     canceled = transitions.cancel(execution.pk, reason)
     execution.refresh_from_db()
     return canceled
+
+
+def versions_referencing_secret(name: str) -> list[str]:
+    """The draft and active versions whose definition references secret ``name`` (``"Dunning v2"``...)."""
+    from automations.vault import referenced_names
+
+    versions = AutomationVersion.objects.filter(state__in=[VersionState.DRAFT, VersionState.ACTIVE])
+    return [f"{version.automation.name} v{version.number}"
+            for version in versions.select_related("automation").order_by("automation__name", "number")
+            if name in referenced_names(version.definition().get("steps"))]

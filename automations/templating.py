@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from automations import clock
+from automations import clock, vault
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
 
@@ -122,6 +122,8 @@ def render(source: str, variables: Mapping[str, Any], *, html: bool = False) -> 
     try:
         template, roots = _compile(source, html)
         values = {root: variables[root] for root in roots if root in variables}
+        if "secrets" in roots:  # a reference renders as itself: values are resolved at the outbound call only
+            values["secrets"] = vault.REFERENCES
         return template.render(values)
     except RenderError:
         raise

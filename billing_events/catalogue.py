@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-MONEY = {"type": ["string", "number"], "pattern": r"^-?\d+(\.\d{1,4})?$", "format": "money"}
+# Bounded as the reference models store them (12 whole digits for money, 16 for usage figures).
+MONEY = {"type": ["string", "number"], "pattern": r"^-?\d{1,12}(\.\d{1,4})?$", "format": "money",
+         "exclusiveMinimum": -10**12, "exclusiveMaximum": 10**12}
+USAGE_FIGURE = {"type": "number", "exclusiveMinimum": -10**16, "exclusiveMaximum": 10**16}
 DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
@@ -93,8 +96,8 @@ ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["metric", "value", "threshold"],
         "properties": {
             "metric": STRING,
-            "value": {"type": "number"},
-            "threshold": {"type": "number"},
+            "value": USAGE_FIGURE,
+            "threshold": USAGE_FIGURE,
             "percent": {"type": "number"},
         },
     },

@@ -21,6 +21,13 @@ DEFAULTS: dict[str, Any] = {
     "CRM_OPTIONS": {},
     "SLACK_WEBHOOK_URL": None,
     "OUTBOUND_ALLOWED_HOSTS": [],
+    # Named secrets, referenced as {{ secrets.NAME }}: a dict of name -> value (wins over the
+    # Secret table), and the Fernet key(s) that encrypt the table's values (a key or a list, the
+    # first encrypting); without keys, one derived from SECRET_KEY (a demo fallback).
+    "SECRETS": {},
+    "SECRETS_KEY": None,
+    # The largest request body the REST API reads (bytes); a larger one is a 413.
+    "API_MAX_BODY_BYTES": 1024 * 1024,
     "DEFAULT_FROM_EMAIL": None,
     # How often the worker cluster runs ``automations.engine.tick`` (django-q2's scheduler
     # granularity is one minute, and it polls about every 30 seconds).

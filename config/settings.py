@@ -125,39 +125,19 @@ if os.environ.get("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: its WWW-Authenticate header makes unauthenticated requests a 401.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["automations.api.permissions.ModelPermissions"],
-    "DEFAULT_PARSER_CLASSES": ["automations.api.parsers.StrictJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "automations.api.errors.exception_handler",
-}
+# No REST_FRAMEWORK setting: the API names its own authentication, permissions, parsers,
+# pagination and error handling on every view (automations/api/base.py), as it must in any host.
+# The API's schema has its own settings (automations/api/schema.py); these serve its docs pages.
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Billing Automations API",
-    "DESCRIPTION": "Automations, executions, events and catalogues of the billing automations apps.",
-    "VERSION": "0.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and docs are public
     "SWAGGER_UI_DIST": "SIDECAR",  # served from the package: the docs work offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "ExecutionStatusEnum": "automations.status.ExecutionStatus",
-        "StepRunStatusEnum": "automations.status.StepRunStatus",
-        "VersionStateEnum": "automations.status.VersionState",
-    },
 }
 
 AUTOMATIONS = {
     "BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway",
+    # Encrypts named secrets at rest; unset, a key derived from SECRET_KEY is used (demo only).
+    "SECRETS_KEY": os.environ.get("AUTOMATIONS_SECRETS_KEY") or None,
 }
 
 LOGGING = {

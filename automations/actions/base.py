@@ -7,23 +7,6 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 
-SECRET_HEADER_WORDS = ("authorization", "token", "secret", "api-key", "apikey", "password", "signature", "cookie")
-MASK = "********"
-
-
-def redact(config: dict[str, Any], secret_fields: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A copy of ``config`` with ``secret_fields`` and credential-looking headers masked."""
-    shown = dict(config)
-    for name in secret_fields:
-        if shown.get(name):
-            shown[name] = MASK
-    headers = shown.get("headers")
-    if isinstance(headers, dict):
-        shown["headers"] = {key: MASK if any(word in key.lower() for word in SECRET_HEADER_WORDS) else value
-                            for key, value in headers.items()}
-    return shown
-
-
 def outputs(*names: str) -> dict[str, Any]:
     """An output schema listing the fields an action returns (what ``steps.<key>.output`` holds)."""
     return {"type": "object", "properties": {name: {} for name in names}}
@@ -78,7 +61,7 @@ class Action:
     config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     #: Config fields that are not templates (keys, ids): left as written.
     literal_fields: ClassVar[tuple[str, ...]] = ()
-    #: Config fields that hold secrets: masked wherever a config is shown (step log, test mode).
+    #: Config fields that hold secrets: masked wherever a config is shown (``automations.secrets``).
     secret_fields: ClassVar[tuple[str, ...]] = ()
     #: JSON Schema of the output later steps read as ``steps.<key>.output`` (the builder's
     #: variable picker lists its properties).
@@ -93,8 +76,28 @@ class Action:
                 for name, value in config.items()}
 
     def redact(self, config: dict[str, Any]) -> dict[str, Any]:
-        """``config`` as it may be shown: secret fields and credential headers masked."""
-        return redact(config, self.secret_fields)
+        """``config`` as it may be shown (step log, test mode): secrets masked by ``automations.secrets``."""
+        from automations.secrets import mask_config
+
+        return mask_config(config, self.secret_fields)
+
+    def destination(self, config: dict[str, Any]) -> str:
+        """The host this config sends to (the first URL among its fields), ``""`` if none: a masked
+        secret written back is kept only while this is unchanged."""
+        from urllib.parse import urlsplit
+
+        from automations.secrets import is_url
+
+        for value in config.values():
+            if is_url(value):
+                return (urlsplit(value.strip()).hostname or "").lower()
+        return ""
+
+    def published_schema(self) -> dict[str, Any] | None:
+        """The config's JSON Schema as the definition schema publishes it: ``config_schema`` plus what
+        ``validate_config`` checks where JSON Schema can say it; None when the action cannot be used
+        in this installation."""
+        return self.config_schema
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         """Problems the schema cannot express, as ``{"field": "config.x", "message": ...}``."""
@@ -111,4 +114,4 @@ class Action:
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         """What ``run()`` would do, without doing it (test mode)."""
-        return {"would_run": self.key, "config": config}
+        return {"would_run": self.key, "config": self.redact(config)}

@@ -7,9 +7,17 @@ from typing import Any
 
 from automations.actions.base import ActionContext, ActionError, outputs
 from automations.actions.gateway import GatewayAction
+from automations.variables import ROOTS
 from billing_events.gateway import get_gateway
 
+MAX_AMOUNT = 10**12
 AMOUNT = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "minLength": 1}]}
+#: As the definition schema publishes an amount: a positive number, or a variable such as {{ invoice.total }}
+#: (any template is accepted; the schema names the plain variables it can check).
+PUBLISHED_AMOUNT = {"oneOf": [
+    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": MAX_AMOUNT},
+    {"type": "string", "pattern": r"^\s*(?:0*[1-9]\d{0,11}(?:\.\d{1,4})?|0*\.\d{0,3}[1-9])\s*$"},
+    {"type": "string", "pattern": rf"^\{{\{{ ?(?:{'|'.join(ROOTS)})(?:\.[A-Za-z_][A-Za-z0-9_]{{0,30}})* ?\}}\}}$"}]}
 
 
 def parse_amount(value: Any, field: str) -> Decimal | None:
@@ -22,6 +30,8 @@ def parse_amount(value: Any, field: str) -> Decimal | None:
         raise ActionError(f"{field}: {value!r} is not an amount") from exc
     if not amount.is_finite() or amount <= 0:
         raise ActionError(f"{field}: {value!r} must be a positive amount")
+    if amount >= MAX_AMOUNT:
+        raise ActionError(f"{field}: {value!r} must be less than {MAX_AMOUNT}")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -94,7 +104,17 @@ class VoidInvoice(GatewayAction):
                                        "reason": config.get("reason", "")}}
 
 
-class CreateCreditNote(GatewayAction):
+class AmountAction(GatewayAction):
+    """A gateway action with an optional ``amount``: checked on save when it is written literally."""
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        return literal_amount_errors(config)
+
+    def published_schema(self) -> dict[str, Any]:
+        return {**self.config_schema, "properties": {**self.config_schema["properties"], "amount": PUBLISHED_AMOUNT}}
+
+
+class CreateCreditNote(AmountAction):
     family = "billing"
     key = "create_credit_note"
     label = "Create credit note"
@@ -103,9 +123,6 @@ class CreateCreditNote(GatewayAction):
         "amount": {**AMOUNT, "description": "Amount to credit (default: the invoice's full amount)."},
         "reason": {"type": "string", "description": "Why the credit is given."}}, "additionalProperties": False}
     output_schema = outputs("credit_note_id", "invoice_id", "amount", "currency", "invoice_status", "amount_due")
-
-    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        return literal_amount_errors(config)
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().create_credit_note(
@@ -118,7 +135,7 @@ class CreateCreditNote(GatewayAction):
                                        "amount": str(amount) if amount else "full", "reason": config.get("reason", "")}}
 
 
-class ApplyCredits(GatewayAction):
+class ApplyCredits(AmountAction):
     family = "billing"
     key = "apply_credits"
     label = "Apply credits"
@@ -127,9 +144,6 @@ class ApplyCredits(GatewayAction):
         "amount": {**AMOUNT, "description": "Amount to apply (default: as much as the balance allows)."}},
         "additionalProperties": False}
     output_schema = outputs("applied", "balance", "amount_due", "invoice_status")
-
-    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        return literal_amount_errors(config)
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().apply_credits(context.entity_id("invoice"),

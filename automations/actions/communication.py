@@ -11,7 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from automations.actions.base import Action, ActionContext, ActionError, outputs, redact
+from automations import vault
+from automations.actions.base import Action, ActionContext, ActionError, outputs
 from automations.templating import RenderError, render
 
 ADDRESSES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}}]}
@@ -53,6 +54,15 @@ class SendEmail(Action):
     }
     literal_fields = ("template",)
     output_schema = outputs("to", "cc", "bcc", "subject", "message_id")
+
+    def published_schema(self) -> dict[str, Any]:
+        from automations.models import EmailTemplate
+
+        keys = list(EmailTemplate.objects.order_by("key").values_list("key", flat=True))
+        inline = {"required": ["subject", "body"], "not": {"required": ["template"]}}
+        stored = {"required": ["template"], "properties": {"template": {"enum": keys}},
+                  "not": {"anyOf": [{"required": [field]} for field in ("subject", "body", "html")]}}
+        return {**self.config_schema, "oneOf": [inline, stored] if keys else [inline]}
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         from automations.models import EmailTemplate
@@ -179,6 +189,12 @@ class SendSlack(Action):
     # An incoming-webhook URL is itself the credential.
     secret_fields = ("webhook_url",)
 
+    def published_schema(self) -> dict[str, Any]:
+        from billing_events.conf import app_settings
+
+        return self.config_schema if app_settings.SLACK_WEBHOOK_URL else {
+            **self.config_schema, "required": [*self.config_schema["required"], "webhook_url"]}
+
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         from billing_events.conf import app_settings
 
@@ -231,8 +247,10 @@ class SendWebhook(Action):
             "headers": {"type": "object", "additionalProperties": {"type": "string"},
                         "description": "Extra request headers."},
             "body": {"description": "JSON body; the text inside it is rendered as templates."},
-            "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$",
-                       "description": "Standard Webhooks signing secret (whsec_...): the request is signed when set."},
+            "secret": {"type": "string", "anyOf": [{"pattern": "^whsec_[A-Za-z0-9+/=]+$"},
+                                                   {"pattern": vault.REFERENCE_PATTERN}],
+                       "description": "Standard Webhooks signing secret (whsec_..., or {{ secrets.NAME }}): "
+                                      "the request is signed when set."},
             "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
                         "description": "Seconds to wait for the answer (at most 60)."},
         },
@@ -242,17 +260,21 @@ class SendWebhook(Action):
     literal_fields = ("method", "secret", "timeout")
     secret_fields = ("secret",)
 
+    def published_schema(self) -> dict[str, Any]:
+        # a literal whsec_ secret, or a reference to a secret that exists
+        references = [f"{{{{ secrets.{name} }}}}" for name in sorted(vault.defined_names())]
+        secret = {"anyOf": [{"type": "string", "pattern": WHSEC_PATTERN},
+                            *([{"enum": references}] if references else [])]}
+        return {**self.config_schema, "properties": {**self.config_schema["properties"], "secret": secret}}
+
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         secret = config.get("secret")
-        if secret:
-            try:
-                if not base64.b64decode(secret.removeprefix("whsec_"), validate=True):
-                    raise ValueError
-            except ValueError:
-                return [{"field": "config.secret", "message": "must be whsec_ followed by base64"}]
+        if secret and not vault.is_reference(secret) and not _is_whsec(secret):
+            return [{"field": "config.secret", "message": "must be whsec_ followed by base64"}]
         return []
 
-    def _request(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def _request(self, config: dict[str, Any], context: ActionContext, secret: str | None) -> dict[str, Any]:
+        """The request, signed with ``secret`` (the resolved one: only when it is really sent)."""
         method = config.get("method", "POST")
         body = config.get("body")
         payload = json.dumps(body, separators=(",", ":"), sort_keys=True) if body is not None else ""
@@ -262,13 +284,17 @@ class SendWebhook(Action):
         if config.get("secret"):
             timestamp = int(time.time())  # wire time, not the engine's clock: receivers check it
             headers["webhook-timestamp"] = str(timestamp)
-            headers["webhook-signature"] = sign_webhook(config["secret"], context.idempotency_key, timestamp, payload)
+            headers["webhook-signature"] = (sign_webhook(secret, context.idempotency_key, timestamp, payload)
+                                            if secret else "")
         return {"method": method, "url": config["url"], "headers": headers, "body": payload}
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         from automations import outbound
 
-        request = self._request(config, context)
+        secret = vault.resolve(config["secret"]) if config.get("secret") else None
+        if secret is not None and not _is_whsec(secret):
+            raise ActionError("config.secret: the secret's value must be whsec_ followed by base64")
+        request = self._request(config, context, secret)
         response = outbound.request(request["method"], request["url"], headers=request["headers"],
                                     data=request["body"].encode() if request["body"] else None,
                                     timeout=config.get("timeout"))
@@ -279,6 +305,20 @@ class SendWebhook(Action):
         return {"status_code": response.status_code, "webhook_id": context.idempotency_key, "response": answer}
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        request = self._request(config, context)
-        request["headers"] = redact({"headers": request["headers"]})["headers"]
+        from automations.secrets import MASK, mask_config
+
+        # Test mode never resolves a secret: the signature is shown masked.
+        request = mask_config(self._request(config, context, None))
+        if request["headers"].get("webhook-signature") == "":
+            request["headers"]["webhook-signature"] = MASK
         return {"would_call_webhook": request}
+
+
+WHSEC_PATTERN = r"^whsec_(?=.)(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+def _is_whsec(secret: str) -> bool:
+    try:
+        return secret.startswith("whsec_") and bool(base64.b64decode(secret.removeprefix("whsec_"), validate=True))
+    except ValueError:
+        return False

@@ -33,6 +33,12 @@ class CreateTask(Action):
     output_schema = outputs("task_id", "title", "assignee", "due_at")
     literal_fields = ("due_in", "priority")
 
+    def published_schema(self) -> dict[str, Any]:
+        from automations.definition.json_schema import DURATION
+
+        properties = self.config_schema["properties"]
+        return {**self.config_schema, "properties": {**properties, "due_in": {"type": "string", "pattern": DURATION}}}
+
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         if "due_in" in config:
             try:
@@ -148,6 +154,11 @@ class SyncToCRM(Action):
     }
     output_schema = outputs("object", "id", "status_code")
     literal_fields = ("object", "fields")
+
+    def published_schema(self) -> dict[str, Any] | None:
+        from billing_events.conf import app_settings
+
+        return self.config_schema if app_settings.CRM_PROVIDER else None  # unusable without a CRM
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         from billing_events.conf import app_settings

@@ -5,7 +5,7 @@ Editing goes through ``automations.services`` and the REST API, the same paths t
 use, so the admin validates definitions exactly as they do.
 """
 from automations.admin.automations import AutomationAdmin
-from automations.admin.content import EmailTemplateAdmin, TaskAdmin
+from automations.admin.content import EmailTemplateAdmin, SecretAdmin, TaskAdmin
 from automations.admin.executions import ExecutionAdmin
 
-__all__ = ["AutomationAdmin", "EmailTemplateAdmin", "ExecutionAdmin", "TaskAdmin"]
+__all__ = ["AutomationAdmin", "EmailTemplateAdmin", "ExecutionAdmin", "SecretAdmin", "TaskAdmin"]

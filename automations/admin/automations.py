@@ -19,10 +19,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from automations import library, services
 from automations.admin.pages import breadcrumbs, page_config, strict
-from automations.api.serializers import mask_definition, unmask_definition
 from automations.definition import validate_definition
 from automations.models import Automation
 from automations.revisions import list_revisions
+from automations.secrets import mask_definition, unmask_definition
 from automations.status import LIVE_STATUSES
 from billing_events.errors import InvalidInput
 
@@ -64,8 +64,10 @@ class AutomationForm(forms.ModelForm):
 
     def clean_definition(self) -> dict[str, Any]:
         definition = self.cleaned_data["definition"]
+        # Secrets shown masked come back masked: the stored value is kept only where it may be.
+        current = services.current_definition(self.instance) if self.instance.pk else None
         try:
-            return validate_definition(definition)
+            return validate_definition(unmask_definition(definition, current))
         except InvalidInput as exc:
             raise forms.ValidationError([InvalidInput.format(error) for error in exc.errors]) from exc
 
@@ -160,10 +162,8 @@ class AutomationAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Automation, form: AutomationForm, change: bool) -> None:
         definition = form.cleaned_data["definition"]
-        current = services.current_definition(obj) if change else None
         if change:
-            definition = unmask_definition(definition, current)
-            if definition != current:
+            if definition != services.current_definition(obj):
                 services.update_draft(obj, definition, user=request.user)
             return
         created = services.create_automation(definition, user=request.user)

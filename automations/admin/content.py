@@ -1,10 +1,16 @@
-"""Admin for what operators edit besides automations: email templates, and the tasks automations create."""
+"""Admin for what operators edit besides automations: email templates, secrets (write-only), and the
+tasks automations create."""
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from automations.models import EmailTemplate, Task
+from automations.models import EmailTemplate, Secret, Task
+from billing_events.conf import app_settings
 
 
 @admin.register(EmailTemplate)
@@ -21,3 +27,41 @@ class TaskAdmin(SimpleHistoryAdmin):
     search_fields = ("title", "customer_id", "invoice_id")
     raw_id_fields = ("execution",)
     readonly_fields = ("idempotency_key", "created_at")
+
+
+class SecretForm(forms.ModelForm):
+    """The value is write-only: a password field that never shows what is stored."""
+
+    value = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, strip=False,
+                            help_text="Write-only. Leave empty to keep the stored value.")
+
+    class Meta:
+        model = Secret
+        fields = ["name", "description"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("value"):
+            self.add_error("value", "A new secret needs a value.")
+        if cleaned.get("name") in app_settings.SECRETS:
+            self.add_error("name", "This name is defined in AUTOMATIONS['SECRETS'], which wins over the table.")
+        return cleaned
+
+
+@admin.register(Secret)
+class SecretAdmin(SimpleHistoryAdmin):
+    form = SecretForm
+    list_display = ("name", "description", "updated_at", "updated_by")
+    search_fields = ("name", "description")
+    readonly_fields = ("created_at", "updated_at", "created_by", "updated_by")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None):
+        return ["name", "description", "value", *(self.readonly_fields if obj else [])]
+
+    def save_model(self, request: HttpRequest, obj: Secret, form: SecretForm, change: bool) -> None:
+        if form.cleaned_data.get("value"):
+            obj.set_value(form.cleaned_data["value"])
+        obj.updated_by = request.user
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

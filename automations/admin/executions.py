@@ -18,8 +18,10 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from automations import services
+from automations.actions import registry
 from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.models import Execution
+from automations.secrets import mask_config
 from automations.status import LIVE_STATUSES
 from automations.step_log import log_rows
 
@@ -61,6 +63,14 @@ class CorrelationFilter(admin.SimpleListFilter):
 
 def _short_time(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%b %d %H:%M") if moment else "—"
+
+
+def _masked_input(run: Any) -> Any:
+    """A step's logged input with its secrets masked (again: rows logged by older versions)."""
+    if not isinstance(run.input, dict):
+        return run.input
+    action = registry.get(run.action)
+    return mask_config(run.input, action.secret_fields if action else ())
 
 
 def _json(value: Any) -> str | None:
@@ -150,7 +160,7 @@ class ExecutionAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": execution,
             "title": f"Execution #{execution.pk} of {execution.automation}",
             "trigger_label": self.trigger_label(execution), "rows": [
-                {**row, "input": _json(row["run"].input) if row["run"] else None,
+                {**row, "input": _json(_masked_input(row["run"])) if row["run"] else None,
                  "output": _json(row["run"].output) if row["run"] else None} for row in log_rows(execution)],
             "raw": [("trigger", pretty_json(execution.trigger)), ("data", pretty_json(execution.data)),
                     ("step outputs", pretty_json(execution.outputs)), ("cursor", pretty_json(execution.cursor))],

@@ -17,9 +17,10 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 
 def api_root() -> str | None:
-    """Where the host mounted ``automations.api.urls`` (None when it did not)."""
+    """Where the host mounted ``automations.api.urls`` (None when it did not): the prefix of one of
+    its URLs."""
     try:
-        return reverse("automations_api:api-root")
+        return reverse("automations_api:event-types").removesuffix("event-types/")
     except NoReverseMatch:
         return None
 

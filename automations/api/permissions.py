@@ -1,12 +1,17 @@
-"""Permissions: Django model permissions, with "view" needed to read and its own permission to
-send events."""
+"""Permissions: Django model permissions, with "view" needed to read, and named permissions for
+the actions that are not plain creates, updates or deletes."""
 from __future__ import annotations
 
-from rest_framework.permissions import DjangoModelPermissions
+from typing import Any
+
+from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
+from rest_framework.request import Request
 
 
 class ModelPermissions(DjangoModelPermissions):
-    """Like DRF's, but reading needs the model's view permission too."""
+    """Like DRF's, but reading needs the model's view permission too, and a view's
+    ``action_permissions`` (``{"activate": ["automations.change_automation"]}``) names what each of
+    its extra actions needs instead of what the HTTP method would."""
 
     perms_map = {
         **DjangoModelPermissions.perms_map,
@@ -15,6 +20,13 @@ class ModelPermissions(DjangoModelPermissions):
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def has_permission(self, request: Request, view: Any) -> bool:
+        required = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
+        if required is None:
+            return super().has_permission(request, view)
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perms(required))
+
 
 class EventPermissions(ModelPermissions):
     """Sending an event needs ``billing_events.ingest_event``."""
@@ -22,13 +34,8 @@ class EventPermissions(ModelPermissions):
     perms_map = {**ModelPermissions.perms_map, "POST": ["billing_events.ingest_event"]}
 
 
-class ReadOnlyOperation(ModelPermissions):
-    """A POST that changes nothing (test mode, validation): the view permission is enough."""
+class NamedPermissions(IsAuthenticated):
+    """A view whose ``required_permissions`` lists what a user needs (views without a model)."""
 
-    perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
-
-
-class ChangeOperation(ModelPermissions):
-    """A POST that changes an existing object (restore, activate, pause): the change permission."""
-
-    perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return super().has_permission(request, view) and request.user.has_perms(view.required_permissions)

@@ -7,78 +7,20 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from automations.actions.base import redact
 from automations.actions import registry
-from automations.models import Automation, AutomationVersion, EmailTemplate, Execution, StepRun
+from automations.api.schema import SHOWN_DEFINITION
+from automations.models import Automation, AutomationVersion, EmailTemplate, Execution, Secret, StepRun
+from automations.secrets import mask_config, mask_definition
 from automations.services import live_executions
+from automations.status import TriggerType
 from automations.step_log import ending, step_states
-from automations.templating import template_syntax_error
 from billing_events.models import Event
-
-
-def mask_definition(definition: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A definition as the API shows it: secrets in action configs masked (the step log does the same)."""
-    if definition is None:
-        return None
-
-    def walk(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        shown = []
-        for step in steps:
-            step = dict(step)
-            if step.get("type") == "action" and isinstance(step.get("config"), dict):
-                action = registry.get(step.get("action", ""))
-                step["config"] = redact(step["config"], action.secret_fields if action else ())
-            for body in ("then", "else", "steps", "fallback"):
-                if isinstance(step.get(body), list):
-                    step[body] = walk(step[body])
-            shown.append(step)
-        return shown
-
-    return {**definition, "steps": walk(definition.get("steps", []))}
-
-
-def unmask_definition(definition: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-    """A definition sent back by a client with masked secrets: each ``********`` is replaced by
-    the stored value of the same step key, so reading then writing a definition keeps its secrets."""
-    from automations.actions.base import MASK
-
-    stored: dict[str, dict[str, Any]] = {}
-
-    def index(steps: list[Any]) -> None:
-        for step in steps:
-            if isinstance(step, dict):
-                if isinstance(step.get("config"), dict) and isinstance(step.get("key"), str):
-                    stored[step["key"]] = step["config"]
-                for body in ("then", "else", "steps", "fallback"):
-                    if isinstance(step.get(body), list):
-                        index(step[body])
-
-    def restore(steps: list[Any]) -> None:
-        for step in steps:
-            if not isinstance(step, dict):
-                continue
-            config, previous = step.get("config"), stored.get(step.get("key"))
-            if isinstance(config, dict) and previous:
-                for name, value in list(config.items()):
-                    if value == MASK and name in previous:
-                        config[name] = previous[name]
-                headers, old_headers = config.get("headers"), previous.get("headers")
-                if isinstance(headers, dict) and isinstance(old_headers, dict):
-                    for name, value in list(headers.items()):
-                        if value == MASK and name in old_headers:
-                            headers[name] = old_headers[name]
-            for body in ("then", "else", "steps", "fallback"):
-                if isinstance(step.get(body), list):
-                    restore(step[body])
-
-    if current and isinstance(definition.get("steps"), list):
-        index(current.get("steps", []))
-        restore(definition["steps"])
-    return definition
 
 
 class AutomationSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
+    trigger_type = serializers.ChoiceField(choices=TriggerType.choices, allow_blank=True, read_only=True,
+                                           help_text="The active version's trigger type; empty until activated.")
     active_version = serializers.SerializerMethodField()
     draft_version = serializers.SerializerMethodField()
     active_definition = serializers.SerializerMethodField()
@@ -92,20 +34,20 @@ class AutomationSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_active_version(self, automation: Automation) -> int | None:
         return automation.active_version.number if automation.active_version else None
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_draft_version(self, automation: Automation) -> int | None:
         draft = automation.draft_version
         return draft.number if draft else None
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({**SHOWN_DEFINITION, "type": ["object", "null"]})
     def get_active_definition(self, automation: Automation) -> dict[str, Any] | None:
         return mask_definition(automation.active_version.snapshot) if automation.active_version else None
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({**SHOWN_DEFINITION, "type": ["object", "null"]})
     def get_draft_definition(self, automation: Automation) -> dict[str, Any] | None:
         draft = automation.draft_version
         return mask_definition(draft.definition()) if draft else None
@@ -133,7 +75,7 @@ class VersionSerializer(serializers.ModelSerializer):
         fields = ["number", "state", "name", "author", "created_at", "activated_at", "diff"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_author(self, version: AutomationVersion) -> str | None:
         return version.created_by.get_username() if version.created_by else None
 
@@ -152,17 +94,27 @@ class VersionDetailSerializer(VersionSerializer):
         fields = [*VersionSerializer.Meta.fields, "definition"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(SHOWN_DEFINITION)
     def get_definition(self, version: AutomationVersion) -> dict[str, Any]:
         return mask_definition(version.definition())
 
 
 class StepRunSerializer(serializers.ModelSerializer):
+    input = serializers.SerializerMethodField()
+
     class Meta:
         model = StepRun
         fields = ["step_key", "step_type", "action", "loop_index", "attempt", "status", "started_at", "finished_at",
                   "input", "output", "error"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_input(self, run: StepRun) -> dict[str, Any] | None:
+        """The rendered config, masked when logged; masked again here for rows logged by older versions."""
+        if not isinstance(run.input, dict):
+            return run.input
+        action = registry.get(run.action)
+        return mask_config(run.input, action.secret_fields if action else ())
 
 
 class ExecutionSerializer(serializers.ModelSerializer):
@@ -177,6 +129,19 @@ class ExecutionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StepStateSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="succeeded, failed, running, waiting, retrying, interrupted or canceled")
+    label = serializers.CharField(help_text="As a person reads it, such as 'waiting until 2026-11-23 10:00 UTC'.")
+    attempts = serializers.IntegerField()
+    runs = serializers.IntegerField(help_text="Rows in the step log (attempts, and loop items).")
+
+
+class EndingSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    label = serializers.CharField(help_text="The status with the reason, such as 'canceled: exit_on: invoice.paid ...'.")
+    at = serializers.DateTimeField(allow_null=True)
+
+
 class ExecutionDetailSerializer(ExecutionSerializer):
     steps = StepRunSerializer(source="step_runs", many=True, read_only=True)
     step_states = serializers.SerializerMethodField()
@@ -186,14 +151,13 @@ class ExecutionDetailSerializer(ExecutionSerializer):
         fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps", "step_states", "ending"]
         read_only_fields = fields
 
-    @extend_schema_field({"type": "object", "description": "Each step that ran, by key: status (succeeded, failed, "
-                          "running, waiting, retrying, interrupted), a label such as 'waiting until ...', attempts, runs."})
+    @extend_schema_field(serializers.DictField(child=StepStateSerializer(),
+                                               help_text="Each step that ran, by key (the run view's states)."))
     def get_step_states(self, execution: Execution) -> dict[str, Any]:
         runs = list(execution.step_runs.order_by("started_at", "pk"))
         return {key: state.as_dict() for key, state in step_states(execution, runs).items()}
 
-    @extend_schema_field({"type": "object", "nullable": True,
-                          "description": "How a finished execution ended: status, label (with the reason), at."})
+    @extend_schema_field(EndingSerializer(allow_null=True, help_text="How a finished execution ended."))
     def get_ending(self, execution: Execution) -> dict[str, Any] | None:
         return ending(execution)
 
@@ -213,26 +177,61 @@ class EventDetailSerializer(EventSerializer):
         read_only_fields = ["received_at"]
 
 
-class EventInSerializer(serializers.Serializer):
-    """The event envelope: validation of ``type`` and ``data`` is the catalogue's (same as emit())."""
+class SecretSerializer(serializers.ModelSerializer):
+    """A named secret as the API shows it: its name and who set it, never its value."""
 
-    id = serializers.CharField(max_length=255, required=False)
-    type = serializers.CharField(max_length=100)
-    occurred_at = serializers.DateTimeField(required=False)
-    data = serializers.JSONField()
+    created_by = serializers.SerializerMethodField()
+    updated_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Secret
+        fields = ["name", "description", "created_at", "updated_at", "created_by", "updated_by"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_created_by(self, secret: Secret) -> str | None:
+        return secret.created_by.get_username() if secret.created_by else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_updated_by(self, secret: Secret) -> str | None:
+        return secret.updated_by.get_username() if secret.updated_by else None
 
 
-class DataInSerializer(serializers.Serializer):
-    data = serializers.JSONField(required=False)
-    version = serializers.IntegerField(required=False, min_value=1)
+class EventTypeSerializer(serializers.Serializer):
+    """An entry of the event catalogue."""
+
+    type = serializers.CharField()
+    description = serializers.CharField()
+    schema = serializers.DictField(help_text="The JSON Schema of the event's data.")
+    sample = serializers.DictField(help_text="A realistic sample of the event's data.")
 
 
-class TestInSerializer(DataInSerializer):
-    definition = serializers.JSONField(required=False, help_text="An unsaved definition to test instead.")
-    billing_data = serializers.BooleanField(
-        required=False, default=True,
-        help_text="Read customers, invoices, ... from the billing system's current data, as a real run does "
-                  "(default); false: from the given data alone.")
+class ActionSerializer(serializers.Serializer):
+    """An entry of the action catalogue."""
+
+    action = serializers.CharField()
+    family = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    config_schema = serializers.DictField(help_text="The JSON Schema of the step's config.")
+    literal_fields = serializers.ListField(child=serializers.CharField(),
+                                          help_text="Config fields taken as written (not templates).")
+    secret_fields = serializers.ListField(child=serializers.CharField(), help_text="Config fields shown masked.")
+    output_schema = serializers.DictField(help_text="What later steps read as steps.<key>.output.")
+
+
+class TemplateSerializer(serializers.Serializer):
+    """A template of the library."""
+
+    key = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    definition = serializers.SerializerMethodField()
+    email_templates = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema_field(SHOWN_DEFINITION)
+    def get_definition(self, template: dict[str, Any]) -> dict[str, Any]:
+        return template["definition"]
 
 
 class ValidationResultSerializer(serializers.Serializer):
@@ -240,7 +239,7 @@ class ValidationResultSerializer(serializers.Serializer):
     errors = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
     warnings = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
                                      help_text="What may be a mistake but does not stop saving (an undocumented field).")
-    definition = serializers.JSONField(allow_null=True, help_text="The canonical form when valid.")
+    definition = serializers.DictField(allow_null=True, help_text="The canonical form when valid, else null.")
 
 
 class RevisionSerializer(serializers.Serializer):
@@ -250,22 +249,11 @@ class RevisionSerializer(serializers.Serializer):
     event = serializers.ChoiceField(choices=["saved", "activated"])
     author = serializers.CharField(allow_null=True)
     at = serializers.DateTimeField()
-    diff = serializers.JSONField()
-
-
-class SchedulePreviewInSerializer(serializers.Serializer):
-    schedule = serializers.JSONField(help_text="A trigger's schedule object (interval, cron or calendar).")
-    count = serializers.IntegerField(required=False, min_value=1, max_value=50)
+    diff = serializers.DictField()
 
 
 class SchedulePreviewSerializer(serializers.Serializer):
     next = serializers.ListField(child=serializers.DateTimeField())
-
-
-class RenderPreviewInSerializer(serializers.Serializer):
-    templates = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    data = serializers.JSONField(required=False)
-    outputs = serializers.JSONField(required=False)
 
 
 class RenderPreviewSerializer(serializers.Serializer):
@@ -277,12 +265,4 @@ class EmailTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = EmailTemplate
         fields = ["key", "name", "subject", "body_text", "body_html", "updated_at"]
-        read_only_fields = ["updated_at"]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        problems = {name: template_syntax_error(value) for name, value in attrs.items()
-                    if name in ("subject", "body_text", "body_html")}
-        problems = {name: problem for name, problem in problems.items() if problem}
-        if problems:
-            raise serializers.ValidationError(problems)
-        return attrs
+        read_only_fields = fields

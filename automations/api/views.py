@@ -5,62 +5,53 @@ import copy
 from datetime import timezone as dt_timezone
 from typing import Any
 
+from django import forms
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import Resolver404, resolve
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from automations import library, previews, services
-from automations.definition import validate_definition
-from automations.definition.references import check_references
-from automations.revisions import list_revisions, revision_definition
 from automations.actions import registry
+from automations.api import inputs
 from automations.api import serializers as s
-from automations.api.permissions import ChangeOperation, EventPermissions, ReadOnlyOperation
-from automations.models import Automation, EmailTemplate, Execution
+from automations.api.base import APIPolicy
+from automations.api.permissions import EventPermissions, NamedPermissions
+from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE, document
+from automations.definition import validate_definition
+from automations.definition.json_schema import definition_schema
+from automations.definition.references import check_references
+from automations.errors import StateConflict
+from automations.models import Automation, EmailTemplate, Execution, Secret
+from automations.revisions import list_revisions, revision_definition
+from automations.secrets import mask_definition, unmask_definition
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
 from billing_events.models import Event
 
 
-class NoNulInQuery:
-    """Refuses a query string with NUL characters (the database cannot compare them) with a 400."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        for name, value in request.query_params.items():
-            if "\x00" in name or "\x00" in value:
-                raise InvalidInput("query parameters must not contain NUL characters", field=name.replace("\x00", ""))
-        if "\x00" in request.path:
-            raise InvalidInput("the path must not contain NUL characters", field="path")
-
-
-def _object(data: Any, field: str = "body") -> dict[str, Any]:
+def _object(data: Any, field: str = "") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field=field)
     return data
 
 
-def _paginated(view: APIView, request: Request, items: list[dict[str, Any]]) -> Response:
-    """Catalogues are lists too: paginated like every other list."""
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(page)
-
-
-def _require(request: Request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied(f"you need the {permission} permission")
+def _valid(serializer_class: type[inputs.StrictSerializer], request: Request) -> dict[str, Any]:
+    """The request body validated by ``serializer_class`` (an empty body is an empty object)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 class AutomationFilter(filters.FilterSet):
@@ -79,25 +70,38 @@ class AutomationFilter(filters.FilterSet):
         return queryset.filter(active_version__isnull=False, is_paused=value == "paused")
 
 
-DEFINITION = {"type": "object", "description": "The canonical definition JSON (SPEC section 2)."}
-
-
-class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
+class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
     """Automations, edited through their canonical definition JSON."""
 
     queryset = Automation.objects.select_related("active_version").order_by("pk")
     filterset_class = AutomationFilter
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    # Activating, pausing, resuming and restoring change an automation; a manual run starts an execution.
+    action_permissions = {
+        "activate": ["automations.change_automation"],
+        "pause": ["automations.change_automation"],
+        "resume": ["automations.change_automation"],
+        "restore": ["automations.change_automation"],
+        "versions": ["automations.view_automation"],
+        "version": ["automations.view_automation"],
+        "test": ["automations.view_automation"],
+        "test_unsaved": ["automations.view_automation"],
+        "validate": ["automations.view_automation"],
+        "validate_unsaved": ["automations.view_automation"],
+        "revisions": ["automations.view_automation"],
+        "restore_revision": ["automations.change_automation"],
+        "run": ["automations.view_automation", "automations.add_execution"],
+    }
 
     def get_serializer_class(self):
         return s.AutomationListSerializer if self.action == "list" else s.AutomationSerializer
 
-    @extend_schema(request={"application/json": DEFINITION}, responses={201: s.AutomationSerializer})
+    @document(request={"application/json": DEFINITION}, responses={201: s.AutomationSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        automation = services.create_automation(_object(request.data), user=request.user)
+        automation = services.create_automation(unmask_definition(_object(request.data), None), user=request.user)
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    @document(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         automation = self.get_object()
         body = copy.deepcopy(_object(request.data))
@@ -105,46 +109,46 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         if kwargs.get("partial"):
             # PATCH: the given top-level fields replace the current draft's (or active version's).
             body = {**current, **body}
-        services.update_draft(automation, s.unmask_definition(body, current), user=request.user)
+        services.update_draft(automation, unmask_definition(body, current), user=request.user)
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    @document(request={"application/json": DEFINITION_PATCH}, responses=s.AutomationSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance: Automation) -> None:
         services.delete_automation(instance)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @document(request=None, responses=s.AutomationSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         services.activate(automation, user=request.user)
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @document(request=None, responses=s.AutomationSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         services.pause(automation)
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer)
+    @document(request=None, responses=s.AutomationSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         services.resume(automation)
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(responses=s.VersionSerializer(many=True))
+    @document(responses=s.VersionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
         page = self.paginate_queryset(automation.versions.select_related("created_by").order_by("-number"))
         return self.get_paginated_response(s.VersionSerializer(page, many=True).data)
 
-    @extend_schema(responses=s.VersionDetailSerializer,
+    @document(responses=s.VersionDetailSerializer,
                    parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)])
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
     def version(self, request: Request, pk: str | None = None, number: str = "") -> Response:
@@ -152,7 +156,7 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         version = get_object_or_404(automation.versions, number=int(number))
         return Response(s.VersionDetailSerializer(version).data)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer,
+    @document(request=None, responses=s.AutomationSerializer,
                    parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)])
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]+)/restore")
     def restore(self, request: Request, pk: str | None = None, number: str = "") -> Response:
@@ -162,46 +166,39 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    def _on_screen(self, request: Request, automation: Automation | None) -> dict[str, Any] | None:
-        """The ``definition`` of the body, with masked secrets taken from the stored definition."""
-        definition = request.data.get("definition") if isinstance(request.data, dict) else None
-        if definition is None:
-            return None
-        definition = copy.deepcopy(_object(definition, "definition"))
-        current = services.current_definition(automation) if automation else None
-        return s.unmask_definition(definition, current)
-
-    @extend_schema(request=s.TestInSerializer, responses=OpenApiTypes.OBJECT)
-    @action(detail=True, methods=["post"], permission_classes=[ReadOnlyOperation])
+    @document(request=inputs.TestIn, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
-        automation = self.get_object()
-        return self._test(request, automation)
+        return self._test(request, self.get_object())
 
-    @extend_schema(request=s.TestInSerializer, responses=OpenApiTypes.OBJECT, operation_id="automations_test_unsaved")
-    @action(detail=False, methods=["post"], url_path="test", permission_classes=[ReadOnlyOperation])
+    @document(request=inputs.TestUnsavedIn, responses=OpenApiTypes.OBJECT, operation_id="automations_test_unsaved")
+    @action(detail=False, methods=["post"], url_path="test")
     def test_unsaved(self, request: Request) -> Response:
         """Test mode on a definition that has not been saved yet (the builder's new automation)."""
         return self._test(request, None)
 
     def _test(self, request: Request, automation: Automation | None) -> Response:
-        serializer = s.TestInSerializer(data=_object(request.data or {}))
-        serializer.is_valid(raise_exception=True)
-        values = serializer.validated_data
-        return Response(services.test_run(automation, values.get("data"), version=values.get("version"),
-                                          definition=self._on_screen(request, automation),
-                                          billing_data=values["billing_data"]))
+        body = _valid(inputs.TestIn if automation else inputs.TestUnsavedIn, request)
+        definition = body.get("definition")
+        if definition is not None:
+            # What the builder has on screen: its masked secrets are the stored ones.
+            current = services.current_definition(automation) if automation else None
+            definition = unmask_definition(copy.deepcopy(definition), current)
+        return Response(services.test_run(automation, body.get("data"), version=body.get("version"),
+                                          definition=definition, billing_data=body["billing_data"]))
 
-    @extend_schema(request={"application/json": DEFINITION}, responses=s.ValidationResultSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[ReadOnlyOperation])
+    @document(request={"application/json": {"type": "object", "description": "A definition, valid or not."}},
+              responses=s.ValidationResultSerializer)
+    @action(detail=True, methods=["post"])
     def validate(self, request: Request, pk: str | None = None) -> Response:
         """Validate a definition without saving it: the builder's problems list."""
         automation = self.get_object()
-        current = services.current_definition(automation)
-        return self._validate(s.unmask_definition(copy.deepcopy(_object(request.data)), current))
+        definition = copy.deepcopy(_object(request.data))
+        return self._validate(unmask_definition(definition, services.current_definition(automation)))
 
-    @extend_schema(request={"application/json": DEFINITION}, responses=s.ValidationResultSerializer,
-                   operation_id="automations_validate_unsaved")
-    @action(detail=False, methods=["post"], url_path="validate", permission_classes=[ReadOnlyOperation])
+    @document(request={"application/json": {"type": "object", "description": "A definition, valid or not."}},
+              responses=s.ValidationResultSerializer, operation_id="automations_validate_unsaved")
+    @action(detail=False, methods=["post"], url_path="validate")
     def validate_unsaved(self, request: Request) -> Response:
         return self._validate(_object(request.data))
 
@@ -213,9 +210,9 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
             _, warnings = check_references(definition)
             return Response({"valid": False, "errors": exc.errors, "warnings": warnings, "definition": None})
         _, warnings = check_references(canonical)
-        return Response({"valid": True, "errors": [], "warnings": warnings, "definition": s.mask_definition(canonical)})
+        return Response({"valid": True, "errors": [], "warnings": warnings, "definition": mask_definition(canonical)})
 
-    @extend_schema(responses=s.RevisionSerializer(many=True))
+    @document(responses=s.RevisionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])
     def revisions(self, request: Request, pk: str | None = None) -> Response:
         """Every save of the draft (and each activation), newest first, with a diff against the one before."""
@@ -223,27 +220,27 @@ class AutomationViewSet(NoNulInQuery, viewsets.ModelViewSet):
         page = self.paginate_queryset(list_revisions(automation))
         return self.get_paginated_response(s.RevisionSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses=s.AutomationSerializer,
-                   parameters=[OpenApiParameter("revision", OpenApiTypes.INT, OpenApiParameter.PATH)])
-    @action(detail=True, methods=["post"], url_path=r"revisions/(?P<revision>[0-9]+)/restore",
-            permission_classes=[ChangeOperation])
+    @document(request=None, responses=s.AutomationSerializer,
+              parameters=[OpenApiParameter("revision", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["post"], url_path=r"revisions/(?P<revision>[0-9]+)/restore")
     def restore_revision(self, request: Request, pk: str | None = None, revision: str = "") -> Response:
         automation = self.get_object()
-        current = services.current_definition(automation)
-        definition = s.unmask_definition(copy.deepcopy(revision_definition(automation, int(revision))), current)
-        services.update_draft(automation, definition, user=request.user)
+        try:
+            revision_definition(automation, int(revision))
+        except InvalidInput as exc:
+            raise NotFound(exc.errors[0]["message"]) from exc
+        services.restore_revision(automation, int(revision), user=request.user)
         automation.refresh_from_db()
         return Response(s.AutomationSerializer(automation).data)
 
-    @extend_schema(request=s.DataInSerializer, responses={201: s.ExecutionDetailSerializer})
+    @document(request=inputs.RunIn, responses={201: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str | None = None) -> Response:
         automation = self.get_object()
-        _require(request, "automations.add_execution")
-        data = _object(request.data or {}).get("data", {})
-        execution = services.run_manual(automation, _object(data, "data"), user=request.user)
+        data = _valid(inputs.RunIn, request).get("data", {})
+        execution = services.run_manual(automation, data, user=request.user)
         if execution is None:
-            raise InvalidInput("not started: the automation's reentry rule allows no new run for this data",
+            raise StateConflict("not started: the automation's reentry rule allows no new run for this data",
                                field="data")
         return Response(s.ExecutionDetailSerializer(execution).data, status=status.HTTP_201_CREATED)
 
@@ -260,7 +257,18 @@ class UTCDateTimeFilter(filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+class IdFilter(filters.Filter):
+    """An object's id; an unknown one matches nothing (rather than being an error)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
+
+
 class ExecutionFilter(filters.FilterSet):
+    automation = IdFilter(field_name="automation_id")
     started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
@@ -269,36 +277,36 @@ class ExecutionFilter(filters.FilterSet):
         fields = ["automation", "status", "started_after", "started_before"]
 
 
-class ExecutionViewSet(NoNulInQuery, viewsets.ReadOnlyModelViewSet):
+class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
     """Executions with their step log; cancel a live one, retry a failed one."""
 
     queryset = Execution.objects.select_related("automation", "version").order_by("-started_at", "-pk")
     filterset_class = ExecutionFilter
+    action_permissions = {"cancel": ["automations.change_execution"], "retry": ["automations.change_execution"]}
 
     def get_serializer_class(self):
         return s.ExecutionDetailSerializer if self.action != "list" else s.ExecutionSerializer
 
-    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @document(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         execution = self.get_object()
-        _require(request, "automations.change_execution")
         if not services.cancel_execution(execution, f"canceled through the API by {request.user.get_username()}"):
-            raise InvalidInput(f"the execution has already ended ({execution.status})", field="status")
+            raise StateConflict(f"the execution has already ended ({execution.status})", field="status")
         return Response(s.ExecutionDetailSerializer(execution).data)
 
-    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @document(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         execution = self.get_object()
-        _require(request, "automations.change_execution")
         execution = services.retry_execution(execution)
         return Response(s.ExecutionDetailSerializer(execution).data)
 
 
-class EventViewSet(NoNulInQuery, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    viewsets.GenericViewSet):
-    """The event inbox. Sending an event is idempotent by its id: 201 the first time, then 200."""
+    """The event inbox. Sending an event is idempotent by its id: 201 the first time, 200 when the same
+    body comes again, 409 when the id comes with a different body (an id names one event)."""
 
     queryset = Event.objects.order_by("-received_at")
     permission_classes = [EventPermissions]
@@ -307,68 +315,134 @@ class EventViewSet(NoNulInQuery, mixins.CreateModelMixin, mixins.ListModelMixin,
 
     def get_serializer_class(self):
         if self.action == "create":
-            return s.EventInSerializer
+            return inputs.EventIn
         return s.EventDetailSerializer if self.action == "retrieve" else s.EventSerializer
 
-    @extend_schema(request=s.EventInSerializer, responses={201: s.EventSerializer, 200: s.EventSerializer})
+    @document(request={"application/json": EVENT_ENVELOPE},
+              responses={201: s.EventSerializer, 200: s.EventSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        envelope = s.EventInSerializer(data=_object(request.data))
-        envelope.is_valid(raise_exception=True)
-        values = envelope.validated_data
-        event = emit(values["type"], values["data"], id=values.get("id"), occurred_at=values.get("occurred_at"))
-        return Response(s.EventSerializer(event).data,
-                        status=status.HTTP_201_CREATED if event.created else status.HTTP_200_OK)
+        values = _valid(inputs.EventIn, request)
+        event = Event.objects.filter(pk=values["id"]).first() if values.get("id") else None
+        if event is None:
+            event = emit(values["type"], values["data"], id=values.get("id"), occurred_at=values.get("occurred_at"))
+        if getattr(event, "created", False):
+            return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
+        if (event.type, event.data) != (values["type"], values["data"]) or (
+                values.get("occurred_at") not in (None, event.occurred_at)):
+            raise StateConflict(f"event {event.pk!r} was already received with a different body; an event id names "
+                                f"one event, so send a changed event under a new id", field="id")
+        return Response(s.EventSerializer(event).data, status=status.HTTP_200_OK)
 
 
-class EventTypesView(APIView):
+class SecretViewSet(APIPolicy, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Named secrets, referenced from steps as ``{{ secrets.NAME }}``: values are written, never read back."""
+
+    queryset = Secret.objects.select_related("created_by", "updated_by").order_by("name")
+    serializer_class = s.SecretSerializer
+    lookup_field = "name"
+    lookup_value_regex = "[A-Za-z_][A-Za-z0-9_]*"
+    filter_backends: list[type] = []
+
+    @document(request=inputs.SecretIn, responses={201: s.SecretSerializer})
+    def create(self, request: Request) -> Response:
+        values = _valid(inputs.SecretIn, request)
+        if values["name"] in app_settings.SECRETS or Secret.objects.filter(name=values["name"]).exists():
+            raise StateConflict(f"a secret named {values['name']!r} already exists", field="name")
+        secret = Secret(name=values["name"], description=values.get("description", ""), created_by=_user(request),
+                        updated_by=_user(request))
+        secret.set_value(values["value"])
+        secret.save()
+        return Response(s.SecretSerializer(secret).data, status=status.HTTP_201_CREATED)
+
+    @document(request=inputs.SecretUpdateIn, responses=s.SecretSerializer)
+    def update(self, request: Request, name: str, partial: bool = False) -> Response:
+        secret = self.get_object()
+        serializer = inputs.SecretUpdateIn(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        if "value" in serializer.validated_data:
+            secret.set_value(serializer.validated_data["value"])
+        secret.description = serializer.validated_data.get("description", secret.description)
+        secret.updated_by = _user(request)
+        secret.save()
+        return Response(s.SecretSerializer(secret).data)
+
+    @document(request=inputs.SecretUpdateIn, responses=s.SecretSerializer)
+    def partial_update(self, request: Request, name: str) -> Response:
+        return self.update(request, name, partial=True)
+
+    def destroy(self, request: Request, name: str) -> Response:
+        secret = self.get_object()
+        users = services.versions_referencing_secret(secret.name)
+        if users:
+            raise StateConflict(f"{', '.join(users)} still reference(s) this secret; change them first", field="name")
+        secret.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _user(request: Request) -> Any:
+    return request.user if request.user.is_authenticated else None
+
+
+class Catalogue(APIPolicy, generics.ListAPIView):
+    """A read-only list built in Python, paginated like every other list; any signed-in user reads it."""
+
+    permission_classes = [IsAuthenticated]
+    filter_backends: list[type] = []
+
+
+class EventTypesView(Catalogue):
     """The event catalogue: every type with its description, payload schema and sample."""
 
-    permission_classes = [IsAuthenticated]
+    serializer_class = s.EventTypeSerializer
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        return _paginated(self, request, [
-            {"type": name, "description": event_type.description, "schema": event_type.schema,
-             "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())])
+    def get_queryset(self) -> list[dict[str, Any]]:
+        return [{"type": name, "description": event_type.description, "schema": event_type.schema,
+                 "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())]
 
 
-class ActionsView(APIView):
+class ActionsView(Catalogue):
     """The action catalogue: every registered action with its config schema."""
 
-    permission_classes = [IsAuthenticated]
+    serializer_class = s.ActionSerializer
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        return _paginated(self, request, [
-            {"action": action.key, "family": action.family, "label": action.label or action.key,
-             "description": action.description, "config_schema": action.config_schema,
-             "literal_fields": list(action.literal_fields), "secret_fields": list(action.secret_fields),
-             "output_schema": action.output_schema}
-            for action in registry.all()])
+    def get_queryset(self) -> list[dict[str, Any]]:
+        return [{"action": action.key, "family": action.family, "label": action.label or action.key,
+                 "description": action.description, "config_schema": action.config_schema,
+                 "literal_fields": list(action.literal_fields), "secret_fields": list(action.secret_fields),
+                 "output_schema": action.output_schema}
+                for action in registry.all()]
 
 
-class TemplatesView(APIView):
+class TemplatesView(Catalogue):
     """The templates library."""
 
+    serializer_class = s.TemplateSerializer
+
+    def get_queryset(self) -> list[dict[str, Any]]:
+        return [{**library.get_template(key), "key": key,
+                 "email_templates": [t["key"] for t in library.get_template(key)["email_templates"]]}
+                for key in library.template_keys()]
+
+
+class DefinitionSchemaView(APIPolicy, APIView):
+    """The definition's JSON Schema (draft 2020-12), for clients and the builder: the same as the
+    ``Definition`` component of the OpenAPI schema, as one document."""
+
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @document(responses={200: {"type": "object", "description": "A JSON Schema (draft 2020-12) document."}})
     def get(self, request: Request) -> Response:
-        results = []
-        for key in library.template_keys():
-            template = library.get_template(key)
-            results.append({"key": key, "title": template["title"], "description": template["description"],
-                            "definition": template["definition"],
-                            "email_templates": [t["key"] for t in template["email_templates"]]})
-        return _paginated(self, request, results)
+        return Response(definition_schema())
 
 
-class InstantiateTemplateView(NoNulInQuery, APIView):
-    permission_classes = [IsAuthenticated]
+class InstantiateTemplateView(APIPolicy, APIView):
+    """A new draft automation from a template of the library."""
 
-    @extend_schema(request=None, responses={201: s.AutomationSerializer})
+    permission_classes = [NamedPermissions]
+    required_permissions = ["automations.add_automation"]
+
+    @document(request=None, responses={201: s.AutomationSerializer})
     def post(self, request: Request, key: str) -> Response:
-        _require(request, "automations.add_automation")
         if key not in library.template_keys():
             from django.http import Http404
 
@@ -377,40 +451,75 @@ class InstantiateTemplateView(NoNulInQuery, APIView):
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
 
 
-class SchedulePreviewView(NoNulInQuery, APIView):
+class SchedulePreviewView(APIPolicy, APIView):
     """The next run times of a schedule, computed by the server (the builder's schedule editor)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [NamedPermissions]
+    required_permissions = ["automations.view_automation"]
 
-    @extend_schema(request=s.SchedulePreviewInSerializer, responses=s.SchedulePreviewSerializer)
+    @document(request=inputs.SchedulePreviewIn, responses=s.SchedulePreviewSerializer)
     def post(self, request: Request) -> Response:
-        _require(request, "automations.view_automation")
-        body = _object(request.data)
-        count = body.get("count", 5)
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50:
-            raise InvalidInput("must be a whole number from 1 to 50", field="count")
-        return Response({"next": previews.next_run_times(body.get("schedule"), count)})
+        body = _valid(inputs.SchedulePreviewIn, request)
+        return Response({"next": previews.next_run_times(body["schedule"], body["count"])})
 
 
-class RenderPreviewView(NoNulInQuery, APIView):
+class RenderPreviewView(APIPolicy, APIView):
     """Templates rendered on sample data, as a step would render them (the builder's email preview)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [NamedPermissions]
+    required_permissions = ["automations.view_automation"]
 
-    @extend_schema(request=s.RenderPreviewInSerializer, responses=s.RenderPreviewSerializer)
+    @document(request=inputs.RenderPreviewIn, responses=s.RenderPreviewSerializer)
     def post(self, request: Request) -> Response:
-        _require(request, "automations.view_automation")
-        body = _object(request.data)
-        templates = _object(body.get("templates"), "templates")
-        data = _object(body.get("data", {}), "data")
-        outputs = _object(body.get("outputs", {}), "outputs")
-        return Response(previews.render_templates(templates, data, outputs))
+        body = _valid(inputs.RenderPreviewIn, request)
+        return Response(previews.render_templates(body["templates"], body.get("data", {}), body.get("outputs", {})))
 
 
-class EmailTemplateViewSet(NoNulInQuery, viewsets.ModelViewSet):
+class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
+                           mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Email templates by key: what send_email steps with a ``template`` send."""
 
     queryset = EmailTemplate.objects.order_by("key")
     serializer_class = s.EmailTemplateSerializer
     lookup_field = "key"
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    filter_backends: list[type] = []
+
+    @document(request=inputs.EmailTemplateIn, responses={201: s.EmailTemplateSerializer})
+    def create(self, request: Request) -> Response:
+        values = _valid(inputs.EmailTemplateIn, request)
+        if EmailTemplate.objects.filter(key=values["key"]).exists():
+            raise StateConflict(f"an email template with key {values['key']!r} already exists", field="key")
+        template = EmailTemplate.objects.create(**values)
+        return Response(s.EmailTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+    @document(request=inputs.EmailTemplateUpdateIn, responses=s.EmailTemplateSerializer)
+    def update(self, request: Request, key: str, partial: bool = False) -> Response:
+        template = self.get_object()
+        serializer = inputs.EmailTemplateUpdateIn(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        for name, value in serializer.validated_data.items():
+            setattr(template, name, value)
+        template.save()
+        return Response(s.EmailTemplateSerializer(template).data)
+
+    @document(request=inputs.EmailTemplateUpdateIn, responses=s.EmailTemplateSerializer)
+    def partial_update(self, request: Request, key: str) -> Response:
+        return self.update(request, key, partial=True)
+
+
+class UnknownEndpointView(APIPolicy, APIView):
+    """A URL under the API's names that no endpoint answers: a 404 in the API's error format."""
+
+    permission_classes = [AllowAny]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        hint = ""
+        if not request.path.endswith("/"):
+            try:
+                match = resolve(request.path + "/")
+            except Resolver404:
+                match = None
+            if match is not None and getattr(match.func, "view_class", None) is not UnknownEndpointView:
+                hint = f"; did you mean {request.path}/ ?"
+        raise NotFound(f"no endpoint at {request.path}{hint}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from automations import conditions
+from automations import conditions, vault
 from automations.actions import registry
 from automations.definition.references import check_references
 from automations.durations import parse as parse_duration
@@ -163,6 +163,7 @@ class _Validator:
             self.keys.add(key)
         elif not isinstance(key, str) or not KEY_PATTERN.match(key):
             self.error(f"{path}.key", f"{key!r} must be lowercase letters, digits, - or _ (at most 100)")
+            return key if isinstance(key, str) else repr(key)
         if key in self.seen:
             self.error(f"steps.{key}.key", f"duplicate step key {key!r}; keys must be unique in the automation")
         self.seen.add(key)
@@ -181,13 +182,15 @@ class _Validator:
         key = self.step_key(step, position)
         path = f"steps.{key}" if isinstance(key, str) and KEY_PATTERN.match(key) else position
         kind = step.get("type")
-        if kind not in STEP_FIELDS:
+        if not isinstance(kind, str) or kind not in STEP_FIELDS:
             self.error(f"{path}.type", f"{kind!r} is not a step type; use {', '.join(STEP_FIELDS)}")
             return {"key": key, "type": kind}
         for field in sorted(set(step) - STEP_FIELDS[kind]):
             self.error(f"{path}.{field}", f"is not a field of a {kind} step")
         canonical: dict[str, Any] = {"key": key, "type": kind}
-        if step.get("name"):
+        if "name" in step and not isinstance(step["name"], str):
+            self.error(f"{path}.name", "must be text")
+        elif step.get("name"):
             canonical["name"] = step["name"]
         return getattr(self, f"{kind}_step")(step, path, loop_vars, canonical)
 
@@ -204,9 +207,11 @@ class _Validator:
             if problem:
                 self.error(path, problem)
                 return
-            unknown = sorted(referenced_roots(value) - set(ROOTS) - set(loop_vars))
+            unknown = sorted(referenced_roots(value) - set(ROOTS) - {"secrets"} - set(loop_vars))
             if unknown:
                 self.error(path, f"unknown variable {unknown[0]!r}; use one of {', '.join((*ROOTS, *loop_vars))}")
+            elif "secrets" in referenced_roots(vault.REFERENCE.sub("", value)):
+                self.error(path, "use a secret only as {{ secrets.NAME }}, without filters or expressions")
 
     def action_step(self, step, path, loop_vars, canonical):
         key = step.get("action")
@@ -225,6 +230,7 @@ class _Validator:
                                 for e in action.validate_config(config)]
             literal = {name: value for name, value in config.items() if name not in action.literal_fields}
             self.templates(literal, f"{path}.config", loop_vars)
+            self.errors += vault.reference_errors(config, f"{path}.config")
         canonical.update(action=key, config=config)
         if step.get("retry") is not None:
             self.retry_policy(step["retry"], f"{path}.retry")

@@ -3,6 +3,7 @@ from automations.models.automation import Automation, AutomationVersion
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
 from automations.models.scan import DerivedScan
+from automations.models.secret import Secret
 from automations.models.schedule import ScheduleState
 from automations.models.steps import ActionStep, BranchStep, DelayStep, LoopStep, Step, StopStep
 
@@ -17,6 +18,7 @@ __all__ = [
     "Execution",
     "LoopStep",
     "ScheduleState",
+    "Secret",
     "Step",
     "StepRun",
     "StopStep",

@@ -7,7 +7,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from automations import services
-from automations.actions.base import MASK
+from automations.secrets import MASK
 from automations.models import Execution
 from automations.providers.sms import ConsoleSMSProvider
 from tests.conftest import sample

@@ -88,7 +88,7 @@ def test_email_templates_are_read_and_edited_with_their_permissions(api, viewer,
     assert [item["key"] for item in listing["results"]] == ["payment_failed_final", "payment_failed_gentle",
                                                             "payment_failed_urgent"]
     url = "/api/email-templates/payment_failed_gentle/"
-    template = api.get(url).json()
+    template = {name: value for name, value in api.get(url).json().items() if name in ("name", "body_text", "body_html")}
     broken = api.put(url, {**template, "subject": "Hi {{ customer.name"}, format="json")
     assert broken.status_code == 400 and "template syntax error" in str(broken.json())
     assert api.put(url, {**template, "subject": "Payment failed"}, format="json").status_code == 200
@@ -108,7 +108,7 @@ def test_revisions_list_every_draft_save_with_its_diff_and_restore_one(api, defi
     assert revisions[1]["diff"]["lines"] == ["wait_3d: duration 3d -> 2d"]
     restored = api.post(url + f"revisions/{revisions[1]['id']}/restore/").json()
     assert restored["draft_definition"]["steps"][1]["duration"] == "2d"
-    assert api.post(url + "revisions/999999/restore/").status_code == 400
+    assert api.post(url + "revisions/999999/restore/").status_code == 404
 
 
 def test_the_detail_counts_live_runs_by_version_and_the_run_view_reads_step_states(api, dunning, engine):

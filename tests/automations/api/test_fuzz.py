@@ -1,32 +1,145 @@
 """Schema-driven fuzzing: schemathesis generates requests from the live OpenAPI schema for every
-operation; none may answer with a server error."""
+operation, valid and invalid, and runs every check it has on each answer: no server error, status
+code and content type documented, body conforming to the documented schema, valid data accepted,
+invalid data rejected, unsupported methods refused, authentication not ignored...
+
+A fixed, derandomized handful of examples per operation keeps it fast; run it deeper with
+``FUZZ_EXAMPLES=100 pytest tests/automations/api/test_fuzz.py``.
+"""
 from __future__ import annotations
+
+import os
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.generation import GenerationMode
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
+from automations import library, services
+from automations.models import Secret
+from billing_events import emit
+from tests.conftest import sample
+from automations.templating import is_template, referenced_roots, template_syntax_error
+from automations.variables import ROOTS
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()
 
 
 @pytest.fixture
 def token(db, django_user_model):
+    user = django_user_model.objects.create_superuser("fuzz", "fuzz@example.com", "pw")
+    return Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def existing(db, django_capture_on_commit_callbacks) -> dict[str, dict[str, object]]:
+    """Objects to aim at, by path: an active automation with a running execution of an event, a secret."""
+    automation = library.instantiate("payment_dunning")
+    services.activate(automation)
+    with django_capture_on_commit_callbacks(execute=True):
+        event = emit("payment.failed", sample("payment.failed"), id="evt_fuzz")
+    secret = Secret(name="PARTNER_KEY")
+    secret.set_value("sk_fuzz")
+    secret.save()
+    return {"/api/automations/": {"id": automation.pk, "number": 1},
+            "/api/executions/": {"id": event.executions.get().pk}, "/api/events/": {"id": event.pk},
+            "/api/secrets/": {"name": secret.name}, "/api/templates/": {"key": "payment_dunning"}}
+
+
+@pytest.fixture
+def api_schema(token, existing):
+    """The schema as this installation serves it: with email templates and a named secret to refer to."""
     # Requests share the test's transaction, as with Django's test client.
     request_started.disconnect(close_old_connections)
-    user = django_user_model.objects.create_superuser("fuzz", "fuzz@example.com", "pw")
-    yield Token.objects.create(user=user).key
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
+    schema.config.generation.update(allow_x00=False)  # text holds no NUL characters (documented)
+
+    @schema.hook
+    def filter_body(context, body) -> bool:
+        """What a JSON Schema cannot say (the definition schema documents it, the server checks it):
+        step keys are unique, and text with {{ or {% is a template that parses and names known variables."""
+        definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
+        steps = definition.get("steps") if isinstance(definition, dict) else None
+        keys = list(_step_keys(steps))
+        return len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
+
+    yield schema
     request_started.connect(close_old_connections)
 
 
-@schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
-def test_no_input_makes_a_server_error(case, token):
-    response = case.call(headers={"Authorization": f"Token {token}"})
-    case.validate_response(response, checks=[not_a_server_error])
+def _step_keys(steps):
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict):
+            if isinstance(step.get("key"), str):
+                yield step["key"]
+            for body in ("then", "else", "steps", "fallback"):
+                yield from _step_keys(step.get(body))
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _strings(item)
+
+
+def _bad_template(text: str) -> bool:
+    return is_template(text) and bool(template_syntax_error(text) or referenced_roots(text) - {*ROOTS, "secrets"})
+
+
+def _aimed(case, existing: dict[str, dict[str, object]]):
+    """``case`` aimed at an object that exists (generated ids are almost always unknown: 404)."""
+    for prefix, parameters in existing.items():
+        if case.operation.path.startswith(prefix) and case.path_parameters:
+            case.path_parameters = {**case.path_parameters,
+                                    **{name: value for name, value in parameters.items() if name in case.path_parameters}}
+    return case
+
+
+def _fuzz(operation, mode: GenerationMode, token: str, existing: dict | None = None) -> None:
+    strategy = operation.as_strategy(generation_mode=mode)
+
+    @given(case=strategy.map(lambda case: _aimed(case, existing)) if existing else strategy)
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case) -> None:
+        case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=ALL_CHECKS)
+
+    check()
+
+
+def test_every_check_passes_on_every_operation(api_schema, token, existing):
+    """The schema is loaded inside the test: it lists this installation's email templates and secrets.
+    Valid requests go to generated ids and to objects that exist; invalid ones to generated ids."""
+    failures, operations = {}, 0
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+        runs = [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, None)]
+        if "{" in operation.path:
+            runs.append((GenerationMode.POSITIVE, existing))
+        for mode, aim in runs:
+            try:
+                _fuzz(operation, mode, token, aim)
+            except Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE, operation.label  # nothing in it can be made invalid
+            except (AssertionError, BaseExceptionGroup) as exc:  # each operation is tried; all failures reported
+                failures[f"{operation.label} ({mode.value}{', existing objects' if aim else ''})"] = exc
+    assert operations >= 30
+    assert not failures, "\n\n".join(f"{label}:\n{exc}" for label, exc in failures.items())
+
+
+def test_the_fuzzing_runs_every_check():
+    assert {check.__name__ for check in ALL_CHECKS} >= {
+        "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
+        "response_schema_conformance", "negative_data_rejection", "positive_data_acceptance",
+        "missing_required_header", "unsupported_method", "allow_header_conformance", "ignored_auth"}

@@ -356,3 +356,17 @@ def test_missing_keys_are_generated_without_clashing():
     canonical = validate_definition(definition)
     keys = [step["key"] for step in canonical["steps"]]
     assert keys[1].startswith("delay_") and keys[1] != "delay_1" and len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize(("field", "value", "path"), [
+    ("type", ["delay"], "steps.wait.type"), ("key", ["wait"], "steps[0].key"), ("key", {"k": 1}, "steps[0].key")])
+def test_a_step_type_or_key_of_the_wrong_json_type_is_an_error_not_a_crash(field, value, path):
+    with pytest.raises(InvalidInput) as refused:
+        validate_definition({**BASE, "steps": [{"key": "wait", "type": "delay", "duration": "3d", field: value}]})
+    assert path in [error["field"] for error in refused.value.errors]
+
+
+def test_a_step_name_must_be_text():
+    with pytest.raises(InvalidInput) as refused:
+        validate_definition({**BASE, "steps": [{"key": "wait", "type": "delay", "duration": "3d", "name": 2.5}]})
+    assert refused.value.errors == [{"field": "steps.wait.name", "message": "must be text"}]

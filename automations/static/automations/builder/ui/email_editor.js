@@ -38,7 +38,9 @@ async function renderPreview(app, box, templates) {
 function storedTemplateEditor(app, key, readOnly) {
   const template = app.catalog.emailTemplates.find((item) => item.key === key);
   if (!template) return h("p", { class: "ab-help" }, key ? `There is no email template called ${key}.` : "Choose a template.");
-  const draft = { ...template };
+  // What the API takes back: the editable fields (the key names the template and never changes).
+  const draft = { name: template.name, subject: template.subject, body_text: template.body_text,
+                  body_html: template.body_html };
   const box = previewBox();
   const refresh = debounce(() => renderPreview(app, box, { subject: draft.subject, body: draft.body_text }), 300);
   const canSave = app.permissions.changeEmailTemplate && !readOnly;

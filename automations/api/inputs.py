@@ -1,0 +1,148 @@
+"""What clients send besides definitions: strict serializers that refuse unknown fields and JSON of
+the wrong type (DRF would otherwise read ``"5"`` as 5 and 5 as ``"5"``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from automations.api.schema import COMPONENTS, DEFINITION
+
+from automations.templating import template_syntax_error
+
+
+class StrictCharField(serializers.CharField):
+    """Text, and only text, taken as it is (not trimmed: limits apply to what was sent)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, not a string of digits nor a boolean."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input object whose unknown fields are errors rather than silently ignored."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["is not a known field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+BILLING_DATA = ("Read customers, invoices, ... from the billing system's current data, as a real run does "
+                "(default); false: from the given data alone.")
+
+
+@extend_schema_field(DEFINITION)
+class DefinitionField(serializers.DictField):
+    """A whole definition inside a request (validated by the server when used)."""
+
+
+@extend_schema_field({"$ref": f"{COMPONENTS}Schedule"})
+class ScheduleField(serializers.DictField):
+    """A trigger's schedule object (validated by the server)."""
+
+
+class TestIn(StrictSerializer):
+    """``POST automations/{id}/test/``: every field optional."""
+
+    data = serializers.DictField(required=False, help_text="The run's data (default: the trigger's sample payload).")
+    version = StrictIntegerField(required=False, min_value=1,
+                                 help_text="The version to test (default: the draft, else the active version).")
+    definition = DefinitionField(required=False, help_text="An unsaved definition to test instead: what the "
+                                                           "builder has on screen.")
+    billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
+
+
+class TestUnsavedIn(StrictSerializer):
+    """``POST automations/test/``: a definition that is not saved yet (the builder's new automation)."""
+
+    definition = DefinitionField(help_text="The definition to test.")
+    data = serializers.DictField(required=False, help_text="The run's data (default: the trigger's sample payload).")
+    billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
+
+
+class SchedulePreviewIn(StrictSerializer):
+    """``POST schedule-preview/``."""
+
+    schedule = ScheduleField(help_text="A trigger's schedule object (interval, cron or calendar).")
+    count = StrictIntegerField(required=False, min_value=1, max_value=50, default=5)
+
+
+class RenderPreviewIn(StrictSerializer):
+    """``POST render-preview/``: templates rendered as a step would render them."""
+
+    templates = serializers.DictField(child=StrictCharField(allow_blank=True),
+                                      help_text="subject, body, html, body_text or body_html: template sources.")
+    data = serializers.DictField(required=False, help_text="The run's data (such as an event's sample payload).")
+    outputs = serializers.DictField(required=False, help_text="Earlier steps' outputs, by step key.")
+
+
+class EmailTemplateUpdateIn(StrictSerializer):
+    """``PUT/PATCH email-templates/{key}/``: Jinja syntax is checked for each template field."""
+
+    name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    subject = StrictCharField(max_length=500)
+    body_text = StrictCharField()
+    body_html = StrictCharField(required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        problems = {name: [template_syntax_error(value)] for name, value in attrs.items()
+                    if name in ("subject", "body_text", "body_html") and template_syntax_error(value)}
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
+
+
+class EmailTemplateIn(EmailTemplateUpdateIn):
+    """``POST email-templates/``: a new template (steps refer to it by its key, which never changes)."""
+
+    key = StrictCharField(max_length=100, validators=[RegexValidator(r"^[-a-zA-Z0-9_]+$", "letters, digits, - and _")])
+
+
+class RunIn(StrictSerializer):
+    """``POST automations/{id}/run/``."""
+
+    data = serializers.DictField(required=False, help_text="The run's data, read like an event's data.")
+
+
+class EventIn(StrictSerializer):
+    """The event envelope: ``type`` and ``data`` are validated against the catalogue, as by emit()."""
+
+    id = StrictCharField(max_length=255, required=False,
+                         help_text="The idempotency key: the same id twice is stored once.")
+    type = StrictCharField(max_length=100)
+    occurred_at = serializers.DateTimeField(required=False)
+    data = serializers.DictField()
+
+
+class SecretUpdateIn(StrictSerializer):
+    """``PUT secrets/{name}/`` (a new value) and ``PATCH`` (value, description or both)."""
+
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    value = StrictCharField(max_length=10000, write_only=True, help_text="Write-only: never returned.")
+
+
+class SecretIn(SecretUpdateIn):
+    """``POST secrets/``: a new named secret."""
+
+    name = StrictCharField(max_length=100, validators=[RegexValidator(
+        r"^[A-Za-z_][A-Za-z0-9_]*$", "letters, digits and _, not starting with a digit")],
+        help_text="Referenced as {{ secrets.NAME }}.")

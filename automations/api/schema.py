@@ -1,0 +1,148 @@
+"""How the API describes itself in its OpenAPI 3.1 schema: its own settings and schema class (so a
+host's drf-spectacular and DRF settings change nothing), every 4xx with the one error body, and the
+definition's JSON Schema as components."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+SCHEMA_SETTINGS = {
+    "TITLE": "Billing Automations API",
+    "DESCRIPTION": ("Automations, executions, events, secrets and catalogues of the billing automations apps. "
+                    "Every 4xx answer is {\"errors\": [{\"field\", \"message\"}]}; text must not contain NUL "
+                    "characters; bodies are at most AUTOMATIONS['API_MAX_BODY_BYTES'] (default 1 MiB) and nest "
+                    "at most 100 levels."),
+    "VERSION": "0.1.0",
+    "OAS_VERSION": "3.1.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "automations.status.ExecutionStatus",
+        "StepRunStatusEnum": "automations.status.StepRunStatus",
+        "VersionStateEnum": "automations.status.VersionState",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "automations.api.schema.complete_schema"],
+}
+COMPONENTS = "#/components/schemas/"
+DEFINITION = {"$ref": f"{COMPONENTS}Definition"}
+DEFINITION_PATCH = {"$ref": f"{COMPONENTS}DefinitionPatch"}
+EVENT_ENVELOPE = {"$ref": f"{COMPONENTS}EventEnvelope"}
+#: A definition as the API shows it: a Definition whose secret values may read ``********``.
+SHOWN_DEFINITION = {"type": "object", "description": "The canonical definition (schema: Definition), with secret "
+                                                     "values masked as ********."}
+
+
+def complete_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: the definition's JSON Schema (and a partial one for PATCH) and the event
+    envelope, built from this installation's registries, as components; and query parameters as
+    they are read (an empty value is refused, pages start at 1)."""
+    from automations.definition.json_schema import definition_defs
+
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and schema.get("type") == "string" and "enum" not in schema:
+                    schema["minLength"] = 1
+                if parameter.get("in") == "query" and parameter["name"] == "page":
+                    schema["minimum"] = 1
+
+    defs = definition_defs(prefix=COMPONENTS)
+    # what a PATCH gives must hold on its own: re-entry rules and exits come with a correlation key
+    partial = {key: value for key, value in defs["Definition"].items() if key not in ("required", "title")}
+    defs["DefinitionPatch"] = {**partial, "title": "Some top-level fields of a definition",
+                               "description": "Replace these top-level fields of the current definition."}
+    defs["EventEnvelope"] = event_envelope_schema()
+    result.setdefault("components", {}).setdefault("schemas", {}).update(defs)
+    return result
+
+
+def event_envelope_schema() -> dict[str, Any]:
+    """``POST events/``: one variant per event type, its ``data`` described by the catalogue's schema."""
+    from automations.definition.json_schema import NOT_BLANK
+    from billing_events.catalogue import EVENT_TYPES
+
+    common = {"id": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK,
+                     "description": "The idempotency key: sent again with the same body, nothing new happens."},
+              "occurred_at": {"type": "string", "format": "date-time"}}
+    return {"oneOf": [
+        {"type": "object", "title": name, "required": ["type", "data"], "additionalProperties": False,
+         "properties": {**common, "type": {"const": name},
+                        "data": {key: value for key, value in event_type.schema.items() if key != "$schema"}}}
+        for name, event_type in sorted(EVENT_TYPES.items())]}
+
+
+class ErrorItem(serializers.Serializer):
+    field = serializers.CharField(help_text='The dotted path of the input at fault, or "" for the whole request.')
+    message = serializers.CharField()
+
+
+class Error(serializers.Serializer):
+    """The body of every 4xx answer."""
+
+    errors = ErrorItem(many=True)
+
+
+ERRORS = {
+    400: "Bad input: each error names its field.", 401: "Not signed in.", 403: "Missing permission.",
+    404: "No such object (or page).", 406: "Only JSON is served.",
+    409: "Conflicts with the current state (nothing to activate, no such version, runs still live, an "
+         "execution already ended, an event id used with another body, a name taken).",
+    413: "The body is too large.", 415: "Only JSON is read.", 429: "Too many requests (when the host throttles).",
+}
+
+
+#: POST endpoints that can conflict with the current state.
+CONFLICTING = ("/activate", "/run", "/test", "/cancel", "/retry", "/events", "/secrets")
+
+
+class APISchema(AutoSchema):
+    """drf-spectacular's schema, named on every view, documenting each 4xx an operation can answer."""
+
+    def _error_statuses(self) -> list[int]:
+        statuses = [400, 401, 403, 406, 429]
+        if "{" in self.path or self._is_list_view():
+            statuses.append(404)
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses += [413, 415]
+        if self.method == "DELETE" or (self.method == "POST" and self.path.rstrip("/").endswith(CONFLICTING)):
+            statuses.append(409)
+        return sorted(statuses)
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> tuple[Any, bool]:
+        if serializer in (DEFINITION, EVENT_ENVELOPE):
+            return serializer, True
+        return super()._get_request_for_media_type(serializer, direction)
+
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        from automations.api.inputs import StrictSerializer
+
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if isinstance(force_instance(serializer), StrictSerializer):
+            schema["additionalProperties"] = False  # unknown fields are refused
+        return schema
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        error = self.resolve_serializer(Error, "response").ref
+        for status in self._error_statuses():
+            responses.setdefault(str(status), {"description": ERRORS[status],
+                                               "content": {"application/json": {"schema": error}}})
+        return responses
+
+
+def document(**kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``extend_schema`` built on :class:`APISchema`: drf-spectacular would otherwise build a method's
+    schema on the host's ``DEFAULT_SCHEMA_CLASS``, which may not be drf-spectacular's."""
+
+    def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
+        if not hasattr(method, "kwargs"):
+            method.kwargs = {}  # type: ignore[attr-defined]
+        method.kwargs.setdefault("schema", APISchema)  # type: ignore[attr-defined]
+        return extend_schema(**kwargs)(method)
+
+    return decorator

@@ -1,0 +1,172 @@
+"""The definition's own JSON Schema (draft 2020-12): what clients, the builder and the OpenAPI
+schema use to write a definition the server accepts.
+
+It is built when asked for, from the registries (event types, actions and their published config
+schemas, email templates, named secrets, settings), so it describes this installation. What it
+cannot say, the server still checks on save: step keys unique in the whole definition, template
+syntax and variables, and a condition's value fitting a documented field's type.
+"""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from automations.conditions import OPERATORS, UNARY
+from automations.definition.validate import COLLECTIONS, MAX_LOOP_ITEMS
+from automations.status import OnFailure, Reentry, StopStatus
+from automations.triggers.validation import CALENDAR_RULES, TRIGGER_PARAMETERS, WEEKDAYS
+from automations.variables import ROOTS
+from billing_events.catalogue import event_type_names
+
+Schema = dict[str, Any]
+
+_NUMBER = r"\d{1,6}(?:[.,]\d{1,6})?"
+#: Durations as ``automations.durations`` reads them: ``30s`` ... ``2w``, or ISO 8601 (``P3D``, ``PT1H``).
+DURATION = (rf"^(?:\s*\d{{1,6}}\s*[smhdw]\s*|P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$")
+SIGNED_DURATION = rf"^(?:\s*-?\d{{1,6}}\s*[smhdw]\s*|-?P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$"
+FIELD_PATH = rf"^(?:{'|'.join(ROOTS)})(?:\.[\s\S]*)?$"
+STEP_KEY = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+#: Text with a character that is not whitespace (as Python's ``str.strip`` counts whitespace).
+NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+TIME_OF_DAY = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
+# A 5-field cron expression with numbers in range (croniter checks the rest when it is saved).
+_CRON_FIELD = r"(?:\*|{n}(?:-{n})?)(?:/[1-9]\d?)?(?:,(?:\*|{n}(?:-{n})?)(?:/[1-9]\d?)?)*"
+CRON = "^" + " ".join(_CRON_FIELD.format(n=n) for n in (
+    r"[1-5]?\d", r"(?:1?\d|2[0-3])", r"(?:[1-9]|[12]\d|3[01])", r"(?:[1-9]|1[0-2])", r"[0-6]")) + "$"
+
+
+def _ref(name: str, prefix: str) -> Schema:
+    return {"$ref": f"{prefix}{name}"}
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: Schema, required: tuple[str, ...] = (), **extra: Any) -> Schema:
+    return {"type": "object", "properties": properties, "required": list(required),
+            "additionalProperties": False, **extra}
+
+
+def _action_step(action: Any, config: Schema, prefix: str) -> Schema:
+    from jsonschema import Draft202012Validator
+
+    # config may be left out only where {} is a valid config
+    required = ("type", "action", *(("config",) if not Draft202012Validator(config).is_valid({}) else ()))
+    return _object({
+        "key": {"type": ["string", "null"], "pattern": STEP_KEY}, "type": {"const": "action"}, "name": {"type": "string"},
+        "action": {"const": action.key, "description": action.label or action.key}, "config": config,
+        "retry": _nullable(_ref("Retry", prefix)), "on_failure": {"enum": list(OnFailure.values)},
+        "fallback": {"type": "array", "items": _ref("Step", prefix)}}, required, title=f"{action.key} step")
+
+
+def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
+    """The schemas of a definition and its parts, by name; references point at ``prefix`` + name."""
+    from automations.actions import registry
+
+    events = event_type_names()
+    timezone = _nullable({"enum": sorted(available_timezones())})
+    step_key = {"type": ["string", "null"], "pattern": STEP_KEY,
+                "description": "Unique within the whole definition; generated when left out (or null)."}
+    steps = {"type": "array", "items": _ref("Step", prefix)}
+    duration = {"type": "string", "pattern": DURATION}
+    plain_events = [event for event in events if event not in TRIGGER_PARAMETERS]
+    actions = [(action, action.published_schema()) for action in registry.all()]
+    return {
+        "Definition": {
+            **_object({
+                "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK},
+                "description": {"type": "string"},
+                "trigger": _ref("Trigger", prefix),
+                "conditions": _nullable(_ref("Condition", prefix)),
+                "correlation_key": {"type": "string", "pattern": rf"^$|{FIELD_PATH}"},
+                "reentry": {"enum": list(Reentry.values)},
+                "exit_on": {"type": "array", "items": {"enum": events}},
+                "retry": _nullable(_ref("Retry", prefix)),
+                "steps": {**steps, "minItems": 1},
+            }, ("name", "trigger", "steps"), title="Automation definition"),
+            # Re-entry rules and exits need to know which executions are "the same".
+            "allOf": [
+                {"if": {"required": ["reentry"], "properties": {"reentry": {"enum": ["skip_if_running", "once"]}}},
+                 "then": {"required": ["correlation_key"], "properties": {"correlation_key": {"minLength": 1}}}},
+                {"if": {"required": ["exit_on"], "properties": {"exit_on": {"minItems": 1}}},
+                 "then": {"required": ["correlation_key"], "properties": {"correlation_key": {"minLength": 1}}}},
+            ],
+        },
+        "Trigger": {"oneOf": [
+            _object({"type": {"const": "event"}, "event": {"enum": plain_events}}, ("type", "event"),
+                    title="event trigger"),
+            _object({"type": {"const": "event"}, "event": {"const": "subscription.ending_soon"},
+                     "days_before": {"type": "integer", "minimum": 0, "maximum": 366}}, ("type", "event"),
+                    title="subscription.ending_soon trigger"),
+            _object({"type": {"const": "event"}, "event": {"const": "usage.threshold_exceeded"},
+                     "threshold_percent": {"type": "number", "exclusiveMinimum": 0}}, ("type", "event"),
+                    title="usage.threshold_exceeded trigger"),
+            _object({"type": {"const": "schedule"}, "schedule": _ref("Schedule", prefix)}, ("type", "schedule"),
+                    title="schedule trigger"),
+            _object({"type": {"const": "manual"}}, ("type",), title="manual trigger"),
+        ]},
+        "Schedule": {"oneOf": [
+                _object({"kind": {"const": "interval"}, "every": duration, "timezone": timezone, "start": {}},
+                        ("kind", "every")),
+                _object({"kind": {"const": "cron"}, "expression": {"type": "string", "pattern": CRON},
+                         "timezone": timezone}, ("kind", "expression")),
+                {**_object({"kind": {"const": "calendar"}, "rule": {"enum": list(CALENDAR_RULES)},
+                            "time": {"type": "string", "pattern": TIME_OF_DAY}, "timezone": timezone,
+                            "day": {"type": "integer", "minimum": 1, "maximum": 31},
+                            "n": {"enum": [1, 2, 3, 4, 5, -1]}, "weekday": {"enum": list(WEEKDAYS)}},
+                           ("kind", "rule")),
+                 "allOf": [{"if": {"properties": {"rule": {"const": "day_of_month"}}}, "then": {"required": ["day"]}},
+                           {"if": {"properties": {"rule": {"const": "nth_weekday_of_month"}}},
+                            "then": {"required": ["n", "weekday"]}}]},
+            ]},
+        "Condition": {"anyOf": [
+            _object({"all": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("all",)),
+            _object({"any": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("any",)),
+            {**_object({"field": {"type": "string", "pattern": FIELD_PATH}, "operator": {"enum": list(OPERATORS)},
+                        "value": {}}, ("field", "operator")),
+             "allOf": [{"if": {"properties": {"operator": {"not": {"enum": list(UNARY)}}}},
+                        "then": {"required": ["value"]}},
+                       {"if": {"properties": {"operator": {"enum": ["in", "not_in"]}}},
+                        "then": {"properties": {"value": {"type": "array"}}}}]},
+        ], "description": "A condition tree; a value must fit the type of a documented field (checked on save)."},
+        "Retry": _object({"max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+                          "initial_interval": duration, "max_interval": duration,
+                          "backoff_coefficient": {"type": "number", "minimum": 1, "maximum": 10}}),
+        "Step": {"oneOf": [
+            *(_ref(f"ActionStep_{action.key}", prefix) for action, config in actions if config is not None),
+            _ref("BranchStep", prefix), _ref("DelayStep", prefix), _ref("LoopStep", prefix),
+            _ref("StopStep", prefix)]},
+        **{f"ActionStep_{action.key}": _action_step(action, config, prefix)
+           for action, config in actions if config is not None},
+        "BranchStep": {
+            **_object({"key": step_key, "type": {"const": "branch"}, "name": {"type": "string"},
+                       "if": _ref("Condition", prefix), "then": steps, "else": steps}, ("type", "if")),
+            "anyOf": [{"required": ["then"], "properties": {"then": {"minItems": 1}}},
+                      {"required": ["else"], "properties": {"else": {"minItems": 1}}}]},
+        "DelayStep": {
+            **_object({"key": step_key, "type": {"const": "delay"}, "name": {"type": "string"},
+                       "duration": duration, "until": {"type": "string", "pattern": NOT_BLANK},
+                       "offset": {"type": "string", "pattern": SIGNED_DURATION},
+                       "at": {"type": "string", "pattern": TIME_OF_DAY}}, ("type",)),
+            "oneOf": [{"required": ["duration"], "not": {"required": ["until"]}},
+                      {"required": ["until"], "not": {"required": ["duration"]}}],
+            "dependentRequired": {"offset": ["until"]}},
+        "LoopStep": _object({
+            "key": step_key, "type": {"const": "loop"}, "name": {"type": "string"},
+            "over": {"anyOf": [{"type": "string", "pattern": FIELD_PATH},
+                               _object({"collection": {"enum": list(COLLECTIONS)},
+                                        "where": _nullable(_ref("Condition", prefix))}, ("collection",))]},
+            "as": {"type": "string", "pattern": r"^[a-z_][a-z0-9_]{0,49}$"},
+            "max_items": {"type": "integer", "minimum": 1, "maximum": MAX_LOOP_ITEMS},
+            "steps": {**steps, "minItems": 1}}, ("type", "over", "steps")),
+        "StopStep": _object({"key": step_key, "type": {"const": "stop"}, "name": {"type": "string"},
+                             "status": {"enum": list(StopStatus.values)}}, ("type",)),
+    }
+
+
+def definition_schema() -> Schema:
+    """The definition's JSON Schema as one document (served at ``definition-schema/``)."""
+    defs = definition_defs()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "definition.schema.json",
+            **defs.pop("Definition"), "$defs": defs}

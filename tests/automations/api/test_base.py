@@ -1,0 +1,89 @@
+"""The API is safe on its own: in a host that leaves DRF to its defaults (anyone may do anything,
+no pagination, no filters), it still refuses anonymous requests, checks model permissions,
+paginates, filters, and answers bad input with a 400."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from automations import services
+from automations.models import Automation, AutomationVersion, Execution
+from billing_events.models import Event
+from tests.automations.api.conftest import token_client
+from tests.conftest import sample
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = [
+    ("get", "/api/automations/"), ("post", "/api/automations/"), ("get", "/api/automations/{a}/"),
+    ("put", "/api/automations/{a}/"), ("patch", "/api/automations/{a}/"), ("delete", "/api/automations/{a}/"),
+    ("post", "/api/automations/{a}/activate/"), ("post", "/api/automations/{a}/pause/"),
+    ("post", "/api/automations/{a}/resume/"), ("get", "/api/automations/{a}/versions/"),
+    ("get", "/api/automations/{a}/versions/1/"), ("post", "/api/automations/{a}/versions/1/restore/"),
+    ("post", "/api/automations/{a}/test/"), ("post", "/api/automations/{a}/run/"),
+    ("get", "/api/executions/"), ("get", "/api/executions/{x}/"), ("post", "/api/executions/{x}/cancel/"),
+    ("post", "/api/executions/{x}/retry/"), ("get", "/api/events/"), ("post", "/api/events/"),
+    ("get", "/api/events/evt_1/"), ("get", "/api/event-types/"), ("get", "/api/actions/"),
+    ("get", "/api/templates/"), ("post", "/api/templates/payment_dunning/instantiate/"),
+]
+
+
+@pytest.fixture
+def running(dunning, engine):
+    """The dunning automation with one waiting execution, started by event evt_1."""
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
+    return dunning, Execution.objects.get()
+
+
+def _state(automation: Automation) -> tuple:
+    automation.refresh_from_db()
+    return (Automation.objects.count(), AutomationVersion.objects.count(), Execution.objects.count(),
+            list(Execution.objects.values_list("status", flat=True)), Event.objects.count(), automation.is_paused)
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_anonymous_requests_get_401_and_no_data_under_drf_defaults(drf_defaults, anonymous, running, method,
+                                                                   path):
+    automation, execution = running
+    before = _state(automation)
+    body = {"data": sample("payment.failed")} if method != "delete" else None
+    response = getattr(anonymous, method)(path.format(a=automation.pk, x=execution.pk), body, format="json")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"errors": [{"field": "", "message": "Authentication credentials were not provided."}]}
+    assert _state(automation) == before
+
+
+def test_a_bad_definition_is_a_400_under_drf_defaults(drf_defaults, api):
+    response = api.post("/api/automations/", {"name": "Bad", "trigger": {"type": "event", "event": "nope"},
+                                              "steps": [{"type": "delay", "duration": "soon"}]}, format="json")
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} >= {"trigger.event", "steps.delay_1.duration"}
+
+
+def test_lists_are_paginated_and_filtered_under_drf_defaults(drf_defaults, api, running):
+    api.post("/api/templates/welcome_series/instantiate/")
+    listing = api.get("/api/automations/?status=active").json()
+    assert listing["count"] == 1 and listing["results"][0]["name"] == "Payment dunning"
+    assert api.get("/api/executions/?status=failed").json() == {"count": 0, "next": None, "previous": None,
+                                                                "results": []}
+    assert {"count", "next", "previous", "results"} <= set(api.get("/api/event-types/").json())
+
+
+@pytest.fixture
+def editor(django_user_model):
+    """A user who may view and add automations, but not change them."""
+    user = django_user_model.objects.create_user("editor", password="pw")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_automation", "add_automation"]))
+    return user
+
+
+@pytest.mark.parametrize("action", ["activate", "pause", "resume", "versions/1/restore"])
+def test_lifecycle_actions_need_the_change_permission(drf_defaults, dunning, editor, action):
+    services.update_draft(dunning, services.current_definition(dunning))  # something to activate
+    client = token_client(editor)
+    url = f"/api/automations/{dunning.pk}/{action}/"
+    refused = client.post(url)
+    assert refused.status_code == 403
+    editor.user_permissions.add(Permission.objects.get(codename="change_automation"))
+    assert client.post(url).status_code == 200
