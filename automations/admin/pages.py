@@ -45,6 +45,7 @@ def permissions(request: HttpRequest) -> dict[str, bool]:
         "runExecution": user.has_perm("automations.add_execution"),
         "changeExecution": user.has_perm("automations.change_execution"),
         "changeEmailTemplate": user.has_perm("automations.change_emailtemplate"),
+        "viewSecret": user.has_perm("automations.view_secret"),
     }
 
 

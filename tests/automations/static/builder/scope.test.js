@@ -64,3 +64,8 @@ test("a loop over a collection offers the record's fields", () => {
   assert.deepEqual(paths(groups, "Trigger data"), [], "a schedule has no trigger data");
   assert.ok(paths(groups, "Run").includes("schedule.slot"));
 });
+
+test("named secrets are offered by name, never by value", () => {
+  const groups = variablesAt(dunning(), "gentle", { ...context, secrets: ["CRM_TOKEN"] });
+  assert.deepEqual(groups.at(-1).items, [{ path: "secrets.CRM_TOKEN", sample: "********" }]);
+});

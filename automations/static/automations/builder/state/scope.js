@@ -106,7 +106,7 @@ export function earlierSteps(definition, key) {
 /**
  * Variables in scope where step ``key`` runs (key null: the automation's own fields such as
  * entry conditions), as groups [{group, items: [{path, sample}]}].
- * ``context``: {eventTypes, actions, entitySamples, outputs (from a test run), manualData}.
+ * ``context``: {eventTypes, actions, entitySamples, outputs (from a test run), manualData, secrets (names)}.
  */
 export function variablesAt(definition, key, context = {}) {
   const data = triggerData(definition, context);
@@ -123,6 +123,10 @@ export function variablesAt(definition, key, context = {}) {
     if (outputs.length) groups.push({ group: "Earlier steps", items: outputs });
   }
   groups.push({ group: "Run", items: runVariables(definition) });
+  if (context.secrets?.length) {
+    groups.push({ group: "Secrets (sent, never shown)",
+                  items: context.secrets.map((name) => ({ path: `secrets.${name}`, sample: "********" })) });
+  }
   return groups;
 }
 

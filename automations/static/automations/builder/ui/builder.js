@@ -36,7 +36,7 @@ export class Builder {
     this.config = config;
     this.api = new Api(config.apiRoot, config.csrfToken);
     this.permissions = config.permissions;
-    this.catalog = { eventTypes: {}, actions: {}, emailTemplates: [] };
+    this.catalog = { eventTypes: {}, actions: {}, emailTemplates: [], secrets: [] };
     this.state = {
       history: createHistory(clone(BLANK)),
       automation: null,
@@ -83,7 +83,7 @@ export class Builder {
   scopeContext() {
     return {
       eventTypes: this.catalog.eventTypes, actions: this.catalog.actions, entitySamples: this.config.entitySamples,
-      outputs: this.testOutputs(), manualData: this.state.testData,
+      outputs: this.testOutputs(), manualData: this.state.testData, secrets: this.catalog.secrets,
     };
   }
 
@@ -122,6 +122,11 @@ export class Builder {
       this.catalog.eventTypes = Object.fromEntries(eventTypes.map((item) => [item.type, item]));
       this.catalog.actions = Object.fromEntries(actions.map((item) => [item.action, item]));
       this.catalog.emailTemplates = emailTemplates;
+      // Named secrets, for {{ secrets.NAME }} in URLs and headers; only their names, and only for
+      // users who may see them.
+      if (this.permissions.viewSecret) {
+        this.catalog.secrets = (await this.api.listAll("secrets/")).map((item) => item.name);
+      }
       if (this.config.automationId) {
         this.state.automation = await this.api.get(`automations/${this.config.automationId}/`);
         server = this.state.automation.draft_definition || this.state.automation.active_definition;
