@@ -451,11 +451,16 @@ class InstantiateTemplateView(APIPolicy, APIView):
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
 
 
-class SchedulePreviewView(APIPolicy, APIView):
-    """The next run times of a schedule, computed by the server (the builder's schedule editor)."""
+class Preview(APIPolicy, APIView):
+    """Something the builder shows beside a form, computed by the server: it changes nothing, so
+    reading automations is enough."""
 
     permission_classes = [NamedPermissions]
     required_permissions = ["automations.view_automation"]
+
+
+class SchedulePreviewView(Preview):
+    """The next run times of a schedule, computed by the server (the builder's schedule editor)."""
 
     @document(request=inputs.SchedulePreviewIn, responses=s.SchedulePreviewSerializer)
     def post(self, request: Request) -> Response:
@@ -463,11 +468,8 @@ class SchedulePreviewView(APIPolicy, APIView):
         return Response({"next": previews.next_run_times(body["schedule"], body["count"])})
 
 
-class RenderPreviewView(APIPolicy, APIView):
+class RenderPreviewView(Preview):
     """Templates rendered on sample data, as a step would render them (the builder's email preview)."""
-
-    permission_classes = [NamedPermissions]
-    required_permissions = ["automations.view_automation"]
 
     @document(request=inputs.RenderPreviewIn, responses=s.RenderPreviewSerializer)
     def post(self, request: Request) -> Response:
