@@ -73,16 +73,20 @@ class Action:
     config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     #: Config fields that are not templates (keys, ids): left as written.
     literal_fields: ClassVar[tuple[str, ...]] = ()
+    #: Config fields that are templates the action renders itself, in its own way (an email's
+    #: HTML body with escaping): left as written by ``render()``, so each is rendered exactly once.
+    #: Rendering a field twice would run template syntax found in the data it was filled with.
+    self_rendered_fields: ClassVar[tuple[str, ...]] = ()
     #: Config fields that hold secrets: masked wherever a config is shown (step log, test mode).
     secret_fields: ClassVar[tuple[str, ...]] = ()
 
     def render(self, config: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
-        """``config`` with its template fields rendered (``literal_fields`` left as written);
-        raises ``automations.templating.RenderError``."""
+        """``config`` with its template fields rendered (``literal_fields`` and
+        ``self_rendered_fields`` left as written); raises ``automations.templating.RenderError``."""
         from automations.templating import render_value
 
-        return {name: value if name in self.literal_fields else render_value(value, variables)
-                for name, value in config.items()}
+        kept = (*self.literal_fields, *self.self_rendered_fields)
+        return {name: value if name in kept else render_value(value, variables) for name, value in config.items()}
 
     def redact(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` as it may be shown: secret fields and credential headers masked."""

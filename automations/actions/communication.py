@@ -46,6 +46,7 @@ class SendEmail(Action):
         "additionalProperties": False,
     }
     literal_fields = ("template",)
+    self_rendered_fields = ("subject", "body", "html")  # like a stored template's: rendered in compose()
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         from automations.models import EmailTemplate
