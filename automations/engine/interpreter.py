@@ -24,7 +24,7 @@ from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.tasks import enqueue
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
 from automations.models import Execution, StepRun
-from automations.status import ExecutionStatus, StepRunStatus
+from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
 from automations.templating import RenderError
 from billing_events.conf import app_settings
 
@@ -225,17 +225,34 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
         raise LeaseLost(current.execution.pk) from None  # another worker is running this very attempt
 
     try:
-        output = action.run(config, context)
-    except ActionError as exc:
-        return _failed(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
-                       record=record, output=exc.output)
-    except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
-        logger.exception("action %s failed unexpectedly", step["action"])
-        return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False, record=record)
-    with transaction.atomic():
-        record.status, record.output, record.finished_at = StepRunStatus.SUCCEEDED, to_json(output), clock.now()
-        record.save(update_fields=["status", "output", "finished_at"])
-        return _succeeded(current, step, output)
+        try:
+            output = action.run(config, context)
+        except ActionError as exc:
+            return _failed(current, step, attempt, str(exc), retryable=exc.retryable,
+                           retry_after=exc.retry_after, record=record, output=exc.output)
+        except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
+            logger.exception("action %s failed unexpectedly", step["action"])
+            return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False, record=record)
+        with transaction.atomic():
+            record.status, record.output, record.finished_at = StepRunStatus.SUCCEEDED, to_json(output), clock.now()
+            record.save(update_fields=["status", "output", "finished_at"])
+            return _succeeded(current, step, output)
+    except LeaseLost:
+        _keep_outcome(record)
+        raise
+
+
+def _keep_outcome(record: StepRun) -> None:
+    """The run ended while this attempt was in flight (an exit_on event, often the one the attempt
+    itself caused, or an operator's cancel): the step log keeps what the attempt really did instead
+    of "running" for ever. The outcome is on ``record`` in memory; its save was rolled back with
+    the cursor move. When another worker took the run over instead, that worker settles the
+    attempt by its idempotency key, so nothing is written here."""
+    if record.status == StepRunStatus.RUNNING:
+        return
+    if Execution.objects.filter(pk=record.execution_id, status__in=FINISHED_STATUSES).exists():
+        StepRun.objects.filter(pk=record.pk, status=StepRunStatus.RUNNING).update(
+            status=record.status, output=record.output, error=record.error, finished_at=record.finished_at)
 
 
 def _succeeded(current: Run, step: dict[str, Any], output: Any) -> Next:
