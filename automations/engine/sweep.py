@@ -67,10 +67,16 @@ def recover_dead_workers(now: datetime) -> int:
 
 
 def redispatch_events(now: datetime) -> int:
-    """Events stored but never dispatched (the task was lost) are dispatched again."""
+    """Events stored but not dispatched after REDISPATCH_SECONDS (the task was lost, or is still
+    waiting in a long queue) are queued again, each at most once per REDISPATCH_SECONDS."""
     cutoff = now - timedelta(seconds=app_settings.REDISPATCH_SECONDS)
-    pending = list(Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff)
-                   .order_by("received_at").values_list("pk", flat=True)[: app_settings.SWEEP_BATCH])
+    with transaction.atomic():
+        pending = list(skip_locked(
+            Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff)
+            .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=cutoff))
+            .order_by("received_at").values_list("pk", flat=True)[: app_settings.SWEEP_BATCH]
+        ))
+        Event.objects.filter(pk__in=pending).update(queued_at=now)
     for event_id in pending:
         async_task("automations.engine.tasks.dispatch_event", event_id, group="automations")
     return len(pending)
