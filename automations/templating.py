@@ -14,9 +14,12 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 from jinja2 import StrictUndefined, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from automations import clock
+from automations.template_limits import (TemplateLimit, check_binop, check_call, checked_filters, joined_output,
+                                         static_problem, time_budget)
+from billing_events.conf import app_settings
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
 
@@ -62,23 +65,33 @@ def days_until(value: Any) -> int:
     return (target_day - clock.now().date()).days
 
 
-class MoneyAwareEnvironment(SandboxedEnvironment):
-    """Arithmetic mixing money (Decimal) with a literal such as ``0.1`` works in Decimal instead of
-    failing: ``{{ invoice.amount_due * 0.1 }}`` is ``125.000`` for 1250.00."""
+class BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox (lists and dicts cannot be modified either), with every operator and call that
+    could build a huge value checked first (``automations.template_limits``). Arithmetic mixing
+    money (Decimal) with a literal such as ``0.1`` works in Decimal instead of failing:
+    ``{{ invoice.amount_due * 0.1 }}`` is ``125.000`` for 1250.00."""
 
-    intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%"])
+    # Intercepted operators are also never folded when a template is compiled (``7 ** 7 ** 8``
+    # would otherwise be computed by the compiler itself, before any check).
+    intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if isinstance(left, Decimal) and isinstance(right, float):
             right = Decimal(str(right))
         elif isinstance(right, Decimal) and isinstance(left, float):
             left = Decimal(str(left))
+        check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's signature)
+        check_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
 
-def _environment(autoescape: bool) -> SandboxedEnvironment:
-    env = MoneyAwareEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True)
+
+def _environment(autoescape: bool) -> BoundedEnvironment:
+    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True)
     env.filters.update({"money": money, "date": format_date, "days_until": days_until})
+    env.filters.update(checked_filters(env.filters))
     return env
 
 
@@ -96,16 +109,21 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def template_syntax_error(source: str) -> str | None:
-    """None when ``source`` is a valid template, else the syntax error with its line."""
+def template_problem(source: str) -> str | None:
+    """None when ``source`` is a valid template whose constant parts stay within the limits
+    (``automations.template_limits``), else what is wrong (a syntax error names its line)."""
     if not is_template(source):
         return None
     try:
         _compile(source, False)
+        return static_problem(TEXT_ENV, TEXT_ENV.parse(source))
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         return f"template syntax error{f' on line {line}' if line else ''}: {exc.message or exc}"
-    return None
+    except RecursionError:
+        return "the template is nested too deeply"
+    except (ValueError, OverflowError) as exc:  # a literal too large for Python (a 5,000-digit number)
+        return f"the template cannot be compiled: {exc}"
 
 
 def referenced_roots(source: str) -> frozenset[str]:
@@ -116,19 +134,25 @@ def referenced_roots(source: str) -> frozenset[str]:
 
 
 def render(source: str, variables: Mapping[str, Any], *, html: bool = False) -> str:
-    """Render ``source``; ``variables`` may be lazy: only the roots the template reads are looked up."""
+    """Render ``source``; ``variables`` may be lazy: only the roots the template reads are looked up.
+    Rendering is bounded in time and output size; going past a limit is a RenderError."""
     if not is_template(source):
         return source
     try:
         template, roots = _compile(source, html)
         values = {root: variables[root] for root in roots if root in variables}
-        return template.render(values)
+        with time_budget(app_settings.RENDER_SECONDS):
+            return joined_output(template.generate(values))
     except RenderError:
         raise
+    except TemplateLimit as exc:
+        raise RenderError(str(exc)) from exc
     except TemplateError as exc:
         raise RenderError(str(exc.message or exc)) from exc
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+    except RecursionError as exc:
+        raise RenderError("the template is nested too deeply") from exc
 
 
 def render_value(value: Any, variables: Mapping[str, Any]) -> Any:

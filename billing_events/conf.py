@@ -39,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "LOOP_MAX_ITEMS": 1000,
     "ACTIONS": [],
     "TIME_BUDGET_SECONDS": 20,
+    # One template render may take this long and produce this many characters (a longer one is
+    # a failed step, never a hung worker); see automations/template_limits.py.
+    "RENDER_SECONDS": 2,
+    "RENDER_MAX_CHARS": 500_000,
     "RETRY": {"max_attempts": 1, "initial_interval": "1m", "backoff_coefficient": 2, "max_interval": "1h"},
 }
 IMPORT_STRINGS = {"BILLING_GATEWAY", "SMS_PROVIDER", "CRM_PROVIDER"}

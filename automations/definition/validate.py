@@ -12,7 +12,7 @@ from automations import conditions
 from automations.actions import registry
 from automations.durations import parse as parse_duration
 from automations.status import OnFailure, Reentry, StopStatus
-from automations.templating import is_template, referenced_roots, template_syntax_error
+from automations.templating import is_template, referenced_roots, template_problem
 from automations.triggers.validation import TIME_OF_DAY, validate_trigger
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names, get_event_type
@@ -196,7 +196,7 @@ class _Validator:
             for index, item in enumerate(value):
                 self.templates(item, f"{path}[{index}]", loop_vars)
         elif is_template(value):
-            problem = template_syntax_error(value)
+            problem = template_problem(value)
             if problem:
                 self.error(path, problem)
                 return
