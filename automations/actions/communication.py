@@ -222,6 +222,12 @@ class SendWebhook(Action):
     secret_fields = ("secret",)
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        from billing_events.conf import app_settings
+
+        limit = app_settings.ACTION_TIMEOUT_SECONDS
+        if config.get("timeout") and config["timeout"] > limit:
+            return [{"field": "config.timeout",
+                     "message": f"must be at most {limit:g} seconds (AUTOMATIONS['ACTION_TIMEOUT_SECONDS'])"}]
         secret = config.get("secret")
         if secret:
             try:

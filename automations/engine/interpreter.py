@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django_q.exceptions import TimeoutException as TaskTimedOut
 
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
@@ -73,13 +74,17 @@ def run(execution_id: int, lease: str) -> None:
     try:
         while _run_one_step(execution_id, lease):
             if time.monotonic() >= deadline:
-                # Hand back and queue a continuation rather than outlive the task's timeout.
-                with transaction.atomic():
-                    token = wait(execution_id, lease, clock.now(), enqueued=True)
-                    enqueue("automations.engine.tasks.resume_execution", execution_id, token)
+                _hand_back(execution_id, lease)  # rather than outlive the task's timeout
                 return
     except LeaseLost:
         logger.info("execution %s: lease lost (canceled or taken over); stopping", execution_id)
+
+
+def _hand_back(execution_id: int, lease: str) -> None:
+    """Queue a continuation of the run (due now) and let this worker go."""
+    with transaction.atomic():
+        token = wait(execution_id, lease, clock.now(), enqueued=True)
+        enqueue("automations.engine.tasks.resume_execution", execution_id, token)
 
 
 def _run_one_step(execution_id: int, lease: str) -> bool:
@@ -196,6 +201,12 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
         # A worker died during this attempt: ask the action, by idempotency key, whether it took
         # effect, rather than guess.
         recovered = action.recover(context) if action else None
+        if recovered is None and _interruptions(current, step, index) + 1 >= app_settings.MAX_INTERRUPTED_ATTEMPTS:
+            # Performed again and again, it would kill worker after worker (an attempt that always
+            # outlives the task's timeout): the step fails for good instead.
+            return _failed(current, step, attempt, f"the worker stopped during {app_settings.MAX_INTERRUPTED_ATTEMPTS} "
+                           "attempts at this step (AUTOMATIONS['MAX_INTERRUPTED_ATTEMPTS']); it is not performed again",
+                           retryable=False, record=interrupted)
         with transaction.atomic():
             if recovered is not None:
                 interrupted.status, interrupted.output = StepRunStatus.SUCCEEDED, to_json(recovered)
@@ -227,6 +238,16 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
     try:
         try:
             output = action.run(config, context)
+        except TaskTimedOut:
+            # django-q2's alarm: the task outlived Q_CLUSTER["timeout"] during this attempt, and
+            # the worker is about to be replaced. The attempt counts as failed (timed out) under
+            # the retry policy, recorded now, rather than found "running" after the worker is gone
+            # and performed again for ever; then the worker goes, as django-q2 intends.
+            outcome = _failed(current, step, attempt, "timed out: the attempt outlived the worker's task "
+                              "timeout (Q_CLUSTER['timeout'])", retryable=True, record=record)
+            if outcome.wake_at is None and outcome.status is None:
+                _hand_back(current.execution.pk, current.lease)
+            raise
         except ActionError as exc:
             return _failed(current, step, attempt, str(exc), retryable=exc.retryable,
                            retry_after=exc.retry_after, record=record, output=exc.output)
@@ -240,6 +261,12 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
     except LeaseLost:
         _keep_outcome(record)
         raise
+
+
+def _interruptions(current: Run, step: dict[str, Any], index: str) -> int:
+    """How many attempts at this step (at this loop position) a worker's death has cut short."""
+    return StepRun.objects.filter(execution=current.execution, step_key=step["key"], loop_index=index,
+                                  status=StepRunStatus.INTERRUPTED).count()
 
 
 def _keep_outcome(record: StepRun) -> None:
