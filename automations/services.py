@@ -16,7 +16,9 @@ from automations.models import Automation, AutomationVersion, Execution
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.triggers.scheduled_runs import plan as plan_schedule
 from billing_events.catalogue import get_event_type
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
+from billing_events.validation import check_json
 
 
 def _user(user: Any) -> Any:
@@ -102,6 +104,8 @@ def run_manual(automation: Automation, data: dict[str, Any] | None = None, user:
     correlation value."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
+    if data is not None:
+        check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)  # read like an event's data
     version = automation.active_version
     if version is None:
         raise InvalidInput("the automation has no active version; activate it first", field="automation")
@@ -125,6 +129,8 @@ def test_run(automation: Automation, data: dict[str, Any] | None = None,
     the trigger's sample payload) in virtual time, with no side effects; returns the timeline."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
+    if data is not None:
+        check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)  # read like an event's data
     if version is not None:
         chosen = automation.versions.filter(number=version).first()
         if chosen is None:

@@ -15,7 +15,8 @@ from billing_events.errors import InvalidInput
 from billing_events.mirror import mirror_event
 from billing_events.models import Event
 from billing_events.signals import event_received
-from billing_events.validation import contains_nul, schema_errors
+from billing_events.conf import app_settings
+from billing_events.validation import check_json, contains_nul, schema_errors
 
 
 def validate_event(event_type: str, data: Any) -> None:
@@ -27,6 +28,7 @@ def validate_event(event_type: str, data: Any) -> None:
         )
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
+    check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)
     if contains_nul(data):
         raise InvalidInput("text must not contain NUL characters", field="data")
     errors = schema_errors(definition.validator, data, "data")

@@ -17,7 +17,7 @@ from automations.triggers.validation import TIME_OF_DAY, validate_trigger
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
-from billing_events.validation import contains_nul, schema_errors
+from billing_events.validation import check_json, contains_nul, schema_errors
 
 Errors = list[dict[str, str]]
 
@@ -41,6 +41,7 @@ def validate_definition(definition: Any) -> dict[str, Any]:
     """The canonical form of ``definition``, or :class:`InvalidInput` listing every problem."""
     if not isinstance(definition, dict):
         raise InvalidInput("a definition must be a JSON object", field="definition")
+    check_json(definition, "definition")
     if contains_nul(definition):
         raise InvalidInput("text must not contain NUL characters", field="definition")
     validator = _Validator()
