@@ -26,6 +26,7 @@ class SweepResult:
     redispatched: int = 0
     scheduled: int = 0
     derived: int = 0
+    pruned: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -86,12 +87,13 @@ def sweep(now: datetime) -> SweepResult:
     """Every part of the pass runs even if another fails (a billing system that is down for the
     derived-event scans must not stop due executions from waking); failures are logged and the
     next tick tries again."""
+    from automations.retention import prune_due
     from automations.triggers.derived import run_due_scans
     from automations.triggers.scheduled_runs import fire_due
 
     result = SweepResult()
     for name, part in (("scheduled", fire_due), ("derived", run_due_scans), ("recovered", recover_dead_workers),
-                       ("woken", wake_due), ("redispatched", redispatch_events)):
+                       ("woken", wake_due), ("redispatched", redispatch_events), ("pruned", prune_due)):
         try:
             setattr(result, name, part(now))
         except Exception:

@@ -60,6 +60,9 @@ class Execution(models.Model):
             models.Index(fields=["lease_expires_at"], condition=models.Q(status="running"),
                          name="execution_lease_idx"),
             models.Index(fields=["automation", "status"], name="execution_automation_idx"),
+            # pruning finds finished executions past the retention period through this one
+            models.Index(fields=["finished_at"], condition=models.Q(finished_at__isnull=False),
+                         name="execution_finished_idx"),
         ]
 
     def __str__(self) -> str:

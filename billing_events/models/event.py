@@ -27,6 +27,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["dispatched_at", "received_at"], name="event_undispatched_idx",
                          condition=models.Q(dispatched_at__isnull=True)),
+            models.Index(fields=["received_at"], name="event_received_idx"),  # pruning old events
         ]
 
     def __str__(self) -> str:
