@@ -13,7 +13,7 @@ An event id is remembered as long as its event is kept: one delivered again afte
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from django.apps import apps
@@ -26,8 +26,9 @@ from billing_events.conf import app_settings
 from billing_events.models import Event
 
 HISTORY_APPS = ("automations", "billing_events")
-#: How many batches of each kind one tick deletes at most (the command goes on until done).
-TICK_BATCHES = 10
+#: How many batches of each kind one prune task deletes before it queues the next (the command
+#: goes on until done), so no task outlives the worker's timeout.
+TASK_BATCHES = 10
 
 
 @dataclass
@@ -37,17 +38,21 @@ class PruneResult:
     events: int = 0
     history: int = 0
     task_results: int = 0
+    #: Whether ``max_batches`` stopped a kind before it was done.
+    more: bool = field(default=False, repr=False)
 
     def __str__(self) -> str:
-        return ", ".join(f"{field.name.replace('_', ' ')} {getattr(self, field.name)}" for field in fields(self))
+        return ", ".join(f"{kind.name.replace('_', ' ')} {getattr(self, kind.name)}" for kind in fields(self)
+                         if kind.name != "more")
 
 
-def _delete_in_batches(queryset: models.QuerySet, batch: int, max_batches: int | None) -> dict[str, int]:
+def _delete_in_batches(queryset: models.QuerySet, batch: int, max_batches: int | None,
+                       result: PruneResult) -> dict[str, int]:
     """Delete the rows of ``queryset`` a batch at a time, each batch in its own transaction;
     returns how many rows of each model went (related rows deleted with them included)."""
     deleted: dict[str, int] = {}
     done = 0
-    while max_batches is None or done < max_batches:
+    while True:
         with transaction.atomic():
             keys = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch])
             if not keys:
@@ -56,6 +61,11 @@ def _delete_in_batches(queryset: models.QuerySet, batch: int, max_batches: int |
         for label, count in per_model.items():
             deleted[label] = deleted.get(label, 0) + count
         done += 1
+        if len(keys) < batch:
+            break  # that was the last of them
+        if max_batches is not None and done >= max_batches:
+            result.more = True
+            break
     return deleted
 
 
@@ -83,33 +93,46 @@ def prune(now: datetime, *, days: float | None = None, batch: int | None = None,
     result = PruneResult()
 
     finished = Execution.objects.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff, once_key__isnull=True)
-    deleted = _delete_in_batches(finished, batch, max_batches)
+    deleted = _delete_in_batches(finished, batch, max_batches, result)
     result.executions = deleted.get("automations.Execution", 0)
     result.step_runs = deleted.get("automations.StepRun", 0)
 
     events = (Event.objects.filter(received_at__lt=cutoff, dispatched_at__isnull=False)
               .exclude(Exists(Execution.objects.filter(event=OuterRef("pk")))))
-    result.events = _delete_in_batches(events, batch, max_batches).get("billing_events.Event", 0)
+    result.events = _delete_in_batches(events, batch, max_batches, result).get("billing_events.Event", 0)
 
     for history in _history_models():
         key = history.instance_type._meta.pk.attname  # the object's id, kept in each history row
         newer = history.objects.filter(**{key: OuterRef(key)}, history_date__gt=OuterRef("history_date"))
         alive = history.instance_type._default_manager.filter(pk=OuterRef(key))
         old = history.objects.filter(history_date__lt=cutoff).filter(Q(Exists(newer)) | ~Exists(alive))
-        result.history += sum(_delete_in_batches(old, batch, max_batches).values())
+        result.history += sum(_delete_in_batches(old, batch, max_batches, result).values())
 
     results = Task.objects.filter(group__in=["automations", TICK_NAME], stopped__lt=cutoff)
-    result.task_results = sum(_delete_in_batches(results, batch, max_batches).values())
+    result.task_results = sum(_delete_in_batches(results, batch, max_batches, result).values())
     return result
 
 
 def prune_due(now: datetime) -> int:
-    """The tick's part: prune at most every PRUNE_MINUTES, a bounded amount each time (nothing
-    when RETENTION_DAYS is None). Returns how many executions were deleted."""
+    """The tick's part: at most every PRUNE_MINUTES (nothing when RETENTION_DAYS is None), queue
+    a prune task. Returns how many were queued (0 or 1)."""
+    from automations.engine.tasks import enqueue
     from automations.models import DerivedScan
 
     if app_settings.RETENTION_DAYS is None:
         return 0
     if not DerivedScan.claim("prune", now, timedelta(minutes=app_settings.PRUNE_MINUTES)):
         return 0
-    return prune(now, max_batches=TICK_BATCHES).executions
+    enqueue("automations.retention.prune_task")
+    return 1
+
+
+def prune_task() -> str:
+    """A django-q2 task: a bounded share of the pruning; it queues the next share while there is more."""
+    from automations import clock
+    from automations.engine.tasks import enqueue
+
+    result = prune(clock.now(), max_batches=TASK_BATCHES)
+    if result.more:
+        enqueue("automations.retention.prune_task")
+    return str(result)

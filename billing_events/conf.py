@@ -42,10 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "JSON_MAX_DEPTH": 32,
     "LOOP_MAX_ITEMS": 1000,
     # Finished executions (with their step log), events, history rows and django-q2 results older
-    # than this are deleted by manage.py automations_prune and, at most every PRUNE_MINUTES, by the
-    # tick (automations/retention.py). None keeps everything.
+    # than this are deleted by manage.py automations_prune and by a task the tick queues every
+    # PRUNE_MINUTES (automations/retention.py). None keeps everything.
     "RETENTION_DAYS": 90,
-    "PRUNE_MINUTES": 60,
+    "PRUNE_MINUTES": 24 * 60,
     "PRUNE_BATCH": 1000,
     "ACTIONS": [],
     "TIME_BUDGET_SECONDS": 20,

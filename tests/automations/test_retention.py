@@ -100,14 +100,21 @@ def test_prune_works_in_batches_and_respects_the_period(history):
     assert prune(days=90, batch=1).strip().startswith("deleted: executions 1, step runs 10, events 1, history 10")
 
 
-def test_the_tick_prunes_hourly_when_a_retention_period_is_set(history, engine, settings):
-    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "RETENTION_DAYS": 90}
+def test_the_tick_queues_a_daily_prune_that_goes_on_until_done(history, engine, monkeypatch, settings):
+    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "PRUNE_BATCH": 2}
+    monkeypatch.setattr("automations.retention.TASK_BATCHES", 1)  # one batch of each kind per task
     assert engine.tick().pruned == 1
     assert not Execution.objects.filter(event_id="evt_failed").exists()
-    clock.advance(timedelta(days=200))
+    assert EmailTemplate.history.filter(key="payment_failed_final").count() == 1
+    assert Automation.history.count() == 3
+    assert not QueuedTask.objects.filter(group="automations").exclude(func="automations.retention.prune_task").exists()
     Execution.objects.filter(event_id="evt_issued").update(status="canceled", finished_at=clock.now() - timedelta(days=91))
+    clock.advance(timedelta(hours=23))
+    assert engine.tick().pruned == 0, "once a day"
+    assert Execution.objects.filter(event_id="evt_issued").exists()
+    clock.advance(timedelta(hours=1))
     assert engine.tick().pruned == 1
-    assert engine.tick().pruned == 0, "once an hour"
+    assert not Execution.objects.filter(event_id="evt_issued").exists()
 
 
 def test_prune_without_a_period_is_refused(history, settings):
