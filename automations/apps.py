@@ -11,6 +11,7 @@ class AutomationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from automations import checks  # noqa: F401  (registers the system checks)
         from automations.actions.registry import register_configured_actions
         from automations.engine.schedule import ensure_tick_schedule
         from automations.triggers.receivers import on_event_received
