@@ -6,14 +6,14 @@ gateway read.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from automations import clock
@@ -88,8 +88,13 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
 
+def _blank_none(value: Any) -> Any:
+    return "" if value is None else value  # a null renders as nothing (test mode warns), not "None"
+
+
 def _environment(autoescape: bool) -> BoundedEnvironment:
-    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True)
+    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True,
+                             finalize=_blank_none)
     env.filters.update({"money": money, "date": format_date, "days_until": days_until})
     env.filters.update(checked_filters(env.filters))
     return env
@@ -164,3 +169,58 @@ def render_value(value: Any, variables: Mapping[str, Any]) -> Any:
     if isinstance(value, dict):
         return {key: render_value(item, variables) for key, item in value.items()}
     return value
+
+
+def template_fields(value: Any, path: str) -> dict[str, str]:
+    """Every template inside a JSON value, by its dotted path under ``path`` (``config.headers.X``)."""
+    if is_template(value):
+        return {path: value}
+    if isinstance(value, list):
+        return {key: source for index, item in enumerate(value)
+                for key, source in template_fields(item, f"{path}[{index}]").items()}
+    if isinstance(value, dict):
+        return {key: source for name, item in value.items()
+                for key, source in template_fields(item, f"{path}.{name}").items()}
+    return {}
+
+
+def _variable_path(node: nodes.Node) -> str | None:
+    """``customer.name`` for ``{{ customer.name }}`` (also under filters), None for anything else."""
+    while isinstance(node, nodes.Filter):
+        if node.name == "default":
+            return None  # a fallback is given
+        node = node.node
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        parent = _variable_path(node.node)
+        return f"{parent}.{node.attr}" if parent else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        parent = _variable_path(node.node)
+        return f"{parent}.{node.arg.value}" if parent else None
+    return None
+
+
+@lru_cache(maxsize=2048)
+def output_variables(source: str) -> tuple[str, ...]:
+    """The variables a template prints as they are (``{{ customer.name }}``, not ``{{ customer.name
+    or 'there' }}``), in order, each once."""
+    if not is_template(source):
+        return ()
+    try:
+        tree = TEXT_ENV.parse(source)
+    except (TemplateError, RecursionError, ValueError):
+        return ()
+    paths = (_variable_path(node) for output in tree.find_all(nodes.Output) for node in output.nodes
+             if not isinstance(node, nodes.TemplateData))
+    return tuple(dict.fromkeys(path for path in paths if path))
+
+
+def empty_variables(source: str, resolve: Callable[[str], Any]) -> list[str]:
+    """The variables ``source`` prints that are null or blank in the data ``resolve`` reads."""
+    empty = []
+    for path in output_variables(source):
+        value = resolve(path)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            empty.append(path)
+    return empty

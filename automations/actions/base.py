@@ -88,6 +88,15 @@ class Action:
         kept = (*self.literal_fields, *self.self_rendered_fields)
         return {name: value if name in kept else render_value(value, variables) for name, value in config.items()}
 
+    def templates(self, config: dict[str, Any]) -> dict[str, str]:
+        """Every template the action renders for ``config``, by where it is written
+        (``config.subject``); test mode warns about variables in them that render empty."""
+        from automations.templating import template_fields
+
+        found = template_fields({name: value for name, value in config.items() if name not in self.literal_fields},
+                                "config")
+        return dict(sorted(found.items()))  # the same order whatever order the database keeps keys in
+
     def redact(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` as it may be shown: secret fields and credential headers masked."""
         return redact(config, self.secret_fields)

@@ -62,6 +62,16 @@ class SendEmail(Action):
                      "message": "is required when no template is given"}]
         return []
 
+    def templates(self, config: dict[str, Any]) -> dict[str, str]:
+        from automations.models import EmailTemplate
+
+        found = super().templates(config)
+        template = EmailTemplate.objects.filter(key=config.get("template")).first() if "template" in config else None
+        if template is not None:
+            found.update({f"email template {template.key}.{field}": getattr(template, field)
+                          for field in ("subject", "body_text", "body_html") if getattr(template, field)})
+        return found
+
     def compose(self, config: dict[str, Any], context: ActionContext) -> EmailMultiAlternatives:
         """The message ``run()`` sends: template rendered, recipients resolved, Message-ID set."""
         from automations.models import EmailTemplate
