@@ -96,6 +96,10 @@ class StepRun(models.Model):
             models.UniqueConstraint(fields=["execution", "step_key", "loop_index", "attempt"],
                                     name="one_run_per_attempt"),
         ]
+        indexes = [
+            # the sweep settles attempts a dead worker left "running" in a run that has ended
+            models.Index(fields=["started_at"], condition=models.Q(status="running"), name="steprun_running_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.step_key} #{self.attempt} {self.status}"

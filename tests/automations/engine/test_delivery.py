@@ -101,16 +101,23 @@ class CrashingTask(Action):
         return registry.get("create_task").recover(context)
 
 
-def test_an_attempt_cut_short_by_a_crash_is_resolved_by_its_idempotency_key(db, engine):
+def start_crashing_run(engine) -> Execution:
+    """A run whose worker dies in its one step, after the step's task was created."""
     from automations import services
 
+    CrashingTask.crash = True
+    automation = services.create_automation({
+        "name": "Crash", "trigger": {"type": "manual"},
+        "steps": [{"key": "task", "type": "action", "action": "crashing_task", "config": {}}]})
+    services.activate(automation)
+    with pytest.raises(WorkerDied):
+        engine.run(services.run_manual, automation, {})
+    return Execution.objects.get()
+
+
+def test_an_attempt_cut_short_by_a_crash_is_resolved_by_its_idempotency_key(db, engine):
     with registry.register_temporarily(CrashingTask):
-        automation = services.create_automation({
-            "name": "Crash", "trigger": {"type": "manual"},
-            "steps": [{"key": "task", "type": "action", "action": "crashing_task", "config": {}}]})
-        services.activate(automation)
-        with pytest.raises(WorkerDied):
-            engine.run(services.run_manual, automation, {})
+        start_crashing_run(engine)
         CrashingTask.crash = False
         engine.advance(seconds=app_settings.LEASE_SECONDS + 1)
     execution = Execution.objects.get()
@@ -277,3 +284,20 @@ def test_outbound_timeouts_are_capped_by_the_action_timeout(db, engine, http_ser
     execution = engine.run(services.run_manual, automation, {})
     run = execution.step_runs.get()
     assert run.status == "failed" and "timed out after 1s" in run.error
+
+
+@pytest.mark.parametrize(("takes_effect", "status"), [(True, "succeeded"), (False, "interrupted")])
+def test_an_attempt_whose_worker_died_in_a_run_that_was_canceled_is_settled(db, engine, takes_effect, status):
+    from automations import services
+
+    with registry.register_temporarily(CrashingTask):
+        execution = start_crashing_run(engine)
+        if not takes_effect:
+            Task.objects.all().delete()
+        assert services.cancel_execution(execution, "exit_on: invoice.paid (evt_paid) for inv_1")
+        engine.advance(seconds=app_settings.LEASE_SECONDS - 1)
+        assert execution.step_runs.get().status == "running", "its worker may still be at it"
+        assert engine.advance(seconds=2).settled == 1
+    run = execution.step_runs.get()
+    assert run.status == status and run.finished_at is not None and "the run ended" in run.error
+    assert Execution.objects.get().status == "canceled"
