@@ -42,7 +42,11 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "host.s
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "static/"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+import django
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 Q_CLUSTER = {"name": "automations", "orm": "default", "workers": 1, "timeout": 60, "retry": 90,
              "max_attempts": 1, "ack_failures": True, "catch_up": False, "sync": True}
 AUTOMATIONS = {"BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway"}

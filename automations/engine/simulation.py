@@ -106,7 +106,8 @@ class _Simulation:
             self.entry(step, action=step["action"], error=str(exc))
             final_error = after_failure(self.cursor, self.run.outputs, step, str(exc))
             return (ExecutionStatus.FAILED, final_error) if final_error else None
-        warnings = [f"{path} rendered empty in {where}" for where, source in action.templates(step.get("config", {})).items()
+        templates = action.templates(step.get("config", {}))
+        warnings = [f"{path} rendered empty in {where}" for where, source in templates.items()
                     for path in empty_variables(source, context.variables.resolve)]
         self.entry(step, action=step["action"], would=would, **({"warnings": warnings} if warnings else {}))
         self.run.outputs[step["key"]] = to_json(would)

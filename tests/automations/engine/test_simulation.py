@@ -164,7 +164,8 @@ def test_a_variable_that_renders_empty_is_a_warning_on_its_step():
         "steps": [{"key": "hello", "type": "action", "action": "send_email",
                    "config": {"to": "{{ customer.email }}", "subject": "Welcome aboard, {{ customer.name }}!",
                               "body": "Hi {{ customer.name or 'there' }}, {{ customer.segment | upper }}"}},
-                  {"key": "note", "type": "action", "action": "create_task", "config": {"title": "Hello {{ customer.id }}"}}]})
+                  {"key": "note", "type": "action", "action": "create_task",
+                   "config": {"title": "Hello {{ customer.id }}"}}]})
     data = get_event_type("customer.created").sample_data()
     data["customer"].update(name=None, segment="")
     hello, note = services.test_run(automation, data)["timeline"]
