@@ -13,6 +13,7 @@ class AutomationsConfig(AppConfig):
     def ready(self) -> None:
         from simple_history.signals import pre_create_historical_record
 
+        from automations import checks  # noqa: F401  (registers the system checks)
         from automations.actions.registry import register_configured_actions
         from automations.engine.schedule import ensure_tick_schedule
         from automations.models import ActionStep, AutomationVersion

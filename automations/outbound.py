@@ -4,6 +4,7 @@ the classification of failures into "try again" and "give up".
 Requests to private, loopback, link-local and other non-public addresses are refused unless the
 host is in ``AUTOMATIONS["OUTBOUND_ALLOWED_HOSTS"]`` (hostnames, IP addresses or networks such as
 ``10.20.0.0/16``), so an automation cannot be pointed at the metadata service or the intranet.
+An IPv4 address inside an IPv6 one (mapped, NAT64, 6to4, Teredo) is checked as well.
 Redirects are not followed: a redirect could lead to an address that was never checked. The
 address is checked twice: when the URL is resolved (for a clear error before anything is sent),
 and on the connected socket itself, so a DNS answer that changes between the two (DNS rebinding)
@@ -28,7 +29,6 @@ from billing_events.conf import app_settings
 
 USER_AGENT = "billing-automations/0.1"
 DEFAULT_TIMEOUT = 10.0
-MAX_TIMEOUT = 60.0
 
 
 class OutboundRefused(ActionError):
@@ -51,8 +51,31 @@ def _allowed(host: str, addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Ad
     return False
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that a translator (NAT64) reaches.
+NAT64_NETWORKS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped (``::ffff:a.b.c.d``), IPv4-compatible,
+    NAT64 (``64:ff9b::/96``), 6to4 (``2002::/16``) and Teredo (server and client)."""
+    if address.version != 6:
+        return []
+    found = [embedded for embedded in (address.ipv4_mapped, address.sixtofour) if embedded]
+    if address.teredo:
+        found.extend(address.teredo)
+    if any(address in network for network in NAT64_NETWORKS) or address in IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def _refusal(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> OutboundRefused | None:
-    if (address.is_global and not address.is_multicast) or _allowed(host, [address]):
+    """Why ``address`` may not be called, or None. An IPv6 address carrying an IPv4 address is
+    judged by both: ``[64:ff9b::7f00:1]`` is 127.0.0.1 through a NAT64 gateway."""
+    reached = [address, *embedded_ipv4(address)]
+    if all(each.is_global and not each.is_multicast for each in reached):
+        return None
+    if any(_allowed(host, [each]) for each in reached):
         return None
     return OutboundRefused(
         f"refused to call {host} ({address}): private, loopback and link-local addresses are "
@@ -154,7 +177,7 @@ def request(method: str, url: str, *, timeout: float | None = None, secret_path:
     if isinstance(kwargs.get("auth"), tuple):
         kwargs["auth"] = tuple(vault.resolve(part) if isinstance(part, str) else part for part in kwargs["auth"])
     check_destination(url)
-    timeout = min(float(timeout or DEFAULT_TIMEOUT), MAX_TIMEOUT)
+    timeout = min(float(timeout or DEFAULT_TIMEOUT), float(app_settings.ACTION_TIMEOUT_SECONDS))
     try:
         response = _session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.Timeout as exc:

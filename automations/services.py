@@ -19,7 +19,9 @@ from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.triggers.scheduled_runs import plan as plan_schedule
 from billing_events.catalogue import get_event_type
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
+from billing_events.validation import check_json
 
 
 def _user(user: Any) -> Any:
@@ -105,6 +107,8 @@ def run_manual(automation: Automation, data: dict[str, Any] | None = None, user:
     correlation value."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
+    if data is not None:
+        check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)  # read like an event's data
     version = automation.active_version
     if version is None:
         raise StateConflict("the automation has no active version; activate it first", field="automation")
@@ -131,6 +135,8 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
     records (to try a case it does not have)."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
+    if data is not None:
+        check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)  # read like an event's data
     if definition is not None:
         chosen_number = None
         definition = validate_definition(definition)

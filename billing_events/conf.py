@@ -43,9 +43,28 @@ DEFAULTS: dict[str, Any] = {
     # How often the derived-event scans (subscription.ending_soon, invoice.overdue,
     # usage.threshold_exceeded) look through the billing data.
     "DERIVED_SCAN_MINUTES": 60,
+    # Event payloads (emit() and POST events/) are refused beyond this size as compact JSON, and
+    # any JSON input (payloads, definitions) beyond this depth of nested objects and arrays.
+    "EVENT_MAX_BYTES": 256 * 1024,
+    "JSON_MAX_DEPTH": 32,
     "LOOP_MAX_ITEMS": 1000,
+    # Finished executions (with their step log), events, history rows and django-q2 results older
+    # than this are deleted by manage.py automations_prune and by a task the tick queues every
+    # PRUNE_MINUTES (automations/retention.py). None keeps everything.
+    "RETENTION_DAYS": 90,
+    "PRUNE_MINUTES": 24 * 60,
+    "PRUNE_BATCH": 1000,
     "ACTIONS": [],
     "TIME_BUDGET_SECONDS": 20,
+    # One action attempt's outbound timeout (webhooks, Slack, SMS, CRM); with TIME_BUDGET_SECONDS
+    # it must stay below Q_CLUSTER["timeout"] (system check automations.E005).
+    "ACTION_TIMEOUT_SECONDS": 30,
+    # An attempt cut short this many times by a worker's death is not performed again: the step fails.
+    "MAX_INTERRUPTED_ATTEMPTS": 3,
+    # One template render may take this long and produce this many characters (a longer one is
+    # a failed step, never a hung worker); see automations/template_limits.py.
+    "RENDER_SECONDS": 2,
+    "RENDER_MAX_CHARS": 500_000,
     "RETRY": {"max_attempts": 1, "initial_interval": "1m", "backoff_coefficient": 2, "max_interval": "1h"},
 }
 IMPORT_STRINGS = {"BILLING_GATEWAY", "SMS_PROVIDER", "CRM_PROVIDER"}

@@ -15,7 +15,8 @@ from billing_events.errors import InvalidInput
 from billing_events.mirror import mirror_event
 from billing_events.models import Event
 from billing_events.signals import event_received
-from billing_events.validation import contains_nul, schema_errors
+from billing_events.conf import app_settings
+from billing_events.validation import check_json, contains_nul, schema_errors
 
 
 def validate_event(event_type: str, data: Any) -> None:
@@ -27,6 +28,7 @@ def validate_event(event_type: str, data: Any) -> None:
         )
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
+    check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)
     if contains_nul(data):
         raise InvalidInput("text must not contain NUL characters", field="data")
     errors = schema_errors(definition.validator, data, "data")
@@ -67,16 +69,21 @@ def emit(event_type: str, data: dict[str, Any], *, id: str | None = None,  # noq
 
     existing = Event.objects.filter(pk=event_id).first()
     if existing is None:
-        try:
-            with transaction.atomic():
-                event = Event.objects.create(id=event_id, type=event_type, data=data, occurred_at=when)
+        with transaction.atomic():
+            try:
+                # Only the event's own insert may stand for "this id is already stored": the
+                # savepoint holds nothing else, so a conflict elsewhere can never pass for one.
+                with transaction.atomic():
+                    event = Event.objects.create(id=event_id, type=event_type, data=data, occurred_at=when)
+            except IntegrityError:
+                existing = Event.objects.filter(pk=event_id).first()  # a concurrent emit of the same id won
+                if existing is None:
+                    raise
+            else:
                 mirror_event(event)
-        except IntegrityError:
-            existing = Event.objects.get(pk=event_id)  # a concurrent emit of the same id won
-        else:
-            event.created = True
-            transaction.on_commit(lambda: event_received.send(sender=Event, event=event))
-            return event
+                event.created = True
+                transaction.on_commit(lambda: event_received.send(sender=Event, event=event))
+                return event
     if existing.type != event_type:
         raise InvalidInput(f"event id {event_id!r} was already used for a {existing.type} event", field="id")
     existing.created = False

@@ -1,10 +1,14 @@
-"""JSON Schema validation of event payloads, with messages that name the field."""
+"""Validation of JSON input: event payloads against their schemas (messages that name the field),
+and limits on nesting and size that are safe to check on any input."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
+
+from billing_events.errors import InvalidInput
 
 format_checker = FormatChecker(formats=["email"])
 
@@ -47,12 +51,42 @@ def schema_errors(schema: dict[str, Any] | Draft202012Validator, instance: Any, 
     return errors
 
 
+def _walk(value: Any) -> Iterator[tuple[Any, int]]:
+    """Every value inside a parsed JSON value (dict keys included) with its nesting depth, the
+    top level being 0. Iterative, so no depth of nesting can exhaust Python's stack."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        yield item, depth
+        if isinstance(item, dict):
+            stack.extend((part, depth + 1) for pair in item.items() for part in pair)
+        elif isinstance(item, (list, tuple)):
+            stack.extend((part, depth + 1) for part in item)
+
+
 def contains_nul(value: Any) -> bool:
     """Whether a NUL character hides anywhere in a JSON value (PostgreSQL text cannot hold one)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
-    return False
+    return any(isinstance(item, str) and "\x00" in item for item, _ in _walk(value))
+
+
+def check_json(value: Any, field: str, *, max_depth: int | None = None, max_bytes: int | None = None) -> None:
+    """Raise :class:`InvalidInput` naming ``field`` when a parsed JSON value nests more than
+    ``max_depth`` levels of objects and arrays (default ``AUTOMATIONS["JSON_MAX_DEPTH"]``) or
+    takes more than ``max_bytes`` as compact JSON (no limit when None). Call it before anything
+    recursive (schema validation, serialisation) touches the value: it is iterative and stops at
+    the first excess."""
+    from billing_events.conf import app_settings
+
+    depth_limit = app_settings.JSON_MAX_DEPTH if max_depth is None else max_depth
+    size = 0
+    for item, depth in _walk(value):
+        if isinstance(item, (dict, list, tuple)):
+            if depth >= depth_limit:
+                raise InvalidInput(f"nests more than {depth_limit} levels of objects and arrays", field=field)
+            size += 1 + max(len(item), 1)  # brackets, commas and colons
+        elif isinstance(item, str):
+            size += len(item.encode("utf-8", "surrogatepass")) + 2
+        else:
+            size += len(str(item)) if isinstance(item, (int, float)) else 5
+        if max_bytes is not None and size > max_bytes:
+            raise InvalidInput(f"is larger than {max_bytes:,} bytes as JSON", field=field)

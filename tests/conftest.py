@@ -83,3 +83,8 @@ def dunning(db):
 
 
 from tests.fixtures.http_server import http_server  # noqa: E402,F401  (a fixture for every test)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--crash-kills", type=int, default=3,
+                     help="how many times the crash test kills the worker cluster (default 3)")

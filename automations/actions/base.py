@@ -61,6 +61,10 @@ class Action:
     config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     #: Config fields that are not templates (keys, ids): left as written.
     literal_fields: ClassVar[tuple[str, ...]] = ()
+    #: Config fields that are templates the action renders itself, in its own way (an email's
+    #: HTML body with escaping): left as written by ``render()``, so each is rendered exactly once.
+    #: Rendering a field twice would run template syntax found in the data it was filled with.
+    self_rendered_fields: ClassVar[tuple[str, ...]] = ()
     #: Config fields that hold secrets: masked wherever a config is shown (``automations.secrets``).
     secret_fields: ClassVar[tuple[str, ...]] = ()
     #: JSON Schema of the output later steps read as ``steps.<key>.output`` (the builder's
@@ -68,12 +72,21 @@ class Action:
     output_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     def render(self, config: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
-        """``config`` with its template fields rendered (``literal_fields`` left as written);
-        raises ``automations.templating.RenderError``."""
+        """``config`` with its template fields rendered (``literal_fields`` and
+        ``self_rendered_fields`` left as written); raises ``automations.templating.RenderError``."""
         from automations.templating import render_value
 
-        return {name: value if name in self.literal_fields else render_value(value, variables)
-                for name, value in config.items()}
+        kept = (*self.literal_fields, *self.self_rendered_fields)
+        return {name: value if name in kept else render_value(value, variables) for name, value in config.items()}
+
+    def templates(self, config: dict[str, Any]) -> dict[str, str]:
+        """Every template the action renders for ``config``, by where it is written
+        (``config.subject``); test mode warns about variables in them that render empty."""
+        from automations.templating import template_fields
+
+        found = template_fields({name: value for name, value in config.items() if name not in self.literal_fields},
+                                "config")
+        return dict(sorted(found.items()))  # the same order whatever order the database keeps keys in
 
     def redact(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` as it may be shown (step log, test mode): secrets masked by ``automations.secrets``."""

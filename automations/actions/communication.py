@@ -53,6 +53,7 @@ class SendEmail(Action):
         "additionalProperties": False,
     }
     literal_fields = ("template",)
+    self_rendered_fields = ("subject", "body", "html")  # like a stored template's: rendered in compose()
     output_schema = outputs("to", "cc", "bcc", "subject", "message_id")
 
     def published_schema(self) -> dict[str, Any]:
@@ -79,6 +80,16 @@ class SendEmail(Action):
             return [{"field": "config.subject" if "subject" not in config else "config.body",
                      "message": "is required when no template is given"}]
         return []
+
+    def templates(self, config: dict[str, Any]) -> dict[str, str]:
+        from automations.models import EmailTemplate
+
+        found = super().templates(config)
+        template = EmailTemplate.objects.filter(key=config.get("template")).first() if "template" in config else None
+        if template is not None:
+            found.update({f"email template {template.key}.{field}": getattr(template, field)
+                          for field in ("subject", "body_text", "body_html") if getattr(template, field)})
+        return found
 
     def compose(self, config: dict[str, Any], context: ActionContext) -> EmailMultiAlternatives:
         """The message ``run()`` sends: template rendered, recipients resolved, Message-ID set."""
@@ -233,6 +244,13 @@ def sign_webhook(secret: str, message_id: str, timestamp: int, payload: str) -> 
     return "v1," + base64.b64encode(digest).decode()
 
 
+def _timeout_limit() -> float:
+    """The longest a request may wait: no longer than an action attempt may last."""
+    from billing_events.conf import app_settings
+
+    return min(60, app_settings.ACTION_TIMEOUT_SECONDS)
+
+
 class SendWebhook(Action):
     key = "send_webhook"
     family = "communication"
@@ -265,9 +283,15 @@ class SendWebhook(Action):
         references = [f"{{{{ secrets.{name} }}}}" for name in sorted(vault.defined_names())]
         secret = {"anyOf": [{"type": "string", "pattern": WHSEC_PATTERN},
                             *([{"enum": references}] if references else [])]}
-        return {**self.config_schema, "properties": {**self.config_schema["properties"], "secret": secret}}
+        timeout = {**self.config_schema["properties"]["timeout"], "maximum": _timeout_limit()}
+        return {**self.config_schema,
+                "properties": {**self.config_schema["properties"], "secret": secret, "timeout": timeout}}
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        limit = _timeout_limit()
+        if config.get("timeout") and config["timeout"] > limit:
+            return [{"field": "config.timeout",
+                     "message": f"must be at most {limit:g} seconds (AUTOMATIONS['ACTION_TIMEOUT_SECONDS'])"}]
         secret = config.get("secret")
         if secret and not vault.is_reference(secret) and not _is_whsec(secret):
             return [{"field": "config.secret", "message": "must be whsec_ followed by base64"}]

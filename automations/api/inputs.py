@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from automations.api.schema import COMPONENTS, DEFINITION
 
-from automations.templating import template_syntax_error
+from automations.templating import template_problem
 
 
 class StrictCharField(serializers.CharField):
@@ -104,8 +104,9 @@ class EmailTemplateUpdateIn(StrictSerializer):
     body_html = StrictCharField(required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        problems = {name: [template_syntax_error(value)] for name, value in attrs.items()
-                    if name in ("subject", "body_text", "body_html") and template_syntax_error(value)}
+        found = {name: template_problem(value) for name, value in attrs.items()
+                 if name in ("subject", "body_text", "body_html")}
+        problems = {name: [problem] for name, problem in found.items() if problem}
         if problems:
             raise serializers.ValidationError(problems)
         return attrs

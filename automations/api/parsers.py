@@ -10,23 +10,11 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from billing_events.validation import contains_nul
+from billing_events.validation import check_json, contains_nul
 
-#: Levels of arrays and objects a body may nest: a definition with 40 branches inside each other
-#: needs about 90.
+#: Levels of arrays and objects a body may nest before anything else reads it (what each part may
+#: hold is narrower: ``AUTOMATIONS["JSON_MAX_DEPTH"]`` for definitions and event data).
 MAX_JSON_DEPTH = 100
-
-
-def deeper_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep (without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
 
 
 def _number(text: str) -> int | float:
@@ -44,7 +32,7 @@ class StrictJSONParser(JSONParser):
     nesting, and whole numbers read as integers however they are written."""
 
     def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
-        too_deep = ParseError(f"JSON must not nest arrays and objects more than {MAX_JSON_DEPTH} levels deep")
+        too_deep = ParseError(f"nests more than {MAX_JSON_DEPTH} levels of objects and arrays")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             data = json.loads(stream.read().decode(encoding), parse_float=_number, parse_constant=_no_constant)
@@ -52,8 +40,7 @@ class StrictJSONParser(JSONParser):
             raise too_deep from None
         except ValueError as exc:  # UnicodeDecodeError included
             raise ParseError(f"JSON parse error - {exc}") from None
-        if deeper_than(data, MAX_JSON_DEPTH):
-            raise too_deep
+        check_json(data, "", max_depth=MAX_JSON_DEPTH)
         if contains_nul(data):
             raise ParseError("JSON strings must not contain NUL (\\u0000) characters")
         return data

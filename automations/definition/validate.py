@@ -13,12 +13,12 @@ from automations.actions import registry
 from automations.definition.references import check_references
 from automations.durations import parse as parse_duration
 from automations.status import OnFailure, Reentry, StopStatus
-from automations.templating import is_template, referenced_roots, template_syntax_error
+from automations.templating import is_template, referenced_roots, template_problem
 from automations.triggers.validation import TIME_OF_DAY, validate_trigger
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
-from billing_events.validation import contains_nul, schema_errors
+from billing_events.validation import check_json, contains_nul, schema_errors
 
 Errors = list[dict[str, str]]
 
@@ -42,6 +42,7 @@ def validate_definition(definition: Any) -> dict[str, Any]:
     """The canonical form of ``definition``, or :class:`InvalidInput` listing every problem."""
     if not isinstance(definition, dict):
         raise InvalidInput("a definition must be a JSON object", field="definition")
+    check_json(definition, "definition")
     if contains_nul(definition):
         raise InvalidInput("text must not contain NUL characters", field="definition")
     validator = _Validator()
@@ -203,7 +204,7 @@ class _Validator:
             for index, item in enumerate(value):
                 self.templates(item, f"{path}[{index}]", loop_vars)
         elif is_template(value):
-            problem = template_syntax_error(value)
+            problem = template_problem(value)
             if problem:
                 self.error(path, problem)
                 return

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django_q.exceptions import TimeoutException as TaskTimedOut
 
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
@@ -24,7 +25,7 @@ from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.tasks import enqueue
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
 from automations.models import Execution, StepRun
-from automations.status import ExecutionStatus, StepRunStatus
+from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
 from automations.templating import RenderError
 from billing_events.conf import app_settings
 
@@ -73,13 +74,17 @@ def run(execution_id: int, lease: str) -> None:
     try:
         while _run_one_step(execution_id, lease):
             if time.monotonic() >= deadline:
-                # Hand back and queue a continuation rather than outlive the task's timeout.
-                with transaction.atomic():
-                    token = wait(execution_id, lease, clock.now(), enqueued=True)
-                    enqueue("automations.engine.tasks.resume_execution", execution_id, token)
+                _hand_back(execution_id, lease)  # rather than outlive the task's timeout
                 return
     except LeaseLost:
         logger.info("execution %s: lease lost (canceled or taken over); stopping", execution_id)
+
+
+def _hand_back(execution_id: int, lease: str) -> None:
+    """Queue a continuation of the run (due now) and let this worker go."""
+    with transaction.atomic():
+        token = wait(execution_id, lease, clock.now(), enqueued=True)
+        enqueue("automations.engine.tasks.resume_execution", execution_id, token)
 
 
 def _run_one_step(execution_id: int, lease: str) -> bool:
@@ -196,6 +201,12 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
         # A worker died during this attempt: ask the action, by idempotency key, whether it took
         # effect, rather than guess.
         recovered = action.recover(context) if action else None
+        if recovered is None and _interruptions(current, step, index) + 1 >= app_settings.MAX_INTERRUPTED_ATTEMPTS:
+            # Performed again and again, it would kill worker after worker (an attempt that always
+            # outlives the task's timeout): the step fails for good instead.
+            return _failed(current, step, attempt, f"the worker stopped during {app_settings.MAX_INTERRUPTED_ATTEMPTS} "
+                           "attempts at this step (AUTOMATIONS['MAX_INTERRUPTED_ATTEMPTS']); it is not performed again",
+                           retryable=False, record=interrupted)
         with transaction.atomic():
             if recovered is not None:
                 interrupted.status, interrupted.output = StepRunStatus.SUCCEEDED, to_json(recovered)
@@ -225,17 +236,50 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
         raise LeaseLost(current.execution.pk) from None  # another worker is running this very attempt
 
     try:
-        output = action.run(config, context)
-    except ActionError as exc:
-        return _failed(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
-                       record=record, output=exc.output)
-    except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
-        logger.exception("action %s failed unexpectedly", step["action"])
-        return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False, record=record)
-    with transaction.atomic():
-        record.status, record.output, record.finished_at = StepRunStatus.SUCCEEDED, to_json(output), clock.now()
-        record.save(update_fields=["status", "output", "finished_at"])
-        return _succeeded(current, step, output)
+        try:
+            output = action.run(config, context)
+        except TaskTimedOut:
+            # django-q2's alarm: the task outlived Q_CLUSTER["timeout"] during this attempt, and
+            # the worker is about to be replaced. The attempt counts as failed (timed out) under
+            # the retry policy, recorded now, rather than found "running" after the worker is gone
+            # and performed again for ever; then the worker goes, as django-q2 intends.
+            outcome = _failed(current, step, attempt, "timed out: the attempt outlived the worker's task "
+                              "timeout (Q_CLUSTER['timeout'])", retryable=True, record=record)
+            if outcome.wake_at is None and outcome.status is None:
+                _hand_back(current.execution.pk, current.lease)
+            raise
+        except ActionError as exc:
+            return _failed(current, step, attempt, str(exc), retryable=exc.retryable,
+                           retry_after=exc.retry_after, record=record, output=exc.output)
+        except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
+            logger.exception("action %s failed unexpectedly", step["action"])
+            return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False, record=record)
+        with transaction.atomic():
+            record.status, record.output, record.finished_at = StepRunStatus.SUCCEEDED, to_json(output), clock.now()
+            record.save(update_fields=["status", "output", "finished_at"])
+            return _succeeded(current, step, output)
+    except LeaseLost:
+        _keep_outcome(record)
+        raise
+
+
+def _interruptions(current: Run, step: dict[str, Any], index: str) -> int:
+    """How many attempts at this step (at this loop position) a worker's death has cut short."""
+    return StepRun.objects.filter(execution=current.execution, step_key=step["key"], loop_index=index,
+                                  status=StepRunStatus.INTERRUPTED).count()
+
+
+def _keep_outcome(record: StepRun) -> None:
+    """The run ended while this attempt was in flight (an exit_on event, often the one the attempt
+    itself caused, or an operator's cancel): the step log keeps what the attempt really did instead
+    of "running" for ever. The outcome is on ``record`` in memory; its save was rolled back with
+    the cursor move. When another worker took the run over instead, that worker settles the
+    attempt by its idempotency key, so nothing is written here."""
+    if record.status == StepRunStatus.RUNNING:
+        return
+    if Execution.objects.filter(pk=record.execution_id, status__in=FINISHED_STATUSES).exists():
+        StepRun.objects.filter(pk=record.pk, status=StepRunStatus.RUNNING).update(
+            status=record.status, output=record.output, error=record.error, finished_at=record.finished_at)
 
 
 def _succeeded(current: Run, step: dict[str, Any], output: Any) -> Next:

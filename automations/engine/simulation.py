@@ -17,7 +17,7 @@ from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass
                                     take_branch)
 from automations.engine.program import Program, initial_cursor, locate, loop_index, loop_variables, step_done
 from automations.status import ExecutionStatus
-from automations.templating import RenderError
+from automations.templating import RenderError, empty_variables
 from billing_events.gateway import BillingGateway, gateway_override
 
 MAX_SIMULATED_STEPS = 5000
@@ -131,7 +131,10 @@ class _Simulation:
             self.entry(step, action=step["action"], error=str(exc))
             final_error = after_failure(self.cursor, self.run.outputs, step, str(exc))
             return (ExecutionStatus.FAILED, final_error) if final_error else None
-        self.entry(step, action=step["action"], would=would)
+        templates = action.templates(step.get("config", {}))
+        warnings = [f"{path} rendered empty in {where}" for where, source in templates.items()
+                    for path in empty_variables(source, context.variables.resolve)]
+        self.entry(step, action=step["action"], would=would, **({"warnings": warnings} if warnings else {}))
         self.run.outputs[step["key"]] = to_json(would)
         step_done(self.cursor)
         return None

@@ -11,8 +11,8 @@ from django.db.models import Q, QuerySet
 from django_q.tasks import async_task
 
 from automations.engine.transitions import recover_stale
-from automations.models import Execution
-from automations.status import ExecutionStatus
+from automations.models import Execution, StepRun
+from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
 from billing_events.conf import app_settings
 from billing_events.models import Event
 
@@ -26,6 +26,8 @@ class SweepResult:
     redispatched: int = 0
     scheduled: int = 0
     derived: int = 0
+    pruned: int = 0
+    settled: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -66,11 +68,42 @@ def recover_dead_workers(now: datetime) -> int:
     return recovered
 
 
+def settle_orphaned_attempts(now: datetime) -> int:
+    """Attempts left "running" in a run that has ended: it was canceled (an exit_on event, an
+    operator) while its worker died mid-step, so no worker will come back to it. Each is asked, by
+    its idempotency key, whether it took effect: succeeded with what it did, else interrupted."""
+    from automations.actions import ActionContext, registry
+    from automations.engine.context import to_json
+
+    cutoff = now - timedelta(seconds=app_settings.LEASE_SECONDS)
+    orphans = list(StepRun.objects.filter(status=StepRunStatus.RUNNING, started_at__lte=cutoff,
+                                          execution__status__in=FINISHED_STATUSES)[: app_settings.SWEEP_BATCH])
+    for attempt in orphans:
+        action = registry.get(attempt.action)
+        context = ActionContext(execution_id=attempt.execution_id, step_key=attempt.step_key,
+                                loop_index=attempt.loop_index, attempt=attempt.attempt, variables={}, now=now,
+                                idempotency_key=attempt.idempotency_key)
+        recovered = action.recover(context) if action else None
+        outcome = ({"status": StepRunStatus.SUCCEEDED, "output": to_json(recovered),
+                    "error": "the run ended while this attempt was under way; result recovered by idempotency key"}
+                   if recovered is not None else
+                   {"status": StepRunStatus.INTERRUPTED,
+                    "error": "the run ended while this attempt was under way and its worker stopped"})
+        StepRun.objects.filter(pk=attempt.pk, status=StepRunStatus.RUNNING).update(finished_at=now, **outcome)
+    return len(orphans)
+
+
 def redispatch_events(now: datetime) -> int:
-    """Events stored but never dispatched (the task was lost) are dispatched again."""
+    """Events stored but not dispatched after REDISPATCH_SECONDS (the task was lost, or is still
+    waiting in a long queue) are queued again, each at most once per REDISPATCH_SECONDS."""
     cutoff = now - timedelta(seconds=app_settings.REDISPATCH_SECONDS)
-    pending = list(Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff)
-                   .order_by("received_at").values_list("pk", flat=True)[: app_settings.SWEEP_BATCH])
+    with transaction.atomic():
+        pending = list(skip_locked(
+            Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff)
+            .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=cutoff))
+            .order_by("received_at").values_list("pk", flat=True)[: app_settings.SWEEP_BATCH]
+        ))
+        Event.objects.filter(pk__in=pending).update(queued_at=now)
     for event_id in pending:
         async_task("automations.engine.tasks.dispatch_event", event_id, group="automations")
     return len(pending)
@@ -80,12 +113,15 @@ def sweep(now: datetime) -> SweepResult:
     """Every part of the pass runs even if another fails (a billing system that is down for the
     derived-event scans must not stop due executions from waking); failures are logged and the
     next tick tries again."""
+    from automations.retention import prune_due
     from automations.triggers.derived import run_due_scans
     from automations.triggers.scheduled_runs import fire_due
 
     result = SweepResult()
-    for name, part in (("scheduled", fire_due), ("derived", run_due_scans), ("recovered", recover_dead_workers),
-                       ("woken", wake_due), ("redispatched", redispatch_events)):
+    parts = (("scheduled", fire_due), ("derived", run_due_scans), ("recovered", recover_dead_workers),
+             ("woken", wake_due), ("redispatched", redispatch_events), ("settled", settle_orphaned_attempts),
+             ("pruned", prune_due))
+    for name, part in parts:
         try:
             setattr(result, name, part(now))
         except Exception:

@@ -25,11 +25,11 @@ class EmailTemplate(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from automations.templating import template_syntax_error
+        from automations.templating import template_problem
 
         errors = {}
         for field in ("subject", "body_text", "body_html"):
-            problem = template_syntax_error(getattr(self, field))
+            problem = template_problem(getattr(self, field))
             if problem:
                 errors[field] = problem
         if errors:

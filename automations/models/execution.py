@@ -60,6 +60,9 @@ class Execution(models.Model):
             models.Index(fields=["lease_expires_at"], condition=models.Q(status="running"),
                          name="execution_lease_idx"),
             models.Index(fields=["automation", "status"], name="execution_automation_idx"),
+            # pruning finds finished executions past the retention period through this one
+            models.Index(fields=["finished_at"], condition=models.Q(finished_at__isnull=False),
+                         name="execution_finished_idx"),
         ]
 
     def __str__(self) -> str:
@@ -92,6 +95,10 @@ class StepRun(models.Model):
             # The database itself refuses a second run of the same attempt of the same step.
             models.UniqueConstraint(fields=["execution", "step_key", "loop_index", "attempt"],
                                     name="one_run_per_attempt"),
+        ]
+        indexes = [
+            # the sweep settles attempts a dead worker left "running" in a run that has ended
+            models.Index(fields=["started_at"], condition=models.Q(status="running"), name="steprun_running_idx"),
         ]
 
     def __str__(self) -> str:

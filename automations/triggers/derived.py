@@ -134,10 +134,7 @@ def run_due_scans(now: datetime) -> int:
     interval = timedelta(minutes=app_settings.DERIVED_SCAN_MINUTES)
     emitted = 0
     for name, scan in SCANS.items():
-        state, _ = DerivedScan.objects.get_or_create(name=name, defaults={"next_at": now})
-        # Claim the run: only the sweeper whose update moves next_at runs the scan.
-        if state.next_at > now or not DerivedScan.objects.filter(name=name, next_at=state.next_at).update(
-                next_at=now + interval, last_run_at=now):
+        if not DerivedScan.claim(name, now, interval):
             continue
         count = scan(get_gateway(), now.date())
         DerivedScan.objects.filter(name=name).update(last_emitted=count)

@@ -17,6 +17,9 @@ class Event(models.Model):
     # Set once every automation has seen the event; a sweep re-dispatches events left unset
     # (a worker died or a queued task was lost), so an event is never silently dropped.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last queued the dispatch again: at most once per REDISPATCH_SECONDS, so a
+    # backlog the workers have not reached yet is not queued again on every tick.
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-received_at"]
@@ -24,6 +27,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["dispatched_at", "received_at"], name="event_undispatched_idx",
                          condition=models.Q(dispatched_at__isnull=True)),
+            models.Index(fields=["received_at"], name="event_received_idx"),  # pruning old events
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,8 @@
 """The templates library: every template is a valid definition and passes its own test-mode run."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 
@@ -48,3 +50,24 @@ def test_welcome_series_timeline(db):
     timeline = services.test_run(automation)["timeline"]
     assert [(entry["step"], entry["day"]) for entry in timeline if entry["type"] == "action"] == [
         ("welcome", 0), ("tips", 2), ("check_in", 7)]
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_each_template_reads_well_without_a_customer_name(key):
+    automation = library.instantiate(key)
+    data = services.sample_data(automation.draft_version.definition())
+    if "customer" in data:
+        data["customer"]["name"] = None
+    if key == "usage_alert":
+        Customer.objects.create(id="cus_1", name="", email="ann@example.com")
+        UsageRecord.objects.create(customer_id="cus_1", metric="api_calls", period_start="2026-11-01",
+                                   value=130000, threshold=100000)
+    timeline = services.test_run(automation, data)["timeline"]
+    assert not any("error" in entry for entry in timeline), timeline
+    warnings = [warning for entry in timeline for warning in entry.get("warnings", [])]
+    assert not [warning for warning in warnings if warning.startswith("customer.name")], warnings
+    emails = [entry["would"] for entry in timeline if entry.get("action") == "send_email"]
+    assert emails and all(email["body"].startswith("Hi there,") for email in emails), emails
+    assert not [email["subject"] for email in emails if re.search(r",\s*[!?]|,\s*$|\s[!?]$", email["subject"])]
+    tasks = [entry["would"]["would_create_task"]["title"] for entry in timeline if entry.get("action") == "create_task"]
+    assert all(title.strip() and not title.startswith(" ") and "  " not in title for title in tasks), tasks

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from automations import clock
-from automations.templating import RenderError, render, render_value, template_syntax_error
+from automations.templating import RenderError, render, render_value, template_problem
 
 VARS = {"invoice": {"amount_due": Decimal("1250"), "currency": "USD", "number": "INV-1",
                     "due_date": date(2026, 11, 30)},
@@ -71,9 +71,9 @@ def test_only_the_roots_a_template_uses_are_resolved():
 
 
 def test_syntax_errors_are_reported_with_their_line():
-    assert "line 2" in template_syntax_error("ok\n{{ broken ")
-    assert template_syntax_error("plain text") is None
-    assert template_syntax_error("{{ fine }}") is None
+    assert "line 2" in template_problem("ok\n{{ broken ")
+    assert template_problem("plain text") is None
+    assert template_problem("{{ fine }}") is None
 
 
 def test_render_value_walks_json():

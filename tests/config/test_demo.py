@@ -1,6 +1,15 @@
 """manage.py demo --setup-only: the demo data, the live dunning automation, the waiting execution."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core import mail
@@ -9,9 +18,10 @@ from django.core.management import call_command
 from automations.models import Automation, Execution
 from config.demo_data import ADMIN_PASSWORD, ADMIN_USERNAME
 
-pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.django_db
 def test_demo_setup_leaves_a_waiting_dunning_execution(django_capture_on_commit_callbacks, capsys):
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo", "--setup-only")
@@ -24,3 +34,76 @@ def test_demo_setup_leaves_a_waiting_dunning_execution(django_capture_on_commit_
     assert list(execution.step_runs.values_list("step_key", flat=True)) == ["gentle", "wait_3d"]
     assert mail.outbox[0].subject == "We couldn't process your payment for INV-2026-0042"
     assert authenticate(username=ADMIN_USERNAME, password=ADMIN_PASSWORD).is_superuser
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) of every process, read from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry)] = (int(fields[1]), fields[0])
+    return table
+
+
+def _descendants(pid: int) -> set[int]:
+    table, found, frontier = _process_table(), set(), {pid}
+    while frontier:
+        frontier = {child for child, (parent, _) in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    table = _process_table()
+    return {pid for pid in pids if pid in table and table[pid][1] != "Z"}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_stopping_the_demo_stops_every_process_it_started(tmp_path, stop):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "Q_WORKERS": "2",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    with open(tmp_path / "demo.log", "wb") as log:
+        # its own process group, like a command started from a terminal
+        demo = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "demo", "--addrport", f"127.0.0.1:{port}"],
+                                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                started = _descendants(demo.pid)
+                if _serving(port) and len(started) >= 5:  # server, cluster, and the cluster's own processes
+                    break
+                assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+                time.sleep(0.5)
+            else:
+                pytest.fail(f"the demo did not start: {(tmp_path / 'demo.log').read_text()}")
+            time.sleep(2)  # let the cluster settle
+            started = _descendants(demo.pid)
+            if stop == "ctrl-c":  # a terminal signals the whole foreground process group
+                os.killpg(demo.pid, signal.SIGINT)
+            else:  # a process manager signals the demo's own process only
+                os.kill(demo.pid, signal.SIGTERM)
+            demo.wait(timeout=40)
+            deadline = time.monotonic() + 10
+            while _alive(started) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not _alive(started), f"left running: {_alive(started)}"
+        finally:
+            for pid in _alive(_descendants(demo.pid) | {demo.pid}):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _serving(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False

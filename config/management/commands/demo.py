@@ -1,6 +1,7 @@
 """``manage.py demo``: set up the demo and run the web server with a worker cluster beside it."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -38,21 +39,44 @@ class Command(BaseCommand):
             f"\n  Admin:      http://{host}/admin/  (user {ADMIN_USERNAME}, password {ADMIN_PASSWORD})\n"
             f"  Executions: http://{host}/admin/automations/execution/\n"
             "  Emails are printed below by the worker cluster. Ctrl-C stops everything.\n")
+        # Each child leads its own process group: the terminal's Ctrl-C reaches this command only,
+        # which stops the children in order, then kills whatever is left of each group (the
+        # cluster's workers included), so nothing outlives the demo holding the database.
         processes = [
-            subprocess.Popen([sys.executable, MANAGE, "qcluster"]),
-            subprocess.Popen([sys.executable, MANAGE, "runserver", host, "--noreload"]),
+            subprocess.Popen([sys.executable, MANAGE, "qcluster"], start_new_session=True),
+            subprocess.Popen([sys.executable, MANAGE, "runserver", host, "--noreload"], start_new_session=True),
         ]
+        previous = {number: signal.signal(number, _stop) for number in (signal.SIGTERM, signal.SIGHUP)}
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            _stop_all(processes)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the demo the way Ctrl-C does
+
+
+def _stop_all(processes: list[subprocess.Popen], grace: float = 15) -> None:
+    """Ask each process to stop, give them ``grace`` seconds in all, then kill every process of
+    their groups."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            pass
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # what is left of the group: orphaned workers
+        except ProcessLookupError:
+            pass  # the whole group has ended
+        process.wait()

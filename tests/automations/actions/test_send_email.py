@@ -81,3 +81,24 @@ def test_an_unreachable_smtp_server_is_a_retryable_failure(db, engine, smtp, set
     assert execution.status == "waiting", "a connection error waits for a retry"
     run = execution.step_runs.get()
     assert run.status == "failed" and "could not send email" in run.error
+
+
+def inline_mail(engine):
+    automation = services.create_automation({"name": "Mail", "trigger": {"type": "event", "event": "payment.failed"},
+        "steps": [{"key": "mail", "type": "action", "action": "send_email",
+                   "config": {"to": "{{ customer.email }}", "subject": "Hello {{ customer.name }}",
+                              "body": "Dear {{ customer.name }},", "html": "<p>{{ customer.name }}</p>"}}]})
+    services.activate(automation)
+    return automation
+
+
+@pytest.mark.parametrize("name", ["{{ 7 * 191 }} {{ event.data.payment.failure_message }}", "Bob {{", "{% raw %}"])
+def test_template_syntax_in_the_data_is_sent_verbatim(db, engine, smtp, name):
+    inline_mail(engine)
+    engine.emit("payment.failed", sample("payment.failed", customer={"name": name}))
+    execution = Execution.objects.get()
+    assert execution.status == "succeeded", execution.error
+    [(_, message)] = smtp.messages
+    assert message["Subject"] == f"Hello {name}"
+    assert message.get_body(("plain",)).get_content().strip() == f"Dear {name},"
+    assert message.get_body(("html",)).get_content().strip() == f"<p>{name}</p>"

@@ -22,10 +22,11 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.generation import GenerationMode
 
 from automations import library, services
+from automations.definition.references import check_references
 from automations.models import Secret
 from billing_events import emit
 from tests.conftest import sample
-from automations.templating import is_template, referenced_roots, template_syntax_error
+from automations.templating import is_template, referenced_roots, template_problem
 from automations.variables import ROOTS
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
@@ -65,11 +66,13 @@ def api_schema(token, existing):
     @schema.hook
     def filter_body(context, body) -> bool:
         """What a JSON Schema cannot say (the definition schema documents it, the server checks it):
-        step keys are unique, and text with {{ or {% is a template that parses and names known variables."""
+        step keys are unique, text with {{ or {% is a template that parses and names known variables,
+        and steps.<key> names a step of the definition."""
         definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
         steps = definition.get("steps") if isinstance(definition, dict) else None
         keys = list(_step_keys(steps))
-        return len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
+        return (len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
+                and not (isinstance(definition, dict) and check_references(definition)[0]))
 
     yield schema
     request_started.connect(close_old_connections)
@@ -93,7 +96,7 @@ def _strings(value):
 
 
 def _bad_template(text: str) -> bool:
-    return is_template(text) and bool(template_syntax_error(text) or referenced_roots(text) - {*ROOTS, "secrets"})
+    return is_template(text) and bool(template_problem(text) or referenced_roots(text) - {*ROOTS, "secrets"})
 
 
 def _aimed(case, existing: dict[str, dict[str, object]]):

@@ -101,16 +101,23 @@ class CrashingTask(Action):
         return registry.get("create_task").recover(context)
 
 
-def test_an_attempt_cut_short_by_a_crash_is_resolved_by_its_idempotency_key(db, engine):
+def start_crashing_run(engine) -> Execution:
+    """A run whose worker dies in its one step, after the step's task was created."""
     from automations import services
 
+    CrashingTask.crash = True
+    automation = services.create_automation({
+        "name": "Crash", "trigger": {"type": "manual"},
+        "steps": [{"key": "task", "type": "action", "action": "crashing_task", "config": {}}]})
+    services.activate(automation)
+    with pytest.raises(WorkerDied):
+        engine.run(services.run_manual, automation, {})
+    return Execution.objects.get()
+
+
+def test_an_attempt_cut_short_by_a_crash_is_resolved_by_its_idempotency_key(db, engine):
     with registry.register_temporarily(CrashingTask):
-        automation = services.create_automation({
-            "name": "Crash", "trigger": {"type": "manual"},
-            "steps": [{"key": "task", "type": "action", "action": "crashing_task", "config": {}}]})
-        services.activate(automation)
-        with pytest.raises(WorkerDied):
-            engine.run(services.run_manual, automation, {})
+        start_crashing_run(engine)
         CrashingTask.crash = False
         engine.advance(seconds=app_settings.LEASE_SECONDS + 1)
     execution = Execution.objects.get()
@@ -175,3 +182,122 @@ def test_a_lost_wake_up_task_is_queued_again(dunning, engine, monkeypatch):
     assert len(mail.outbox) == 1, "not queued twice while the first may still be on its way"
     engine.advance(seconds=20)
     assert len(mail.outbox) == 2
+
+
+def webhook_automation(url, **config):
+    from automations import services
+
+    automation = services.create_automation({
+        "name": "Hook", "trigger": {"type": "manual"},
+        "steps": [{"key": "hook", "type": "action", "action": "send_webhook", "config": {"url": url, **config}}]})
+    services.activate(automation)
+    return automation
+
+
+def test_an_attempt_that_outlives_the_task_timeout_is_a_failed_attempt(db, engine, http_server,
+                                                                       django_capture_on_commit_callbacks):
+    import time
+
+    from django_q.exceptions import TimeoutException
+    from django_q.timeout import TimeoutHandler
+
+    from automations import services
+
+    http_server.respond(200, {"ok": True}, delay=3)
+    automation = webhook_automation(f"{http_server.url}/slow", timeout=10)
+    with django_capture_on_commit_callbacks(execute=False):
+        execution = services.run_manual(automation, {})
+    started = time.monotonic()
+    with pytest.raises(TimeoutException), TimeoutHandler(1):  # django-q2's own alarm, as in a worker
+        resume_execution(execution.pk, execution.wait_token)
+    assert time.monotonic() - started < 2.5, "the worker is let go at its timeout"
+    execution.refresh_from_db()
+    assert execution.status == "failed" and "timed out" in execution.error
+    run = execution.step_runs.get()
+    assert run.status == "failed" and "outlived the worker's task timeout" in run.error
+    engine.advance(seconds=app_settings.LEASE_SECONDS + 1)
+    assert len(http_server.requests) == 1, "not sent again"
+
+
+def test_a_timed_out_attempt_is_retried_under_the_retry_policy(db, http_server, django_capture_on_commit_callbacks):
+    from django_q.exceptions import TimeoutException
+    from django_q.timeout import TimeoutHandler
+
+    from automations import services
+
+    http_server.respond(200, {"ok": True}, delay=3)
+    automation = services.create_automation({
+        "name": "Hook", "trigger": {"type": "manual"}, "retry": {"max_attempts": 2, "initial_interval": "1m"},
+        "steps": [{"key": "hook", "type": "action", "action": "send_webhook",
+                   "config": {"url": f"{http_server.url}/slow", "timeout": 10}}]})
+    services.activate(automation)
+    with django_capture_on_commit_callbacks(execute=False):
+        execution = services.run_manual(automation, {})
+        with pytest.raises(TimeoutException), TimeoutHandler(1):
+            resume_execution(execution.pk, execution.wait_token)
+    execution.refresh_from_db()
+    assert execution.status == "waiting" and execution.cursor[-1]["attempt"] == 2
+
+
+class DiesEveryTime(Action):
+    """Kills its worker on every attempt (an attempt that always outlives the task)."""
+
+    key = "dies_every_time"
+    attempts = 0
+
+    def run(self, config, context):
+        DiesEveryTime.attempts += 1
+        raise WorkerDied
+
+
+def test_interrupted_attempts_are_capped(db, engine):
+    from automations import services
+
+    with registry.register_temporarily(DiesEveryTime):
+        automation = services.create_automation({
+            "name": "Poison", "trigger": {"type": "manual"},
+            "steps": [{"key": "die", "type": "action", "action": "dies_every_time", "config": {}}]})
+        services.activate(automation)
+        with pytest.raises(WorkerDied):
+            engine.run(services.run_manual, automation, {})
+        for _ in range(5):
+            try:
+                engine.advance(seconds=app_settings.LEASE_SECONDS + 1)
+            except WorkerDied:
+                pass
+    execution = Execution.objects.get()
+    assert DiesEveryTime.attempts == app_settings.MAX_INTERRUPTED_ATTEMPTS == 3
+    assert execution.status == "failed" and "MAX_INTERRUPTED_ATTEMPTS" in execution.error
+    assert list(execution.step_runs.values_list("attempt", "status")) == [
+        (1, "interrupted"), (2, "interrupted"), (3, "failed")]
+
+
+def test_outbound_timeouts_are_capped_by_the_action_timeout(db, engine, http_server, settings):
+    from automations import services
+    from billing_events.errors import InvalidInput
+
+    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "ACTION_TIMEOUT_SECONDS": 1}
+    with pytest.raises(InvalidInput, match="config.timeout: must be at most 1 seconds"):
+        webhook_automation(http_server.url, timeout=5)
+    http_server.respond(200, {"ok": True}, delay=3)
+    automation = webhook_automation(f"{http_server.url}/slow")
+    execution = engine.run(services.run_manual, automation, {})
+    run = execution.step_runs.get()
+    assert run.status == "failed" and "timed out after 1s" in run.error
+
+
+@pytest.mark.parametrize(("takes_effect", "status"), [(True, "succeeded"), (False, "interrupted")])
+def test_an_attempt_whose_worker_died_in_a_run_that_was_canceled_is_settled(db, engine, takes_effect, status):
+    from automations import services
+
+    with registry.register_temporarily(CrashingTask):
+        execution = start_crashing_run(engine)
+        if not takes_effect:
+            Task.objects.all().delete()
+        assert services.cancel_execution(execution, "exit_on: invoice.paid (evt_paid) for inv_1")
+        engine.advance(seconds=app_settings.LEASE_SECONDS - 1)
+        assert execution.step_runs.get().status == "running", "its worker may still be at it"
+        assert engine.advance(seconds=2).settled == 1
+    run = execution.step_runs.get()
+    assert run.status == status and run.finished_at is not None and "the run ended" in run.error
+    assert Execution.objects.get().status == "canceled"

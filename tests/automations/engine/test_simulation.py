@@ -157,3 +157,28 @@ def test_test_mode_sends_no_http_request_and_moves_no_money(http_server, setting
     assert would["hook"]["would_call_webhook"]["url"].endswith("/hook")
     assert would["hook"]["would_call_webhook"]["headers"]["webhook-signature"] == "********"
     assert would["retry"]["status"] == "succeeded" and would["void"]["would_call_gateway"]["operation"] == "void_invoice"
+
+
+def test_a_variable_that_renders_empty_is_a_warning_on_its_step():
+    automation = services.create_automation({"name": "Hello", "trigger": {"type": "event", "event": "customer.created"},
+        "steps": [{"key": "hello", "type": "action", "action": "send_email",
+                   "config": {"to": "{{ customer.email }}", "subject": "Welcome aboard, {{ customer.name }}!",
+                              "body": "Hi {{ customer.name or 'there' }}, {{ customer.segment | upper }}"}},
+                  {"key": "note", "type": "action", "action": "create_task",
+                   "config": {"title": "Hello {{ customer.id }}"}}]})
+    data = get_event_type("customer.created").sample_data()
+    data["customer"].update(name=None, segment="")
+    hello, note = services.test_run(automation, data)["timeline"]
+    assert hello["warnings"] == ["customer.segment rendered empty in config.body",
+                                 "customer.name rendered empty in config.subject"]
+    assert hello["would"]["subject"] == "Welcome aboard, !" and hello["would"]["body"] == "Hi there, "
+    assert "warnings" not in note
+
+
+def test_warnings_name_the_email_template_they_come_from(draft):
+    data = get_event_type("payment.failed").sample_data()
+    data["invoice"]["payment_url"] = ""
+    gentle = services.test_run(draft, data)["timeline"][0]
+    assert gentle["warnings"] == [
+        "invoice.payment_url rendered empty in email template payment_failed_gentle.body_text",
+        "invoice.payment_url rendered empty in email template payment_failed_gentle.body_html"]

@@ -109,3 +109,54 @@ def test_manual_runs_follow_reentry_too(engine):
     assert engine.run(services.run_manual, automation, {"customer": {"id": "c1"}}) is not None
     assert engine.run(services.run_manual, automation, {"customer": {"id": "c1"}}) is None
     assert Execution.objects.get().trigger["type"] == "manual"
+
+
+def test_a_replayed_or_late_exit_event_leaves_later_runs_alone(engine):
+    from automations.engine.tasks import dispatch_event
+
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid"], reentry="skip_if_running")
+    engine.emit("payment.failed", failed(), id="evt_1")
+    engine.advance(hours=1)
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid")
+    engine.advance(days=2)
+    engine.emit("payment.failed", failed(), id="evt_2")  # the invoice was reopened and failed again
+    later = Execution.objects.get(event_id="evt_2")
+    assert later.status == "waiting"
+
+    engine.run(dispatch_event, "evt_paid")  # the old payment delivered again
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid_late", occurred_at="2026-11-20T10:30:00Z")
+    later.refresh_from_db()
+    assert later.status == "waiting", "events that occurred before the run began do not end it"
+    assert Execution.objects.get(event_id="evt_1").status_reason == "exit_on: invoice.paid (evt_paid) for inv_2001"
+
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid_again")
+    later.refresh_from_db()
+    assert later.status == "canceled" and "evt_paid_again" in later.status_reason
+
+
+def test_an_exit_event_that_occurred_before_a_late_trigger_still_ends_its_run(engine):
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid"])
+    engine.emit("payment.failed", failed(), id="evt_1", occurred_at="2026-11-20T09:00:00Z")  # delivered late
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid", occurred_at="2026-11-20T09:30:00Z")
+    assert Execution.objects.get().status == "canceled", "paid after the failure, whatever the delivery order"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_ended_by_the_payment_it_made_leaves_no_step_running(engine):
+    from billing_events.models import Payment
+
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid"], reentry="skip_if_running")
+    engine.emit("payment.failed", failed(), id="evt_1")
+    engine.emit("customer.created", sample("customer.created", customer={"default_payment_method": "pm_card_ok"}))
+    execution = Execution.objects.get()
+    engine.advance(days=3)  # the retry pays the invoice; its invoice.paid ends the run at once
+
+    execution.refresh_from_db()
+    payment = Payment.objects.get(status="succeeded")
+    paid_event = f"evt_invoice_paid_{execution.pk}:retry:0"
+    assert execution.status == "canceled"
+    assert execution.status_reason == f"exit_on: invoice.paid ({paid_event}) for inv_2001"
+    retry = execution.step_runs.get(step_key="retry")
+    assert retry.status == "succeeded" and retry.output["payment_id"] == payment.pk
+    assert retry.finished_at is not None
+    assert not execution.step_runs.filter(status="running").exists()

@@ -1,0 +1,132 @@
+"""System checks of the ``AUTOMATIONS`` and ``Q_CLUSTER`` settings (``manage.py check``).
+
+They read the settings as configured (not django-q2's ``Conf``, a snapshot taken at import), so a
+mistake is reported with the setting's name before a worker runs into it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from numbers import Real
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from billing_events.conf import DEFAULTS, IMPORT_STRINGS
+
+#: Settings that must be positive numbers (None allowed where it means "off").
+POSITIVE = ("TICK_MINUTES", "LEASE_SECONDS", "REQUEUE_SECONDS", "REDISPATCH_SECONDS", "SWEEP_BATCH",
+            "DERIVED_SCAN_MINUTES", "LOOP_MAX_ITEMS", "TIME_BUDGET_SECONDS", "ACTION_TIMEOUT_SECONDS",
+            "MAX_INTERRUPTED_ATTEMPTS", "RENDER_SECONDS", "RENDER_MAX_CHARS", "EVENT_MAX_BYTES", "JSON_MAX_DEPTH",
+            "PRUNE_MINUTES", "PRUNE_BATCH")
+OPTIONAL_POSITIVE = ("RETENTION_DAYS",)
+BASES = {"BILLING_GATEWAY": "billing_events.gateway.base.BillingGateway",
+         "SMS_PROVIDER": "automations.providers.sms.SMSProvider",
+         "CRM_PROVIDER": "automations.providers.crm.CRMProvider"}
+
+
+def _automations() -> dict[str, Any]:
+    return {**DEFAULTS, **(getattr(settings, "AUTOMATIONS", None) or {})}
+
+
+def _q_cluster() -> dict[str, Any]:
+    return getattr(settings, "Q_CLUSTER", None) or {}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+@register("automations")
+def check_automations_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Unknown keys, values of the wrong kind, dotted paths that cannot be imported."""
+    configured = getattr(settings, "AUTOMATIONS", None) or {}
+    messages: list[CheckMessage] = []
+    if not isinstance(configured, dict):
+        return [Error("AUTOMATIONS must be a dict", id="automations.E002")]
+    for key in sorted(set(configured) - set(DEFAULTS)):
+        messages.append(Warning(f"AUTOMATIONS[{key!r}] is not a setting of the automations apps",
+                                hint=f"Known settings: {', '.join(sorted(DEFAULTS))}", id="automations.W001"))
+    values = _automations()
+    for key in POSITIVE:
+        if not _number(values[key]) or values[key] <= 0:
+            messages.append(Error(f"AUTOMATIONS[{key!r}] must be a positive number, not {values[key]!r}",
+                                  id="automations.E003"))
+    for key in OPTIONAL_POSITIVE:
+        if values[key] is not None and (not _number(values[key]) or values[key] <= 0):
+            messages.append(Error(f"AUTOMATIONS[{key!r}] must be a positive number or None, not {values[key]!r}",
+                                  id="automations.E003"))
+    messages.extend(_import_errors(values))
+    return messages
+
+
+def _import_errors(values: dict[str, Any]) -> Iterator[CheckMessage]:
+    for key in sorted(IMPORT_STRINGS):
+        path = values[key]
+        if path is None and key != "BILLING_GATEWAY":
+            continue
+        try:
+            imported = import_string(path) if isinstance(path, str) else path
+        except (ImportError, TypeError, ValueError) as exc:
+            yield Error(f"AUTOMATIONS[{key!r}] = {path!r} cannot be imported: {exc}", id="automations.E004")
+            continue
+        base = import_string(BASES[key])
+        if not (isinstance(imported, type) and issubclass(imported, base)):
+            yield Error(f"AUTOMATIONS[{key!r}] = {path!r} is not a subclass of {BASES[key]}", id="automations.E004")
+
+
+@register("automations")
+def check_q_cluster(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The worker cluster's timeouts: a task must end before it is handed out again, and the
+    engine's own budgets must end before the task's timeout."""
+    cluster, values = _q_cluster(), _automations()
+    if cluster.get("sync"):
+        return []  # tasks run in the calling process (tests): no timeouts apply
+    timeout, retry = cluster.get("timeout"), cluster.get("retry", 60)
+    if not _number(timeout):
+        return [Error("Q_CLUSTER['timeout'] must be set: without it a hung action holds a worker for ever",
+                      hint="For example 'timeout': 60, 'retry': 90.", id="automations.E001")]
+    messages: list[CheckMessage] = []
+    if not _number(retry) or retry <= timeout:
+        messages.append(Error(
+            f"Q_CLUSTER['timeout'] ({timeout}) must be below Q_CLUSTER['retry'] ({retry})",
+            hint="The broker hands a task that is not acknowledged within 'retry' seconds to another worker; "
+                 "one still running would then run twice.", id="automations.E001"))
+    budget, action, render = (values["TIME_BUDGET_SECONDS"], values["ACTION_TIMEOUT_SECONDS"],
+                              values["RENDER_SECONDS"])
+    if all(_number(value) for value in (budget, action, render)) and budget + action + render >= timeout:
+        messages.append(Error(
+            f"AUTOMATIONS['TIME_BUDGET_SECONDS'] + ['ACTION_TIMEOUT_SECONDS'] + ['RENDER_SECONDS'] "
+            f"({budget} + {action} + {render}) must stay below Q_CLUSTER['timeout'] ({timeout})",
+            hint="A step that starts just before the time budget runs out may take the action timeout and a "
+                 "render on top; a task that outlives Q_CLUSTER['timeout'] is killed.", id="automations.E005"))
+    orm = cluster.get("orm")
+    if orm and orm not in settings.DATABASES:
+        messages.append(Error(f"Q_CLUSTER['orm'] = {orm!r} is not in DATABASES", id="automations.E006"))
+    if not orm and not cluster.get("redis") and not cluster.get("broker_class"):
+        messages.append(Warning("Q_CLUSTER names no broker ('orm' or 'redis'); django-q2 will try Redis on "
+                                "localhost", id="automations.W002"))
+    return messages
+
+
+@register(Tags.database)
+def check_broker(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Whether the Redis broker answers (run by ``migrate`` and ``check --database``: it connects)."""
+    cluster = _q_cluster()
+    if not databases or cluster.get("sync") or not cluster.get("redis"):
+        return []
+    try:
+        import redis
+    except ImportError:
+        return [Error("Q_CLUSTER['redis'] is set but the redis package is not installed",
+                      hint="pip install 'billing-automations[redis]'", id="automations.E007")]
+    options = cluster["redis"]
+    try:
+        client = (redis.Redis.from_url(options, socket_connect_timeout=2, socket_timeout=2)
+                  if isinstance(options, str) else
+                  redis.Redis(**{"socket_connect_timeout": 2, "socket_timeout": 2, **options}))
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        return [Error(f"the Redis broker in Q_CLUSTER['redis'] does not answer: {exc}", id="automations.E007")]
+    return []

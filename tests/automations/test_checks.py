@@ -1,0 +1,60 @@
+"""System checks of the AUTOMATIONS and Q_CLUSTER settings: each mistake has its id."""
+from __future__ import annotations
+
+import pytest
+from django.core.checks import Tags, run_checks
+
+CLUSTER = {"name": "automations", "orm": "default", "timeout": 60, "retry": 90}
+
+
+def ids(**options) -> list[str]:
+    return sorted(message.id for message in run_checks(tags=["automations"], **options))
+
+
+@pytest.fixture
+def cluster(settings):
+    settings.Q_CLUSTER = dict(CLUSTER)
+    return settings
+
+
+def test_the_demo_settings_pass(cluster):
+    assert ids() == []
+
+
+@pytest.mark.parametrize(("q_cluster", "expected"), [
+    ({"timeout": 90, "retry": 60}, ["automations.E001"]),
+    ({"timeout": None}, ["automations.E001"]),
+    ({"timeout": 30}, ["automations.E005"]),  # 20 s budget + 30 s action + 2 s render >= 30 s
+    ({"orm": "elsewhere"}, ["automations.E006"]),
+    ({"orm": None}, ["automations.W002"]),
+])
+def test_cluster_timeouts_and_broker(cluster, q_cluster, expected):
+    cluster.Q_CLUSTER = {**CLUSTER, **q_cluster}
+    assert ids() == expected
+
+
+def test_action_timeouts_must_stay_below_the_task_timeout(cluster):
+    cluster.AUTOMATIONS = {"ACTION_TIMEOUT_SECONDS": 45}
+    [message] = run_checks(tags=["automations"])
+    assert message.id == "automations.E005" and "(20 + 45 + 2) must stay below Q_CLUSTER['timeout'] (60)" in message.msg
+
+
+@pytest.mark.parametrize(("automations", "expected"), [
+    ({"BILLING_GATEWAY": "nowhere.Gateway"}, ["automations.E004"]),
+    ({"BILLING_GATEWAY": "automations.providers.sms.ConsoleSMSProvider"}, ["automations.E004"]),
+    ({"SMS_PROVIDER": "automations.providers.sms.Missing"}, ["automations.E004"]),
+    ({"CRM_PROVIDER": "billing_events.gateway.reference.ReferenceGateway"}, ["automations.E004"]),
+    ({"LEASE_SECONDS": 0, "RETENTION_DAYS": "ninety"}, ["automations.E003", "automations.E003"]),
+    ({"LEASE_SECONDS": 600, "RETENTION_DAYS": None, "CRM_PROVIDER": "automations.providers.crm.HTTPCRMProvider"}, []),
+    ({"SLAK_WEBHOOK_URL": "https://hooks.slack.com/x"}, ["automations.W001"]),
+])
+def test_automations_settings(cluster, automations, expected):
+    cluster.AUTOMATIONS = automations
+    assert ids() == expected
+
+
+def test_an_unreachable_redis_broker_is_reported_by_database_checks(cluster):
+    cluster.Q_CLUSTER = {**CLUSTER, "orm": None, "redis": "redis://127.0.0.1:1/0"}
+    messages = run_checks(tags=[Tags.database], databases=["default"])
+    assert [message.id for message in messages] == ["automations.E007"]
+    assert ids() == [], "plain manage.py check does not connect"
