@@ -7,7 +7,7 @@ from typing import Any
 
 from automations import clock
 from automations.engine.context import Unsaved, build_scope
-from automations.templating import RenderError, render
+from automations.templating import RenderError, empty_variables, render
 from automations.triggers.schedules import Schedule
 from automations.triggers.validation import validate_schedule
 from billing_events.errors import InvalidInput
@@ -33,11 +33,12 @@ def render_templates(sources: dict[str, Any], data: dict[str, Any],
                      outputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Each of ``sources`` (subject, body, ...) rendered with the variables of a run on ``data``
     (current billing data through the gateway, as a real step sees it) and earlier steps'
-    ``outputs``. Returns ``{"rendered": {...}, "errors": [{"field", "message"}]}``: a template
-    that does not render is reported by field, the others are still shown."""
+    ``outputs``. Returns ``{"rendered": {...}, "errors": [{"field", "message"}], "warnings": [...]}``:
+    a template that does not render is reported by field, the others are still shown; a variable
+    that renders empty (a customer without a name) is a warning naming it and the field."""
     run = Unsaved(None, {"type": "test"}, data, clock.now(), outputs=dict(outputs or {}))
     scope = build_scope(run, now=clock.now())
-    rendered, errors = {}, []
+    rendered, errors, warnings = {}, [], []
     for name, source in sources.items():
         if name not in TEMPLATE_FIELDS:
             errors.append({"field": name, "message": f"is not a template field; use {', '.join(TEMPLATE_FIELDS)}"})
@@ -48,4 +49,7 @@ def render_templates(sources: dict[str, Any], data: dict[str, Any],
                 rendered[name] = render(source, scope, html=name in ("html", "body_html"))
             except RenderError as exc:
                 errors.append({"field": name, "message": str(exc)})
-    return {"rendered": rendered, "errors": errors}
+            else:
+                warnings += [{"field": name, "message": f"{path} rendered empty"}
+                             for path in empty_variables(source, scope.resolve)]
+    return {"rendered": rendered, "errors": errors, "warnings": warnings}

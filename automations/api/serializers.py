@@ -257,8 +257,10 @@ class SchedulePreviewSerializer(serializers.Serializer):
 
 
 class RenderPreviewSerializer(serializers.Serializer):
-    rendered = serializers.DictField(child=serializers.CharField())
+    rendered = serializers.DictField(child=serializers.CharField(allow_blank=True))
     errors = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    warnings = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                     help_text="Variables that rendered empty, by field.")
 
 
 class EmailTemplateSerializer(serializers.ModelSerializer):

@@ -166,3 +166,11 @@ def test_validate_warns_about_undocumented_fields_without_refusing(api, definiti
     definition["steps"][1]["duration"] = "soon"  # invalid elsewhere: the warning is still given
     answer = api.post("/api/automations/validate/", definition, format="json").json()
     assert answer["valid"] is False and answer["warnings"][0]["field"] == "steps.still_unpaid.if.all[0].field"
+
+
+def test_render_preview_warns_when_a_variable_renders_empty(api):
+    data = sample("payment.failed", customer={"name": ""})
+    answer = api.post("/api/render-preview/", {"templates": {"subject": "Hi {{ customer.name }}"}, "data": data},
+                      format="json").json()
+    assert answer["rendered"] == {"subject": "Hi "}
+    assert answer["warnings"] == [{"field": "subject", "message": "customer.name rendered empty"}]

@@ -29,7 +29,10 @@ async function renderPreview(app, box, templates) {
     const answer = await app.api.post("render-preview/", { templates, data: app.sampleData(), outputs: app.testOutputs() });
     box.querySelector(".ab-preview__subject").textContent = `Subject: ${answer.rendered.subject ?? ""}`;
     box.querySelector(".ab-preview__body").textContent = answer.rendered.body ?? answer.rendered.body_text ?? "";
-    box.querySelector(".ab-errors").replaceChildren(...answer.errors.map((error) => h("li", {}, `${error.field}: ${error.message}`)));
+    box.querySelector(".ab-errors").replaceChildren(
+      ...answer.errors.map((error) => h("li", {}, `${error.field}: ${error.message}`)),
+      ...(answer.warnings || []).map((warning) => h("li", { class: "ab-warning" },
+        `Check: ${warning.message} in ${warning.field} (on this sample data)`)));
   } catch (error) {
     box.querySelector(".ab-errors").replaceChildren(h("li", {}, error.message));
   }
