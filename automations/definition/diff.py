@@ -84,6 +84,7 @@ def diff_definitions(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[st
     ``changed`` items are ``{"key", "fields", "changes": [{"field", "from", "to"}]}``; ``lines``
     says the same in sentences a person reads in a version list.
     """
+    first = old is None
     old = old or {"steps": []}
     top_old = {name: value for name, value in old.items() if name != "steps"}
     top_new = {name: value for name, value in new.items() if name != "steps"}
@@ -104,7 +105,9 @@ def diff_definitions(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[st
         ("steps changed", [c["key"] for c in changed]), ("steps moved", [m["key"] for m in moved])) if items]
     return {"settings": settings, "setting_changes": setting_changes, "added": added, "removed": removed,
             "changed": changed, "moved": moved, "summary": "; ".join(parts) or "no changes",
-            "lines": _lines(setting_changes, added, removed, changed, moved, after)}
+            # The first version has nothing to compare with: one line says what it holds.
+            "lines": [f"created with {len(after)} step{'' if len(after) == 1 else 's'}: {', '.join(after)}"] if first
+            else _lines(setting_changes, added, removed, changed, moved, after)}
 
 
 def _short(value: Any) -> str:
