@@ -110,6 +110,18 @@ def check_q_cluster(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     return messages
 
 
+@register("automations", Tags.security, deploy=True)
+def check_secrets_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: stored secrets need a key of their own. The fallback derived from
+    SECRET_KEY is for the demo: rotating SECRET_KEY would make every stored secret unreadable."""
+    if _automations()["SECRETS_KEY"]:
+        return []
+    return [Warning("AUTOMATIONS['SECRETS_KEY'] is not set: stored secrets are encrypted under a key derived "
+                    "from SECRET_KEY, and changing SECRET_KEY makes them unreadable",
+                    hint="Generate one with: python -c 'from cryptography.fernet import Fernet; "
+                         "print(Fernet.generate_key().decode())'", id="automations.W003")]
+
+
 @register(Tags.database)
 def check_broker(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Whether the Redis broker answers (run by ``migrate`` and ``check --database``: it connects)."""

@@ -58,3 +58,10 @@ def test_an_unreachable_redis_broker_is_reported_by_database_checks(cluster):
     messages = run_checks(tags=[Tags.database], databases=["default"])
     assert [message.id for message in messages] == ["automations.E007"]
     assert ids() == [], "plain manage.py check does not connect"
+
+
+def test_a_deployment_without_a_secrets_key_is_warned(cluster):
+    assert ids() == [], "only check --deploy asks"
+    assert ids(include_deployment_checks=True) == ["automations.W003"]
+    cluster.AUTOMATIONS = {"SECRETS_KEY": "x" * 43 + "="}
+    assert ids(include_deployment_checks=True) == []
