@@ -1,4 +1,4 @@
-"""manage.py automations_tick and the benchmark's measuring code (not its timings)."""
+"""manage.py automations_tick and the tick schedule migrate installs."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 from django_q.models import Schedule
 
-from automations import benchmark, clock
+from automations import clock
 from automations.engine.schedule import TICK_FUNC, TICK_NAME, ensure_tick_schedule
 from tests.conftest import sample
 
@@ -29,11 +29,3 @@ def test_migrate_installs_one_recurring_tick_schedule():
     assert schedule.func == TICK_FUNC and schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
     ensure_tick_schedule()
     assert Schedule.objects.filter(name=TICK_NAME).count() == 1
-
-
-@pytest.mark.django_db(transaction=True)  # the benchmark runs in autocommit, as the command does
-def test_benchmark_measurements_run_and_check_their_own_results():
-    emitted, inserted = benchmark.measure_ingest(5)
-    steps, tasks = benchmark.measure_execution(2)
-    small, large = benchmark.measure_sweep(60, 120)
-    assert min(emitted, inserted, steps, tasks, small, large) > 0

@@ -1,46 +1,58 @@
-"""``manage.py automations_bench``: throughput and sweep cost, as ratios to bare baselines.
+"""``manage.py automations_bench``: what the engine costs, as ratios to bare baselines.
 
 It runs in a throw-away database created beside the configured one (same engine and server), so
-the figures are the configured database's and its data is not touched.
+the figures are the configured database's and its data is not touched. ``--cluster`` measures end
+to end through a real worker cluster instead of in this process.
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import logging
 
 import django
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
+
+from automations.benchmarks.cluster import ClusterFigures, run_cluster_benchmark
+from automations.benchmarks.in_process import Figures, run_benchmark
+from automations.benchmarks.scratch import scratch_database
+from billing_events.conf import app_settings
 
 
 class Command(BaseCommand):
     help = "Benchmark event ingestion, step execution and the wake-up sweep against bare baselines."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--events", type=int, default=1000)
+        parser.add_argument("--events", type=int, default=None,
+                            help="events to emit (default 1000 in process, 300 with --cluster)")
         parser.add_argument("--executions", type=int, default=50, help="runs of the 10-step automation")
         parser.add_argument("--waiting", type=int, default=100_000, help="the large waiting-executions count")
+        parser.add_argument("--cluster", action="store_true",
+                            help="end to end through a real django-q2 cluster started by the command")
+        parser.add_argument("--workers", type=int, default=4, help="the cluster's workers (--cluster)")
+        parser.add_argument("--unrelated", type=int, default=10_000,
+                            help="unrelated active automations for the dispatch figure (--cluster)")
+        parser.add_argument("--waits", type=int, default=30,
+                            help="one-minute waits for the lateness figure; 0 skips it (--cluster)")
+        parser.add_argument("--spread", type=float, default=60.0,
+                            help="seconds over which the waits are started (--cluster)")
 
     def handle(self, *args, **options) -> None:
-        import logging
-
-        from automations.benchmark import run_benchmark
-
         logging.getLogger("django-q").setLevel(logging.WARNING)  # one INFO line per task otherwise
+        with scratch_database():
+            if options["cluster"]:
+                figures = run_cluster_benchmark(
+                    events=options["events"] or 300, workers=options["workers"], unrelated=options["unrelated"],
+                    waits=options["waits"], spread_seconds=options["spread"], tick_seconds=60.0 * app_settings.TICK_MINUTES)
+            else:
+                figures = run_benchmark(options["events"] or 1000, options["executions"], 1000, options["waiting"])
+        self.stdout.write(f"Billing Automations benchmark — {connection.vendor}, Django {django.get_version()}")
+        if isinstance(figures, ClusterFigures):
+            self._cluster(figures)
+        else:
+            self._in_process(figures)
 
-        original_name = connection.settings_dict["NAME"]
-        tmp = tempfile.TemporaryDirectory()
-        if connection.vendor == "sqlite":
-            # a file, like the real one (an in-memory database would flatter every figure)
-            connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            figures = run_benchmark(options["events"], options["executions"], 1000, options["waiting"])
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
-            tmp.cleanup()
+    def _in_process(self, figures: Figures) -> None:
         out = self.stdout.write
-        out(f"Billing Automations benchmark — {connection.vendor}, Django {django.get_version()}")
         out(f"ingest   emit()              {figures.emit_rate:9.0f} events/s   "
             f"bare ORM insert     {figures.insert_rate:9.0f} rows/s    ratio {figures.emit_rate / figures.insert_rate:5.2f}")
         out(f"execute  10-step automation  {figures.step_rate:9.0f} steps/s    "
@@ -48,3 +60,16 @@ class Command(BaseCommand):
         out(f"sweep    {figures.small:>7,} waiting    {figures.sweep_small_ms:9.2f} ms/sweep  "
             f"{figures.large:>7,} waiting   {figures.sweep_large_ms:9.2f} ms/sweep  "
             f"ratio {figures.sweep_large_ms / figures.sweep_small_ms:5.2f} (flat is ~1)")
+
+    def _cluster(self, figures: ClusterFigures) -> None:
+        out = self.stdout.write
+        out(f"cluster  {figures.workers} workers, {figures.broker}")
+        out(f"execute  {figures.events} events, {figures.steps} steps end to end {figures.step_rate:9.1f} steps/s    "
+            f"{figures.events} no-op tasks {figures.task_rate:9.1f} tasks/s   "
+            f"ratio {figures.step_rate / figures.task_rate:5.2f}")
+        out(f"dispatch no other automations {figures.dispatch_bare_ms:7.2f} ms/event   "
+            f"{figures.unrelated:,} unrelated active {figures.dispatch_crowded_ms:7.2f} ms/event   "
+            f"ratio {figures.dispatch_crowded_ms / figures.dispatch_bare_ms:5.2f} (flat is ~1)")
+        if figures.waits:
+            out(f"wake-up  {figures.waits} one-minute waits resumed late by p50 {figures.lateness_p50:6.1f} s   "
+                f"p99 {figures.lateness_p99:6.1f} s (tick every {figures.tick_seconds:.0f} s)")

@@ -1,4 +1,4 @@
-"""The figures printed by ``manage.py automations_bench``, each against a bare baseline of the same run.
+"""In one process: each figure against a bare baseline of the same run.
 
 - ingest: ``emit()`` (validate, store, mirror, queue the dispatch) vs a bare ORM insert of an Event;
 - execute: steps of a 10-step automation run through the worker path vs a no-op django-q2 task
@@ -18,6 +18,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from automations import clock, services
+from automations.benchmarks.workload import NOOP, STEPS_PER_RUN, TEN_STEPS
 from automations.engine.program import initial_cursor
 from automations.engine.sweep import wake_due
 from automations.models import Execution
@@ -25,28 +26,6 @@ from automations.status import ExecutionStatus
 from billing_events import emit
 from billing_events.catalogue import get_event_type
 from billing_events.models import Event
-
-TEN_STEPS = {
-    "name": "Benchmark: ten steps",
-    "trigger": {"type": "manual"},
-    "steps": [
-        {"key": "open", "type": "action", "action": "create_task", "config": {"title": "Open {{ invoice.number }}"}},
-        {"key": "big", "type": "branch",
-         "if": {"all": [{"field": "invoice.amount_due", "operator": "greater_than", "value": 100}]},
-         "then": [{"key": "escalate", "type": "action", "action": "create_task",
-                   "config": {"title": "Escalate {{ invoice.amount_due | money(invoice.currency) }}",
-                              "priority": "high"}}],
-         "else": [{"key": "small", "type": "stop"}]},
-        *({"key": f"note_{n}", "type": "action", "action": "create_task",
-           "config": {"title": "Note {{ customer.name }} " + str(n)}} for n in range(6)),
-        {"key": "done", "type": "stop"},
-    ],
-}
-STEPS_PER_RUN = 10  # open, big, escalate, note_0..note_5, done
-
-
-def noop() -> None:
-    """The baseline django-q2 task."""
 
 
 def _rate(count: int, func: Callable[[int], None]) -> float:
@@ -85,7 +64,7 @@ def measure_execution(runs: int) -> tuple[float, float]:
     sync = Conf.SYNC
     Conf.SYNC = True
     try:
-        tasks = _rate(runs * STEPS_PER_RUN, lambda i: async_task("automations.benchmark.noop"))
+        tasks = _rate(runs * STEPS_PER_RUN, lambda i: async_task(NOOP))
         start = time.perf_counter()
         for _ in range(runs):
             execution = services.run_manual(automation, data)
@@ -115,7 +94,7 @@ def _fill_waiting(automation, version, total: int) -> None:
 
 def _sweep_ms(repeats: int = 20) -> float:
     """Median time of a sweep that finds 50 due wake-ups (queueing stubbed out: the sweep alone)."""
-    import automations.engine.sweep as sweep_module
+    import automations.engine.sweep as sweep_module  # its async_task is stubbed below
 
     timings = []
     real_async = sweep_module.async_task

@@ -1,0 +1,208 @@
+"""End to end through a real django-q2 cluster (``automations_bench --cluster``).
+
+- steps: E ``payment.failed`` events emitted for the ten-step automation, timed from the first
+  emit until every execution has succeeded, beside E no-op tasks through the same cluster (what
+  the carrier alone moves per second);
+- dispatch: the time to dispatch one event with N unrelated active automations (listening to
+  other event types) against none: the indexed trigger lookup should make them free;
+- lateness: executions that wait one minute, started over a spread of time so their wake-ups fall
+  at every phase of the tick; how long after its ``wake_at`` each one resumed (p50, p99).
+
+The cluster is forked from this process (django-q2's own ``Cluster``), so its workers use the
+scratch database this process created, whatever the host's settings name.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, connections, transaction
+from django.db.models import Count
+from django_q.brokers import get_broker
+from django_q.cluster import Cluster
+from django_q.conf import Conf
+from django_q.tasks import async_task, count_group
+
+from automations import services
+from automations.benchmarks.workload import NOOP, ten_steps_on
+from automations.models import Automation, AutomationVersion, Execution, StepRun
+from automations.status import ExecutionStatus
+from automations.triggers.events import dispatch
+from billing_events import emit
+from billing_events.catalogue import event_type_names, get_event_type
+
+WORKLOAD_EVENT = "payment.failed"
+POLL_SECONDS = 0.2
+WAKE_AFTER = "1m"
+LATENESS_AUTOMATION = {
+    "name": "Benchmark: wake-ups", "trigger": {"type": "manual"}, "reentry": "allow",
+    "steps": [{"key": "wait", "type": "delay", "duration": WAKE_AFTER},
+              {"key": "resume", "type": "action", "action": "create_task", "config": {"title": "woke"}}],
+}
+
+
+@dataclass
+class ClusterFigures:
+    workers: int
+    broker: str
+    events: int
+    steps: int
+    step_rate: float
+    task_rate: float
+    unrelated: int
+    dispatch_bare_ms: float
+    dispatch_crowded_ms: float
+    waits: int
+    lateness_p50: float
+    lateness_p99: float
+    tick_seconds: float
+
+
+@contextmanager
+def running_cluster(workers: int) -> Iterator[str]:
+    """A django-q2 cluster of ``workers`` on a queue of its own; yields the broker's name."""
+    saved = (Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT, Conf.CLUSTER_NAME, Conf.PREFIX)
+    handlers = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    # Every result kept (the no-op baseline is counted by its results); a queue name of its own so
+    # a Redis broker shared with a running demo does not mix their tasks. The prefix must equal the
+    # name, or django-q2's scheduler leaves the tick (a schedule with no cluster named) alone.
+    Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT = workers, False, 0
+    Conf.CLUSTER_NAME = Conf.PREFIX = "automations-bench"
+    broker = get_broker()
+    cluster = Cluster(broker)  # installs its own SIGTERM/SIGINT handlers: restored below
+    # Forked processes must not inherit an open connection (creating the broker may open one): a
+    # child closing its copy would end this process's session on the server.
+    connections.close_all()
+    try:
+        cluster.start()
+        yield type(broker).__name__
+    finally:
+        cluster.stop()
+        broker.purge_queue()
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+        Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT, Conf.CLUSTER_NAME, Conf.PREFIX = saved
+
+
+def wait_until(done: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``done`` until it holds; the time it took. A RuntimeError naming ``what`` on timeout."""
+    start = time.perf_counter()
+    while not done():
+        if time.perf_counter() - start > timeout:
+            raise RuntimeError(f"the cluster did not finish {what} within {timeout:.0f} s")
+        time.sleep(POLL_SECONDS)
+    return time.perf_counter() - start
+
+
+def measure_carrier(tasks: int) -> float:
+    """No-op tasks per second through the running cluster, queue to result."""
+    group = f"bench-noop-{uuid.uuid4().hex[:8]}"
+    start = time.perf_counter()
+    for _ in range(tasks):
+        async_task(NOOP, group=group)
+    wait_until(lambda: count_group(group) >= tasks, 60 + tasks, f"{tasks} no-op tasks")
+    return tasks / (time.perf_counter() - start)
+
+
+def _finished(automation: Automation, expected: int) -> bool:
+    counts = dict(Execution.objects.filter(automation=automation).values_list("status").annotate(n=Count("pk")))
+    failed = counts.get(ExecutionStatus.FAILED, 0) + counts.get(ExecutionStatus.CANCELED, 0)
+    if failed:
+        raise RuntimeError(f"{failed} benchmark executions did not succeed")
+    return counts.get(ExecutionStatus.SUCCEEDED, 0) >= expected
+
+
+def measure_steps(events: int) -> tuple[int, float]:
+    """Steps per second end to end: emits, dispatch, every step of every execution."""
+    automation = services.create_automation(ten_steps_on(WORKLOAD_EVENT))
+    services.activate(automation)
+    sample = get_event_type(WORKLOAD_EVENT).sample_data()
+    run = uuid.uuid4().hex[:8]
+    start = time.perf_counter()
+    for index in range(events):
+        emit(WORKLOAD_EVENT, sample, id=f"bench_cluster_{run}_{index}")
+    wait_until(lambda: _finished(automation, events), 60 + 2 * events, f"{events} executions")
+    elapsed = time.perf_counter() - start
+    steps = StepRun.objects.filter(execution__automation=automation).count()
+    return steps, steps / elapsed
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Nearest rank: a value that was observed, not an interpolation."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def measure_lateness(waits: int, spread_seconds: float, tick_seconds: float) -> tuple[float, float]:
+    """p50 and p99 of (resumed at − wake_at) in seconds, for ``waits`` one-minute waits."""
+    automation = services.create_automation(LATENESS_AUTOMATION)
+    services.activate(automation)
+    data = get_event_type(WORKLOAD_EVENT).sample_data()
+    for _ in range(waits):
+        services.run_manual(automation, data)
+        time.sleep(spread_seconds / waits)
+    wait_until(lambda: _finished(automation, waits), 120 + 3 * tick_seconds, f"{waits} wake-ups")
+    planned = {row.execution_id: datetime.fromisoformat(row.output["until"])
+               for row in StepRun.objects.filter(execution__automation=automation, step_key="wait")}
+    resumed = dict(StepRun.objects.filter(execution__automation=automation, step_key="resume", attempt=1)
+                   .values_list("execution_id", "started_at"))
+    lateness = [(resumed[pk] - planned[pk]).total_seconds() for pk in planned]
+    return _percentile(lateness, 0.5), _percentile(lateness, 0.99)
+
+
+def add_unrelated_automations(count: int) -> None:
+    """``count`` active automations listening to every event type but the workload's."""
+    others = [name for name in event_type_names() if name != WORKLOAD_EVENT]
+    with transaction.atomic():
+        automations = Automation.objects.bulk_create(
+            Automation(name=f"Unrelated {n}", trigger_type="event", trigger_event=others[n % len(others)])
+            for n in range(count))
+        versions = AutomationVersion.objects.bulk_create(
+            AutomationVersion(automation=automation, number=1, state="active", name=automation.name,
+                              trigger={"type": "event", "event": automation.trigger_event},
+                              snapshot={"name": automation.name, "steps": [],
+                                        "trigger": {"type": "event", "event": automation.trigger_event}})
+            for automation in automations)
+        for automation, version in zip(automations, versions):
+            automation.active_version = version
+        Automation.objects.bulk_update(automations, ["active_version"], batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _dispatch_ms(events: int) -> float:
+    """Median milliseconds to dispatch one workload event (emitted untimed first)."""
+    sample = get_event_type(WORKLOAD_EVENT).sample_data()
+    run = uuid.uuid4().hex[:8]
+    ids = [emit(WORKLOAD_EVENT, sample, id=f"bench_dispatch_{run}_{n}").pk for n in range(events)]
+    timings = []
+    for event_id in ids:
+        start = time.perf_counter()
+        dispatch(event_id)
+        timings.append((time.perf_counter() - start) * 1000)
+    return _percentile(timings, 0.5)
+
+
+def measure_dispatch(events: int, unrelated: int) -> tuple[float, float]:
+    """Dispatch time with no unrelated automations, then with ``unrelated`` of them."""
+    bare = _dispatch_ms(events)
+    add_unrelated_automations(unrelated)
+    return bare, _dispatch_ms(events)
+
+
+def run_cluster_benchmark(*, events: int, workers: int, unrelated: int, waits: int, spread_seconds: float,
+                          tick_seconds: float) -> ClusterFigures:
+    with running_cluster(workers) as broker:
+        task_rate = measure_carrier(events)
+        steps, step_rate = measure_steps(events)
+        p50, p99 = measure_lateness(waits, spread_seconds, tick_seconds) if waits else (0.0, 0.0)
+    # Without the cluster: the dispatch function itself, timed in this process.
+    bare, crowded = measure_dispatch(min(events, 200), unrelated)
+    return ClusterFigures(workers, broker, events, steps, step_rate, task_rate, unrelated, bare, crowded, waits,
+                          p50, p99, tick_seconds)
