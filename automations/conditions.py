@@ -275,6 +275,8 @@ def _contains(actual: Any, expected: Any) -> bool:
     if isinstance(actual, (list, tuple)):
         return any(_equal(item, expected) for item in actual)
     if isinstance(actual, dict):
+        if not isinstance(expected, str):
+            raise ConditionError(f"contains on an object needs a key (text), got {expected!r}")
         return expected in actual
     raise ConditionError(f"contains needs text, a list or an object, got {type(actual).__name__}")
 

@@ -13,7 +13,7 @@ from automations.engine import transitions
 from automations.errors import StateConflict
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
-from automations.models import Automation, AutomationVersion, Execution
+from automations.models import Automation, AutomationVersion, Execution, ExitRule
 from automations.revisions import revision_definition
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
@@ -77,6 +77,10 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
     locked.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
     draft.state, draft.snapshot, draft.activated_at = VersionState.ACTIVE, snapshot, clock.now()
     draft.save()
+    if snapshot.get("correlation_key"):  # without one, exit_on matches nothing
+        ExitRule.objects.bulk_create(ExitRule(version=draft, event_type=event_type,
+                                              correlation_key=snapshot["correlation_key"])
+                                     for event_type in snapshot.get("exit_on", []))
     trigger = snapshot["trigger"]
     locked.active_version = draft
     locked.trigger_type = trigger["type"]

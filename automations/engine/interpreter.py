@@ -68,9 +68,11 @@ class Run:
         )
 
 
-def run(execution_id: int, lease: str) -> None:
-    """Run the execution until it waits or ends. ``lease`` proves this worker owns it."""
-    deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
+def run(execution_id: int, lease: str, *, deadline: float | None = None) -> None:
+    """Run the execution until it waits or ends. ``lease`` proves this worker owns it; the run
+    hands itself back at ``deadline`` (``time.monotonic()``; default: one time budget from now)."""
+    if deadline is None:
+        deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
     try:
         while _run_one_step(execution_id, lease):
             if time.monotonic() >= deadline:

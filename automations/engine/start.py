@@ -30,8 +30,10 @@ def check_entry(version: AutomationVersion, scope: Scope) -> Outcome:
 
 def start_execution(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
                     data: dict[str, Any], event: Event | None = None, user: Any = None,
-                    error: str = "", slot_key: str | None = None) -> Execution | None:
+                    error: str = "", slot_key: str | None = None, queue: bool = True) -> Execution | None:
     """Create an execution of ``version`` and queue it to run now; None when none may start.
+    With ``queue=False`` the caller runs it (it is marked as queued all the same, so the sweep
+    queues it only when the caller died before it ran).
 
     Unique constraints decide, so concurrent starts cannot both win: one execution per automation
     and event (a redelivered dispatch starts nothing), one per schedule slot, and the version's ``reentry`` rule per
@@ -66,14 +68,14 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
                         reentry)
             return None
         raise
-    if not error:
+    if not error and queue:
         enqueue("automations.engine.tasks.resume_execution", execution.pk, execution.wait_token)
     return execution
 
 
 def start_if_entered(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
                      data: dict[str, Any], event: Event | None = None, user: Any = None,
-                     slot_key: str | None = None) -> Execution | None:
+                     slot_key: str | None = None, queue: bool = True) -> Execution | None:
     """Start an execution if the entry conditions hold; an evaluation error starts a failed one."""
     try:
         entered = check_entry(version, entry_scope(automation, trigger, data))
@@ -83,4 +85,4 @@ def start_if_entered(automation: Automation, version: AutomationVersion, *, trig
     if not entered.passed:
         return None
     return start_execution(automation, version, trigger=trigger, data=data, event=event, user=user,
-                           slot_key=slot_key)
+                           slot_key=slot_key, queue=queue)

@@ -39,8 +39,13 @@ def skip_locked(queryset: QuerySet, *, of: tuple[str, ...] = ()) -> QuerySet:
     return queryset
 
 
+#: Wake-ups handed out per task: enough that the broker's tasks per second do not cap the steps
+#: per second, few enough that a sweep's wake-ups still spread over the cluster's workers.
+WAKE_UPS_PER_TASK = 10
+
+
 def wake_due(now: datetime) -> int:
-    """Queue a resume task for every waiting execution whose time has come."""
+    """Queue resume tasks, ``WAKE_UPS_PER_TASK`` wake-ups each, for the waiting executions whose time has come."""
     batch = app_settings.SWEEP_BATCH
     requeue_before = now - timedelta(seconds=app_settings.REQUEUE_SECONDS)
     with transaction.atomic():
@@ -52,8 +57,9 @@ def wake_due(now: datetime) -> int:
         # Marked as queued so the next sweep does not queue them again; a wake-up whose task is
         # lost is queued again after REQUEUE_SECONDS.
         Execution.objects.filter(pk__in=[pk for pk, _ in due]).update(enqueued_at=now)
-    for pk, token in due:
-        async_task("automations.engine.tasks.resume_execution", pk, token, group="automations")
+    for start in range(0, len(due), WAKE_UPS_PER_TASK):
+        chunk = [[pk, token] for pk, token in due[start:start + WAKE_UPS_PER_TASK]]
+        async_task("automations.engine.tasks.resume_executions", chunk, group="automations")
     return len(due)
 
 

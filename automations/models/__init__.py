@@ -2,6 +2,7 @@
 from automations.models.automation import Automation, AutomationVersion
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
+from automations.models.exit_rule import ExitRule
 from automations.models.scan import DerivedScan
 from automations.models.secret import Secret
 from automations.models.schedule import ScheduleState
@@ -16,6 +17,7 @@ __all__ = [
     "DelayStep",
     "EmailTemplate",
     "Execution",
+    "ExitRule",
     "LoopStep",
     "ScheduleState",
     "Secret",

@@ -6,7 +6,8 @@ from typing import Any
 
 from automations import clock
 from automations.engine.start import start_if_entered
-from automations.models import Automation
+from automations.models import Automation, Execution
+from automations.status import ExecutionStatus
 from automations.triggers.exits import exit_executions
 from billing_events.models import Event
 
@@ -32,21 +33,23 @@ def trigger_matches(trigger: dict[str, Any], event: Event) -> bool:
     return True
 
 
-def dispatch(event_id: str) -> int:
-    """Start every execution ``event`` triggers; safe to run twice for one event. Returns how many started."""
+def dispatch(event_id: str, *, queue: bool = True) -> list[Execution]:
+    """Start every execution ``event`` triggers; safe to run twice for one event. Returns those
+    started; with ``queue=False`` the caller runs them (see ``start_execution``)."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         logger.warning("dispatch: event %s does not exist", event_id)
-        return 0
+        return []
     exit_executions(event)  # first: an invoice.paid ends its dunning before anything else reacts
-    started = 0
+    started = []
     for automation in listening_automations(event.type):
         version = automation.active_version
         if not trigger_matches(version.snapshot["trigger"], event):
             continue
         trigger = {"type": "event", "event_id": event.id, "event_type": event.type,
                    "occurred_at": event.occurred_at.isoformat()}
-        if start_if_entered(automation, version, trigger=trigger, data=event.data, event=event):
-            started += 1
+        execution = start_if_entered(automation, version, trigger=trigger, data=event.data, event=event, queue=queue)
+        if execution is not None and execution.status == ExecutionStatus.WAITING:
+            started.append(execution)
     Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=clock.now())
     return started

@@ -9,8 +9,8 @@ from django.utils.dateparse import parse_datetime
 
 from automations.engine import transitions
 from automations.engine.correlation import correlation_value
-from automations.models import AutomationVersion, Execution
-from automations.status import LIVE_STATUSES, VersionState
+from automations.models import Execution, ExitRule
+from automations.status import LIVE_STATUSES
 from billing_events.models import Event
 
 logger = logging.getLogger("automations")
@@ -28,18 +28,15 @@ def exit_executions(event: Event) -> int:
     the event shares, and which began no later than the event occurred: an exit event delivered
     again, or late, leaves the runs started after it alone. Returns how many were ended."""
     ended = 0
-    # Every activated version counts: an execution runs the version it started on, even after a
-    # newer one is active. Versions are few, and only their exit_on and correlation_key columns are
-    # read (not the snapshots); executions are found through the correlation index.
-    versions = (AutomationVersion.objects.filter(state__in=[VersionState.ACTIVE, VersionState.INACTIVE])
-                .exclude(correlation_key="").exclude(exit_on=[]).only("pk", "exit_on", "correlation_key"))
-    for version in versions:
-        if event.type not in version.exit_on:
-            continue
-        value = correlation_value(version.correlation_key, event.data)
+    # Every activated version counts (an execution runs the version it started on, even after a
+    # newer one is active): their rules are found by the event's type, executions through the
+    # correlation index.
+    rules = ExitRule.objects.filter(event_type=event.type).values_list("version_id", "correlation_key")
+    for version_id, correlation_key in rules:
+        value = correlation_value(correlation_key, event.data)
         if not value:
             continue
-        live = Execution.objects.filter(version=version, correlation_value=value, status__in=LIVE_STATUSES)
+        live = Execution.objects.filter(version_id=version_id, correlation_value=value, status__in=LIVE_STATUSES)
         for pk, started_at, trigger in live.values_list("pk", "started_at", "trigger"):
             if run_origin(started_at, trigger) > event.occurred_at:
                 logger.info("execution %s began after %s %s occurred; left running", pk, event.type, event.id)

@@ -100,7 +100,7 @@ def test_no_condition_always_passes():
 @pytest.mark.parametrize(
     ("actual", "operator", "expected"),
     [("open", "greater_than", 5), ("abc", "less_than", "def"), (5, "starts_with", "5"), (5, "contains", "5"),
-     ("text", "contains", 5)],
+     ("text", "contains", 5), ({"plan": "pro"}, "contains", ["plan"])],
 )
 def test_type_mismatch_at_run_time_is_a_clear_error(actual, operator, expected):
     with pytest.raises(ConditionError):

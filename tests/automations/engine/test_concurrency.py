@@ -60,9 +60,9 @@ def test_two_sweeps_at_the_same_instant_queue_each_wake_up_once(due_executions, 
     queued: list[int] = []
     lock = threading.Lock()
 
-    def record(func, pk, token, **kwargs):
+    def record(func, wake_ups, **kwargs):
         with lock:
-            queued.append(pk)
+            queued.extend(pk for pk, _ in wake_ups)
 
     monkeypatch.setattr(sweep, "async_task", record)
     counts = in_parallel(lambda i: sweep.wake_due(clock.now()), workers=4)

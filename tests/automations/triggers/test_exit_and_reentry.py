@@ -160,3 +160,42 @@ def test_a_run_ended_by_the_payment_it_made_leaves_no_step_running(engine):
     assert retry.status == "succeeded" and retry.output["payment_id"] == payment.pk
     assert retry.finished_at is not None
     assert not execution.step_runs.filter(status="running").exists()
+
+
+def test_exit_rules_are_found_by_event_type_whatever_the_number_of_automations(engine):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from automations.triggers.exits import exit_executions
+    from billing_events.models import Event
+
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid"])
+    engine.emit("payment.failed", failed(), id="evt_1")
+    paid = engine.emit("invoice.paid", sample("invoice.paid", invoice={"id": "inv_other"}), id="evt_paid")
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            exit_executions(Event.objects.get(pk=paid.pk))
+        return len(queries) - 1  # the event's own read
+    alone = statements()
+    for n in range(20):  # other automations with exit rules for other event types
+        other = copy.deepcopy(library.get_template("payment_dunning")["definition"])
+        other.update(name=f"Other {n}", correlation_key="invoice.id", exit_on=["invoice.voided"])
+        services.activate(services.create_automation(other))
+    assert statements() == alone == 2, "the rules by event type, then the live runs of the one matching version"
+
+
+def test_the_migration_writes_the_rules_of_versions_activated_before_it(engine):
+    import importlib
+
+    from django.apps import apps
+
+    from automations.models import ExitRule
+
+    migration = importlib.import_module("automations.migrations.0006_exit_rule")
+    automation = dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid", "invoice.voided"])
+    ExitRule.objects.all().delete()
+    migration.rules_of_activated_versions(apps, None)
+    assert sorted(ExitRule.objects.values_list("version_id", "event_type", "correlation_key")) == [
+        (automation.active_version.pk, "invoice.paid", "invoice.id"),
+        (automation.active_version.pk, "invoice.voided", "invoice.id")]
