@@ -114,12 +114,18 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
                 {**_object({"kind": {"const": "calendar"}, "rule": {"enum": list(CALENDAR_RULES)},
                             "time": {"type": "string", "pattern": TIME_OF_DAY}, "timezone": timezone,
                             "day": {"type": "integer", "minimum": 1, "maximum": 31},
-                            "n": {"enum": [1, 2, 3, 4, 5, -1]}, "weekday": {"enum": list(WEEKDAYS)}},
+                            "n": {"enum": [1, 2, 3, 4, 5, -1]}, "weekday": {"enum": list(WEEKDAYS)},
+                            "holidays": _ref("Holidays", prefix)},
                            ("kind", "rule")),
                  "allOf": [{"if": {"properties": {"rule": {"const": "day_of_month"}}}, "then": {"required": ["day"]}},
                            {"if": {"properties": {"rule": {"const": "nth_weekday_of_month"}}},
                             "then": {"required": ["n", "weekday"]}}]},
             ]},
+        "Holidays": {**_object({"country": {"type": "string", "minLength": 2, "maxLength": 3},
+                                "subdiv": {"type": "string", "minLength": 1}}, ("country",)),
+                     "description": "Public holidays the business-day rules skip: an ISO 3166 country code and "
+                                    "optionally a subdivision (DE with BY: Bavaria), as the holidays package knows "
+                                    "them (checked on save)."},
         "Condition": {"anyOf": [
             _object({"all": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("all",)),
             _object({"any": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("any",)),

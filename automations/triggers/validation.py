@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from automations.business_days import validate_holidays
 from automations.durations import parse as parse_duration
 from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
@@ -92,7 +93,9 @@ def validate_schedule(schedule: Any, path: str) -> Errors:
         elif not croniter.is_valid(expression):
             errors.append({"field": f"{path}.expression", "message": f"{expression!r} is not a valid cron expression"})
     elif kind == "calendar":
-        errors += _unknown_keys(schedule, {"kind", "rule", "time", "timezone", "day", "n", "weekday"}, path)
+        errors += _unknown_keys(schedule, {"kind", "rule", "time", "timezone", "day", "n", "weekday", "holidays"}, path)
+        if "holidays" in schedule:
+            errors += validate_holidays(schedule["holidays"], f"{path}.holidays")
         rule = schedule.get("rule")
         if rule not in CALENDAR_RULES:
             errors.append({"field": f"{path}.rule", "message": f"{rule!r} is not one of {', '.join(CALENDAR_RULES)}"})
