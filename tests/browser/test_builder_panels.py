@@ -96,6 +96,7 @@ def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, oper
     panel.get_by_label("holiday region", exact=True).fill("BY")
     page.wait_for_function("() => document.querySelectorAll('.ab-next-runs ol li time')[1]"
                            "?.getAttribute('datetime') === '2027-01-04T08:00:00Z'")
+    assert "skipping DE-BY holidays" in page.locator(".ab-card--trigger").inner_text()
     panel.get_by_label("holiday region", exact=True).fill("ZZ")
     page.locator(".ab-next-runs .ab-errors li").get_by_text(re.compile("trigger.schedule.holidays.subdiv")).wait_for()
 
