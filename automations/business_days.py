@@ -48,6 +48,17 @@ def _supported() -> dict[str, list[str]]:
     return holidays.list_supported_countries()
 
 
+def supported_countries() -> list[str]:
+    """The country codes a holiday calendar can name."""
+    return list(_supported())
+
+
+def subdivision_problem(value: Any) -> bool:
+    """Whether a ``holidays`` object names a subdivision its (known) country does not have."""
+    return (isinstance(value, dict) and value.get("country") in _supported() and "subdiv" in value
+            and value["subdiv"] not in _supported()[value["country"]])
+
+
 def validate_holidays(value: Any, path: str) -> Errors:
     """Problems with a ``holidays`` object: an unknown country or subdivision names its field."""
     if not isinstance(value, dict):

@@ -219,3 +219,16 @@ def test_test_mode_runs_as_the_next_slot_with_holidays_applied(api):
     answer = api.post(f"/api/automations/{created['id']}/test/", {}, format="json")
     assert answer.status_code == 200, answer.json()
     assert "Run for 2027-01-04T08:00:00+00:00" in str(answer.json()["timeline"]), "not New Year's Day"
+
+
+@pytest.mark.parametrize("every", ["0d", "PT0S"])
+def test_an_interval_of_no_time_is_refused_by_field(api, every):
+    answer = api.post("/api/schedule-preview/", {"schedule": {"kind": "interval", "every": every}}, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == [{"field": "trigger.schedule.every", "message": "must be longer than no time at all"}]
+
+
+def test_an_interval_start_that_is_not_a_date_time_is_refused_by_field(api):
+    schedule = {"kind": "interval", "every": "1h", "start": "2026-02-30T09:00", "timezone": "America/New_York"}
+    answer = api.post("/api/schedule-preview/", {"schedule": schedule}, format="json")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "trigger.schedule.start"
