@@ -55,8 +55,9 @@ def supported_countries() -> list[str]:
 
 def subdivision_problem(value: Any) -> bool:
     """Whether a ``holidays`` object names a subdivision its (known) country does not have."""
-    return (isinstance(value, dict) and value.get("country") in _supported() and "subdiv" in value
-            and value["subdiv"] not in _supported()[value["country"]])
+    if not isinstance(value, dict) or not isinstance(value.get("country"), str):
+        return False
+    return value["country"] in _supported() and "subdiv" in value and value["subdiv"] not in _supported()[value["country"]]
 
 
 def validate_holidays(value: Any, path: str) -> Errors:
