@@ -18,6 +18,7 @@ from automations.revisions import revision_definition
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.triggers.scheduled_runs import plan as plan_schedule
+from automations.triggers.schedules import Schedule
 from billing_events.catalogue import get_event_type
 from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
@@ -154,10 +155,20 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
         else:
             chosen = automation.draft_version or automation.active_version
         definition, chosen_number = chosen.definition(), chosen.number
-    trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event")}
+    trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event"),
+               **_next_slot(definition["trigger"] or {})}
     return simulate(definition, sample_data(definition) if data is None else data,
                     automation_id=automation.pk if automation else None, trigger=trigger, version=chosen_number,
                     billing_data=billing_data)
+
+
+def _next_slot(trigger: dict[str, Any]) -> dict[str, str]:
+    """For a schedule trigger, the slot a run started now would be for (holidays applied), so a
+    test run's ``schedule.slot`` is the next real run's."""
+    if trigger.get("type") != TriggerType.SCHEDULE:
+        return {}
+    slot = Schedule(trigger["schedule"]).next_after(clock.now())
+    return {"slot": slot.at.isoformat(), "slot_key": slot.key}
 
 
 def restore_version(automation: Automation, number: int, user: Any = None) -> AutomationVersion:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
+from automations.business_days import supported_countries
 from automations.conditions import OPERATORS, UNARY
 from automations.definition.validate import COLLECTIONS, MAX_LOOP_ITEMS
 from automations.status import OnFailure, Reentry, StopStatus
@@ -21,6 +22,11 @@ from billing_events.catalogue import event_type_names
 Schema = dict[str, Any]
 
 _NUMBER = r"\d{1,6}(?:[.,]\d{1,6})?"
+_ZERO = r"0{1,6}(?:[.,]0{1,6})?"
+#: A duration of no time at all: an interval schedule refuses it (it would never move on).
+#: An interval's start: an ISO 8601 date-time, with an offset or read in the schedule's timezone.
+LOCAL_DATETIME = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
+ZERO_DURATION = rf"^(?:\s*0{{1,6}}\s*[smhdw]\s*|P(?:{_ZERO}D)?(?:T(?:{_ZERO}H)?(?:{_ZERO}M)?(?:{_ZERO}S)?)?)$"
 #: Durations as ``automations.durations`` reads them: ``30s`` ... ``2w``, or ISO 8601 (``P3D``, ``PT1H``).
 DURATION = (rf"^(?:\s*\d{{1,6}}\s*[smhdw]\s*|P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$")
 SIGNED_DURATION = rf"^(?:\s*-?\d{{1,6}}\s*[smhdw]\s*|-?P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$"
@@ -107,19 +113,27 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
             _object({"type": {"const": "manual"}}, ("type",), title="manual trigger"),
         ]},
         "Schedule": {"oneOf": [
-                _object({"kind": {"const": "interval"}, "every": duration, "timezone": timezone, "start": {}},
+                _object({"kind": {"const": "interval"}, "every": {**duration, "not": {"pattern": ZERO_DURATION}}, "timezone": timezone,
+                         "start": {"type": "string", "pattern": LOCAL_DATETIME,
+                                   "description": "ISO 8601 date-time; a real date (checked on save)"}},
                         ("kind", "every")),
                 _object({"kind": {"const": "cron"}, "expression": {"type": "string", "pattern": CRON},
                          "timezone": timezone}, ("kind", "expression")),
                 {**_object({"kind": {"const": "calendar"}, "rule": {"enum": list(CALENDAR_RULES)},
                             "time": {"type": "string", "pattern": TIME_OF_DAY}, "timezone": timezone,
                             "day": {"type": "integer", "minimum": 1, "maximum": 31},
-                            "n": {"enum": [1, 2, 3, 4, 5, -1]}, "weekday": {"enum": list(WEEKDAYS)}},
+                            "n": {"enum": [1, 2, 3, 4, 5, -1]}, "weekday": {"enum": list(WEEKDAYS)},
+                            "holidays": _ref("Holidays", prefix)},
                            ("kind", "rule")),
                  "allOf": [{"if": {"properties": {"rule": {"const": "day_of_month"}}}, "then": {"required": ["day"]}},
                            {"if": {"properties": {"rule": {"const": "nth_weekday_of_month"}}},
                             "then": {"required": ["n", "weekday"]}}]},
             ]},
+        "Holidays": {**_object({"country": {"enum": sorted(supported_countries())},
+                                "subdiv": {"type": "string", "minLength": 1}}, ("country",)),
+                     "description": "Public holidays the business-day rules skip: an ISO 3166 country code and "
+                                    "optionally a subdivision (DE with BY: Bavaria), as the holidays package knows "
+                                    "them (checked on save)."},
         "Condition": {"anyOf": [
             _object({"all": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("all",)),
             _object({"any": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("any",)),

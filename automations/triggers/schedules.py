@@ -4,7 +4,13 @@ Slots are computed on local wall-clock time and then placed on the timeline, so 
 Europe/Berlin is 09:00 Berlin time on both sides of a daylight-saving change. A slot is known by
 its local wall time (``slot_key``): the hour that repeats when clocks go back holds one slot, not
 two. A local time that does not exist (the hour skipped in spring) fires at the same wall time
-read with the pre-change offset, which is one hour later on the clock.
+read with the pre-change offset, which is one hour later on the clock; where that instant is also
+the slot of a real wall time just after the change, the instant fires once, under the earlier key.
+Interval slots are real (UTC) time: ``every: 24h`` is 24 hours apart across a change, counted from
+``start`` (read in the schedule's timezone when it has no offset).
+
+Business-day rules skip weekends and, with ``"holidays": {"country": "DE", "subdiv": "BY"}``, that
+place's public holidays.
 """
 from __future__ import annotations
 
@@ -16,11 +22,16 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from automations.business_days import Calendar
 from automations.durations import parse as parse_duration
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: The epoch intervals count from when the schedule gives no start: slots fall on whole multiples.
-INTERVAL_EPOCH = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+UTC = ZoneInfo("UTC")
+INTERVAL_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+#: How many wall-clock candidates ``next_after`` may pass over (those of a repeated hour already
+#: behind the moment): one per minute for a day is far more than any change needs.
+MAX_CANDIDATES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ class Schedule:
         self.spec = spec
         self.kind = spec["kind"]
         self.zone = ZoneInfo(spec.get("timezone") or "UTC")
+        self.calendar = Calendar(spec.get("holidays"))
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -45,9 +57,17 @@ class Schedule:
         """The first slot strictly after ``moment``."""
         if self.kind == "interval":
             return self._next_interval(moment)
-        local = moment.astimezone(self.zone).replace(tzinfo=None)
-        wall = self._next_cron(local) if self.kind == "cron" else self._next_calendar(local)
-        return self._slot(wall)
+        # Start one spring shift back: a wall time in the skipped hour fires at the old offset, so
+        # just after the change (the clock already reads 03:10) the 02:30 slot is still ahead.
+        wall = moment.astimezone(self.zone).replace(tzinfo=None) - self._spring_shift(moment)
+        for _ in range(MAX_CANDIDATES):
+            wall = self._next_cron(wall) if self.kind == "cron" else self._next_calendar(wall)
+            slot = self._slot(wall)
+            # Wall order is not time order around a change: in the second pass of a repeated hour,
+            # its wall times are slots already behind us.
+            if slot.at > moment:
+                return slot
+        raise ValueError(f"no slot after {moment.isoformat()} for {self.spec}")
 
     def latest_at_or_before(self, moment: datetime, after: datetime) -> Slot | None:
         """The last slot in ``(after, moment]``: the one catch-up run for every slot missed since
@@ -67,13 +87,19 @@ class Schedule:
             slot = self.next_after(slot.at)
         return latest
 
+    def _spring_shift(self, moment: datetime) -> timedelta:
+        """How far the clocks went forward in the day before ``moment`` (zero if they did not)."""
+        now, before = moment.astimezone(self.zone), (moment - timedelta(days=1)).astimezone(self.zone)
+        return max(timedelta(0), now.utcoffset() - before.utcoffset())
+
     # -- kinds -----------------------------------------------------------------------------------
 
     def _anchor(self) -> datetime:
         start = self.spec.get("start")
         if start:
             parsed = datetime.fromisoformat(start)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.zone)
+            # The start is read in the schedule's timezone; from there on it is real time.
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.zone)).astimezone(UTC)
         return INTERVAL_EPOCH
 
     def _next_interval(self, moment: datetime) -> Slot:
@@ -109,15 +135,9 @@ class Schedule:
         if rule == "day_of_month":
             return date(year, month, min(self.spec["day"], last))  # day 31 means the last day in shorter months
         if rule == "first_business_day_of_month":
-            day = date(year, month, 1)
-            while day.weekday() >= 5:
-                day += timedelta(days=1)
-            return day
+            return self.calendar.first_from(date(year, month, 1))
         if rule == "last_business_day_of_month":
-            day = date(year, month, last)
-            while day.weekday() >= 5:
-                day -= timedelta(days=1)
-            return day
+            return self.calendar.first_from(date(year, month, last), step=-1)
         if rule == "nth_weekday_of_month":
             weekday, n = WEEKDAYS.index(self.spec["weekday"]), self.spec["n"]
             days = [date(year, month, d) for d in range(1, last + 1) if date(year, month, d).weekday() == weekday]
@@ -130,5 +150,5 @@ class Schedule:
 
     def _slot(self, wall: datetime) -> Slot:
         # fold=0: in the repeated hour, the first occurrence; in the skipped hour, the pre-change offset.
-        at = wall.replace(tzinfo=self.zone, fold=0).astimezone(ZoneInfo("UTC"))
+        at = wall.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
         return Slot(at, wall.isoformat(timespec="minutes"))

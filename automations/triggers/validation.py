@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from automations.business_days import validate_holidays
 from automations.durations import parse as parse_duration
 from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
@@ -71,6 +73,16 @@ def _validate_timezone(value: Any, path: str) -> Errors:
     return [{"field": path, "message": f"{value!r} is not an IANA timezone such as Europe/Berlin"}]
 
 
+def _is_datetime(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def validate_schedule(schedule: Any, path: str) -> Errors:
     """Problems with a schedule object (interval, cron or calendar)."""
     if not isinstance(schedule, dict):
@@ -80,9 +92,13 @@ def validate_schedule(schedule: Any, path: str) -> Errors:
     if kind == "interval":
         errors += _unknown_keys(schedule, {"kind", "every", "timezone", "start"}, path)
         try:
-            parse_duration(schedule.get("every"), field=f"{path}.every")
+            if not parse_duration(schedule.get("every"), field=f"{path}.every"):
+                errors.append({"field": f"{path}.every", "message": "must be longer than no time at all"})
         except InvalidInput as exc:
             errors += exc.errors
+        if "start" in schedule and not _is_datetime(schedule["start"]):
+            errors.append({"field": f"{path}.start",
+                           "message": f"{schedule['start']!r} is not an ISO 8601 date-time such as 2026-01-01T09:00"})
     elif kind == "cron":
         errors += _unknown_keys(schedule, {"kind", "expression", "timezone"}, path)
         expression = schedule.get("expression")
@@ -92,7 +108,9 @@ def validate_schedule(schedule: Any, path: str) -> Errors:
         elif not croniter.is_valid(expression):
             errors.append({"field": f"{path}.expression", "message": f"{expression!r} is not a valid cron expression"})
     elif kind == "calendar":
-        errors += _unknown_keys(schedule, {"kind", "rule", "time", "timezone", "day", "n", "weekday"}, path)
+        errors += _unknown_keys(schedule, {"kind", "rule", "time", "timezone", "day", "n", "weekday", "holidays"}, path)
+        if "holidays" in schedule:
+            errors += validate_holidays(schedule["holidays"], f"{path}.holidays")
         rule = schedule.get("rule")
         if rule not in CALENDAR_RULES:
             errors.append({"field": f"{path}.rule", "message": f"{rule!r} is not one of {', '.join(CALENDAR_RULES)}"})

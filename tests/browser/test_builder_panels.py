@@ -86,6 +86,19 @@ def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, oper
     panel.get_by_label("rule", exact=True).select_option("nth_weekday_of_month")
     assert panel.get_by_label("weekday", exact=True).is_visible()
     assert "On the first monday of each month at 09:00 (UTC)" in page.locator(".ab-card--trigger").inner_text()
+    # A business-day rule with Bavaria's holidays: New Year's Day 2027 (a Friday) gives way to Monday the 4th.
+    panel.get_by_label("rule", exact=True).select_option("first_business_day_of_month")
+    panel.get_by_label("timezone", exact=True).fill("Europe/Berlin")
+    runs.nth(1).wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.ab-next-runs ol li time')[1]"
+                           "?.getAttribute('datetime') === '2027-01-01T08:00:00Z'")
+    panel.get_by_label("holiday country", exact=True).fill("DE")
+    panel.get_by_label("holiday region", exact=True).fill("BY")
+    page.wait_for_function("() => document.querySelectorAll('.ab-next-runs ol li time')[1]"
+                           "?.getAttribute('datetime') === '2027-01-04T08:00:00Z'")
+    assert "skipping DE-BY holidays" in page.locator(".ab-card--trigger").inner_text()
+    panel.get_by_label("holiday region", exact=True).fill("ZZ")
+    page.locator(".ab-next-runs .ab-errors li").get_by_text(re.compile("trigger.schedule.holidays.subdiv")).wait_for()
 
 
 def test_a_hosts_own_action_is_offered_in_the_insert_menu(page, operator, dunning):

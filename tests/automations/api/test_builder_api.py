@@ -174,3 +174,61 @@ def test_render_preview_warns_when_a_variable_renders_empty(api):
                       format="json").json()
     assert answer["rendered"] == {"subject": "Hi "}
     assert answer["warnings"] == [{"field": "subject", "message": "customer.name rendered empty"}]
+
+
+FIRST_BUSINESS_DAY = {"kind": "calendar", "rule": "first_business_day_of_month", "time": "09:00",
+                      "timezone": "Europe/Berlin"}
+
+
+def test_schedule_preview_applies_the_holiday_calendar(api):
+    plain = api.post("/api/schedule-preview/", {"schedule": FIRST_BUSINESS_DAY}, format="json").json()["next"]
+    bavaria = {**FIRST_BUSINESS_DAY, "holidays": {"country": "DE", "subdiv": "BY"}}
+    answer = api.post("/api/schedule-preview/", {"schedule": bavaria}, format="json")
+    assert answer.status_code == 200
+    assert plain[1] == "2027-01-01T08:00:00Z"
+    assert answer.json()["next"][1] == "2027-01-04T08:00:00Z", "New Year's Day is skipped"
+
+
+@pytest.mark.parametrize("holidays, field, named", [
+    ({"country": "XX"}, "trigger.schedule.holidays.country", "'XX'"),
+    ({"country": "DE", "subdiv": "ZZ"}, "trigger.schedule.holidays.subdiv", "'ZZ' is not a subdivision of DE"),
+])
+def test_an_unknown_holiday_country_or_subdivision_is_refused_on_save(api, holidays, field, named):
+    definition = {"name": "Month start", "trigger": {"type": "schedule",
+                                                      "schedule": {**FIRST_BUSINESS_DAY, "holidays": holidays}},
+                  "steps": [{"key": "note", "type": "action", "action": "create_task", "config": {"title": "Go"}}]}
+    answer = api.post("/api/automations/", definition, format="json")
+    assert answer.status_code == 400
+    errors = answer.json()["errors"]
+    assert [error["field"] for error in errors] == [field] and named in errors[0]["message"]
+    preview = api.post("/api/schedule-preview/", {"schedule": definition["trigger"]["schedule"]}, format="json")
+    assert preview.status_code == 400 and preview.json()["errors"][0]["field"] == field
+
+
+def test_test_mode_runs_as_the_next_slot_with_holidays_applied(api):
+    from datetime import datetime, timezone
+
+    from automations import clock
+
+    clock.set_now(datetime(2026, 12, 15, tzinfo=timezone.utc))
+    schedule = {**FIRST_BUSINESS_DAY, "holidays": {"country": "DE", "subdiv": "BY"}}
+    definition = {"name": "Month start", "trigger": {"type": "schedule", "schedule": schedule},
+                  "steps": [{"key": "note", "type": "action", "action": "create_task",
+                             "config": {"title": "Run for {{ schedule.slot }}"}}]}
+    created = api.post("/api/automations/", definition, format="json").json()
+    answer = api.post(f"/api/automations/{created['id']}/test/", {}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert "Run for 2027-01-04T08:00:00+00:00" in str(answer.json()["timeline"]), "not New Year's Day"
+
+
+@pytest.mark.parametrize("every", ["0d", "PT0S"])
+def test_an_interval_of_no_time_is_refused_by_field(api, every):
+    answer = api.post("/api/schedule-preview/", {"schedule": {"kind": "interval", "every": every}}, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == [{"field": "trigger.schedule.every", "message": "must be longer than no time at all"}]
+
+
+def test_an_interval_start_that_is_not_a_date_time_is_refused_by_field(api):
+    schedule = {"kind": "interval", "every": "1h", "start": "2026-02-30T09:00", "timezone": "America/New_York"}
+    answer = api.post("/api/schedule-preview/", {"schedule": schedule}, format="json")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "trigger.schedule.start"

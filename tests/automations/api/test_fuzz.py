@@ -9,6 +9,7 @@ A fixed, derandomized handful of examples per operation keeps it fast; run it de
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 import pytest
 import schemathesis
@@ -22,6 +23,7 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.generation import GenerationMode
 
 from automations import library, services
+from automations.business_days import subdivision_problem
 from automations.definition.references import check_references
 from automations.models import Secret
 from billing_events import emit
@@ -67,11 +69,14 @@ def api_schema(token, existing):
     def filter_body(context, body) -> bool:
         """What a JSON Schema cannot say (the definition schema documents it, the server checks it):
         step keys are unique, text with {{ or {% is a template that parses and names known variables,
-        and steps.<key> names a step of the definition."""
+        steps.<key> names a step of the definition, a holiday calendar's subdivision is one of its
+        country's, and an interval's start is a day the calendar has (not 31 February)."""
         definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
         steps = definition.get("steps") if isinstance(definition, dict) else None
         keys = list(_step_keys(steps))
         return (len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
+                and not any(map(subdivision_problem, _holiday_calendars(body)))
+                and not any(map(_impossible_start, _found(body, "start")))
                 and not (isinstance(definition, dict) and check_references(definition)[0]))
 
     yield schema
@@ -85,6 +90,30 @@ def _step_keys(steps):
                 yield step["key"]
             for body in ("then", "else", "steps", "fallback"):
                 yield from _step_keys(step.get(body))
+
+
+def _found(value, name):
+    """Every value under the key ``name`` anywhere in ``value``."""
+    if isinstance(value, dict):
+        if name in value:
+            yield value[name]
+        for item in value.values():
+            yield from _found(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _found(item, name)
+
+
+def _holiday_calendars(value):
+    return _found(value, "holidays")
+
+
+def _impossible_start(value) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return isinstance(value, str)
+    return False
 
 
 def _strings(value):

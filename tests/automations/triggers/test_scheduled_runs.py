@@ -139,3 +139,38 @@ def test_a_failing_part_of_the_tick_does_not_stop_wake_ups(engine, monkeypatch, 
     result = engine.advance(days=3)
     assert result.errors == ["derived"] and result.woken == 1
     assert len(mail.outbox) == 2
+
+
+
+NIGHTLY_BERLIN = {"kind": "cron", "expression": "30 2 * * *", "timezone": "Europe/Berlin"}
+
+
+def test_activated_inside_the_skipped_hour_the_0230_run_still_happens(engine):
+    clock.set_now(datetime(2026, 3, 29, 1, 10, tzinfo=UTC))  # Berlin already reads 03:10
+    scheduled(NIGHTLY_BERLIN)
+    engine.advance(minutes=30)
+    assert Execution.objects.get().trigger["slot"] == "2026-03-29T01:30:00+00:00"
+
+
+def test_resumed_inside_the_repeated_hour_the_0230_run_is_not_replayed(engine):
+    clock.set_now(datetime(2026, 10, 24, 12, tzinfo=UTC))
+    automation = scheduled(NIGHTLY_BERLIN)
+    services.pause(automation)
+    clock.set_now(datetime(2026, 10, 25, 1, 10, tzinfo=UTC))  # the second 02:10, after the first 02:30
+    services.resume(automation)
+    for _ in range(4):
+        engine.advance(minutes=30)
+    assert not Execution.objects.exists(), "the first 02:30 was paused; the second one is not a slot"
+    engine.advance(days=1)
+    assert list(Execution.objects.values_list("slot_key", flat=True)) == ["2026-10-26T02:30"]
+
+
+def test_down_across_the_spring_change_one_catch_up_run_then_every_night(engine):
+    clock.set_now(datetime(2026, 3, 27, 12, tzinfo=UTC))
+    scheduled(NIGHTLY_BERLIN)
+    engine.advance(days=2, hours=1)  # down from Friday noon to Sunday 13:00 UTC
+    assert list(Execution.objects.values_list("slot_key", flat=True)) == ["2026-03-29T02:30"]
+    for _ in range(48):
+        engine.advance(minutes=30)
+    assert Execution.objects.order_by("-started_at").first().trigger["slot"] == "2026-03-30T00:30:00+00:00"
+    assert Execution.objects.count() == 2

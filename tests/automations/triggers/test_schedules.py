@@ -110,3 +110,59 @@ def test_missed_slots_collapse_into_the_latest(spec):
     latest = schedule.latest_at_or_before(down_since + timedelta(days=3, minutes=20), after=down_since)
     assert latest.at == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     assert schedule.latest_at_or_before(down_since + timedelta(minutes=59), after=down_since) is None
+
+
+@pytest.mark.parametrize("moment", [datetime(2026, 3, 29, 1, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 10, tzinfo=UTC),
+                                    datetime(2026, 3, 29, 1, 29, 59, tzinfo=UTC)])
+def test_asked_just_after_the_spring_change_the_skipped_slot_is_still_ahead(moment):
+    # At 01:10 UTC the Berlin clock already reads 03:10, but the 02:30 slot fires at 01:30 UTC.
+    schedule = Schedule({"kind": "cron", "expression": "30 2 * * *", "timezone": "Europe/Berlin"})
+    slot = schedule.next_after(moment)
+    assert (slot.at, slot.key) == (datetime(2026, 3, 29, 1, 30, tzinfo=UTC), "2026-03-29T02:30")
+
+
+def test_asked_in_the_second_pass_of_the_repeated_hour_no_past_slot_comes_back():
+    # 01:10 UTC on 25 October is the second 02:10 in Berlin; the 02:30 slot was the first one.
+    schedule = Schedule({"kind": "cron", "expression": "30 2 * * *", "timezone": "Europe/Berlin"})
+    slot = schedule.next_after(datetime(2026, 10, 25, 1, 10, tzinfo=UTC))
+    assert slot.key == "2026-10-26T02:30"
+    every_quarter = Schedule({"kind": "cron", "expression": "*/15 * * * *", "timezone": "Europe/Berlin"})
+    assert every_quarter.next_after(datetime(2026, 10, 25, 1, 10, tzinfo=UTC)).at == datetime(2026, 10, 25, 2, 0, tzinfo=UTC)
+
+
+def test_a_quarter_hourly_cron_fires_each_instant_of_the_spring_change_once():
+    spec = {"kind": "cron", "expression": "*/15 * * * *", "timezone": "Europe/Berlin"}
+    fired = slots(spec, datetime(2026, 3, 29, 0, 40, tzinfo=UTC), datetime(2026, 3, 29, 2, 10, tzinfo=UTC))
+    assert [s.at.strftime("%H:%M") for s in fired] == ["00:45", "01:00", "01:15", "01:30", "01:45", "02:00"]
+
+
+def test_intervals_are_real_time_from_a_local_start():
+    spec = {"kind": "interval", "every": "24h", "start": "2026-03-28T09:00", "timezone": "Europe/Berlin"}
+    fired = slots(spec, datetime(2026, 3, 28, 0, tzinfo=UTC), datetime(2026, 3, 31, 0, tzinfo=UTC))
+    # 09:00 CET is 08:00 UTC; 24 hours later is 10:00 in Berlin once the clocks have gone forward.
+    assert [s.at.hour for s in fired] == [8, 8, 8]
+
+
+def test_first_business_day_in_bavaria_skips_new_years_day():
+    spec = {"kind": "calendar", "rule": "first_business_day_of_month", "time": "09:00", "timezone": "Europe/Berlin"}
+    moment = datetime(2026, 12, 15, tzinfo=UTC)
+    assert Schedule(spec).next_after(moment).key == "2027-01-01T09:00"  # a Friday, and no calendar named
+    bavaria = Schedule({**spec, "holidays": {"country": "DE", "subdiv": "BY"}})
+    assert bavaria.next_after(moment).key == "2027-01-04T09:00"
+    assert not bavaria.calendar.is_business_day(datetime(2027, 1, 6).date()), "Epiphany is a holiday in Bavaria"
+    berlin = Schedule({**spec, "holidays": {"country": "DE", "subdiv": "BE"}})
+    assert berlin.calendar.is_business_day(datetime(2027, 1, 6).date()), "but not in Berlin"
+
+
+def test_first_business_day_in_the_us_when_the_first_monday_is_labor_day():
+    spec = {"kind": "calendar", "rule": "first_business_day_of_month", "time": "09:00",
+            "timezone": "America/New_York", "holidays": {"country": "US"}}
+    # September 2029 starts on a Saturday; Monday the 3rd is Labor Day.
+    assert Schedule(spec).next_after(datetime(2029, 8, 15, tzinfo=UTC)).key == "2029-09-04T09:00"
+
+
+def test_last_business_day_skips_a_holiday_at_the_end_of_the_month():
+    spec = {"kind": "calendar", "rule": "last_business_day_of_month", "time": "09:00",
+            "timezone": "America/New_York", "holidays": {"country": "US"}}
+    # Monday 31 May 2027 is Memorial Day: the last business day of May is Friday the 28th.
+    assert Schedule(spec).next_after(datetime(2027, 5, 1, tzinfo=UTC)).key == "2027-05-28T09:00"

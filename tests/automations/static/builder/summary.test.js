@@ -45,5 +45,8 @@ test("triggers in words", () => {
     "On cron 0 9 * * 1 (Europe/Berlin)");
   assert.equal(summarizeTrigger({ type: "schedule", schedule: { kind: "calendar", rule: "first_business_day_of_month", time: "09:00" } }),
     "On the first business day of each month at 09:00 (UTC)");
+  assert.equal(summarizeTrigger({ type: "schedule", schedule: { kind: "calendar", rule: "first_business_day_of_month",
+    time: "09:00", timezone: "Europe/Berlin", holidays: { country: "DE", subdiv: "BY" } } }),
+  "On the first business day of each month at 09:00 (Europe/Berlin), skipping DE-BY holidays");
   assert.equal(summarizeTrigger({ type: "schedule", schedule: { kind: "interval", every: "24h" } }), "Every 24 hours");
 });

@@ -155,7 +155,11 @@ export function summarizeSchedule(schedule) {
     if (schedule.rule === "nth_weekday_of_month") {
       when = `on the ${ORDINALS[schedule.n] || schedule.n} ${schedule.weekday || "?"} of each month`;
     }
-    return `${(when || "on a calendar day").replace(/^on/, "On")} at ${schedule.time || "00:00"} (${zone})`;
+    const { country, subdiv } = schedule.holidays || {};
+    // The card says which holidays count, only where they change the days.
+    const skipping = country && String(schedule.rule).includes("business_day")
+      ? `, skipping ${[country, subdiv].filter(Boolean).join("-")} holidays` : "";
+    return `${(when || "on a calendar day").replace(/^on/, "On")} at ${schedule.time || "00:00"} (${zone})${skipping}`;
   }
   return "On a schedule";
 }

@@ -5,6 +5,7 @@
 import { clear, formatTime, h, pretty } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
 import { checkboxField, selectField, textField } from "./fields.js";
+import { countsBusinessDays, withHolidays } from "../state/schedule.js";
 
 const PARAMETERS = {
   "subscription.ending_soon": ["days_before", "Fire this many days before the period ends."],
@@ -56,6 +57,27 @@ function nextRuns(app, schedule, box) {
   }, 300);
 }
 
+// Shown for every calendar rule (a rule can be switched to a business-day one afterwards); the
+// help says when the calendar matters. Both inputs are read together, so a region typed before its
+// country is not lost.
+function holidayFields(app, schedule, current, readOnly, refresh) {
+  const typed = { country: current.holidays?.country ?? "", subdiv: current.holidays?.subdiv ?? "" };
+  const apply = (changes) => {
+    Object.assign(typed, changes);
+    app.editSettings({ trigger: { ...app.definition().trigger,
+                                  schedule: withHolidays(schedule(), typed.country, typed.subdiv) } }, "trigger:holidays");
+    refresh();
+  };
+  const applies = countsBusinessDays(current) ? "Business days skip" : "Business-day rules skip";
+  return h("fieldset", { class: "ab-fieldset ab-holidays" }, h("legend", {}, "Holidays"),
+    textField({ field: "schedule.holidays.country", label: "holiday country", value: typed.country, readOnly,
+                placeholder: "DE", help: `${applies} this country's public holidays (ISO code such as DE or US; optional).`,
+                onInput: (text) => apply({ country: text }) }),
+    textField({ field: "schedule.holidays.subdiv", label: "holiday region", value: typed.subdiv, readOnly,
+                placeholder: "BY", help: "A state or region of that country, such as BY for Bavaria (optional).",
+                onInput: (text) => apply({ subdiv: text }) }));
+}
+
 function scheduleEditor(app, trigger, readOnly) {
   const schedule = () => app.definition().trigger?.schedule || {};
   const box = h("section", { class: "ab-next-runs", "aria-label": "Next run times", "aria-live": "polite" },
@@ -101,7 +123,8 @@ function scheduleEditor(app, trigger, readOnly) {
                                 readOnly, onChange: (value) => set({ weekday: value }) }));
     }
     fields.push(textField({ field: "schedule.time", label: "time", value: current.time || "00:00", readOnly,
-                            placeholder: "09:00", onInput: (text) => set({ time: text }, "trigger:time") }), zone());
+                            placeholder: "09:00", onInput: (text) => set({ time: text }, "trigger:time") }), zone(),
+                holidayFields(app, schedule, current, readOnly, refresh));
   }
   refresh();
   return [
