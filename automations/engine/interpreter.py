@@ -20,7 +20,7 @@ from automations.actions import ActionContext, ActionError, registry
 from automations.engine.context import Scope, build_scope, to_json
 from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass_delay, refill_page, stop,
                                     take_branch)
-from automations.engine.program import Program, locate, loop_index, loop_variables, step_done
+from automations.engine.program import Program, locate, loop_index, loop_variables, program_for, step_done
 from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.tasks import enqueue
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
@@ -89,10 +89,11 @@ def _hand_back(execution_id: int, lease: str) -> None:
 
 def _run_one_step(execution_id: int, lease: str) -> bool:
     """Run the next step; True if the run should go straight on to the one after."""
-    execution = Execution.objects.select_related("version").get(pk=execution_id)
+    # The snapshot is read only when this process has not cached the version's program yet.
+    execution = Execution.objects.select_related("version").defer("version__snapshot").get(pk=execution_id)
     if execution.status != ExecutionStatus.RUNNING or execution.lease_token != lease:
         return False
-    current = Run(execution, lease, Program(execution.version.snapshot), execution.cursor, dict(execution.outputs))
+    current = Run(execution, lease, program_for(execution.version), execution.cursor, dict(execution.outputs))
     position = locate(current.program, current.cursor)
     if position.failed_step:
         with transaction.atomic():
