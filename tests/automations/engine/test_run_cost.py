@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)  # outside the test's trans
 
 # The target is 60 statements and 12 commits; these are the figures reached so far, as a
 # ceiling: a change that adds a statement or a commit to the step path fails here.
-RUN_STATEMENTS = 169
-RUN_COMMITS = 29
+RUN_STATEMENTS = 151
+RUN_COMMITS = 28
 
 
 def test_a_ten_step_run_stays_within_its_statements_and_commits():
