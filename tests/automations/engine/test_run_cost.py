@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # outside the test's trans
 
 # The target is 60 statements and 12 commits; these are the figures reached so far, as a
 # ceiling: a change that adds a statement or a commit to the step path fails here.
-RUN_STATEMENTS = 151
+RUN_STATEMENTS = 135
 RUN_COMMITS = 28
 
 
