@@ -17,7 +17,7 @@ from billing_events.models import Event
 from billing_events.sql import insert_or_ignore
 from billing_events.signals import event_received
 from billing_events.conf import app_settings
-from billing_events.validation import check_json, contains_nul, schema_errors
+from billing_events.validation import check_json, schema_errors
 
 
 def validate_event(event_type: str, data: Any) -> None:
@@ -29,9 +29,7 @@ def validate_event(event_type: str, data: Any) -> None:
         )
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
-    check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)
-    if contains_nul(data):
-        raise InvalidInput("text must not contain NUL characters", field="data")
+    check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES, nul_free=True)
     if definition.quick_check(data):
         return  # the common case; jsonschema explains the rest (billing_events.quick_schema)
     errors = schema_errors(definition.validator, data, "data")
