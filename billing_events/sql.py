@@ -28,6 +28,7 @@ def _insert_head(model: type[models.Model]) -> str:
             f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote(model._meta.pk.column)}) ")
 
 
+# The statements are cached by vendor too: quoting is the connection's business.
 @lru_cache(maxsize=None)
 def _insert_or_ignore_sql(vendor: str, model: type[models.Model]) -> str:
     return _insert_head(model) + "DO NOTHING"
