@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 # Bounded as the reference models store them (12 whole digits for money, 16 for usage figures).
@@ -143,6 +144,14 @@ class EventType:
         from billing_events.validation import validator_for
 
         return validator_for(self.schema)
+
+    @cached_property
+    def quick_check(self) -> Callable[[Any], bool]:
+        """True when ``data`` is surely valid, answered fast; False leaves it to :attr:`validator`."""
+        from billing_events.quick_schema import compile_schema
+        from billing_events.validation import format_checker
+
+        return compile_schema(self.schema, format_checker) or (lambda data: False)
 
     def sample_data(self) -> dict[str, Any]:
         """A fresh copy of the sample payload (callers may mutate it)."""

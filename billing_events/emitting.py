@@ -14,9 +14,10 @@ from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
 from billing_events.mirror import mirror_event
 from billing_events.models import Event
+from billing_events.sql import insert_or_ignore
 from billing_events.signals import event_received
 from billing_events.conf import app_settings
-from billing_events.validation import check_json, contains_nul, schema_errors
+from billing_events.validation import check_json, schema_errors
 
 
 def validate_event(event_type: str, data: Any) -> None:
@@ -28,9 +29,9 @@ def validate_event(event_type: str, data: Any) -> None:
         )
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
-    check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)
-    if contains_nul(data):
-        raise InvalidInput("text must not contain NUL characters", field="data")
+    check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES, nul_free=True)
+    if definition.quick_check(data):
+        return  # the common case; jsonschema explains the rest (billing_events.quick_schema)
     errors = schema_errors(definition.validator, data, "data")
     if errors:
         raise InvalidInput(errors)
@@ -67,23 +68,26 @@ def emit(event_type: str, data: dict[str, Any], *, id: str | None = None,  # noq
     when = _parse_occurred_at(occurred_at)
     event_id = id or f"evt_{uuid.uuid4().hex}"
 
+    event = Event(id=event_id, type=event_type, data=data, occurred_at=when)
+    # One transaction, one commit: the event and its mirrored entities are stored together or not
+    # at all. The insert skips an id already stored instead of failing, so no savepoint and no
+    # look-up beforehand are needed; only a redelivery reads the stored event.
+    with transaction.atomic():
+        created = insert_or_ignore(event)
+        if created:
+            mirror_event(event)
+            transaction.on_commit(lambda: event_received.send(sender=Event, event=event))
+    if created:
+        event.created = True
+        return event
+    return _stored(event_id, event_type)
+
+
+def _stored(event_id: str, event_type: str) -> Event:
+    """The event already stored under ``event_id``, refused if it is of another type."""
     existing = Event.objects.filter(pk=event_id).first()
-    if existing is None:
-        with transaction.atomic():
-            try:
-                # Only the event's own insert may stand for "this id is already stored": the
-                # savepoint holds nothing else, so a conflict elsewhere can never pass for one.
-                with transaction.atomic():
-                    event = Event.objects.create(id=event_id, type=event_type, data=data, occurred_at=when)
-            except IntegrityError:
-                existing = Event.objects.filter(pk=event_id).first()  # a concurrent emit of the same id won
-                if existing is None:
-                    raise
-            else:
-                mirror_event(event)
-                event.created = True
-                transaction.on_commit(lambda: event_received.send(sender=Event, event=event))
-                return event
+    if existing is None:  # pruned between our insert and this read: refuse rather than guess
+        raise IntegrityError(f"event {event_id!r} was stored by another emit and is gone already")
     if existing.type != event_type:
         raise InvalidInput(f"event id {event_id!r} was already used for a {existing.type} event", field="id")
     existing.created = False

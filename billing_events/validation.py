@@ -69,23 +69,34 @@ def contains_nul(value: Any) -> bool:
     return any(isinstance(item, str) and "\x00" in item for item, _ in _walk(value))
 
 
-def check_json(value: Any, field: str, *, max_depth: int | None = None, max_bytes: int | None = None) -> None:
+def check_json(value: Any, field: str, *, max_depth: int | None = None, max_bytes: int | None = None,
+               nul_free: bool = False) -> None:
     """Raise :class:`InvalidInput` naming ``field`` when a parsed JSON value nests more than
     ``max_depth`` levels of objects and arrays (default ``AUTOMATIONS["JSON_MAX_DEPTH"]``) or
-    takes more than ``max_bytes`` as compact JSON (no limit when None). Call it before anything
-    recursive (schema validation, serialisation) touches the value: it is iterative and stops at
-    the first excess."""
+    takes more than ``max_bytes`` as compact JSON (no limit when None), or, with ``nul_free``,
+    holds a NUL character (the check of :func:`contains_nul`, in the same walk). Call it before
+    anything recursive (schema validation, serialisation) touches the value: it is iterative and
+    stops at the first excess."""
     from billing_events.conf import app_settings
 
     depth_limit = app_settings.JSON_MAX_DEPTH if max_depth is None else max_depth
     size = 0
-    for item, depth in _walk(value):
-        if isinstance(item, (dict, list, tuple)):
+    # The walk of _walk() written out inline: it runs on every event emitted, and a generator
+    # per value made it cost as much as storing the event.
+    stack = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        if isinstance(item, str):
+            size += (len(item) if item.isascii() else len(item.encode("utf-8", "surrogatepass"))) + 2
+            if nul_free and "\x00" in item:
+                raise InvalidInput("text must not contain NUL characters", field=field)
+        elif isinstance(item, (dict, list, tuple)):
             if depth >= depth_limit:
                 raise InvalidInput(f"nests more than {depth_limit} levels of objects and arrays", field=field)
             size += 1 + max(len(item), 1)  # brackets, commas and colons
-        elif isinstance(item, str):
-            size += len(item.encode("utf-8", "surrogatepass")) + 2
+            for part in (part for pair in item.items() for part in pair) if isinstance(item, dict) else item:
+                push((part, depth + 1))
         else:
             size += len(str(item)) if isinstance(item, (int, float)) else 5
         if max_bytes is not None and size > max_bytes:

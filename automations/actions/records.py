@@ -64,11 +64,12 @@ class CreateTask(Action):
 
         values = self._values(config, context)
         try:
+            # Look, then create, without get_or_create's savepoint: only the worker holding this
+            # attempt's step run (unique) runs it, so no one else creates the key meanwhile; if
+            # that ever failed, the unique key refuses the second task and the step is retried.
             with transaction.atomic():
-                task, _ = Task.objects.get_or_create(
-                    idempotency_key=context.idempotency_key,
-                    defaults={**values, "execution_id": context.execution_id},
-                )
+                task = Task.objects.filter(idempotency_key=context.idempotency_key).first() or Task.objects.create(
+                    idempotency_key=context.idempotency_key, execution_id=context.execution_id, **values)
         except IntegrityError as exc:
             raise ActionError(f"could not create the task: {exc}", retryable=True) from exc
         return self._output(task)

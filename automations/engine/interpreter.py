@@ -20,7 +20,7 @@ from automations.actions import ActionContext, ActionError, registry
 from automations.engine.context import Scope, build_scope, to_json
 from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass_delay, refill_page, stop,
                                     take_branch)
-from automations.engine.program import Program, locate, loop_index, loop_variables, step_done
+from automations.engine.program import Program, locate, loop_index, loop_variables, program_for, step_done
 from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.tasks import enqueue
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
@@ -52,6 +52,9 @@ class Run:
     cursor: list[dict[str, Any]]
     outputs: dict[str, Any]
     now: datetime = field(default_factory=clock.now)
+    #: True for the first step of a worker's pass, the only one a dead worker can have left
+    #: mid-attempt: later steps follow this worker's own commits.
+    resumed: bool = True
 
     def scope(self) -> Scope:
         self.execution.outputs = self.outputs
@@ -73,8 +76,9 @@ def run(execution_id: int, lease: str, *, deadline: float | None = None) -> None
     hands itself back at ``deadline`` (``time.monotonic()``; default: one time budget from now)."""
     if deadline is None:
         deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
+    current = None
     try:
-        while _run_one_step(execution_id, lease):
+        while (current := _run_one_step(execution_id, lease, current)) is not None:
             if time.monotonic() >= deadline:
                 _hand_back(execution_id, lease)  # rather than outlive the task's timeout
                 return
@@ -89,17 +93,33 @@ def _hand_back(execution_id: int, lease: str) -> None:
         enqueue("automations.engine.tasks.resume_execution", execution_id, token)
 
 
-def _run_one_step(execution_id: int, lease: str) -> bool:
-    """Run the next step; True if the run should go straight on to the one after."""
-    execution = Execution.objects.select_related("version").get(pk=execution_id)
+def _load(execution_id: int, lease: str) -> Run | None:
+    """The run of a running execution this worker holds the lease of, or None."""
+    # The snapshot is read only when this process has not cached the version's program yet.
+    execution = Execution.objects.select_related("version").defer("version__snapshot").get(pk=execution_id)
     if execution.status != ExecutionStatus.RUNNING or execution.lease_token != lease:
-        return False
-    current = Run(execution, lease, Program(execution.version.snapshot), execution.cursor, dict(execution.outputs))
+        return None
+    return Run(execution, lease, program_for(execution.version), execution.cursor, dict(execution.outputs))
+
+
+def _run_one_step(execution_id: int, lease: str, current: Run | None = None) -> Run | None:
+    """Run the next step; the run to go straight on with, or None when it waits, ends or is lost.
+
+    Only the first step of a pass reads the execution: after it, the cursor and outputs in memory
+    are what the last commit stored, and every commit is guarded by the lease (a cancel or a
+    takeover in between raises LeaseLost there, before any action runs).
+    """
+    if current is None:
+        current = _load(execution_id, lease)
+        if current is None:
+            return None
+    else:
+        current.now, current.resumed = clock.now(), False
     position = locate(current.program, current.cursor)
     if position.failed_step:
         with transaction.atomic():
             finish(execution_id, lease, ExecutionStatus.FAILED, error=position.error, cursor=current.cursor)
-        return False
+        return None
     if position.refill:
         owner = current.program.steps[position.refill["owner"]]
         try:
@@ -108,14 +128,14 @@ def _run_one_step(execution_id: int, lease: str) -> bool:
             with transaction.atomic():
                 current.log(owner, StepRunStatus.FAILED, error=str(exc))
                 _commit(current, Next(status=ExecutionStatus.FAILED, error=f"step {owner['key']}: {exc}"))
-            return False
+            return None
         with transaction.atomic():
             _commit(current, Next())
-        return True
+        return current
     if position.step is None:
         with transaction.atomic():
             finish(execution_id, lease, ExecutionStatus.SUCCEEDED, cursor=current.cursor, outputs=current.outputs)
-        return False
+        return None
 
     step = position.step
     if step["type"] == "action":
@@ -125,19 +145,20 @@ def _run_one_step(execution_id: int, lease: str) -> bool:
             with transaction.atomic():
                 outcome = CONTROL_STEPS[step["type"]](current, step)
                 _commit(current, outcome)
-            return outcome.wake_at is None and outcome.status is None
+            return current if outcome.wake_at is None and outcome.status is None else None
         except StepFailed as exc:
             with transaction.atomic():
                 current.log(step, StepRunStatus.FAILED, error=str(exc))
                 outcome = Next(status=ExecutionStatus.FAILED, error=f"step {step['key']}: {exc}")
                 _commit(current, outcome)
-            return False
-    return outcome.wake_at is None and outcome.status is None
+            return None
+    return current if outcome.wake_at is None and outcome.status is None else None
 
 
 def _commit(current: Run, outcome: Next) -> None:
     """Store the cursor and outputs with the outcome (inside the caller's transaction)."""
     fields = {"cursor": current.cursor, "outputs": to_json(current.outputs)}
+    current.outputs = fields["outputs"]  # as the next step would read them back from the row
     if outcome.status:
         finish(current.execution.pk, current.lease, outcome.status, error=outcome.error, reason=outcome.reason,
                **fields)
@@ -198,7 +219,7 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
     )
 
     interrupted = StepRun.objects.filter(execution=current.execution, step_key=step["key"], loop_index=index,
-                                         attempt=attempt, status=StepRunStatus.RUNNING).first()
+                                         attempt=attempt, status=StepRunStatus.RUNNING).first() if current.resumed else None
     if interrupted is not None:
         # A worker died during this attempt: ask the action, by idempotency key, whether it took
         # effect, rather than guess.

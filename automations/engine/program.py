@@ -34,6 +34,30 @@ class Program:
         return self.steps[frame["owner"]].get(frame["slot"], [])
 
 
+#: Programs of versions that are no longer drafts: such a version's snapshot never changes, so every
+#: step of every run in this process shares one parsed program instead of reading and indexing the
+#: snapshot again. Keyed by id and creation time, because an id can come back on SQLite when the
+#: transaction that created its first holder rolled back. Bounded, so a worker cannot grow it for ever.
+_PROGRAMS: dict[tuple[int, Any], Program] = {}
+PROGRAMS_KEPT = 512
+
+
+def program_for(version: Any) -> Program:
+    """The program of an :class:`~automations.models.AutomationVersion`, cached per process unless
+    it is a draft (a draft's snapshot changes with every save). Steps are shared: read them only."""
+    from automations.status import VersionState
+
+    if version.pk is None or version.state == VersionState.DRAFT:
+        return Program(version.snapshot)
+    key = (version.pk, version.created_at)
+    program = _PROGRAMS.get(key)
+    if program is None:
+        if len(_PROGRAMS) >= PROGRAMS_KEPT:
+            del _PROGRAMS[next(iter(_PROGRAMS))]  # the oldest entry
+        program = _PROGRAMS[key] = Program(version.snapshot)
+    return program
+
+
 @dataclass
 class Position:
     """The next step to run, or why the run has nothing left to do."""

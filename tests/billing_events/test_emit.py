@@ -100,6 +100,13 @@ def test_credits_depleted_updates_the_balance():
     assert Customer.objects.get(pk="cus_1001").credit_balance == Decimal("0")
 
 
+def test_an_older_credits_event_never_overwrites_a_newer_balance():
+    emit("customer.created", {"customer": {**sample("customer.created")["customer"], "credit_balance": "75.00"}},
+         occurred_at="2026-11-20T12:00:00Z")
+    emit("credits.depleted", sample("credits.depleted"), occurred_at="2026-11-20T09:00:00Z")
+    assert Customer.objects.get(pk="cus_1001").credit_balance == Decimal("75.00")
+
+
 def test_dispatch_waits_for_the_callers_commit(dunning, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         emit("payment.failed", sample("payment.failed"), id="evt_1")

@@ -71,3 +71,16 @@ def test_deep_json_posted_to_the_api_is_a_400(django_user_model):
     definition = json.dumps({"name": "Deep", "trigger": {"type": "manual"}, "steps": [nested(400)]})
     response = api.post("/api/automations/", definition, content_type="application/json")
     assert response.status_code == 400 and "nests more than" in str(response.json())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_an_event_with_a_nul_character_is_refused_and_stores_nothing(where):
+    data = sample("customer.created")
+    if where == "value":
+        data["customer"]["name"] = "Acme\x00Corp"
+    else:
+        data["customer"]["metadata"] = {"bad\x00key": "x"}
+    with pytest.raises(InvalidInput, match="data: text must not contain NUL characters"):
+        emit("customer.created", data)
+    assert not Event.objects.exists()
