@@ -77,10 +77,21 @@ def api_schema(token, existing):
         return (len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
                 and not any(map(subdivision_problem, _holiday_calendars(body)))
                 and not any(map(_impossible_start, _found(body, "start")))
-                and not (isinstance(definition, dict) and check_references(definition)[0]))
+                and not _missing_references(definition))
 
     yield schema
     request_started.connect(close_old_connections)
+
+
+def _missing_references(definition) -> bool:
+    """Whether a definition names steps it does not have. A body too malformed to walk is kept:
+    the server's own validation must refuse it (with a 400, which the checks verify)."""
+    if not isinstance(definition, dict):
+        return False
+    try:
+        return bool(check_references(definition)[0])
+    except (TypeError, AttributeError, KeyError, ValueError):
+        return False
 
 
 def _step_keys(steps):

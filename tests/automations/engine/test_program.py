@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from automations import services
-from automations.benchmark import TEN_STEPS
+from automations.benchmarks.workload import TEN_STEPS
 from automations.engine.program import program_for
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from automations import services
-from automations.benchmark import STEPS_PER_RUN, TEN_STEPS
+from automations.benchmarks.workload import STEPS_PER_RUN, TEN_STEPS
 from automations.models import Execution
 from automations.status import ExecutionStatus
 from tests.conftest import sample
