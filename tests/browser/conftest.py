@@ -124,6 +124,17 @@ def login(page, username: str, password: str = "pw") -> None:
     page.wait_for_url("**/admin/")
 
 
+def activate_version(page, number: int) -> str:
+    """Press Activate, confirm version ``number`` in its dialog and wait for the notice; returns
+    what the dialog said (how many live executions stay on the old version)."""
+    page.get_by_role("button", name="Activate").click()
+    dialog = page.get_by_role("dialog", name=f"Activate version {number}?")
+    said = dialog.inner_text()
+    dialog.get_by_role("button", name=f"Activate version {number}").click()
+    page.get_by_text(f"Version {number} is active.").first.wait_for()
+    return said
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

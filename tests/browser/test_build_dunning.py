@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import activate_version, login, screenshot
 from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,6 +21,15 @@ def add_step(page, lane_locator, label: str) -> None:
 
 def panel(page):
     return page.locator(".ab-panel")
+
+
+def fill_condition(page, field: str, operator_label: str, value: str) -> None:
+    """The panel's condition row: the field typed (Tab offers its type's operators), an operator
+    chosen by its label, the value typed."""
+    panel(page).get_by_label("field", exact=True).fill(field)
+    panel(page).get_by_label("field", exact=True).press("Tab")
+    panel(page).get_by_label("operator", exact=True).select_option(label=operator_label)
+    panel(page).get_by_label("value", exact=True).fill(value)
 
 
 def rename(page, key: str) -> None:
@@ -50,10 +59,7 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     assert "Payment attempt failed" in panel(page).inner_text()
     page.get_by_role("button", name=re.compile("^Entry conditions")).click()
     panel(page).get_by_role("button", name="Add condition").click()
-    panel(page).get_by_label("field", exact=True).fill("invoice.amount_due")
-    panel(page).get_by_label("field", exact=True).press("Tab")
-    panel(page).get_by_label("operator", exact=True).select_option(label="is greater than")
-    panel(page).get_by_label("value", exact=True).fill("0")
+    fill_condition(page, "invoice.amount_due", "is greater than", "0")
 
     main = page.locator("ol.ab-lane--main")
     # The gentle email.
@@ -72,10 +78,7 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     # Branch on the retry's output.
     add_step(page, main, "Branch")
     rename(page, "declined")
-    panel(page).get_by_label("field", exact=True).fill("steps.retry.output.status")
-    panel(page).get_by_label("field", exact=True).press("Tab")
-    panel(page).get_by_label("operator", exact=True).select_option("equals")
-    panel(page).get_by_label("value", exact=True).fill("failed")
+    fill_condition(page, "steps.retry.output.status", "equals", "failed")
     then_lane = page.locator("ol[data-lane='declined.then']")
     add_step(page, then_lane, "Create task")
     rename(page, "follow_up")
@@ -115,11 +118,7 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
         "title": "Call {{ customer.name }} about {{ invoice.number }}", "assignee": "collections"}
     assert steps["declined"]["else"] == [{"key": "recovered", "type": "stop"}]
 
-    page.get_by_role("button", name="Activate").click()
-    dialog = page.get_by_role("dialog", name="Activate version 1?")
-    assert "No execution is running or waiting now." in dialog.inner_text()
-    dialog.get_by_role("button", name="Activate version 1").click()
-    page.get_by_text("Version 1 is active.").first.wait_for()
+    assert "No execution is running or waiting now." in activate_version(page, 1)
     automation.refresh_from_db()
     assert automation.status == "active"
 

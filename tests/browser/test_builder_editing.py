@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import activate_version, login, screenshot
 from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,11 +37,7 @@ def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(p
     assert "wait 2 days" in card(page, "wait_3d").inner_text()
     page.get_by_role("button", name="Save draft").click()
     page.get_by_text("All changes saved").wait_for()
-    page.get_by_role("button", name="Activate").click()
-    dialog = page.get_by_role("dialog", name="Activate version 2?")
-    assert "1 live execution stays on the version it started on (v1: 1)" in dialog.inner_text()
-    dialog.get_by_role("button", name="Activate version 2").click()
-    page.get_by_text("Version 2 is active.").first.wait_for()
+    assert "1 live execution stays on the version it started on (v1: 1)" in activate_version(page, 2)
 
     dunning.refresh_from_db()
     assert dunning.active_version.number == 2
