@@ -38,7 +38,7 @@ def resume_executions(wake_ups: list[tuple[int, int]]) -> None:
     for index, (execution_id, wait_token) in enumerate(wake_ups):
         if index and time.monotonic() >= deadline:  # the first always runs: each task makes progress
             rest = [list(pair) for pair in wake_ups[index:]]
-            async_task("automations.engine.tasks.resume_executions", rest, group="automations")
+            enqueue("automations.engine.tasks.resume_executions", rest)
             return
         lease = claim(execution_id, wait_token)
         if lease is None:
