@@ -79,6 +79,8 @@ def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, oper
     assert runs.evaluate_all("items => items.map(i => i.getAttribute('datetime'))") == [
         "2026-11-23T08:00:00Z", "2026-11-30T08:00:00Z", "2026-12-07T08:00:00Z", "2026-12-14T08:00:00Z",
         "2026-12-21T08:00:00Z"]
+    assert runs.first.inner_text() == "2026-11-23 09:00 Europe/Berlin", "on the schedule's own wall clock"
+    assert page.locator(".ab-next-runs ol li").first.inner_text() == "2026-11-23 09:00 Europe/Berlin (2026-11-23 08:00 UTC)"
     panel.get_by_label("expression", exact=True).fill("0 9 * *")
     page.locator(".ab-next-runs .ab-errors li").get_by_text(re.compile("trigger.schedule.expression")).wait_for()
     panel.locator("[data-field='schedule.expression'] .ab-errors li").get_by_text(re.compile("5-field cron")).wait_for()
@@ -97,6 +99,7 @@ def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, oper
     page.wait_for_function("() => document.querySelectorAll('.ab-next-runs ol li time')[1]"
                            "?.getAttribute('datetime') === '2027-01-04T08:00:00Z'")
     assert "skipping DE-BY holidays" in page.locator(".ab-card--trigger").inner_text()
+    screenshot(page, "builder-schedule-holidays")
     panel.get_by_label("holiday region", exact=True).fill("ZZ")
     page.locator(".ab-next-runs .ab-errors li").get_by_text(re.compile("trigger.schedule.holidays.subdiv")).wait_for()
 

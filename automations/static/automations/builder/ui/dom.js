@@ -61,3 +61,19 @@ export function formatTime(value) {
   if (Number.isNaN(date.getTime())) return String(value);
   return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
+
+/** "2026-12-01 09:00 Europe/Berlin": a moment on the wall clock of ``zone`` (an IANA name); the
+ *  UTC form when the zone is UTC or one this browser does not know. */
+export function formatTimeIn(value, zone) {
+  const date = new Date(value);
+  if (!zone || zone === "UTC" || Number.isNaN(date.getTime())) return formatTime(value);
+  try {
+    // Sweden's locale writes ISO order (2026-12-01 09:00), whatever the operator's own locale.
+    const local = new Intl.DateTimeFormat("sv-SE", { timeZone: zone, year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(date);
+    return `${local} ${zone}`;
+  } catch (error) {
+    if (error instanceof RangeError) return formatTime(value);  // an unknown zone: the server says so
+    throw error;
+  }
+}

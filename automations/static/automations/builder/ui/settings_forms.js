@@ -2,7 +2,7 @@
 // and sample payload; schedule editor with the next five run times from the server; manual), its
 // entry conditions, and its settings (name, correlation key, reentry, exit_on, retry policy).
 
-import { clear, formatTime, h, pretty } from "./dom.js";
+import { clear, formatTime, formatTimeIn, h, pretty } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
 import { checkboxField, selectField, textField } from "./fields.js";
 import { countsBusinessDays, withHolidays } from "../state/schedule.js";
@@ -48,8 +48,11 @@ function nextRuns(app, schedule, box) {
     try {
       const answer = await app.api.post("schedule-preview/", { schedule: schedule(), count: 5 });
       clear(errors);
-      list.replaceChildren(...answer.next.map((moment) => h("li", {}, h("time", { datetime: moment }, formatTime(moment)),
-        h("span", { class: "ab-help" }, ` (${moment.replace("T", " ").slice(0, 16)} UTC)`))));
+      // On the schedule's own wall clock (what the operator typed), with UTC beside it.
+      const zone = schedule().timezone || "UTC";
+      list.replaceChildren(...answer.next.map((moment) => h("li", {},
+        h("time", { datetime: moment }, formatTimeIn(moment, zone)),
+        zone === "UTC" ? null : h("span", { class: "ab-help" }, ` (${formatTime(moment)})`))));
     } catch (error) {
       list.replaceChildren();
       errors.replaceChildren(...error.errors.map((item) => h("li", {}, `${item.field}: ${item.message}`)));
