@@ -1,5 +1,8 @@
-"""App config of automations: fills the action registry and connects to billing events."""
+"""App config of automations: loads the step types, fills the action registry and connects to
+billing events."""
 from __future__ import annotations
+
+from importlib import import_module
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
@@ -10,14 +13,21 @@ class AutomationsConfig(AppConfig):
     verbose_name = "Automations"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def import_models(self) -> None:
+        super().import_models()
+        # Each step type's model lives in its own module of automations.steps, above the models
+        # layer; they are models of this app all the same, so they load with the others.
+        import_module("automations.steps")
+
     def ready(self) -> None:
         from simple_history.signals import pre_create_historical_record
 
         from automations import checks  # noqa: F401  (registers the system checks)
         from automations.actions.registry import register_configured_actions
-        from automations.engine.schedule import ensure_tick_schedule
-        from automations.models import ActionStep, AutomationVersion
+        from automations.engine.tick_schedule import ensure_tick_schedule
+        from automations.models import AutomationVersion
         from automations.secrets import mask_history_record
+        from automations.steps.action import ActionStep
         from automations.triggers.receivers import on_event_received
         from billing_events.signals import event_received
 

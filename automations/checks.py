@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from billing_events.conf import DEFAULTS, IMPORT_STRINGS
+from automations.conf import DEFAULTS, IMPORT_STRINGS
 
 #: Settings that must be positive numbers (None allowed where it means "off").
 POSITIVE = ("TICK_MINUTES", "LEASE_SECONDS", "REQUEUE_SECONDS", "REDISPATCH_SECONDS", "SWEEP_BATCH",

@@ -8,6 +8,8 @@ from django.utils.dateparse import parse_duration
 
 from billing_events.errors import InvalidInput
 
+#: A time of day, ``HH:MM`` on a 24-hour clock (a delay's ``at``, a calendar schedule's ``time``).
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _SHORT = re.compile(r"^\s*(-?)(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

@@ -25,7 +25,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from automations import clock, vault
 from automations.actions.base import ActionError
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 USER_AGENT = "billing-automations/0.1"
 DEFAULT_TIMEOUT = 10.0

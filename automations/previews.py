@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from automations import clock
-from automations.engine.context import Unsaved, build_scope
+from automations.scope import UnstoredRun, build_scope
 from automations.templating import RenderError, empty_variables, render
-from automations.triggers.schedules import Schedule
+from automations.triggers.schedule_rules import Schedule
 from automations.triggers.validation import validate_schedule
 from billing_events.errors import InvalidInput
 
@@ -36,7 +36,7 @@ def render_templates(sources: dict[str, Any], data: dict[str, Any],
     ``outputs``. Returns ``{"rendered": {...}, "errors": [{"field", "message"}], "warnings": [...]}``:
     a template that does not render is reported by field, the others are still shown; a variable
     that renders empty (a customer without a name) is a warning naming it and the field."""
-    run = Unsaved(None, {"type": "test"}, data, clock.now(), outputs=dict(outputs or {}))
+    run = UnstoredRun(None, {"type": "test"}, data, clock.now(), outputs=dict(outputs or {}))
     scope = build_scope(run, now=clock.now())
     rendered, errors, warnings = {}, [], []
     for name, source in sources.items():

@@ -19,10 +19,14 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django_q.models import Task
 
-from automations.models import Execution
+from automations import clock
+from automations.conf import app_settings
+from automations.engine.queueing import PRUNE, enqueue
+from automations.engine.tick_schedule import TICK_NAME
+from automations.models import DerivedScan, Execution
 from automations.status import FINISHED_STATUSES
-from billing_events.conf import app_settings
 from billing_events.models import Event
 
 HISTORY_APPS = ("automations", "billing_events")
@@ -83,10 +87,6 @@ def prune(now: datetime, *, days: float | None = None, batch: int | None = None,
           max_batches: int | None = None) -> PruneResult:
     """Delete what is older than ``days`` (default ``RETENTION_DAYS``) before ``now``;
     ``max_batches`` bounds the work per kind (None: until nothing is left)."""
-    from django_q.models import Task
-
-    from automations.engine.schedule import TICK_NAME
-
     days = app_settings.RETENTION_DAYS if days is None else days
     batch = batch or app_settings.PRUNE_BATCH
     cutoff = now - timedelta(days=days)
@@ -116,23 +116,17 @@ def prune(now: datetime, *, days: float | None = None, batch: int | None = None,
 def prune_due(now: datetime) -> int:
     """The tick's part: at most every PRUNE_MINUTES (nothing when RETENTION_DAYS is None), queue
     a prune task. Returns how many were queued (0 or 1)."""
-    from automations.engine.tasks import enqueue
-    from automations.models import DerivedScan
-
     if app_settings.RETENTION_DAYS is None:
         return 0
     if not DerivedScan.claim("prune", now, timedelta(minutes=app_settings.PRUNE_MINUTES)):
         return 0
-    enqueue("automations.retention.prune_task")
+    enqueue(PRUNE)
     return 1
 
 
 def prune_task() -> str:
     """A django-q2 task: a bounded share of the pruning; it queues the next share while there is more."""
-    from automations import clock
-    from automations.engine.tasks import enqueue
-
     result = prune(clock.now(), max_batches=TASK_BATCHES)
     if result.more:
-        enqueue("automations.retention.prune_task")
+        enqueue(PRUNE)
     return str(result)

@@ -12,6 +12,8 @@ import copy
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from automations.actions import registry
+from automations.steps import lanes_of
 from automations.vault import is_reference
 from billing_events.errors import InvalidInput
 
@@ -20,7 +22,6 @@ SAFE_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "cache
                           "content-type", "user-agent", "webhook-id", "webhook-timestamp"})
 SAFE_QUERY_PARAMETERS = frozenset({"format", "lang", "limit", "locale", "offset", "order", "page", "per_page",
                                    "sort"})
-BODIES = ("then", "else", "steps", "fallback")
 
 Errors = list[dict[str, str]]
 
@@ -74,8 +75,6 @@ def mask_config(config: dict[str, Any], secret_fields: tuple[str, ...] = ()) -> 
 
 def mask_definition(definition: dict[str, Any] | None) -> dict[str, Any] | None:
     """A copy of a definition as it may be shown: every action step's config masked."""
-    from automations.actions import registry
-
     if definition is None:
         return None
 
@@ -89,9 +88,9 @@ def mask_definition(definition: dict[str, Any] | None) -> dict[str, Any] | None:
                 if step.get("type") == "action" and isinstance(step.get("config"), dict):
                     action = registry.get(str(step.get("action", "")))
                     step["config"] = mask_config(step["config"], action.secret_fields if action else ())
-                for body in BODIES:
-                    if body in step:
-                        step[body] = walk(step[body])
+                for lane in lanes_of(step):
+                    if lane in step:
+                        step[lane] = walk(step[lane])
             shown.append(step)
         return shown
 
@@ -111,8 +110,8 @@ def _action_steps(steps: Any, found: dict[str, dict[str, Any]]) -> dict[str, dic
         if isinstance(step, dict):
             if step.get("type") == "action" and isinstance(step.get("config"), dict) and isinstance(step.get("key"), str):
                 found[step["key"]] = step
-            for body in BODIES:
-                _action_steps(step.get(body), found)
+            for lane in lanes_of(step):
+                _action_steps(step.get(lane), found)
     return found
 
 
@@ -124,8 +123,6 @@ def unmask_definition(definition: dict[str, Any], current: dict[str, Any] | None
     matches no stored value, :class:`InvalidInput` names the field and asks for the value again —
     so nobody who may edit can send a stored secret to a host of their choosing.
     """
-    from automations.actions import registry
-
     definition = copy.deepcopy(definition)
     stored = _action_steps(current.get("steps") if current else None, {})
     errors: Errors = []
@@ -172,8 +169,6 @@ _AGAIN = f"holds a masked value ({MASK}) that matches no stored value: give the 
 def mask_history_record(sender: Any, history_instance: Any, **kwargs: Any) -> None:
     """``pre_create_historical_record`` receiver: a history row of a step or a version keeps the masked
     config or definition, never a secret (whatever state the version is in)."""
-    from automations.actions import registry
-
     config = getattr(history_instance, "config", None)
     if isinstance(config, dict):
         action = registry.get(getattr(history_instance, "action", ""))

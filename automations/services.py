@@ -7,20 +7,23 @@ from django.db import transaction
 from django.db.models import Count, Max
 
 from automations import clock
+from automations.conf import app_settings
 from automations.definition import validate_definition
-from automations.definition.serialize import save_definition
+from automations.definition.serialize import definition_of, save_definition
 from automations.engine import transitions
-from automations.errors import StateConflict
+from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
-from automations.models import Automation, AutomationVersion, Execution, ExitRule
+from automations.errors import StateConflict
+from automations.models import Automation, AutomationVersion, Execution, ExitRule, StepRun
 from automations.revisions import revision_definition
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
-from automations.triggers.scheduled_runs import plan as plan_schedule
-from automations.triggers.schedules import Schedule
+from automations.steps.cursor import Program, locate, loop_index
+from automations.triggers.schedule_rules import Schedule
+from automations.triggers.schedule_slots import plan as plan_schedule
+from automations.vault import referenced_names
 from billing_events.catalogue import get_event_type
-from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
 from billing_events.validation import check_json
 
@@ -60,7 +63,7 @@ def update_draft(automation: Automation, definition: dict[str, Any], user: Any =
 def current_definition(automation: Automation) -> dict[str, Any] | None:
     """The draft's definition if there is one, else the active version's."""
     version = automation.draft_version or automation.active_version
-    return version.definition() if version else None
+    return definition_of(version) if version else None
 
 
 @transaction.atomic
@@ -74,7 +77,7 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
     if draft is None:
         raise StateConflict("there is no draft version to activate", field="version")
     # Validate again: an email template or a registered action may have gone since the draft was saved.
-    snapshot = validate_definition(draft.definition())
+    snapshot = validate_definition(definition_of(draft))
     locked.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
     draft.state, draft.snapshot, draft.activated_at = VersionState.ACTIVE, snapshot, clock.now()
     draft.save()
@@ -154,7 +157,7 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
                 raise StateConflict(f"automation {automation.pk} has no version {version}", field="version")
         else:
             chosen = automation.draft_version or automation.active_version
-        definition, chosen_number = chosen.definition(), chosen.number
+        definition, chosen_number = definition_of(chosen), chosen.number
     trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event"),
                **_next_slot(definition["trigger"] or {})}
     return simulate(definition, sample_data(definition) if data is None else data,
@@ -176,7 +179,7 @@ def restore_version(automation: Automation, number: int, user: Any = None) -> Au
     version = automation.versions.filter(number=number).first()
     if version is None:
         raise InvalidInput(f"automation {automation.pk} has no version {number}", field="version")
-    return update_draft(automation, version.definition(), user=user)
+    return update_draft(automation, definition_of(version), user=user)
 
 
 def restore_revision(automation: Automation, revision_id: int, user: Any = None) -> AutomationVersion:
@@ -205,10 +208,6 @@ def delete_automation(automation: Automation) -> None:
 @transaction.atomic
 def retry_execution(execution: Execution) -> Execution:
     """Run a failed execution again from the step that failed (its next attempt)."""
-    from automations.engine.program import Program, locate, loop_index
-    from automations.engine.tasks import enqueue
-    from automations.models import StepRun
-
     execution = Execution.objects.select_for_update().get(pk=execution.pk)
     if execution.status != ExecutionStatus.FAILED:
         raise StateConflict(f"only a failed execution can be retried; this one is {execution.status}",
@@ -224,7 +223,7 @@ def retry_execution(execution: Execution) -> Execution:
     token = transitions.retry_failed(execution.pk, cursor)
     if token is None:
         raise StateConflict("the execution changed meanwhile; reload it", field="status")
-    enqueue("automations.engine.tasks.resume_execution", execution.pk, token)
+    enqueue(RESUME_EXECUTION, execution.pk, token)
     execution.refresh_from_db()
     return execution
 
@@ -238,9 +237,7 @@ def cancel_execution(execution: Execution, reason: str = "canceled by an operato
 
 def versions_referencing_secret(name: str) -> list[str]:
     """The draft and active versions whose definition references secret ``name`` (``"Dunning v2"``...)."""
-    from automations.vault import referenced_names
-
     versions = AutomationVersion.objects.filter(state__in=[VersionState.DRAFT, VersionState.ACTIVE])
     return [f"{version.automation.name} v{version.number}"
             for version in versions.select_related("automation").order_by("automation__name", "number")
-            if name in referenced_names(version.definition().get("steps"))]
+            if name in referenced_names(definition_of(version).get("steps"))]

@@ -21,7 +21,8 @@ class ExecutionStatus(models.TextChoices):
 LIVE_STATUSES = (ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
 FINISHED_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
 
-#: Where an execution may go from each status; every status change in the engine checks it.
+#: Where an execution may go from each status; every status change (``engine.transitions``, the
+#: only writer of an execution's status after it is created) goes through it.
 EXECUTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
     ExecutionStatus.WAITING: (ExecutionStatus.RUNNING, ExecutionStatus.CANCELED),
     ExecutionStatus.RUNNING: (ExecutionStatus.WAITING, ExecutionStatus.RUNNING, *FINISHED_STATUSES),

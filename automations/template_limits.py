@@ -19,7 +19,7 @@ from typing import Any
 
 from jinja2 import nodes
 
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 #: Integers past this many bits (about 1,200 digits) are refused: no amount or count needs more.
 MAX_INT_BITS = 4096

@@ -19,7 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from automations import clock, vault
 from automations.template_limits import (TemplateLimit, check_binop, check_call, checked_filters, joined_output,
                                          static_problem, time_budget)
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
 

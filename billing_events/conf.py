@@ -1,7 +1,8 @@
-"""The ``AUTOMATIONS`` settings dict, read lazily with defaults and reloaded when tests change it.
+"""The settings of billing_events, read lazily with defaults and reloaded when tests change them.
 
-It lives in billing_events (the lower layer) because the gateway setting is needed by both apps;
-automations reads every other key through the same object.
+A host writes them into the same ``AUTOMATIONS`` dict as the automations settings (one dict for
+both apps); this module knows only the keys billing_events reads — the gateway and the limits of
+an event payload. ``automations.conf`` holds the others.
 """
 from __future__ import annotations
 
@@ -11,81 +12,37 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+#: The dict both apps read their settings from.
+SETTING = "AUTOMATIONS"
 DEFAULTS: dict[str, Any] = {
     "BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway",
-    "SMS_PROVIDER": "automations.providers.sms.ConsoleSMSProvider",
-    # For the HTTP provider: account_sid, auth_token, from_number, base_url (Twilio-style API).
-    "SMS_OPTIONS": {},
-    "CRM_PROVIDER": None,
-    # For the HTTP provider: endpoint (base URL), token (sent as a Bearer token).
-    "CRM_OPTIONS": {},
-    "SLACK_WEBHOOK_URL": None,
-    "OUTBOUND_ALLOWED_HOSTS": [],
-    # Named secrets, referenced as {{ secrets.NAME }}: a dict of name -> value (wins over the
-    # Secret table), and the Fernet key(s) that encrypt the table's values (a key or a list, the
-    # first encrypting); without keys, one derived from SECRET_KEY (a demo fallback).
-    "SECRETS": {},
-    "SECRETS_KEY": None,
-    # The largest request body the REST API reads (bytes); a larger one is a 413.
-    "API_MAX_BODY_BYTES": 1024 * 1024,
-    "DEFAULT_FROM_EMAIL": None,
-    # How often the worker cluster runs ``automations.engine.tick`` (django-q2's scheduler
-    # granularity is one minute, and it polls about every 30 seconds).
-    "TICK_MINUTES": 1,
-    # A worker that holds an execution longer than this without finishing a step is presumed dead
-    # and the next sweep resumes the execution from its cursor.
-    "LEASE_SECONDS": 300,
-    # A wake-up handed to the queue but not picked up within this time is handed out again.
-    "REQUEUE_SECONDS": 300,
-    # An event whose dispatch has not completed after this long is dispatched again.
-    "REDISPATCH_SECONDS": 120,
-    "SWEEP_BATCH": 500,
-    # How often the derived-event scans (subscription.ending_soon, invoice.overdue,
-    # usage.threshold_exceeded) look through the billing data.
-    "DERIVED_SCAN_MINUTES": 60,
     # Event payloads (emit() and POST events/) are refused beyond this size as compact JSON, and
     # any JSON input (payloads, definitions) beyond this depth of nested objects and arrays.
     "EVENT_MAX_BYTES": 256 * 1024,
     "JSON_MAX_DEPTH": 32,
-    "LOOP_MAX_ITEMS": 1000,
-    # Finished executions (with their step log), events, history rows and django-q2 results older
-    # than this are deleted by manage.py automations_prune and by a task the tick queues every
-    # PRUNE_MINUTES (automations/retention.py). None keeps everything.
-    "RETENTION_DAYS": 90,
-    "PRUNE_MINUTES": 24 * 60,
-    "PRUNE_BATCH": 1000,
-    "ACTIONS": [],
-    "TIME_BUDGET_SECONDS": 20,
-    # One action attempt's outbound timeout (webhooks, Slack, SMS, CRM); with TIME_BUDGET_SECONDS
-    # it must stay below Q_CLUSTER["timeout"] (system check automations.E005).
-    "ACTION_TIMEOUT_SECONDS": 30,
-    # An attempt cut short this many times by a worker's death is not performed again: the step fails.
-    "MAX_INTERRUPTED_ATTEMPTS": 3,
-    # One template render may take this long and produce this many characters (a longer one is
-    # a failed step, never a hung worker); see automations/template_limits.py.
-    "RENDER_SECONDS": 2,
-    "RENDER_MAX_CHARS": 500_000,
-    "RETRY": {"max_attempts": 1, "initial_interval": "1m", "backoff_coefficient": 2, "max_interval": "1h"},
 }
-IMPORT_STRINGS = {"BILLING_GATEWAY", "SMS_PROVIDER", "CRM_PROVIDER"}
+IMPORT_STRINGS = {"BILLING_GATEWAY"}
 
 
 class AppSettings:
-    """Attribute access to ``settings.AUTOMATIONS[...]`` with defaults; dotted paths imported."""
+    """Attribute access to ``settings.AUTOMATIONS[...]`` with ``defaults``; dotted paths in
+    ``import_strings`` imported."""
 
-    def __init__(self) -> None:
+    def __init__(self, defaults: dict[str, Any], import_strings: set[str]) -> None:
+        self.defaults = defaults
+        self.import_strings = import_strings
         self._cache: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"Unknown AUTOMATIONS setting: {name!r}")
+        if name.startswith("_") or name not in self.defaults:
+            raise AttributeError(f"Unknown {SETTING} setting: {name!r}")
         if name not in self._cache:
-            value = getattr(settings, "AUTOMATIONS", {}).get(name, DEFAULTS[name])
-            if name in IMPORT_STRINGS and isinstance(value, str):
+            value = getattr(settings, SETTING, {}).get(name, self.defaults[name])
+            if name in self.import_strings and isinstance(value, str):
                 try:
                     value = import_string(value)
                 except ImportError as exc:
-                    raise ImportError(f"AUTOMATIONS[{name!r}] = {value!r} cannot be imported: {exc}") from exc
+                    raise ImportError(f"{SETTING}[{name!r}] = {value!r} cannot be imported: {exc}") from exc
             self._cache[name] = value
         return self._cache[name]
 
@@ -93,13 +50,13 @@ class AppSettings:
         self._cache.clear()
 
 
-app_settings = AppSettings()
+app_settings = AppSettings(DEFAULTS, IMPORT_STRINGS)
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting == "AUTOMATIONS":
+    if setting == SETTING:
         app_settings.reload()
-        from billing_events.gateway import configured_gateway
+        from billing_events.gateway import configured_gateway  # the gateway package reads this module
 
         configured_gateway.cache_clear()
 

@@ -146,7 +146,7 @@ class SendEmail(Action):
 
 
 def _default_from() -> str:
-    from billing_events.conf import app_settings
+    from automations.conf import app_settings
 
     return app_settings.DEFAULT_FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
 
@@ -201,13 +201,13 @@ class SendSlack(Action):
     secret_fields = ("webhook_url",)
 
     def published_schema(self) -> dict[str, Any]:
-        from billing_events.conf import app_settings
+        from automations.conf import app_settings
 
         return self.config_schema if app_settings.SLACK_WEBHOOK_URL else {
             **self.config_schema, "required": [*self.config_schema["required"], "webhook_url"]}
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        from billing_events.conf import app_settings
+        from automations.conf import app_settings
 
         if not config.get("webhook_url") and not app_settings.SLACK_WEBHOOK_URL:
             return [{"field": "config.webhook_url",
@@ -215,7 +215,7 @@ class SendSlack(Action):
         return []
 
     def _request(self, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        from billing_events.conf import app_settings
+        from automations.conf import app_settings
 
         url = config.get("webhook_url") or app_settings.SLACK_WEBHOOK_URL
         if not url:
@@ -246,7 +246,7 @@ def sign_webhook(secret: str, message_id: str, timestamp: int, payload: str) -> 
 
 def _timeout_limit() -> float:
     """The longest a request may wait: no longer than an action attempt may last."""
-    from billing_events.conf import app_settings
+    from automations.conf import app_settings
 
     return min(60, app_settings.ACTION_TIMEOUT_SECONDS)
 

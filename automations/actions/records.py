@@ -157,19 +157,19 @@ class SyncToCRM(Action):
     literal_fields = ("object", "fields")
 
     def published_schema(self) -> dict[str, Any] | None:
-        from billing_events.conf import app_settings
+        from automations.conf import app_settings
 
         return self.config_schema if app_settings.CRM_PROVIDER else None  # unusable without a CRM
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        from billing_events.conf import app_settings
+        from automations.conf import app_settings
 
         if not app_settings.CRM_PROVIDER:
             return [{"field": "config", "message": "no CRM is configured: set AUTOMATIONS['CRM_PROVIDER']"}]
         return []
 
     def _record(self, config: dict[str, Any], context: ActionContext) -> tuple[str, str, dict[str, Any]]:
-        from automations.engine.context import to_json
+        from automations.scope import to_json
 
         object_type = config.get("object", "customer")
         record = context.variables[object_type] if object_type in context.variables else None

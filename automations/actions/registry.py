@@ -57,7 +57,7 @@ def register_configured_actions() -> None:
     from django.utils.module_loading import import_string
 
     from automations.actions.builtin import BUILTIN_ACTIONS
-    from billing_events.conf import app_settings
+    from automations.conf import app_settings
 
     for action_class in BUILTIN_ACTIONS:
         registry.register(action_class)

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from automations.models import EmailTemplate, Secret, Task
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 
 @admin.register(EmailTemplate)

@@ -21,7 +21,7 @@ from automations.api.errors import PayloadTooLarge, exception_handler
 from automations.api.parsers import StrictJSONParser
 from automations.api.permissions import ModelPermissions
 from automations.api.schema import APISchema
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 from billing_events.errors import InvalidInput
 
 

@@ -15,6 +15,7 @@ from automations.services import live_executions
 from automations.status import TriggerType
 from automations.step_log import ending, step_states
 from billing_events.models import Event
+from automations.definition.serialize import definition_of
 
 
 class AutomationSerializer(serializers.ModelSerializer):
@@ -50,7 +51,7 @@ class AutomationSerializer(serializers.ModelSerializer):
     @extend_schema_field({**SHOWN_DEFINITION, "type": ["object", "null"]})
     def get_draft_definition(self, automation: Automation) -> dict[str, Any] | None:
         draft = automation.draft_version
-        return mask_definition(draft.definition()) if draft else None
+        return mask_definition(definition_of(draft)) if draft else None
 
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"},
@@ -84,7 +85,7 @@ class VersionSerializer(serializers.ModelSerializer):
         from automations.definition.diff import diff_definitions
 
         previous = version.automation.versions.filter(number__lt=version.number).order_by("-number").first()
-        return diff_definitions(previous.definition() if previous else None, version.definition())
+        return diff_definitions(definition_of(previous) if previous else None, definition_of(version))
 
 
 class VersionDetailSerializer(VersionSerializer):
@@ -96,7 +97,7 @@ class VersionDetailSerializer(VersionSerializer):
 
     @extend_schema_field(SHOWN_DEFINITION)
     def get_definition(self, version: AutomationVersion) -> dict[str, Any]:
-        return mask_definition(version.definition())
+        return mask_definition(definition_of(version))
 
 
 class StepRunSerializer(serializers.ModelSerializer):

@@ -36,7 +36,7 @@ from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 from billing_events.errors import InvalidInput
 from billing_events.models import Event
 

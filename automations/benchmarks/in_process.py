@@ -19,7 +19,8 @@ from django_q.tasks import async_task
 
 from automations import clock, services
 from automations.benchmarks.workload import NOOP, STEPS_PER_RUN, TEN_STEPS
-from automations.engine.program import initial_cursor
+from automations.steps.cursor import initial_cursor
+from automations.engine import sweep as sweep_module  # its queue_now is stubbed in _sweep_ms
 from automations.engine.sweep import wake_due
 from automations.models import Execution
 from automations.status import ExecutionStatus
@@ -94,11 +95,9 @@ def _fill_waiting(automation, version, total: int) -> None:
 
 def _sweep_ms(repeats: int = 20) -> float:
     """Median time of a sweep that finds 50 due wake-ups (queueing stubbed out: the sweep alone)."""
-    import automations.engine.sweep as sweep_module  # its async_task is stubbed below
-
     timings = []
-    real_async = sweep_module.async_task
-    sweep_module.async_task = lambda *args, **kwargs: None
+    real_queue = sweep_module.queue_now
+    sweep_module.queue_now = lambda *args, **kwargs: None
     try:
         for _ in range(repeats):
             due = list(Execution.objects.filter(status=ExecutionStatus.WAITING).values_list("pk", flat=True)[:50])
@@ -110,7 +109,7 @@ def _sweep_ms(repeats: int = 20) -> float:
                 raise RuntimeError(f"sweep woke {woken}, expected 50")
             Execution.objects.filter(pk__in=due).update(wake_at=clock.now() + timedelta(days=30), enqueued_at=None)
     finally:
-        sweep_module.async_task = real_async
+        sweep_module.queue_now = real_queue
     return sorted(timings)[len(timings) // 2]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from automations.definition.serialize import BODIES
+from automations.steps import lanes_of
 
 Place = tuple[str, int]  # (lane, index): ("steps", 2) or ("still_unpaid.then", 0)
 
@@ -19,10 +19,10 @@ def _steps(steps: list[dict[str, Any]], lane: str = "steps") -> dict[str, tuple[
     """Every step by key, with where it sits and its own fields (bodies left out)."""
     found: dict[str, tuple[Place, dict[str, Any]]] = {}
     for position, step in enumerate(steps):
-        own = {name: value for name, value in step.items() if name not in BODIES.get(step.get("type"), ())}
+        own = {name: value for name, value in step.items() if name not in lanes_of(step)}
         found[step["key"]] = ((lane, position), own)
-        for body in BODIES.get(step.get("type"), ()):
-            found.update(_steps(step.get(body, []), f"{step['key']}.{body}"))
+        for inner in lanes_of(step):
+            found.update(_steps(step.get(inner, []), f"{step['key']}.{inner}"))
     return found
 
 

@@ -8,13 +8,17 @@ syntax and variables, and a condition's value fitting a documented field's type.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import available_timezones
 
+from jsonschema import Draft202012Validator
+
+from automations.actions import registry
 from automations.business_days import supported_countries
 from automations.conditions import OPERATORS, UNARY
-from automations.definition.validate import COLLECTIONS, MAX_LOOP_ITEMS
-from automations.status import OnFailure, Reentry, StopStatus
+from automations.status import Reentry
+from automations.steps import step_types
 from automations.triggers.validation import CALENDAR_RULES, TRIGGER_PARAMETERS, WEEKDAYS
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names
@@ -54,22 +58,38 @@ def _object(properties: Schema, required: tuple[str, ...] = (), **extra: Any) ->
             "additionalProperties": False, **extra}
 
 
-def _action_step(action: Any, config: Schema, prefix: str) -> Schema:
-    from jsonschema import Draft202012Validator
+@dataclass
+class SchemaKit:
+    """The parts a step type builds its schema from (``StepKind.schema_defs``)."""
 
-    # config may be left out only where {} is a valid config
-    required = ("type", "action", *(("config",) if not Draft202012Validator(config).is_valid({}) else ()))
-    return _object({
-        "key": {"type": ["string", "null"], "pattern": STEP_KEY}, "type": {"const": "action"}, "name": {"type": "string"},
-        "action": {"const": action.key, "description": action.label or action.key}, "config": config,
-        "retry": _nullable(_ref("Retry", prefix)), "on_failure": {"enum": list(OnFailure.values)},
-        "fallback": {"type": "array", "items": _ref("Step", prefix)}}, required, title=f"{action.key} step")
+    prefix: str
+    step_key: Schema
+    steps: Schema
+    duration: Schema
+    actions: list[tuple[Any, Schema | None]]
+    field_path: str = FIELD_PATH
+    not_blank: str = NOT_BLANK
+    signed_duration: str = SIGNED_DURATION
+    time_of_day: str = TIME_OF_DAY
+
+    def ref(self, name: str) -> Schema:
+        return _ref(name, self.prefix)
+
+    @staticmethod
+    def object(properties: Schema, required: tuple[str, ...] = (), **extra: Any) -> Schema:
+        return _object(properties, required, **extra)
+
+    @staticmethod
+    def nullable(schema: Schema) -> Schema:
+        return _nullable(schema)
+
+    @staticmethod
+    def accepts(schema: Schema, value: Any) -> bool:
+        return Draft202012Validator(schema).is_valid(value)
 
 
 def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
     """The schemas of a definition and its parts, by name; references point at ``prefix`` + name."""
-    from automations.actions import registry
-
     events = event_type_names()
     timezone = _nullable({"enum": sorted(available_timezones())})
     step_key = {"type": ["string", "null"], "pattern": STEP_KEY,
@@ -78,6 +98,8 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
     duration = {"type": "string", "pattern": DURATION}
     plain_events = [event for event in events if event not in TRIGGER_PARAMETERS]
     actions = [(action, action.published_schema()) for action in registry.all()]
+    kit = SchemaKit(prefix, step_key, steps, duration, actions)
+    step_defs = {name: schema for step_type in step_types.all() for name, schema in step_type.schema_defs(kit).items()}
     return {
         "Definition": {
             **_object({
@@ -147,35 +169,8 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
         "Retry": _object({"max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
                           "initial_interval": duration, "max_interval": duration,
                           "backoff_coefficient": {"type": "number", "minimum": 1, "maximum": 10}}),
-        "Step": {"oneOf": [
-            *(_ref(f"ActionStep_{action.key}", prefix) for action, config in actions if config is not None),
-            _ref("BranchStep", prefix), _ref("DelayStep", prefix), _ref("LoopStep", prefix),
-            _ref("StopStep", prefix)]},
-        **{f"ActionStep_{action.key}": _action_step(action, config, prefix)
-           for action, config in actions if config is not None},
-        "BranchStep": {
-            **_object({"key": step_key, "type": {"const": "branch"}, "name": {"type": "string"},
-                       "if": _ref("Condition", prefix), "then": steps, "else": steps}, ("type", "if")),
-            "anyOf": [{"required": ["then"], "properties": {"then": {"minItems": 1}}},
-                      {"required": ["else"], "properties": {"else": {"minItems": 1}}}]},
-        "DelayStep": {
-            **_object({"key": step_key, "type": {"const": "delay"}, "name": {"type": "string"},
-                       "duration": duration, "until": {"type": "string", "pattern": NOT_BLANK},
-                       "offset": {"type": "string", "pattern": SIGNED_DURATION},
-                       "at": {"type": "string", "pattern": TIME_OF_DAY}}, ("type",)),
-            "oneOf": [{"required": ["duration"], "not": {"required": ["until"]}},
-                      {"required": ["until"], "not": {"required": ["duration"]}}],
-            "dependentRequired": {"offset": ["until"]}},
-        "LoopStep": _object({
-            "key": step_key, "type": {"const": "loop"}, "name": {"type": "string"},
-            "over": {"anyOf": [{"type": "string", "pattern": FIELD_PATH},
-                               _object({"collection": {"enum": list(COLLECTIONS)},
-                                        "where": _nullable(_ref("Condition", prefix))}, ("collection",))]},
-            "as": {"type": "string", "pattern": r"^[a-z_][a-z0-9_]{0,49}$"},
-            "max_items": {"type": "integer", "minimum": 1, "maximum": MAX_LOOP_ITEMS},
-            "steps": {**steps, "minItems": 1}}, ("type", "over", "steps")),
-        "StopStep": _object({"key": step_key, "type": {"const": "stop"}, "name": {"type": "string"},
-                             "status": {"enum": list(StopStatus.values)}}, ("type",)),
+        "Step": {"oneOf": [_ref(name, prefix) for name in step_defs]},
+        **step_defs,
     }
 
 

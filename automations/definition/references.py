@@ -12,8 +12,7 @@ from typing import Any
 
 from jinja2 import TemplateError, nodes
 
-from automations.actions import registry
-from automations.definition.serialize import BODIES
+from automations.steps import lanes_of, step_types
 from automations.templating import TEXT_ENV, is_template
 from billing_events.catalogue import ENTITY_SCHEMAS
 
@@ -80,8 +79,8 @@ class _Checker:
     def _collect(self, steps: Any) -> None:
         for step in _steps(steps):
             self.keys.add(step["key"])
-            for body in BODIES.get(step.get("type"), ()):
-                self._collect(step.get(body))
+            for lane in lanes_of(step):
+                self._collect(step.get(lane))
 
     def path(self, field: str, reference: str, shadowed: frozenset[str]) -> None:
         """Check one reference (``steps.x.output.y`` or ``invoice.status``) found at ``field``."""
@@ -111,38 +110,19 @@ class _Checker:
         for field, reference in _condition_fields(condition, path):
             self.path(field, reference, shadowed)
 
+    def strings(self, value: Any, path: str, shadowed: frozenset[str]) -> None:
+        """Check the templates among the strings inside ``value`` (a config field)."""
+        for field, text in _strings(value, path):
+            self.template(field, text, shadowed)
+
     def steps(self, steps: Any, shadowed: frozenset[str]) -> None:
         for step in _steps(steps):
-            path = f"steps.{step['key']}"
-            kind = step.get("type")
-            if kind == "action":
-                action = registry.get(str(step.get("action")))
-                literal = action.literal_fields if action else ()
-                config = step.get("config")
-                for name, value in (config.items() if isinstance(config, dict) else ()):
-                    if name not in literal:
-                        for field, text in _strings(value, f"{path}.config.{name}"):
-                            self.template(field, text, shadowed)
-            elif kind == "branch":
-                self.condition(step.get("if"), f"{path}.if", shadowed)
-            elif kind == "delay" and isinstance(step.get("until"), str):
-                self.template(f"{path}.until", step["until"], shadowed)
-            elif kind == "loop":
-                over = step.get("over")
-                if isinstance(over, str):
-                    self.path(f"{path}.over", over, shadowed)
-                elif isinstance(over, dict):
-                    singular = str(over.get("collection", ""))[:-1]
-                    self.condition(over.get("where"), f"{path}.over.where", shadowed - {singular})
-            inner = shadowed
-            if kind == "loop":
-                name = step.get("as", "item")
-                over = step.get("over")
-                # A collection's record named after its entity (customers as customer) is that entity.
-                is_entity = isinstance(over, dict) and name == str(over.get("collection", ""))[:-1]
-                inner = shadowed - {name} if is_entity else shadowed | {name}
-            for body in BODIES.get(kind, ()):
-                self.steps(step.get(body), inner)
+            step_type = step_types.get(step.get("type"))
+            if step_type is None:
+                continue
+            inner = step_type.check_references(self, step, f"steps.{step['key']}", shadowed)
+            for lane in step_type.lanes:
+                self.steps(step.get(lane), inner)
 
 
 def check_references(definition: dict[str, Any]) -> tuple[Problems, Problems]:

@@ -7,52 +7,25 @@ from typing import Any
 from django.db import transaction
 
 from automations.models import AutomationVersion, Step
-from automations.models.steps import STEP_MODELS
-from automations.status import OnFailure, Reentry, StopStatus
-
-BODIES = {"action": ("fallback",), "branch": ("then", "else"), "loop": ("steps",), "delay": (), "stop": ()}
-DEFAULTS = {"on_failure": OnFailure.FAIL, "status": StopStatus.SUCCEEDED}
-
-
-def _row_values(step: dict[str, Any]) -> dict[str, Any]:
-    kind = step["type"]
-    if kind == "action":
-        return {"action": step["action"], "config": step.get("config", {}), "retry": step.get("retry"),
-                "on_failure": step.get("on_failure", OnFailure.FAIL)}
-    if kind == "branch":
-        return {"condition": step["if"]}
-    if kind == "delay":
-        return {field: step.get(field, "") for field in ("duration", "until", "offset", "at")}
-    if kind == "loop":
-        return {"over": step["over"], "item_name": step.get("as", "item"), "max_items": step.get("max_items")}
-    return {"status": step.get("status", StopStatus.SUCCEEDED)}
+from automations.status import Reentry
+from automations.steps import step_types, walk
 
 
 def _step_json(row: Step, children: dict[tuple[int, str], list[Step]]) -> dict[str, Any]:
-    kind = row.type_name
-    data: dict[str, Any] = {"key": row.key, "type": kind}
-    if kind == "action":
-        data.update(action=row.action, config=row.config)
-        if row.retry is not None:
-            data["retry"] = row.retry
-        if row.on_failure != OnFailure.FAIL:
-            data["on_failure"] = row.on_failure
-    elif kind == "branch":
-        data["if"] = row.condition
-    elif kind == "delay":
-        data.update({field: getattr(row, field) for field in ("duration", "until", "offset", "at")
-                     if getattr(row, field)})
-    elif kind == "loop":
-        data.update(over=row.over, **{"as": row.item_name})
-        if row.max_items is not None:
-            data["max_items"] = row.max_items
-    elif kind == "stop" and row.status != StopStatus.SUCCEEDED:
-        data["status"] = row.status
-    for slot in BODIES[kind]:
-        body = children.get((row.pk, slot), [])
-        if body or (kind == "loop"):
-            data[slot] = [_step_json(child, children) for child in body]
+    data: dict[str, Any] = {"key": row.key, "type": row.type_name, **row.definition_fields()}
+    for lane in row.lanes:
+        body = children.get((row.pk, lane), [])
+        if body or lane in row.kept_lanes:
+            data[lane] = [_step_json(child, children) for child in body]
     return data
+
+
+def definition_of(version: AutomationVersion) -> dict[str, Any]:
+    """The canonical JSON of ``version``: its snapshot (rebuilt from the rows for drafts saved
+    before drafts kept it)."""
+    if version.snapshot is not None:
+        return version.snapshot
+    return version_to_definition(version)
 
 
 def version_to_definition(version: AutomationVersion) -> dict[str, Any]:
@@ -100,7 +73,7 @@ def save_definition(version: AutomationVersion, canonical: dict[str, Any], user:
     version.save()
 
     existing = {row.key: row for row in version.steps.all()}
-    wanted = {step["key"]: step["type"] for step in _walk(canonical["steps"])}
+    wanted = {step["key"]: step["type"] for step in walk(canonical["steps"])}
     # Detach first: deleting a removed parent must not cascade onto children that move elsewhere.
     version.steps.exclude(parent=None).update(parent=None)
     for key, row in list(existing.items()):
@@ -110,24 +83,19 @@ def save_definition(version: AutomationVersion, canonical: dict[str, Any], user:
 
     def write(steps: list[dict[str, Any]], parent: Step | None, slot: str) -> None:
         for position, step in enumerate(steps):
-            values = {"parent": parent, "slot": slot, "position": position, **_row_values(step)}
+            step_type = step_types.get(step["type"])
+            values = {"parent": parent, "slot": slot, "position": position, **step_type.row_values(step)}
             row = existing.get(step["key"])
             if row is None:
-                row = STEP_MODELS[step["type"]](version=version, key=step["key"], **values)
+                row = step_type(version=version, key=step["key"], **values)
             else:
                 for field, value in values.items():
                     setattr(row, field, value)
             if user is not None:
                 row._history_user = user
             row.save()
-            for body in BODIES[step["type"]]:
-                write(step.get(body, []), row, body)
+            for lane in step_type.lanes:
+                write(step.get(lane, []), row, lane)
 
     write(canonical["steps"], None, "steps")
 
-
-def _walk(steps: list[dict[str, Any]]):
-    for step in steps:
-        yield step
-        for body in BODIES.get(step["type"], ()):
-            yield from _walk(step.get(body, []))

@@ -9,33 +9,25 @@ import re
 from typing import Any
 
 from automations import conditions, vault
-from automations.actions import registry
 from automations.definition.references import check_references
 from automations.durations import parse as parse_duration
-from automations.status import OnFailure, Reentry, StopStatus
+from automations.status import Reentry
+from automations.steps import lanes_of, step_types
 from automations.templating import is_template, referenced_roots, template_problem
-from automations.triggers.validation import TIME_OF_DAY, validate_trigger
+from automations.triggers.validation import validate_trigger
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
-from billing_events.validation import check_json, contains_nul, schema_errors
+from billing_events.validation import check_json, contains_nul
 
 Errors = list[dict[str, str]]
 
 TOP_LEVEL = {"name", "description", "trigger", "conditions", "correlation_key", "reentry", "exit_on", "retry",
              "steps"}
-STEP_FIELDS = {
-    "action": {"key", "type", "action", "config", "retry", "on_failure", "fallback", "name"},
-    "branch": {"key", "type", "if", "then", "else", "name"},
-    "delay": {"key", "type", "duration", "until", "offset", "at", "name"},
-    "loop": {"key", "type", "over", "as", "steps", "max_items", "name"},
-    "stop": {"key", "type", "status", "name"},
-}
+#: Fields every step has; each type adds its own and its lanes (``automations.steps``).
+COMMON_STEP_FIELDS = {"key", "type", "name"}
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
-COLLECTIONS = ("customers", "invoices", "subscriptions")
 RETRY_FIELDS = {"max_attempts", "initial_interval", "backoff_coefficient", "max_interval"}
-MAX_LOOP_ITEMS = 10000
 
 
 def validate_definition(definition: Any) -> dict[str, Any]:
@@ -56,6 +48,9 @@ def validate_definition(definition: Any) -> dict[str, Any]:
 
 
 class _Validator:
+    """Collects every problem of a definition; step types check their own fields through it
+    (``error``, ``templates``, ``retry_policy``, ``step_list``)."""
+
     def __init__(self) -> None:
         self.errors: Errors = []
         self.keys: set[str] = set()  # every explicit key, so generated ones avoid them
@@ -147,14 +142,15 @@ class _Validator:
                 continue
             if isinstance(step.get("key"), str):
                 self.keys.add(step["key"])
-            for body in ("then", "else", "steps", "fallback"):
-                if isinstance(step.get(body), list):
-                    self.claim_keys(step[body])
+            for lane in lanes_of(step):
+                if isinstance(step.get(lane), list):
+                    self.claim_keys(step[lane])
 
     def step_key(self, step: dict[str, Any], path: str) -> str:
         key = step.get("key")
         if key is None:
-            base = step.get("action") if step.get("type") == "action" else step.get("type")
+            step_type = step_types.get(step.get("type"))
+            base = step_type.key_base(step) if step_type is not None else step.get("type")
             base = re.sub(r"[^a-z0-9_]", "_", str(base or "step").lower())
             self.counter += 1
             key = f"{base}_{self.counter}"
@@ -183,17 +179,18 @@ class _Validator:
         key = self.step_key(step, position)
         path = f"steps.{key}" if isinstance(key, str) and KEY_PATTERN.match(key) else position
         kind = step.get("type")
-        if not isinstance(kind, str) or kind not in STEP_FIELDS:
-            self.error(f"{path}.type", f"{kind!r} is not a step type; use {', '.join(STEP_FIELDS)}")
+        step_type = step_types.get(kind)
+        if step_type is None:
+            self.error(f"{path}.type", f"{kind!r} is not a step type; use {', '.join(step_types.names())}")
             return {"key": key, "type": kind}
-        for field in sorted(set(step) - STEP_FIELDS[kind]):
+        for field in sorted(set(step) - COMMON_STEP_FIELDS - set(step_type.fields) - set(step_type.lanes)):
             self.error(f"{path}.{field}", f"is not a field of a {kind} step")
         canonical: dict[str, Any] = {"key": key, "type": kind}
         if "name" in step and not isinstance(step["name"], str):
             self.error(f"{path}.name", "must be text")
         elif step.get("name"):
             canonical["name"] = step["name"]
-        return getattr(self, f"{kind}_step")(step, path, loop_vars, canonical)
+        return step_type.validate(self, step, path, loop_vars, canonical)
 
     def templates(self, value: Any, path: str, loop_vars: tuple[str, ...]) -> None:
         """Jinja syntax and known variable roots in every string inside ``value``."""
@@ -213,128 +210,3 @@ class _Validator:
                 self.error(path, f"unknown variable {unknown[0]!r}; use one of {', '.join((*ROOTS, *loop_vars))}")
             elif "secrets" in referenced_roots(vault.REFERENCE.sub("", value)):
                 self.error(path, "use a secret only as {{ secrets.NAME }}, without filters or expressions")
-
-    def action_step(self, step, path, loop_vars, canonical):
-        key = step.get("action")
-        action = registry.get(key) if isinstance(key, str) else None
-        config = step.get("config", {})
-        if action is None:
-            self.error(f"{path}.action", f"unknown action {key!r}; available: {', '.join(registry.keys())}")
-        elif not isinstance(config, dict):
-            self.error(f"{path}.config", "must be an object")
-        else:
-            before = len(self.errors)
-            self.errors += [{"field": f"{path}.{e['field']}", "message": e["message"]}
-                            for e in schema_errors(action.config_schema, config, "config")]
-            if len(self.errors) == before:
-                self.errors += [{"field": f"{path}.{e['field']}", "message": e["message"]}
-                                for e in action.validate_config(config)]
-            literal = {name: value for name, value in config.items() if name not in action.literal_fields}
-            self.templates(literal, f"{path}.config", loop_vars)
-            self.errors += vault.reference_errors(config, f"{path}.config")
-        canonical.update(action=key, config=config)
-        if step.get("retry") is not None:
-            self.retry_policy(step["retry"], f"{path}.retry")
-            canonical["retry"] = step["retry"]
-        on_failure = step.get("on_failure", OnFailure.FAIL)
-        if on_failure not in OnFailure.values:
-            self.error(f"{path}.on_failure", f"{on_failure!r} is not one of {', '.join(OnFailure.values)}")
-        elif on_failure != OnFailure.FAIL:
-            canonical["on_failure"] = on_failure
-        fallback = step.get("fallback", [])
-        if not isinstance(fallback, list):
-            self.error(f"{path}.fallback", "must be a list of steps")
-        elif fallback:
-            canonical["fallback"] = self.step_list(fallback, f"{path}.fallback", loop_vars)
-        return canonical
-
-    def branch_step(self, step, path, loop_vars, canonical):
-        condition = step.get("if")
-        if not condition:
-            self.error(f"{path}.if", "is required: a condition such as {\"all\": [...]}")
-        else:
-            self.errors += conditions.validate(condition, f"{path}.if", extra_roots=loop_vars)
-        canonical["if"] = condition
-        for body in ("then", "else"):
-            steps = step.get(body, [])
-            if not isinstance(steps, list):
-                self.error(f"{path}.{body}", "must be a list of steps")
-                continue
-            if steps:
-                canonical[body] = self.step_list(steps, f"{path}.{body}", loop_vars)
-        if not step.get("then") and not step.get("else"):
-            self.error(f"{path}.then", "a branch needs steps in then or else")
-        return canonical
-
-    def delay_step(self, step, path, loop_vars, canonical):
-        has_duration, has_until = "duration" in step, "until" in step
-        if has_duration == has_until:
-            self.error(f"{path}.duration", "give either duration (such as 3d) or until (a date template)")
-        if has_duration:
-            try:
-                parse_duration(step["duration"], field=f"{path}.duration")
-            except InvalidInput as exc:
-                self.errors += exc.errors
-            canonical["duration"] = step["duration"]
-        if has_until:
-            until = step["until"]
-            if not isinstance(until, str) or not until.strip():
-                self.error(f"{path}.until", "must be a date-time or a template such as {{ subscription.current_period_end }}")
-            else:
-                self.templates(until, f"{path}.until", loop_vars)
-            canonical["until"] = until
-            if "offset" in step:
-                try:
-                    parse_duration(step["offset"], field=f"{path}.offset", allow_negative=True)
-                except InvalidInput as exc:
-                    self.errors += exc.errors
-                canonical["offset"] = step["offset"]
-        elif "offset" in step:
-            self.error(f"{path}.offset", "only goes with until")
-        if "at" in step:
-            if not isinstance(step["at"], str) or not TIME_OF_DAY.match(step["at"]):
-                self.error(f"{path}.at", f"{step['at']!r} is not a time of day (HH:MM, 24-hour)")
-            canonical["at"] = step["at"]
-        return canonical
-
-    def loop_step(self, step, path, loop_vars, canonical):
-        over = step.get("over")
-        if isinstance(over, str) and over.strip():
-            if over.split(".")[0] not in (*ROOTS, *loop_vars):
-                self.error(f"{path}.over", f"unknown variable {over.split('.')[0]!r}")
-        elif isinstance(over, dict):
-            if over.get("collection") not in COLLECTIONS:
-                self.error(f"{path}.over.collection", f"must be one of {', '.join(COLLECTIONS)}")
-            for field in sorted(set(over) - {"collection", "where"}):
-                self.error(f"{path}.over.{field}", "is not a field of a collection")
-            if over.get("where") is not None:
-                singular = str(over.get("collection", ""))[:-1]
-                self.errors += conditions.validate(over["where"], f"{path}.over.where",
-                                                   extra_roots=(*loop_vars, singular))
-        else:
-            self.error(f"{path}.over", "is required: a list field such as invoice.line_items, or {\"collection\": ...}")
-        canonical["over"] = over
-        name = step.get("as", "item")
-        if not isinstance(name, str) or not IDENTIFIER.match(name):
-            self.error(f"{path}.as", f"{name!r} must be a lowercase identifier such as item")
-            name = "item"
-        canonical["as"] = name
-        if "max_items" in step:
-            value = step["max_items"]
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_LOOP_ITEMS:
-                self.error(f"{path}.max_items", f"must be a whole number from 1 to {MAX_LOOP_ITEMS}")
-            canonical["max_items"] = value
-        steps = step.get("steps")
-        if not isinstance(steps, list) or not steps:
-            self.error(f"{path}.steps", "a loop needs a non-empty list of steps")
-            steps = []
-        canonical["steps"] = self.step_list(steps, f"{path}.steps", (*loop_vars, name))
-        return canonical
-
-    def stop_step(self, step, path, loop_vars, canonical):
-        status = step.get("status", StopStatus.SUCCEEDED)
-        if status not in StopStatus.values:
-            self.error(f"{path}.status", f"{status!r} is not one of {', '.join(StopStatus.values)}")
-        elif status != StopStatus.SUCCEEDED:
-            canonical["status"] = status
-        return canonical

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from automations import clock
+from automations.engine import sweep as sweep_module  # binding the function `sweep` here would hide the module
 from automations.engine.sweep import SweepResult
 
 
@@ -12,10 +14,7 @@ def tick(now: datetime | None = None) -> SweepResult:
     The worker cluster runs it on a recurring schedule; a host without the cluster's scheduler can
     run ``manage.py automations_tick`` from cron.
     """
-    from automations import clock
-    from automations.engine.sweep import sweep
-
-    return sweep(now or clock.now())
+    return sweep_module.sweep(now or clock.now())
 
 
 __all__ = ["tick"]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from automations.durations import parse as parse_duration
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 
 @dataclass(frozen=True)

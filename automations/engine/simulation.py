@@ -5,18 +5,19 @@ the branch taken and why, and what each action would have done."""
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
 from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
-from automations.engine.context import Scope, Unsaved, build_scope, to_json
-from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass_delay, refill_page, stop,
-                                    take_branch)
-from automations.engine.program import Program, initial_cursor, locate, loop_index, loop_variables, step_done
-from automations.status import ExecutionStatus
+from automations.engine import run_loop
+from automations.scope import Scope, UnstoredRun, build_scope, to_json
+from automations.status import ExecutionStatus, StepRunStatus
+from automations.steps import Next, step_types
+from automations.steps.action import after_failure
+from automations.steps.cursor import Program, initial_cursor, loop_index, loop_variables, step_done
 from automations.templating import RenderError, empty_variables
 from billing_events.gateway import BillingGateway, gateway_override
 
@@ -49,7 +50,7 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
     steps read current billing data through the gateway; with ``billing_data=False`` they read
     the given data alone (to try a case the billing system does not have)."""
     start = clock.now()
-    run = Unsaved(automation_id, {**(trigger or {"type": "test"}), "version": version,
+    run = UnstoredRun(automation_id, {**(trigger or {"type": "test"}), "version": version,
                                    "automation_name": definition.get("name", "")}, data, start)
     with clock.virtual_time(start), (nullcontext() if billing_data else gateway_override(DataOnlyGateway())):
         result = _Simulation(definition, run, start).result()
@@ -57,12 +58,22 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
 
 
 class _Simulation:
-    def __init__(self, definition: dict[str, Any], run: Unsaved, start: datetime) -> None:
+    """A virtual run (the run loop's backend for test mode): nothing is written, steps are logged to
+    a timeline, delays move a virtual clock, actions are previewed."""
+
+    def __init__(self, definition: dict[str, Any], run: UnstoredRun, start: datetime) -> None:
         self.program = Program(definition)
         self.run = run
+        self.outputs = run.outputs
         self.start = start
         self.cursor = initial_cursor()
         self.timeline: list[dict[str, Any]] = []
+        self.steps_run = 0
+        self.ended: tuple[str, str] = (ExecutionStatus.FAILED, "")
+
+    @property
+    def now(self) -> datetime:
+        return clock.now()
 
     def scope(self) -> Scope:
         return build_scope(self.run, now=clock.now(), loop_vars=loop_variables(self.cursor))
@@ -77,46 +88,41 @@ class _Simulation:
         self.timeline.append(to_json(item))
         return item
 
-    def result(self) -> dict[str, Any]:
-        outcome: dict[str, Any] = {"version": self.run.trigger.get("version"), "started_at": self.start.isoformat()}
-        try:
-            entered = evaluate(self.program.definition.get("conditions"), self.scope().resolve)
-        except ConditionError as exc:
-            return {**outcome, "entered": False, "status": ExecutionStatus.FAILED, "error": f"conditions: {exc}",
-                    "timeline": []}
-        outcome.update(entered=entered.passed, conditions=entered.explain())
-        if not entered.passed:
-            return {**outcome, "status": "not_entered", "timeline": []}
-        status, error = self.walk()
-        return {**outcome, "status": status, "error": error, "timeline": self.timeline,
-                "finished_at": clock.now().isoformat(), "duration": format_delta(clock.now() - self.start)}
+    # -- the run loop's backend -------------------------------------------------------------------
 
-    def walk(self) -> tuple[str, str]:
-        for _ in range(MAX_SIMULATED_STEPS):
-            position = locate(self.program, self.cursor)
-            if position.failed_step:
-                return ExecutionStatus.FAILED, position.error
-            if position.refill:
-                owner = self.program.steps[position.refill["owner"]]
-                try:
-                    refill_page(self.cursor, owner, self.scope())
-                except StepFailed as exc:
-                    self.entry(owner, error=str(exc))
-                    return ExecutionStatus.FAILED, f"step {owner['key']}: {exc}"
-                continue
-            if position.step is None:
-                return ExecutionStatus.SUCCEEDED, ""
-            step = position.step
-            try:
-                ended = getattr(self, f"_{step['type']}")(step)
-            except StepFailed as exc:
-                self.entry(step, error=str(exc))
-                return ExecutionStatus.FAILED, f"step {step['key']}: {exc}"
-            if ended:
-                return ended
-        return ExecutionStatus.FAILED, f"stopped after {MAX_SIMULATED_STEPS} steps"
+    def log(self, step: dict[str, Any], status: str, *, output: Any = None, error: str = "",
+            index: str | None = None, attempt: int | None = None) -> None:
+        if status == StepRunStatus.FAILED:
+            self.entry(step, index, error=error)
+        else:
+            self.entry(step, index, **step_types.get(step["type"]).timeline(output, clock.now()))
 
-    def _action(self, step: dict[str, Any]) -> tuple[str, str] | None:
+    def atomic(self) -> nullcontext:
+        return nullcontext()
+
+    def commit(self, outcome: Next) -> None:
+        pass  # nothing is stored
+
+    def goes_on(self, outcome: Next) -> bool:
+        if outcome.status:
+            self.ended = (outcome.status, outcome.error)
+            return False
+        if outcome.wake_at and outcome.wake_at > clock.now():
+            clock.set_virtual(outcome.wake_at)  # the wait passes in virtual time
+        return True
+
+    def carry_on(self) -> bool:
+        self.steps_run += 1
+        if self.steps_run >= MAX_SIMULATED_STEPS:
+            self.ended = (ExecutionStatus.FAILED, f"stopped after {MAX_SIMULATED_STEPS} steps")
+            return False
+        return True
+
+    def next_step(self) -> None:
+        pass
+
+    def perform(self, step: dict[str, Any]) -> Next:
+        """Preview the action: what it would do, with the rendered config; nothing is sent."""
         action = registry.get(step["action"])
         index = loop_index(self.cursor)
         context = ActionContext(execution_id=None, step_key=step["key"], loop_index=index, attempt=1,
@@ -129,34 +135,29 @@ class _Simulation:
             would = action.preview(config, context)
         except (ActionError, RenderError) as exc:
             self.entry(step, action=step["action"], error=str(exc))
-            final_error = after_failure(self.cursor, self.run.outputs, step, str(exc))
-            return (ExecutionStatus.FAILED, final_error) if final_error else None
+            final_error = after_failure(self.cursor, self.outputs, step, str(exc))
+            return Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()
         templates = action.templates(step.get("config", {}))
         warnings = [f"{path} rendered empty in {where}" for where, source in templates.items()
                     for path in empty_variables(source, context.variables.resolve)]
         self.entry(step, action=step["action"], would=would, **({"warnings": warnings} if warnings else {}))
-        self.run.outputs[step["key"]] = to_json(would)
+        self.outputs[step["key"]] = to_json(would)
         step_done(self.cursor)
-        return None
+        return Next()
 
-    def _branch(self, step: dict[str, Any]) -> None:
-        slot, outcome = take_branch(self.cursor, step, self.scope())
-        self.entry(step, branch=slot, reason=outcome.explain())
-        self.run.outputs[step["key"]] = {"branch": slot}
+    # -- the result ---------------------------------------------------------------------------------
 
-    def _delay(self, step: dict[str, Any]) -> None:
-        now = clock.now()
-        until = pass_delay(self.cursor, step, self.scope(), now)
-        self.entry(step, until=until.isoformat(), waits=format_delta(max(until - now, timedelta(0))))
-        if until > now:
-            clock.set_virtual(until)
-
-    def _loop(self, step: dict[str, Any]) -> None:
-        index = loop_index(self.cursor)
-        count, truncated = enter_loop(self.cursor, step, self.scope())
-        self.entry(step, index=index, items=count, truncated=truncated)
-
-    def _stop(self, step: dict[str, Any]) -> tuple[str, str]:
-        status, _, error = stop(self.cursor, step)
-        self.entry(step, status=status)
-        return status, error
+    def result(self) -> dict[str, Any]:
+        outcome: dict[str, Any] = {"version": self.run.trigger.get("version"), "started_at": self.start.isoformat()}
+        try:
+            entered = evaluate(self.program.definition.get("conditions"), self.scope().resolve)
+        except ConditionError as exc:
+            return {**outcome, "entered": False, "status": ExecutionStatus.FAILED, "error": f"conditions: {exc}",
+                    "timeline": []}
+        outcome.update(entered=entered.passed, conditions=entered.explain())
+        if not entered.passed:
+            return {**outcome, "status": "not_entered", "timeline": []}
+        run_loop.run_steps(self)
+        status, error = self.ended
+        return {**outcome, "status": status, "error": error, "timeline": self.timeline,
+                "finished_at": clock.now().isoformat(), "duration": format_delta(clock.now() - self.start)}

@@ -8,19 +8,19 @@ from django.db import IntegrityError, transaction
 
 from automations import clock
 from automations.conditions import ConditionError, Outcome, evaluate
-from automations.engine.context import Scope, Unsaved, build_scope
 from automations.engine.correlation import correlation_value
-from automations.engine.program import initial_cursor
-from automations.engine.tasks import enqueue
+from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.models import Automation, AutomationVersion, Execution
+from automations.scope import Scope, UnstoredRun, build_scope
 from automations.status import ExecutionStatus, Reentry
+from automations.steps.cursor import initial_cursor
 from billing_events.models import Event
 
 logger = logging.getLogger("automations")
 
 
 def entry_scope(automation: Automation, trigger: dict[str, Any], data: dict[str, Any]) -> Scope:
-    return build_scope(Unsaved(automation.pk, trigger, data, started_at=clock.now()), now=clock.now())
+    return build_scope(UnstoredRun(automation.pk, trigger, data, started_at=clock.now()), now=clock.now())
 
 
 def check_entry(version: AutomationVersion, scope: Scope) -> Outcome:
@@ -69,7 +69,7 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
             return None
         raise
     if not error and queue:
-        enqueue("automations.engine.tasks.resume_execution", execution.pk, execution.wait_token)
+        enqueue(RESUME_EXECUTION, execution.pk, execution.wait_token)
     return execution
 
 

@@ -1,19 +1,27 @@
-"""The sweep: hand due wake-ups to the workers, resume executions whose worker died, re-dispatch
-events whose dispatch was lost. Its cost grows with what is due, not with what is waiting."""
+"""The tick's sweep, everything that is due: scheduled runs and derived-event scans start, due
+wake-ups go to the workers, executions whose worker died are resumed, lost dispatches are queued
+again, orphaned attempts settled, old rows pruned. Its cost grows with what is due, not with what
+is waiting."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
-from django_q.tasks import async_task
+from django.db import transaction
+from django.db.models import Q
 
+from automations.actions import ActionContext, registry
+from automations.conf import app_settings
+from automations.db import skip_locked
+from automations.engine.queueing import DISPATCH_EVENT, RESUME_EXECUTIONS, queue_now
 from automations.engine.transitions import recover_stale
 from automations.models import Execution, StepRun
+from automations.retention import prune_due
+from automations.scope import to_json
 from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
-from billing_events.conf import app_settings
+from automations.triggers.derived import run_due_scans
+from automations.triggers.schedule_slots import fire_due
 from billing_events.models import Event
 
 logger = logging.getLogger("automations")
@@ -29,14 +37,6 @@ class SweepResult:
     pruned: int = 0
     settled: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def skip_locked(queryset: QuerySet, *, of: tuple[str, ...] = ()) -> QuerySet:
-    """Only rows no other sweeper holds, locked for this transaction (PostgreSQL: ``FOR UPDATE
-    SKIP LOCKED``, ``OF`` the given tables); SQLite serialises writers on its own."""
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True, of=of)
-    return queryset
 
 
 #: Wake-ups handed out per task: enough that the broker's tasks per second do not cap the steps
@@ -59,7 +59,7 @@ def wake_due(now: datetime) -> int:
         Execution.objects.filter(pk__in=[pk for pk, _ in due]).update(enqueued_at=now)
     for start in range(0, len(due), WAKE_UPS_PER_TASK):
         chunk = [[pk, token] for pk, token in due[start:start + WAKE_UPS_PER_TASK]]
-        async_task("automations.engine.tasks.resume_executions", chunk, group="automations")
+        queue_now(RESUME_EXECUTIONS, chunk)
     return len(due)
 
 
@@ -78,9 +78,6 @@ def settle_orphaned_attempts(now: datetime) -> int:
     """Attempts left "running" in a run that has ended: it was canceled (an exit_on event, an
     operator) while its worker died mid-step, so no worker will come back to it. Each is asked, by
     its idempotency key, whether it took effect: succeeded with what it did, else interrupted."""
-    from automations.actions import ActionContext, registry
-    from automations.engine.context import to_json
-
     cutoff = now - timedelta(seconds=app_settings.LEASE_SECONDS)
     orphans = list(StepRun.objects.filter(status=StepRunStatus.RUNNING, started_at__lte=cutoff,
                                           execution__status__in=FINISHED_STATUSES)[: app_settings.SWEEP_BATCH])
@@ -111,7 +108,7 @@ def redispatch_events(now: datetime) -> int:
         ))
         Event.objects.filter(pk__in=pending).update(queued_at=now)
     for event_id in pending:
-        async_task("automations.engine.tasks.dispatch_event", event_id, group="automations")
+        queue_now(DISPATCH_EVENT, event_id)
     return len(pending)
 
 
@@ -119,10 +116,6 @@ def sweep(now: datetime) -> SweepResult:
     """Every part of the pass runs even if another fails (a billing system that is down for the
     derived-event scans must not stop due executions from waking); failures are logged and the
     next tick tries again."""
-    from automations.retention import prune_due
-    from automations.triggers.derived import run_due_scans
-    from automations.triggers.scheduled_runs import fire_due
-
     result = SweepResult()
     parts = (("scheduled", fire_due), ("derived", run_due_scans), ("recovered", recover_dead_workers),
              ("woken", wake_due), ("redispatched", redispatch_events), ("settled", settle_orphaned_attempts),

@@ -1,25 +1,20 @@
-"""The django-q2 tasks of the engine, and how they are queued.
+"""The django-q2 task entry points of the engine (queued by name through ``engine.queueing``).
 
-Tasks carry only ids and tokens. They are queued when the surrounding transaction commits, so a
-worker never looks for a row that is not visible yet (the Redis broker enqueues outside the database
-transaction) and nothing is queued for a change that was rolled back.
+A delayed execution resumes here: ``resume_executions`` claims its wake-up (waiting -> running,
+``engine.transitions``) and runs it from its cursor (``engine.stored_run``).
 """
 from __future__ import annotations
 
 import logging
 import time
 
-from django.db import transaction
-from django_q.tasks import async_task
-
-from billing_events.conf import app_settings
+from automations.conf import app_settings
+from automations.engine.queueing import RESUME_EXECUTIONS, enqueue
+from automations.engine.stored_run import run
+from automations.engine.transitions import claim
+from automations.triggers.events import dispatch
 
 logger = logging.getLogger("automations")
-
-
-def enqueue(func: str, *args: object) -> None:
-    """Queue ``func(*args)`` on the worker cluster once the current transaction commits."""
-    transaction.on_commit(lambda: async_task(func, *args, group="automations"))
 
 
 def resume_execution(execution_id: int, wait_token: int) -> None:
@@ -31,14 +26,11 @@ def resume_executions(wake_ups: list[tuple[int, int]]) -> None:
     """Run several executions one after the other within one time budget; those the budget does
     not reach are queued again as a task of their own. One task per wake-up would cap the steps a
     cluster moves at the broker's tasks per second, however cheap the steps are."""
-    from automations.engine.interpreter import run
-    from automations.engine.transitions import claim
-
     deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
     for index, (execution_id, wait_token) in enumerate(wake_ups):
         if index and time.monotonic() >= deadline:  # the first always runs: each task makes progress
             rest = [list(pair) for pair in wake_ups[index:]]
-            enqueue("automations.engine.tasks.resume_executions", rest)
+            enqueue(RESUME_EXECUTIONS, rest)
             return
         lease = claim(execution_id, wait_token)
         if lease is None:
@@ -52,7 +44,5 @@ def dispatch_event(event_id: str) -> None:
 
     They are stored before they run, marked as queued: if this worker dies, the sweep queues them
     after REQUEUE_SECONDS, as it does for a lost task."""
-    from automations.triggers.events import dispatch
-
     started = dispatch(event_id, queue=False)
     resume_executions([(execution.pk, execution.wait_token) for execution in started])

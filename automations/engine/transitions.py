@@ -1,4 +1,6 @@
-"""Every change of an execution's status, each one a guarded update.
+"""Every change of an execution's status, each one a guarded update allowed by the transition
+table (``status.EXECUTION_TRANSITIONS``); an execution is created waiting (or failed) in
+``engine.start``, and nothing else writes its status.
 
 An update only applies when the row is still in the state the caller saw (the wake-up token for a
 waiting execution, the lease token for a running one). A duplicated task, a stale wake-up or a
@@ -14,12 +16,19 @@ from django.db.models import F
 
 from automations import clock
 from automations.models import Execution
-from automations.status import FINISHED_STATUSES, ExecutionStatus, sources_of
-from billing_events.conf import app_settings
+from automations.conf import app_settings
+from automations.status import EXECUTION_TRANSITIONS, FINISHED_STATUSES, ExecutionStatus, sources_of
 
 
 class LeaseLost(Exception):
     """The execution is no longer this worker's to run (canceled, or resumed by another worker)."""
+
+
+def allowed_from(source: str, target: str) -> str:
+    """``source``, once the transition table allows ``source -> target`` (a ValueError if not)."""
+    if target not in EXECUTION_TRANSITIONS[source]:
+        raise ValueError(f"an execution may not go from {source} to {target}")
+    return source
 
 
 def _lease_expiry(now: datetime) -> datetime:
@@ -31,7 +40,8 @@ def claim(execution_id: int, wait_token: int) -> str | None:
     lease token the worker must present for every later change, or None when there is nothing to do."""
     lease = uuid.uuid4().hex
     now = clock.now()
-    claimed = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.WAITING, wait_token=wait_token).update(
+    source = allowed_from(ExecutionStatus.WAITING, ExecutionStatus.RUNNING)
+    claimed = Execution.objects.filter(pk=execution_id, status=source, wait_token=wait_token).update(
         status=ExecutionStatus.RUNNING, lease_token=lease, lease_expires_at=_lease_expiry(now),
         wake_at=None, enqueued_at=None,
     )
@@ -40,7 +50,8 @@ def claim(execution_id: int, wait_token: int) -> str | None:
 
 def save_progress(execution_id: int, lease: str, **fields: Any) -> None:
     """Store the cursor and outputs after a step and renew the lease; LeaseLost if it is gone."""
-    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease).update(
+    source = allowed_from(ExecutionStatus.RUNNING, ExecutionStatus.RUNNING)
+    updated = Execution.objects.filter(pk=execution_id, status=source, lease_token=lease).update(
         lease_expires_at=_lease_expiry(clock.now()), **fields
     )
     if not updated:
@@ -49,7 +60,8 @@ def save_progress(execution_id: int, lease: str, **fields: Any) -> None:
 
 def wait(execution_id: int, lease: str, wake_at: datetime, *, enqueued: bool = False, **fields: Any) -> int:
     """running -> waiting until ``wake_at``; returns the new wake-up token."""
-    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease).update(
+    source = allowed_from(ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
+    updated = Execution.objects.filter(pk=execution_id, status=source, lease_token=lease).update(
         status=ExecutionStatus.WAITING, wake_at=wake_at, wait_token=F("wait_token") + 1, lease_token="",
         lease_expires_at=None, enqueued_at=clock.now() if enqueued else None, **fields,
     )
@@ -62,7 +74,8 @@ def finish(execution_id: int, lease: str, status: str, *, error: str = "", reaso
     """running -> succeeded, failed or canceled."""
     if status not in FINISHED_STATUSES:
         raise ValueError(f"{status!r} is not a final status")
-    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease).update(
+    source = allowed_from(ExecutionStatus.RUNNING, status)
+    updated = Execution.objects.filter(pk=execution_id, status=source, lease_token=lease).update(
         status=status, error=error[:5000], status_reason=reason[:500], finished_at=clock.now(), lease_token="",
         lease_expires_at=None, wake_at=None, live_key=None, **fields,
     )
@@ -82,7 +95,8 @@ def cancel(execution_id: int, reason: str) -> bool:
 
 def recover_stale(execution_id: int, lease: str) -> int | None:
     """running with an expired lease (its worker died) -> waiting, due now. Returns the wake-up token."""
-    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING, lease_token=lease,
+    source = allowed_from(ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
+    updated = Execution.objects.filter(pk=execution_id, status=source, lease_token=lease,
                                        lease_expires_at__lte=clock.now()).update(
         status=ExecutionStatus.WAITING, wake_at=clock.now(), wait_token=F("wait_token") + 1, lease_token="",
         lease_expires_at=None, enqueued_at=None,
@@ -95,7 +109,8 @@ def recover_stale(execution_id: int, lease: str) -> int | None:
 def retry_failed(execution_id: int, cursor: list[dict[str, Any]]) -> int | None:
     """failed -> waiting, due now, resuming from ``cursor`` (the failed step, next attempt).
     Returns the wake-up token, or None if the execution is not failed (any more)."""
-    updated = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.FAILED).update(
+    source = allowed_from(ExecutionStatus.FAILED, ExecutionStatus.WAITING)
+    updated = Execution.objects.filter(pk=execution_id, status=source).update(
         status=ExecutionStatus.WAITING, wake_at=clock.now(), wait_token=F("wait_token") + 1, finished_at=None,
         error="", status_reason="retried from the failed step", cursor=cursor, enqueued_at=None,
     )

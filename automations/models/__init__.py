@@ -1,28 +1,24 @@
-"""Models of the automations app."""
+"""Models of the automations app. The step types' models are in ``automations.steps`` (one
+module per type), loaded with these by ``AutomationsConfig.import_models``."""
 from automations.models.automation import Automation, AutomationVersion
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
 from automations.models.exit_rule import ExitRule
 from automations.models.scan import DerivedScan
 from automations.models.secret import Secret
-from automations.models.schedule import ScheduleState
-from automations.models.steps import ActionStep, BranchStep, DelayStep, LoopStep, Step, StopStep
+from automations.models.schedule_slot import ScheduleState
+from automations.models.steps import Step
 
 __all__ = [
-    "ActionStep",
     "Automation",
     "AutomationVersion",
-    "BranchStep",
     "DerivedScan",
-    "DelayStep",
     "EmailTemplate",
     "Execution",
     "ExitRule",
-    "LoopStep",
     "ScheduleState",
     "Secret",
     "Step",
     "StepRun",
-    "StopStep",
     "Task",
 ]

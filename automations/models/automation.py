@@ -88,11 +88,3 @@ class AutomationVersion(models.Model):
     @property
     def trigger_type(self) -> str:
         return (self.trigger or {}).get("type", "")
-
-    def definition(self) -> dict[str, Any]:
-        """The canonical JSON (rebuilt from the rows for drafts saved before drafts kept it)."""
-        if self.snapshot is not None:
-            return self.snapshot
-        from automations.definition.serialize import version_to_definition
-
-        return version_to_definition(self)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 
 def get_provider(setting: str) -> Any:

@@ -5,7 +5,7 @@ from typing import Any
 
 from automations import outbound
 from automations.actions.base import ActionError
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 
 class CRMProvider:

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from automations import outbound
 from automations.actions.base import ActionError
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 logger = logging.getLogger("automations")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_q.tasks import async_task
+from automations.engine.queueing import DISPATCH_EVENT, queue_now
 
 
 def on_event_received(sender: Any, event: Any, **kwargs: Any) -> None:
     """An event was stored and committed: queue its dispatch on the worker cluster."""
-    async_task("automations.engine.tasks.dispatch_event", event.pk, group="automations")
+    queue_now(DISPATCH_EVENT, event.pk)

@@ -1,7 +1,6 @@
 """Validation of a definition's ``trigger`` object (SPEC section 3)."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -9,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from automations.business_days import validate_holidays
-from automations.durations import parse as parse_duration
+from automations.durations import TIME_OF_DAY, parse as parse_duration
 from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
 
@@ -18,7 +17,6 @@ CALENDAR_RULES = (
     "day_of_month", "nth_weekday_of_month", "first_day_of_quarter", "first_day_of_year",
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 TRIGGER_PARAMETERS = {"subscription.ending_soon": "days_before", "usage.threshold_exceeded": "threshold_percent"}
 
 Errors = list[dict[str, str]]

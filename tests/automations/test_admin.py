@@ -11,6 +11,7 @@ from django.urls import reverse
 from automations import library
 from automations.models import Automation, EmailTemplate, Execution
 from tests.conftest import sample
+from automations.definition.serialize import definition_of
 
 pytestmark = pytest.mark.django_db
 
@@ -253,5 +254,5 @@ def test_history_lists_draft_revisions_and_restores_one(admin, dunning):
     two_days = next(r for r in list_revisions(dunning) if any("3d -> 2d" in line for line in r["diff"]["lines"]))
     admin.post(reverse("admin:automations_automation_restore_revision", args=[dunning.pk, two_days["id"]]))
     dunning.refresh_from_db()
-    steps = {step["key"]: step for step in dunning.draft_version.definition()["steps"]}
+    steps = {step["key"]: step for step in definition_of(dunning.draft_version)["steps"]}
     assert steps["wait_3d"]["duration"] == "2d"

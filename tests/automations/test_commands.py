@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django_q.models import Schedule
 
 from automations import clock
-from automations.engine.schedule import TICK_FUNC, TICK_NAME, ensure_tick_schedule
+from automations.engine.tick_schedule import TICK_FUNC, TICK_NAME, ensure_tick_schedule
 from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db

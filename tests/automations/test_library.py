@@ -9,6 +9,7 @@ from django.core import mail
 from automations import library, services
 from automations.models import EmailTemplate, Execution
 from billing_events.models import Customer, UsageRecord
+from automations.definition.serialize import definition_of
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def test_welcome_series_timeline(db):
 @pytest.mark.parametrize("key", sorted(EXPECTED))
 def test_each_template_reads_well_without_a_customer_name(key):
     automation = library.instantiate(key)
-    data = services.sample_data(automation.draft_version.definition())
+    data = services.sample_data(definition_of(automation.draft_version))
     if "customer" in data:
         data["customer"]["name"] = None
     if key == "usage_alert":

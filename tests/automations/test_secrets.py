@@ -5,6 +5,7 @@ import pytest
 
 from automations.secrets import MASK, mask_config, mask_definition, unmask_definition
 from billing_events.errors import InvalidInput
+from automations.definition.serialize import definition_of
 
 
 def test_urls_keep_their_host_and_path_but_not_credentials_nor_query_values():
@@ -67,7 +68,7 @@ def test_the_migration_masks_history_rows_written_before_masking():
     from django.apps import apps
 
     from automations import services
-    from automations.models import ActionStep
+    from automations.steps.action import ActionStep
 
     migration = importlib.import_module("automations.migrations.0003_mask_secrets_in_history")
     automation = services.create_automation(_definition("https://partner.example/hook?token=t0k", "k3y"))
@@ -76,4 +77,4 @@ def test_the_migration_masks_history_rows_written_before_masking():
     migration.mask_existing_history(apps, None)
     assert [row.config for row in history] == [{"url": f"https://partner.example/hook?token={MASK}",
                                                "headers": {"X-Api-Key": MASK}}]
-    assert automation.draft_version.definition()["steps"][0]["then"][0]["config"]["headers"] == {"X-Api-Key": "k3y"}
+    assert definition_of(automation.draft_version)["steps"][0]["then"][0]["config"]["headers"] == {"X-Api-Key": "k3y"}

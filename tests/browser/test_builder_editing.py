@@ -9,6 +9,7 @@ import pytest
 
 from tests.browser.conftest import activate_version, login, screenshot
 from tests.conftest import sample
+from automations.definition.serialize import definition_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +45,7 @@ def test_a_delay_changed_to_two_days_and_activated_is_v2_with_a_one_field_diff(p
     diff = dunning.versions.get(number=2)
     from automations.definition.diff import diff_definitions
 
-    changes = diff_definitions(dunning.versions.get(number=1).definition(), diff.definition())
+    changes = diff_definitions(definition_of(dunning.versions.get(number=1)), definition_of(diff))
     assert changes["changed"] == [{"key": "wait_3d", "fields": ["duration"],
                                    "changes": [{"field": "duration", "from": "3d", "to": "2d"}]}]
     assert not changes["moved"] and not changes["added"] and not changes["removed"]
@@ -87,7 +88,7 @@ def test_a_step_moves_with_the_keyboard_alone(page, operator, dunning):
     page.get_by_role("button", name="Save draft").click()
     page.get_by_text("All changes saved").wait_for()
     dunning.refresh_from_db()
-    saved = [step["key"] for step in dunning.draft_version.definition()["steps"]]
+    saved = [step["key"] for step in definition_of(dunning.draft_version)["steps"]]
     assert saved[-3:] == ["final", "wait_7d", "paid_meanwhile"]
 
 
@@ -118,7 +119,7 @@ def test_a_step_dragged_into_a_branch_lane(page, operator, dunning):
     page.get_by_role("button", name="Save draft").click()
     page.get_by_text("All changes saved").wait_for()
     dunning.refresh_from_db()
-    [branch] = [step for step in dunning.draft_version.definition()["steps"] if step["key"] == "paid_meanwhile"]
+    [branch] = [step for step in definition_of(dunning.draft_version)["steps"] if step["key"] == "paid_meanwhile"]
     assert [step["key"] for step in branch["else"]] == ["final"]
 
 

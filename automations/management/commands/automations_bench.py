@@ -15,7 +15,7 @@ from django.db import connection
 from automations.benchmarks.cluster import ClusterFigures, run_cluster_benchmark
 from automations.benchmarks.in_process import Figures, run_benchmark
 from automations.benchmarks.scratch import scratch_database
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 
 class Command(BaseCommand):

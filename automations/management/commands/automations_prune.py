@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from automations import clock
 from automations.retention import prune
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core import mail
 from automations import services
 from automations.actions import registry
 from automations.models import Execution
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 from billing_events.models import CreditNote, Customer, Invoice, Payment
 from tests.conftest import sample
 

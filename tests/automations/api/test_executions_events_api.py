@@ -10,6 +10,7 @@ from automations import library
 from automations.models import Execution
 from billing_events.catalogue import get_event_type
 from billing_events.models import Event
+from automations.definition.serialize import definition_of
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +181,7 @@ def test_secrets_are_masked_in_definitions(api, settings):
     assert api.put(f"/api/automations/{created['id']}/", echoed, format="json").status_code == 200
     from automations.models import Automation
 
-    stored = Automation.objects.get(pk=created["id"]).draft_version.definition()["steps"][0]["config"]
+    stored = definition_of(Automation.objects.get(pk=created["id"]).draft_version)["steps"][0]["config"]
     assert stored["secret"] == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" and stored["headers"]["Authorization"] == "Bearer abc"
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from automations.models import Automation, Execution, Secret
 from automations.secrets import MASK
+from automations.definition.serialize import definition_of
 
 pytestmark = pytest.mark.django_db
 
@@ -171,10 +172,10 @@ def test_the_admin_shows_masks_and_refuses_the_exfiltration_replay_too(admin_cli
     response = admin_client.post(url, {"definition": json.dumps(stolen)})
     assert response.status_code == 200
     assert "the step now sends to attacker.example instead of partner.example" in response.content.decode()
-    stored = Automation.objects.get().draft_version.definition()["steps"][0]["config"]
+    stored = definition_of(Automation.objects.get().draft_version)["steps"][0]["config"]
     assert stored == {"url": "https://partner.example/hook",
                       "headers": {"X-Api-Key": "xapikey_55503", "Content-Type": "application/json"}}
     same_host = json.loads(json.dumps(created["draft_definition"]))
     same_host["name"] = "Partner hook, renamed"
     assert admin_client.post(url, {"definition": json.dumps(same_host)}).status_code == 302
-    assert Automation.objects.get().draft_version.definition()["steps"][0]["config"] == stored
+    assert definition_of(Automation.objects.get().draft_version)["steps"][0]["config"] == stored

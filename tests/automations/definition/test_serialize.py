@@ -9,7 +9,9 @@ from automations import services
 from automations.actions import Action, registry
 from automations.definition import validate_definition
 from automations.definition.serialize import version_to_definition
-from automations.models import ActionStep, BranchStep, EmailTemplate, Step
+from automations.models import EmailTemplate, Step
+from automations.steps.action import ActionStep
+from automations.steps.branch import BranchStep
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 
 from automations import services
-from automations.engine import flow
+from automations.steps import loop
 from automations.models import Execution, Task
 from billing_events.models import Customer, UsageRecord
 
@@ -45,7 +45,7 @@ def customers():
 
 
 def test_usage_alert_emails_everyone_over_100_and_tasks_for_over_120(engine, customers, monkeypatch):
-    monkeypatch.setattr(flow, "PAGE_SIZE", 100)  # five pages
+    monkeypatch.setattr(loop, "PAGE_SIZE", 100)  # five pages
     services.activate(services.create_automation(USAGE_ALERT))
     engine.advance(hours=22)  # 08:00 next day
     execution = Execution.objects.get()

@@ -10,7 +10,7 @@ from django.db import connection, connections  # noqa: F401 (connection: read by
 
 from automations import clock
 from automations.engine import sweep, transitions
-from automations.engine.program import initial_cursor
+from automations.steps.cursor import initial_cursor
 from automations.models import Execution
 from billing_events import emit
 from billing_events.models import Event
@@ -64,7 +64,7 @@ def test_two_sweeps_at_the_same_instant_queue_each_wake_up_once(due_executions, 
         with lock:
             queued.extend(pk for pk, _ in wake_ups)
 
-    monkeypatch.setattr(sweep, "async_task", record)
+    monkeypatch.setattr(sweep, "queue_now", record)
     counts = in_parallel(lambda i: sweep.wake_due(clock.now()), workers=4)
     assert sorted(queued) == sorted(set(queued)), "no wake-up was queued twice"
     assert sum(counts) == len(queued)
@@ -82,7 +82,7 @@ def test_parallel_claims_of_one_wake_up_give_one_lease(due_executions):
 
 def test_parallel_emits_of_one_event_id_store_it_once(dunning, monkeypatch):
     dispatched: list[str] = []
-    monkeypatch.setattr("automations.triggers.receivers.async_task",
+    monkeypatch.setattr("automations.triggers.receivers.queue_now",
                         lambda func, event_id, **kw: dispatched.append(event_id))
     results = in_parallel(lambda i: emit("payment.failed", sample("payment.failed"), id="evt_race").created,
                           workers=4)
@@ -121,8 +121,8 @@ def test_parallel_failures_for_one_invoice_start_one_skip_if_running_run(dunning
     definition = dict(dunning.active_version.snapshot, correlation_key="invoice.id", reentry="skip_if_running")
     services.update_draft(dunning, definition)
     services.activate(dunning)
-    monkeypatch.setattr("automations.triggers.receivers.async_task", lambda *a, **k: None)
-    monkeypatch.setattr("automations.engine.tasks.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("automations.triggers.receivers.queue_now", lambda *a, **k: None)
+    monkeypatch.setattr("automations.engine.queueing.async_task", lambda *a, **k: None)
     for n in range(4):
         emit("payment.failed", sample("payment.failed"), id=f"evt_{n}")
     in_parallel(lambda i: dispatch(f"evt_{i}"), workers=4)
@@ -131,9 +131,9 @@ def test_parallel_failures_for_one_invoice_start_one_skip_if_running_run(dunning
 
 def test_two_schedule_sweeps_at_the_same_instant_start_one_run_per_slot(db, monkeypatch):
     from automations import services
-    from automations.triggers.scheduled_runs import fire_due
+    from automations.triggers.schedule_slots import fire_due
 
-    monkeypatch.setattr("automations.engine.tasks.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("automations.engine.queueing.async_task", lambda *a, **k: None)
     for n in range(10):
         automation = services.create_automation({"name": f"S{n}", "trigger": {"type": "schedule", "schedule": {
             "kind": "interval", "every": "1h"}}, "steps": [{"key": "d", "type": "delay", "duration": "1d"}]})

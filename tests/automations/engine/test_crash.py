@@ -82,7 +82,7 @@ def test_a_cluster_killed_at_random_loses_nothing_and_does_nothing_twice(http_se
     automation = services.create_automation(definition(f"{http_server.url}/hook"))
     services.activate(automation)
     with monkeypatch.context() as lost:  # the dispatches are lost on the way: the sweep queues them again
-        lost.setattr("automations.triggers.receivers.async_task", lambda *args, **kwargs: None)
+        lost.setattr("automations.triggers.receivers.queue_now", lambda *args, **kwargs: None)
         for n in range(INVOICES):
             customer = {"id": f"cus_{n}", "default_payment_method": "pm_card_ok"}
             total = "1000.00" if n % 2 else "100.00"

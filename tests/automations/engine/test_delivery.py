@@ -8,10 +8,10 @@ from django.core import mail
 
 from automations import clock
 from automations.actions import Action, registry
-from automations.engine import interpreter, transitions
+from automations.engine import run_loop, transitions
 from automations.engine.tasks import dispatch_event, resume_execution
 from automations.models import Execution, StepRun, Task
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 from tests.conftest import sample
 
 
@@ -57,7 +57,7 @@ def test_two_workers_claiming_one_wake_up_get_one_lease(dunning, engine):
 
 
 def test_a_worker_that_dies_between_steps_is_resumed_from_its_cursor(dunning, engine, monkeypatch):
-    real_step = interpreter._run_one_step
+    real_step = run_loop.step_once
     calls = []
 
     def dies_after_first_step(*args):
@@ -66,10 +66,10 @@ def test_a_worker_that_dies_between_steps_is_resumed_from_its_cursor(dunning, en
             raise WorkerDied
         return real_step(*args)
 
-    monkeypatch.setattr(interpreter, "_run_one_step", dies_after_first_step)
+    monkeypatch.setattr(run_loop, "step_once", dies_after_first_step)
     with pytest.raises(WorkerDied):
         engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
-    monkeypatch.setattr(interpreter, "_run_one_step", real_step)
+    monkeypatch.setattr(run_loop, "step_once", real_step)
 
     execution = Execution.objects.get()
     assert execution.status == "running" and execution.cursor[0]["index"] == 1
@@ -174,7 +174,7 @@ def test_a_lost_dispatch_is_redelivered_by_the_sweep(dunning, engine, django_cap
 
 def test_a_lost_wake_up_task_is_queued_again(dunning, engine, monkeypatch):
     engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
-    monkeypatch.setattr("automations.engine.sweep.async_task", lambda *a, **k: None)  # the broker loses it
+    monkeypatch.setattr("automations.engine.sweep.queue_now", lambda *a, **k: None)  # the broker loses it
     engine.advance(days=3)
     assert len(mail.outbox) == 1
     monkeypatch.undo()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 from billing_events import emit
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 from tests.conftest import sample
 
 
@@ -15,7 +15,7 @@ def test_a_backlog_of_undispatched_events_is_queued_once_each(dunning, engine, m
             emit("payment.failed", sample("payment.failed", invoice={"id": f"inv_{n}"}), id=f"evt_{n}")
     queued: Counter[str] = Counter()
     # the queue is long: the workers have not reached the re-queued dispatches yet
-    monkeypatch.setattr("automations.engine.sweep.async_task", lambda func, event_id, **kw: queued.update([event_id]))
+    monkeypatch.setattr("automations.engine.sweep.queue_now", lambda func, event_id, **kw: queued.update([event_id]))
 
     period = app_settings.REDISPATCH_SECONDS
     engine.advance(seconds=period + 1)

@@ -142,7 +142,7 @@ def quiet_tick(settings, monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SAVE_LIMIT", -1)
-    monkeypatch.setattr("automations.triggers.derived.run_due_scans", lambda now: 0)
+    monkeypatch.setattr("automations.engine.sweep.run_due_scans", lambda now: 0)
     settings.AUTOMATIONS = {**getattr(settings, "AUTOMATIONS", {}), "RETENTION_DAYS": None}
 
 

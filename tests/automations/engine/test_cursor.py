@@ -5,7 +5,7 @@ import pytest
 
 from automations import services
 from automations.benchmarks.workload import TEN_STEPS
-from automations.engine.program import program_for
+from automations.steps.cursor import program_for
 
 pytestmark = pytest.mark.django_db
 

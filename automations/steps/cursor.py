@@ -1,4 +1,4 @@
-"""A version's frozen definition as the interpreter walks it, and the cursor that says where a run is.
+"""The cursor: where a run is in a version's frozen definition (and that definition as runs walk it).
 
 The cursor is a stack of frames, one for each body being run (the top-level steps, a branch's
 ``then``, a loop's ``steps`` for one item, an action's ``fallback``). It is plain JSON stored on the
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from automations.status import VersionState
+from automations.steps.lanes import walk
 
 Frame = dict[str, Any]
 ROOT = {"owner": None, "slot": "steps", "index": 0}
@@ -19,14 +22,8 @@ class Program:
     def __init__(self, definition: dict[str, Any]) -> None:
         self.definition = definition
         self.steps: dict[str, dict[str, Any]] = {}
-        self._index(definition["steps"])
-
-    def _index(self, steps: list[dict[str, Any]]) -> None:
-        for step in steps:
+        for step in walk(definition["steps"]):
             self.steps[step["key"]] = step
-            for slot in ("then", "else", "steps", "fallback"):
-                if isinstance(step.get(slot), list):
-                    self._index(step[slot])
 
     def body(self, frame: Frame) -> list[dict[str, Any]]:
         if frame["owner"] is None:
@@ -45,8 +42,6 @@ PROGRAMS_KEPT = 512
 def program_for(version: Any) -> Program:
     """The program of an :class:`~automations.models.AutomationVersion`, cached per process unless
     it is a draft (a draft's snapshot changes with every save). Steps are shared: read them only."""
-    from automations.status import VersionState
-
     if version.pk is None or version.state == VersionState.DRAFT:
         return Program(version.snapshot)
     key = (version.pk, version.created_at)

@@ -1,8 +1,9 @@
-"""The interpreter: runs an execution's steps from its cursor until it must wait or it ends.
+"""The worker's run of a stored execution: the run loop's backend that writes.
 
 Consecutive steps run inline in one worker task; only a delay, a retry wait or the end of the
 time budget hands the execution back (as a wake-up), so no worker is ever held by a wait. Each
-step's result and the cursor move are committed together, guarded by the worker's lease.
+step's result and the cursor move are committed together, guarded by the worker's lease. An
+action is performed here: an intent and a result, settled by idempotency key after a crash.
 """
 from __future__ import annotations
 
@@ -17,34 +18,25 @@ from django_q.exceptions import TimeoutException as TaskTimedOut
 
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
-from automations.engine.context import Scope, build_scope, to_json
-from automations.engine.flow import (StepFailed, after_failure, enter_loop, pass_delay, refill_page, stop,
-                                    take_branch)
-from automations.engine.program import Program, locate, loop_index, loop_variables, program_for, step_done
+from automations.conf import app_settings
+from automations.engine import run_loop
+from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.engine.retry import retry_delay, retry_policy
-from automations.engine.tasks import enqueue
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
 from automations.models import Execution, StepRun
+from automations.scope import Scope, build_scope, to_json
 from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
+from automations.steps import Next
+from automations.steps.action import after_failure
+from automations.steps.cursor import Program, loop_index, loop_variables, program_for, step_done
 from automations.templating import RenderError
-from billing_events.conf import app_settings
 
 logger = logging.getLogger("automations")
 
 
 @dataclass
-class Next:
-    """What the run does after a step: go on, wait until ``wake_at``, or end with ``status``."""
-
-    wake_at: datetime | None = None
-    status: str | None = None
-    error: str = ""
-    reason: str = ""
-
-
-@dataclass
-class Run:
-    """One worker's pass over an execution."""
+class StoredRun:
+    """One worker's pass over a stored execution (the run loop's backend)."""
 
     execution: Execution
     lease: str
@@ -52,6 +44,8 @@ class Run:
     cursor: list[dict[str, Any]]
     outputs: dict[str, Any]
     now: datetime = field(default_factory=clock.now)
+    #: When the pass hands the execution back (``time.monotonic()``).
+    deadline: float = 0.0
     #: True for the first step of a worker's pass, the only one a dead worker can have left
     #: mid-attempt: later steps follow this worker's own commits.
     resumed: bool = True
@@ -70,18 +64,40 @@ class Run:
             finished_at=None if status == StepRunStatus.RUNNING else clock.now(),
         )
 
+    def perform(self, step: dict[str, Any]) -> Next:
+        return _action(self, step)
+
+    def atomic(self) -> transaction.Atomic:
+        return transaction.atomic()
+
+    def commit(self, outcome: Next) -> None:
+        _commit(self, outcome)
+
+    def goes_on(self, outcome: Next) -> bool:
+        return outcome.wake_at is None and outcome.status is None
+
+    def carry_on(self) -> bool:
+        if time.monotonic() >= self.deadline:
+            _hand_back(self.execution.pk, self.lease)  # rather than outlive the task's timeout
+            return False
+        return True
+
+    def next_step(self) -> None:
+        # Only the first step of a pass reads the execution: after it, the cursor and outputs in
+        # memory are what the last commit stored, and every commit is guarded by the lease (a
+        # cancel or a takeover in between raises LeaseLost there, before any action runs).
+        self.now, self.resumed = clock.now(), False
+
 
 def run(execution_id: int, lease: str, *, deadline: float | None = None) -> None:
     """Run the execution until it waits or ends. ``lease`` proves this worker owns it; the run
     hands itself back at ``deadline`` (``time.monotonic()``; default: one time budget from now)."""
     if deadline is None:
         deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
-    current = None
     try:
-        while (current := _run_one_step(execution_id, lease, current)) is not None:
-            if time.monotonic() >= deadline:
-                _hand_back(execution_id, lease)  # rather than outlive the task's timeout
-                return
+        current = _load(execution_id, lease, deadline)
+        if current is not None:
+            run_loop.run_steps(current)
     except LeaseLost:
         logger.info("execution %s: lease lost (canceled or taken over); stopping", execution_id)
 
@@ -90,72 +106,20 @@ def _hand_back(execution_id: int, lease: str) -> None:
     """Queue a continuation of the run (due now) and let this worker go."""
     with transaction.atomic():
         token = wait(execution_id, lease, clock.now(), enqueued=True)
-        enqueue("automations.engine.tasks.resume_execution", execution_id, token)
+        enqueue(RESUME_EXECUTION, execution_id, token)
 
 
-def _load(execution_id: int, lease: str) -> Run | None:
+def _load(execution_id: int, lease: str, deadline: float) -> StoredRun | None:
     """The run of a running execution this worker holds the lease of, or None."""
     # The snapshot is read only when this process has not cached the version's program yet.
     execution = Execution.objects.select_related("version").defer("version__snapshot").get(pk=execution_id)
     if execution.status != ExecutionStatus.RUNNING or execution.lease_token != lease:
         return None
-    return Run(execution, lease, program_for(execution.version), execution.cursor, dict(execution.outputs))
+    return StoredRun(execution, lease, program_for(execution.version), execution.cursor, dict(execution.outputs),
+                     deadline=deadline)
 
 
-def _run_one_step(execution_id: int, lease: str, current: Run | None = None) -> Run | None:
-    """Run the next step; the run to go straight on with, or None when it waits, ends or is lost.
-
-    Only the first step of a pass reads the execution: after it, the cursor and outputs in memory
-    are what the last commit stored, and every commit is guarded by the lease (a cancel or a
-    takeover in between raises LeaseLost there, before any action runs).
-    """
-    if current is None:
-        current = _load(execution_id, lease)
-        if current is None:
-            return None
-    else:
-        current.now, current.resumed = clock.now(), False
-    position = locate(current.program, current.cursor)
-    if position.failed_step:
-        with transaction.atomic():
-            finish(execution_id, lease, ExecutionStatus.FAILED, error=position.error, cursor=current.cursor)
-        return None
-    if position.refill:
-        owner = current.program.steps[position.refill["owner"]]
-        try:
-            refill_page(current.cursor, owner, current.scope())
-        except StepFailed as exc:
-            with transaction.atomic():
-                current.log(owner, StepRunStatus.FAILED, error=str(exc))
-                _commit(current, Next(status=ExecutionStatus.FAILED, error=f"step {owner['key']}: {exc}"))
-            return None
-        with transaction.atomic():
-            _commit(current, Next())
-        return current
-    if position.step is None:
-        with transaction.atomic():
-            finish(execution_id, lease, ExecutionStatus.SUCCEEDED, cursor=current.cursor, outputs=current.outputs)
-        return None
-
-    step = position.step
-    if step["type"] == "action":
-        outcome = _action(current, step)
-    else:
-        try:
-            with transaction.atomic():
-                outcome = CONTROL_STEPS[step["type"]](current, step)
-                _commit(current, outcome)
-            return current if outcome.wake_at is None and outcome.status is None else None
-        except StepFailed as exc:
-            with transaction.atomic():
-                current.log(step, StepRunStatus.FAILED, error=str(exc))
-                outcome = Next(status=ExecutionStatus.FAILED, error=f"step {step['key']}: {exc}")
-                _commit(current, outcome)
-            return None
-    return current if outcome.wake_at is None and outcome.status is None else None
-
-
-def _commit(current: Run, outcome: Next) -> None:
+def _commit(current: StoredRun, outcome: Next) -> None:
     """Store the cursor and outputs with the outcome (inside the caller's transaction)."""
     fields = {"cursor": current.cursor, "outputs": to_json(current.outputs)}
     current.outputs = fields["outputs"]  # as the next step would read them back from the row
@@ -169,45 +133,10 @@ def _commit(current: Run, outcome: Next) -> None:
         save_progress(current.execution.pk, current.lease, **fields)
 
 
-# --- control steps ---------------------------------------------------------------------------
-
-
-def _branch(current: Run, step: dict[str, Any]) -> Next:
-    slot, outcome = take_branch(current.cursor, step, current.scope())
-    current.log(step, StepRunStatus.SUCCEEDED, output={"branch": slot, "reason": outcome.explain(),
-                                                        "checks": outcome.checks})
-    current.outputs[step["key"]] = {"branch": slot}
-    return Next()
-
-
-def _delay(current: Run, step: dict[str, Any]) -> Next:
-    wake_at = pass_delay(current.cursor, step, current.scope(), current.now)
-    current.log(step, StepRunStatus.SUCCEEDED, output={"until": wake_at})
-    return Next(wake_at=wake_at)
-
-
-def _loop(current: Run, step: dict[str, Any]) -> Next:
-    # the loop's own position and attempt, before it enters its first item
-    index, attempt = loop_index(current.cursor), current.cursor[-1].get("attempt", 1)
-    count, truncated = enter_loop(current.cursor, step, current.scope())
-    current.log(step, StepRunStatus.SUCCEEDED, output={"items": count, "truncated": truncated}, index=index,
-                attempt=attempt)
-    return Next()
-
-
-def _stop(current: Run, step: dict[str, Any]) -> Next:
-    status, reason, error = stop(current.cursor, step)
-    current.log(step, StepRunStatus.SUCCEEDED, output={"status": status})
-    return Next(status=status, reason=reason, error=error)
-
-
-CONTROL_STEPS = {"branch": _branch, "delay": _delay, "loop": _loop, "stop": _stop}
-
-
 # --- actions ---------------------------------------------------------------------------------
 
 
-def _action(current: Run, step: dict[str, Any]) -> Next:
+def _action(current: StoredRun, step: dict[str, Any]) -> Next:
     action = registry.get(step["action"])
     frame = current.cursor[-1]
     attempt = frame.get("attempt", 1)
@@ -286,7 +215,7 @@ def _action(current: Run, step: dict[str, Any]) -> Next:
         raise
 
 
-def _interruptions(current: Run, step: dict[str, Any], index: str) -> int:
+def _interruptions(current: StoredRun, step: dict[str, Any], index: str) -> int:
     """How many attempts at this step (at this loop position) a worker's death has cut short."""
     return StepRun.objects.filter(execution=current.execution, step_key=step["key"], loop_index=index,
                                   status=StepRunStatus.INTERRUPTED).count()
@@ -305,7 +234,7 @@ def _keep_outcome(record: StepRun) -> None:
             status=record.status, output=record.output, error=record.error, finished_at=record.finished_at)
 
 
-def _succeeded(current: Run, step: dict[str, Any], output: Any) -> Next:
+def _succeeded(current: StoredRun, step: dict[str, Any], output: Any) -> Next:
     current.outputs[step["key"]] = output
     step_done(current.cursor)
     outcome = Next()
@@ -313,7 +242,7 @@ def _succeeded(current: Run, step: dict[str, Any], output: Any) -> Next:
     return outcome
 
 
-def _failed(current: Run, step: dict[str, Any], attempt: int, error: str, *, retryable: bool,
+def _failed(current: StoredRun, step: dict[str, Any], attempt: int, error: str, *, retryable: bool,
             retry_after: float | None = None, record: StepRun | None = None, output: Any = None) -> Next:
     with transaction.atomic():
         if record is None:

@@ -7,7 +7,7 @@ import pytest
 
 from automations import clock, services
 from automations.models import Execution, Task
-from automations.triggers.scheduled_runs import fire_due
+from automations.triggers.schedule_slots import fire_due
 
 pytestmark = pytest.mark.django_db
 UTC = timezone.utc
@@ -134,7 +134,7 @@ def test_a_failing_part_of_the_tick_does_not_stop_wake_ups(engine, monkeypatch, 
     from tests.conftest import sample
 
     engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
-    monkeypatch.setattr("automations.triggers.derived.run_due_scans",
+    monkeypatch.setattr("automations.engine.sweep.run_due_scans",
                         lambda now: (_ for _ in ()).throw(ConnectionError("gateway down")))
     result = engine.advance(days=3)
     assert result.errors == ["derived"] and result.woken == 1

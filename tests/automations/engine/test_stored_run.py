@@ -9,7 +9,7 @@ from django.core import mail
 from automations import clock, services
 from automations.actions import Action, ActionError, registry
 from automations.models import Execution, Task
-from billing_events.conf import app_settings
+from automations.conf import app_settings
 from tests.conftest import sample
 
 

@@ -128,7 +128,7 @@ class Scope(Mapping):
 
 
 @dataclass
-class Unsaved:
+class UnstoredRun:
     """The parts of an execution that variables come from, for a run with no row (entry
     conditions before the execution exists, test mode)."""
 
@@ -141,7 +141,7 @@ class Unsaved:
 
 
 def build_scope(execution: Any, *, now: datetime, loop_vars: dict[str, Any] | None = None) -> Scope:
-    """The variables of a step of ``execution`` (an Execution, or an :class:`Unsaved`)."""
+    """The variables of a step of ``execution`` (an Execution, or an :class:`UnstoredRun`)."""
     trigger = execution.trigger or {}
     fixed = {
         "event": {"id": trigger.get("event_id"), "type": trigger.get("event_type", trigger.get("type")),

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from automations.triggers.schedules import Schedule
+from automations.triggers.schedule_rules import Schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = timezone.utc

@@ -1,5 +1,6 @@
-"""Schedule triggers at run time: keep each scheduled automation's next slot, and start one
-execution per slot when it is due (several missed slots collapse into one catch-up run)."""
+"""Schedule slots: keep each scheduled automation's next slot (``models.schedule_slot``), and start
+one execution per slot when it is due (several missed slots collapse into one catch-up run). When
+a schedule fires is ``triggers.schedule_rules``."""
 from __future__ import annotations
 
 import logging
@@ -8,12 +9,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from automations import clock
+from automations.conf import app_settings
+from automations.db import skip_locked
 from automations.engine.start import start_execution, start_if_entered
-from automations.engine.sweep import skip_locked
 from automations.models import Automation, ScheduleState
 from automations.status import ExecutionStatus, TriggerType
-from automations.triggers.schedules import Schedule
-from billing_events.conf import app_settings
+from automations.triggers.schedule_rules import Schedule
 
 logger = logging.getLogger("automations")
 

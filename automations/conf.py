@@ -1,0 +1,79 @@
+"""The ``AUTOMATIONS`` settings, read lazily with defaults and reloaded when tests change them.
+
+One dict for both apps: ``app_settings`` here also answers billing_events' own keys (the gateway,
+the payload limits; defaults in ``billing_events.conf``), so automations reads every setting
+through one object.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.signals import setting_changed
+
+from billing_events import conf as billing_conf
+
+OWN_DEFAULTS: dict[str, Any] = {
+    "SMS_PROVIDER": "automations.providers.sms.ConsoleSMSProvider",
+    # For the HTTP provider: account_sid, auth_token, from_number, base_url (Twilio-style API).
+    "SMS_OPTIONS": {},
+    "CRM_PROVIDER": None,
+    # For the HTTP provider: endpoint (base URL), token (sent as a Bearer token).
+    "CRM_OPTIONS": {},
+    "SLACK_WEBHOOK_URL": None,
+    "OUTBOUND_ALLOWED_HOSTS": [],
+    # Named secrets, referenced as {{ secrets.NAME }}: a dict of name -> value (wins over the
+    # Secret table), and the Fernet key(s) that encrypt the table's values (a key or a list, the
+    # first encrypting); without keys, one derived from SECRET_KEY (a demo fallback).
+    "SECRETS": {},
+    "SECRETS_KEY": None,
+    # The largest request body the REST API reads (bytes); a larger one is a 413.
+    "API_MAX_BODY_BYTES": 1024 * 1024,
+    "DEFAULT_FROM_EMAIL": None,
+    # How often the worker cluster runs ``automations.engine.tick`` (django-q2's scheduler
+    # granularity is one minute, and it polls about every 30 seconds).
+    "TICK_MINUTES": 1,
+    # A worker that holds an execution longer than this without finishing a step is presumed dead
+    # and the next sweep resumes the execution from its cursor.
+    "LEASE_SECONDS": 300,
+    # A wake-up handed to the queue but not picked up within this time is handed out again.
+    "REQUEUE_SECONDS": 300,
+    # An event whose dispatch has not completed after this long is dispatched again.
+    "REDISPATCH_SECONDS": 120,
+    "SWEEP_BATCH": 500,
+    # How often the derived-event scans (subscription.ending_soon, invoice.overdue,
+    # usage.threshold_exceeded) look through the billing data.
+    "DERIVED_SCAN_MINUTES": 60,
+    "LOOP_MAX_ITEMS": 1000,
+    # Finished executions (with their step log), events, history rows and django-q2 results older
+    # than this are deleted by manage.py automations_prune and by a task the tick queues every
+    # PRUNE_MINUTES (automations/retention.py). None keeps everything.
+    "RETENTION_DAYS": 90,
+    "PRUNE_MINUTES": 24 * 60,
+    "PRUNE_BATCH": 1000,
+    "ACTIONS": [],
+    "TIME_BUDGET_SECONDS": 20,
+    # One action attempt's outbound timeout (webhooks, Slack, SMS, CRM); with TIME_BUDGET_SECONDS
+    # it must stay below Q_CLUSTER["timeout"] (system check automations.E005).
+    "ACTION_TIMEOUT_SECONDS": 30,
+    # An attempt cut short this many times by a worker's death is not performed again: the step fails.
+    "MAX_INTERRUPTED_ATTEMPTS": 3,
+    # One template render may take this long and produce this many characters (a longer one is
+    # a failed step, never a hung worker); see automations/template_limits.py.
+    "RENDER_SECONDS": 2,
+    "RENDER_MAX_CHARS": 500_000,
+    "RETRY": {"max_attempts": 1, "initial_interval": "1m", "backoff_coefficient": 2, "max_interval": "1h"},
+
+}
+#: Every key of the ``AUTOMATIONS`` dict, with its default.
+DEFAULTS: dict[str, Any] = {**billing_conf.DEFAULTS, **OWN_DEFAULTS}
+IMPORT_STRINGS = {*billing_conf.IMPORT_STRINGS, "SMS_PROVIDER", "CRM_PROVIDER"}
+
+app_settings = billing_conf.AppSettings(DEFAULTS, IMPORT_STRINGS)
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == billing_conf.SETTING:
+        app_settings.reload()
+
+
+setting_changed.connect(_reload)
