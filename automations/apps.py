@@ -20,6 +20,8 @@ class AutomationsConfig(AppConfig):
         import_module("automations.steps")
 
     def ready(self) -> None:
+        # Imported once the app registry is ready: these modules use models, which an app's
+        # module may not import while the registry is being filled.
         from simple_history.signals import pre_create_historical_record
 
         from automations import checks  # noqa: F401  (registers the system checks)

@@ -129,7 +129,7 @@ def check_broker(app_configs: Any = None, databases: Any = None, **kwargs: Any) 
     if not databases or cluster.get("sync") or not cluster.get("redis"):
         return []
     try:
-        import redis
+        import redis  # optional: only hosts with the redis extra have it
     except ImportError:
         return [Error("Q_CLUSTER['redis'] is set but the redis package is not installed",
                       hint="pip install 'billing-automations[redis]'", id="automations.E007")]

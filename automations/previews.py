@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from automations import clock
+from automations.definition.trigger import validate_schedule
 from automations.scope import UnstoredRun, build_scope
 from automations.templating import RenderError, empty_variables, render
 from automations.triggers.schedule_rules import Schedule
-from automations.triggers.validation import validate_schedule
 from billing_events.errors import InvalidInput
 
 TEMPLATE_FIELDS = ("subject", "body", "html", "body_text", "body_html")

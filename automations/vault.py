@@ -20,8 +20,8 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-from automations.actions.base import ActionError
 from automations.conf import app_settings
+from automations.errors import ActionError
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 REFERENCE = re.compile(r"\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -74,7 +74,7 @@ def referenced_names(value: Any) -> set[str]:
 
 def defined_names() -> set[str]:
     """The names a definition may reference: from settings and from the Secret table."""
-    from automations.models import Secret
+    from automations.models import Secret  # models.secret imports this module (encrypt, decrypt)
 
     return set(app_settings.SECRETS) | set(Secret.objects.values_list("name", flat=True))
 
@@ -104,7 +104,7 @@ def reference_errors(value: Any, path: str) -> Errors:
 
 def lookup(name: str) -> str:
     """The value of secret ``name``; a non-retryable ActionError when it is not defined."""
-    from automations.models import Secret
+    from automations.models import Secret  # models.secret imports this module (encrypt, decrypt)
 
     if name in app_settings.SECRETS:
         return str(app_settings.SECRETS[name])

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 def emit(event_type: str, data: dict[str, Any], *, id: str | None = None,  # noqa: A002
          occurred_at: datetime | str | None = None) -> Event:
     """Validate, store and (on commit) dispatch a billing event. See ``billing_events.emitting``."""
-    from billing_events.emitting import emit as _emit
+    from billing_events.emitting import emit as _emit  # it imports models: not while the app loads
 
     return _emit(event_type, data, id=id, occurred_at=occurred_at)
 

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from collections.abc import Callable
 from typing import Any
+from billing_events.quick_schema import compile_schema
+from billing_events.validation import format_checker
+from billing_events.validation import validator_for
 
 # Bounded as the reference models store them (12 whole digits for money, 16 for usage figures).
 MONEY = {"type": ["string", "number"], "pattern": r"^-?\d{1,12}(\.\d{1,4})?$", "format": "money",
@@ -116,7 +119,6 @@ ENTITY_ROOTS = tuple(ENTITY_SCHEMAS)
 @dataclass
 class EventType:
     """One kind of billing event: what it means, what its ``data`` holds, and an example."""
-
     name: str
     description: str
     requires: tuple[str, ...]
@@ -141,16 +143,11 @@ class EventType:
     @cached_property
     def validator(self):
         """A prepared JSON Schema validator of the event's ``data``."""
-        from billing_events.validation import validator_for
-
         return validator_for(self.schema)
 
     @cached_property
     def quick_check(self) -> Callable[[Any], bool]:
         """True when ``data`` is surely valid, answered fast; False leaves it to :attr:`validator`."""
-        from billing_events.quick_schema import compile_schema
-        from billing_events.validation import format_checker
-
         return compile_schema(self.schema, format_checker) or (lambda data: False)
 
     def sample_data(self) -> dict[str, Any]:

@@ -11,12 +11,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing_events.catalogue import event_type_names, get_event_type
+from billing_events.clock import now
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
 from billing_events.mirror import mirror_event
 from billing_events.models import Event
-from billing_events.sql import insert_or_ignore
 from billing_events.signals import event_received
-from billing_events.conf import app_settings
+from billing_events.sql import insert_or_ignore
 from billing_events.validation import check_json, schema_errors
 
 
@@ -39,8 +40,6 @@ def validate_event(event_type: str, data: Any) -> None:
 
 def _parse_occurred_at(occurred_at: datetime | str | None) -> datetime:
     if occurred_at is None:
-        from billing_events.clock import now
-
         return now()
     if isinstance(occurred_at, str):
         parsed = parse_datetime(occurred_at)

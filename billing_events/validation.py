@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.dateparse import parse_date, parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
 
+from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
 
 format_checker = FormatChecker(formats=["email"])
@@ -77,8 +78,6 @@ def check_json(value: Any, field: str, *, max_depth: int | None = None, max_byte
     holds a NUL character (the check of :func:`contains_nul`, in the same walk). Call it before
     anything recursive (schema validation, serialisation) touches the value: it is iterative and
     stops at the first excess."""
-    from billing_events.conf import app_settings
-
     depth_limit = app_settings.JSON_MAX_DEPTH if max_depth is None else max_depth
     size = 0
     # The walk of _walk() written out inline: it runs on every event emitted, and a generator

@@ -3,8 +3,9 @@ settings module, not a fixture). Django's test set-up sends mail to the in-memor
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, INSTALLED_APPS, Q_CLUSTER
 
-# A host billing project with its own models and gateway (tests/host_project).
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.host_project"]
+# A host billing project with its own models and gateway (tests/host_project), and a step type
+# declared outside automations (tests/noop_step).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.host_project", "tests.noop_step"]
 
 Q_CLUSTER = {**Q_CLUSTER, "sync": True, "log_level": "WARNING"}
 Q_CLUSTER.pop("redis", None)

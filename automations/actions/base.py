@@ -5,22 +5,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from automations.errors import ActionError  # noqa: F401  (part of the action API)
+from automations.templating import render_value, template_fields
 
 
 def outputs(*names: str) -> dict[str, Any]:
     """An output schema listing the fields an action returns (what ``steps.<key>.output`` holds)."""
     return {"type": "object", "properties": {name: {} for name in names}}
-
-
-class ActionError(Exception):
-    """An action failed. ``retryable`` errors are tried again under the step's retry policy."""
-
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None,
-                 output: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.output = output
 
 
 @dataclass
@@ -74,32 +67,26 @@ class Action:
     def render(self, config: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` with its template fields rendered (``literal_fields`` and
         ``self_rendered_fields`` left as written); raises ``automations.templating.RenderError``."""
-        from automations.templating import render_value
-
         kept = (*self.literal_fields, *self.self_rendered_fields)
         return {name: value if name in kept else render_value(value, variables) for name, value in config.items()}
 
     def templates(self, config: dict[str, Any]) -> dict[str, str]:
         """Every template the action renders for ``config``, by where it is written
         (``config.subject``); test mode warns about variables in them that render empty."""
-        from automations.templating import template_fields
-
         found = template_fields({name: value for name, value in config.items() if name not in self.literal_fields},
                                 "config")
         return dict(sorted(found.items()))  # the same order whatever order the database keeps keys in
 
     def redact(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` as it may be shown (step log, test mode): secrets masked by ``automations.secrets``."""
-        from automations.secrets import mask_config
+        from automations.secrets import mask_config  # secrets reads the action registry, built on this module
 
         return mask_config(config, self.secret_fields)
 
     def destination(self, config: dict[str, Any]) -> str:
         """The host this config sends to (the first URL among its fields), ``""`` if none: a masked
         secret written back is kept only while this is unchanged."""
-        from urllib.parse import urlsplit
-
-        from automations.secrets import is_url
+        from automations.secrets import is_url  # secrets reads the action registry, built on this module
 
         for value in config.values():
             if is_url(value):

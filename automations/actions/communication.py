@@ -11,8 +11,13 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
+from automations import outbound
 from automations import vault
 from automations.actions.base import Action, ActionContext, ActionError, outputs
+from automations.conf import app_settings
+from automations.models import EmailTemplate
+from automations.providers import get_provider
+from automations.secrets import MASK, mask_config
 from automations.templating import RenderError, render
 
 ADDRESSES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}}]}
@@ -57,8 +62,6 @@ class SendEmail(Action):
     output_schema = outputs("to", "cc", "bcc", "subject", "message_id")
 
     def published_schema(self) -> dict[str, Any]:
-        from automations.models import EmailTemplate
-
         keys = list(EmailTemplate.objects.order_by("key").values_list("key", flat=True))
         inline = {"required": ["subject", "body"], "not": {"required": ["template"]}}
         stored = {"required": ["template"], "properties": {"template": {"enum": keys}},
@@ -66,8 +69,6 @@ class SendEmail(Action):
         return {**self.config_schema, "oneOf": [inline, stored] if keys else [inline]}
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        from automations.models import EmailTemplate
-
         if "template" in config:
             if {"subject", "body", "html"} & set(config):
                 return [{"field": "config.template", "message": "use either a template or subject/body, not both"}]
@@ -82,8 +83,6 @@ class SendEmail(Action):
         return []
 
     def templates(self, config: dict[str, Any]) -> dict[str, str]:
-        from automations.models import EmailTemplate
-
         found = super().templates(config)
         template = EmailTemplate.objects.filter(key=config.get("template")).first() if "template" in config else None
         if template is not None:
@@ -93,8 +92,6 @@ class SendEmail(Action):
 
     def compose(self, config: dict[str, Any], context: ActionContext) -> EmailMultiAlternatives:
         """The message ``run()`` sends: template rendered, recipients resolved, Message-ID set."""
-        from automations.models import EmailTemplate
-
         if "template" in config:
             template = EmailTemplate.objects.filter(key=config["template"]).first()
             if template is None:
@@ -146,8 +143,6 @@ class SendEmail(Action):
 
 
 def _default_from() -> str:
-    from automations.conf import app_settings
-
     return app_settings.DEFAULT_FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
 
 
@@ -168,8 +163,6 @@ class SendSMS(Action):
     output_schema = outputs("provider", "to", "status", "sid")
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        from automations.providers import get_provider
-
         to = config["to"].strip()
         if not to:
             raise ActionError("config.to rendered to no phone number")
@@ -201,22 +194,16 @@ class SendSlack(Action):
     secret_fields = ("webhook_url",)
 
     def published_schema(self) -> dict[str, Any]:
-        from automations.conf import app_settings
-
         return self.config_schema if app_settings.SLACK_WEBHOOK_URL else {
             **self.config_schema, "required": [*self.config_schema["required"], "webhook_url"]}
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        from automations.conf import app_settings
-
         if not config.get("webhook_url") and not app_settings.SLACK_WEBHOOK_URL:
             return [{"field": "config.webhook_url",
                      "message": "is required when AUTOMATIONS['SLACK_WEBHOOK_URL'] is not set"}]
         return []
 
     def _request(self, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        from automations.conf import app_settings
-
         url = config.get("webhook_url") or app_settings.SLACK_WEBHOOK_URL
         if not url:
             raise ActionError("no Slack webhook URL: set config.webhook_url or AUTOMATIONS['SLACK_WEBHOOK_URL']")
@@ -226,8 +213,6 @@ class SendSlack(Action):
         return url, payload
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        from automations import outbound
-
         url, payload = self._request(config)
         response = outbound.request("POST", url, json=payload, secret_path=True)
         return {"status_code": response.status_code, "text": payload["text"], "channel": payload.get("channel")}
@@ -246,8 +231,6 @@ def sign_webhook(secret: str, message_id: str, timestamp: int, payload: str) -> 
 
 def _timeout_limit() -> float:
     """The longest a request may wait: no longer than an action attempt may last."""
-    from automations.conf import app_settings
-
     return min(60, app_settings.ACTION_TIMEOUT_SECONDS)
 
 
@@ -313,8 +296,6 @@ class SendWebhook(Action):
         return {"method": method, "url": config["url"], "headers": headers, "body": payload}
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        from automations import outbound
-
         secret = vault.resolve(config["secret"]) if config.get("secret") else None
         if secret is not None and not _is_whsec(secret):
             raise ActionError("config.secret: the secret's value must be whsec_ followed by base64")
@@ -329,8 +310,6 @@ class SendWebhook(Action):
         return {"status_code": response.status_code, "webhook_id": context.idempotency_key, "response": answer}
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        from automations.secrets import MASK, mask_config
-
         # Test mode never resolves a secret: the signature is shown masked.
         request = mask_config(self._request(config, context, None))
         if request["headers"].get("webhook-signature") == "":

@@ -7,7 +7,12 @@ from django.db import IntegrityError, transaction
 
 from automations.actions.base import Action, ActionContext, ActionError, outputs
 from automations.actions.gateway import GatewayAction
+from automations.conf import app_settings
+from automations.definition.json_schema import DURATION
 from automations.durations import parse as parse_duration
+from automations.models import Task
+from automations.providers import get_provider
+from automations.scope import to_json
 from billing_events.errors import InvalidInput
 from billing_events.gateway import get_gateway
 from billing_events.gateway.operations import CUSTOMER_FIELDS
@@ -34,8 +39,6 @@ class CreateTask(Action):
     literal_fields = ("due_in", "priority")
 
     def published_schema(self) -> dict[str, Any]:
-        from automations.definition.json_schema import DURATION
-
         properties = self.config_schema["properties"]
         return {**self.config_schema, "properties": {**properties, "due_in": {"type": "string", "pattern": DURATION}}}
 
@@ -60,8 +63,6 @@ class CreateTask(Action):
         }
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        from automations.models import Task
-
         values = self._values(config, context)
         try:
             # Look, then create, without get_or_create's savepoint: only the worker holding this
@@ -75,8 +76,6 @@ class CreateTask(Action):
         return self._output(task)
 
     def recover(self, context: ActionContext) -> dict[str, Any] | None:
-        from automations.models import Task
-
         task = Task.objects.filter(idempotency_key=context.idempotency_key).first()
         return self._output(task) if task else None
 
@@ -157,20 +156,14 @@ class SyncToCRM(Action):
     literal_fields = ("object", "fields")
 
     def published_schema(self) -> dict[str, Any] | None:
-        from automations.conf import app_settings
-
         return self.config_schema if app_settings.CRM_PROVIDER else None  # unusable without a CRM
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
-        from automations.conf import app_settings
-
         if not app_settings.CRM_PROVIDER:
             return [{"field": "config", "message": "no CRM is configured: set AUTOMATIONS['CRM_PROVIDER']"}]
         return []
 
     def _record(self, config: dict[str, Any], context: ActionContext) -> tuple[str, str, dict[str, Any]]:
-        from automations.scope import to_json
-
         object_type = config.get("object", "customer")
         record = context.variables[object_type] if object_type in context.variables else None
         if not isinstance(record, dict) or not record.get("id"):
@@ -181,8 +174,6 @@ class SyncToCRM(Action):
         return object_type, str(record["id"]), to_json(data)
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        from automations.providers import get_provider
-
         provider = get_provider("CRM_PROVIDER")
         if provider is None:
             raise ActionError("no CRM is configured: set AUTOMATIONS['CRM_PROVIDER']")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.utils.module_loading import import_string
+
 from automations.actions.base import Action
+from automations.conf import app_settings
 
 
 class ActionRegistry:
@@ -54,10 +57,7 @@ def register_action(action_class: type[Action]) -> type[Action]:
 
 def register_configured_actions() -> None:
     """Register the built-in actions and those named in ``AUTOMATIONS["ACTIONS"]`` (dotted paths)."""
-    from django.utils.module_loading import import_string
-
-    from automations.actions.builtin import BUILTIN_ACTIONS
-    from automations.conf import app_settings
+    from automations.actions.builtin import BUILTIN_ACTIONS  # the built-ins import this module (Action, registry)
 
     for action_class in BUILTIN_ACTIONS:
         registry.register(action_class)

@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from automations.models import EmailTemplate, Secret, Task
 from automations.conf import app_settings
+from automations.models import EmailTemplate, Secret, Task
 
 
 @admin.register(EmailTemplate)

@@ -10,6 +10,9 @@ from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from automations.definition.json_schema import NOT_BLANK, definition_defs
+from billing_events.catalogue import EVENT_TYPES
+
 SCHEMA_SETTINGS = {
     "TITLE": "Billing Automations API",
     "DESCRIPTION": ("Automations, executions, events, secrets and catalogues of the billing automations apps. "
@@ -40,8 +43,6 @@ def complete_schema(result: dict[str, Any], generator: Any, request: Any, public
     """Postprocessing hook: the definition's JSON Schema (and a partial one for PATCH) and the event
     envelope, built from this installation's registries, as components; and query parameters as
     they are read (an empty value is refused, pages start at 1)."""
-    from automations.definition.json_schema import definition_defs
-
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
@@ -63,9 +64,6 @@ def complete_schema(result: dict[str, Any], generator: Any, request: Any, public
 
 def event_envelope_schema() -> dict[str, Any]:
     """``POST events/``: one variant per event type, its ``data`` described by the catalogue's schema."""
-    from automations.definition.json_schema import NOT_BLANK
-    from billing_events.catalogue import EVENT_TYPES
-
     common = {"id": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK,
                      "description": "The idempotency key: sent again with the same body, nothing new happens."},
               "occurred_at": {"type": "string", "format": "date-time"}}
@@ -119,7 +117,7 @@ class APISchema(AutoSchema):
         return super()._get_request_for_media_type(serializer, direction)
 
     def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
-        from automations.api.inputs import StrictSerializer
+        from automations.api.inputs import StrictSerializer  # inputs builds on this module (COMPONENTS)
 
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if isinstance(force_instance(serializer), StrictSerializer):

@@ -9,13 +9,14 @@ from rest_framework import serializers
 
 from automations.actions import registry
 from automations.api.schema import SHOWN_DEFINITION
+from automations.definition.diff import diff_definitions
+from automations.definition.serialize import definition_of
 from automations.models import Automation, AutomationVersion, EmailTemplate, Execution, Secret, StepRun
 from automations.secrets import mask_config, mask_definition
 from automations.services import live_executions
 from automations.status import TriggerType
 from automations.step_log import ending, step_states
 from billing_events.models import Event
-from automations.definition.serialize import definition_of
 
 
 class AutomationSerializer(serializers.ModelSerializer):
@@ -82,8 +83,6 @@ class VersionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_diff(self, version: AutomationVersion) -> dict[str, Any]:
-        from automations.definition.diff import diff_definitions
-
         previous = version.automation.versions.filter(number__lt=version.number).order_by("-number").first()
         return diff_definitions(definition_of(previous) if previous else None, definition_of(version))
 
@@ -180,7 +179,6 @@ class EventDetailSerializer(EventSerializer):
 
 class SecretSerializer(serializers.ModelSerializer):
     """A named secret as the API shows it: its name and who set it, never its value."""
-
     created_by = serializers.SerializerMethodField()
     updated_by = serializers.SerializerMethodField()
 
@@ -200,7 +198,6 @@ class SecretSerializer(serializers.ModelSerializer):
 
 class EventTypeSerializer(serializers.Serializer):
     """An entry of the event catalogue."""
-
     type = serializers.CharField()
     description = serializers.CharField()
     schema = serializers.DictField(help_text="The JSON Schema of the event's data.")
@@ -209,7 +206,6 @@ class EventTypeSerializer(serializers.Serializer):
 
 class ActionSerializer(serializers.Serializer):
     """An entry of the action catalogue."""
-
     action = serializers.CharField()
     family = serializers.CharField()
     label = serializers.CharField()
@@ -223,7 +219,6 @@ class ActionSerializer(serializers.Serializer):
 
 class TemplateSerializer(serializers.Serializer):
     """A template of the library."""
-
     key = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()

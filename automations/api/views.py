@@ -27,6 +27,7 @@ from automations.api import serializers as s
 from automations.api.base import APIPolicy
 from automations.api.permissions import EventPermissions, NamedPermissions
 from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE, document
+from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.definition.json_schema import definition_schema
 from automations.definition.references import check_references
@@ -36,9 +37,9 @@ from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
-from automations.conf import app_settings
 from billing_events.errors import InvalidInput
 from billing_events.models import Event
+from django.http import Http404
 
 
 def _object(data: Any, field: str = "") -> dict[str, Any]:
@@ -72,7 +73,6 @@ class AutomationFilter(filters.FilterSet):
 
 class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
     """Automations, edited through their canonical definition JSON."""
-
     queryset = Automation.objects.select_related("active_version").order_by("pk")
     filterset_class = AutomationFilter
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
@@ -247,7 +247,6 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
 
 class UTCDateTimeFilter(filters.IsoDateTimeFilter):
     """An ISO 8601 date-time compared in UTC (PostgreSQL refuses offsets beyond ±15:59)."""
-
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if value is not None:
             try:
@@ -260,7 +259,6 @@ class UTCDateTimeFilter(filters.IsoDateTimeFilter):
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(filters.Filter):
     """An object's id; an unknown one matches nothing (rather than being an error)."""
-
     field_class = forms.IntegerField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -279,7 +277,6 @@ class ExecutionFilter(filters.FilterSet):
 
 class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
     """Executions with their step log; cancel a live one, retry a failed one."""
-
     queryset = Execution.objects.select_related("automation", "version").order_by("-started_at", "-pk")
     filterset_class = ExecutionFilter
     action_permissions = {"cancel": ["automations.change_execution"], "retry": ["automations.change_execution"]}
@@ -307,7 +304,6 @@ class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mi
                    viewsets.GenericViewSet):
     """The event inbox. Sending an event is idempotent by its id: 201 the first time, 200 when the same
     body comes again, 409 when the id comes with a different body (an id names one event)."""
-
     queryset = Event.objects.order_by("-received_at")
     permission_classes = [EventPermissions]
     filterset_fields = ["type"]
@@ -336,7 +332,6 @@ class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mi
 
 class SecretViewSet(APIPolicy, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Named secrets, referenced from steps as ``{{ secrets.NAME }}``: values are written, never read back."""
-
     queryset = Secret.objects.select_related("created_by", "updated_by").order_by("name")
     serializer_class = s.SecretSerializer
     lookup_field = "name"
@@ -385,14 +380,12 @@ def _user(request: Request) -> Any:
 
 class Catalogue(APIPolicy, generics.ListAPIView):
     """A read-only list built in Python, paginated like every other list; any signed-in user reads it."""
-
     permission_classes = [IsAuthenticated]
     filter_backends: list[type] = []
 
 
 class EventTypesView(Catalogue):
     """The event catalogue: every type with its description, payload schema and sample."""
-
     serializer_class = s.EventTypeSerializer
 
     def get_queryset(self) -> list[dict[str, Any]]:
@@ -402,7 +395,6 @@ class EventTypesView(Catalogue):
 
 class ActionsView(Catalogue):
     """The action catalogue: every registered action with its config schema."""
-
     serializer_class = s.ActionSerializer
 
     def get_queryset(self) -> list[dict[str, Any]]:
@@ -415,7 +407,6 @@ class ActionsView(Catalogue):
 
 class TemplatesView(Catalogue):
     """The templates library."""
-
     serializer_class = s.TemplateSerializer
 
     def get_queryset(self) -> list[dict[str, Any]]:
@@ -427,7 +418,6 @@ class TemplatesView(Catalogue):
 class DefinitionSchemaView(APIPolicy, APIView):
     """The definition's JSON Schema (draft 2020-12), for clients and the builder: the same as the
     ``Definition`` component of the OpenAPI schema, as one document."""
-
     permission_classes = [IsAuthenticated]
 
     @document(responses={200: {"type": "object", "description": "A JSON Schema (draft 2020-12) document."}})
@@ -437,15 +427,12 @@ class DefinitionSchemaView(APIPolicy, APIView):
 
 class InstantiateTemplateView(APIPolicy, APIView):
     """A new draft automation from a template of the library."""
-
     permission_classes = [NamedPermissions]
     required_permissions = ["automations.add_automation"]
 
     @document(request=None, responses={201: s.AutomationSerializer})
     def post(self, request: Request, key: str) -> Response:
         if key not in library.template_keys():
-            from django.http import Http404
-
             raise Http404(f"no template {key!r}")
         automation = library.instantiate(key, user=request.user)
         return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
@@ -454,14 +441,12 @@ class InstantiateTemplateView(APIPolicy, APIView):
 class Preview(APIPolicy, APIView):
     """Something the builder shows beside a form, computed by the server: it changes nothing, so
     reading automations is enough."""
-
     permission_classes = [NamedPermissions]
     required_permissions = ["automations.view_automation"]
 
 
 class SchedulePreviewView(Preview):
     """The next run times of a schedule, computed by the server (the builder's schedule editor)."""
-
     @document(request=inputs.SchedulePreviewIn, responses=s.SchedulePreviewSerializer)
     def post(self, request: Request) -> Response:
         body = _valid(inputs.SchedulePreviewIn, request)
@@ -470,7 +455,6 @@ class SchedulePreviewView(Preview):
 
 class RenderPreviewView(Preview):
     """Templates rendered on sample data, as a step would render them (the builder's email preview)."""
-
     @document(request=inputs.RenderPreviewIn, responses=s.RenderPreviewSerializer)
     def post(self, request: Request) -> Response:
         body = _valid(inputs.RenderPreviewIn, request)
@@ -480,7 +464,6 @@ class RenderPreviewView(Preview):
 class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
                            mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Email templates by key: what send_email steps with a ``template`` send."""
-
     queryset = EmailTemplate.objects.order_by("key")
     serializer_class = s.EmailTemplateSerializer
     lookup_field = "key"
@@ -512,7 +495,6 @@ class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateMode
 
 class UnknownEndpointView(APIPolicy, APIView):
     """A URL under the API's names that no endpoint answers: a 404 in the API's error format."""
-
     permission_classes = [AllowAny]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:

@@ -19,11 +19,11 @@ from django_q.tasks import async_task
 
 from automations import clock, services
 from automations.benchmarks.workload import NOOP, STEPS_PER_RUN, TEN_STEPS
-from automations.steps.cursor import initial_cursor
 from automations.engine import sweep as sweep_module  # its queue_now is stubbed in _sweep_ms
 from automations.engine.sweep import wake_due
 from automations.models import Execution
 from automations.status import ExecutionStatus
+from automations.steps.cursor import initial_cursor
 from billing_events import emit
 from billing_events.catalogue import get_event_type
 from billing_events.models import Event

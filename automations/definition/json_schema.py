@@ -17,9 +17,9 @@ from jsonschema import Draft202012Validator
 from automations.actions import registry
 from automations.business_days import supported_countries
 from automations.conditions import OPERATORS, UNARY
+from automations.definition.trigger import CALENDAR_RULES, TRIGGER_PARAMETERS, WEEKDAYS
 from automations.status import Reentry
 from automations.steps import step_types
-from automations.triggers.validation import CALENDAR_RULES, TRIGGER_PARAMETERS, WEEKDAYS
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from automations.durations import parse as parse_duration
 from automations.conf import app_settings
+from automations.durations import parse as parse_duration
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 from django.db.models import F
 
 from automations import clock
-from automations.models import Execution
 from automations.conf import app_settings
+from automations.models import Execution
 from automations.status import EXECUTION_TRANSITIONS, FINISHED_STATUSES, ExecutionStatus, sources_of
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from automations.models import EmailTemplate
+from automations.services import create_automation
 
 LIBRARY_DIR = Path(__file__).parent
 
@@ -31,8 +33,6 @@ def get_template(key: str) -> dict[str, Any]:
 @transaction.atomic
 def install_email_templates(key: str) -> list[str]:
     """Create the entry's email templates that do not exist yet (existing ones are left as edited)."""
-    from automations.models import EmailTemplate
-
     created = []
     for template in get_template(key)["email_templates"]:
         _, was_created = EmailTemplate.objects.get_or_create(key=template["key"], defaults=template)
@@ -43,7 +43,5 @@ def install_email_templates(key: str) -> list[str]:
 
 def instantiate(key: str, user: Any = None):
     """A new draft automation from a library entry (its missing email templates created first)."""
-    from automations.services import create_automation
-
     install_email_templates(key)
     return create_automation(get_template(key)["definition"], user=user)

@@ -5,8 +5,8 @@ from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
 from automations.models.exit_rule import ExitRule
 from automations.models.scan import DerivedScan
-from automations.models.secret import Secret
 from automations.models.schedule_slot import ScheduleState
+from automations.models.secret import Secret
 from automations.models.steps import Step
 
 __all__ = [

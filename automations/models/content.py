@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from django.db import models
 from simple_history.models import HistoricalRecords
+from django.core.exceptions import ValidationError
+from automations.templating import template_problem
 
 
 class EmailTemplate(models.Model):
     """An email's subject and bodies, as Jinja templates rendered with the execution's variables."""
-
     key = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200, blank=True)
     subject = models.CharField(max_length=500)
@@ -23,10 +24,6 @@ class EmailTemplate(models.Model):
         return self.name or self.key
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        from automations.templating import template_problem
-
         errors = {}
         for field in ("subject", "body_text", "body_html"):
             problem = template_problem(getattr(self, field))
@@ -38,7 +35,6 @@ class EmailTemplate(models.Model):
 
 class Task(models.Model):
     """A to-do for a person on the team, created by the ``create_task`` action."""
-
     class Priority(models.TextChoices):
         LOW = "low", "Low"
         NORMAL = "normal", "Normal"

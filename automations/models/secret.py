@@ -5,11 +5,12 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
+from automations.vault import decrypt
+from automations.vault import encrypt
 
 
 class Secret(models.Model):
     """A value that steps reference as ``{{ secrets.NAME }}``; it is written, never read back."""
-
     name = models.CharField(max_length=100, unique=True, validators=[RegexValidator(
         r"^[A-Za-z_][A-Za-z0-9_]*$", "letters, digits and _, not starting with a digit")],
         help_text="Referenced as {{ secrets.NAME }}.")
@@ -32,12 +33,8 @@ class Secret(models.Model):
 
     def set_value(self, value: str) -> None:
         """Encrypt ``value`` into this row (saved by the caller)."""
-        from automations.vault import encrypt
-
         self.ciphertext = encrypt(value)
 
     def reveal(self) -> str:
         """The value, decrypted: for the outbound call only."""
-        from automations.vault import decrypt
-
         return decrypt(self.ciphertext)

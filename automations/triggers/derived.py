@@ -19,9 +19,9 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 
+from automations.conf import app_settings
 from automations.models import Automation, DerivedScan
 from billing_events import emit
-from automations.conf import app_settings
 from billing_events.gateway import BillingGateway, get_gateway
 from billing_events.payloads import as_event_entity
 

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 
+from billing_events.conf import app_settings
 from billing_events.gateway.base import BillingGateway
 
 _override: ContextVar[BillingGateway | None] = ContextVar("billing_gateway_override", default=None)
@@ -30,8 +31,6 @@ def gateway_override(gateway: BillingGateway) -> Iterator[None]:
 @lru_cache(maxsize=1)
 def configured_gateway() -> BillingGateway:
     """The configured gateway instance (one per process; reset when the setting changes)."""
-    from billing_events.conf import app_settings
-
     gateway_class = app_settings.BILLING_GATEWAY
     gateway = gateway_class()
     if not isinstance(gateway, BillingGateway):

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.forms.models import model_to_dict
 
 from billing_events import clock, processor
+from billing_events import emit
 from billing_events.gateway.base import GatewayError, Record
 from billing_events.models import CreditNote, Customer, GatewayOperation, Invoice, Payment
 from billing_events.payloads import as_event_entity
@@ -64,8 +65,6 @@ def _record(instance: Any) -> dict[str, Any]:
 
 
 def _emit(event_type: str, key: str, **entities: Any) -> None:
-    from billing_events import emit
-
     data = {name: _record(entity) if not isinstance(entity, dict) else entity for name, entity in entities.items()}
     emit(event_type, _json(data), id=f"evt_{event_type.replace('.', '_')}_{key}")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from automations import clock
-from automations.retention import prune
 from automations.conf import app_settings
+from automations.retention import prune
 
 
 class Command(BaseCommand):
