@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils.dateparse import parse_duration
 
@@ -48,3 +48,16 @@ def format_delta(delta: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return sign + (" ".join(parts) or "0s")
+
+
+def format_moment(moment: datetime | None) -> str:
+    """A moment as the step log writes it: ``2026-03-04 09:00 UTC`` (``?`` when unknown)."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
+
+
+def format_iso_moment(iso: str) -> str:
+    """An ISO time as stored in a step's output, written like :func:`format_moment`."""
+    try:
+        return format_moment(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+    except ValueError:
+        return iso

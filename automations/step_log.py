@@ -5,11 +5,12 @@ the API's run view (``step_states``, ``ending``) both come from here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from automations.durations import format_moment
 from automations.models import Execution, StepRun
 from automations.status import ExecutionStatus, StepRunStatus
+from automations.steps import step_types
 
 
 @dataclass
@@ -21,18 +22,6 @@ class StepState:
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "label": self.label, "attempts": self.attempts, "runs": self.runs}
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
-
-
-def _when_text(iso: str) -> str:
-    """An ISO time as stored in a step's output, written like _when()."""
-    try:
-        return _when(datetime.fromisoformat(iso.replace("Z", "+00:00")))
-    except ValueError:
-        return iso
 
 
 def step_states(execution: Execution, runs: list[StepRun]) -> dict[str, StepState]:
@@ -47,14 +36,13 @@ def step_states(execution: Execution, runs: list[StepRun]) -> dict[str, StepStat
         status, label = last.status, last.status
         if last.status == StepRunStatus.FAILED and last.error:
             label = f"failed: {last.error}"
-        if last is latest and execution.status == ExecutionStatus.CANCELED and last.step_type == "delay":
-            until = (last.output or {}).get("until") or "?"
-            status, label = "canceled", f"canceled while waiting (the wait would have ended {_when_text(until)})"
+        step_type = step_types.get(last.step_type)
+        waiting = step_type.waiting_state(last, execution) if last is latest and step_type is not None else None
+        if waiting is not None:
+            status, label = waiting
         elif last is latest and execution.status == ExecutionStatus.WAITING:
-            if last.step_type == "delay":
-                status, label = "waiting", f"waiting until {_when(execution.wake_at)}"
-            elif last.status == StepRunStatus.FAILED:
-                status, label = "retrying", f"failed, retrying at {_when(execution.wake_at)}: {last.error}"
+            if last.status == StepRunStatus.FAILED:
+                status, label = "retrying", f"failed, retrying at {format_moment(execution.wake_at)}: {last.error}"
         elif last.status == StepRunStatus.RUNNING and execution.status != ExecutionStatus.RUNNING:
             # A run ended (canceled, say) while this attempt was under way and nobody finished it.
             label = f"running when the execution was {execution.status}"

@@ -1,8 +1,6 @@
 """An automation and its versions."""
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords

@@ -131,6 +131,12 @@ class StepKind:
         raise NotImplementedError
 
     @classmethod
+    def waiting_state(cls, step_run: Any, execution: Any) -> tuple[str, str] | None:
+        """How the step log shows this step when it is the last one logged and the run waits in it
+        (or was canceled while waiting): ``(status, label)``, or None when the step does not wait."""
+        return None
+
+    @classmethod
     def refill(cls, run: Run, step: StepJSON) -> None:
         """The step's frame (the top one) ran through its items and has more to fetch (a loop over
         a collection, page by page)."""

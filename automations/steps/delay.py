@@ -10,9 +10,10 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from automations.durations import TIME_OF_DAY, format_delta, parse as parse_duration
+from automations.durations import TIME_OF_DAY, format_delta, format_iso_moment, format_moment
+from automations.durations import parse as parse_duration
 from automations.models.steps import Step
-from automations.status import StepRunStatus
+from automations.status import ExecutionStatus, StepRunStatus
 from automations.steps.base import Next, Run, StepFailed, StepJSON, StepKind
 from automations.steps.cursor import step_done
 from automations.steps.registry import register_step_type
@@ -101,6 +102,15 @@ class DelayStep(StepKind, Step):
         step_done(run.cursor)
         run.log(step, StepRunStatus.SUCCEEDED, output={"until": until})
         return Next(wake_at=until)
+
+    @classmethod
+    def waiting_state(cls, step_run, execution):
+        if execution.status == ExecutionStatus.CANCELED:
+            until = (step_run.output or {}).get("until") or "?"
+            return "canceled", f"canceled while waiting (the wait would have ended {format_iso_moment(until)})"
+        if execution.status == ExecutionStatus.WAITING:
+            return "waiting", f"waiting until {format_moment(execution.wake_at)}"
+        return None
 
     @classmethod
     def timeline(cls, output, now):

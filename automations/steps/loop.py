@@ -3,7 +3,6 @@ read page by page through the gateway (``{"collection": "invoices", "where": ...
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django.db import models
 from simple_history.models import HistoricalRecords

@@ -1,4 +1,4 @@
-"""The worker's runs of stored executions: loops, branches, stop, errors, retries and fallbacks, delays, entry conditions."""
+"""The worker's runs: loops, branches, stop, errors, retries and fallbacks, delays, entry conditions."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
