@@ -10,16 +10,18 @@ from automations import clock
 from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.definition.serialize import definition_of, save_definition
+from automations.durations import parse as parse_duration
 from automations.engine import transitions
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
-from automations.models import Automation, AutomationVersion, Execution, ExitRule, StepRun
+from automations.models import Automation, AutomationVersion, Execution, ExitRule, StepRun, WaitRule
 from automations.revisions import revision_definition
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.steps.cursor import Program, locate, loop_index
+from automations.steps.wait_for import waited_event_types
 from automations.triggers.schedule_rules import Schedule
 from automations.triggers.schedule_slots import plan as plan_schedule
 from automations.vault import referenced_names
@@ -84,7 +86,10 @@ def activate(automation: Automation, user: Any = None) -> AutomationVersion:
     if snapshot.get("correlation_key"):  # without one, exit_on matches nothing
         ExitRule.objects.bulk_create(ExitRule(version=draft, event_type=event_type,
                                               correlation_key=snapshot["correlation_key"])
-                                     for event_type in snapshot.get("exit_on", []))
+                                     for event_type in dict.fromkeys(snapshot.get("exit_on", [])))  # once each
+        WaitRule.objects.bulk_create(WaitRule(version=draft, event_type=event_type,
+                                              correlation_key=snapshot["correlation_key"])
+                                     for event_type in waited_event_types(snapshot["steps"]))
     trigger = snapshot["trigger"]
     locked.active_version = draft
     locked.trigger_type = trigger["type"]
@@ -135,12 +140,16 @@ def sample_data(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_run(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
-             definition: dict[str, Any] | None = None, billing_data: bool = True) -> dict[str, Any]:
+             definition: dict[str, Any] | None = None, billing_data: bool = True,
+             events: list[dict[str, Any]] | None = None, decisions: dict[str, str] | None = None,
+             decision: str = "approved") -> dict[str, Any]:
     """Run the draft (or the active version, or version number ``version``, or an unsaved
     ``definition`` — validated first, as the builder sends what is on screen) on ``data``
     (default: the trigger's sample payload) in virtual time, with no side effects; returns the
     timeline. ``billing_data=False``: steps read ``data`` alone, not the billing system's current
-    records (to try a case it does not have)."""
+    records (to try a case it does not have). ``events`` (``[{"type": "invoice.paid", "after": "2d"}]``)
+    are what wait_for steps see; approval steps take ``decisions[step key]``, else ``decision``."""
+    _check_test_events(events)
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
     if data is not None:
@@ -162,7 +171,20 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
                **_next_slot(definition["trigger"] or {})}
     return simulate(definition, sample_data(definition) if data is None else data,
                     automation_id=automation.pk if automation else None, trigger=trigger, version=chosen_number,
-                    billing_data=billing_data)
+                    billing_data=billing_data, events=events, decisions=decisions, decision=decision)
+
+
+TEST_DECISIONS = ("approved", "rejected", "timed_out")
+
+
+def _check_test_events(events: list[dict[str, Any]] | None) -> None:
+    """Simulated events must name a known type and a duration after the start."""
+    for index, item in enumerate(events or []):
+        if not isinstance(item, dict) or set(item) - {"type", "after"}:
+            raise InvalidInput('must be {"type": ..., "after": ...}', field=f"events[{index}]")
+        if not isinstance(item.get("type"), str) or get_event_type(item["type"]) is None:
+            raise InvalidInput(f"unknown event type {item.get('type')!r}", field=f"events[{index}].type")
+        parse_duration(item.get("after", "0s"), field=f"events[{index}].after")
 
 
 def _next_slot(trigger: dict[str, Any]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from automations.durations import format_moment
+from automations.durations import format_iso_moment, format_moment
 from automations.models import Execution, StepRun
 from automations.status import ExecutionStatus, StepRunStatus
 from automations.steps import step_types
@@ -48,6 +48,18 @@ def step_states(execution: Execution, runs: list[StepRun]) -> dict[str, StepStat
             label = f"running when the execution was {execution.status}"
         states[key] = StepState(status=status, label=label, attempts=max(run.attempt for run in attempts),
                                 runs=len(attempts))
+    waiting = (execution.cursor[-1].get("wait") if execution.cursor else None) or {}
+    if waiting.get("step") and execution.status in (ExecutionStatus.WAITING, ExecutionStatus.CANCELED):
+        # a wait_for or approval step under way has no row in the log until it ends
+        what = waiting.get("label") or f"for {' or '.join(waiting.get('events', []))}"
+        until = format_iso_moment(waiting["until"]) if waiting.get("until") else "a decision"
+        before = states.get(waiting["step"])
+        if execution.status == ExecutionStatus.WAITING:
+            status, label = "waiting", f"waiting {what} until {until}"
+        else:
+            status, label = "canceled", f"canceled while waiting {what}"
+        states[waiting["step"]] = StepState(status=status, label=label, attempts=1,
+                                            runs=before.runs if before else 0)
     return states
 
 

@@ -46,6 +46,7 @@ def permissions(request: HttpRequest) -> dict[str, bool]:
         "changeExecution": user.has_perm("automations.change_execution"),
         "changeEmailTemplate": user.has_perm("automations.change_emailtemplate"),
         "viewSecret": user.has_perm("automations.view_secret"),
+        "decideApproval": user.has_perm("automations.decide_approval"),
     }
 
 

@@ -10,7 +10,9 @@ from rest_framework import serializers
 
 from automations.api.schema import COMPONENTS, DEFINITION
 
+from automations.definition.json_schema import DURATION
 from automations.templating import template_problem
+from billing_events.catalogue import event_type_names
 
 
 class StrictCharField(serializers.CharField):
@@ -60,6 +62,24 @@ class ScheduleField(serializers.DictField):
     """A trigger's schedule object (validated by the server)."""
 
 
+class SimulatedEventIn(StrictSerializer):
+    """An event a test run's wait_for steps see."""
+
+    type = serializers.ChoiceField(choices=(), help_text="The event type, such as invoice.paid.")
+    after = StrictCharField(required=False, default="0s", max_length=50,
+                            validators=[RegexValidator(DURATION, "is not a duration such as 2d or PT6H")],
+                            help_text="How long after the run starts it arrives (2d, PT6H).")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = event_type_names()  # the catalogue as it is now (hosts add types)
+
+
+TEST_EVENTS = ("Simulated events, in virtual time, for wait_for steps (without one a wait_for step times "
+               "out).")
+TEST_DECISIONS = ("approved", "rejected", "timed_out")
+
+
 class TestIn(StrictSerializer):
     """``POST automations/{id}/test/``: every field optional."""
 
@@ -69,6 +89,11 @@ class TestIn(StrictSerializer):
     definition = DefinitionField(required=False, help_text="An unsaved definition to test instead: what the "
                                                            "builder has on screen.")
     billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
+    events = SimulatedEventIn(many=True, required=False, help_text=TEST_EVENTS)
+    decision = serializers.ChoiceField(TEST_DECISIONS, required=False, default="approved",
+                                       help_text="The decision approval steps take in the test.")
+    decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
+                                      help_text="A decision per approval step key, over `decision`.")
 
 
 class TestUnsavedIn(StrictSerializer):
@@ -77,6 +102,11 @@ class TestUnsavedIn(StrictSerializer):
     definition = DefinitionField(help_text="The definition to test.")
     data = serializers.DictField(required=False, help_text="The run's data (default: the trigger's sample payload).")
     billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
+    events = SimulatedEventIn(many=True, required=False, help_text=TEST_EVENTS)
+    decision = serializers.ChoiceField(TEST_DECISIONS, required=False, default="approved",
+                                       help_text="The decision approval steps take in the test.")
+    decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
+                                      help_text="A decision per approval step key, over `decision`.")
 
 
 class SchedulePreviewIn(StrictSerializer):
@@ -147,3 +177,10 @@ class SecretIn(SecretUpdateIn):
     name = StrictCharField(max_length=100, validators=[RegexValidator(
         r"^[A-Za-z_][A-Za-z0-9_]*$", "letters, digits and _, not starting with a digit")],
         help_text="Referenced as {{ secrets.NAME }}.")
+
+
+class DecisionIn(StrictSerializer):
+    """``POST approvals/{id}/approve/`` and ``reject/``."""
+
+    comment = StrictCharField(required=False, default="", allow_blank=True, max_length=5000,
+                              help_text="Why: kept with the decision and given to the run.")

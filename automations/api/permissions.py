@@ -39,3 +39,17 @@ class NamedPermissions(IsAuthenticated):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return super().has_permission(request, view) and request.user.has_perms(view.required_permissions)
+
+
+class ApprovalPermissions(IsAuthenticated):
+    """Approval requests: listed for a user who may view them or decide them; approving and
+    rejecting need ``automations.decide_approval`` (and the step's own approvers' rule, checked
+    on the request itself)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        user = request.user
+        if getattr(view, "action", None) in ("approve", "reject"):
+            return user.has_perm("automations.decide_approval")
+        return user.has_perm("automations.view_approvalrequest") or user.has_perm("automations.decide_approval")

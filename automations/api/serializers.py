@@ -11,7 +11,8 @@ from automations.actions import registry
 from automations.api.schema import SHOWN_DEFINITION
 from automations.definition.diff import diff_definitions
 from automations.definition.serialize import definition_of
-from automations.models import Automation, AutomationVersion, EmailTemplate, Execution, Secret, StepRun
+from automations.models import (ApprovalRequest, Automation, AutomationVersion, EmailTemplate, Execution, Secret,
+                                StepRun)
 from automations.secrets import mask_config, mask_definition
 from automations.services import live_executions
 from automations.status import TriggerType
@@ -142,13 +143,36 @@ class EndingSerializer(serializers.Serializer):
     at = serializers.DateTimeField(allow_null=True)
 
 
+class ApprovalRequestSerializer(serializers.ModelSerializer):
+    automation = serializers.IntegerField(source="execution.automation_id", read_only=True)
+    automation_name = serializers.CharField(source="execution.automation.name", read_only=True)
+    execution_status = serializers.CharField(source="execution.status", read_only=True)
+    decided_by = serializers.SerializerMethodField()
+    details = serializers.JSONField(read_only=True, help_text="The customer and amounts it is about.")
+    approvers = serializers.JSONField(read_only=True, help_text="Who may decide: a permission, groups.")
+
+    class Meta:
+        model = ApprovalRequest
+        fields = ["id", "execution", "execution_status", "automation", "automation_name", "step_key", "ask",
+                  "details", "approvers", "status", "decided_by", "comment", "created_at", "expires_at",
+                  "on_timeout", "decided_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="Who decided (a username)."))
+    def get_decided_by(self, request: ApprovalRequest) -> str | None:
+        return request.decided_by.get_username() if request.decided_by else None
+
+
 class ExecutionDetailSerializer(ExecutionSerializer):
     steps = StepRunSerializer(source="step_runs", many=True, read_only=True)
     step_states = serializers.SerializerMethodField()
     ending = serializers.SerializerMethodField()
+    approvals = ApprovalRequestSerializer(many=True, read_only=True,
+                                          help_text="The run's approval requests, the latest first.")
 
     class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps", "step_states", "ending"]
+        fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps", "step_states", "ending",
+                  "approvals"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.DictField(child=StepStateSerializer(),

@@ -20,19 +20,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from automations import library, previews, services
+from automations import approvals, library, previews, services
 from automations.actions import registry
 from automations.api import inputs
 from automations.api import serializers as s
 from automations.api.base import APIPolicy
-from automations.api.permissions import EventPermissions, NamedPermissions
+from automations.api.permissions import ApprovalPermissions, EventPermissions, NamedPermissions
 from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE, document
 from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.definition.json_schema import definition_schema
 from automations.definition.references import check_references
 from automations.errors import StateConflict
-from automations.models import Automation, EmailTemplate, Execution, Secret
+from automations.models import ApprovalRequest, Automation, EmailTemplate, Execution, Secret
 from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
 from billing_events import emit
@@ -185,7 +185,9 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
             current = services.current_definition(automation) if automation else None
             definition = unmask_definition(copy.deepcopy(definition), current)
         return Response(services.test_run(automation, body.get("data"), version=body.get("version"),
-                                          definition=definition, billing_data=body["billing_data"]))
+                                          definition=definition, billing_data=body["billing_data"],
+                                          events=body.get("events"), decisions=body.get("decisions"),
+                                          decision=body["decision"]))
 
     @document(request={"application/json": {"type": "object", "description": "A definition, valid or not."}},
               responses=s.ValidationResultSerializer)
@@ -298,6 +300,42 @@ class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
         execution = self.get_object()
         execution = services.retry_execution(execution)
         return Response(s.ExecutionDetailSerializer(execution).data)
+
+
+class ApprovalFilter(filters.FilterSet):
+    execution = IdFilter(field_name="execution_id")
+    automation = IdFilter(field_name="execution__automation_id")
+
+    class Meta:
+        model = ApprovalRequest
+        fields = ["status", "execution", "automation"]
+
+
+class ApprovalViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
+    """Approval requests of runs waiting for a decision; approve or reject one with a comment."""
+
+    queryset = (ApprovalRequest.objects.select_related("execution__automation", "decided_by")
+                .order_by("-created_at", "-pk"))
+    serializer_class = s.ApprovalRequestSerializer
+    filterset_class = ApprovalFilter
+    permission_classes = [ApprovalPermissions]
+
+    @document(request=inputs.DecisionIn, responses=s.ApprovalRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve: the run goes on with ``{"decision": "approved", "by", "comment"}``."""
+        return self._decide(request, "approved")
+
+    @document(request=inputs.DecisionIn, responses=s.ApprovalRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """Reject: the run goes on with ``{"decision": "rejected", "by", "comment"}``."""
+        return self._decide(request, "rejected")
+
+    def _decide(self, request: Request, decision: str) -> Response:
+        body = _valid(inputs.DecisionIn, request)
+        approval = approvals.decide(self.get_object(), request.user, decision, body["comment"])
+        return Response(s.ApprovalRequestSerializer(approval).data)
 
 
 class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

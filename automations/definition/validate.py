@@ -54,6 +54,7 @@ class _Validator:
     def __init__(self) -> None:
         self.errors: Errors = []
         self.keys: set[str] = set()  # every explicit key, so generated ones avoid them
+        self.correlation_key = ""
         self.seen: set[str] = set()  # keys met so far, to report duplicates
         self.counter = 0
 
@@ -77,6 +78,7 @@ class _Validator:
         if data.get("conditions") is not None:
             self.errors += conditions.validate(data["conditions"], "conditions")
         correlation_key = data.get("correlation_key", "")
+        self.correlation_key = correlation_key if isinstance(correlation_key, str) else ""
         if correlation_key and (not isinstance(correlation_key, str)
                                 or correlation_key.split(".")[0] not in ROOTS):
             self.error("correlation_key", f"{correlation_key!r} must be a field path such as invoice.id")

@@ -18,6 +18,8 @@ RESUME_EXECUTIONS = "automations.engine.tasks.resume_executions"
 DISPATCH_EVENT = "automations.engine.tasks.dispatch_event"
 #: Delete what is older than RETENTION_DAYS, a batch at a time.
 PRUNE = "automations.retention.prune_task"
+#: Tell an approval request's approvers (request id, the rendered messages).
+NOTIFY_APPROVERS = "automations.approvals.notify"
 #: The tick: everything that is due (the recurring django-q2 schedule runs it).
 TICK = "automations.engine.tick"
 

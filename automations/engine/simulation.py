@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
 from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
+from automations.durations import parse as parse_duration
 from automations.engine import run_loop
 from automations.scope import Scope, UnstoredRun, build_scope, to_json
 from automations.status import ExecutionStatus, StepRunStatus
 from automations.steps import Next, step_types
 from automations.steps.action import after_failure
+from automations.steps.approval import decision_output
 from automations.steps.cursor import Program, initial_cursor, loop_index, loop_variables, step_done
 from automations.templating import RenderError, empty_variables
 from billing_events.gateway import BillingGateway, gateway_override
@@ -45,16 +48,34 @@ class DataOnlyGateway(BillingGateway):
 
 def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id: int | None = None,
              trigger: dict[str, Any] | None = None, version: int | None = None,
-             billing_data: bool = True) -> dict[str, Any]:
+             billing_data: bool = True, events: list[dict[str, Any]] | None = None,
+             decisions: dict[str, str] | None = None, decision: str = "approved") -> dict[str, Any]:
     """The timeline of ``definition`` run on ``data`` from now, in virtual time. Like a real run,
     steps read current billing data through the gateway; with ``billing_data=False`` they read
-    the given data alone (to try a case the billing system does not have)."""
+    the given data alone (to try a case the billing system does not have).
+
+    ``events`` are simulated events (``{"type": "invoice.paid", "after": "2d"}``: that long after
+    the run starts) that a wait_for step sees; without one it times out. An approval step takes
+    the decision named for its key in ``decisions``, else ``decision``."""
     start = clock.now()
     run = UnstoredRun(automation_id, {**(trigger or {"type": "test"}), "version": version,
                                    "automation_name": definition.get("name", "")}, data, start)
     with clock.virtual_time(start), (nullcontext() if billing_data else gateway_override(DataOnlyGateway())):
-        result = _Simulation(definition, run, start).result()
+        simulation = _Simulation(definition, run, start)
+        simulation.events = [(_after(start, item.get("after") or "0s"), index, item["type"])
+                             for index, item in enumerate(events or [])]
+        simulation.events.sort()
+        simulation.decisions, simulation.decision = decisions or {}, decision
+        result = simulation.result()
     return {**result, "billing_data": billing_data}
+
+
+def _after(start: datetime, after: str) -> datetime:
+    """When a simulated event arrives; one past the calendar's end never does."""
+    try:
+        return start + parse_duration(after)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=dt_timezone.utc)
 
 
 class _Simulation:
@@ -69,6 +90,11 @@ class _Simulation:
         self.cursor = initial_cursor()
         self.timeline: list[dict[str, Any]] = []
         self.steps_run = 0
+        self.events: list[tuple[datetime, int, str]] = []  # simulated events: when, position, type
+        self.consumed: set[int] = set()
+        self.decisions: dict[str, str] = {}
+        self.decision = "approved"
+        self.waited: dict[str, Any] = {}  # how each wait under way ends, by step key
         self.ended: tuple[str, str] = (ExecutionStatus.FAILED, "")
 
     @property
@@ -101,7 +127,37 @@ class _Simulation:
         return nullcontext()
 
     def commit(self, outcome: Next) -> None:
-        pass  # nothing is stored
+        if outcome.waits_for is not None:  # nothing is stored; the wait ends as the test says
+            outcome.wake_at = self._settle(outcome.waits_for)
+
+    def _settle(self, waits_for: dict[str, Any]) -> datetime:
+        """How a wait ends in test mode, and when: a wait_for step with the first simulated event
+        of its types up to its timeout, else at the timeout; an approval step with the test's
+        decision at once, or (``timed_out``) at its timeout with ``on_timeout``."""
+        now, until = clock.now(), waits_for["until"]
+        if waits_for["kind"] == "events":
+            arrived = next(((moment, index, kind) for moment, index, kind in self.events
+                            if index not in self.consumed and kind in waits_for["events"]
+                            and moment <= max(until, now)), None)
+            if arrived is None:
+                self.waited[waits_for["step"]] = {"timed_out": True}
+                return until
+            moment, index, kind = arrived
+            self.consumed.add(index)
+            self.waited[waits_for["step"]] = {"event": kind, "event_id": f"test_event_{index + 1}"}
+            return max(moment, now)
+        decision = self.decisions.get(waits_for["step"], self.decision)
+        if decision == "timed_out" and until is not None:
+            self.waited[waits_for["step"]] = decision_output(waits_for["on_timeout"] or "timed_out", None, "",
+                                                             timed_out=True)
+            return until
+        # without a timeout an approval cannot time out: it is approved
+        self.waited[waits_for["step"]] = decision_output("approved" if decision == "timed_out" else decision,
+                                                         "test", "")
+        return now
+
+    def wait_result(self, step: dict[str, Any]) -> Any:
+        return self.waited.pop(step["key"], None)
 
     def goes_on(self, outcome: Next) -> bool:
         if outcome.status:

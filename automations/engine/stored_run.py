@@ -19,7 +19,7 @@ from django_q.exceptions import TimeoutException as TaskTimedOut
 from automations import clock
 from automations.actions import ActionContext, ActionError, registry
 from automations.conf import app_settings
-from automations.engine import run_loop
+from automations.engine import approvals, run_loop, waits
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
@@ -66,6 +66,9 @@ class StoredRun:
 
     def perform(self, step: dict[str, Any]) -> Next:
         return _action(self, step)
+
+    def wait_result(self, step: dict[str, Any]) -> Any:
+        return _wait_result(self, step)
 
     def atomic(self) -> transaction.Atomic:
         return transaction.atomic()
@@ -126,11 +129,32 @@ def _commit(current: StoredRun, outcome: Next) -> None:
     if outcome.status:
         finish(current.execution.pk, current.lease, outcome.status, error=outcome.error, reason=outcome.reason,
                **fields)
-    elif outcome.wake_at and outcome.wake_at > clock.now():
-        wait(current.execution.pk, current.lease, outcome.wake_at, **fields)
+    elif outcome.waits_for is not None or (outcome.wake_at and outcome.wake_at > clock.now()):
+        # a wait with something to wait for besides the time may have no wake-up at all (an
+        # approval without a timeout) or one already due (the sweep then resumes it at once)
+        token = wait(current.execution.pk, current.lease, outcome.wake_at, **fields)
+        if outcome.waits_for is not None:
+            _begin_wait(current, token, outcome.waits_for)
     else:
         outcome.wake_at = None  # a wait that is already over: carry on at once
         save_progress(current.execution.pk, current.lease, **fields)
+
+
+def _begin_wait(current: StoredRun, token: int, waits_for: dict[str, Any]) -> None:
+    """Set up what the run now waits for besides the time, under its new wake-up token."""
+    if waits_for["kind"] == "approval":
+        approvals.ask(current.execution, token, waits_for, loop_index(current.cursor))
+    else:
+        waits.register(current.execution, token, waits_for, current.program.definition.get("correlation_key", ""),
+                       current.cursor)
+
+
+def _wait_result(current: StoredRun, step: dict[str, Any]) -> Any:
+    state = current.cursor[-1]["wait"]
+    if state.get("kind") == "approval":
+        until = datetime.fromisoformat(state["until"]) if state.get("until") else None
+        return approvals.result(current.execution, step["key"], loop_index(current.cursor), until, current.now)
+    return waits.result(current.execution, current.cursor, current.now)
 
 
 # --- actions ---------------------------------------------------------------------------------

@@ -8,12 +8,17 @@ from automations.models.scan import DerivedScan
 from automations.models.schedule_slot import ScheduleState
 from automations.models.secret import Secret
 from automations.models.steps import Step
+from automations.models.approval import ApprovalRequest, ApprovalStatus
+from automations.models.waits import EventWaiter, WaitRule
 
 __all__ = [
+    "ApprovalRequest",
+    "ApprovalStatus",
     "Automation",
     "AutomationVersion",
     "DerivedScan",
     "EmailTemplate",
+    "EventWaiter",
     "Execution",
     "ExitRule",
     "ScheduleState",
@@ -21,4 +26,5 @@ __all__ = [
     "Step",
     "StepRun",
     "Task",
+    "WaitRule",
 ]

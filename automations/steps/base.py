@@ -31,6 +31,9 @@ class Next:
     status: str | None = None
     error: str = ""
     reason: str = ""
+    #: What the run waits for besides the time (a wait_for step's events, an approval step's
+    #: request): the run's backend sets it up with the wait, which may then have no ``wake_at``.
+    waits_for: dict[str, Any] | None = None
 
 
 class Run(Protocol):
@@ -51,6 +54,10 @@ class Run(Protocol):
 
     def perform(self, step: StepJSON) -> Next:
         """Run an action step: perform it (the worker) or preview it (test mode)."""
+
+    def wait_result(self, step: StepJSON) -> Any:
+        """How the wait the run is back from at ``step`` (``Next.waits_for``) ended: the step's
+        output, or None when it has not (the run was woken before its time)."""
 
 
 class StepKind:

@@ -9,6 +9,7 @@ from automations.engine.start import start_if_entered
 from automations.models import Automation, Execution
 from automations.status import ExecutionStatus
 from automations.triggers.exits import exit_executions
+from automations.engine.waits import wake_waiters
 from billing_events.models import Event
 
 logger = logging.getLogger("automations")
@@ -41,6 +42,7 @@ def dispatch(event_id: str, *, queue: bool = True) -> list[Execution]:
         logger.warning("dispatch: event %s does not exist", event_id)
         return []
     exit_executions(event)  # first: an invoice.paid ends its dunning before anything else reacts
+    wake_waiters(event)
     started = []
     for automation in listening_automations(event.type):
         version = automation.active_version

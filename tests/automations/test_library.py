@@ -13,10 +13,10 @@ from automations.definition.serialize import definition_of
 
 pytestmark = pytest.mark.django_db
 
-EXPECTED = {"payment_dunning", "welcome_series", "renewal_reminder", "usage_alert", "win_back"}
+EXPECTED = {"payment_dunning", "welcome_series", "renewal_reminder", "usage_alert", "win_back", "write_off"}
 
 
-def test_the_library_has_the_five_templates():
+def test_the_library_has_the_six_templates():
     assert set(library.template_keys()) == EXPECTED
 
 

@@ -70,14 +70,15 @@ def api_schema(token, existing):
         """What a JSON Schema cannot say (the definition schema documents it, the server checks it):
         step keys are unique, text with {{ or {% is a template that parses and names known variables,
         steps.<key> names a step of the definition, a holiday calendar's subdivision is one of its
-        country's, and an interval's start is a day the calendar has (not 31 February)."""
+        country's, an interval's start is a day the calendar has (not 31 February), and a wait_for
+        step needs the definition's correlation_key."""
         definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
         steps = definition.get("steps") if isinstance(definition, dict) else None
         keys = list(_step_keys(steps))
         return (len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
                 and not any(map(subdivision_problem, _holiday_calendars(body)))
                 and not any(map(_impossible_start, _found(body, "start")))
-                and not _missing_references(definition))
+                and not _missing_references(definition) and not _wait_without_correlation(definition))
 
     yield schema
     request_started.connect(close_old_connections)
@@ -92,6 +93,21 @@ def _missing_references(definition) -> bool:
         return bool(check_references(definition)[0])
     except (TypeError, AttributeError, KeyError, ValueError):
         return False
+
+
+def _wait_without_correlation(definition) -> bool:
+    """Whether a definition waits for events without saying which are its own."""
+    if not isinstance(definition, dict) or definition.get("correlation_key"):
+        return False
+    return any(step.get("type") == "wait_for" for step in _all_steps(definition.get("steps")))
+
+
+def _all_steps(steps):
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict):
+            yield step
+            for body in ("then", "else", "steps", "fallback"):
+                yield from _all_steps(step.get(body))
 
 
 def _step_keys(steps):

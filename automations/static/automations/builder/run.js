@@ -1,6 +1,7 @@
 // The run view: an execution drawn on its version's flow — each step's status (succeeded, failed,
 // waiting until …, not reached), the path taken, attempts with their input and output on click,
-// the pending wake-up and the cancel reason; Cancel, Retry and Run now where permitted.
+// the pending wake-up and the cancel reason, the run's approval requests (approve or reject with a
+// comment); Cancel, Retry and Run now where permitted.
 
 import { Api } from "./ui/api.js";
 import { announce, formatTime, h, pretty } from "./ui/dom.js";
@@ -107,19 +108,54 @@ function buttons() {
     }, "Run now") : null);
 }
 
+/** The run's approval requests: what is asked, about whom, and the decision (or its buttons). */
+function approvals() {
+  const requests = state.execution.approvals || [];
+  if (!requests.length) return null;
+  const about = (details) => {
+    const customer = details.customer ? `${details.customer.name || details.customer.id}` : "";
+    const invoice = details.invoice
+      ? `invoice ${details.invoice.number || details.invoice.id}${details.invoice.amount_due != null ? `, ${details.invoice.amount_due} ${details.invoice.currency || ""} due` : ""}` : "";
+    return [customer, invoice].filter(Boolean).join(" · ");
+  };
+  return h("section", { class: "ab-approvals", "aria-label": "Approval requests" },
+    h("h3", {}, "Approval requests"),
+    h("ul", {}, requests.map((request) => {
+      const comment = h("textarea", { rows: 2, id: `ab-approval-comment-${request.id}` });
+      const decide = (verb) => act(verb === "approve" ? "Approve" : "Reject", `approvals/${request.id}/${verb}/`,
+        { comment: comment.value });
+      const open = request.status === "pending" && state.execution.status === "waiting";
+      return h("li", { class: `ab-approval ab-approval--${request.status}`, "data-approval": request.id },
+        h("p", {}, h("strong", {}, request.ask), ` (${request.step_key}) · ${about(request.details || {})}`),
+        open
+          ? (config.permissions.decideApproval
+            ? h("div", { class: "ab-approval-decide" },
+              h("label", { for: `ab-approval-comment-${request.id}` }, "comment"), comment,
+              h("div", { class: "ab-popover-buttons" },
+                h("button", { type: "button", class: "button default", onclick: () => decide("approve") }, "Approve"),
+                h("button", { type: "button", class: "button", onclick: () => decide("reject") }, "Reject")),
+              request.expires_at ? h("p", { class: "ab-help" }, `Without a decision by ${formatTime(request.expires_at)}: ${request.on_timeout || "timed out"}.`) : null)
+            : h("p", { class: "ab-help" }, "Waiting for a decision by a user with automations.decide_approval."))
+          : h("p", {}, `${request.status}${request.decided_by ? ` by ${request.decided_by}` : ""}${request.comment ? `: ${request.comment}` : ""}`));
+    })));
+}
+
 function draw() {
   const { execution } = state;
   const view = {
     mode: "run", canEdit: false, selected: state.selected, collapsed: new Set(), actions: state.actions,
     decorate, laneDecoration: branchTaken,
   };
-  const summary = execution.status === "waiting" && execution.wake_at
+  const pendingApproval = (execution.approvals || []).some((request) => request.status === "pending");
+  const summary = execution.status === "waiting" && pendingApproval
+    ? `Waiting for a decision${execution.wake_at ? ` (at the latest until ${formatTime(execution.wake_at)})` : ""}.`
+    : execution.status === "waiting" && execution.wake_at
     ? `Waiting: the next step runs at ${formatTime(execution.wake_at)}.`
     : execution.ending ? `Ended ${execution.ending.label}.` : `Status: ${execution.status}.`;
   const flow = renderFlow(state.definition, view);
   root.replaceChildren(
     h("div", { class: "ab-run-head" }, h("p", { class: `ab-run-summary ab-status--${execution.status}` }, summary), buttons(),
-      h("ul", { class: "ab-errors ab-run-errors", "aria-live": "polite" })),
+      h("ul", { class: "ab-errors ab-run-errors", "aria-live": "polite" }), approvals()),
     h("div", { class: "ab-run-body" }, h("div", { class: "ab-canvas" }, flow),
       h("aside", { class: "ab-panel ab-run-details", "aria-label": "Step details", "aria-live": "polite" }, details(state.selected))));
   flow.addEventListener("click", (event) => {

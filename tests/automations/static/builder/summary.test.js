@@ -20,6 +20,17 @@ test("cards read as sentences", () => {
     { flag_for_collections: { label: "Flag for collections" } }), "Flag for collections");
 });
 
+test("wait_for and approval cards say what they wait for and how long", () => {
+  assert.equal(summarizeStep({ type: "wait_for", events: ["invoice.paid"], timeout: "3d" }),
+    "wait for invoice.paid · up to 3 days");
+  assert.equal(summarizeStep({ type: "wait_for", events: ["invoice.paid", "invoice.voided"], until: "{{ invoice.due_date }}", offset: "2d" }),
+    "wait for invoice.paid or invoice.voided · until {{ invoice.due_date }} plus 2 days");
+  assert.equal(summarizeStep({ type: "wait_for", events: [] }), "wait for (no event chosen)");
+  assert.equal(summarizeStep({ type: "approval", ask: "Write off {{ invoice.number }}?", timeout: "5d", on_timeout: "rejected" }),
+    "ask Write off {{ invoice.number }}? · up to 5 days, then rejected");
+  assert.equal(summarizeStep({ type: "approval", ask: "Refund?" }), "ask Refund?");
+});
+
 test("durations in words", () => {
   assert.equal(humanDuration("1d"), "1 day");
   assert.equal(humanDuration("2w"), "2 weeks");

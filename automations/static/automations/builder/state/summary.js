@@ -102,6 +102,32 @@ function summarizeDelay(step) {
   return step.at ? `${text}, then until ${step.at}` : text;
 }
 
+function waitLimit(step) {
+  if (step.until) {
+    let text = `until ${step.until}`;
+    if (step.offset) {
+      const offset = humanDuration(step.offset);
+      text += offset.startsWith("-") ? ` minus ${offset.slice(1)}` : ` plus ${offset}`;
+    }
+    return text;
+  }
+  return step.timeout ? `up to ${humanDuration(step.timeout)}` : "";
+}
+
+/** "wait for invoice.paid · up to 3 days" */
+function summarizeWaitFor(step) {
+  const events = (step.events || []).filter(Boolean);
+  const limit = waitLimit(step);
+  return `wait for ${events.length ? events.join(" or ") : "(no event chosen)"}${limit ? ` · ${limit}` : ""}`;
+}
+
+/** "ask Write off {{ invoice.number }}? · up to 5 days, then rejected" */
+function summarizeApproval(step) {
+  const limit = waitLimit(step);
+  const then = limit ? `, then ${step.on_timeout || "timed out"}` : "";
+  return `ask ${step.ask || "(no question yet)"}${limit ? ` · ${limit}${then}` : ""}`;
+}
+
 function summarizeLoop(step) {
   const name = step.as || "item";
   if (step.over && typeof step.over === "object") {
@@ -129,6 +155,10 @@ export function summarizeStep(step, actions = {}) {
       return summarizeLoop(step);
     case "stop":
       return `End here (${step.status || "succeeded"})`;
+    case "wait_for":
+      return summarizeWaitFor(step);
+    case "approval":
+      return summarizeApproval(step);
     default:
       return step.type || "Step";
   }

@@ -118,6 +118,8 @@ export function newStep(definition, type, action) {
     branch: { if: { all: [{ field: "", operator: "equals", value: "" }] }, then: [], else: [] },
     loop: { over: "", as: "item", steps: [] },
     stop: {},
+    wait_for: { events: ["invoice.paid"], timeout: "3d" },
+    approval: { ask: "Approve?", approvers: { permission: "automations.decide_approval" } },
   };
   const step = { type, ...(type === "action" ? { action } : {}), ...clone(blanks[type] || {}) };
   return { key: uniqueKey(allKeys(definition), keyBase(step)), ...step };

@@ -617,6 +617,8 @@ export class Builder {
     this.state.tab = "test";
     const body = { definition: this.definition(), billing_data: this.state.testBillingData !== false };
     if (this.state.testData !== undefined) body.data = this.state.testData;
+    if (this.state.testEvents?.length) body.events = this.state.testEvents;
+    if (this.state.testDecision) body.decision = this.state.testDecision;
     const path = this.state.automation ? `automations/${this.state.automation.id}/test/` : "automations/test/";
     try {
       this.state.testRun = await this.api.post(path, body);

@@ -10,7 +10,8 @@ import { summarizeConditions, summarizeStep, summarizeTrigger } from "../state/s
 import { h } from "./dom.js";
 import { icon, iconName } from "./icons.js";
 
-const TYPE_NAMES = { action: "Action", branch: "Branch", delay: "Delay", loop: "Loop", stop: "Stop" };
+const TYPE_NAMES = { action: "Action", branch: "Branch", delay: "Delay", loop: "Loop", stop: "Stop",
+                     wait_for: "Wait for event", approval: "Approval" };
 const SLOT_TITLES = { then: "Then", else: "Else", steps: "For each", fallback: "If it fails" };
 
 function toolButton(action, key, label, iconKey, options = {}) {

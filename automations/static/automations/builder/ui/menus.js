@@ -48,6 +48,8 @@ export function openPopover(anchor, label, content) {
 
 const FLOW_STEPS = [
   { type: "delay", label: "Delay", description: "Wait a while, or until a date, before going on." },
+  { type: "wait_for", label: "Wait for event", description: "Wait until an event about this run arrives (invoice.paid for this invoice), or a timeout." },
+  { type: "approval", label: "Approval", description: "Wait for a person to approve or reject, or a default decision at a timeout." },
   { type: "branch", label: "Branch", description: "Go one way or another depending on a condition." },
   { type: "loop", label: "Loop", description: "Run steps for each item of a list or each record of a collection." },
   { type: "stop", label: "Stop", description: "End the run here." },

@@ -1,11 +1,11 @@
 // The side panel's form for each step type: action (config from its JSON Schema, retries,
-// on_failure), delay, branch, loop and stop. Each edit goes through app.editStep, one undo step
+// on_failure), delay, branch, loop, stop, wait_for and approval. Each edit goes through app.editStep, one undo step
 // per field (typing in a field is one step).
 
 import { h } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
 import { emailPanel } from "./email_editor.js";
-import { selectField, textField } from "./fields.js";
+import { checkboxField, selectField, textField } from "./fields.js";
 import { schemaForm } from "./schema_form.js";
 
 const COLLECTIONS = ["customers", "invoices", "subscriptions"];
@@ -147,7 +147,96 @@ function stopForm(app, step, readOnly) {
                        onChange: (value) => app.editStep(step.key, { status: value === "succeeded" ? undefined : value }) });
 }
 
-const FORMS = { action: actionForm, delay: delayForm, branch: branchForm, loop: loopForm, stop: stopForm };
+// A wait's limit: a timeout (duration) or until a date (with an offset); ``optional`` adds "no limit".
+function waitLimitFields(app, step, readOnly, optional = false) {
+  const picker = () => app.variables(step.key);
+  const mode = step.until !== undefined ? "until" : step.timeout !== undefined || !optional ? "timeout" : "none";
+  const set = (changes, group) => app.editStep(step.key, changes, group);
+  const switchTo = (next) => {
+    if (next === "until") set({ timeout: undefined, until: "{{ invoice.due_date }}" });
+    else if (next === "timeout") set({ until: undefined, offset: undefined, timeout: "3d" });
+    else set({ until: undefined, offset: undefined, timeout: undefined, on_timeout: undefined });
+    app.refreshPanel();
+  };
+  const radio = (value, label) => h("label", { class: "ab-radio" },
+    h("input", { type: "radio", name: `limit-${step.key}`, value, checked: mode === value, disabled: readOnly,
+                 onchange: () => switchTo(value) }), ` ${label}`);
+  return [
+    h("fieldset", { class: "ab-choice" }, h("legend", {}, "Give up"),
+      optional ? radio("none", "never") : null, radio("timeout", "after a while"), radio("until", "at a date")),
+    mode === "timeout"
+      ? textField({ field: "timeout", label: "timeout", value: step.timeout, readOnly, required: true,
+                    help: "How long to wait at most: 30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D.",
+                    onInput: (text) => set({ timeout: text }, `${step.key}:timeout`) })
+      : null,
+    mode === "until"
+      ? [textField({ field: "until", label: "until", value: step.until, readOnly, picker, required: true,
+                     help: "A date-time, or a template such as {{ invoice.due_date }}.",
+                     onInput: (text) => set({ until: text }, `${step.key}:until`) }),
+         textField({ field: "offset", label: "offset", value: step.offset, readOnly, placeholder: "3d",
+                     help: "Before (-1d) or after (3d) that date.",
+                     onInput: (text) => set({ offset: text || undefined }, `${step.key}:offset`) })]
+      : null,
+  ];
+}
+
+function waitForForm(app, step, readOnly) {
+  const chosen = new Set(step.events || []);
+  const toggle = (type, on) => {
+    const next = new Set(app.step(step.key).events || []);
+    if (on) next.add(type);
+    else next.delete(type);
+    app.editStep(step.key, { events: [...next] });
+  };
+  return [
+    h("p", { class: "ab-help" }, "Goes on when an event of a chosen type arrives about the same thing as this run (its correlation key, such as invoice.id), or when the wait gives up. The step's output is {event, event_id} or {timed_out: true}: a branch after it can tell which."),
+    h("fieldset", { class: "ab-fieldset", "data-field": "events" }, h("legend", {}, "events"),
+      Object.keys(app.catalog.eventTypes).map((type) => checkboxField({
+        field: `events.${type}`, label: type, checked: chosen.has(type), readOnly, onChange: (on) => toggle(type, on) }))),
+    waitLimitFields(app, step, readOnly),
+  ];
+}
+
+function approvalForm(app, step, readOnly) {
+  const picker = () => app.variables(step.key);
+  const set = (changes, group) => app.editStep(step.key, changes, group);
+  const notify = step.notify || [];
+  const channelOn = (channel) => notify.find((item) => item.channel === channel);
+  const setNotify = (channel, item) => {
+    const rest = (app.step(step.key).notify || []).filter((entry) => entry.channel !== channel);
+    const next = item ? [...rest, item] : rest;
+    set({ notify: next.length ? next : undefined }, `${step.key}:notify.${channel}`);
+  };
+  const email = channelOn("email");
+  const hasLimit = step.timeout !== undefined || step.until !== undefined;
+  return [
+    h("p", { class: "ab-help" }, "The run waits for a decision by a user with the approvers' permission, in the admin, the run view or the API. The step's output is {decision, by, comment}."),
+    textField({ field: "ask", label: "ask", value: step.ask, readOnly, picker, required: true, multiline: true,
+                help: "The question, such as Write off {{ invoice.number }}?",
+                onInput: (text) => set({ ask: text }, `${step.key}:ask`) }),
+    textField({ field: "approvers.permission", label: "approvers' permission",
+                value: (step.approvers || {}).permission || "automations.decide_approval", readOnly,
+                help: "Who may decide (they need automations.decide_approval too).",
+                onInput: (text) => set({ approvers: { ...(app.step(step.key).approvers || {}), permission: text } },
+                                       `${step.key}:approvers`) }),
+    h("fieldset", { class: "ab-fieldset", "data-field": "notify" }, h("legend", {}, "Notify"),
+      checkboxField({ field: "notify.email", label: "by email", checked: Boolean(email), readOnly,
+                      onChange: (on) => { setNotify("email", on ? { channel: "email", to: "finance@example.com" } : null); app.refreshPanel(); } }),
+      email ? textField({ field: "notify.email.to", label: "to", value: email.to, readOnly, picker,
+                          onInput: (text) => setNotify("email", { ...channelOn("email"), to: text }) }) : null,
+      checkboxField({ field: "notify.slack", label: "on Slack", checked: Boolean(channelOn("slack")), readOnly,
+                      onChange: (on) => setNotify("slack", on ? { channel: "slack" } : null) })),
+    waitLimitFields(app, step, readOnly, true),
+    hasLimit
+      ? selectField({ field: "on_timeout", label: "on_timeout", value: step.on_timeout || "", readOnly, blank: "timed out (no decision)",
+                      choices: ["approved", "rejected"], help: "The decision taken when nobody decides in time.",
+                      onChange: (value) => set({ on_timeout: value || undefined }) })
+      : null,
+  ];
+}
+
+const FORMS = { action: actionForm, delay: delayForm, branch: branchForm, loop: loopForm, stop: stopForm,
+                wait_for: waitForForm, approval: approvalForm };
 
 /** The form of the step ``key`` (its key field first). */
 export function stepForm(app, step, readOnly) {

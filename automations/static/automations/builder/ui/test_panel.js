@@ -4,7 +4,7 @@
 
 import { h, pretty } from "./dom.js";
 import { icon, iconName } from "./icons.js";
-import { textField } from "./fields.js";
+import { selectField, textField } from "./fields.js";
 
 function labelled(label, value) {
   return h("div", { class: "ab-kvline" }, h("span", { class: "ab-kvline__label" }, label), " ", value);
@@ -42,6 +42,10 @@ function entryDetails(entry) {
     case "delay": return [labelled("Waits", `${entry.waits} (until ${entry.until.replace("T", " ").slice(0, 16)} UTC)`)];
     case "loop": return [labelled("Items", `${entry.items}${entry.truncated ? " (cut to max_items)" : ""}`)];
     case "stop": return [labelled("Ends", entry.status)];
+    case "wait_for": return [labelled("Waited", entry.output?.timed_out
+      ? "until the timeout: no event came"
+      : `until ${entry.output?.event} arrived (${entry.output?.event_id})`)];
+    case "approval": return [labelled("Decision", `${entry.decision}${entry.output?.by ? ` by ${entry.output.by}` : ""}${entry.output?.timed_out ? " (nobody decided in time)" : ""}`)];
     default: return [h("pre", {}, pretty(entry))];
   }
 }
@@ -98,13 +102,34 @@ export function testPanel(app) {
     h("p", { class: "ab-help", id: "ab-test-billing-help" },
       "A run reads customers, invoices and payments fresh from your billing data when it knows them, so an "
       + "edited test payload changes nothing for a record it has. Untick to use the test data alone."));
+  const steps = Object.values(app.stepsByKey());
+  const waits = steps.some((step) => step.type === "wait_for");
+  const asks = steps.some((step) => step.type === "approval");
+  // wait_for steps time out unless the test says an event comes: "invoice.paid after 2d", one a line
+  const events = waits ? textField({
+    field: "test.events", label: "events that arrive", multiline: true, rows: 2,
+    value: (app.state.testEvents || []).map((item) => `${item.type} after ${item.after}`).join("\n"),
+    help: "For wait_for steps: one a line, such as invoice.paid after 2d (from the start of the run). Without one a wait times out.",
+    onInput: (text) => {
+      app.state.testEvents = text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+        const [type, after] = line.split(/\s+after\s+/);
+        return { type: type.trim(), after: (after || "0s").trim() };
+      });
+    },
+  }) : null;
+  const decision = asks ? selectField({
+    field: "test.decision", label: "approval decision", value: app.state.testDecision || "approved",
+    choices: [["approved", "approved"], ["rejected", "rejected"], ["timed_out", "nobody decides (timeout)"]],
+    help: "What approval steps are answered in the test.",
+    onChange: (value) => { app.state.testDecision = value; },
+  }) : null;
   const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
   if (app.state.testRun) {
     result.append(app.state.testStale ? h("p", { class: "ab-help" }, "This result is from before your last edit.") : "",
       renderTimeline(app.state.testRun, app.stepsByKey()));
   }
   return h("div", { class: "ab-test" },
-    data, billingField,
+    data, billingField, events, decision,
     h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.runTest() }, "Run test"),
     result);
 }
