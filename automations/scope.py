@@ -35,14 +35,19 @@ def to_json(value: Any) -> Any:
 
 
 class Scope(Mapping):
-    """A lazy mapping of variable roots to values, cached for the life of the scope (one step)."""
+    """A lazy mapping of variable roots to values, cached for the life of the scope (one step).
+
+    What the gateway answered (customer, invoice, ...) is kept in ``billing``, which a run may share
+    between its steps: the worker reads billing data once per pass, and again after an action that
+    changed it."""
 
     def __init__(self, *, data: dict[str, Any], fixed: dict[str, Any], loop_vars: dict[str, Any],
-                 gateway: BillingGateway | None = None) -> None:
+                 gateway: BillingGateway | None = None, billing: dict[str, Any] | None = None) -> None:
         self.data = data
         self.gateway = gateway or get_gateway()
         self._fixed = fixed
         self._loop_vars = loop_vars
+        self._billing = billing if billing is not None else {}
         self._cache: dict[str, Any] = {}
         self._loaders: dict[str, Callable[[], Any]] = {
             "customer": lambda: self._entity("customer", self.gateway.get_customer,
@@ -60,7 +65,7 @@ class Scope(Mapping):
     def with_variable(self, name: str, value: Any) -> Scope:
         """A scope that also has ``name`` (a loop variable), sharing this one's other values."""
         scope = Scope(data=self.data, fixed=self._fixed, loop_vars={**self._loop_vars, name: value},
-                      gateway=self.gateway)
+                      gateway=self.gateway, billing=self._billing)
         return scope
 
     def _entity(self, root: str, read: Callable[[str], dict | None], *fallbacks: tuple[str, str]) -> Any:
@@ -85,7 +90,13 @@ class Scope(Mapping):
         if root in self._fixed:
             return self._fixed[root]
         loader = self._loaders.get(root)
-        return loader() if loader else MISSING
+        if loader is None:
+            return MISSING
+        if root in ("credits", "usage") and "customer" in self._loop_vars:
+            return loader()  # the loop's customer: not the run's, so not kept for later steps
+        if root not in self._billing:
+            self._billing[root] = loader()
+        return self._billing[root]
 
     def __getitem__(self, root: str) -> Any:
         if root not in self._cache:
@@ -140,8 +151,10 @@ class UnstoredRun:
     pk: None = None
 
 
-def build_scope(execution: Any, *, now: datetime, loop_vars: dict[str, Any] | None = None) -> Scope:
-    """The variables of a step of ``execution`` (an Execution, or an :class:`UnstoredRun`)."""
+def build_scope(execution: Any, *, now: datetime, loop_vars: dict[str, Any] | None = None,
+                billing: dict[str, Any] | None = None) -> Scope:
+    """The variables of a step of ``execution`` (an Execution, or an :class:`UnstoredRun`);
+    ``billing`` keeps what the gateway answered across the steps of a run (see :class:`Scope`)."""
     trigger = execution.trigger or {}
     fixed = {
         "event": {"id": trigger.get("event_id"), "type": trigger.get("event_type", trigger.get("type")),
@@ -155,4 +168,4 @@ def build_scope(execution: Any, *, now: datetime, loop_vars: dict[str, Any] | No
     }
     if trigger.get("slot"):
         fixed["schedule"] = {"slot": trigger["slot"]}
-    return Scope(data=execution.data or {}, fixed=fixed, loop_vars=loop_vars or {})
+    return Scope(data=execution.data or {}, fixed=fixed, loop_vars=loop_vars or {}, billing=billing)

@@ -18,6 +18,7 @@ def lint(config: Path) -> subprocess.CompletedProcess:
 
 def test_the_import_contracts_are_kept():
     result = lint(ROOT / "pyproject.toml")
+    assert "No module named 'importlinter'" not in result.stderr, "import-linter is missing: pip install -e '.[dev]'"
     assert result.returncode == 0, f"an import contract is broken:\n{result.stdout}{result.stderr}"
 
 

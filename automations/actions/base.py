@@ -29,6 +29,9 @@ class ActionContext:
     #: ``<execution>:<step key>:<loop index>``: the same for every attempt of this step, so whatever
     #: the action calls can recognise a repeat and act once.
     idempotency_key: str
+    #: True when the action runs in its step's transaction (see ``Action.is_local``): whatever it
+    #: writes commits with the step's log row and the cursor move, or not at all.
+    inline: bool = False
 
     def entity_id(self, root: str, *, required: bool = True) -> str:
         """The id of the run's ``customer``, ``invoice``, ... (a loop variable of that name wins);
@@ -63,6 +66,16 @@ class Action:
     #: JSON Schema of the output later steps read as ``steps.<key>.output`` (the builder's
     #: variable picker lists its properties).
     output_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    #: Its whole effect is a write in this database that leaves nothing behind when it fails: it
+    #: then runs in its step's transaction, exactly once without recovery (``is_local``).
+    local: ClassVar[bool] = False
+    #: It changes billing data: later steps of the same pass read that data again.
+    changes_billing_data: ClassVar[bool] = False
+
+    def is_local(self) -> bool:
+        """Whether this action runs in its step's transaction (one commit for the step, no
+        intent/result pair, nothing to recover); an action with an outside effect never does."""
+        return self.local
 
     def render(self, config: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` with its template fields rendered (``literal_fields`` and

@@ -12,6 +12,14 @@ class GatewayAction(Action):
     """Runs one gateway operation; a gateway error becomes a step error (retryable if it says so),
     and an attempt cut short by a crash is settled by asking the gateway for its idempotency key."""
 
+    #: Its operation records nothing when it fails (a decline, by contrast, is recorded): with a
+    #: gateway that shares the apps' database it runs in its step's transaction.
+    local_when_shared: bool = False
+    changes_billing_data = True
+
+    def is_local(self) -> bool:
+        return self.local_when_shared and get_gateway().shares_database
+
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         """Perform the gateway operation and return its result."""
         raise NotImplementedError(".call() must be overridden.")

@@ -37,6 +37,7 @@ class CreateTask(Action):
     }
     output_schema = outputs("task_id", "title", "assignee", "due_at")
     literal_fields = ("due_in", "priority")
+    local = True
 
     def published_schema(self) -> dict[str, Any]:
         properties = self.config_schema["properties"]
@@ -64,6 +65,13 @@ class CreateTask(Action):
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         values = self._values(config, context)
+        if context.inline:  # committed with its step or not at all: no earlier attempt to look for
+            try:
+                task = Task.objects.create(idempotency_key=context.idempotency_key,
+                                           execution_id=context.execution_id, **values)
+            except IntegrityError as exc:
+                raise ActionError(f"could not create the task: {exc}", retryable=True) from exc
+            return self._output(task)
         try:
             # Look, then create, without get_or_create's savepoint: only the worker holding this
             # attempt's step run (unique) runs it, so no one else creates the key meanwhile; if
@@ -106,6 +114,7 @@ class UpdateCustomer(GatewayAction):
         "additionalProperties": False,
     }
     output_schema = outputs("customer_id", "updated", "metadata")
+    local_when_shared = True
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().update_customer(
@@ -127,6 +136,7 @@ class AddTag(GatewayAction):
                                             "description": "The tag to add, such as at-risk."}},
                      "additionalProperties": False}
     output_schema = outputs("customer_id", "tag", "added", "tags")
+    local_when_shared = True
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         tag = config["tag"].strip()

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from automations import clock
 from automations.conditions import ConditionError, Outcome, evaluate
@@ -56,7 +57,9 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
                       live_key=correlation if correlation and reentry == Reentry.SKIP_IF_RUNNING else None,
                       once_key=correlation if correlation and reentry == Reentry.ONCE else None)
     try:
-        with transaction.atomic():
+        # Inside a caller's transaction, a savepoint keeps it usable after a refused insert;
+        # alone, the insert is its own transaction.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             execution = Execution.objects.create(**values)
     except IntegrityError:
         existing = Execution.objects.filter(automation=automation)

@@ -1,14 +1,22 @@
 """The worker's run of a stored execution: the run loop's backend that writes.
 
 Consecutive steps run inline in one worker task; only a delay, a retry wait or the end of the
-time budget hands the execution back (as a wake-up), so no worker is ever held by a wait. Each
-step's result and the cursor move are committed together, guarded by the worker's lease. An
-action is performed here: an intent and a result, settled by idempotency key after a crash.
+time budget hands the execution back (as a wake-up), so no worker is ever held by a wait. A step
+costs one commit: its log row, its effect when that is a write in this database (create_task,
+add_tag, update_customer with the reference gateway) and the cursor move commit together, guarded
+by the worker's lease, so such a step happens exactly once with nothing to recover. A control step
+that goes straight on (a branch, a loop, a delay already over) commits with the next step. Only an
+action with an outside effect keeps two commits, an intent and a result, settled by idempotency key
+after a crash. The execution's state stays in memory across the steps of a pass, and billing data is
+read once per pass and again only after an action that changed it.
 """
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +41,9 @@ from automations.templating import RenderError
 
 logger = logging.getLogger("automations")
 
+#: At most this many control steps wait in one open transaction for the next step's commit.
+PENDING_CONTROL_STEPS = 10
+
 
 @dataclass
 class StoredRun:
@@ -49,20 +60,68 @@ class StoredRun:
     #: True for the first step of a worker's pass, the only one a dead worker can have left
     #: mid-attempt: later steps follow this worker's own commits.
     resumed: bool = True
+    #: What the gateway answered during this pass (see ``Scope``); cleared after an action that
+    #: changed billing data.
+    billing: dict[str, Any] = field(default_factory=dict)
+    #: The transaction control steps left open for the next step's commit, and their log rows
+    #: (written again if that transaction is rolled back and the run goes on).
+    _open: Any = None
+    _keep_open: bool = False
+    _pending_logs: list[StepRun] = field(default_factory=list)
+    _step_logs: list[StepRun] = field(default_factory=list)
 
     def scope(self) -> Scope:
         self.execution.outputs = self.outputs
-        return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor))
+        return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor), billing=self.billing)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The step's transaction: the one control steps before it left open, or a new one.
+        Committed at the end unless the step keeps it open for the next one (``commit``); rolled
+        back by an exception."""
+        if self._open is None:
+            self._open = transaction.atomic()
+            self._open.__enter__()
+            if self._pending_logs:  # rolled back with a failed step; the run goes on from them
+                StepRun.objects.bulk_create(self._pending_logs)
+        self._keep_open, self._step_logs = False, []
+        try:
+            yield
+        except BaseException:
+            self._step_logs = []
+            self._close(*sys.exc_info())
+            raise
+        if self._keep_open:
+            self._pending_logs += self._step_logs
+        else:
+            self._close(None, None, None)
+            self._pending_logs = []
+        self._step_logs = []
+
+    def _close(self, *exc_info: Any) -> None:
+        atomic, self._open = self._open, None
+        if exc_info[0] is not None:
+            for row in self._pending_logs:
+                row.pk = None
+                row._state.adding = True
+        atomic.__exit__(*exc_info)
+
+    def abandon(self) -> None:
+        """Roll back a transaction an unexpected exception left open."""
+        if self._open is not None:
+            self._close(RuntimeError, RuntimeError("the run stopped"), None)
 
     def log(self, step: dict[str, Any], status: str, *, attempt: int | None = None, output: Any = None,
             error: str = "", input: Any = None, index: str | None = None) -> StepRun:
-        return StepRun.objects.create(
+        row = StepRun.objects.create(
             execution=self.execution, step_key=step["key"], step_type=step["type"], action=step.get("action", ""),
             loop_index=loop_index(self.cursor) if index is None else index,
             attempt=self.cursor[-1].get("attempt", 1) if attempt is None else attempt, status=status, input=input,
             output=to_json(output), error=error, started_at=self.now,
             finished_at=None if status == StepRunStatus.RUNNING else clock.now(),
         )
+        self._step_logs.append(row)
+        return row
 
     def perform(self, step: dict[str, Any]) -> Next:
         return _action(self, step)
@@ -70,18 +129,25 @@ class StoredRun:
     def wait_result(self, step: dict[str, Any]) -> Any:
         return _wait_result(self, step)
 
-    def atomic(self) -> transaction.Atomic:
-        return transaction.atomic()
+    def atomic(self) -> Any:
+        return self.transaction()
 
     def commit(self, outcome: Next) -> None:
+        goes_on = (outcome.status is None and outcome.waits_for is None
+                   and (outcome.wake_at is None or outcome.wake_at <= clock.now()))
+        if goes_on and len(self._pending_logs) + len(self._step_logs) <= PENDING_CONTROL_STEPS:
+            # A control step that goes straight on commits with the next step (whose guarded
+            # update proves the lease for both).
+            outcome.wake_at, self._keep_open = None, True
+            return
         _commit(self, outcome)
 
     def goes_on(self, outcome: Next) -> bool:
-        return outcome.wake_at is None and outcome.status is None
+        return outcome.wake_at is None and outcome.status is None and outcome.waits_for is None
 
     def carry_on(self) -> bool:
         if time.monotonic() >= self.deadline:
-            _hand_back(self.execution.pk, self.lease)  # rather than outlive the task's timeout
+            _hand_back(self)  # rather than outlive the task's timeout
             return False
         return True
 
@@ -97,19 +163,25 @@ def run(execution_id: int, lease: str, *, deadline: float | None = None) -> None
     hands itself back at ``deadline`` (``time.monotonic()``; default: one time budget from now)."""
     if deadline is None:
         deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
+    current = None
     try:
         current = _load(execution_id, lease, deadline)
         if current is not None:
             run_loop.run_steps(current)
     except LeaseLost:
         logger.info("execution %s: lease lost (canceled or taken over); stopping", execution_id)
+    finally:
+        if current is not None:
+            current.abandon()
 
 
-def _hand_back(execution_id: int, lease: str) -> None:
+def _hand_back(current: StoredRun) -> None:
     """Queue a continuation of the run (due now) and let this worker go."""
-    with transaction.atomic():
-        token = wait(execution_id, lease, clock.now(), enqueued=True)
-        enqueue(RESUME_EXECUTION, execution_id, token)
+    with current.transaction():
+        # the cursor too: control steps may have moved it since the last commit
+        token = wait(current.execution.pk, current.lease, clock.now(), enqueued=True, cursor=current.cursor,
+                     outputs=to_json(current.outputs))
+        enqueue(RESUME_EXECUTION, current.execution.pk, token)
 
 
 def _load(execution_id: int, lease: str, deadline: float) -> StoredRun | None:
@@ -183,7 +255,7 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
             return _failed(current, step, attempt, f"the worker stopped during {app_settings.MAX_INTERRUPTED_ATTEMPTS} "
                            "attempts at this step (AUTOMATIONS['MAX_INTERRUPTED_ATTEMPTS']); it is not performed again",
                            retryable=False, record=interrupted)
-        with transaction.atomic():
+        with current.transaction():
             if recovered is not None:
                 interrupted.status, interrupted.output = StepRunStatus.SUCCEEDED, to_json(recovered)
                 interrupted.error = "worker stopped during this attempt; result recovered by idempotency key"
@@ -203,10 +275,14 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
         config = action.render(step.get("config", {}), context.variables)
     except RenderError as exc:
         return _failed(current, step, attempt, f"config: {exc}", retryable=False)
+    if action.is_local():
+        return _perform_inline(current, step, action, config, context)
 
     try:
-        with transaction.atomic():
-            save_progress(current.execution.pk, current.lease)
+        with current.transaction():
+            # the cursor too: control steps before this one may have moved it since the last commit
+            save_progress(current.execution.pk, current.lease, cursor=current.cursor,
+                          outputs=to_json(current.outputs))
             record = current.log(step, StepRunStatus.RUNNING, attempt=attempt, input=to_json(action.redact(config)))
     except IntegrityError:
         raise LeaseLost(current.execution.pk) from None  # another worker is running this very attempt
@@ -222,7 +298,7 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
             outcome = _failed(current, step, attempt, "timed out: the attempt outlived the worker's task "
                               "timeout (Q_CLUSTER['timeout'])", retryable=True, record=record)
             if outcome.wake_at is None and outcome.status is None:
-                _hand_back(current.execution.pk, current.lease)
+                _hand_back(current)
             raise
         except ActionError as exc:
             return _failed(current, step, attempt, str(exc), retryable=exc.retryable,
@@ -230,13 +306,46 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
         except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
             logger.exception("action %s failed unexpectedly", step["action"])
             return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False, record=record)
-        with transaction.atomic():
+        if action.changes_billing_data:
+            current.billing.clear()
+        with current.transaction():
             record.status, record.output, record.finished_at = StepRunStatus.SUCCEEDED, to_json(output), clock.now()
             record.save(update_fields=["status", "output", "finished_at"])
             return _succeeded(current, step, output)
     except LeaseLost:
         _keep_outcome(record)
         raise
+
+
+def _perform_inline(current: StoredRun, step: dict[str, Any], action: Any, config: dict[str, Any],
+                    context: ActionContext) -> Next:
+    """An action whose effect is a write in this database: it runs in its step's transaction, with
+    its log row and the cursor move; if anything fails, nothing of the attempt remains."""
+    attempt, context.inline = context.attempt, True
+    try:
+        with current.transaction():
+            output = action.run(config, context)
+            current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, input=to_json(action.redact(config)),
+                        output=output)
+            if action.changes_billing_data:
+                current.billing.clear()
+            return _succeeded(current, step, output)
+    except TaskTimedOut:
+        # As for any attempt (see _action): counted as failed (timed out), then the worker goes.
+        outcome = _failed(current, step, attempt, "timed out: the attempt outlived the worker's task "
+                          "timeout (Q_CLUSTER['timeout'])", retryable=True, input=to_json(action.redact(config)))
+        if outcome.wake_at is None and outcome.status is None:
+            _hand_back(current)
+        raise
+    except ActionError as exc:
+        return _failed(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
+                       output=exc.output, input=to_json(action.redact(config)))
+    except LeaseLost:
+        raise
+    except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
+        logger.exception("action %s failed unexpectedly", step["action"])
+        return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False,
+                       input=to_json(action.redact(config)))
 
 
 def _interruptions(current: StoredRun, step: dict[str, Any], index: str) -> int:
@@ -267,10 +376,12 @@ def _succeeded(current: StoredRun, step: dict[str, Any], output: Any) -> Next:
 
 
 def _failed(current: StoredRun, step: dict[str, Any], attempt: int, error: str, *, retryable: bool,
-            retry_after: float | None = None, record: StepRun | None = None, output: Any = None) -> Next:
-    with transaction.atomic():
+            retry_after: float | None = None, record: StepRun | None = None, output: Any = None,
+            input: Any = None) -> Next:
+    with current.transaction():
         if record is None:
-            record = current.log(step, StepRunStatus.FAILED, attempt=attempt, error=error)
+            record = current.log(step, StepRunStatus.FAILED, attempt=attempt, error=error, input=input,
+                                 output=output)
         else:
             record.status, record.error, record.finished_at = StepRunStatus.FAILED, error, clock.now()
             record.output = to_json(output)

@@ -24,6 +24,10 @@ class GatewayError(Exception):
 class BillingGateway:
     """Base class of billing gateways. Subclass it and point the setting at the subclass."""
 
+    #: True when the gateway's operations write to the apps' own database (the reference gateway):
+    #: an operation that records nothing when it fails then runs in its step's transaction.
+    shares_database: bool = False
+
     def get_customer(self, customer_id: str) -> Record | None:
         """The customer with ``customer_id``: id, name, email, phone, segment, tags, timezone,
         metadata, default_payment_method."""

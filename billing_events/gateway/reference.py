@@ -23,6 +23,8 @@ def _record(instance: models.Model | None, exclude: tuple[str, ...] = ()) -> Rec
 class ReferenceGateway(BillingGateway):
     """Backed by ``billing_events.models``; the demo and the tests use it."""
 
+    shares_database = True
+
     def get_customer(self, customer_id: str) -> Record | None:
         return _record(Customer.objects.filter(pk=customer_id).first(), exclude=("credit_balance",))
 
