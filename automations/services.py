@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count, Max
 
 from automations import clock
+from automations.backtest.period import parse_bound
 from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.definition.serialize import definition_of, save_definition
@@ -16,7 +17,7 @@ from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
-from automations.models import Automation, AutomationVersion, Execution, ExitRule, StepRun, WaitRule
+from automations.models import Automation, AutomationVersion, Backtest, Execution, ExitRule, StepRun, WaitRule
 from automations.revisions import revision_definition
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
@@ -185,6 +186,38 @@ def _check_test_events(events: list[dict[str, Any]] | None) -> None:
         if not isinstance(item.get("type"), str) or get_event_type(item["type"]) is None:
             raise InvalidInput(f"unknown event type {item.get('type')!r}", field=f"events[{index}].type")
         parse_duration(item.get("after", "0s"), field=f"events[{index}].after")
+
+
+def start_backtest(automation: Automation, start: Any, end: Any, *, version: int | None = None, user: Any = None,
+                   queue: bool = True) -> Backtest:
+    """Queue a backtest of the draft (or the active version, or version number ``version``) over
+    the stored events of its trigger type that occurred from ``start`` to before ``end`` (dates or
+    date-times; a plain date as ``end`` counts its whole day). With ``queue=False`` the caller runs
+    it (``automations.backtest.tasks.run_backtest``). InvalidInput names ``from``, ``to`` or
+    ``version`` when the period is not one or the version cannot be backtested."""
+    start, end = parse_bound(start, "from"), parse_bound(end, "to", end=True)
+    if start > end:
+        raise InvalidInput(f"must not be before from ({start.isoformat()})", field="to")
+    if version is not None:
+        chosen = automation.versions.filter(number=version).first()
+        if chosen is None:
+            raise InvalidInput(f"automation {automation.pk} has no version {version}", field="version")
+    else:
+        chosen = automation.draft_version or automation.active_version
+        if chosen is None:
+            raise InvalidInput(f"automation {automation.pk} has no version", field="version")
+    definition = definition_of(chosen)
+    trigger_type = (definition.get("trigger") or {}).get("type")
+    if trigger_type != TriggerType.EVENT:
+        raise InvalidInput(f"version {chosen.number} has a {trigger_type} trigger: a backtest replays stored "
+                           "events, so only an event trigger can be backtested (test mode shows one run of it)",
+                           field="version")
+    backtest = Backtest.objects.create(automation=automation, version_number=chosen.number,
+                                       version_state=chosen.state, definition=definition, period_start=start,
+                                       period_end=end, created_by=_user(user))
+    if queue:
+        enqueue("automations.backtest.tasks.run_backtest", backtest.pk)
+    return backtest
 
 
 def _next_slot(trigger: dict[str, Any]) -> dict[str, str]:

@@ -66,3 +66,10 @@ class TriggerType(models.TextChoices):
     EVENT = "event", "Event"
     SCHEDULE = "schedule", "Schedule"
     MANUAL = "manual", "Manual"
+
+
+class BacktestStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

@@ -1,6 +1,7 @@
 """Models of the automations app. The step types' models are in ``automations.steps`` (one
 module per type), loaded with these by ``AutomationsConfig.import_models``."""
 from automations.models.automation import Automation, AutomationVersion
+from automations.models.backtest import Backtest
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
 from automations.models.exit_rule import ExitRule
@@ -16,6 +17,7 @@ __all__ = [
     "ApprovalStatus",
     "Automation",
     "AutomationVersion",
+    "Backtest",
     "DerivedScan",
     "EmailTemplate",
     "EventWaiter",

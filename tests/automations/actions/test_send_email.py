@@ -1,44 +1,13 @@
 """send_email over a real SMTP server on loopback (aiosmtpd)."""
 from __future__ import annotations
 
-import email
-import socket
-from email.policy import default as default_policy
-
 import django
 import pytest
-from aiosmtpd.controller import Controller
 
 from automations import services
 from automations.models import EmailTemplate, Execution
 from tests.conftest import sample
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(settings):
-    inbox = Inbox()
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    backend = "django.core.mail.backends.smtp.EmailBackend"
-    if django.VERSION >= (6, 1):
-        settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": {"host": "127.0.0.1", "port": port}}}
-    else:
-        settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = backend, "127.0.0.1", port
-    yield inbox
-    controller.stop()
+from tests.fixtures.smtp import smtp  # noqa: F401  (the fixture)
 
 
 def test_template_email_reaches_the_smtp_server(db, engine, smtp):

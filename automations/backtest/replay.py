@@ -1,0 +1,190 @@
+"""The replay: each stored trigger event, in the order the events occurred, runs the definition in
+test mode (virtual time from the moment it occurred, no side effects, the billing data as it is
+now), and the rules that join runs together are applied as the engine applies them — a run that
+would not have started is counted with why (entry conditions, trigger parameters, ``reentry``),
+and an ``exit_on`` event ends the runs of its correlation value that are live at its moment.
+
+Memory holds one page of events, the runs still live at the current moment (an exit event may
+still end them) and, with ``reentry: once``, the correlation values that have started a run."""
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from itertools import count
+from typing import Any
+
+from automations import clock
+from automations.backtest.events import PAGE_SIZE, events_between, pages
+from automations.backtest.tally import Run, Tally
+from automations.engine.correlation import correlation_value
+from automations.engine.simulation import simulate
+from automations.status import ExecutionStatus, Reentry
+from automations.triggers.events import trigger_matches
+from billing_events.models import Event
+
+Progress = Callable[[int, int], None]
+
+
+def _moment(entry: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(entry["at"])
+
+
+class Replay:
+    """Runs fed one event at a time, in occurred order; finished runs go to ``tally``."""
+
+    def __init__(self, definition: dict[str, Any], *, automation_id: int | None, version: int | None,
+                 tally: Tally) -> None:
+        self.definition = definition
+        self.automation_id = automation_id
+        self.version = version
+        self.tally = tally
+        self.trigger = definition["trigger"]
+        self.event_type = self.trigger["event"]
+        self.key = definition.get("correlation_key") or ""
+        self.reentry = definition.get("reentry") or Reentry.ALLOW
+        # Without a correlation key, exit_on matches nothing (as when a version is activated).
+        self.exit_types = set(definition.get("exit_on") or []) if self.key else set()
+        self.live: dict[str, list[Run]] = defaultdict(list)
+        self._ends: list[tuple[datetime, int, Run]] = []
+        self._order = count()
+        self.once_started: set[str] = set()
+
+    @property
+    def types(self) -> list[str]:
+        return sorted({self.event_type} | self.exit_types)
+
+    def latest_end(self) -> datetime | None:
+        """When the last run still live ends (exit events up to then may still end it)."""
+        return max((run.finished_at for runs in self.live.values() for run in runs), default=None)
+
+    def feed(self, event: Event, *, exits_only: bool = False) -> None:
+        self._settle(event.occurred_at)
+        if event.type in self.exit_types:
+            self._exit(event)  # first, as dispatch does: an invoice.paid ends its dunning before anything reacts
+        if event.type == self.event_type and not exits_only:
+            self._trigger(event)
+
+    def finish(self) -> None:
+        while self._ends:
+            self._done(heapq.heappop(self._ends)[2])
+
+    def _settle(self, moment: datetime) -> None:
+        """Runs that have ended by ``moment`` are no longer live: count them."""
+        while self._ends and self._ends[0][0] <= moment:
+            self._done(heapq.heappop(self._ends)[2])
+
+    def _done(self, run: Run) -> None:
+        runs = self.live.get(run.correlation)
+        if runs is None or run not in runs:
+            return  # already ended by an exit event
+        runs.remove(run)
+        if not runs:
+            del self.live[run.correlation]
+        self.tally.add(run)
+
+    def _exit(self, event: Event) -> None:
+        value = correlation_value(self.key, event.data)
+        for run in self.live.pop(value, []) if value else []:
+            # Steps due at the exit's moment ran first; the rest never happens.
+            run.timeline = [entry for entry in run.timeline if _moment(entry) <= event.occurred_at]
+            run.status, run.ending, run.finished_at = ExecutionStatus.CANCELED, f"exit:{event.type}", event.occurred_at
+            run.reason = f"exit_on: {event.type} ({event.id}) for {value}"
+            self.tally.add(run)
+
+    def _trigger(self, event: Event) -> None:
+        run = Run(event_id=event.id, occurred_at=event.occurred_at)
+        if not trigger_matches(self.trigger, event):
+            run.started, run.ending = False, "trigger_parameters"
+            run.reason = "the event's parameters (days_before, threshold_percent) do not match the trigger's"
+            self.tally.add(run)
+            return
+        run.correlation = correlation_value(self.key, event.data)
+        trigger = {"type": "event", "event_id": event.id, "event_type": event.type,
+                   "occurred_at": event.occurred_at.isoformat()}
+        with clock.virtual_time(event.occurred_at):
+            outcome = simulate(self.definition, event.data, automation_id=self.automation_id, trigger=trigger,
+                               version=self.version)
+        if outcome["status"] == "not_entered":
+            run.started, run.ending = False, "entry_conditions"
+            run.reason = f"entry conditions do not hold: {outcome.get('conditions', '')}"
+            self.tally.add(run)
+            return
+        if not outcome.get("entered", True):  # the conditions could not be evaluated: a failed run, at once
+            run.status, run.ending, run.error = ExecutionStatus.FAILED, "failed:conditions", outcome.get("error", "")
+            run.finished_at = event.occurred_at
+            self.tally.add(run)
+            return
+        if run.correlation and self._refused(run):
+            self.tally.add(run)
+            return
+        self._started(run, outcome)
+
+    def _refused(self, run: Run) -> bool:
+        """Whether ``reentry`` lets no run start for this correlation value (and why, on ``run``)."""
+        if self.reentry == Reentry.SKIP_IF_RUNNING and self.live.get(run.correlation):
+            earlier = self.live[run.correlation][0]
+            run.started, run.ending = False, "reentry_skip_if_running"
+            run.reason = f"reentry skip_if_running: the run started by {earlier.event_id} for {run.correlation} is live"
+            return True
+        if self.reentry == Reentry.ONCE:
+            if run.correlation in self.once_started:
+                run.started, run.ending = False, "reentry_once"
+                run.reason = f"reentry once: a run for {run.correlation} has already started"
+                return True
+            self.once_started.add(run.correlation)
+        return False
+
+    def _started(self, run: Run, outcome: dict[str, Any]) -> None:
+        timeline = outcome.get("timeline") or []
+        last = timeline[-1] if timeline else None
+        failed_at = next((entry["step"] for entry in reversed(timeline) if entry.get("error")), "")
+        run.status, run.error, run.timeline = outcome["status"], outcome.get("error") or "", timeline
+        run.finished_at = datetime.fromisoformat(outcome["finished_at"]) if outcome.get("finished_at") else None
+        if last is not None and last["type"] == "stop":
+            run.ending = f"stop:{last['step']}"
+        elif run.status == ExecutionStatus.FAILED:
+            run.ending = f"failed:{failed_at}" if failed_at else "failed"
+        else:
+            run.ending = "end"
+        run.finished_at = run.finished_at or run.occurred_at
+        if run.correlation and (self.exit_types or self.reentry == Reentry.SKIP_IF_RUNNING) \
+                and run.finished_at > run.occurred_at:
+            self.live[run.correlation].append(run)
+            heapq.heappush(self._ends, (run.finished_at, next(self._order), run))
+        else:
+            self.tally.add(run)
+
+
+def replay(definition: dict[str, Any], start: datetime, end: datetime, *, automation_id: int | None = None,
+           version: int | None = None, progress: Progress | None = None,
+           page_size: int = PAGE_SIZE) -> dict[str, Any]:
+    """Replay ``definition`` over the stored events from ``start`` to before ``end``; then, while
+    runs are still live, over the exit events after ``end`` up to their last step. Calls
+    ``progress(done, total)`` after each page. Returns the tally's counts."""
+    tally = Tally(definition)
+    run = Replay(definition, automation_id=automation_id, version=version, tally=tally)
+    in_period = events_between(run.types, start, end)
+    total, done = in_period.count(), 0
+    events = {"in_period": total, "triggers": 0, "exits_after_period": 0}
+    report = progress or (lambda done, total: None)
+    report(done, total)
+    for page in pages(in_period, page_size):
+        for event in page:
+            run.feed(event)
+            events["triggers"] += event.type == run.event_type
+        done += len(page)
+        report(done, total)
+    latest = run.latest_end()
+    if run.exit_types and latest is not None and latest >= end:
+        after = events_between(sorted(run.exit_types), end, latest, include_end=True)
+        total += after.count()
+        for page in pages(after, page_size):
+            for event in page:
+                run.feed(event, exits_only=True)
+            done += len(page)
+            events["exits_after_period"] += len(page)
+            report(done, total)
+    run.finish()
+    return {"events": events, **tally.result()}
