@@ -109,6 +109,27 @@ class TestUnsavedIn(StrictSerializer):
                                       help_text="A decision per approval step key, over `decision`.")
 
 
+#: A date, or a date-time with an offset (the server also checks that the day exists).
+MOMENT = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+                        r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$",
+                        "an ISO 8601 date (2026-10-01) or date-time with an offset (2026-10-01T00:00:00Z)")
+
+
+class BacktestIn(StrictSerializer):
+    """``POST automations/{id}/backtest/``: the period (``from``, ``to``) and, optionally, the version."""
+
+    version = StrictIntegerField(required=False, min_value=1,
+                                 help_text="The version to replay (default: the draft, else the active version).")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # "from" is a Python keyword: these two are named here
+        fields["from"] = StrictCharField(max_length=64, validators=[MOMENT], help_text=(
+            "Events that occurred from this moment: an ISO 8601 date (UTC midnight) or date-time with an offset."))
+        fields["to"] = StrictCharField(max_length=64, validators=[MOMENT], help_text=(
+            "... to before this one (a date: to the end of that day, UTC). Not before from."))
+        return fields
+
+
 class SchedulePreviewIn(StrictSerializer):
     """``POST schedule-preview/``."""
 

@@ -11,8 +11,8 @@ from automations.actions import registry
 from automations.api.schema import SHOWN_DEFINITION
 from automations.definition.diff import diff_definitions
 from automations.definition.serialize import definition_of
-from automations.models import (ApprovalRequest, Automation, AutomationVersion, EmailTemplate, Execution, Secret,
-                                StepRun)
+from automations.models import (ApprovalRequest, Automation, AutomationVersion, Backtest, EmailTemplate, Execution,
+                                Secret, StepRun)
 from automations.secrets import mask_config, mask_definition
 from automations.services import live_executions
 from automations.status import TriggerType
@@ -288,3 +288,40 @@ class EmailTemplateSerializer(serializers.ModelSerializer):
         model = EmailTemplate
         fields = ["key", "name", "subject", "body_text", "body_html", "updated_at"]
         read_only_fields = fields
+
+
+class PeriodSerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {"from": serializers.DateTimeField(source="period_start", help_text="From this moment (inclusive)."),
+                "to": serializers.DateTimeField(source="period_end", help_text="To this moment (exclusive).")}
+
+
+class ProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(source="events_done", help_text="Events replayed so far.")
+    total = serializers.IntegerField(source="events_total", allow_null=True,
+                                     help_text="Events to replay (null until the backtest starts; exit events "
+                                               "after the period are added once the period is done).")
+
+
+class BacktestSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="version_number", read_only=True)
+    version_state = serializers.CharField(read_only=True, help_text="draft, active or inactive when asked for.")
+    period = PeriodSerializer(source="*", read_only=True)
+    progress = ProgressSerializer(source="*", read_only=True)
+    created_by = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Backtest
+        fields = ["id", "automation", "version", "version_state", "period", "status", "progress", "result", "error",
+                  "created_by", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": ["object", "null"], "description": "Once succeeded: what was replayed (automation, "
+                          "version, period, billing data) and what it found (see the README)."})
+    def get_result(self, backtest: Backtest) -> dict[str, Any] | None:
+        return backtest.result
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_created_by(self, backtest: Backtest) -> str | None:
+        return backtest.created_by.get_username() if backtest.created_by else None

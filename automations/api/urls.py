@@ -13,6 +13,7 @@ router.register("automations", views.AutomationViewSet, basename="automation")
 router.register("executions", views.ExecutionViewSet, basename="execution")
 router.register("approvals", views.ApprovalViewSet, basename="approval")
 router.register("events", views.EventViewSet, basename="event")
+router.register("backtests", views.BacktestViewSet, basename="backtest")
 router.register("secrets", views.SecretViewSet, basename="secret")
 router.register("email-templates", views.EmailTemplateViewSet, basename="email-template")
 

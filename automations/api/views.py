@@ -32,7 +32,7 @@ from automations.definition import validate_definition
 from automations.definition.json_schema import definition_schema
 from automations.definition.references import check_references
 from automations.errors import StateConflict
-from automations.models import ApprovalRequest, Automation, EmailTemplate, Execution, Secret
+from automations.models import ApprovalRequest, Automation, Backtest, EmailTemplate, Execution, Secret
 from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
 from billing_events import emit
@@ -86,6 +86,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         "version": ["automations.view_automation"],
         "test": ["automations.view_automation"],
         "test_unsaved": ["automations.view_automation"],
+        "backtest": ["automations.view_automation"],
         "validate": ["automations.view_automation"],
         "validate_unsaved": ["automations.view_automation"],
         "revisions": ["automations.view_automation"],
@@ -188,6 +189,18 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
                                           definition=definition, billing_data=body["billing_data"],
                                           events=body.get("events"), decisions=body.get("decisions"),
                                           decision=body["decision"]))
+
+    @document(request=inputs.BacktestIn, responses={202: s.BacktestSerializer})
+    @action(detail=True, methods=["post"])
+    def backtest(self, request: Request, pk: str | None = None) -> Response:
+        """Replay the draft (or a version) over the stored events of its trigger type in a period, as a
+        task: 202 with the backtest, whose progress and result ``GET backtests/{id}/`` reads."""
+        automation = self.get_object()
+        body = _valid(inputs.BacktestIn, request)
+        backtest = services.start_backtest(automation, body["from"], body["to"], version=body.get("version"),
+                                           user=request.user)
+        backtest.refresh_from_db()  # a worker may have started (or, in-process, finished) it already
+        return Response(s.BacktestSerializer(backtest).data, status=status.HTTP_202_ACCEPTED)
 
     @document(request={"application/json": {"type": "object", "description": "A definition, valid or not."}},
               responses=s.ValidationResultSerializer)
@@ -336,6 +349,24 @@ class ApprovalViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
         body = _valid(inputs.DecisionIn, request)
         approval = approvals.decide(self.get_object(), request.user, decision, body["comment"])
         return Response(s.ApprovalRequestSerializer(approval).data)
+
+
+class BacktestFilter(filters.FilterSet):
+    automation = IdFilter(field_name="automation_id")
+
+    class Meta:
+        model = Backtest
+        fields = ["automation"]
+
+
+class BacktestViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
+    """Backtests with their progress and result; reading them needs what test mode needs."""
+
+    queryset = Backtest.objects.select_related("created_by").order_by("-created_at", "-pk")
+    serializer_class = s.BacktestSerializer
+    filterset_class = BacktestFilter
+    permission_classes = [NamedPermissions]
+    required_permissions = ["automations.view_automation"]
 
 
 class EventViewSet(APIPolicy, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

@@ -15,11 +15,14 @@ def parse_bound(value: Any, field: str, *, end: bool = False) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
-        moment = datetime.combine(value + timedelta(days=1 if end else 0), time(), timezone.utc)
-    elif isinstance(value, str) and value.strip():
         try:
-            day = parse_date(value.strip())
-            moment = parse_datetime(value.strip()) if day is None else None
+            moment = datetime.combine(value + timedelta(days=1 if end else 0), time(), timezone.utc)
+        except OverflowError as exc:
+            raise InvalidInput(f"{value.isoformat()} is out of range", field=field) from exc
+    elif isinstance(value, str) and value and not any(character.isspace() for character in value):
+        try:
+            day = parse_date(value)
+            moment = parse_datetime(value) if day is None else None
         except ValueError as exc:
             raise InvalidInput(f"{value!r} is not a valid date: {exc}", field=field) from exc
         if day is not None:
@@ -28,7 +31,7 @@ def parse_bound(value: Any, field: str, *, end: bool = False) -> datetime:
             raise InvalidInput(f"{value!r} is not an ISO 8601 date (2026-10-01) or date-time "
                                "(2026-10-01T00:00:00Z)", field=field)
     else:
-        raise InvalidInput("must be an ISO 8601 date or date-time", field=field)
+        raise InvalidInput("must be an ISO 8601 date or date-time, without spaces", field=field)
     if moment.tzinfo is None:
         raise InvalidInput("must include a timezone offset (Z for UTC), or be a plain date", field=field)
     try:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from automations import clock
-from automations.backtest.events import PAGE_SIZE
+from automations.backtest import events
 from automations.backtest.replay import replay
 from automations.models import Backtest
 from automations.status import BacktestStatus
@@ -26,7 +26,7 @@ def header(backtest: Backtest) -> dict[str, Any]:
             "trigger_event": (backtest.definition.get("trigger") or {}).get("event", "")}
 
 
-def run_backtest(backtest_id: int, page_size: int = PAGE_SIZE) -> None:
+def run_backtest(backtest_id: int, page_size: int | None = None) -> None:
     """Run backtest ``backtest_id`` if it is still queued (a second delivery of the task finds it taken)."""
     started_at = clock.now()
     if not Backtest.objects.filter(pk=backtest_id, status=BacktestStatus.QUEUED).update(
@@ -40,7 +40,7 @@ def run_backtest(backtest_id: int, page_size: int = PAGE_SIZE) -> None:
     try:
         counts = replay(backtest.definition, backtest.period_start, backtest.period_end,
                         automation_id=backtest.automation_id, version=backtest.version_number, progress=progress,
-                        page_size=page_size)
+                        page_size=page_size or events.PAGE_SIZE)
     except Exception as exc:  # the operator reads why on the backtest; the worker carries on
         logger.exception("backtest %s failed", backtest_id)
         Backtest.objects.filter(pk=backtest_id).update(status=BacktestStatus.FAILED, error=str(exc)[:2000],

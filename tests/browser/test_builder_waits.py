@@ -36,7 +36,7 @@ def test_a_wait_for_step_is_added_edited_saved_and_tested(page, operator, dunnin
     assert saved == {"key": "wait_for", "type": "wait_for", "events": ["invoice.paid", "invoice.voided"],
                      "timeout": "2d"}
 
-    page.get_by_role("tab", name="Test").click()
+    page.get_by_role("tab", name="Test", exact=True).click()
     page.get_by_role("button", name="Run test").click()
     entry = page.locator("[data-test-step=wait_for]")
     entry.wait_for()

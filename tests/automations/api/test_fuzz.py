@@ -23,10 +23,12 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.generation import GenerationMode
 
 from automations import library, services
+from automations.backtest.period import parse_bound
 from automations.business_days import subdivision_problem
 from automations.definition.references import check_references
 from automations.models import Secret
 from billing_events import emit
+from billing_events.errors import InvalidInput
 from tests.conftest import sample
 from automations.templating import is_template, referenced_roots, template_problem
 from automations.variables import ROOTS
@@ -70,14 +72,16 @@ def api_schema(token, existing):
         """What a JSON Schema cannot say (the definition schema documents it, the server checks it):
         step keys are unique, text with {{ or {% is a template that parses and names known variables,
         steps.<key> names a step of the definition, a holiday calendar's subdivision is one of its
-        country's, an interval's start is a day the calendar has (not 31 February), and a wait_for
-        step needs the definition's correlation_key."""
+        country's, an interval's start is a day the calendar has (not 31 February), a wait_for step
+        needs the definition's correlation_key, and a backtest's period is one (from not after to, both
+        days the calendar has) of the one version there is."""
         definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
         steps = definition.get("steps") if isinstance(definition, dict) else None
         keys = list(_step_keys(steps))
         return (len(keys) == len(set(keys)) and not any(map(_bad_template, _strings(steps)))
                 and not any(map(subdivision_problem, _holiday_calendars(body)))
                 and not any(map(_impossible_start, _found(body, "start")))
+                and not _impossible_backtest(body)
                 and not _missing_references(definition) and not _wait_without_correlation(definition))
 
     yield schema
@@ -108,6 +112,15 @@ def _all_steps(steps):
             yield step
             for body in ("then", "else", "steps", "fallback"):
                 yield from _all_steps(step.get(body))
+
+
+def _impossible_backtest(body) -> bool:
+    if not isinstance(body, dict) or not isinstance(body.get("from"), str) or not isinstance(body.get("to"), str):
+        return False
+    try:
+        return parse_bound(body["from"], "from") > parse_bound(body["to"], "to", end=True) or body.get("version", 1) != 1
+    except InvalidInput:
+        return True
 
 
 def _step_keys(steps):
