@@ -19,10 +19,11 @@ def events_between(types: list[str], start: datetime, end: datetime, *, include_
     return Event.objects.filter(type__in=types, occurred_at__gte=start, **upto)
 
 
-def pages(events: QuerySet, page_size: int = PAGE_SIZE) -> Iterator[list[Event]]:
-    """``events`` in occurred order (ties by id), ``page_size`` at a time."""
+def pages(events: QuerySet, page_size: int = PAGE_SIZE,
+          after: tuple[datetime, str] | None = None) -> Iterator[list[Event]]:
+    """``events`` in occurred order (ties by id), ``page_size`` at a time, from after the event
+    ``after`` names (its ``occurred_at`` and id) when given."""
     ordered = events.order_by("occurred_at", "id").only("id", "type", "data", "occurred_at")
-    after: tuple[datetime, str] | None = None
     while True:
         query = ordered
         if after is not None:

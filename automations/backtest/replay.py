@@ -9,6 +9,7 @@ still end them) and, with ``reentry: once``, the correlation values that have st
 from __future__ import annotations
 
 import heapq
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -58,6 +59,18 @@ class Replay:
     def latest_end(self) -> datetime | None:
         """When the last run still live ends (exit events up to then may still end it)."""
         return max((run.finished_at for runs in self.live.values() for run in runs), default=None)
+
+    def state(self) -> dict[str, Any]:
+        """The runs still live and the values ``reentry: once`` has seen, as JSON (for a checkpoint)."""
+        return {"live": {value: [run.state() for run in runs] for value, runs in self.live.items()},
+                "once_started": sorted(self.once_started)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for value, runs in state["live"].items():
+            for run in map(Run.from_state, runs):
+                self.live[value].append(run)
+                heapq.heappush(self._ends, (run.finished_at, next(self._order), run))
+        self.once_started = set(state["once_started"])
 
     def feed(self, event: Event, *, exits_only: bool = False) -> None:
         self._settle(event.occurred_at)
@@ -157,34 +170,71 @@ class Replay:
             self.tally.add(run)
 
 
-def replay(definition: dict[str, Any], start: datetime, end: datetime, *, automation_id: int | None = None,
-           version: int | None = None, progress: Progress | None = None,
-           page_size: int = PAGE_SIZE) -> dict[str, Any]:
-    """Replay ``definition`` over the stored events from ``start`` to before ``end``; then, while
-    runs are still live, over the exit events after ``end`` up to their last step. Calls
-    ``progress(done, total)`` after each page. Returns the tally's counts."""
-    tally = Tally(definition)
-    run = Replay(definition, automation_id=automation_id, version=version, tally=tally)
-    in_period = events_between(run.types, start, end)
-    total, done = in_period.count(), 0
-    events = {"in_period": total, "triggers": 0, "exits_after_period": 0}
-    report = progress or (lambda done, total: None)
-    report(done, total)
-    for page in pages(in_period, page_size):
-        for event in page:
-            run.feed(event)
-            events["triggers"] += event.type == run.event_type
-        done += len(page)
-        report(done, total)
-    latest = run.latest_end()
-    if run.exit_types and latest is not None and latest >= end:
-        after = events_between(sorted(run.exit_types), end, latest, include_end=True)
-        total += after.count()
-        for page in pages(after, page_size):
-            for event in page:
-                run.feed(event, exits_only=True)
-            done += len(page)
-            events["exits_after_period"] += len(page)
-            report(done, total)
-    run.finish()
-    return {"events": events, **tally.result()}
+
+class Job:
+    """A backtest's replay, page by page: it can stop after any page (past a deadline) and go on
+    later from its ``checkpoint()``, in another task."""
+
+    def __init__(self, definition: dict[str, Any], start: datetime, end: datetime, *,
+                 automation_id: int | None = None, version: int | None = None,
+                 checkpoint: dict[str, Any] | None = None) -> None:
+        self.start, self.end = start, end
+        self.tally = Tally(definition)
+        self.replay = Replay(definition, automation_id=automation_id, version=version, tally=self.tally)
+        saved = checkpoint or {}
+        self.phase = saved.get("phase", "period")  # then "after": exit events after the period
+        self.after = (datetime.fromisoformat(saved["after"][0]), saved["after"][1]) if saved.get("after") else None
+        self.done, self.total = saved.get("done", 0), saved.get("total")
+        self.events = saved.get("events", {"in_period": 0, "triggers": 0, "exits_after_period": 0})
+        self.latest = datetime.fromisoformat(saved["latest"]) if saved.get("latest") else None
+        if saved:
+            self.tally.restore(saved["tally"])
+            self.replay.restore(saved["replay"])
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"phase": self.phase, "after": [self.after[0].isoformat(), self.after[1]] if self.after else None,
+                "done": self.done, "total": self.total, "events": self.events,
+                "latest": self.latest.isoformat() if self.latest else None,
+                "tally": self.tally.state(), "replay": self.replay.state()}
+
+    def run(self, *, page_size: int = PAGE_SIZE, deadline: float | None = None,
+            progress: Progress | None = None) -> dict[str, Any] | None:
+        """Replay the events from ``start`` to before ``end``; then, while runs are still live, the
+        exit events after ``end`` up to their last step. Calls ``progress(done, total)`` after each
+        page. Returns the counts, or None when ``deadline`` (a ``time.monotonic()``) passed first."""
+        report = progress or (lambda done, total: None)
+        replay = self.replay
+        if self.phase == "period":
+            in_period = events_between(replay.types, self.start, self.end)
+            if self.total is None:
+                self.total = self.events["in_period"] = in_period.count()
+                report(self.done, self.total)
+            for page in pages(in_period, page_size, self.after):
+                for event in page:
+                    replay.feed(event)
+                    self.events["triggers"] += event.type == replay.event_type
+                if self._page_done(page, report, deadline):
+                    return None
+            self.phase, self.after = "after", None
+            latest = replay.latest_end()
+            if replay.exit_types and latest is not None and latest >= self.end:
+                self.latest = latest
+                self.total += events_between(sorted(replay.exit_types), self.end, latest, include_end=True).count()
+                report(self.done, self.total)
+        if self.latest is not None:
+            after = events_between(sorted(replay.exit_types), self.end, self.latest, include_end=True)
+            for page in pages(after, page_size, self.after):
+                for event in page:
+                    replay.feed(event, exits_only=True)
+                self.events["exits_after_period"] += len(page)
+                if self._page_done(page, report, deadline):
+                    return None
+        replay.finish()
+        return {"events": self.events, **self.tally.result()}
+
+    def _page_done(self, page: list[Event], report: Progress, deadline: float | None) -> bool:
+        """Note the page as done; whether the deadline has passed."""
+        self.after = (page[-1].occurred_at, page[-1].id)
+        self.done += len(page)
+        report(self.done, self.total)
+        return deadline is not None and time.monotonic() >= deadline

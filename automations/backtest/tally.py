@@ -30,6 +30,18 @@ class Run:
     finished_at: datetime | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
+    def state(self) -> dict[str, Any]:
+        """As JSON, to keep in a checkpoint."""
+        moments = {"occurred_at": self.occurred_at.isoformat(),
+                   "finished_at": self.finished_at.isoformat() if self.finished_at else None}
+        return {**{name: getattr(self, name) for name in self.__dataclass_fields__}, **moments}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Run:
+        finished = state.get("finished_at")
+        return cls(**{**state, "occurred_at": datetime.fromisoformat(state["occurred_at"]),
+                      "finished_at": datetime.fromisoformat(finished) if finished else None})
+
     def sample(self) -> dict[str, Any]:
         shown = {"event_id": self.event_id, "occurred_at": self.occurred_at.isoformat(),
                  "correlation_value": self.correlation, "started": self.started}
@@ -142,6 +154,32 @@ class Tally:
             self._first_of_kind[kind] = run
         elif len(self._others) < SAMPLE_SIZE:
             self._others.append(run)
+
+    def state(self) -> dict[str, Any]:
+        """The counts so far as JSON, to keep in a checkpoint (``restore`` reads it back)."""
+        return {"started": self.started, "not_started": dict(self.not_started), "statuses": dict(self.statuses),
+                "endings": dict(self.endings), "steps": {key: dict(counts) for key, counts in self.steps.items()},
+                "actions": {key: dict(counts) for key, counts in self.actions.items()}, "emails": dict(self.emails),
+                "money": {action: {currency: {name: str(value) if isinstance(value, Decimal) else value
+                                              for name, value in bucket.items()}
+                                   for currency, bucket in currencies.items()}
+                          for action, currencies in self.money.items()},
+                "first_of_kind": {kind: run.state() for kind, run in self._first_of_kind.items()},
+                "others": [run.state() for run in self._others]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.started = state["started"]
+        for name in ("not_started", "statuses", "endings", "emails"):
+            getattr(self, name).update(state[name])
+        for name in ("steps", "actions"):
+            for key, counts in state[name].items():
+                getattr(self, name)[key].update(counts)
+        for action, currencies in state["money"].items():
+            self.money[action] = {currency: {name: value if isinstance(value, int) else Decimal(value)
+                                             for name, value in bucket.items()}
+                                  for currency, bucket in currencies.items()}
+        self._first_of_kind = {kind: Run.from_state(run) for kind, run in state["first_of_kind"].items()}
+        self._others = [Run.from_state(run) for run in state["others"]]
 
     def samples(self) -> list[Run]:
         """The first run of each kind of ending, then the first others, up to SAMPLE_SIZE, in event order."""

@@ -21,6 +21,9 @@ class Backtest(models.Model):
     status = models.CharField(max_length=10, choices=BacktestStatus.choices, default=BacktestStatus.QUEUED)
     events_done = models.PositiveIntegerField(default=0)
     events_total = models.PositiveIntegerField(null=True, blank=True)
+    # Where a replay stopped at the end of its task's time budget (the next task goes on from here).
+    checkpoint = models.JSONField(null=True, blank=True, editable=False)
+    chunk = models.PositiveIntegerField(default=0, editable=False, help_text="Tasks that have taken the replay on.")
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

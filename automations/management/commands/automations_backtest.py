@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from automations import services
 from automations.api.serializers import BacktestSerializer
-from automations.backtest.tasks import run_backtest
+from automations.backtest.tasks import run_to_end
 from automations.models import Automation, Backtest
 from billing_events.errors import InvalidInput
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             raise CommandError("; ".join(f"{OPTIONS.get(error['field'], error['field'])}: {error['message']}"
                                          for error in exc.errors)) from exc
-        run_backtest(backtest.pk)
+        run_to_end(backtest.pk)
         backtest = Backtest.objects.get(pk=backtest.pk)
         if options["json"]:
             self.stdout.write(json.dumps(BacktestSerializer(backtest).data, indent=2))

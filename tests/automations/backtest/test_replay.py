@@ -164,14 +164,20 @@ def backtest_counts(result: dict) -> dict:
     }
 
 
-def test_a_backtest_counts_what_running_the_events_for_real_does_and_sends_nothing(engine, smtp):
+def test_a_backtest_counts_what_running_the_events_for_real_does_and_sends_nothing(engine, smtp, settings,
+                                                                                  monkeypatch):
+    # Pages of 100 and a budget so short that each task replays one page, then hands over to the
+    # next from its checkpoint: the counts must not notice.
+    monkeypatch.setattr("automations.backtest.events.PAGE_SIZE", 100)
+    configured = getattr(settings, "AUTOMATIONS", {})
+    settings.AUTOMATIONS = {**configured, "TIME_BUDGET_SECONDS": 0.001}
     automation = library.instantiate("payment_dunning")  # a draft: emitting the events starts nothing
     event_ids = store_events(random.Random(12))
     invoices_before = list(Invoice.objects.order_by("pk").values_list("pk", "status", "amount_due"))
     payments_before = Payment.objects.count()
 
     backtest = services.start_backtest(automation, PERIOD_START.isoformat(), PERIOD_END.isoformat(), queue=False)
-    run_backtest(backtest.pk, page_size=100)
+    engine.run(run_backtest, backtest.pk)  # and the tasks it queues, each from the checkpoint before
 
     backtest.refresh_from_db()
     assert (backtest.status, backtest.error) == ("succeeded", "")
@@ -181,6 +187,7 @@ def test_a_backtest_counts_what_running_the_events_for_real_does_and_sends_nothi
     assert result["events"] == {"in_period": 1000, "triggers": FAILURES, "exits_after_period": after}
     assert 0 < after <= EXITS_AFTER
     assert backtest.events_done == backtest.events_total == 1000 + after
+    assert backtest.chunk == 11 + (after > 0) and backtest.checkpoint is None
     assert (result["version"], result["draft"], result["billing_data"]) == (1, True, "current")
     assert result["period"] == {"from": "2026-08-01T00:00:00+00:00", "to": "2026-09-30T00:00:00+00:00"}
     # Nothing was sent, charged or written by the backtest.
@@ -193,6 +200,7 @@ def test_a_backtest_counts_what_running_the_events_for_real_does_and_sends_nothi
     assert {"stop:recovered", "stop:paid", "exit:invoice.paid", "end"} <= set(result["endings"])
     assert len(result["money"]["retry_payment"]) == 3
 
+    settings.AUTOMATIONS = configured  # the real run with the usual budget
     services.activate(automation)
     run_for_real(engine, event_ids)
 
