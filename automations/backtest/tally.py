@@ -15,7 +15,7 @@ SAMPLE_SIZE = 20
 MONEY_ACTIONS = ("retry_payment", "void_invoice", "create_credit_note", "apply_credits")
 
 
-@dataclass
+@dataclass(eq=False)  # a run is itself: compared by identity
 class Run:
     """One run the backtest replayed (or one that would not have started, with ``reason``)."""
 

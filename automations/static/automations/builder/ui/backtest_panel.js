@@ -4,6 +4,7 @@
 // have happened — runs started or not and why, how they ended, actions, emails, money — and a
 // sample of the individual timelines.
 
+import { endingLabel, moneyRows, notStartedLabel, resultSummary } from "../state/backtest.js";
 import { announce, formatTime, h } from "./dom.js";
 
 const POLL_MS = 400;
@@ -18,22 +19,6 @@ function defaults(automation) {
     version: automation.draft_version ? String(automation.draft_version) : String(automation.active_version || ""),
   };
 }
-
-/** "stop:recovered" as a person reads it. */
-export function endingLabel(ending) {
-  const [kind, detail] = ending.split(/:(.*)/s);
-  return {
-    stop: `Stopped at ${detail}`, exit: `Ended by ${detail} (exit_on)`, failed: detail ? `Failed at ${detail}` : "Failed",
-    end: "Reached the last step",
-  }[kind] || ending;
-}
-
-const NOT_STARTED = {
-  entry_conditions: "entry conditions did not hold",
-  reentry_skip_if_running: "a run for the same value was live (reentry skip_if_running)",
-  reentry_once: "a run for the same value had started before (reentry once)",
-  trigger_parameters: "the event's parameters did not match the trigger",
-};
 
 function table(caption, head, rows) {
   if (!rows.length) return null;
@@ -69,23 +54,18 @@ function sampleItem(sample) {
 
 /** What a finished backtest found. */
 export function renderResult(result) {
-  const notStarted = Object.values(result.not_started).reduce((sum, n) => sum + n, 0);
   const version = result.draft ? `the draft (version ${result.version})` : `version ${result.version} (${result.version_state})`;
-  const money = Object.entries(result.money).flatMap(([action, currencies]) => Object.entries(currencies).map(
-    ([currency, bucket]) => [action, currency, String(bucket.count), bucket.amount,
-      bucket.succeeded === undefined ? "" : `${bucket.succeeded} (${bucket.succeeded_amount})`]));
   return h("div", { class: "ab-backtest-result" },
-    h("p", { class: "ab-test-summary" }, `${result.events.triggers} ${result.trigger_event} events: ${result.started} `
-      + `run${result.started === 1 ? "" : "s"} would have started, ${notStarted} not.`),
+    h("p", { class: "ab-test-summary" }, resultSummary(result)),
     h("p", { class: "ab-help" }, `${result.name}, ${version}, events from ${formatTime(result.period.from)} to before `
       + `${formatTime(result.period.to)}${result.events.exits_after_period ? `, and ${result.events.exits_after_period} exit events after it` : ""}.`),
     h("p", { class: "ab-help ab-backtest-note" }, `Billing data as it is now (${formatTime(result.billing_data_as_of)}), `
       + "not as it was when each event occurred. Nothing was sent, charged or written."),
-    table("Not started", ["Why", "Events"], Object.entries(result.not_started).map(([why, n]) => [NOT_STARTED[why] || why, String(n)])),
+    table("Not started", ["Why", "Events"], Object.entries(result.not_started).map(([why, n]) => [notStartedLabel(why), String(n)])),
     table("How the runs end", ["Ending", "Runs"], Object.entries(result.endings).map(([ending, n]) => [endingLabel(ending), String(n)])),
     table("Actions", ["Action", "Would run", "Errors"], Object.entries(result.actions).map(([action, counts]) => [action, String(counts.count), String(counts.errors)])),
     table("Emails by template", ["Template", "Emails"], Object.entries(result.emails).map(([template, n]) => [template, String(n)])),
-    table("Money", ["Action", "Currency", "Calls", "Amount", "Would succeed"], money),
+    table("Money", ["Action", "Currency", "Calls", "Amount", "Would succeed"], moneyRows(result)),
     h("h4", {}, `Sample runs (${result.samples.length})`),
     h("ul", { class: "ab-backtest-samples" }, result.samples.map(sampleItem)));
 }
