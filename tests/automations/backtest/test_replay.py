@@ -208,3 +208,24 @@ def test_a_backtest_counts_what_running_the_events_for_real_does_and_sends_nothi
     assert backtest_counts(result) == real
     assert len(smtp.messages) == sum(result["emails"].values())
     assert Task.objects.count() == result["actions"]["create_task"]["count"]
+
+
+def test_reentry_once_and_a_trigger_without_exit_rules(db):
+    """``reentry: once`` refuses a second run for a value however long ago the first ended; a run
+    ending at a stop step counts there; nothing stays live without exit_on or skip_if_running."""
+    from automations.backtest.tasks import run_to_end
+
+    automation = services.create_automation({
+        "name": "Once per invoice", "trigger": {"type": "event", "event": "payment.failed"},
+        "correlation_key": "invoice.id", "reentry": "once",
+        "steps": [{"key": "pause", "type": "delay", "duration": "1d"}, {"key": "done", "type": "stop"}]})
+    for number, invoice in enumerate(["inv_1", "inv_2", "inv_1"]):
+        emit("payment.failed", sample("payment.failed", invoice={"id": invoice}), id=f"evt_{number}",
+             occurred_at=PERIOD_START + timedelta(days=10 * number))
+    backtest = services.start_backtest(automation, "2026-08-01", "2026-08-31", queue=False)
+    run_to_end(backtest.pk)
+    result = Backtest.objects.get().result
+    assert (result["started"], result["not_started"], result["endings"]) == (2, {"reentry_once": 1}, {"stop:done": 2})
+    refused = [sample for sample in result["samples"] if not sample["started"]]
+    assert [(item["event_id"], item["reason"]) for item in refused] == [
+        ("evt_2", "reentry once: a run for inv_1 has already started")]
