@@ -13,7 +13,7 @@ from automations.definition import validate_definition
 from automations.definition.serialize import definition_of, save_definition
 from automations.durations import parse as parse_duration
 from automations.engine import transitions
-from automations.engine.queueing import RESUME_EXECUTION, enqueue
+from automations.engine.queueing import BACKTEST, RESUME_EXECUTION, enqueue
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
@@ -216,7 +216,7 @@ def start_backtest(automation: Automation, start: Any, end: Any, *, version: int
                                        version_state=chosen.state, definition=definition, period_start=start,
                                        period_end=end, created_by=_user(user))
     if queue:
-        enqueue("automations.backtest.tasks.run_backtest", backtest.pk)
+        enqueue(BACKTEST, backtest.pk)
     return backtest
 
 

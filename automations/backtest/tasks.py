@@ -9,8 +9,8 @@ from automations import clock
 from automations.backtest import events
 from automations.backtest.replay import Job
 from automations.conf import app_settings
+from automations.engine.queueing import BACKTEST, enqueue
 from automations.models import Backtest
-from automations.engine.tasks import enqueue
 from automations.status import BacktestStatus
 
 logger = logging.getLogger("automations")
@@ -57,7 +57,7 @@ def run_backtest(backtest_id: int, chunk: int = 0, page_size: int | None = None,
     if counts is None:
         Backtest.objects.filter(pk=backtest_id).update(checkpoint=job.checkpoint())
         if queue:
-            enqueue("automations.backtest.tasks.run_backtest", backtest_id, chunk + 1)
+            enqueue(BACKTEST, backtest_id, chunk + 1)
         return False
     result = {**header(backtest), "billing_data": "current", "billing_data_as_of": backtest.started_at.isoformat(),
               "note": BILLING_DATA_NOTE, **counts}

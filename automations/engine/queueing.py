@@ -20,6 +20,8 @@ DISPATCH_EVENT = "automations.engine.tasks.dispatch_event"
 PRUNE = "automations.retention.prune_task"
 #: Tell an approval request's approvers (request id, the rendered messages).
 NOTIFY_APPROVERS = "automations.approvals.notify"
+#: Replay a backtest for one time budget (backtest id, the chunk its checkpoint ends).
+BACKTEST = "automations.backtest.tasks.run_backtest"
 #: The tick: everything that is due (the recurring django-q2 schedule runs it).
 TICK = "automations.engine.tick"
 
