@@ -14,6 +14,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from automations.conf import DEFAULTS, IMPORT_STRINGS
+from automations.messaging.validation import frequency_caps_errors
 
 #: Settings that must be positive numbers (None allowed where it means "off").
 POSITIVE = ("TICK_MINUTES", "LEASE_SECONDS", "REQUEUE_SECONDS", "REDISPATCH_SECONDS", "SWEEP_BATCH",
@@ -58,6 +59,8 @@ def check_automations_settings(app_configs: Any = None, **kwargs: Any) -> list[C
             messages.append(Error(f"AUTOMATIONS[{key!r}] must be a positive number or None, not {values[key]!r}",
                                   id="automations.E003"))
     messages.extend(_import_errors(values))
+    for problem in frequency_caps_errors(values["FREQUENCY_CAPS"], "FREQUENCY_CAPS"):
+        messages.append(Error(f"AUTOMATIONS[{problem['field']!r}] {problem['message']}", id="automations.E008"))
     return messages
 
 

@@ -61,6 +61,10 @@ OWN_DEFAULTS: dict[str, Any] = {
     # a failed step, never a hung worker); see automations/template_limits.py.
     "RENDER_SECONDS": 2,
     "RENDER_MAX_CHARS": 500_000,
+    # Frequency caps every automation obeys unless its definition has its own frequency_caps:
+    # [{"channels": ["email", "sms"], "max": 3, "period": "1d", "on_cap": "delay"}] (see
+    # automations/messaging/caps.py).
+    "FREQUENCY_CAPS": [],
     "RETRY": {"max_attempts": 1, "initial_interval": "1m", "backoff_coefficient": 2, "max_interval": "1h"},
 
 }

@@ -43,6 +43,9 @@ class StepRunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     # A worker died while the attempt was under way; what it did is resolved by its idempotency key.
     INTERRUPTED = "interrupted", "Interrupted"
+    # A message held back by its send window or a frequency cap: the run waits, the step has not
+    # been attempted (the row is not an attempt; its output says until when and why).
+    DEFERRED = "deferred", "Deferred"
 
 
 class StopStatus(models.TextChoices):

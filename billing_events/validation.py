@@ -44,6 +44,8 @@ def schema_errors(schema: dict[str, Any] | Draft202012Validator, instance: Any, 
         elif error.validator == "minLength":
             size = error.validator_value
             message = "must not be empty" if size == 1 else f"must be at least {size} characters long"
+        elif error.validator == "pattern" and error.schema.get("title"):
+            message = f"{error.instance!r} is not {error.schema['title']}"
         elif error.validator == "enum":
             message = f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
         else:

@@ -53,6 +53,10 @@ class Action:
     family: ClassVar[str] = "custom"
     label: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: The message channel (``email``, ``sms``, ``slack``) of an action that messages a person: its
+    #: config takes a ``send_window`` and its messages count toward frequency caps
+    #: (``automations.messaging``). Empty for every other action.
+    channel: ClassVar[str] = ""
     #: JSON Schema of the step's ``config`` (validated on save).
     config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     #: Config fields that are not templates (keys, ids): left as written.

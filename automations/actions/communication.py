@@ -18,6 +18,7 @@ from automations.conf import app_settings
 from automations.models import EmailTemplate
 from automations.providers import get_provider
 from automations.secrets import MASK, mask_config
+from automations.messaging.validation import SEND_WINDOW_SCHEMA, send_window_errors
 from automations.templating import RenderError, render
 
 ADDRESSES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}}]}
@@ -25,6 +26,11 @@ ADDRESSES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "it
 
 def _described(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {**schema, "description": description}
+
+
+def _window_errors(config: dict[str, Any]) -> list[dict[str, str]]:
+    """What JSON Schema cannot say about a message's send window (``to`` after ``from``)."""
+    return send_window_errors(config["send_window"], "config.send_window") if "send_window" in config else []
 
 
 def _address_list(value: Any) -> list[str]:
@@ -54,10 +60,12 @@ class SendEmail(Action):
             "subject": {"type": "string", "minLength": 1, "description": "Subject line, when no template is chosen."},
             "body": {"type": "string", "description": "Plain-text body, when no template is chosen."},
             "html": {"type": "string", "description": "HTML body (optional), when no template is chosen."},
+            "send_window": SEND_WINDOW_SCHEMA,
         },
         "additionalProperties": False,
     }
-    literal_fields = ("template",)
+    channel = "email"
+    literal_fields = ("template", "send_window")
     self_rendered_fields = ("subject", "body", "html")  # like a stored template's: rendered in compose()
     output_schema = outputs("to", "cc", "bcc", "subject", "message_id")
 
@@ -69,6 +77,9 @@ class SendEmail(Action):
         return {**self.config_schema, "oneOf": [inline, stored] if keys else [inline]}
 
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        return [*self._content_errors(config), *_window_errors(config)]
+
+    def _content_errors(self, config: dict[str, Any]) -> list[dict[str, str]]:
         if "template" in config:
             if {"subject", "body", "html"} & set(config):
                 return [{"field": "config.template", "message": "use either a template or subject/body, not both"}]
@@ -157,9 +168,15 @@ class SendSMS(Action):
         "properties": {
             "to": {"type": "string", "minLength": 1, "description": "Phone number (E.164), such as {{ customer.phone }}."},
             "message": {"type": "string", "minLength": 1, "description": "Text of the message."},
+            "send_window": SEND_WINDOW_SCHEMA,
         },
         "additionalProperties": False,
     }
+    channel = "sms"
+    literal_fields = ("send_window",)
+
+    def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
+        return _window_errors(config)
     output_schema = outputs("provider", "to", "status", "sid")
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
@@ -186,9 +203,12 @@ class SendSlack(Action):
             "channel": {"type": "string", "description": "Channel override such as #collections (optional)."},
             "webhook_url": {"type": "string", "minLength": 1,
                             "description": "Incoming-webhook URL (default: AUTOMATIONS['SLACK_WEBHOOK_URL'])."},
+            "send_window": SEND_WINDOW_SCHEMA,
         },
         "additionalProperties": False,
     }
+    channel = "slack"
+    literal_fields = ("send_window",)
     output_schema = outputs("status_code", "text", "channel")
     # An incoming-webhook URL is itself the credential.
     secret_fields = ("webhook_url",)
@@ -200,8 +220,8 @@ class SendSlack(Action):
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         if not config.get("webhook_url") and not app_settings.SLACK_WEBHOOK_URL:
             return [{"field": "config.webhook_url",
-                     "message": "is required when AUTOMATIONS['SLACK_WEBHOOK_URL'] is not set"}]
-        return []
+                     "message": "is required when AUTOMATIONS['SLACK_WEBHOOK_URL'] is not set"}, *_window_errors(config)]
+        return _window_errors(config)
 
     def _request(self, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         url = config.get("webhook_url") or app_settings.SLACK_WEBHOOK_URL

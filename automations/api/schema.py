@@ -55,6 +55,11 @@ def complete_schema(result: dict[str, Any], generator: Any, request: Any, public
     defs = definition_defs(prefix=COMPONENTS)
     # what a PATCH gives must hold on its own: re-entry rules and exits come with a correlation key
     partial = {key: value for key, value in defs["Definition"].items() if key not in ("required", "title")}
+    # and one that clears the correlation key clears what needs it: the draft may have re-entry rules or exits
+    partial["allOf"] = [*partial.get("allOf", []), {
+        "if": {"required": ["correlation_key"], "properties": {"correlation_key": {"maxLength": 0}}},
+        "then": {"required": ["reentry", "exit_on"],
+                 "properties": {"reentry": {"const": "allow"}, "exit_on": {"maxItems": 0}}}}]
     defs["DefinitionPatch"] = {**partial, "title": "Some top-level fields of a definition",
                                "description": "Replace these top-level fields of the current definition."}
     defs["EventEnvelope"] = event_envelope_schema()

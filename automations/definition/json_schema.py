@@ -18,6 +18,7 @@ from automations.actions import registry
 from automations.business_days import supported_countries
 from automations.conditions import OPERATORS, UNARY
 from automations.definition.trigger import CALENDAR_RULES, TRIGGER_PARAMETERS, WEEKDAYS
+from automations.messaging.validation import FREQUENCY_CAP_SCHEMA
 from automations.status import Reentry
 from automations.steps import step_types
 from automations.variables import ROOTS
@@ -111,6 +112,11 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
                 "reentry": {"enum": list(Reentry.values)},
                 "exit_on": {"type": "array", "items": {"enum": events}},
                 "retry": _nullable(_ref("Retry", prefix)),
+                "timezone": {**timezone, "description": "The automation's timezone: send windows are read in it "
+                                                        "when the customer has none."},
+                "frequency_caps": {"type": "array", "items": _ref("FrequencyCap", prefix),
+                                   "description": "Replaces AUTOMATIONS['FREQUENCY_CAPS'] for this automation's "
+                                                  "messages; an empty list exempts them."},
                 "steps": {**steps, "minItems": 1},
             }, ("name", "trigger", "steps"), title="Automation definition"),
             # Re-entry rules and exits need to know which executions are "the same".
@@ -166,6 +172,9 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
                        {"if": {"properties": {"operator": {"enum": ["in", "not_in"]}}},
                         "then": {"properties": {"value": {"type": "array"}}}}]},
         ], "description": "A condition tree; a value must fit the type of a documented field (checked on save)."},
+        "FrequencyCap": {**FREQUENCY_CAP_SCHEMA, "properties": {
+            **FREQUENCY_CAP_SCHEMA["properties"],
+            "period": {**FREQUENCY_CAP_SCHEMA["properties"]["period"], **duration, "not": {"pattern": ZERO_DURATION}}}},
         "Retry": _object({"max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
                           "initial_interval": duration, "max_interval": duration,
                           "backoff_coefficient": {"type": "number", "minimum": 1, "maximum": 10}}),

@@ -59,7 +59,8 @@ def _validate_event_trigger(trigger: dict[str, Any]) -> Errors:
     return errors
 
 
-def _validate_timezone(value: Any, path: str) -> Errors:
+def validate_timezone(value: Any, path: str) -> Errors:
+    """An IANA timezone name (or None) at ``path``."""
     if value is None:
         return []
     if isinstance(value, str) and value:
@@ -86,7 +87,7 @@ def validate_schedule(schedule: Any, path: str) -> Errors:
     if not isinstance(schedule, dict):
         return [{"field": path, "message": 'is required: an object with "kind" (interval, cron or calendar)'}]
     kind = schedule.get("kind")
-    errors = _validate_timezone(schedule.get("timezone"), f"{path}.timezone")
+    errors = validate_timezone(schedule.get("timezone"), f"{path}.timezone")
     if kind == "interval":
         errors += _unknown_keys(schedule, {"kind", "every", "timezone", "start"}, path)
         try:

@@ -10,8 +10,9 @@ from typing import Any
 
 from automations import conditions, vault
 from automations.definition.references import check_references
-from automations.definition.trigger import validate_trigger
+from automations.definition.trigger import validate_timezone, validate_trigger
 from automations.durations import parse as parse_duration
+from automations.messaging.validation import frequency_caps_errors
 from automations.status import Reentry
 from automations.steps import lanes_of, step_types
 from automations.templating import is_template, referenced_roots, template_problem
@@ -23,7 +24,7 @@ from billing_events.validation import check_json, contains_nul
 Errors = list[dict[str, str]]
 
 TOP_LEVEL = {"name", "description", "trigger", "conditions", "correlation_key", "reentry", "exit_on", "retry",
-             "steps"}
+             "timezone", "frequency_caps", "steps"}
 #: Fields every step has; each type adds its own and its lanes (``automations.steps``).
 COMMON_STEP_FIELDS = {"key", "type", "name"}
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
@@ -98,6 +99,10 @@ class _Validator:
             self.error("exit_on", "needs a correlation_key to know which execution an event ends")
         if data.get("retry") is not None:
             self.retry_policy(data["retry"], "retry")
+        if data.get("timezone") is not None:
+            self.errors += validate_timezone(data["timezone"], "timezone")
+        if "frequency_caps" in data:
+            self.errors += frequency_caps_errors(data["frequency_caps"], "frequency_caps")
 
         steps = data.get("steps")
         if not isinstance(steps, list) or not steps:
@@ -110,10 +115,12 @@ class _Validator:
         if description:
             canonical["description"] = description
         for field, default in (("conditions", None), ("correlation_key", ""), ("reentry", Reentry.ALLOW),
-                               ("exit_on", []), ("retry", None)):
+                               ("exit_on", []), ("retry", None), ("timezone", None)):
             value = data.get(field, default)
             if value != default:
                 canonical[field] = value
+        if "frequency_caps" in data:  # an empty list too: it exempts the automation from the setting's caps
+            canonical["frequency_caps"] = data["frequency_caps"]
         return canonical
 
     def retry_policy(self, policy: Any, path: str) -> None:

@@ -5,6 +5,7 @@ from automations.models.backtest import Backtest
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
 from automations.models.exit_rule import ExitRule
+from automations.models.messages import MessageLock, SentMessage
 from automations.models.scan import DerivedScan
 from automations.models.schedule_slot import ScheduleState
 from automations.models.secret import Secret
@@ -23,8 +24,10 @@ __all__ = [
     "EventWaiter",
     "Execution",
     "ExitRule",
+    "MessageLock",
     "ScheduleState",
     "Secret",
+    "SentMessage",
     "Step",
     "StepRun",
     "Task",

@@ -92,9 +92,10 @@ class StepRun(models.Model):
     class Meta:
         ordering = ["started_at", "pk"]
         constraints = [
-            # The database itself refuses a second run of the same attempt of the same step.
+            # The database itself refuses a second run of the same attempt of the same step (a
+            # deferral is not a run: a message may wait for its window, then a cap, before attempt 1).
             models.UniqueConstraint(fields=["execution", "step_key", "loop_index", "attempt"],
-                                    name="one_run_per_attempt"),
+                                    condition=~models.Q(status="deferred"), name="one_run_per_attempt"),
         ]
         indexes = [
             # the sweep settles attempts a dead worker left "running" in a run that has ended

@@ -132,7 +132,7 @@ def test_the_detail_counts_live_runs_by_version_and_the_run_view_reads_step_stat
 def test_the_actions_catalogue_tells_the_builder_outputs_and_template_fields(api):
     actions = {item["action"]: item for item in api.get("/api/actions/").json()["results"]}
     assert "decline_code" in actions["retry_payment"]["output_schema"]["properties"]
-    assert actions["send_email"]["literal_fields"] == ["template"]
+    assert actions["send_email"]["literal_fields"] == ["template", "send_window"]
     assert actions["send_webhook"]["secret_fields"] == ["secret"]
     assert actions["send_email"]["config_schema"]["properties"]["to"]["description"]
 

@@ -26,6 +26,7 @@ from automations import library, services
 from automations.backtest.period import parse_bound
 from automations.business_days import subdivision_problem
 from automations.definition.references import check_references
+from automations.messaging.validation import frequency_caps_errors, send_window_errors
 from automations.models import Secret
 from billing_events import emit
 from billing_events.errors import InvalidInput
@@ -73,8 +74,9 @@ def api_schema(token, existing):
         step keys are unique, text with {{ or {% is a template that parses and names known variables,
         steps.<key> names a step of the definition, a holiday calendar's subdivision is one of its
         country's, an interval's start is a day the calendar has (not 31 February), a wait_for step
-        needs the definition's correlation_key, and a backtest's period is one (from not after to, both
-        days the calendar has) of the one version there is."""
+        needs the definition's correlation_key, a backtest's period is one (from not after to, both
+        days the calendar has) of the one version there is, a send window closes after it opens and
+        a frequency cap's period is at most 366 days."""
         definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
         steps = definition.get("steps") if isinstance(definition, dict) else None
         keys = list(_step_keys(steps))
@@ -82,6 +84,8 @@ def api_schema(token, existing):
                 and not any(map(subdivision_problem, _holiday_calendars(body)))
                 and not any(map(_impossible_start, _found(body, "start")))
                 and not _impossible_backtest(body)
+                and not any(send_window_errors(window, "") for window in _found(body, "send_window"))
+                and not any(frequency_caps_errors(caps, "") for caps in _found(body, "frequency_caps"))
                 and not _missing_references(definition) and not _wait_without_correlation(definition))
 
     yield schema

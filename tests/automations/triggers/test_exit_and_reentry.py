@@ -199,3 +199,10 @@ def test_the_migration_writes_the_rules_of_versions_activated_before_it(engine):
     assert sorted(ExitRule.objects.values_list("version_id", "event_type", "correlation_key")) == [
         (automation.active_version.pk, "invoice.paid", "invoice.id"),
         (automation.active_version.pk, "invoice.voided", "invoice.id")]
+
+
+def test_an_exit_event_listed_twice_activates_and_ends_the_run_once(engine):
+    dunning_with(correlation_key="invoice.id", exit_on=["invoice.paid", "invoice.paid"])
+    engine.emit("payment.failed", failed(), id="evt_1")
+    engine.emit("invoice.paid", sample("invoice.paid"), id="evt_paid")
+    assert Execution.objects.get().status == "canceled"

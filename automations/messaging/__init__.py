@@ -1,0 +1,1 @@
+"""Send windows and frequency caps of the communication actions: when a message may go out."""
