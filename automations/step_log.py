@@ -36,6 +36,8 @@ def step_states(execution: Execution, runs: list[StepRun]) -> dict[str, StepStat
         status, label = last.status, last.status
         if last.status == StepRunStatus.FAILED and last.error:
             label = f"failed: {last.error}"
+        elif isinstance(last.output, dict) and (last.status == StepRunStatus.DEFERRED or "skipped" in last.output):
+            label = last.output.get("reason") or label  # "capped: skipped (…)", "waited for the send window …"
         step_type = step_types.get(last.step_type)
         waiting = step_type.waiting_state(last, execution) if last is latest and step_type is not None else None
         if waiting is not None:
@@ -46,8 +48,9 @@ def step_states(execution: Execution, runs: list[StepRun]) -> dict[str, StepStat
         elif last.status == StepRunStatus.RUNNING and execution.status != ExecutionStatus.RUNNING:
             # A run ended (canceled, say) while this attempt was under way and nobody finished it.
             label = f"running when the execution was {execution.status}"
-        states[key] = StepState(status=status, label=label, attempts=max(run.attempt for run in attempts),
-                                runs=len(attempts))
+        # a deferral (a message waiting for its window or a cap) is not an attempt
+        tried = [run.attempt for run in attempts if run.status != StepRunStatus.DEFERRED]
+        states[key] = StepState(status=status, label=label, attempts=max(tried, default=0), runs=len(attempts))
     waiting = (execution.cursor[-1].get("wait") if execution.cursor else None) or {}
     if waiting.get("step") and execution.status in (ExecutionStatus.WAITING, ExecutionStatus.CANCELED):
         # a wait_for or approval step under way has no row in the log until it ends

@@ -15,6 +15,7 @@ from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
 from automations.durations import parse as parse_duration
 from automations.engine import run_loop
+from automations.messaging.gate import Gate
 from automations.scope import Scope, UnstoredRun, build_scope, to_json
 from automations.status import ExecutionStatus, StepRunStatus
 from automations.steps import Next, step_types
@@ -25,6 +26,7 @@ from automations.templating import RenderError, empty_variables
 from billing_events.gateway import BillingGateway, gateway_override
 
 MAX_SIMULATED_STEPS = 5000
+MAX_HOLDS = 20  # a message held back again and again (by windows and caps) in one test run
 
 
 class DataOnlyGateway(BillingGateway):
@@ -95,6 +97,7 @@ class _Simulation:
         self.decisions: dict[str, str] = {}
         self.decision = "approved"
         self.waited: dict[str, Any] = {}  # how each wait under way ends, by step key
+        self.sent: list[tuple[str, str, datetime]] = []  # messages "sent": customer, channel, virtual time
         self.ended: tuple[str, str] = (ExecutionStatus.FAILED, "")
 
     @property
@@ -188,6 +191,8 @@ class _Simulation:
             if action is None:
                 raise ActionError(f"action {step['action']!r} is not registered")
             config = action.render(step.get("config", {}), context.variables)
+            if action.channel and self._held(action, step, context):
+                return Next()
             would = action.preview(config, context)
         except (ActionError, RenderError) as exc:
             self.entry(step, action=step["action"], error=str(exc))
@@ -200,6 +205,29 @@ class _Simulation:
         self.outputs[step["key"]] = to_json(would)
         step_done(self.cursor)
         return Next()
+
+    def _held(self, action: Any, step: dict[str, Any], context: ActionContext) -> bool:
+        """Pass the message's send-window and cap waits in virtual time, each an entry of the
+        timeline; True when a cap skips it (the step is then done, its output ``{"skipped": ...}``)."""
+        gate = Gate(action, step.get("config", {}), context, self.program.definition)
+        for _ in range(MAX_HOLDS):
+            held = gate.preview(clock.now(), self.sent)
+            if held is None:
+                break
+            if held.skipped:
+                self.entry(step, action=step["action"], **held.output())
+                self.outputs[step["key"]] = held.output()
+                step_done(self.cursor)
+                return True
+            self.entry(step, action=step["action"], **held.output(),
+                       waits=format_delta(held.until - clock.now()))
+            clock.set_virtual(held.until)
+            context.now = clock.now()
+        else:
+            raise ActionError(f"held back by its send window and frequency caps {MAX_HOLDS} times in a row")
+        if gate.customer_id:
+            self.sent.append((gate.customer_id, action.channel, clock.now()))
+        return False
 
     # -- the result ---------------------------------------------------------------------------------
 

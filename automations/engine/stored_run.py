@@ -31,6 +31,7 @@ from automations.engine import approvals, run_loop, waits
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
+from automations.messaging import gate
 from automations.models import Execution, StepRun
 from automations.scope import Scope, build_scope, to_json
 from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
@@ -277,6 +278,10 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
         return _failed(current, step, attempt, f"config: {exc}", retryable=False)
     if action.is_local():
         return _perform_inline(current, step, action, config, context)
+    held = gate.admit(action, step.get("config", {}), context, current.program.definition, clock.now(),
+                      current.execution.automation_id)
+    if held is not None:
+        return _held(current, step, attempt, held)
 
     try:
         with current.transaction():
@@ -289,7 +294,7 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
 
     try:
         try:
-            output = action.run(config, context)
+            output = gate.send(action, config, context)
         except TaskTimedOut:
             # django-q2's alarm: the task outlived Q_CLUSTER["timeout"] during this attempt, and
             # the worker is about to be replaced. The attempt counts as failed (timed out) under
@@ -346,6 +351,19 @@ def _perform_inline(current: StoredRun, step: dict[str, Any], action: Any, confi
         logger.exception("action %s failed unexpectedly", step["action"])
         return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False,
                        input=to_json(action.redact(config)))
+
+
+def _held(current: StoredRun, step: dict[str, Any], attempt: int, held: gate.Held) -> Next:
+    """A message its send window or a frequency cap holds back: skipped (the step succeeds with
+    ``{"skipped": ...}`` as its output), or the run waits, the step not attempted, and tries again."""
+    with current.transaction():
+        if held.skipped:
+            current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, output=held.output())
+            return _succeeded(current, step, held.output())
+        current.log(step, StepRunStatus.DEFERRED, attempt=attempt, output=held.output())
+        outcome = Next(wake_at=held.until)
+        _commit(current, outcome)
+    return outcome
 
 
 def _interruptions(current: StoredRun, step: dict[str, Any], index: str) -> int:

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 from automations import vault
 from automations.actions import registry as actions
 from automations.models.steps import Step
-from automations.status import OnFailure
+from automations.status import ExecutionStatus, OnFailure, StepRunStatus
 from automations.steps.base import Next, Run, StepJSON, StepKind
 from automations.steps.cursor import Frame, step_done
 from automations.steps.registry import register_step_type
@@ -106,6 +106,14 @@ class ActionStep(StepKind, Step):
         if self.on_failure != OnFailure.FAIL:
             data["on_failure"] = self.on_failure
         return data
+
+    @classmethod
+    def waiting_state(cls, step_run, execution):
+        # a message its send window or a frequency cap holds back (automations.messaging): the
+        # deferral's row says until when and why
+        if step_run.status == StepRunStatus.DEFERRED and execution.status == ExecutionStatus.WAITING:
+            return "waiting", (step_run.output or {}).get("reason") or "waiting"
+        return None
 
     @classmethod
     def reach(cls, run: Run, step: StepJSON) -> Next:

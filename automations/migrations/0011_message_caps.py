@@ -5,7 +5,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automations', '0009_waits_approvals'),
+        ('automations', '0010_backtest'),
     ]
 
     operations = [
