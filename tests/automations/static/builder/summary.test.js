@@ -61,3 +61,9 @@ test("triggers in words", () => {
   "On the first business day of each month at 09:00 (Europe/Berlin), skipping DE-BY holidays");
   assert.equal(summarizeTrigger({ type: "schedule", schedule: { kind: "interval", every: "24h" } }), "Every 24 hours");
 });
+
+test("a message's card names its send window", () => {
+  const step = { key: "ping", type: "action", action: "send_sms",
+                 config: { to: "{{ customer.phone }}", message: "Hi", send_window: { days: ["mon", "tue", "wed", "thu", "fri"], from: "09:00", to: "17:00" } } };
+  assert.equal(summarizeStep(step), "Send SMS to {{ customer.phone }}, mon-fri 09:00-17:00");
+});

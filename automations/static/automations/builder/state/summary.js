@@ -1,6 +1,8 @@
 // One-line summaries a person reads on each card: "Send email payment_failed_gentle to
 // {{ customer.email }}", "If invoice.status equals open", "wait 3 days". Pure.
 
+import { describeWindow } from "./messaging.js";
+
 const UNITS = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
 const ISO_UNITS = [["Y", "year"], ["M", "month"], ["W", "week"], ["D", "day"]];
 const ISO_TIME_UNITS = [["H", "hour"], ["M", "minute"], ["S", "second"]];
@@ -142,8 +144,9 @@ export function summarizeStep(step, actions = {}) {
   switch (step.type) {
     case "action": {
       const summary = ACTION_SUMMARIES[step.action];
-      if (summary) return summary(step.config || {});
-      return actions[step.action]?.label || step.action || "Action";
+      const text = summary ? summary(step.config || {}) : actions[step.action]?.label || step.action || "Action";
+      const window = step.config?.send_window;
+      return window ? `${text}, ${describeWindow(window)}` : text;
     }
     case "branch": {
       const text = summarizeCondition(step.if);

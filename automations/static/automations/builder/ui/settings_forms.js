@@ -1,10 +1,12 @@
 // The side panel's forms for the automation itself: its trigger (event picker with description
 // and sample payload; schedule editor with the next five run times from the server; manual), its
-// entry conditions, and its settings (name, correlation key, reentry, exit_on, retry policy).
+// entry conditions, and its settings (name, correlation key, reentry, exit_on, retry policy,
+// timezone, frequency caps).
 
 import { clear, formatTime, formatTimeIn, h, pretty } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
 import { checkboxField, selectField, textField } from "./fields.js";
+import { frequencyCapFields } from "./message_forms.js";
 import { countsBusinessDays, withHolidays } from "../state/schedule.js";
 
 const PARAMETERS = {
@@ -237,6 +239,10 @@ export function settingsForm(app, readOnly) {
         field: `exit_on.${type}`, label: type, checked: exitOn.has(type), readOnly, onChange: (on) => toggleExit(type, on) })),
       h("ul", { class: "ab-errors", "aria-live": "polite" })),
     policyFields(app, readOnly),
+    selectField({ field: "timezone", label: "timezone", value: definition.timezone || "", readOnly, blank: "(none: UTC)",
+                  choices: timezones(), help: "Send windows are read in the customer's timezone, else this one.",
+                  onChange: (value) => app.editSettings({ timezone: value || undefined }) }),
+    frequencyCapFields(app, readOnly),
   ];
 }
 

@@ -6,7 +6,9 @@ import { h } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
 import { emailPanel } from "./email_editor.js";
 import { checkboxField, selectField, textField } from "./fields.js";
+import { sendWindowFields } from "./message_forms.js";
 import { schemaForm } from "./schema_form.js";
+import { takesSendWindow } from "../state/messaging.js";
 
 const COLLECTIONS = ["customers", "invoices", "subscriptions"];
 
@@ -49,7 +51,8 @@ function actionForm(app, step, readOnly) {
     h("p", { class: "ab-help" }, action.description),
     step.action === "send_email"
       ? emailPanel(app, step, action, change, readOnly)
-      : schemaForm({ action, config: step.config, readOnly, picker, onChange: change }),
+      : schemaForm({ action, config: step.config, readOnly, picker, onChange: change, skip: ["send_window"] }),
+    takesSendWindow(action) ? sendWindowFields(app, step, readOnly) : null,
     h("fieldset", { class: "ab-fieldset" }, h("legend", {}, "When it fails"),
       selectField({ field: "on_failure", label: "on_failure", value: step.on_failure || "fail", readOnly,
                     choices: [["fail", "fail the run"], ["continue", "continue with the next step"]],

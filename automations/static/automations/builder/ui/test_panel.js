@@ -36,6 +36,8 @@ function wouldDo(entry) {
 
 function entryDetails(entry) {
   if (entry.error) return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}`)];
+  // a message held back: "waited for the send window until …", "capped: delayed until …" / "capped: skipped (…)"
+  if (entry.deferred || entry.skipped) return [labelled(entry.skipped ? "Skipped" : "Waits", entry.reason)];
   switch (entry.type) {
     case "action": return wouldDo(entry);
     case "branch": return [labelled("Took", entry.branch === "then" ? "Then" : "Else"), h("p", { class: "ab-help" }, entry.reason || "")];
