@@ -23,6 +23,26 @@ from billing_events.errors import InvalidInput
 DELAY_FIELDS = ("duration", "until", "offset", "at")
 
 
+def validate_until(validator: Any, step: StepJSON, path: str, loop_vars: tuple[str, ...], canonical: StepJSON,
+                   *, example: str) -> None:
+    """An ``until`` (a date-time or a date template, ``example`` shown when it is neither) with its
+    optional ``offset``; an ``offset`` without ``until`` is an error. Delays and waits share it."""
+    if "until" in step:
+        until = step["until"]
+        if not isinstance(until, str) or not until.strip():
+            validator.error(f"{path}.until", f"must be a date-time or a template such as {example}")
+        else:
+            validator.templates(until, f"{path}.until", loop_vars)
+        canonical["until"] = until
+        if "offset" in step:
+            try:
+                parse_duration(step["offset"], field=f"{path}.offset", allow_negative=True)
+            except InvalidInput as exc:
+                validator.errors += exc.errors
+            canonical["offset"] = step["offset"]
+    elif "offset" in step:
+        validator.error(f"{path}.offset", "only goes with until")
+
 @register_step_type
 class DelayStep(StepKind, Step):
     type_name = "delay"
@@ -45,22 +65,7 @@ class DelayStep(StepKind, Step):
             except InvalidInput as exc:
                 validator.errors += exc.errors
             canonical["duration"] = step["duration"]
-        if has_until:
-            until = step["until"]
-            if not isinstance(until, str) or not until.strip():
-                validator.error(f"{path}.until",
-                                "must be a date-time or a template such as {{ subscription.current_period_end }}")
-            else:
-                validator.templates(until, f"{path}.until", loop_vars)
-            canonical["until"] = until
-            if "offset" in step:
-                try:
-                    parse_duration(step["offset"], field=f"{path}.offset", allow_negative=True)
-                except InvalidInput as exc:
-                    validator.errors += exc.errors
-                canonical["offset"] = step["offset"]
-        elif "offset" in step:
-            validator.error(f"{path}.offset", "only goes with until")
+        validate_until(validator, step, path, loop_vars, canonical, example="{{ subscription.current_period_end }}")
         if "at" in step:
             if not isinstance(step["at"], str) or not TIME_OF_DAY.match(step["at"]):
                 validator.error(f"{path}.at", f"{step['at']!r} is not a time of day (HH:MM, 24-hour)")

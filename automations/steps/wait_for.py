@@ -19,7 +19,7 @@ from automations.models.steps import Step
 from automations.status import StepRunStatus
 from automations.steps.base import Next, Run, StepFailed, StepJSON, StepKind
 from automations.steps.cursor import step_done
-from automations.steps.delay import wake_time
+from automations.steps.delay import validate_until, wake_time
 from automations.steps.lanes import walk
 from automations.steps.registry import register_step_type
 from automations.templating import RenderError
@@ -43,21 +43,7 @@ def validate_limit(validator: Any, step: StepJSON, path: str, loop_vars: tuple[s
         except InvalidInput as exc:
             validator.errors += exc.errors
         canonical["timeout"] = step["timeout"]
-    if has_until:
-        until = step["until"]
-        if not isinstance(until, str) or not until.strip():
-            validator.error(f"{path}.until", "must be a date-time or a template such as {{ invoice.due_date }}")
-        else:
-            validator.templates(until, f"{path}.until", loop_vars)
-        canonical["until"] = until
-        if "offset" in step:
-            try:
-                parse_duration(step["offset"], field=f"{path}.offset", allow_negative=True)
-            except InvalidInput as exc:
-                validator.errors += exc.errors
-            canonical["offset"] = step["offset"]
-    elif "offset" in step:
-        validator.error(f"{path}.offset", "only goes with until")
+    validate_until(validator, step, path, loop_vars, canonical, example="{{ invoice.due_date }}")
 
 
 def deadline(step: StepJSON, scope: Any, now: datetime) -> datetime | None:
