@@ -70,8 +70,10 @@ class Action:
     #: JSON Schema of the output later steps read as ``steps.<key>.output`` (the builder's
     #: variable picker lists its properties).
     output_schema: ClassVar[dict[str, Any]] = {"type": "object"}
-    #: Its whole effect is a write in this database that leaves nothing behind when it fails: it
-    #: then runs in its step's transaction, exactly once without recovery (``is_local``).
+    #: Its whole effect is a write in this database: it then runs in its step's transaction,
+    #: exactly once without recovery (``is_local``). An ActionError it raises commits with what it
+    #: wrote (a decline's failed payment), so it rolls back itself, in an atomic block, whatever a
+    #: failure must not leave; any other exception rolls the whole attempt back.
     local: ClassVar[bool] = False
     #: It changes billing data: later steps of the same pass read that data again.
     changes_billing_data: ClassVar[bool] = False
@@ -126,7 +128,8 @@ class Action:
 
     def recover(self, context: ActionContext) -> dict[str, Any] | None:
         """After a worker died mid-attempt: the output of the attempt if it is known to have taken
-        effect (looked up by ``context.idempotency_key``), else None to perform the action again."""
+        effect (looked up by ``context.idempotency_key``), an ActionError if it took effect and
+        failed (a recorded decline), else None to perform the action again."""
         return None
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:

@@ -66,11 +66,10 @@ class CreateTask(Action):
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         values = self._values(config, context)
         if context.inline:  # committed with its step or not at all: no earlier attempt to look for
-            try:
-                task = Task.objects.create(idempotency_key=context.idempotency_key,
-                                           execution_id=context.execution_id, **values)
-            except IntegrityError as exc:
-                raise ActionError(f"could not create the task: {exc}", retryable=True) from exc
+            # A database error here is left to rise: it rolls the whole attempt back (the engine
+            # then fails the step, retryable), where an ActionError would commit with the step.
+            task = Task.objects.create(idempotency_key=context.idempotency_key, execution_id=context.execution_id,
+                                       **values)
             return self._output(task)
         try:
             # Look, then create, without get_or_create's savepoint: only the worker holding this
@@ -119,7 +118,7 @@ class UpdateCustomer(GatewayAction):
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().update_customer(
             context.entity_id("customer"), fields=config.get("fields", {}),
-            metadata=config.get("metadata", {}), idempotency_key=context.idempotency_key)
+            metadata=config.get("metadata", {}), idempotency_key=self.operation_key(context))
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "update_customer", "customer_id": context.entity_id("customer"),
@@ -142,7 +141,7 @@ class AddTag(GatewayAction):
         tag = config["tag"].strip()
         if not tag:
             raise ActionError("config.tag rendered to an empty tag")
-        return get_gateway().add_tag(context.entity_id("customer"), tag, idempotency_key=context.idempotency_key)
+        return get_gateway().add_tag(context.entity_id("customer"), tag, idempotency_key=self.operation_key(context))
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "add_tag", "customer_id": context.entity_id("customer"),

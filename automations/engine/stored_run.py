@@ -2,9 +2,10 @@
 
 Consecutive steps run inline in one worker task; only a delay, a retry wait or the end of the
 time budget hands the execution back (as a wake-up), so no worker is ever held by a wait. A step
-costs one commit: its log row, its effect when that is a write in this database (create_task,
-add_tag, update_customer with the reference gateway) and the cursor move commit together, guarded
-by the worker's lease, so such a step happens exactly once with nothing to recover. A control step
+costs one commit: its log row, its effect when that is a write in this database (create_task; the
+billing actions, add_tag and update_customer with the reference gateway) and the cursor move commit
+together, guarded by the worker's lease, so such a step happens exactly once with nothing to
+recover; an error such an action reports commits with what it wrote on purpose. A control step
 that goes straight on (a branch, a loop, a delay already over) commits with the next step. Only an
 action with an outside effect keeps two commits, an intent and a result, settled by idempotency key
 after a crash. The execution's state stays in memory across the steps of a pass, and billing data is
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django_q.exceptions import TimeoutException as TaskTimedOut
 
 from automations import clock
@@ -249,7 +250,11 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
     if interrupted is not None:
         # A worker died during this attempt: ask the action, by idempotency key, whether it took
         # effect, rather than guess.
-        recovered = action.recover(context) if action else None
+        try:
+            recovered = action.recover(context) if action else None
+        except ActionError as exc:  # it took effect and failed (a recorded decline): that is the attempt's outcome
+            return _failed(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
+                           record=interrupted, output=exc.output)
         if recovered is None and _interruptions(current, step, index) + 1 >= app_settings.MAX_INTERRUPTED_ATTEMPTS:
             # Performed again and again, it would kill worker after worker (an attempt that always
             # outlives the task's timeout): the step fails for good instead.
@@ -325,32 +330,36 @@ def _action(current: StoredRun, step: dict[str, Any]) -> Next:
 def _perform_inline(current: StoredRun, step: dict[str, Any], action: Any, config: dict[str, Any],
                     context: ActionContext) -> Next:
     """An action whose effect is a write in this database: it runs in its step's transaction, with
-    its log row and the cursor move; if anything fails, nothing of the attempt remains."""
+    its log row and the cursor move. An ActionError it raises commits with what it wrote on purpose
+    (a decline's failed payment); any other exception leaves nothing of the attempt."""
     attempt, context.inline = context.attempt, True
+    shown = to_json(action.redact(config))
     try:
         with current.transaction():
-            output = action.run(config, context)
-            current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, input=to_json(action.redact(config)),
-                        output=output)
-            if action.changes_billing_data:
-                current.billing.clear()
+            try:
+                output = action.run(config, context)
+            except ActionError as exc:
+                return _fail(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
+                             output=exc.output, input=shown)
+            finally:
+                if action.changes_billing_data:  # a failed attempt may have changed it too (a decline's payment)
+                    current.billing.clear()
+            current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, input=shown, output=output)
             return _succeeded(current, step, output)
     except TaskTimedOut:
         # As for any attempt (see _action): counted as failed (timed out), then the worker goes.
         outcome = _failed(current, step, attempt, "timed out: the attempt outlived the worker's task "
-                          "timeout (Q_CLUSTER['timeout'])", retryable=True, input=to_json(action.redact(config)))
+                          "timeout (Q_CLUSTER['timeout'])", retryable=True, input=shown)
         if outcome.wake_at is None and outcome.status is None:
             _hand_back(current)
         raise
-    except ActionError as exc:
-        return _failed(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
-                       output=exc.output, input=to_json(action.redact(config)))
     except LeaseLost:
         raise
     except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
         logger.exception("action %s failed unexpectedly", step["action"])
-        return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}", retryable=False,
-                       input=to_json(action.redact(config)))
+        # A database error (a deadlock, a key another worker took) may pass on a later attempt; a bug will not.
+        return _failed(current, step, attempt, f"{type(exc).__name__}: {exc}",
+                       retryable=isinstance(exc, DatabaseError), input=shown)
 
 
 def _held(current: StoredRun, step: dict[str, Any], attempt: int, held: gate.Held) -> Next:
@@ -393,23 +402,30 @@ def _succeeded(current: StoredRun, step: dict[str, Any], output: Any) -> Next:
     return outcome
 
 
-def _failed(current: StoredRun, step: dict[str, Any], attempt: int, error: str, *, retryable: bool,
-            retry_after: float | None = None, record: StepRun | None = None, output: Any = None,
-            input: Any = None) -> Next:
+def _failed(current: StoredRun, step: dict[str, Any], attempt: int, error: str, **failure: Any) -> Next:
+    """The attempt failed: recorded, with the retry wait or what follows a failure, in a transaction of its own."""
     with current.transaction():
-        if record is None:
-            record = current.log(step, StepRunStatus.FAILED, attempt=attempt, error=error, input=input,
-                                 output=output)
-        else:
-            record.status, record.error, record.finished_at = StepRunStatus.FAILED, error, clock.now()
-            record.output = to_json(output)
-            record.save(update_fields=["status", "error", "finished_at", "output"])
-        policy = retry_policy(current.program.definition.get("retry"), step.get("retry"))
-        if retryable and attempt < policy.max_attempts:
-            current.cursor[-1]["attempt"] = attempt + 1
-            outcome = Next(wake_at=clock.now() + retry_delay(policy, attempt, retry_after))
-        else:
-            final_error = after_failure(current.cursor, current.outputs, step, error, to_json(output))
-            outcome = Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()
-        _commit(current, outcome)
+        return _fail(current, step, attempt, error, **failure)
+
+
+def _fail(current: StoredRun, step: dict[str, Any], attempt: int, error: str, *, retryable: bool,
+          retry_after: float | None = None, record: StepRun | None = None, output: Any = None,
+          input: Any = None) -> Next:
+    """The attempt failed: its log row, then a retry wait or the step's fallback / on_failure
+    (inside the caller's transaction)."""
+    if record is None:
+        record = current.log(step, StepRunStatus.FAILED, attempt=attempt, error=error, input=input,
+                             output=output)
+    else:
+        record.status, record.error, record.finished_at = StepRunStatus.FAILED, error, clock.now()
+        record.output = to_json(output)
+        record.save(update_fields=["status", "error", "finished_at", "output"])
+    policy = retry_policy(current.program.definition.get("retry"), step.get("retry"))
+    if retryable and attempt < policy.max_attempts:
+        current.cursor[-1]["attempt"] = attempt + 1
+        outcome = Next(wake_at=clock.now() + retry_delay(policy, attempt, retry_after))
+    else:
+        final_error = after_failure(current.cursor, current.outputs, step, error, to_json(output))
+        outcome = Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()
+    _commit(current, outcome)
     return outcome

@@ -3,6 +3,7 @@ transaction (exactly once, nothing to recover), and a control step commits with 
 from __future__ import annotations
 
 import pytest
+from django.db import OperationalError, transaction
 
 from automations import services
 from automations.actions import Action, ActionError, registry
@@ -22,20 +23,33 @@ def run(engine, automation) -> Execution:
 
 
 class LocalNote(Action):
-    """Creates a task, then does what the test asks: fail, or see its run canceled meanwhile."""
+    """Creates a task, then does what the test asks: fail (keeping its task or rolling it back
+    itself), break, or see its run canceled meanwhile."""
 
     key = "local_note"
     local = True
     then = ""
 
     def run(self, config, context):
-        Task.objects.create(title="written by the attempt", idempotency_key=context.idempotency_key,
-                            execution_id=context.execution_id)
+        if self.then == "fail and roll back":
+            with transaction.atomic():
+                self.write(context)
+                raise ActionError("the attempt failed after writing")
+        self.write(context)
         if self.then == "fail":
             raise ActionError("the attempt failed after writing")
+        if self.then == "break":
+            raise RuntimeError("a bug")
+        if self.then == "deadlock":
+            raise OperationalError("deadlock detected")
         if self.then == "lose the lease":  # as if another worker had taken the run over meanwhile
             Execution.objects.filter(pk=context.execution_id).update(lease_token="another worker's")
         return {"ok": True}
+
+    @staticmethod
+    def write(context):
+        Task.objects.create(title="written by the attempt", idempotency_key=context.idempotency_key,
+                            execution_id=context.execution_id)
 
 
 @pytest.fixture
@@ -56,16 +70,37 @@ def test_a_local_action_commits_with_its_log_row(db, engine, local_note):
     assert Task.objects.count() == 1
 
 
-def test_a_failed_local_attempt_leaves_nothing_but_its_failure(db, engine, local_note):
-    local_note.then = "fail"
+@pytest.mark.parametrize(("then", "tasks", "error"), [
+    ("fail", 1, "the attempt failed after writing"),  # an error it raises commits with what it wrote
+    ("fail and roll back", 0, "the attempt failed after writing"),  # unless it rolled that back itself
+    ("break", 0, "RuntimeError: a bug"),  # any other exception leaves nothing of the attempt
+])
+def test_what_a_failed_local_attempt_leaves_is_up_to_the_action(db, engine, local_note, then, tasks, error):
+    local_note.then = then
     try:
         execution = run(engine, make([BRANCH]))
     finally:
         local_note.then = ""
-    assert execution.status == "failed"
-    assert Task.objects.count() == 0, "what the attempt wrote is rolled back with it"
+    assert execution.status == "failed" and execution.step_runs.get(step_key="note").error == error
+    assert Task.objects.count() == tasks
     assert list(execution.step_runs.order_by("pk").values_list("step_key", "status")) == [
         ("always", "succeeded"), ("note", "failed")], "the branch before it is still logged"
+
+
+def test_a_database_error_rolls_the_attempt_back_and_is_tried_again(db, engine, local_note):
+    local_note.then = "deadlock"
+    try:
+        automation = make([{**BRANCH["then"][0], "retry": {"max_attempts": 2, "initial_interval": "1m"}}])
+        execution = run(engine, automation)
+        assert execution.status == "waiting" and Task.objects.count() == 0
+        local_note.then = ""
+        engine.advance(minutes=1)
+    finally:
+        local_note.then = ""
+    execution.refresh_from_db()
+    assert execution.status == "succeeded" and Task.objects.count() == 1
+    assert list(execution.step_runs.values_list("attempt", "status", "error")) == [
+        (1, "failed", "OperationalError: deadlock detected"), (2, "succeeded", "")]
 
 
 def test_a_local_action_that_cannot_prove_its_lease_takes_no_effect(db, engine, local_note):
