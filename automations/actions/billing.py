@@ -1,5 +1,6 @@
-"""Billing actions: each calls the billing gateway with the step's idempotency key, so a retried
-or redelivered step never charges, voids or credits twice."""
+"""Billing actions: each calls the billing gateway with an idempotency key, so a redelivered step
+or a worker's crash never charges, voids or credits twice. With a gateway that shares the apps'
+database (the reference gateway) they run in their step's transaction."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -46,6 +47,13 @@ def literal_amount_errors(config: dict[str, Any], field: str = "amount") -> list
     return []
 
 
+def _declined(result: dict[str, Any]) -> ActionError:
+    """A decline as the step's failure: retried under the step's retry policy (each attempt charges
+    again), then fallback and on_failure apply; its output keeps the decline code so a later branch
+    can look at ``steps.<key>.output.decline_code``."""
+    return ActionError(f"payment declined: {result.get('decline_code')}", retryable=True, output=result)
+
+
 class RetryPayment(GatewayAction):
     family = "billing"
     key = "retry_payment"
@@ -57,22 +65,28 @@ class RetryPayment(GatewayAction):
         "additionalProperties": False}
     output_schema = outputs("status", "payment_id", "decline_code", "decline_message", "amount", "currency",
                             "attempt_number", "payment_method")
+    local_when_shared = True
+
+    def operation_key(self, context: ActionContext) -> str:
+        # Each attempt is a charge of its own: a retry after a decline charges again rather than
+        # being handed the first decline back. Within one attempt the key stays, so a crash never
+        # charges twice; the first attempt keeps the step's own key.
+        key = context.idempotency_key
+        return key if context.attempt == 1 else f"{key}:{context.attempt}"
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         method = config.get("payment_method", "default")
         result = get_gateway().retry_payment(context.entity_id("invoice"),
                                              payment_method=None if method == "default" else method,
-                                             idempotency_key=context.idempotency_key)
+                                             idempotency_key=self.operation_key(context))
         if result.get("status") != "succeeded":
-            # A decline is the step failing (fallback and on_failure apply); its output keeps the
-            # decline code so a later branch can look at steps.<key>.output.decline_code.
-            raise ActionError(f"payment declined: {result.get('decline_code')}", output=result)
+            raise _declined(result)
         return result
 
     def recover(self, context: ActionContext) -> dict[str, Any] | None:
         result = super().recover(context)
         if result is not None and result.get("status") != "succeeded":
-            return None  # a decline recovered after a crash is treated like a fresh decline below
+            raise _declined(result)  # the attempt was made and declined: not made again
         return result
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
@@ -94,10 +108,11 @@ class VoidInvoice(GatewayAction):
     config_schema = {"type": "object", "properties": {"reason": {"type": "string", "description": "Why it is voided."}},
                      "additionalProperties": False}
     output_schema = outputs("invoice_id", "status", "reason")
+    local_when_shared = True
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().void_invoice(context.entity_id("invoice"), reason=config.get("reason", ""),
-                                          idempotency_key=context.idempotency_key)
+                                          idempotency_key=self.operation_key(context))
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "void_invoice", "invoice_id": context.entity_id("invoice"),
@@ -123,11 +138,12 @@ class CreateCreditNote(AmountAction):
         "amount": {**AMOUNT, "description": "Amount to credit (default: the invoice's full amount)."},
         "reason": {"type": "string", "description": "Why the credit is given."}}, "additionalProperties": False}
     output_schema = outputs("credit_note_id", "invoice_id", "amount", "currency", "invoice_status", "amount_due")
+    local_when_shared = True
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().create_credit_note(
             context.entity_id("invoice"), amount=parse_amount(config.get("amount"), "config.amount"),
-            reason=config.get("reason", ""), idempotency_key=context.idempotency_key)
+            reason=config.get("reason", ""), idempotency_key=self.operation_key(context))
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         amount = parse_amount(config.get("amount"), "config.amount")
@@ -144,11 +160,12 @@ class ApplyCredits(AmountAction):
         "amount": {**AMOUNT, "description": "Amount to apply (default: as much as the balance allows)."}},
         "additionalProperties": False}
     output_schema = outputs("applied", "balance", "amount_due", "invoice_status")
+    local_when_shared = True
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return get_gateway().apply_credits(context.entity_id("invoice"),
                                            amount=parse_amount(config.get("amount"), "config.amount"),
-                                           idempotency_key=context.idempotency_key)
+                                           idempotency_key=self.operation_key(context))
 
     def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         amount = parse_amount(config.get("amount"), "config.amount")

@@ -12,13 +12,19 @@ class GatewayAction(Action):
     """Runs one gateway operation; a gateway error becomes a step error (retryable if it says so),
     and an attempt cut short by a crash is settled by asking the gateway for its idempotency key."""
 
-    #: Its operation records nothing when it fails (a decline, by contrast, is recorded): with a
-    #: gateway that shares the apps' database it runs in its step's transaction.
+    #: With a gateway that shares the apps' database it runs in its step's transaction: its
+    #: operation's writes, the step's log row and the cursor move commit together, exactly once.
+    #: The operation keeps what a failure leaves on purpose (a decline's failed payment and its
+    #: record under the key, committed with the failed step) and rolls back the rest itself.
     local_when_shared: bool = False
     changes_billing_data = True
 
     def is_local(self) -> bool:
         return self.local_when_shared and get_gateway().shares_database
+
+    def operation_key(self, context: ActionContext) -> str:
+        """The idempotency key the gateway acts once for: the step's, the same for every attempt."""
+        return context.idempotency_key
 
     def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         """Perform the gateway operation and return its result."""
@@ -31,4 +37,4 @@ class GatewayAction(Action):
             raise ActionError(str(exc), retryable=exc.retryable, output={"code": exc.code}) from exc
 
     def recover(self, context: ActionContext) -> dict[str, Any] | None:
-        return get_gateway().find_operation(context.idempotency_key)
+        return get_gateway().find_operation(self.operation_key(context))

@@ -1,17 +1,19 @@
 """Billing actions in automations: branch on a decline code, exactly-once money movements."""
 from __future__ import annotations
 
+from contextlib import suppress
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 
 from automations import services
-from automations.actions import registry
+from automations.actions import ActionError, registry
 from automations.models import Execution
 from automations.conf import app_settings
 from billing_events.models import CreditNote, Customer, Invoice, Payment
 from tests.conftest import sample
+from tests.fixtures.gateways import gateway_apart  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,21 +89,30 @@ class WorkerDied(BaseException):
     pass
 
 
-def test_a_payment_made_before_a_crash_is_not_made_again(engine, monkeypatch):
+def crash_after_the_charge(engine, monkeypatch, method: str, steps: list) -> None:
+    """A run whose worker dies in its retry_payment step, after the gateway charged."""
     automation = services.create_automation({"name": "Retry", "trigger": {"type": "event", "event": "payment.failed"},
-        "steps": [{"key": "retry", "type": "action", "action": "retry_payment", "config": {}}, email("thanks", "ok")]})
+                                             "steps": steps})
     services.activate(automation)
     action = registry.get("retry_payment")
     real_call = action.call
 
     def charge_then_die(config, context):
-        real_call(config, context)
+        with suppress(ActionError):  # a decline, which the gateway has recorded
+            real_call(config, context)
         raise WorkerDied
 
     monkeypatch.setattr(action, "call", charge_then_die)
     with pytest.raises(WorkerDied):
-        engine.emit("payment.failed", sample("payment.failed", customer={"default_payment_method": "pm_card_ok"}))
+        engine.emit("payment.failed", sample("payment.failed", customer={"default_payment_method": method}))
     monkeypatch.setattr(action, "call", real_call)
+
+
+def test_a_payment_made_before_a_crash_is_not_made_again(engine, monkeypatch, gateway_apart):
+    # A gateway apart commits its charge on its own, before the step's result: the intent row
+    # stays "running" and the resumed run asks the gateway by idempotency key.
+    crash_after_the_charge(engine, monkeypatch, "pm_card_ok", [
+        {"key": "retry", "type": "action", "action": "retry_payment", "config": {}}, email("thanks", "ok")])
     assert Payment.objects.filter(status="succeeded").count() == 1
 
     engine.advance(seconds=app_settings.LEASE_SECONDS + 1)
@@ -111,6 +122,21 @@ def test_a_payment_made_before_a_crash_is_not_made_again(engine, monkeypatch):
     run = execution.step_runs.get(step_key="retry")
     assert run.status == "succeeded" and "recovered by idempotency key" in run.error
     assert len(mail.outbox) == 1
+
+
+def test_a_decline_made_before_a_crash_is_not_made_again(engine, monkeypatch, gateway_apart):
+    crash_after_the_charge(engine, monkeypatch, "pm_card_declined", [
+        {"key": "retry", "type": "action", "action": "retry_payment", "config": {},
+         "fallback": [email("update_card", "Please update your card")]}])
+    assert Execution.objects.get().step_runs.get().status == "running"
+
+    engine.advance(seconds=app_settings.LEASE_SECONDS + 1)
+    execution = Execution.objects.get()
+    assert Payment.objects.exclude(pk="pay_4001").get().status == "failed", "the declined card is not charged again"
+    run = execution.step_runs.get(step_key="retry")
+    assert (run.attempt, run.status, run.error) == (1, "failed", "payment declined: card_declined")
+    assert run.output["decline_code"] == "card_declined"
+    assert execution.status == "failed" and [m.subject for m in mail.outbox] == ["Please update your card"]
 
 
 def test_void_credit_and_apply_credits_in_one_run(engine):

@@ -1,6 +1,7 @@
 """A real worker cluster on PostgreSQL, killed with SIGKILL at random moments while payments,
 credit notes, voids and webhooks are under way, restarted each time and left to recover: no run is
 lost, no money moves twice, no task is created twice, and each webhook step has one webhook id.
+And killed at one chosen moment: inside a money step's transaction, after the charge.
 
 ``pytest --crash-kills=60`` kills it more often than the CI's default of 3.
 """
@@ -11,17 +12,18 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from automations import services
 from automations.models import Execution, StepRun, Task
 from billing_events import emit
-from billing_events.models import CreditNote, Event, GatewayOperation, Invoice, Payment
+from billing_events.models import CreditNote, Customer, Event, GatewayOperation, Invoice, Payment
 from tests.conftest import sample
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -146,3 +148,90 @@ def test_a_cluster_killed_at_random_loses_nothing_and_does_nothing_twice(http_se
           f"{len(failed)} failed, "
           f"{sum(ids.values())} webhook deliveries for {len(ids)} webhook ids, "
           f"{StepRun.objects.filter(status='interrupted').count()} interrupted attempts")
+
+
+def blocked_backends() -> list[int]:
+    """The sessions on the test database waiting for a lock (the server may serve other databases)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def wait_until(condition, seconds: float, what: str, log_path: Path):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"waited {seconds}s for {what}\n" + log_path.read_text(errors="replace")[-3000:])
+
+
+def test_a_worker_killed_inside_a_money_steps_transaction_leaves_nothing_and_the_run_charges_once(tmp_path,
+                                                                                                   monkeypatch):
+    # The charge, its payment, its event and its record under the key are written in the step's
+    # transaction; the worker is killed while that transaction is open (held on a customer row
+    # this test locks: the payment's event updates that customer).
+    automation = services.create_automation({
+        "name": "Collect", "trigger": {"type": "event", "event": "invoice.issued"},
+        "steps": [{"key": "collect", "type": "action", "action": "retry_payment", "config": {}}]})
+    services.activate(automation)
+    with monkeypatch.context() as lost:  # the dispatch is lost on the way: the cluster's sweep queues it again
+        lost.setattr("automations.triggers.receivers.queue_now", lambda *args, **kwargs: None)
+        emit("invoice.issued", sample("invoice.issued", customer={"default_payment_method": "pm_card_ok"}), id="evt_1")
+    invoice_id, customer_id = Invoice.objects.get().pk, Invoice.objects.get().customer_id
+
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_customer() -> None:
+        try:
+            with transaction.atomic():
+                Customer.objects.select_for_update().get(pk=customer_id)
+                locked.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_customer)
+    holder.start()
+    log_path = tmp_path / "cluster.log"
+    with open(log_path, "wb") as log:
+        try:
+            assert locked.wait(10)
+            cluster = start("manage.py", "qcluster", log=log)
+            ticker = start("-m", "tests.fixtures.ticker", log=log)
+            try:
+                [worker] = wait_until(blocked_backends, 30, "the worker to wait inside its step", log_path)
+            finally:
+                kill(cluster)
+                kill(ticker)
+        finally:
+            release.set()
+            holder.join()
+
+        def worker_gone() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [worker])
+                return cursor.fetchone()[0] == 0
+
+        wait_until(worker_gone, 10, "the killed worker's session to end", log_path)
+        execution = Execution.objects.get()
+        assert execution.status == "running" and not execution.step_runs.exists()
+        assert not Payment.objects.filter(invoice_id=invoice_id).exists(), "the killed attempt left no payment"
+        assert not GatewayOperation.objects.exists() and not Event.objects.exclude(pk="evt_1").exists()
+        assert Invoice.objects.get().status == "open"
+
+        cluster = start("manage.py", "qcluster", log=log)
+        ticker = start("-m", "tests.fixtures.ticker", log=log)
+        try:
+            wait_until(lambda: Execution.objects.get().status == "succeeded", 30, "the resumed run", log_path)
+        finally:
+            kill(cluster)
+            kill(ticker)
+
+    execution = Execution.objects.get()
+    assert Payment.objects.get(invoice_id=invoice_id).status == "succeeded", "charged once"
+    assert list(execution.step_runs.values_list("attempt", "status")) == [(1, "succeeded")]
+    assert GatewayOperation.objects.get().key == f"{execution.pk}:collect:0"
+    assert Event.objects.filter(type="invoice.paid").count() == 1 and Invoice.objects.get().status == "paid"
