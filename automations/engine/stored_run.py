@@ -2,14 +2,17 @@
 
 Consecutive steps run inline in one worker task; only a delay, a retry wait or the end of the
 time budget hands the execution back (as a wake-up), so no worker is ever held by a wait. A step
-costs one commit: its log row, its effect when that is a write in this database (create_task; the
-billing actions, add_tag and update_customer with the reference gateway) and the cursor move commit
-together, guarded by the worker's lease, so such a step happens exactly once with nothing to
-recover; an error such an action reports commits with what it wrote on purpose. A control step
-that goes straight on (a branch, a loop, a delay already over) commits with the next step. Only an
-action with an outside effect keeps two commits, an intent and a result, settled by idempotency key
-after a crash. The execution's state stays in memory across the steps of a pass, and billing data is
-read once per pass and again only after an action that changed it.
+costs at most one commit: its log row, its effect when that is a write in this database
+(create_task; the billing actions, add_tag and update_customer with the reference gateway) and
+the cursor move commit together, guarded by the worker's lease, so such a step happens exactly
+once with nothing to recover; an error such an action reports commits with what it wrote on
+purpose. Steps that go straight on — control steps and such local actions — share one commit with
+the steps after them (up to ``STEPS_PER_COMMIT`` steps or ``SECONDS_PER_COMMIT``): all of them
+commit, or none and the run goes on from the last commit. Only an action with an outside effect
+keeps two commits, an intent and a result, settled by idempotency key after a crash; it commits
+the steps before it first. The execution's state stays in memory across the steps of a pass, step
+log rows are written together when their transaction commits, and billing data is read once per
+pass and again only after an action that changed it.
 """
 from __future__ import annotations
 
@@ -43,8 +46,15 @@ from automations.templating import RenderError
 
 logger = logging.getLogger("automations")
 
-#: At most this many control steps wait in one open transaction for the next step's commit.
-PENDING_CONTROL_STEPS = 10
+#: At most this many steps that go straight on share one commit, and for at most this long: the
+#: transaction holds the row locks of what its steps changed (a customer's row) until it commits.
+STEPS_PER_COMMIT = 20
+SECONDS_PER_COMMIT = 0.2
+
+
+class Rewind(Exception):
+    """A step raised while the open transaction held the effects of the steps before it: all of
+    them were rolled back, so the pass starts again from the last commit, one commit per step."""
 
 
 @dataclass
@@ -65,48 +75,71 @@ class StoredRun:
     #: What the gateway answered during this pass (see ``Scope``); cleared after an action that
     #: changed billing data.
     billing: dict[str, Any] = field(default_factory=dict)
-    #: The transaction control steps left open for the next step's commit, and their log rows
-    #: (written again if that transaction is rolled back and the run goes on).
+    #: False after a rewind: every step commits on its own for the rest of the pass.
+    batching: bool = True
+    #: The transaction the steps before the current one left open for its commit; whether it
+    #: holds their effects (writes besides the log rows); how many steps and since when.
     _open: Any = None
     _keep_open: bool = False
-    _pending_logs: list[StepRun] = field(default_factory=list)
-    _step_logs: list[StepRun] = field(default_factory=list)
+    _effects: bool = False
+    _steps_open: int = 0
+    _opened_at: float = 0.0
+    #: Log rows of the open transaction's steps, inserted together when it commits (kept for the
+    #: next commit when it is rolled back without effects and the run goes on).
+    _unsaved: list[StepRun] = field(default_factory=list)
 
     def scope(self) -> Scope:
         self.execution.outputs = self.outputs
         return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor), billing=self.billing)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """The step's transaction: the one control steps before it left open, or a new one.
-        Committed at the end unless the step keeps it open for the next one (``commit``); rolled
-        back by an exception."""
+    def transaction(self, *, writes: bool = False) -> Iterator[None]:
+        """The step's transaction: the one the steps before it left open, or a new one. Committed
+        at the end unless the step keeps it open for the next one (``commit``); rolled back by an
+        exception. A step that ``writes`` into a transaction holding earlier steps' effects runs
+        in a savepoint, so its failure rolls back only its own writes; any other exception there
+        rolls everything back and raises :class:`Rewind`."""
+        savepoint = None
         if self._open is None:
             self._open = transaction.atomic()
             self._open.__enter__()
-            if self._pending_logs:  # rolled back with a failed step; the run goes on from them
-                StepRun.objects.bulk_create(self._pending_logs)
-        self._keep_open, self._step_logs = False, []
+            self._effects, self._steps_open, self._opened_at = False, 0, time.monotonic()
+        elif writes and self._effects:
+            savepoint = transaction.savepoint()
+        self._keep_open, mark = False, len(self._unsaved)
         try:
             yield
-        except BaseException:
-            self._step_logs = []
+        except BaseException as exc:
+            del self._unsaved[mark:]
+            if savepoint is not None:
+                transaction.savepoint_rollback(savepoint)
+                raise
+            lost = self._effects
             self._close(*sys.exc_info())
+            if lost and isinstance(exc, Exception) and not isinstance(exc, LeaseLost):
+                raise Rewind() from exc
             raise
-        if self._keep_open:
-            self._pending_logs += self._step_logs
-        else:
+        if savepoint is not None:
+            transaction.savepoint_commit(savepoint)
+        self._steps_open += 1
+        if not self._keep_open:
             self._close(None, None, None)
-            self._pending_logs = []
-        self._step_logs = []
 
     def _close(self, *exc_info: Any) -> None:
         atomic, self._open = self._open, None
-        if exc_info[0] is not None:
-            for row in self._pending_logs:
-                row.pk = None
-                row._state.adding = True
+        if exc_info[0] is None:
+            try:
+                self._flush()
+            except BaseException:
+                atomic.__exit__(*sys.exc_info())
+                raise
         atomic.__exit__(*exc_info)
+
+    def _flush(self) -> None:
+        """Insert the log rows waiting for this transaction's commit, in the order of their steps."""
+        if self._unsaved:
+            StepRun.objects.bulk_create(self._unsaved)
+            self._unsaved = []
 
     def abandon(self) -> None:
         """Roll back a transaction an unexpected exception left open."""
@@ -115,14 +148,20 @@ class StoredRun:
 
     def log(self, step: dict[str, Any], status: str, *, attempt: int | None = None, output: Any = None,
             error: str = "", input: Any = None, index: str | None = None) -> StepRun:
-        row = StepRun.objects.create(
+        """A step-log row. A ``running`` row (an outside action's intent) is inserted at once: its
+        unique key stops a second worker; the others are inserted when their transaction commits."""
+        row = StepRun(
             execution=self.execution, step_key=step["key"], step_type=step["type"], action=step.get("action", ""),
             loop_index=loop_index(self.cursor) if index is None else index,
             attempt=self.cursor[-1].get("attempt", 1) if attempt is None else attempt, status=status, input=input,
             output=to_json(output), error=error, started_at=self.now,
             finished_at=None if status == StepRunStatus.RUNNING else clock.now(),
         )
-        self._step_logs.append(row)
+        if status == StepRunStatus.RUNNING:
+            self._flush()  # the log keeps the order of the steps
+            row.save(force_insert=True)
+        else:
+            self._unsaved.append(row)
         return row
 
     def perform(self, step: dict[str, Any]) -> Next:
@@ -134,13 +173,17 @@ class StoredRun:
     def atomic(self) -> Any:
         return self.transaction()
 
-    def commit(self, outcome: Next) -> None:
+    def commit(self, outcome: Next, *, effects: bool = False) -> None:
+        """Store the step's outcome: a step that goes straight on leaves its transaction open for
+        the next step's commit (whose guarded update proves the lease for both) while the batch
+        is small and young; otherwise the cursor is stored now. ``effects``: the step wrote
+        something besides its log row (a local action)."""
         goes_on = (outcome.status is None and outcome.waits_for is None
                    and (outcome.wake_at is None or outcome.wake_at <= clock.now()))
-        if goes_on and len(self._pending_logs) + len(self._step_logs) <= PENDING_CONTROL_STEPS:
-            # A control step that goes straight on commits with the next step (whose guarded
-            # update proves the lease for both).
+        if (goes_on and self.batching and self._steps_open + 1 < STEPS_PER_COMMIT
+                and time.monotonic() - self._opened_at < SECONDS_PER_COMMIT):
             outcome.wake_at, self._keep_open = None, True
+            self._effects = self._effects or effects
             return
         _commit(self, outcome)
 
@@ -169,7 +212,13 @@ def run(execution_id: int, lease: str, *, deadline: float | None = None) -> None
     try:
         current = _load(execution_id, lease, deadline)
         if current is not None:
-            run_loop.run_steps(current)
+            try:
+                run_loop.run_steps(current)
+            except Rewind:
+                current = _load(execution_id, lease, deadline)
+                if current is not None:
+                    current.batching = False
+                    run_loop.run_steps(current)
     except LeaseLost:
         logger.info("execution %s: lease lost (canceled or taken over); stopping", execution_id)
     finally:
@@ -335,7 +384,7 @@ def _perform_inline(current: StoredRun, step: dict[str, Any], action: Any, confi
     attempt, context.inline = context.attempt, True
     shown = to_json(action.redact(config))
     try:
-        with current.transaction():
+        with current.transaction(writes=True):
             try:
                 output = action.run(config, context)
             except ActionError as exc:
@@ -345,7 +394,7 @@ def _perform_inline(current: StoredRun, step: dict[str, Any], action: Any, confi
                 if action.changes_billing_data:  # a failed attempt may have changed it too (a decline's payment)
                     current.billing.clear()
             current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, input=shown, output=output)
-            return _succeeded(current, step, output)
+            return _succeeded(current, step, output, effects=True)
     except TaskTimedOut:
         # As for any attempt (see _action): counted as failed (timed out), then the worker goes.
         outcome = _failed(current, step, attempt, "timed out: the attempt outlived the worker's task "
@@ -353,7 +402,7 @@ def _perform_inline(current: StoredRun, step: dict[str, Any], action: Any, confi
         if outcome.wake_at is None and outcome.status is None:
             _hand_back(current)
         raise
-    except LeaseLost:
+    except (LeaseLost, Rewind):
         raise
     except Exception as exc:  # a bug in an action must fail the step visibly, never kill the worker
         logger.exception("action %s failed unexpectedly", step["action"])
@@ -394,16 +443,23 @@ def _keep_outcome(record: StepRun) -> None:
             status=record.status, output=record.output, error=record.error, finished_at=record.finished_at)
 
 
-def _succeeded(current: StoredRun, step: dict[str, Any], output: Any) -> Next:
+def _succeeded(current: StoredRun, step: dict[str, Any], output: Any, *, effects: bool | None = None) -> Next:
+    """The step succeeded: its output is kept and the run moves past it. ``effects`` is given for
+    a local action, whose commit may be shared with the steps after it; any other action's result
+    commits now, so that what it did outside is on record before anything else."""
     current.outputs[step["key"]] = output
     step_done(current.cursor)
     outcome = Next()
-    _commit(current, outcome)
+    if effects is None:
+        _commit(current, outcome)
+    else:
+        current.commit(outcome, effects=effects)
     return outcome
 
 
 def _failed(current: StoredRun, step: dict[str, Any], attempt: int, error: str, **failure: Any) -> Next:
-    """The attempt failed: recorded, with the retry wait or what follows a failure, in a transaction of its own."""
+    """The attempt failed: recorded, with the retry wait or what follows a failure, and committed
+    (with the steps before it that share the open transaction, if any)."""
     with current.transaction():
         return _fail(current, step, attempt, error, **failure)
 
