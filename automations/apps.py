@@ -27,6 +27,7 @@ class AutomationsConfig(AppConfig):
         from automations import checks  # noqa: F401  (registers the system checks)
         from automations.actions.registry import register_configured_actions
         from automations.engine.tick_schedule import ensure_tick_schedule
+        from automations.history import cache_history_managers
         from automations.models import AutomationVersion
         from automations.secrets import mask_history_record
         from automations.steps.action import ActionStep
@@ -34,6 +35,7 @@ class AutomationsConfig(AppConfig):
         from billing_events.signals import event_received
 
         register_configured_actions()
+        cache_history_managers()
         for model in (ActionStep, AutomationVersion):  # history rows never hold a secret
             pre_create_historical_record.connect(mask_history_record, sender=model.history.model,
                                                  dispatch_uid=f"automations.mask_history.{model.__name__}")

@@ -3,7 +3,7 @@ transaction (exactly once, nothing to recover), and a control step commits with 
 from __future__ import annotations
 
 import pytest
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connections, transaction
 
 from automations import services
 from automations.actions import Action, ActionError, registry
@@ -135,3 +135,99 @@ def test_a_step_after_an_action_that_changed_billing_data_reads_it_again(db, eng
     assert execution.status == "succeeded"
     assert execution.outputs["read_first"] == {"branch": "then"} and execution.outputs["read_again"] == {"branch": "then"}
     assert Task.objects.filter(title="VIP now").exists()
+
+
+# --- steps that go straight on share one commit ------------------------------------------------
+
+
+class Scripted(Action):
+    """A local action that writes a task, then does what its config says: succeed, fail as a step
+    (an ActionError) or raise as a bug would."""
+
+    key = "scripted"
+    local = True
+
+    def run(self, config, context):
+        Task.objects.create(title=config.get("title", context.step_key), idempotency_key=context.idempotency_key,
+                            execution_id=context.execution_id)
+        if config.get("then") == "fail":
+            raise ActionError("the attempt failed after writing")
+        if config.get("then") == "crash":
+            raise RuntimeError("a bug in the action")
+        return {"ok": True}
+
+
+@pytest.fixture
+def scripted():
+    with registry.register_temporarily(Scripted):
+        yield
+
+
+def note(key, then=""):
+    return {"key": key, "type": "action", "action": "scripted", "config": {"then": then} if then else {}}
+
+
+def steps_of(execution):
+    return list(execution.step_runs.order_by("pk").values_list("step_key", "status"))
+
+
+def test_a_failing_local_action_keeps_the_local_actions_before_it(db, engine, scripted):
+    execution = run(engine, make([note("first"), note("second"), note("third", then="fail")]))
+    assert execution.status == "failed"
+    assert sorted(Task.objects.values_list("title", flat=True)) == ["first", "second", "third"], (
+        "a failure the action reports commits with what it wrote, and with the steps before it")
+    assert steps_of(execution) == [("first", "succeeded"), ("second", "succeeded"), ("third", "failed")]
+
+
+def test_a_local_action_that_raises_like_a_bug_fails_its_step_only(db, engine, scripted):
+    execution = run(engine, make([note("first"), note("buggy", then="crash"), note("never")]))
+    assert execution.status == "failed" and "RuntimeError: a bug in the action" in execution.error
+    assert list(Task.objects.values_list("title", flat=True)) == ["first"]
+    assert steps_of(execution) == [("first", "succeeded"), ("buggy", "failed")]
+
+
+def test_a_control_step_failing_after_local_actions_does_each_of_them_once(db, engine, scripted):
+    # The loop fails while the two tasks wait in its transaction: everything is rolled back and the
+    # pass runs again from the last commit, a commit per step, so the tasks exist once each.
+    execution = run(engine, make([note("first"), note("second"),
+                                  {"key": "each", "type": "loop", "over": "invoice.number",
+                                   "steps": [note("inside")]}]))
+    assert execution.status == "failed" and "is not a list" in execution.error
+    assert sorted(Task.objects.values_list("title", flat=True)) == ["first", "second"]
+    assert steps_of(execution) == [("first", "succeeded"), ("second", "succeeded"), ("each", "failed")]
+
+
+def test_a_batch_whose_lease_is_lost_takes_no_effect(db, engine, local_note, scripted):
+    local_note.then = "lose the lease"
+    try:
+        execution = run(engine, make([note("first"), note("second"),
+                                      {"key": "last", "type": "action", "action": "local_note"}]))
+    finally:
+        local_note.then = ""
+    assert Task.objects.count() == 0, "no task of the batch outlives the lease its commit could not prove"
+    assert not execution.step_runs.exists()
+    assert execution.status == "running" and execution.cursor == [{"owner": None, "slot": "steps", "index": 0}]
+
+
+def test_an_outside_action_commits_the_local_steps_before_it_first(transactional_db, engine, scripted, http_server):
+    # The webhook's intent must be on record with everything before it: a worker dying during the
+    # call must not roll back the task while the webhook has gone out.
+    seen = []
+
+    class ReadsWhenAsked(list):
+        """The server's script: reads, from the server's own connection, what is committed."""
+
+        def __bool__(self):
+            return True
+
+        def pop(self, index=-1):
+            seen.append(list(Task.objects.values_list("title", flat=True)))
+            connections.close_all()  # this thread's connection
+            return 200, {"Content-Type": "application/json"}, b"{}", 0
+
+    http_server.script = ReadsWhenAsked()
+    execution = run(engine, make([note("first"),
+                                  {"key": "hook", "type": "action", "action": "send_webhook",
+                                   "config": {"url": http_server.url + "/hook"}}]))
+    assert execution.status == "succeeded", execution.error
+    assert seen == [["first"]], "the task was committed before the webhook went out"
