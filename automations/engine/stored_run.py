@@ -203,14 +203,20 @@ class StoredRun:
         self.now, self.resumed = clock.now(), False
 
 
-def run(execution_id: int, lease: str, *, deadline: float | None = None) -> None:
+def run(execution_id: int, lease: str, *, deadline: float | None = None, fresh: Execution | None = None) -> None:
     """Run the execution until it waits or ends. ``lease`` proves this worker owns it; the run
-    hands itself back at ``deadline`` (``time.monotonic()``; default: one time budget from now)."""
+    hands itself back at ``deadline`` (``time.monotonic()``; default: one time budget from now).
+    ``fresh``: the execution as its creator, this task, holds it (just created and claimed, with its
+    version): it is not read back, and no earlier attempt of it can have been cut short."""
     if deadline is None:
         deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
     current = None
     try:
-        current = _load(execution_id, lease, deadline)
+        if fresh is not None:
+            current = StoredRun(fresh, lease, program_for(fresh.version), fresh.cursor, dict(fresh.outputs),
+                                deadline=deadline, resumed=False)
+        else:
+            current = _load(execution_id, lease, deadline)
         if current is not None:
             try:
                 run_loop.run_steps(current)

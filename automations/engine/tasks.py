@@ -12,6 +12,8 @@ from automations.conf import app_settings
 from automations.engine.queueing import RESUME_EXECUTIONS, enqueue
 from automations.engine.stored_run import run
 from automations.engine.transitions import claim
+from automations.models import Execution
+from automations.status import ExecutionStatus
 from automations.triggers.events import dispatch
 
 logger = logging.getLogger("automations")
@@ -26,17 +28,7 @@ def resume_executions(wake_ups: list[tuple[int, int]]) -> None:
     """Run several executions one after the other within one time budget; those the budget does
     not reach are queued again as a task of their own. One task per wake-up would cap the steps a
     cluster moves at the broker's tasks per second, however cheap the steps are."""
-    deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
-    for index, (execution_id, wait_token) in enumerate(wake_ups):
-        if index and time.monotonic() >= deadline:  # the first always runs: each task makes progress
-            rest = [list(pair) for pair in wake_ups[index:]]
-            enqueue(RESUME_EXECUTIONS, rest)
-            return
-        lease = claim(execution_id, wait_token)
-        if lease is None:
-            logger.debug("wake-up %s/%s is stale or already taken", execution_id, wait_token)
-            continue
-        run(execution_id, lease, deadline=deadline)
+    _run_in_turn([(execution_id, wait_token, None) for execution_id, wait_token in wake_ups])
 
 
 def dispatch_event(event_id: str) -> None:
@@ -45,4 +37,22 @@ def dispatch_event(event_id: str) -> None:
     They are stored before they run, marked as queued: if this worker dies, the sweep queues them
     after REQUEUE_SECONDS, as it does for a lost task."""
     started = dispatch(event_id, queue=False)
-    resume_executions([(execution.pk, execution.wait_token) for execution in started])
+    _run_in_turn([(execution.pk, execution.wait_token, execution) for execution in started])
+
+
+def _run_in_turn(wake_ups: list[tuple[int, int, Execution | None]]) -> None:
+    """Claim and run each wake-up in turn until the time budget is spent; queue the rest. An
+    execution this task has just created is run from memory (nothing to read back)."""
+    deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
+    for index, (execution_id, wait_token, fresh) in enumerate(wake_ups):
+        if index and time.monotonic() >= deadline:  # the first always runs: each task makes progress
+            rest = [[pk, token] for pk, token, _ in wake_ups[index:]]
+            enqueue(RESUME_EXECUTIONS, rest)
+            return
+        lease = claim(execution_id, wait_token)
+        if lease is None:
+            logger.debug("wake-up %s/%s is stale or already taken", execution_id, wait_token)
+            continue
+        if fresh is not None:
+            fresh.status, fresh.lease_token = ExecutionStatus.RUNNING, lease
+        run(execution_id, lease, deadline=deadline, fresh=fresh)
