@@ -12,6 +12,10 @@ from billing_events.errors import InvalidInput
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _SHORT = re.compile(r"^\s*(-?)(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+#: The longest duration a definition may hold (about ten years): longer ones are refused on save,
+#: where the error can name the field, instead of overflowing the calendar when a run adds them
+#: to its clock.
+MAX_DURATION = timedelta(days=3660)
 
 
 def parse(value: object, *, field: str = "duration", allow_negative: bool = False) -> timedelta:
@@ -32,6 +36,8 @@ def parse(value: object, *, field: str = "duration", allow_negative: bool = Fals
         if delta is not None:
             if delta < timedelta(0) and not allow_negative:
                 raise InvalidInput(f"{value!r} is negative; a duration must be positive", field=field)
+            if abs(delta) > MAX_DURATION:
+                raise InvalidInput(f"{value!r} is longer than 10 years, the longest duration allowed", field=field)
             return delta
     raise InvalidInput(
         f"{value!r} is not a duration; use 30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D or PT1H", field=field

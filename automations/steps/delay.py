@@ -104,6 +104,8 @@ class DelayStep(StepKind, Step):
             until = wake_time(step, run.scope(), run.now)
         except (RenderError, ValueError) as exc:
             raise StepFailed(str(exc)) from exc
+        except OverflowError as exc:  # a date from the data near the calendar's end, plus the offset
+            raise StepFailed(f"until: the wait would end beyond the calendar's last day ({exc})") from exc
         step_done(run.cursor)
         run.log(step, StepRunStatus.SUCCEEDED, output={"until": until})
         return Next(wake_at=until)

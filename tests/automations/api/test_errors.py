@@ -181,3 +181,15 @@ def test_a_hosts_throttling_answers_429_in_the_same_format(api, settings, monkey
     throttled = api.get("/api/event-types/")
     assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
     assert "throttled" in errors_of(throttled)[0]["message"]
+
+
+@pytest.mark.parametrize("field, step", [
+    ("steps.wait.duration", {"key": "wait", "type": "delay", "duration": "999999w"}),
+    ("steps.wait.offset", {"key": "wait", "type": "delay", "until": "{{ invoice.due_date }}", "offset": "-99999d"}),
+])
+def test_a_duration_longer_than_ten_years_is_a_400_naming_the_field(api, field, step):
+    response = api.post("/api/automations/", {"name": "Long", "trigger": {"type": "manual"}, "steps": [step]},
+                        format="json")
+    assert response.status_code == 400
+    [error] = errors_of(response)
+    assert error["field"] == field and "longer than 10 years" in error["message"]

@@ -225,6 +225,15 @@ def test_delay_until_something_that_is_not_a_date_fails_clearly(db, engine):
     assert execution.status == "failed" and "'INV-2026-0042' is not a date" in execution.error
 
 
+def test_delay_until_a_date_past_the_calendars_end_fails_clearly(db, engine):
+    data = sample("subscription.activated", subscription={"current_period_end": "9999-12-30T00:00:00Z"})
+    automation = make([{"key": "d", "type": "delay", "until": "{{ subscription.current_period_end }}",
+                        "offset": "5d"}, task("t", "never")])
+    execution = run(engine, automation, data)
+    assert execution.status == "failed" and "step d: until: the wait would end beyond the calendar" in execution.error
+    assert not Task.objects.exists()
+
+
 def test_entry_conditions_decide_whether_an_execution_starts(db, engine):
     make([task("t", "big")], trigger={"type": "event", "event": "invoice.issued"},
          conditions={"all": [{"field": "invoice.total", "operator": "greater_than", "value": 1000}]})

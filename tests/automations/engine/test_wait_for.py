@@ -8,6 +8,7 @@ import pytest
 from automations import clock, services
 from automations.engine import waits
 from automations.models import EventWaiter, Execution, Task
+from billing_events.errors import InvalidInput
 from billing_events.models import Event
 from tests.conftest import START, sample
 
@@ -250,10 +251,12 @@ def test_the_run_view_says_what_the_run_waits_for(db, engine, admin_client):
 
 
 
-def test_beyond_the_calendar_a_simulated_event_never_comes_and_a_timeout_fails_the_step(db):
+def test_a_timeout_or_a_simulated_event_beyond_ten_years_is_refused_naming_the_field(db):
     automation = make()
-    result = services.test_run(automation, events=[{"type": "invoice.paid", "after": "999999w"}])
-    assert result["timeline"][0]["output"] == {"timed_out": True}
-    far = make([{**PAID_OR_NOT[0], "timeout": "999999w"}, *PAID_OR_NOT[1:]])
-    result = services.test_run(far)
-    assert result["status"] == "failed" and result["timeline"][0]["step"] == "wait_paid"
+    with pytest.raises(InvalidInput) as refused:
+        services.test_run(automation, events=[{"type": "invoice.paid", "after": "999999w"}])
+    assert refused.value.errors[0]["field"] == "events[0].after"
+    with pytest.raises(InvalidInput) as refused:
+        make([{**PAID_OR_NOT[0], "timeout": "999999w"}, *PAID_OR_NOT[1:]])
+    assert refused.value.errors[0]["field"] == "steps.wait_paid.timeout"
+    assert "longer than 10 years" in refused.value.errors[0]["message"]
