@@ -30,6 +30,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task, count_group
 
 from automations import services
+from automations.benchmarks.cpu import cpu_by_role
 from automations.benchmarks.workload import NOOP, ten_steps_on
 from automations.models import Automation, AutomationVersion, Execution, StepRun
 from automations.status import ExecutionStatus
@@ -62,6 +63,9 @@ class ClusterFigures:
     lateness_p50: float
     lateness_p99: float
     tick_seconds: float
+    #: CPU seconds per event while the steps ran, by role (cluster, postgres, benchmark); empty
+    #: where ``/proc`` is not there to read.
+    cpu_ms_per_event: dict[str, float]
 
 
 @contextmanager
@@ -118,19 +122,21 @@ def _finished(automation: Automation, expected: int) -> bool:
     return counts.get(ExecutionStatus.SUCCEEDED, 0) >= expected
 
 
-def measure_steps(events: int) -> tuple[int, float]:
-    """Steps per second end to end: emits, dispatch, every step of every execution."""
+def measure_steps(events: int) -> tuple[int, float, dict[str, float]]:
+    """Steps per second end to end: emits, dispatch, every step of every execution; and the CPU
+    milliseconds each event cost, by role."""
     automation = services.create_automation(ten_steps_on(WORKLOAD_EVENT))
     services.activate(automation)
     sample = get_event_type(WORKLOAD_EVENT).sample_data()
     run = uuid.uuid4().hex[:8]
-    start = time.perf_counter()
-    for index in range(events):
-        emit(WORKLOAD_EVENT, sample, id=f"bench_cluster_{run}_{index}")
-    wait_until(lambda: _finished(automation, events), 60 + 2 * events, f"{events} executions")
-    elapsed = time.perf_counter() - start
+    with cpu_by_role(connection.settings_dict["NAME"]) as cpu:
+        start = time.perf_counter()
+        for index in range(events):
+            emit(WORKLOAD_EVENT, sample, id=f"bench_cluster_{run}_{index}")
+        wait_until(lambda: _finished(automation, events), 60 + 2 * events, f"{events} executions")
+        elapsed = time.perf_counter() - start
     steps = StepRun.objects.filter(execution__automation=automation).count()
-    return steps, steps / elapsed
+    return steps, steps / elapsed, {role: seconds * 1000 / events for role, seconds in cpu.items()}
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -200,9 +206,9 @@ def run_cluster_benchmark(*, events: int, workers: int, unrelated: int, waits: i
                           tick_seconds: float) -> ClusterFigures:
     with running_cluster(workers) as broker:
         task_rate = measure_carrier(events)
-        steps, step_rate = measure_steps(events)
+        steps, step_rate, cpu = measure_steps(events)
         p50, p99 = measure_lateness(waits, spread_seconds, tick_seconds) if waits else (0.0, 0.0)
     # Without the cluster: the dispatch function itself, timed in this process.
     bare, crowded = measure_dispatch(min(events, 200), unrelated)
     return ClusterFigures(workers, broker, events, steps, step_rate, task_rate, unrelated, bare, crowded, waits,
-                          p50, p99, tick_seconds)
+                          p50, p99, tick_seconds, cpu)

@@ -7,6 +7,7 @@ to end through a real worker cluster instead of in this process.
 from __future__ import annotations
 
 import logging
+import os
 
 import django
 from django.core.management.base import BaseCommand, CommandParser
@@ -67,6 +68,10 @@ class Command(BaseCommand):
         out(f"execute  {figures.events} events, {figures.steps} steps end to end {figures.step_rate:9.1f} steps/s    "
             f"{figures.events} no-op tasks {figures.task_rate:9.1f} tasks/s   "
             f"ratio {figures.step_rate / figures.task_rate:5.2f}")
+        if figures.cpu_ms_per_event:
+            shares = "   ".join(f"{role} {ms:6.1f}" for role, ms in sorted(figures.cpu_ms_per_event.items()))
+            wall_ms = 1000 * figures.steps / figures.step_rate / figures.events
+            out(f"cpu      ms per event: {shares}   (wall {wall_ms:.1f} ms per event on {os.cpu_count()} cores)")
         out(f"dispatch no other automations {figures.dispatch_bare_ms:7.2f} ms/event   "
             f"{figures.unrelated:,} unrelated active {figures.dispatch_crowded_ms:7.2f} ms/event   "
             f"ratio {figures.dispatch_crowded_ms / figures.dispatch_bare_ms:5.2f} (flat is ~1)")
