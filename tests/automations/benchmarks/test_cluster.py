@@ -33,7 +33,8 @@ def test_unrelated_automations_are_active_and_do_not_start_on_the_workload_event
 def test_a_forked_cluster_runs_the_workload_to_the_end():
     with cluster.running_cluster(workers=2):
         assert cluster.measure_carrier(5) > 0
-        steps, rate = cluster.measure_steps(3)
+        steps, rate, cpu = cluster.measure_steps(3)
     assert steps == 30 and rate > 0
+    assert cpu["cluster"] > 0 and cpu["postgres"] > 0, "the workers and their database backends did the work"
     assert Execution.objects.filter(status=ExecutionStatus.SUCCEEDED).count() == 3
     assert connection.vendor == "postgresql"
