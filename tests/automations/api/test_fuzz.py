@@ -26,6 +26,7 @@ from automations import library, services
 from automations.backtest.period import parse_bound
 from automations.business_days import subdivision_problem
 from automations.definition.references import check_references
+from automations.durations import parse as parse_duration
 from automations.messaging.validation import frequency_caps_errors, send_window_errors
 from automations.models import Secret
 from billing_events import emit
@@ -75,8 +76,8 @@ def api_schema(token, existing):
         steps.<key> names a step of the definition, a holiday calendar's subdivision is one of its
         country's, an interval's start is a day the calendar has (not 31 February), a wait_for step
         needs the definition's correlation_key, a backtest's period is one (from not after to, both
-        days the calendar has) of the one version there is, a send window closes after it opens and
-        a frequency cap's period is at most 366 days."""
+        days the calendar has) of the one version there is, a send window closes after it opens,
+        a frequency cap's period is at most 366 days and a duration at most ten years."""
         definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
         steps = definition.get("steps") if isinstance(definition, dict) else None
         keys = list(_step_keys(steps))
@@ -86,10 +87,26 @@ def api_schema(token, existing):
                 and not _impossible_backtest(body)
                 and not any(send_window_errors(window, "") for window in _found(body, "send_window"))
                 and not any(frequency_caps_errors(caps, "") for caps in _found(body, "frequency_caps"))
-                and not _missing_references(definition) and not _wait_without_correlation(definition))
+                and not _missing_references(definition) and not _wait_without_correlation(definition)
+                and not any(_too_long(value) for name in DURATION_FIELDS for value in _found(body, name)))
 
     yield schema
     request_started.connect(close_old_connections)
+
+
+#: The fields that hold a duration, wherever they are in a body.
+DURATION_FIELDS = ("duration", "timeout", "offset", "due_in", "initial_interval", "max_interval", "every", "after")
+
+
+def _too_long(value) -> bool:
+    """A duration its pattern allows (up to six digits a number) that is longer than ten years."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_duration(value, allow_negative=True)
+    except InvalidInput as exc:
+        return "longer than 10 years" in str(exc.errors)
+    return False
 
 
 def _missing_references(definition) -> bool:
