@@ -51,12 +51,16 @@ def step_once(run: Backend) -> bool:
     if position.failed_step:
         outcome = Next(status=ExecutionStatus.FAILED, error=position.error)
     elif position.refill:
+        # the page's items are kept in the transaction that moves the cursor onto them
         owner = run.program.steps[position.refill["owner"]]
+        outcome = Next()
         try:
-            step_types.get(owner["type"]).refill(run, owner)
+            with run.atomic():
+                step_types.get(owner["type"]).refill(run, owner)
+                run.commit(outcome)
         except StepFailed as exc:
             return _step_failed(run, owner, exc)
-        outcome = Next()
+        return run.goes_on(outcome)
     elif position.step is None:
         outcome = Next(status=ExecutionStatus.SUCCEEDED)
     else:

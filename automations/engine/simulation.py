@@ -15,6 +15,7 @@ from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
 from automations.durations import parse as parse_duration
 from automations.engine import run_loop
+from automations.engine.loop_items import MemoryItems
 from automations.messaging.gate import Gate
 from automations.scope import Scope, UnstoredRun, build_scope, to_json
 from automations.status import ExecutionStatus, StepRunStatus
@@ -90,6 +91,7 @@ class _Simulation:
         self.outputs = run.outputs
         self.start = start
         self.cursor = initial_cursor()
+        self.items = MemoryItems()  # the loops' items: kept in memory, nothing is written
         self.timeline: list[dict[str, Any]] = []
         self.steps_run = 0
         self.events: list[tuple[datetime, int, str]] = []  # simulated events: when, position, type
@@ -105,7 +107,7 @@ class _Simulation:
         return clock.now()
 
     def scope(self) -> Scope:
-        return build_scope(self.run, now=clock.now(), loop_vars=loop_variables(self.cursor))
+        return build_scope(self.run, now=clock.now(), loop_vars=loop_variables(self.cursor, self.loop_items))
 
     def entry(self, step: dict[str, Any], index: str | None = None, **details: Any) -> dict[str, Any]:
         moment = clock.now()
@@ -161,6 +163,12 @@ class _Simulation:
 
     def wait_result(self, step: dict[str, Any]) -> Any:
         return self.waited.pop(step["key"], None)
+
+    def keep_items(self, step: dict[str, Any], items: list[Any], *, index: str, offset: int) -> int:
+        return self.items.keep(self.cursor, step["key"], items, index=index, offset=offset)
+
+    def loop_items(self, ref: int) -> list[Any]:
+        return self.items.get(ref)
 
     def goes_on(self, outcome: Next) -> bool:
         if outcome.status:

@@ -32,6 +32,7 @@ from automations import clock
 from automations.actions import ActionContext, ActionError, registry
 from automations.conf import app_settings
 from automations.engine import approvals, run_loop, waits
+from automations.engine.loop_items import StoredItems
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.engine.retry import retry_delay, retry_policy
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
@@ -87,10 +88,13 @@ class StoredRun:
     #: Log rows of the open transaction's steps, inserted together when it commits (kept for the
     #: next commit when it is rolled back without effects and the run goes on).
     _unsaved: list[StepRun] = field(default_factory=list)
+    #: The loops' items: rows written once, read once per pass (``engine.loop_items``).
+    _items: StoredItems | None = None
 
     def scope(self) -> Scope:
         self.execution.outputs = self.outputs
-        return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor), billing=self.billing)
+        return build_scope(self.execution, now=self.now, loop_vars=loop_variables(self.cursor, self.loop_items),
+                           billing=self.billing)
 
     @contextmanager
     def transaction(self, *, writes: bool = False) -> Iterator[None]:
@@ -169,6 +173,20 @@ class StoredRun:
 
     def wait_result(self, step: dict[str, Any]) -> Any:
         return _wait_result(self, step)
+
+    def keep_items(self, step: dict[str, Any], items: list[Any], *, index: str, offset: int) -> int:
+        # An effect of the step's: rolled back with a later step of its batch, it takes the run back
+        # to the last commit (a rewind) rather than on in a loop whose items are gone.
+        self._effects = True
+        return self._stored_items().keep(self.cursor, step["key"], items, index=index, offset=offset)
+
+    def loop_items(self, ref: int) -> list[Any]:
+        return self._stored_items().get(ref)
+
+    def _stored_items(self) -> StoredItems:
+        if self._items is None:
+            self._items = StoredItems(self.execution)
+        return self._items
 
     def atomic(self) -> Any:
         return self.transaction()

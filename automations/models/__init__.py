@@ -5,6 +5,7 @@ from automations.models.backtest import Backtest
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
 from automations.models.exit_rule import ExitRule
+from automations.models.loop_items import LoopItems
 from automations.models.messages import MessageLock, SentMessage
 from automations.models.scan import DerivedScan
 from automations.models.schedule_slot import ScheduleState
@@ -24,6 +25,7 @@ __all__ = [
     "EventWaiter",
     "Execution",
     "ExitRule",
+    "LoopItems",
     "MessageLock",
     "ScheduleState",
     "Secret",

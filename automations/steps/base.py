@@ -59,6 +59,15 @@ class Run(Protocol):
         """How the wait the run is back from at ``step`` (``Next.waits_for``) ended: the step's
         output, or None when it has not (the run was woken before its time)."""
 
+    def keep_items(self, step: StepJSON, items: list[Any], *, index: str, offset: int) -> Any:
+        """Keep a loop's items once, when it is entered at ``index`` (the enclosing loops'
+        positions) or fetches a collection's page starting at item ``offset``: a row of the
+        execution's (the worker), memory (test mode). Returns the reference the loop's frame holds
+        (``items_ref``) instead of the items."""
+
+    def loop_items(self, ref: Any) -> list[Any]:
+        """The items kept under ``ref`` by ``keep_items`` (read once per worker's pass)."""
+
 
 class StepKind:
     """The behaviour of a step type, mixed into its ``Step`` model: ``class XStep(StepKind, Step)``.

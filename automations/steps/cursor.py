@@ -3,9 +3,16 @@
 The cursor is a stack of frames, one for each body being run (the top-level steps, a branch's
 ``then``, a loop's ``steps`` for one item, an action's ``fallback``). It is plain JSON stored on the
 execution, so a run resumes from it after a delay, a retry wait or a worker's death.
+
+A loop's frame holds positions and counts only: ``item`` (the current item), ``count`` (how many
+there are) and ``items_ref``, the reference of the items the run kept when the loop was entered (or
+a collection's page was fetched; see ``Run.keep_items``). The cursor is written at every step, so
+the items themselves stay out of it: a step costs the same in a loop over ten items or ten thousand.
+Frames stored before that hold their items inline (``items``), and are still read.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,15 +76,33 @@ def initial_cursor() -> list[Frame]:
     return [dict(ROOT)]
 
 
+def is_loop(frame: Frame) -> bool:
+    """Whether ``frame`` runs a loop's body, once per item."""
+    return "count" in frame or "items" in frame
+
+
+def item_count(frame: Frame) -> int:
+    """How many items a loop's frame runs (for a collection: in its current page)."""
+    return frame["count"] if "count" in frame else len(frame["items"])
+
+
+def item_refs(cursor: list[Frame]) -> set[Any]:
+    """The references of the loop items the cursor's frames run over."""
+    return {frame["items_ref"] for frame in cursor if frame.get("items_ref") is not None}
+
+
 def loop_index(cursor: list[Frame]) -> str:
     """Item positions of the enclosing loops, outermost first: ``""``, ``"2"``, ``"2.0"`` (over all
     pages of a collection, so the position stays unique)."""
-    return ".".join(str(frame.get("offset", 0) + frame["item"]) for frame in cursor if "items" in frame)
+    return ".".join(str(frame.get("offset", 0) + frame["item"]) for frame in cursor if is_loop(frame))
 
 
-def loop_variables(cursor: list[Frame]) -> dict[str, Any]:
-    """The current item of every enclosing loop, by its ``as`` name."""
-    return {frame["as"]: frame["items"][frame["item"]] for frame in cursor if "items" in frame}
+def loop_variables(cursor: list[Frame], items: Callable[[Any], list[Any]]) -> dict[str, Any]:
+    """The current item of every enclosing loop, by its ``as`` name. ``items`` reads the items kept
+    under a frame's ``items_ref`` (the run's ``loop_items``). A collection's frame between two pages
+    has no current item."""
+    return {frame["as"]: (frame["items"] if "items" in frame else items(frame["items_ref"]))[frame["item"]]
+            for frame in cursor if is_loop(frame) and frame["item"] < item_count(frame)}
 
 
 def step_done(cursor: list[Frame]) -> None:
@@ -91,10 +116,11 @@ def locate(program: Program, cursor: list[Frame]) -> Position:
     while cursor:
         frame = cursor[-1]
         body = program.body(frame)
-        has_item = "items" not in frame or frame["item"] < len(frame["items"])
+        looping = is_loop(frame)
+        has_item = not looping or frame["item"] < item_count(frame)
         if has_item and frame["index"] < len(body):
             return Position(step=body[frame["index"]])
-        if "items" in frame and frame["item"] + 1 < len(frame["items"]):
+        if looping and frame["item"] + 1 < item_count(frame):
             frame["item"] += 1
             frame["index"] = 0
             continue

@@ -1,5 +1,9 @@
 """The loop step: runs its ``steps`` lane once per item of a list, or of a billing collection
-read page by page through the gateway (``{"collection": "invoices", "where": ...}``)."""
+read page by page through the gateway (``{"collection": "invoices", "where": ...}``).
+
+The items are resolved once, when the loop is entered (a collection: once per page), and kept by
+the run (``Run.keep_items``): the loop runs over the list as it was then, even if billing data
+changes meanwhile. The loop's frame in the cursor holds only their reference and positions."""
 from __future__ import annotations
 
 import re
@@ -11,10 +15,10 @@ from automations import conditions
 from automations.conditions import MISSING, ConditionError, evaluate
 from automations.conf import app_settings
 from automations.models.steps import Step
-from automations.scope import Scope, to_json
+from automations.scope import to_json
 from automations.status import StepRunStatus
 from automations.steps.base import Next, Run, StepFailed, StepJSON, StepKind
-from automations.steps.cursor import Frame, loop_index, step_done
+from automations.steps.cursor import item_count, loop_index, step_done
 from automations.steps.registry import register_step_type
 from automations.variables import ROOTS
 
@@ -111,30 +115,30 @@ class LoopStep(StepKind, Step):
     def reach(cls, run: Run, step: StepJSON) -> Next:
         # the loop's own position and attempt, before it enters its first item
         index, attempt = loop_index(run.cursor), run.cursor[-1].get("attempt", 1)
-        count, truncated = enter_loop(run.cursor, step, run.scope())
+        count, truncated = enter_loop(run, step)
         run.log(step, StepRunStatus.SUCCEEDED, output={"items": count, "truncated": truncated}, index=index,
                 attempt=attempt)
         return Next()
 
     @classmethod
     def refill(cls, run: Run, step: StepJSON) -> None:
-        refill_page(run.cursor, step, run.scope())
+        refill_page(run, step)
 
 
-def enter_loop(cursor: list[Frame], step: StepJSON, scope: Scope) -> tuple[int, bool]:
-    """Resolve the items and enter the first (or move on if there are none). Returns the number
-    of items the loop will run (for a collection: in its first page) and whether ``max_items``
-    cut the list short."""
+def enter_loop(run: Run, step: StepJSON) -> tuple[int, bool]:
+    """Resolve the items, keep them, and enter the first (or move on if there are none). Returns
+    the number of items the loop will run (for a collection: in its first page) and whether
+    ``max_items`` cut the list short."""
     over = step["over"]
     if isinstance(over, dict):
-        frame = {"owner": step["key"], "slot": "steps", "index": 0, "items": [], "item": 0, "offset": 0,
-                 "as": step.get("as", "item"), "page": "", "taken": 0}
-        cursor.append(frame)
-        if not refill_page(cursor, step, scope):
-            cursor.pop()
-            step_done(cursor)
-        return len(frame["items"]), False
-    items = scope.resolve(over)
+        frame = {"owner": step["key"], "slot": "steps", "index": 0, "items_ref": None, "count": 0, "item": 0,
+                 "offset": 0, "as": step.get("as", "item"), "page": "", "taken": 0}
+        run.cursor.append(frame)
+        if not refill_page(run, step):
+            run.cursor.pop()
+            step_done(run.cursor)
+        return frame["count"], False
+    items = run.scope().resolve(over)
     if items is MISSING:
         raise StepFailed(f"over: {over} is not set")
     if not isinstance(items, (list, tuple)):
@@ -142,26 +146,31 @@ def enter_loop(cursor: list[Frame], step: StepJSON, scope: Scope) -> tuple[int, 
     limit = step.get("max_items") or app_settings.LOOP_MAX_ITEMS
     kept = to_json(list(items[:limit]))
     if kept:
-        cursor.append({"owner": step["key"], "slot": "steps", "index": 0, "items": kept, "item": 0,
-                       "as": step.get("as", "item")})
+        ref = run.keep_items(step, kept, index=loop_index(run.cursor), offset=0)
+        run.cursor.append({"owner": step["key"], "slot": "steps", "index": 0, "items_ref": ref, "count": len(kept),
+                           "item": 0, "as": step.get("as", "item")})
     else:
-        step_done(cursor)
+        step_done(run.cursor)
     return len(kept), len(items) > limit
 
 
-def refill_page(cursor: list[Frame], step: StepJSON, scope: Scope) -> bool:
-    """Fetch the next matching records of a collection loop into its frame (the top one).
+def refill_page(run: Run, step: StepJSON) -> bool:
+    """Fetch the next matching records of a collection loop, keep them, and point its frame (the
+    top one) at them.
 
     Pages are read from the gateway and filtered by ``where``; at most ``PAGES_PER_REFILL`` pages
     per call, so a scan over a large collection goes on across steps (and tasks) instead of
     holding a worker. Returns False when the loop has nothing left to run.
     """
-    frame = cursor[-1]
+    frame = run.cursor[-1]
     over = step["over"]
     singular = over["collection"][:-1]
     limit = step.get("max_items") or app_settings.LOOP_MAX_ITEMS
-    frame["offset"] = frame.get("offset", 0) + len(frame["items"])
-    frame["items"], frame["item"], frame["index"] = [], 0, 0
+    frame["offset"] = frame.get("offset", 0) + item_count(frame)
+    frame.pop("items", None)  # a frame stored with its items inline takes the new shape from here
+    frame.update(items_ref=None, count=0, item=0, index=0)
+    scope = run.scope()  # the frame has no current item now: its page is being fetched
+    found: list = []
     for _ in range(PAGES_PER_REFILL):
         if frame["page"] is None or frame["taken"] >= limit:
             frame["page"] = None
@@ -178,8 +187,11 @@ def refill_page(cursor: list[Frame], step: StepJSON, scope: Scope) -> bool:
             except ConditionError as exc:
                 raise StepFailed(f"over.where on {singular} {record.get('id')}: {exc}") from exc
             if matched:
-                frame["items"].append(to_json(record))
+                found.append(to_json(record))
                 frame["taken"] += 1
-        if frame["items"]:
+        if found:
             break
-    return bool(frame["items"]) or bool(frame["page"])
+    if found:
+        frame["items_ref"] = run.keep_items(step, found, index=loop_index(run.cursor[:-1]), offset=frame["offset"])
+        frame["count"] = len(found)
+    return bool(found) or bool(frame["page"])
