@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from automations import clock, services
-from automations.actions import Action, ActionError, registry
+from automations.actions import Action, registry
 from automations.conf import app_settings
 from automations.models import Execution, LoopItems, Task
 from automations.retention import prune
@@ -74,8 +74,8 @@ def test_each_page_of_a_collection_is_kept_once(engine, customers, monkeypatch):
 
 
 class FailsOnce(Action):
-    """A local action (it runs in its step's transaction, with the loop's entry before it) that
-    fails for good the first time."""
+    """A local action (it runs in its step's transaction, with the loop's entry before it) whose
+    first attempt breaks unexpectedly: its transaction is rolled back, and the step fails for good."""
 
     key = "fails_once"
     local = True
@@ -84,7 +84,7 @@ class FailsOnce(Action):
     def run(self, config, context):
         FailsOnce.calls += 1
         if FailsOnce.calls == 1:
-            raise ActionError("not this time", retryable=False)
+            raise RuntimeError("not this time")
         return {"ok": True}
 
 
@@ -101,7 +101,7 @@ def test_a_run_that_fails_in_a_loop_is_retried_on_the_loops_items(engine, fails_
         task("note", "{{ line.description }}")]}])
     execution = engine.run(services.run_manual, automation, sample("invoice.issued"))
     execution.refresh_from_db()
-    assert execution.status == "failed" and execution.error == "step check: not this time"
+    assert execution.status == "failed" and execution.error == "step check: RuntimeError: not this time"
     assert LoopItems.objects.filter(pk=execution.cursor[-1]["items_ref"]).exists(), (
         "the items were committed with the loop's entry, not rolled back with the failed step")
 
@@ -174,3 +174,14 @@ def test_loop_items_go_with_their_execution(engine):
     assert LoopItems.objects.filter(execution=execution).exists()
     prune(clock.now() + timedelta(days=app_settings.RETENTION_DAYS + 1))
     assert not Execution.objects.exists() and not LoopItems.objects.exists()
+
+
+def test_a_step_that_cannot_be_evaluated_right_after_a_loops_entry_fails_with_the_items_kept(engine):
+    automation = make([{"key": "lines", "type": "loop", "over": "invoice.line_items", "as": "line", "steps": [
+        {"key": "until", "type": "delay", "until": "{{ line.description }}"}]}])
+    execution = engine.run(services.run_manual, automation, sample("invoice.issued"))
+    execution.refresh_from_db()
+    assert execution.status == "failed" and execution.error.startswith("step until:")
+    assert LoopItems.objects.filter(pk=execution.cursor[-1]["items_ref"]).exists()
+    assert list(execution.step_runs.order_by("pk").values_list("step_key", "status")) == [
+        ("lines", "succeeded"), ("until", "failed")]
