@@ -31,7 +31,8 @@ class AutomationsConfig(AppConfig):
         from automations.models import AutomationVersion
         from automations.secrets import mask_history_record
         from automations.steps.action import ActionStep
-        from automations.triggers.receivers import on_event_received
+        from automations.triggers.receivers import DISPATCH_WITH_EVENT, dispatch_row, on_event_received
+        from billing_events.outbox import write_with_events
         from billing_events.signals import event_received
 
         register_configured_actions()
@@ -39,5 +40,6 @@ class AutomationsConfig(AppConfig):
         for model in (ActionStep, AutomationVersion):  # history rows never hold a secret
             pre_create_historical_record.connect(mask_history_record, sender=model.history.model,
                                                  dispatch_uid=f"automations.mask_history.{model.__name__}")
+        write_with_events(DISPATCH_WITH_EVENT, dispatch_row)
         event_received.connect(on_event_received, dispatch_uid="automations.on_event_received")
         post_migrate.connect(ensure_tick_schedule, sender=self, dispatch_uid="automations.tick_schedule")

@@ -1,4 +1,9 @@
-"""``emit()``: validate an event, store it once by id, mirror its entities, announce it on commit."""
+"""``emit()``: validate an event, store it once by id, mirror its entities, announce it on commit.
+
+On PostgreSQL the event, its mirrored entities and the rows registered in ``billing_events.outbox``
+are one statement (``billing_events.sql.insert_with``): one round trip and, outside a transaction,
+one commit, as a bare insert.
+"""
 from __future__ import annotations
 
 import uuid
@@ -14,10 +19,11 @@ from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.clock import now
 from billing_events.conf import app_settings
 from billing_events.errors import InvalidInput
-from billing_events.mirror import mirror_event
+from billing_events.mirror import mirrored
 from billing_events.models import Event
+from billing_events.outbox import rows_for
 from billing_events.signals import event_received
-from billing_events.sql import insert_or_ignore
+from billing_events.sql import insert_with
 from billing_events.validation import check_json, schema_errors
 
 
@@ -68,15 +74,13 @@ def emit(event_type: str, data: dict[str, Any], *, id: str | None = None,  # noq
     event_id = id or f"evt_{uuid.uuid4().hex}"
 
     event = Event(id=event_id, type=event_type, data=data, occurred_at=when)
-    # One transaction, one commit: the event and its mirrored entities are stored together or not
-    # at all. The insert skips an id already stored instead of failing, so no savepoint and no
-    # look-up beforehand are needed; only a redelivery reads the stored event.
-    with transaction.atomic():
-        created = insert_or_ignore(event)
-        if created:
-            mirror_event(event)
-            transaction.on_commit(lambda: event_received.send(sender=Event, event=event))
+    # The event, its mirrored entities and the outbox rows are stored together or not at all. The
+    # insert skips an id already stored instead of failing, so no look-up beforehand is needed;
+    # only a redelivery reads the stored event.
+    written = rows_for(event)
+    created = insert_with(event, mirrored(event), [row for rows in written.values() for row in rows])
     if created:
+        transaction.on_commit(lambda: event_received.send(sender=Event, event=event, written=written))
         event.created = True
         return event
     return _stored(event_id, event_type)

@@ -2,7 +2,7 @@
 
 Each event upserts the entities in its ``data`` by id. An event older than the last one applied to
 an entity never overwrites it, so events delivered out of order leave the newest state in place.
-One statement per entity (``billing_events.sql.upsert_if_newer``).
+The upserts are written with the event itself (``billing_events.sql.insert_with``).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from billing_events.models import Customer, Event, Invoice, Payment, Subscription
-from billing_events.sql import upsert_if_newer
+from billing_events.sql import Upsert
 
 MIRRORED: dict[str, type[models.Model]] = {
     "customer": Customer,
@@ -37,9 +37,10 @@ def _field_values(model: type[models.Model], payload: dict[str, Any]) -> dict[st
     return values
 
 
-def mirror_event(event: Event) -> None:
-    """Upsert every known entity in ``event.data`` unless a newer event already updated it."""
+def mirrored(event: Event) -> list[Upsert]:
+    """An upsert of every known entity in ``event.data``, applied unless a newer event already updated it."""
     data = event.data
+    upserts = []
     for root, model in MIRRORED.items():
         payload = data.get(root)
         if not isinstance(payload, dict) or not payload.get("id"):
@@ -47,7 +48,8 @@ def mirror_event(event: Event) -> None:
         values = _field_values(model, payload)
         if model is Customer:
             values.update(_credit_balance(data))
-        upsert_if_newer(model, str(payload["id"]), values, event.occurred_at)
+        upserts.append(Upsert(model, str(payload["id"]), values, event.occurred_at))
+    return upserts
 
 
 def _credit_balance(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,19 +1,43 @@
 """Single-statement writes the ORM cannot express: insert a row unless its id is taken, and upsert
-a row unless a newer source already wrote it.
+a row unless a newer source already wrote it; on PostgreSQL, both together with other rows in one
+statement (:func:`insert_with`).
 
-Both are ``INSERT … ON CONFLICT (pk) …``, which PostgreSQL and SQLite (3.24+) accept word for word;
-those are the databases the apps support. The statements are built from the model's meta once per
-model and set of columns.
+The two are ``INSERT … ON CONFLICT (pk) …``, which PostgreSQL and SQLite (3.24+) accept word for
+word; those are the databases the apps support. The statements are built from the model's meta once
+per model and set of columns.
 """
 from __future__ import annotations
 
+import re
+from contextlib import nullcontext
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import NotSupportedError, connection, models
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 SUPPORTED_VENDORS = ("postgresql", "sqlite")
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """A row to insert, or to update with ``values`` (by attname) unless its ``stamp`` is newer than ``when``."""
+
+    model: type[models.Model]
+    pk: str
+    values: dict[str, Any]
+    when: datetime
+    stamp: str = "source_updated_at"
+
+    def row(self) -> models.Model:
+        return self.model(**{**self.values, self.model._meta.pk.attname: self.pk, self.stamp: self.when})
+
+    def shape(self) -> tuple[type[models.Model], tuple[str, ...], str]:
+        """What its statement depends on: the same shape is the same SQL."""
+        return self.model, tuple(sorted(self.values)), self.stamp
 
 
 def _check_vendor() -> None:
@@ -21,35 +45,89 @@ def _check_vendor() -> None:
         raise NotSupportedError(f"billing_events needs PostgreSQL or SQLite, not {connection.vendor}")
 
 
+def _columns(fields: Sequence[models.Field]) -> str:
+    return ", ".join(connection.ops.quote_name(field.column) for field in fields)
+
+
 def _insert_head(model: type[models.Model]) -> str:
-    quote = connection.ops.quote_name
     fields = model._meta.concrete_fields
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote(model._meta.pk.column)}) ")
+    return (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({_columns(fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ")
 
 
-# The statements are cached by vendor too: quoting is the connection's business.
-@lru_cache(maxsize=None)
-def _insert_or_ignore_sql(vendor: str, model: type[models.Model]) -> str:
-    return _insert_head(model) + "DO NOTHING"
+def _on_conflict(model: type[models.Model]) -> str:
+    return f"ON CONFLICT ({connection.ops.quote_name(model._meta.pk.column)}) "
 
 
-@lru_cache(maxsize=None)
-def _upsert_sql(vendor: str, model: type[models.Model], updated: tuple[str, ...], stamp: str) -> str:
+def _do_update_if_newer(model: type[models.Model], updated: tuple[str, ...], stamp: str) -> str:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     columns = [quote(by_attname[name].column) for name in (*updated, stamp)]
     stamp_column = columns[-1]
-    return (_insert_head(model)
-            + f"DO UPDATE SET {', '.join(f'{column} = EXCLUDED.{column}' for column in columns)} "
+    return (f"DO UPDATE SET {', '.join(f'{column} = EXCLUDED.{column}' for column in columns)} "
             f"WHERE {table}.{stamp_column} IS NULL OR {table}.{stamp_column} <= EXCLUDED.{stamp_column}")
 
 
-def _params(instance: models.Model) -> list[Any]:
-    """Every concrete column's database value, as ``save()`` would write it on an insert."""
-    return [field.get_db_prep_save(field.pre_save(instance, add=True), connection)
-            for field in instance._meta.concrete_fields]
+# The statements are cached by vendor too: quoting is the connection's business.
+@lru_cache(maxsize=None)
+def _insert_or_ignore_sql(vendor: str, model: type[models.Model]) -> str:
+    return _insert_head(model) + _on_conflict(model) + "DO NOTHING"
+
+
+@lru_cache(maxsize=None)
+def _upsert_sql(vendor: str, model: type[models.Model], updated: tuple[str, ...], stamp: str) -> str:
+    return _insert_head(model) + _on_conflict(model) + _do_update_if_newer(model, updated, stamp)
+
+
+@lru_cache(maxsize=None)
+def _inserted_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    """The columns an insert writes: all but those the database fills in (an auto-increment id)."""
+    return tuple(field for field in model._meta.concrete_fields if not field.db_returning)
+
+
+def _cast_type(field: models.Field) -> str:
+    # Without its length or precision: CAST(… AS varchar(255)) would cut a longer value short,
+    # where the insert itself refuses it, as a plain VALUES insert does.
+    return re.sub(r"\(.*?\)", "", field.db_type(connection)).strip()
+
+
+def _insert_if_event_sql(model: type[models.Model]) -> str:
+    """``INSERT … SELECT`` of one row that writes nothing unless ``inserted_event`` holds a row.
+
+    The values are cast to their columns' types: a SELECT list, unlike VALUES, does not take them
+    from the target columns (a NULL would be text, and text is not assignable to jsonb or date).
+    """
+    fields = _inserted_fields(model)
+    values = ", ".join(f"CAST(%s AS {_cast_type(field)})" for field in fields)
+    return (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({_columns(fields)}) "
+            f"SELECT {values} WHERE EXISTS (SELECT 1 FROM inserted_event) ")
+
+
+@lru_cache(maxsize=None)
+def _insert_with_sql(vendor: str, model: type[models.Model],
+                     upserts: tuple[tuple[type[models.Model], tuple[str, ...], str], ...],
+                     rows: tuple[type[models.Model], ...]) -> str:
+    parts = [f"inserted_event AS ({_insert_or_ignore_sql(vendor, model)} RETURNING 1)"]
+    parts += [f"upsert_{index} AS ({_insert_if_event_sql(upsert_model)}{_on_conflict(upsert_model)}"
+              f"{_do_update_if_newer(upsert_model, updated, stamp)})"
+              for index, (upsert_model, updated, stamp) in enumerate(upserts)]
+    parts += [f"row_{index} AS ({_insert_if_event_sql(row_model)})" for index, row_model in enumerate(rows)]
+    return f"WITH {', '.join(parts)} SELECT count(*) FROM inserted_event"
+
+
+def _params(instance: models.Model, fields: Sequence[models.Field] | None = None,
+            db: BaseDatabaseWrapper | None = None) -> list[Any]:
+    """Each column's database value (every concrete column by default), as ``save()`` would write it
+    on an insert."""
+    db = db or connections[DEFAULT_DB_ALIAS]  # the connection itself, not its per-attribute proxy
+    return [field.get_db_prep_save(field.pre_save(instance, add=True), db)
+            for field in (instance._meta.concrete_fields if fields is None else fields)]
+
+
+def _inserted(instance: models.Model) -> None:
+    instance._state.adding = False  # as after save(): a later save() updates this row
+    instance._state.db = connection.alias
 
 
 def insert_or_ignore(instance: models.Model) -> bool:
@@ -64,14 +142,12 @@ def insert_or_ignore(instance: models.Model) -> bool:
         cursor.execute(_insert_or_ignore_sql(connection.vendor, type(instance)), _params(instance))
         inserted = cursor.rowcount == 1
     if inserted:
-        instance._state.adding = False  # as after save(): a later save() updates this row
-        instance._state.db = connection.alias
+        _inserted(instance)
     return inserted
 
 
-def upsert_if_newer(model: type[models.Model], pk: str, values: dict[str, Any], when: datetime,
-                    stamp: str = "source_updated_at") -> None:
-    """Insert the row, or update ``values`` (by attname) on it unless its ``stamp`` is newer than ``when``.
+def upsert_if_newer(upsert: Upsert) -> None:
+    """Insert the row, or update its values unless its stamp is newer (see :class:`Upsert`).
 
     One statement, so two transactions writing the same new row at once cannot collide on its
     primary key: the database settles who inserts, and the other one's update waits for that
@@ -79,7 +155,67 @@ def upsert_if_newer(model: type[models.Model], pk: str, values: dict[str, Any], 
     ``WHERE`` (the "newer wins" guard), hence this SQL.
     """
     _check_vendor()
-    row = model(**{**values, model._meta.pk.attname: pk, stamp: when})
-    sql = _upsert_sql(connection.vendor, model, tuple(sorted(values)), stamp)
     with connection.cursor() as cursor:
-        cursor.execute(sql, _params(row))
+        cursor.execute(_upsert_sql(connection.vendor, *upsert.shape()), _params(upsert.row()))
+
+
+def insert_with(instance: models.Model, upserts: Sequence[Upsert], rows: Sequence[models.Model]) -> bool:
+    """Insert ``instance`` unless its primary key is taken (as :func:`insert_or_ignore`) and, only if
+    it was inserted, apply ``upserts`` and insert ``rows``: all or nothing; whether it was inserted.
+
+    On PostgreSQL this is one statement, the upserts and rows being data-modifying CTEs that only
+    write when the first one inserted. Outside a transaction it needs no BEGIN and no COMMIT of its
+    own (a statement is atomic by itself), so it costs one round trip and one commit, like a bare
+    insert. SQLite has no data-modifying CTEs: there it is one statement each, in one transaction.
+    """
+    _check_vendor()
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            inserted = insert_or_ignore(instance)
+            if inserted:
+                for upsert in upserts:
+                    upsert_if_newer(upsert)
+                for row in rows:
+                    row.save(force_insert=True, using=connection.alias)
+        return inserted
+    model = type(instance)
+    sql = _insert_with_sql(connection.vendor, model, tuple(upsert.shape() for upsert in upserts),
+                           tuple(type(row) for row in rows))
+    db = connections[DEFAULT_DB_ALIAS]
+    params = _params(instance, db=db)
+    for upsert in upserts:
+        params += _params(upsert.row(), _inserted_fields(upsert.model), db)
+    for row in rows:
+        params += _params(row, _inserted_fields(type(row)), db)
+    # Within the caller's transaction, a savepoint: a failing statement leaves that transaction usable.
+    with transaction.atomic() if db.in_atomic_block else nullcontext(), _prepared_cursor(db) as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchone()[0] == 1
+    if inserted:
+        _inserted(instance)
+    return inserted
+
+
+@lru_cache(maxsize=None)
+def _cursor_class(prepare: bool) -> type:
+    from django.db.backends.postgresql.base import ServerBindingCursor  # needs psycopg: PostgreSQL only
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=prepare)
+
+    return PreparingCursor
+
+
+def _prepared_cursor(db: BaseDatabaseWrapper) -> Any:
+    """A cursor, wrapped as Django wraps its own (so its statements are logged and counted alike),
+    whose statements PostgreSQL parses and plans once per connection instead of on every call.
+
+    Not where Django is told a transaction-pooling proxy stands between it and the server
+    (``DISABLE_SERVER_SIDE_CURSORS``, as Django's documentation asks for PgBouncer): such a proxy
+    may hand the next statement to a server session that never saw the prepared one.
+    """
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = _cursor_class(not db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"))(db.connection)
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
