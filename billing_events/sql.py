@@ -8,13 +8,16 @@ per model and set of columns.
 """
 from __future__ import annotations
 
+import hashlib
 import re
-from contextlib import nullcontext
+import threading
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -164,9 +167,10 @@ def insert_with(instance: models.Model, upserts: Sequence[Upsert], rows: Sequenc
     it was inserted, apply ``upserts`` and insert ``rows``: all or nothing; whether it was inserted.
 
     On PostgreSQL this is one statement, the upserts and rows being data-modifying CTEs that only
-    write when the first one inserted. Outside a transaction it needs no BEGIN and no COMMIT of its
-    own (a statement is atomic by itself), so it costs one round trip and one commit, like a bare
-    insert. SQLite has no data-modifying CTEs: there it is one statement each, in one transaction.
+    write when the first one inserted, prepared once per session. Outside a transaction it needs no
+    BEGIN and no COMMIT of its own (a statement is atomic by itself), so it costs one round trip and
+    one commit, like a bare insert. SQLite has no data-modifying CTEs: there it is one statement
+    each, in one transaction.
     """
     _check_vendor()
     if connection.vendor != "postgresql":
@@ -188,34 +192,44 @@ def insert_with(instance: models.Model, upserts: Sequence[Upsert], rows: Sequenc
     for row in rows:
         params += _params(row, _inserted_fields(type(row)), db)
     # Within the caller's transaction, a savepoint: a failing statement leaves that transaction usable.
-    with transaction.atomic() if db.in_atomic_block else nullcontext(), _prepared_cursor(db) as cursor:
-        cursor.execute(sql, params)
+    with transaction.atomic() if db.in_atomic_block else nullcontext(), db.cursor() as cursor:
+        _execute_prepared(db, cursor, sql, params)
         inserted = cursor.fetchone()[0] == 1
     if inserted:
         _inserted(instance)
     return inserted
 
 
+# The statements this module has prepared on each database session (a psycopg connection); each
+# thread has its own, but the mapping is shared.
+_prepared: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()
+_prepared_lock = threading.Lock()
+
+
 @lru_cache(maxsize=None)
-def _cursor_class(prepare: bool) -> type:
-    from django.db.backends.postgresql.base import ServerBindingCursor  # needs psycopg: PostgreSQL only
-
-    class PreparingCursor(ServerBindingCursor):
-        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            return super().execute(query, params, prepare=prepare)
-
-    return PreparingCursor
+def _prepared_forms(sql: str, params: int) -> tuple[str, str, str]:
+    """``sql`` as a named prepared statement: its name, its PREPARE and its EXECUTE (``%s`` each)."""
+    name = f"billing_events_{hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()}"
+    pieces = sql.split("%s")
+    numbered = pieces[0] + "".join(f"${index}{piece}" for index, piece in enumerate(pieces[1:], start=1))
+    return name, f"PREPARE {name} AS {numbered}", f"EXECUTE {name}({', '.join(['%s'] * params)})"
 
 
-def _prepared_cursor(db: BaseDatabaseWrapper) -> Any:
-    """A cursor, wrapped as Django wraps its own (so its statements are logged and counted alike),
-    whose statements PostgreSQL parses and plans once per connection instead of on every call.
+def _execute_prepared(db: BaseDatabaseWrapper, cursor: Any, sql: str, params: Sequence[Any]) -> None:
+    """Execute ``sql``, which PostgreSQL parses and plans once per session instead of on every call.
 
     Not where Django is told a transaction-pooling proxy stands between it and the server
     (``DISABLE_SERVER_SIDE_CURSORS``, as Django's documentation asks for PgBouncer): such a proxy
-    may hand the next statement to a server session that never saw the prepared one.
+    may hand the next statement to a server session that never saw the prepared one. A prepared
+    statement outlives a rollback, so one prepared in a transaction that rolls back stays usable.
     """
-    db.ensure_connection()
-    db.validate_thread_sharing()
-    raw = _cursor_class(not db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"))(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+    if db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        cursor.execute(sql, params)
+        return
+    name, prepare, execute = _prepared_forms(sql, len(params))
+    with _prepared_lock:
+        session = _prepared.setdefault(db.connection, set())
+    if name not in session:
+        cursor.execute(prepare)
+        session.add(name)
+    cursor.execute(execute, params)

@@ -39,8 +39,8 @@ def test_emit_stores_mirrors_and_queues_in_one_commit(data, sqlite_statements):
 
     assert event.created
     assert cost.commits == 1, f"{cost}"
-    if postgresql():  # the event, its entities and its dispatch: one statement, as a bare insert
-        assert len(cost.statements) == 1 and "django_q_ormq" in cost.statements[0], f"{cost}"
+    if postgresql():  # the event, its entities and its dispatch: one prepared statement, as a bare insert
+        assert [sql.split()[0] for sql in cost.statements] == ["EXECUTE"], f"{cost}"
     else:  # BEGIN, the event, one upsert per entity, COMMIT (the queued dispatch is django-q2's)
         assert len(cost.statements) == sqlite_statements, f"{cost}"
 
@@ -53,7 +53,7 @@ def test_in_the_callers_transaction_emit_commits_nothing_itself():
 
     words = [sql.split()[0] for sql in cost.statements]
     if postgresql():  # a savepoint, so a failing emit leaves the caller's transaction usable
-        assert words == ["BEGIN", "SAVEPOINT", "WITH", "RELEASE", "COMMIT"], f"{cost}"
+        assert words == ["BEGIN", "SAVEPOINT", "EXECUTE", "RELEASE", "COMMIT"], f"{cost}"
     else:
         assert words == ["BEGIN", "SAVEPOINT", "INSERT", "INSERT", "INSERT", "INSERT", "RELEASE", "COMMIT"], f"{cost}"
     assert cost.commits == 1, "the caller's own"
@@ -66,5 +66,32 @@ def test_a_redelivery_writes_nothing_and_reads_the_stored_event_once():
         event = emit("payment.failed", sample("payment.failed"), id="evt_again")
 
     assert not event.created
-    expected = ["WITH", "SELECT"] if postgresql() else ["BEGIN", "INSERT", "COMMIT", "SELECT"]
+    expected = ["EXECUTE", "SELECT"] if postgresql() else ["BEGIN", "INSERT", "COMMIT", "SELECT"]
     assert [sql.split()[0] for sql in cost.statements] == expected, f"{cost}"
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="prepared statements are PostgreSQL's")
+def test_the_statement_is_prepared_once_per_session_and_again_after_a_reconnect():
+    connection.close()  # a new session
+    with counting() as first:
+        emit("payment.failed", sample("payment.failed"), id="evt_first")
+    connection.close()
+    with pytest.raises(RuntimeError), transaction.atomic():  # prepared in a transaction rolled back
+        emit("payment.failed", sample("payment.failed"), id="evt_rolled_back")
+        raise RuntimeError
+    with counting() as after:
+        emit("payment.failed", sample("payment.failed"), id="evt_after")
+
+    assert [sql.split()[0] for sql in first.statements] == ["PREPARE", "EXECUTE"], f"{first}"
+    assert [sql.split()[0] for sql in after.statements] == ["EXECUTE"], "a prepared statement outlives a rollback"
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="prepared statements are PostgreSQL's")
+def test_behind_a_transaction_pooler_nothing_is_prepared(monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+
+    with counting() as cost:
+        emit("payment.failed", sample("payment.failed"), id="evt_pooled")
+
+    assert [sql.split()[0] for sql in cost.statements] == ["WITH"], f"{cost}"
+    assert cost.commits == 1
