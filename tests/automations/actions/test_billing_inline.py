@@ -98,6 +98,8 @@ def transactions(statements: list[str]) -> list[list[str]]:
 
 
 def writes_to(block: list[str], table: str) -> bool:
+    if table == "billing_events_event" and any(sql.startswith("EXECUTE billing_events_") for sql in block):
+        return True  # emit() on PostgreSQL: one prepared statement (billing_events.sql.insert_with)
     return any(sql.startswith(("INSERT", "UPDATE")) and f'"{table}"' in sql.split(" SET ")[0].split(" (")[0]
                for sql in block)
 
