@@ -230,11 +230,7 @@ def run(execution_id: int, lease: str, *, deadline: float | None = None, fresh: 
         deadline = time.monotonic() + app_settings.TIME_BUDGET_SECONDS
     current = None
     try:
-        if fresh is not None:
-            current = StoredRun(fresh, lease, program_for(fresh.version), fresh.cursor, dict(fresh.outputs),
-                                deadline=deadline, resumed=False)
-        else:
-            current = _load(execution_id, lease, deadline)
+        current = _load(execution_id, lease, deadline, fresh)
         if current is not None:
             try:
                 run_loop.run_steps(current)
@@ -259,8 +255,12 @@ def _hand_back(current: StoredRun) -> None:
         enqueue(RESUME_EXECUTION, current.execution.pk, token)
 
 
-def _load(execution_id: int, lease: str, deadline: float) -> StoredRun | None:
-    """The run of a running execution this worker holds the lease of, or None."""
+def _load(execution_id: int, lease: str, deadline: float, fresh: Execution | None = None) -> StoredRun | None:
+    """The run of a running execution this worker holds the lease of, or None. A ``fresh`` one (see
+    ``run``) is taken as it is: not read back, and not looked at for an interrupted attempt."""
+    if fresh is not None:
+        return StoredRun(fresh, lease, program_for(fresh.version), fresh.cursor, dict(fresh.outputs),
+                         deadline=deadline, resumed=False)
     # The snapshot is read only when this process has not cached the version's program yet.
     execution = Execution.objects.select_related("version").defer("version__snapshot").get(pk=execution_id)
     if execution.status != ExecutionStatus.RUNNING or execution.lease_token != lease:
@@ -418,7 +418,7 @@ def _perform_inline(current: StoredRun, step: dict[str, Any], action: Any, confi
                 if action.changes_billing_data:  # a failed attempt may have changed it too (a decline's payment)
                     current.billing.clear()
             current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, input=shown, output=output)
-            return _succeeded(current, step, output, effects=True)
+            return _succeeded(current, step, output, local=True)
     except TaskTimedOut:
         # As for any attempt (see _action): counted as failed (timed out), then the worker goes.
         outcome = _failed(current, step, attempt, "timed out: the attempt outlived the worker's task "
@@ -467,17 +467,17 @@ def _keep_outcome(record: StepRun) -> None:
             status=record.status, output=record.output, error=record.error, finished_at=record.finished_at)
 
 
-def _succeeded(current: StoredRun, step: dict[str, Any], output: Any, *, effects: bool | None = None) -> Next:
-    """The step succeeded: its output is kept and the run moves past it. ``effects`` is given for
-    a local action, whose commit may be shared with the steps after it; any other action's result
-    commits now, so that what it did outside is on record before anything else."""
+def _succeeded(current: StoredRun, step: dict[str, Any], output: Any, *, local: bool = False) -> Next:
+    """The step succeeded: its output is kept and the run moves past it. A ``local`` action's commit
+    may be shared with the steps after it; any other action's result commits now, so that what it
+    did outside is on record before anything else."""
     current.outputs[step["key"]] = output
     step_done(current.cursor)
     outcome = Next()
-    if effects is None:
-        _commit(current, outcome)
+    if local:
+        current.commit(outcome, effects=True)
     else:
-        current.commit(outcome, effects=effects)
+        _commit(current, outcome)
     return outcome
 
 
