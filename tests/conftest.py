@@ -8,9 +8,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import time_machine
 
+import automations.clock
+import billing_events.clock
 from automations import clock
 from automations.engine import tick
+from automations.steps.cursor import _PROGRAMS
 from billing_events import emit
 from billing_events.catalogue import get_event_type
 
@@ -18,11 +22,36 @@ START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock() -> Iterator[None]:
-    """Every test starts at START on a clock that only moves when the test moves it."""
-    clock.set_now(START)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts at START on a clock that only moves when the test moves it.
+
+    The engine's clock is frozen there; the wall clock this process reads (``time.time()``,
+    ``datetime.now()``: what Django's ``auto_now``, simple-history and django-q2 stamp rows with)
+    starts there too and moves with it, running on in real time in between, so no test depends
+    on today's date. Processes a test starts (a browser, a worker cluster) keep the machine's time."""
+    with time_machine.travel(START, tick=True) as wall:
+        freeze = billing_events.clock.set_now
+
+        def set_now(moment: datetime | None) -> None:
+            freeze(moment)
+            if moment is not None:
+                wall.move_to(moment)
+
+        # ``advance`` calls the module's ``set_now``; ``automations.clock`` holds its own reference.
+        monkeypatch.setattr(billing_events.clock, "set_now", set_now)
+        monkeypatch.setattr(automations.clock, "set_now", set_now)
+        clock.set_now(START)
+        yield
+        clock.set_now(None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_programs() -> Iterator[None]:
+    """Each test parses its versions afresh: the process's cache of programs is keyed by a version's
+    id and creation time, and on the test clock a rolled-back test's version can come back with
+    both the same (SQLite reuses the id, the clock starts at START again)."""
     yield
-    clock.set_now(None)
+    _PROGRAMS.clear()
 
 
 class EngineDriver:
