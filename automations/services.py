@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count, Max
 
 from automations import clock
+from automations.actions import registry as actions
 from automations.backtest.period import parse_bound
 from automations.conf import app_settings
 from automations.definition import validate_definition
@@ -143,13 +144,15 @@ def sample_data(definition: dict[str, Any]) -> dict[str, Any]:
 def test_run(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
              definition: dict[str, Any] | None = None, billing_data: bool = True,
              events: list[dict[str, Any]] | None = None, decisions: dict[str, str] | None = None,
-             decision: str = "approved") -> dict[str, Any]:
+             decision: str = "approved", outcomes: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """Run the draft (or the active version, or version number ``version``, or an unsaved
     ``definition`` — validated first, as the builder sends what is on screen) on ``data``
     (default: the trigger's sample payload) in virtual time, with no side effects; returns the
     timeline. ``billing_data=False``: steps read ``data`` alone, not the billing system's current
     records (to try a case it does not have). ``events`` (``[{"type": "invoice.paid", "after": "2d"}]``)
-    are what wait_for steps see; approval steps take ``decisions[step key]``, else ``decision``."""
+    are what wait_for steps see; approval steps take ``decisions[step key]``, else ``decision``;
+    ``outcomes`` (``{"retry": ["soft_decline", "pays"]}``) say how each attempt of an action step
+    ends instead of what test mode predicts."""
     _check_test_events(events)
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
@@ -168,11 +171,13 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
         else:
             chosen = automation.draft_version or automation.active_version
         definition, chosen_number = definition_of(chosen), chosen.number
+    _check_test_outcomes(outcomes, definition)
     trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event"),
                **_next_slot(definition["trigger"] or {})}
     return simulate(definition, sample_data(definition) if data is None else data,
                     automation_id=automation.pk if automation else None, trigger=trigger, version=chosen_number,
-                    billing_data=billing_data, events=events, decisions=decisions, decision=decision)
+                    billing_data=billing_data, events=events, decisions=decisions, decision=decision,
+                    outcomes=outcomes)
 
 
 TEST_DECISIONS = ("approved", "rejected", "timed_out")
@@ -186,6 +191,27 @@ def _check_test_events(events: list[dict[str, Any]] | None) -> None:
         if not isinstance(item.get("type"), str) or get_event_type(item["type"]) is None:
             raise InvalidInput(f"unknown event type {item.get('type')!r}", field=f"events[{index}].type")
         parse_duration(item.get("after", "0s"), field=f"events[{index}].after")
+
+
+def _check_test_outcomes(outcomes: dict[str, list[str]] | None, definition: dict[str, Any]) -> None:
+    """Each scripted outcome must be one its action step's action knows: a step or an outcome the
+    automation does not have conflicts with what it is (StateConflict)."""
+    if outcomes is None:
+        return
+    if not isinstance(outcomes, dict):
+        raise InvalidInput("must be an object of step keys", field="outcomes")
+    steps = Program(definition).steps
+    for key, chosen in outcomes.items():
+        step = steps.get(key)
+        action = actions.get(step["action"]) if step and step.get("type") == "action" else None
+        if action is None:
+            raise StateConflict(f"{key!r} is not an action step of this automation", field=f"outcomes.{key}")
+        if not isinstance(chosen, list) or not chosen:
+            raise InvalidInput("must be a list of outcomes, one per attempt", field=f"outcomes.{key}")
+        for index, outcome in enumerate(chosen):
+            if outcome is not None and outcome not in action.scenario_outcomes:
+                raise StateConflict(f"{outcome!r} is not an outcome of {action.key}; choose from "
+                                   f"{', '.join(action.scenario_outcomes)}", field=f"outcomes.{key}[{index}]")
 
 
 def start_backtest(automation: Automation, start: Any, end: Any, *, version: int | None = None, user: Any = None,

@@ -3,6 +3,7 @@ project that follows the README: it migrates, passes its checks and runs the dun
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -88,10 +89,19 @@ print(json.dumps({"status": execution.status, "emails": [m.subject for m in mail
 '''
 
 
-def run(*command: str | Path, cwd: Path) -> str:
-    done = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True, timeout=300)
+def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=env)
     assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
     return done.stdout
+
+
+def machine_clock() -> dict[str, str]:
+    """The environment without libfaketime, for the one call that reaches the package registry: on a
+    clock moved years away (the suite under ``faketime``) its TLS certificate reads as expired."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("FAKETIME")}
+    preload = [library for library in env.pop("LD_PRELOAD", "").split(":") if library and "faketime" not in library]
+    return {**env, **({"LD_PRELOAD": ":".join(preload)} if preload else {})}
 
 
 def test_the_wheel_installs_into_a_fresh_host_project_that_runs_the_dunning(tmp_path):
@@ -109,7 +119,7 @@ def test_the_wheel_installs_into_a_fresh_host_project_that_runs_the_dunning(tmp_
 
     run(sys.executable, "-m", "venv", tmp_path / "venv", cwd=tmp_path)
     python = tmp_path / "venv" / "bin" / "python"
-    run(python, "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
+    run(python, "-m", "pip", "install", "-q", wheel, cwd=tmp_path, env=machine_clock())
     host = tmp_path / "host"
     (host / "hostproj").mkdir(parents=True)
     (host / "hostproj" / "__init__.py").write_text("")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -46,6 +46,16 @@ class ActionContext:
         return entity_id
 
 
+@dataclass(frozen=True)
+class Effect:
+    """What an action that succeeded changed in billing data, for test mode to apply to what the
+    run's later steps read (it writes nothing): fields by root (``invoice``, ``customer``), and the
+    event types the change emits (which ``exit_on`` may list)."""
+
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: tuple[str, ...] = ()
+
+
 class Action:
     """Base class of actions. Subclasses set ``key``, ``family``, ``config_schema`` and ``run()``."""
 
@@ -77,6 +87,11 @@ class Action:
     local: ClassVar[bool] = False
     #: It changes billing data: later steps of the same pass read that data again.
     changes_billing_data: ClassVar[bool] = False
+    #: What a test scenario may choose for one attempt at this action, with the words an operator
+    #: reads (``scripted()`` answers each).
+    scenario_outcomes: ClassVar[dict[str, str]] = {
+        "succeeds": "Succeeds", "fails_temporarily": "Fails, then may succeed when retried",
+        "fails": "Fails for good"}
 
     def is_local(self) -> bool:
         """Whether this action runs in its step's transaction (one commit for the step, no
@@ -132,6 +147,23 @@ class Action:
         failed (a recorded decline), else None to perform the action again."""
         return None
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
-        """What ``run()`` would do, without doing it (test mode)."""
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        """What ``run()`` would answer, without doing anything (test mode, backtests): the same kind
+        of answer, an output (saying what would be done) or an ``ActionError`` with its retryable
+        flag and the output a failure carries, so that the retry policy, the fallback lane and
+        ``on_failure`` treat a test as they treat a run."""
         return {"would_run": self.key, "config": self.redact(config)}
+
+    def effect(self, output: dict[str, Any], context: ActionContext) -> Effect:
+        """How billing data reads after this action answered ``output`` (test mode): a live run's
+        later steps read the data the action changed, and a test of them must too."""
+        return Effect()
+
+    def scripted(self, outcome: str, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        """The answer to an attempt whose outcome a test scenario chose (a key of
+        ``scenario_outcomes``), given or raised as ``run()`` would give or raise it."""
+        if outcome == "fails":
+            raise ActionError("failed, as the test scenario says", retryable=False)
+        if outcome == "fails_temporarily":
+            raise ActionError("failed with an error that can pass (as the test scenario says)", retryable=True)
+        return self.predict(config, context)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from automations.actions.base import ActionContext, ActionError, outputs
-from automations.actions.gateway import GatewayAction
+from automations.actions.base import ActionContext, ActionError, Effect, outputs
+from automations.actions.gateway import GatewayAction, step_error
 from automations.variables import ROOTS
 from billing_events.gateway import get_gateway
+from billing_events.gateway.base import GatewayError
 
 MAX_AMOUNT = 10**12
 AMOUNT = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "minLength": 1}]}
@@ -54,6 +55,22 @@ def _declined(result: dict[str, Any]) -> ActionError:
     return ActionError(f"payment declined: {result.get('decline_code')}", retryable=True, output=result)
 
 
+ZERO = Decimal("0.00")
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else ZERO
+    except InvalidOperation:
+        return ZERO
+
+
+def _entity(context: ActionContext, root: str) -> dict[str, Any] | None:
+    """The run's ``customer``, ``invoice``, ... as its steps see it (None when it has none)."""
+    value = context.variables.get(root)
+    return value if isinstance(value, dict) else None
+
+
 class RetryPayment(GatewayAction):
     family = "billing"
     key = "retry_payment"
@@ -89,15 +106,55 @@ class RetryPayment(GatewayAction):
             raise _declined(result)  # the attempt was made and declined: not made again
         return result
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         method = config.get("payment_method", "default")
         invoice_id = context.entity_id("invoice")
-        predicted = get_gateway().predict_retry_payment(
-            invoice_id, payment_method=None if method == "default" else method) or {
-            "status": "failed", "decline_code": "unknown",
-            "note": "the gateway cannot predict the outcome; test mode assumes a decline"}
-        return {**predicted, "would_call_gateway": {"operation": "retry_payment", "invoice_id": invoice_id,
-                                                    "payment_method": method}}
+        would = {"would_call_gateway": {"operation": "retry_payment", "invoice_id": invoice_id,
+                                        "payment_method": method}}
+        try:
+            predicted = get_gateway().predict_retry_payment(
+                invoice_id, payment_method=None if method == "default" else method,
+                invoice=_entity(context, "invoice"), customer=_entity(context, "customer"))
+        except GatewayError as exc:
+            raise step_error(exc) from exc
+        if predicted is None:  # the operator chooses the outcome in the test's scenario
+            return {**self._paid(context), **would,
+                    "assumed": "the billing system cannot say how this payment would go: assumed to pay"}
+        if predicted.get("status") != "succeeded":
+            raise _declined({**predicted, **would})
+        return {**predicted, **would}
+
+    #: Outcomes a test scenario may choose for one attempt (declines as the test processor's cards
+    #: give them: pm_card_declined, pm_expired_card, pm_processor_unavailable).
+    scenario_outcomes = {"pays": "Pays", "soft_decline": "Declined: card_declined",
+                         "hard_decline": "Declined: expired_card",
+                         "gateway_error": "Gateway error: processor unavailable (try again)"}
+
+    def scripted(self, outcome: str, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        if outcome == "gateway_error":
+            raise step_error(GatewayError("the payment processor is temporarily unavailable",
+                                          code="processor_unavailable", retryable=True))
+        paid = self._paid(context)
+        if outcome == "pays":
+            return paid
+        code = "expired_card" if outcome == "hard_decline" else "card_declined"
+        raise _declined({**paid, "status": "failed", "decline_code": code,
+                         "decline_message": f"declined ({code}), as the test scenario says"})
+
+    def effect(self, output: dict[str, Any], context: ActionContext) -> Effect:
+        if output.get("status") != "succeeded":
+            return Effect()
+        invoice = _entity(context, "invoice") or {}
+        paid = _decimal(invoice.get("amount_paid")) + _decimal(output.get("amount") or invoice.get("amount_due"))
+        return Effect({"invoice": {"status": "paid", "amount_due": ZERO, "amount_paid": paid}},
+                      ("payment.succeeded", "invoice.paid"))
+
+    @staticmethod
+    def _paid(context: ActionContext) -> dict[str, Any]:
+        """A payment of the invoice's amount due, as the run's data says it is."""
+        invoice = _entity(context, "invoice") or {}
+        return {"status": "succeeded", "payment_id": None, "decline_code": None, "decline_message": None,
+                "amount": invoice.get("amount_due"), "currency": invoice.get("currency")}
 
 
 class VoidInvoice(GatewayAction):
@@ -114,7 +171,10 @@ class VoidInvoice(GatewayAction):
         return get_gateway().void_invoice(context.entity_id("invoice"), reason=config.get("reason", ""),
                                           idempotency_key=self.operation_key(context))
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def effect(self, output: dict[str, Any], context: ActionContext) -> Effect:
+        return Effect({"invoice": {"status": "void", "amount_due": ZERO}}, ("invoice.voided",))
+
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "void_invoice", "invoice_id": context.entity_id("invoice"),
                                        "reason": config.get("reason", "")}}
 
@@ -145,7 +205,7 @@ class CreateCreditNote(AmountAction):
             context.entity_id("invoice"), amount=parse_amount(config.get("amount"), "config.amount"),
             reason=config.get("reason", ""), idempotency_key=self.operation_key(context))
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         amount = parse_amount(config.get("amount"), "config.amount")
         return {"would_call_gateway": {"operation": "create_credit_note", "invoice_id": context.entity_id("invoice"),
                                        "amount": str(amount) if amount else "full", "reason": config.get("reason", "")}}
@@ -167,7 +227,7 @@ class ApplyCredits(AmountAction):
                                            amount=parse_amount(config.get("amount"), "config.amount"),
                                            idempotency_key=self.operation_key(context))
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         amount = parse_amount(config.get("amount"), "config.amount")
         return {"would_call_gateway": {"operation": "apply_credits", "invoice_id": context.entity_id("invoice"),
                                        "amount": str(amount) if amount else "all available"}}

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import smtplib
 import time
 from typing import Any
 
@@ -45,6 +46,8 @@ class SendEmail(Action):
     family = "communication"
     label = "Send email"
     description = "Send an email from a stored template or an inline subject and body."
+    scenario_outcomes = {"succeeds": "Sent", "fails_temporarily": "Not sent: the mail server says try later (4xx)",
+                         "fails": "Refused by the mail server (5xx)"}
     config_schema = {
         "type": "object",
         "required": ["to"],
@@ -135,13 +138,13 @@ class SendEmail(Action):
         message = self.compose(config, context)
         try:
             sent = message.send()
-        except (OSError, TimeoutError) as exc:  # SMTP connection trouble: worth another try
-            raise ActionError(f"could not send email: {exc}", retryable=True) from exc
+        except (OSError, TimeoutError) as exc:  # SMTP trouble: worth another try unless the server refused
+            raise ActionError(f"could not send email: {exc}", retryable=_may_pass(exc)) from exc
         if not sent:
             raise ActionError("the email backend accepted no message", retryable=True)
         return self._summary(message)
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         message = self.compose(config, context)
         summary = self._summary(message)
         summary["body"] = message.body
@@ -151,6 +154,16 @@ class SendEmail(Action):
     def _summary(message: EmailMultiAlternatives) -> dict[str, Any]:
         return {"to": message.to, "cc": message.cc, "bcc": message.bcc, "subject": message.subject,
                 "message_id": message.extra_headers["Message-ID"]}
+
+
+def _may_pass(exc: BaseException) -> bool:
+    """Whether a failed send may succeed later: a connection that broke or timed out, or an SMTP
+    reply in the 4xx range ("try again later"); a 5xx reply refuses the message for good."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    return True
 
 
 def _default_from() -> str:
@@ -186,7 +199,7 @@ class SendSMS(Action):
         provider = get_provider("SMS_PROVIDER")
         return provider.send(to, config["message"], idempotency_key=context.idempotency_key)
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_send_sms": {"to": config["to"], "message": config["message"]}}
 
 
@@ -237,7 +250,7 @@ class SendSlack(Action):
         response = outbound.request("POST", url, json=payload, secret_path=True)
         return {"status_code": response.status_code, "text": payload["text"], "channel": payload.get("channel")}
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_post_to_slack": self._request(config)[1]}
 
 
@@ -329,7 +342,7 @@ class SendWebhook(Action):
             answer = response.text[:1000]
         return {"status_code": response.status_code, "webhook_id": context.idempotency_key, "response": answer}
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         # Test mode never resolves a secret: the signature is shown masked.
         request = mask_config(self._request(config, context, None))
         if request["headers"].get("webhook-signature") == "":

@@ -8,6 +8,11 @@ from billing_events.gateway import get_gateway
 from billing_events.gateway.base import GatewayError
 
 
+def step_error(exc: GatewayError) -> ActionError:
+    """A gateway's error as its step's failure: retried when the gateway says it may pass."""
+    return ActionError(str(exc), retryable=exc.retryable, output={"code": exc.code})
+
+
 class GatewayAction(Action):
     """Runs one gateway operation; a gateway error becomes a step error (retryable if it says so),
     and an attempt cut short by a crash is settled by asking the gateway for its idempotency key."""
@@ -34,7 +39,7 @@ class GatewayAction(Action):
         try:
             return self.call(config, context)
         except GatewayError as exc:
-            raise ActionError(str(exc), retryable=exc.retryable, output={"code": exc.code}) from exc
+            raise step_error(exc) from exc
 
     def recover(self, context: ActionContext) -> dict[str, Any] | None:
         return get_gateway().find_operation(self.operation_key(context))

@@ -86,7 +86,7 @@ class CreateTask(Action):
         task = Task.objects.filter(idempotency_key=context.idempotency_key).first()
         return self._output(task) if task else None
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         values = self._values(config, context)
         values["due_at"] = values["due_at"].isoformat() if values["due_at"] else None
         return {"would_create_task": values}
@@ -120,7 +120,7 @@ class UpdateCustomer(GatewayAction):
             context.entity_id("customer"), fields=config.get("fields", {}),
             metadata=config.get("metadata", {}), idempotency_key=self.operation_key(context))
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "update_customer", "customer_id": context.entity_id("customer"),
                                        **config}}
 
@@ -143,7 +143,7 @@ class AddTag(GatewayAction):
             raise ActionError("config.tag rendered to an empty tag")
         return get_gateway().add_tag(context.entity_id("customer"), tag, idempotency_key=self.operation_key(context))
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         return {"would_call_gateway": {"operation": "add_tag", "customer_id": context.entity_id("customer"),
                                        "tag": config["tag"]}}
 
@@ -189,6 +189,6 @@ class SyncToCRM(Action):
         object_type, object_id, data = self._record(config, context)
         return provider.upsert(object_type, object_id, data, idempotency_key=context.idempotency_key)
 
-    def preview(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         object_type, object_id, data = self._record(config, context)
         return {"would_sync_to_crm": {"object": object_type, "id": object_id, "data": data}}

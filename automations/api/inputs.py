@@ -80,6 +80,12 @@ TEST_EVENTS = ("Simulated events, in virtual time, for wait_for steps (without o
 TEST_DECISIONS = ("approved", "rejected", "timed_out")
 
 
+TEST_OUTCOMES = ("What happens at each attempt of an action step, by step key, instead of what test mode "
+                 "predicts: `{\"retry\": [\"soft_decline\", \"pays\"]}` (the last one repeats; null: as predicted). Every action "
+                 "takes `succeeds`, `fails_temporarily` (retried under the retry policy) and `fails`; "
+                 "retry_payment takes `pays`, `soft_decline`, `hard_decline` and `gateway_error`.")
+
+
 class TestIn(StrictSerializer):
     """``POST automations/{id}/test/``: every field optional."""
 
@@ -94,6 +100,10 @@ class TestIn(StrictSerializer):
                                        help_text="The decision approval steps take in the test.")
     decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
                                       help_text="A decision per approval step key, over `decision`.")
+    outcomes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(min_length=1, trim_whitespace=False, allow_null=True),
+                                    min_length=1, max_length=20), required=False,
+        help_text=TEST_OUTCOMES)
 
 
 class TestUnsavedIn(StrictSerializer):
@@ -107,6 +117,10 @@ class TestUnsavedIn(StrictSerializer):
                                        help_text="The decision approval steps take in the test.")
     decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
                                       help_text="A decision per approval step key, over `decision`.")
+    outcomes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(min_length=1, trim_whitespace=False, allow_null=True),
+                                    min_length=1, max_length=20), required=False,
+        help_text=TEST_OUTCOMES)
 
 
 #: A date, or a date-time with an offset (the server also checks that the day exists).

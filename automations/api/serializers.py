@@ -239,6 +239,9 @@ class ActionSerializer(serializers.Serializer):
                                           help_text="Config fields taken as written (not templates).")
     secret_fields = serializers.ListField(child=serializers.CharField(), help_text="Config fields shown masked.")
     output_schema = serializers.DictField(help_text="What later steps read as steps.<key>.output.")
+    scenario_outcomes = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        help_text="What a test may choose for one attempt (`value`, and the `label` an operator reads).")
 
 
 class TemplateSerializer(serializers.Serializer):

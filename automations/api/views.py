@@ -188,7 +188,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         return Response(services.test_run(automation, body.get("data"), version=body.get("version"),
                                           definition=definition, billing_data=body["billing_data"],
                                           events=body.get("events"), decisions=body.get("decisions"),
-                                          decision=body["decision"]))
+                                          decision=body["decision"], outcomes=body.get("outcomes")))
 
     @document(request=inputs.BacktestIn, responses={202: s.BacktestSerializer})
     @action(detail=True, methods=["post"])
@@ -470,7 +470,9 @@ class ActionsView(Catalogue):
         return [{"action": action.key, "family": action.family, "label": action.label or action.key,
                  "description": action.description, "config_schema": action.config_schema,
                  "literal_fields": list(action.literal_fields), "secret_fields": list(action.secret_fields),
-                 "output_schema": action.output_schema}
+                 "output_schema": action.output_schema,
+                 "scenario_outcomes": [{"value": value, "label": label}
+                                       for value, label in action.scenario_outcomes.items()]}
                 for action in registry.all()]
 
 

@@ -109,6 +109,8 @@ class Tally:
         action = entry.get("action", "")
         self.actions[action]["errors" if entry.get("error") else "count"] += 1
         if entry.get("error"):
+            if action == "retry_payment" and (entry.get("output") or {}).get("status") == "failed":
+                self._money(action, entry["output"])  # a declined charge is an attempt all the same
             return
         if action == "send_email":
             config = self.steps_by_key.get(entry["step"], {}).get("config", {})

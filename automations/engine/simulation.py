@@ -5,22 +5,23 @@ the branch taken and why, and what each action would have done."""
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
 from automations import clock
-from automations.actions import ActionContext, ActionError, registry
+from automations.actions import ActionContext, ActionError, Effect, registry
 from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
 from automations.durations import parse as parse_duration
 from automations.engine import run_loop
+from automations.engine.attempts import after_failed_attempt
 from automations.engine.loop_items import MemoryItems
 from automations.messaging.gate import Gate
 from automations.scope import Scope, UnstoredRun, build_scope, to_json
 from automations.status import ExecutionStatus, StepRunStatus
 from automations.steps import Next, step_types
-from automations.steps.action import after_failure
 from automations.steps.approval import decision_output
 from automations.steps.cursor import Program, initial_cursor, loop_index, loop_variables, step_done
 from automations.templating import RenderError, empty_variables
@@ -49,13 +50,29 @@ class DataOnlyGateway(BillingGateway):
         return [], None
 
 
+@dataclass
+class Scenario:
+    """What a test run is told instead of predicting: for an action step, the outcome of each
+    attempt (``{"retry": ["soft_decline", "pays"]}``; the last one listed goes on repeating; None: as
+    predicted)."""
+
+    outcomes: dict[str, list[str]] = field(default_factory=dict)
+
+    def outcome(self, step_key: str, attempt: int) -> str | None:
+        chosen = self.outcomes.get(step_key)
+        return chosen[min(attempt, len(chosen)) - 1] if chosen else None
+
+
 def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id: int | None = None,
              trigger: dict[str, Any] | None = None, version: int | None = None,
              billing_data: bool = True, events: list[dict[str, Any]] | None = None,
-             decisions: dict[str, str] | None = None, decision: str = "approved") -> dict[str, Any]:
+             decisions: dict[str, str] | None = None, decision: str = "approved",
+             outcomes: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The timeline of ``definition`` run on ``data`` from now, in virtual time. Like a real run,
     steps read current billing data through the gateway; with ``billing_data=False`` they read
-    the given data alone (to try a case the billing system does not have).
+    the given data alone (to try a case the billing system does not have). Actions answer what
+    they predict, or what ``outcomes`` chose for each attempt (see :class:`Scenario`), and the
+    answer is handled as the worker handles it: retries, fallback lanes, ``on_failure``.
 
     ``events`` are simulated events (``{"type": "invoice.paid", "after": "2d"}``: that long after
     the run starts) that a wait_for step sees; without one it times out. An approval step takes
@@ -69,6 +86,7 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
                              for index, item in enumerate(events or [])]
         simulation.events.sort()
         simulation.decisions, simulation.decision = decisions or {}, decision
+        simulation.scenario = Scenario(outcomes or {})
         result = simulation.result()
     return {**result, "billing_data": billing_data}
 
@@ -98,8 +116,15 @@ class _Simulation:
         self.consumed: set[int] = set()
         self.decisions: dict[str, str] = {}
         self.decision = "approved"
+        self.scenario = Scenario()
         self.waited: dict[str, Any] = {}  # how each wait under way ends, by step key
         self.sent: list[tuple[str, str, datetime]] = []  # messages "sent": customer, channel, virtual time
+        # Billing data as the run's steps read it, with what its own actions changed applied
+        # (nothing is written); an exit_on event one of them emitted ends the run at its next wait.
+        self.billing: dict[str, Any] = {}
+        definition = self.program.definition
+        self.exit_types = set(definition.get("exit_on") or []) if definition.get("correlation_key") else set()
+        self.exit_reason = ""
         self.ended: tuple[str, str] = (ExecutionStatus.FAILED, "")
 
     @property
@@ -107,7 +132,8 @@ class _Simulation:
         return clock.now()
 
     def scope(self) -> Scope:
-        return build_scope(self.run, now=clock.now(), loop_vars=loop_variables(self.cursor, self.loop_items))
+        return build_scope(self.run, now=clock.now(), loop_vars=loop_variables(self.cursor, self.loop_items),
+                           billing=self.billing)
 
     def entry(self, step: dict[str, Any], index: str | None = None, **details: Any) -> dict[str, Any]:
         moment = clock.now()
@@ -175,6 +201,9 @@ class _Simulation:
             self.ended = (outcome.status, outcome.error)
             return False
         if outcome.wake_at and outcome.wake_at > clock.now():
+            if self.exit_reason:  # a live run hands back here, and the event its own step emitted ends it
+                self.ended = (ExecutionStatus.CANCELED, self.exit_reason)
+                return False
             clock.set_virtual(outcome.wake_at)  # the wait passes in virtual time
         return True
 
@@ -189,30 +218,69 @@ class _Simulation:
         pass
 
     def perform(self, step: dict[str, Any]) -> Next:
-        """Preview the action: what it would do, with the rendered config; nothing is sent."""
+        """The action's predicted answer (or the one the scenario chose for this attempt), handled
+        as the worker handles a performed action's: nothing is sent."""
         action = registry.get(step["action"])
+        attempt = self.cursor[-1].get("attempt", 1)
         index = loop_index(self.cursor)
-        context = ActionContext(execution_id=None, step_key=step["key"], loop_index=index, attempt=1,
+        context = ActionContext(execution_id=None, step_key=step["key"], loop_index=index, attempt=attempt,
                                 variables=self.scope(), now=clock.now(),
                                 idempotency_key=f"test:{step['key']}:{index or 0}")
+        if action is None:
+            return self._failed(step, attempt, ActionError(f"action {step['action']!r} is not registered"))
         try:
-            if action is None:
-                raise ActionError(f"action {step['action']!r} is not registered")
             config = action.render(step.get("config", {}), context.variables)
+        except RenderError as exc:
+            return self._failed(step, attempt, ActionError(f"config: {exc}"))
+        try:
             if action.channel and self._held(action, step, context):
                 return Next()
-            would = action.preview(config, context)
-        except (ActionError, RenderError) as exc:
-            self.entry(step, action=step["action"], error=str(exc))
-            final_error = after_failure(self.cursor, self.outputs, step, str(exc))
-            return Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()
+            chosen = self.scenario.outcome(step["key"], attempt)
+            would = action.scripted(chosen, config, context) if chosen else action.predict(config, context)
+        except ActionError as exc:
+            return self._failed(step, attempt, exc, chosen=chosen)
+        except RenderError as exc:
+            return self._failed(step, attempt, ActionError(f"config: {exc}"))
         templates = action.templates(step.get("config", {}))
         warnings = [f"{path} rendered empty in {where}" for where, source in templates.items()
                     for path in empty_variables(source, context.variables.resolve)]
-        self.entry(step, action=step["action"], would=would, **({"warnings": warnings} if warnings else {}))
+        self.entry(step, action=step["action"], would=would, **self._attempt(attempt, chosen),
+                   **({"warnings": warnings} if warnings else {}))
         self.outputs[step["key"]] = to_json(would)
+        self._apply(action.effect(would, context), context, step)
         step_done(self.cursor)
         return Next()
+
+    def _apply(self, effect: Effect, context: ActionContext, step: dict[str, Any]) -> None:
+        """What the action changed, as later steps read it; an exit_on event it emitted is noted."""
+        for root, changes in effect.changes.items():
+            current = context.variables.get(root)
+            self.billing[root] = {**(current if isinstance(current, dict) else {}), **changes}
+        emitted = next((kind for kind in effect.events if kind in self.exit_types), None)
+        if emitted and not self.exit_reason:
+            self.exit_reason = f"exit_on: {emitted} (emitted by step {step['key']})"
+
+    def _failed(self, step: dict[str, Any], attempt: int, exc: ActionError, chosen: str | None = None) -> Next:
+        """The attempt failed: the worker's own rule decides what follows (a retry wait, the
+        fallback lane, carrying on, or the run failing), and the timeline says which."""
+        outcome = after_failed_attempt(self.program.definition, self.cursor, self.outputs, step, attempt, str(exc),
+                                       retryable=exc.retryable, retry_after=exc.retry_after,
+                                       output=to_json(exc.output), now=clock.now())
+        if outcome.wake_at is not None:
+            then = f"retried in {format_delta(outcome.wake_at - clock.now())}"
+        elif outcome.status:
+            then = "the run fails"
+        elif step.get("fallback"):
+            then = "its fallback steps run"
+        else:
+            then = "the run carries on"
+        self.entry(step, action=step["action"], error=str(exc), then=then, **self._attempt(attempt, chosen),
+                   **({"output": to_json(exc.output)} if exc.output else {}))
+        return outcome
+
+    @staticmethod
+    def _attempt(attempt: int, chosen: str | None) -> dict[str, Any]:
+        return {**({"attempt": attempt} if attempt > 1 else {}), **({"scenario": chosen} if chosen else {})}
 
     def _held(self, action: Any, step: dict[str, Any], context: ActionContext) -> bool:
         """Pass the message's send-window and cap waits in virtual time, each an entry of the

@@ -34,14 +34,13 @@ from automations.conf import app_settings
 from automations.engine import approvals, run_loop, waits
 from automations.engine.loop_items import StoredItems
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
-from automations.engine.retry import retry_delay, retry_policy
+from automations.engine.attempts import after_failed_attempt
 from automations.engine.transitions import LeaseLost, finish, save_progress, wait
 from automations.messaging import gate
 from automations.models import Execution, StepRun
 from automations.scope import Scope, build_scope, to_json
 from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
 from automations.steps import Next
-from automations.steps.action import after_failure
 from automations.steps.cursor import Program, loop_index, loop_variables, program_for, step_done
 from automations.templating import RenderError
 
@@ -500,12 +499,8 @@ def _fail(current: StoredRun, step: dict[str, Any], attempt: int, error: str, *,
         record.status, record.error, record.finished_at = StepRunStatus.FAILED, error, clock.now()
         record.output = to_json(output)
         record.save(update_fields=["status", "error", "finished_at", "output"])
-    policy = retry_policy(current.program.definition.get("retry"), step.get("retry"))
-    if retryable and attempt < policy.max_attempts:
-        current.cursor[-1]["attempt"] = attempt + 1
-        outcome = Next(wake_at=clock.now() + retry_delay(policy, attempt, retry_after))
-    else:
-        final_error = after_failure(current.cursor, current.outputs, step, error, to_json(output))
-        outcome = Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()
+    outcome = after_failed_attempt(current.program.definition, current.cursor, current.outputs, step, attempt, error,
+                                   retryable=retryable, retry_after=retry_after, output=to_json(output),
+                                   now=clock.now())
     _commit(current, outcome)
     return outcome

@@ -73,9 +73,11 @@ class BillingGateway:
         raises ``GatewayError(retryable=True)`` when the processor is temporarily unavailable."""
         raise NotImplementedError(".retry_payment() must be overridden.")
 
-    def predict_retry_payment(self, invoice_id: str, *, payment_method: str | None) -> Record | None:
-        """What ``retry_payment`` would most likely return, without charging (for test mode);
-        None when the gateway cannot tell."""
+    def predict_retry_payment(self, invoice_id: str, *, payment_method: str | None, invoice: Record | None = None,
+                              customer: Record | None = None) -> Record | None:
+        """What ``retry_payment`` would answer now, without charging (for test mode): the same
+        record, or the same ``GatewayError``; None when the gateway cannot tell. ``invoice`` and
+        ``customer`` are the run's view of them, for what the gateway does not store itself."""
         return None
 
     def void_invoice(self, invoice_id: str, *, reason: str, idempotency_key: str) -> Record:

@@ -129,19 +129,30 @@ def retry_payment(invoice_id: str, payment_method: str | None, key: str) -> Reco
     return once(key, "retry_payment", perform)
 
 
-def predict_retry_payment(invoice_id: str, payment_method: str | None) -> Record | None:
-    """The test processor is deterministic: the outcome follows from the payment method."""
-    invoice = Invoice.objects.filter(pk=invoice_id).first()
-    if invoice is None:
+def predict_retry_payment(invoice_id: str, payment_method: str | None, invoice: Record | None = None,
+                          customer: Record | None = None) -> Record | None:
+    """What ``retry_payment`` would answer now, without charging: the test processor is
+    deterministic, so the outcome follows from the payment method. The same record, or the same
+    GatewayError (an invoice that is not open, a processor that is unavailable). An invoice or
+    customer this database does not have is read from ``invoice`` and ``customer``, the run's view
+    (what its event said, which a real run's event would have stored); None without either."""
+    stored = Invoice.objects.filter(pk=invoice_id).first()
+    view = ({"status": stored.status, "number": stored.number, "amount_due": stored.amount_due,
+             "currency": stored.currency, "customer_id": stored.customer_id} if stored else invoice)
+    if not view:
         return None
-    customer = Customer.objects.filter(pk=invoice.customer_id).first()
-    method = payment_method or (customer.default_payment_method if customer else None)
-    try:
-        outcome = processor.charge(method, invoice.amount_due, invoice.currency)
-    except GatewayError as exc:
-        return {"status": "failed", "decline_code": exc.code, "amount": invoice.amount_due, "payment_method": method}
-    return {"status": "succeeded" if outcome.succeeded else "failed", "decline_code": outcome.decline_code,
-            "amount": invoice.amount_due, "currency": invoice.currency, "payment_method": method}
+    if view.get("status") not in ("open", "uncollectible"):
+        raise GatewayError(f"cannot collect invoice {view.get('number') or invoice_id}: it is {view.get('status')}",
+                           code="invoice_not_open")
+    on_file = Customer.objects.filter(pk=view.get("customer_id")).first() if view.get("customer_id") else None
+    method = payment_method or (on_file.default_payment_method if on_file else (customer or {}).get(
+        "default_payment_method"))
+    amount = Decimal(str(view.get("amount_due") or 0))
+    outcome = processor.charge(method, amount, view.get("currency") or "")
+    return {"status": "succeeded" if outcome.succeeded else "failed", "payment_id": None,
+            "decline_code": outcome.decline_code, "decline_message": outcome.message, "amount": amount,
+            "currency": view.get("currency"),
+            "attempt_number": Payment.objects.filter(invoice_id=invoice_id).count() + 1, "payment_method": method}
 
 
 def void_invoice(invoice_id: str, reason: str, key: str) -> Record:

@@ -80,8 +80,9 @@ class ReferenceGateway(BillingGateway):
     def retry_payment(self, invoice_id: str, *, payment_method: str | None, idempotency_key: str) -> Record:
         return operations.retry_payment(invoice_id, payment_method, idempotency_key)
 
-    def predict_retry_payment(self, invoice_id: str, *, payment_method: str | None) -> Record | None:
-        return operations.predict_retry_payment(invoice_id, payment_method)
+    def predict_retry_payment(self, invoice_id: str, *, payment_method: str | None, invoice: Record | None = None,
+                              customer: Record | None = None) -> Record | None:
+        return operations.predict_retry_payment(invoice_id, payment_method, invoice, customer)
 
     def void_invoice(self, invoice_id: str, *, reason: str, idempotency_key: str) -> Record:
         return operations.void_invoice(invoice_id, reason, idempotency_key)

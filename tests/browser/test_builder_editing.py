@@ -186,6 +186,23 @@ def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, opera
     assert mail.outbox == [] and not Execution.objects.exists() and not Payment.objects.exists()
 
 
+def test_the_success_path_is_tested_by_choosing_what_the_payment_answers(page, operator, dunning):
+    open_builder(page, dunning)
+    page.get_by_role("button", name="Test").click()
+    page.locator(".ab-timeline").wait_for()
+    # The sample customer's card declines: the test predicts what a live run would do.
+    assert "payment declined: card_declined" in page.locator("[data-test-step=retry]").inner_text()
+    page.get_by_text("What the actions answer").click()
+    page.get_by_role("group", name="Retry payment: retry").get_by_label("attempt 1").select_option(label="Pays")
+    page.get_by_role("button", name="Run test").click()
+    page.locator("[data-test-step=recovered]").wait_for()
+    timeline = page.locator(".ab-timeline").inner_text()
+    assert "as the scenario chose (pays)" in timeline and "Took Then" in timeline
+    assert "Test: day 3" in card(page, "recovered").inner_text()
+    assert "not reached" in card(page, "urgent").inner_text()
+    screenshot(page, "builder-test-scenario-pays")
+
+
 def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning, django_user_model):
     from django.contrib.auth.models import Permission
 

@@ -76,6 +76,9 @@ def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, oper
     panel.get_by_label("timezone", exact=True).fill("Europe/Berlin")
     runs = page.locator(".ab-next-runs ol li time")
     runs.nth(4).wait_for()
+    # the runs for the timezone before it was filled in may be drawn first: wait for Berlin's
+    page.wait_for_function("() => document.querySelector('.ab-next-runs ol li time')"
+                           "?.getAttribute('datetime') === '2026-11-23T08:00:00Z'")
     assert runs.evaluate_all("items => items.map(i => i.getAttribute('datetime'))") == [
         "2026-11-23T08:00:00Z", "2026-11-30T08:00:00Z", "2026-12-07T08:00:00Z", "2026-12-14T08:00:00Z",
         "2026-12-21T08:00:00Z"]

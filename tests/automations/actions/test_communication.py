@@ -1,4 +1,5 @@
-"""send_webhook, send_slack and send_sms against a real HTTP server on loopback."""
+"""send_webhook, send_slack and send_sms against a real HTTP server on loopback; send_email against a
+real SMTP server on loopback."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from automations.secrets import MASK
 from automations.models import Execution
 from automations.providers.sms import ConsoleSMSProvider
 from tests.conftest import sample
+from tests.fixtures.smtp import smtp  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -229,3 +231,21 @@ def test_dns_rebinding_cannot_reach_a_blocked_address(engine, http_server, setti
     assert execution.status == "failed"
     assert "refused to call rebind.example (127.0.0.1)" in execution.error
     assert not http_server.requests, "nothing reached the loopback server"
+
+
+def email(**config):
+    return {"key": "mail", "type": "action", "action": "send_email",
+            "config": {"to": "{{ customer.email }}", "subject": "Hi", "body": "b", **config}}
+
+
+def test_an_smtp_4xx_is_retried_and_a_5xx_fails_at_once(engine, smtp):
+    smtp.replies[:] = ["451 4.3.0 Temporary local problem"]
+    later = run_steps(engine, [email()], retry={"max_attempts": 2, "initial_interval": "1m"})
+    assert later.status == "waiting" and not smtp.messages
+    engine.advance(minutes=1)
+    later.refresh_from_db()
+    assert later.status == "succeeded" and len(smtp.messages) == 1
+
+    smtp.replies[:] = ["550 5.1.1 Mailbox unavailable"]
+    refused = run_steps(engine, [email()], retry={"max_attempts": 5, "initial_interval": "1m"})
+    assert refused.status == "failed" and "550" in refused.error and refused.step_runs.count() == 1

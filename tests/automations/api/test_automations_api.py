@@ -119,6 +119,16 @@ def test_test_mode_gives_the_dunning_timeline_without_side_effects(api, created)
     assert api.post(f"/api/automations/{created['id']}/test/", {"version": 5}, format="json").status_code == 409
 
 
+def test_test_mode_takes_each_attempts_outcome_from_the_scenario(api, created):
+    url = f"/api/automations/{created['id']}/test/"
+    paid = api.post(url, {"outcomes": {"retry": ["pays"]}}, format="json").json()
+    assert [e["step"] for e in paid["timeline"]][-3:] == ["retry", "retry_worked", "recovered"]
+    assert paid["timeline"][-3]["scenario"] == "pays"
+    refused = api.post(url, {"outcomes": {"retry": ["sent"]}}, format="json")
+    assert refused.status_code == 409 and refused.json()["errors"][0]["field"] == "outcomes.retry[0]"
+    assert api.post(url, {"outcomes": {"retry": []}}, format="json").status_code == 400
+
+
 def test_run_starts_a_manual_execution(api, created):
     url = f"/api/automations/{created['id']}/"
     assert api.post(f"{url}run/", {"data": {}}, format="json").status_code == 409, "not active yet"

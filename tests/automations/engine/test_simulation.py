@@ -33,11 +33,13 @@ def test_dunning_timeline_on_the_sample_payload(draft):
     assert "$1,250.00" in gentle["body"]
     branch = result["timeline"][2]
     assert branch["branch"] == "then" and "invoice.status equals 'open' (actual 'open') -> yes" in branch["reason"]
-    retry = result["timeline"][3]["would"]
-    # the sample invoice is not in the billing system, so the outcome cannot be predicted: a decline is assumed
-    assert retry["status"] == "failed" and retry["decline_code"] == "unknown" and "assumes a decline" in retry["note"]
-    assert retry["would_call_gateway"] == {"operation": "retry_payment", "invoice_id": "inv_2001",
-                                           "payment_method": "default"}
+    retry = result["timeline"][3]
+    # The sample invoice is not stored: the prediction reads it and the customer's card from the
+    # run's data, as a live run of that event would (its entities are stored when it arrives).
+    assert retry["error"] == "payment declined: card_declined" and retry["then"] == "the run carries on"
+    assert retry["output"]["decline_code"] == "card_declined" and retry["output"]["amount"] == "1250.00"
+    assert retry["output"]["would_call_gateway"] == {"operation": "retry_payment", "invoice_id": "inv_2001",
+                                                     "payment_method": "default"}
     task = result["timeline"][6]["would"]["would_create_task"]
     assert task["title"] == "Call Acme Corp about INV-2026-0042" and task["due_at"].startswith("2026-11-25")
     assert result["duration"] == "10d"
@@ -182,3 +184,64 @@ def test_warnings_name_the_email_template_they_come_from(draft):
     assert gentle["warnings"] == [
         "invoice.payment_url rendered empty in email template payment_failed_gentle.body_text",
         "invoice.payment_url rendered empty in email template payment_failed_gentle.body_html"]
+
+
+def _retry_then_branch(**retry: object) -> dict:
+    return {"name": "Retry", "trigger": {"type": "event", "event": "payment.failed"},
+            "steps": [{"key": "retry", "type": "action", "action": "retry_payment", "config": {}, **retry},
+                      {"key": "worked", "type": "branch",
+                       "if": {"all": [{"field": "steps.retry.output.status", "operator": "equals",
+                                       "value": "succeeded"}]},
+                       "then": [{"key": "thanks", "type": "stop"}], "else": [{"key": "sorry", "type": "stop"}]}]}
+
+
+def _card(method: str) -> dict:
+    return get_event_type("payment.failed").sample_data() | {
+        "customer": {**get_event_type("payment.failed").sample_data()["customer"], "default_payment_method": method}}
+
+
+def test_a_declined_retry_fails_the_test_run_where_a_live_run_fails():
+    result = services.test_run(None, _card("pm_card_declined"), definition=_retry_then_branch())
+    assert [entry["step"] for entry in result["timeline"]] == ["retry"]
+    assert result["status"] == "failed" and result["error"] == "step retry: payment declined: card_declined"
+    assert result["timeline"][0]["then"] == "the run fails"
+
+
+def test_a_declined_retry_is_retried_under_its_policy_then_carries_on():
+    definition = _retry_then_branch(retry={"max_attempts": 3, "initial_interval": "1d", "backoff_coefficient": 2,
+                                           "max_interval": "7d"}, on_failure="continue")
+    result = services.test_run(None, _card("pm_insufficient_funds"), definition=definition)
+    assert [(entry["step"], entry["offset"], entry.get("then")) for entry in result["timeline"]] == [
+        ("retry", "0s", "retried in 1d"), ("retry", "1d", "retried in 2d"), ("retry", "3d", "the run carries on"),
+        ("worked", "3d", None), ("sorry", "3d", None)]
+    assert result["timeline"][2]["attempt"] == 3 and result["status"] == "succeeded"
+
+
+def test_a_card_that_pays_takes_the_then_lane_as_a_live_run_does():
+    result = services.test_run(None, _card("pm_card_ok"), definition=_retry_then_branch())
+    assert [entry["step"] for entry in result["timeline"]] == ["retry", "worked", "thanks"]
+    assert result["timeline"][0]["would"]["status"] == "succeeded"
+
+
+def test_a_scenario_chooses_each_attempt_and_the_last_choice_repeats():
+    definition = _retry_then_branch(retry={"max_attempts": 4, "initial_interval": "1h", "backoff_coefficient": 1,
+                                           "max_interval": "1h"})
+    result = services.test_run(None, _card("pm_card_ok"), definition=definition,
+                               outcomes={"retry": ["gateway_error", "soft_decline", "pays"]})
+    assert [(entry["step"], entry.get("scenario"), "error" in entry) for entry in result["timeline"]] == [
+        ("retry", "gateway_error", True), ("retry", "soft_decline", True), ("retry", "pays", False),
+        ("worked", None, False), ("thanks", None, False)]
+    declined = services.test_run(None, _card("pm_card_ok"), definition=definition, outcomes={"retry": ["hard_decline"]})
+    assert [entry.get("attempt", 1) for entry in declined["timeline"]] == [1, 2, 3, 4]
+    assert declined["error"] == "step retry: payment declined: expired_card"
+
+
+def test_a_scenario_names_what_the_automation_does_not_have():
+    from automations.errors import StateConflict
+
+    with pytest.raises(StateConflict) as unknown:
+        services.test_run(None, _card("pm_card_ok"), definition=_retry_then_branch(), outcomes={"retri": ["pays"]})
+    assert unknown.value.errors[0]["field"] == "outcomes.retri"
+    with pytest.raises(StateConflict) as wrong:
+        services.test_run(None, _card("pm_card_ok"), definition=_retry_then_branch(), outcomes={"retry": ["sent"]})
+    assert wrong.value.errors[0]["field"] == "outcomes.retry[0]" and "pays, soft_decline" in str(wrong.value)

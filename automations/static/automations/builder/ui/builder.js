@@ -619,6 +619,8 @@ export class Builder {
     if (this.state.testData !== undefined) body.data = this.state.testData;
     if (this.state.testEvents?.length) body.events = this.state.testEvents;
     if (this.state.testDecision) body.decision = this.state.testDecision;
+    const outcomes = Object.entries(this.state.testOutcomes || {}).filter(([key]) => this.stepsByKey()[key]);
+    if (outcomes.length) body.outcomes = Object.fromEntries(outcomes);
     const path = this.state.automation ? `automations/${this.state.automation.id}/test/` : "automations/test/";
     try {
       this.state.testRun = await this.api.post(path, body);

@@ -34,12 +34,22 @@ function wouldDo(entry) {
   return [h("pre", {}, pretty(would))];
 }
 
+// Which attempt this was, and the outcome a scenario chose for it (else the prediction).
+function attemptLine(entry) {
+  if (!entry.attempt && !entry.scenario) return null;
+  const parts = [entry.attempt ? `attempt ${entry.attempt}` : "", entry.scenario ? `as the scenario chose (${entry.scenario})` : ""];
+  return h("p", { class: "ab-help" }, parts.filter(Boolean).join(", "));
+}
+
 function entryDetails(entry) {
-  if (entry.error) return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}`)];
+  if (entry.error) {
+    // what follows a failed attempt, as in a live run: a retry, the fallback steps, carrying on, or the end
+    return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}${entry.then ? ` — ${entry.then}` : ""}`), attemptLine(entry)];
+  }
   // a message held back: "waited for the send window until …", "capped: delayed until …" / "capped: skipped (…)"
   if (entry.deferred || entry.skipped) return [labelled(entry.skipped ? "Skipped" : "Waits", entry.reason)];
+  if (entry.type === "action") return [...wouldDo(entry), attemptLine(entry), entry.would?.assumed ? h("p", { class: "ab-help" }, `Assumed: ${entry.would.assumed}`) : null];
   switch (entry.type) {
-    case "action": return wouldDo(entry);
     case "branch": return [labelled("Took", entry.branch === "then" ? "Then" : "Else"), h("p", { class: "ab-help" }, entry.reason || "")];
     case "delay": return [labelled("Waits", `${entry.waits} (until ${entry.until.replace("T", " ").slice(0, 16)} UTC)`)];
     case "loop": return [labelled("Items", `${entry.items}${entry.truncated ? " (cut to max_items)" : ""}`)];
@@ -80,6 +90,43 @@ export function renderTimeline(result, stepsByKey) {
           h("strong", {}, entry.step), entry.loop_index ? ` (item ${entry.loop_index})` : "",
           h("span", { class: "ab-entry__offset" }, ` +${entry.offset}`)),
         entryDetails(entry), warnings(entry)))))));
+}
+
+// How many attempts a step may make: its own retry policy, else the automation's (the project's
+// default is not known here: one attempt, then the prediction repeats).
+function attemptsOf(app, step) {
+  const policy = step.retry || app.definition().retry || {};
+  return Math.max(1, Math.min(Number(policy.max_attempts) || 1, 5));
+}
+
+/** The scenario: for each action step, what each attempt answers instead of the prediction. */
+function outcomesField(app, steps) {
+  const chosen = app.state.testOutcomes || (app.state.testOutcomes = {});
+  const rows = steps.filter((step) => step.type === "action" && app.catalog.actions[step.action]?.scenario_outcomes?.length)
+    .map((step) => {
+      const choices = [["", "as predicted"], ...app.catalog.actions[step.action].scenario_outcomes.map((item) => [item.value, item.label])];
+      const attempts = Array.from({ length: attemptsOf(app, step) }, (_, index) => {
+        const id = `ab-outcome-${step.key}-${index + 1}`;
+        const select = h("select", { id },
+          choices.map(([value, label]) => h("option", { value, selected: (chosen[step.key] || [])[index] === value || undefined }, label)));
+        select.addEventListener("change", () => {
+          const list = [...(chosen[step.key] || [])];
+          list[index] = select.value || null;  // null: this attempt answers as predicted
+          while (list.length && !list[list.length - 1]) list.pop();
+          if (list.length) chosen[step.key] = list; else delete chosen[step.key];
+        });
+        return h("div", { class: "ab-field--inline" }, h("label", { for: id }, `attempt ${index + 1}`), select);
+      });
+      return h("fieldset", { class: "ab-outcome" },
+        h("legend", {}, `${app.catalog.actions[step.action].label || step.action}: ${step.key}`), attempts);
+    });
+  if (!rows.length) return null;
+  return h("details", { class: "ab-field", open: Object.keys(chosen).length > 0 || undefined },
+    h("summary", {}, "What the actions answer"),
+    h("p", { class: "ab-help" }, "Each attempt answers what the billing data predicts (a card on file that pays, pays), "
+      + "unless you choose: a payment that is declined, a message that cannot be sent. Retries, fallback steps and "
+      + "\"if it fails\" then run as they would live."),
+    rows);
 }
 
 export function testPanel(app) {
@@ -125,13 +172,14 @@ export function testPanel(app) {
     help: "What approval steps are answered in the test.",
     onChange: (value) => { app.state.testDecision = value; },
   }) : null;
+  const outcomes = outcomesField(app, steps);
   const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
   if (app.state.testRun) {
     result.append(app.state.testStale ? h("p", { class: "ab-help" }, "This result is from before your last edit.") : "",
       renderTimeline(app.state.testRun, app.stepsByKey()));
   }
   return h("div", { class: "ab-test" },
-    data, billingField, events, decision,
+    data, billingField, events, decision, outcomes,
     h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.runTest() }, "Run test"),
     result);
 }
