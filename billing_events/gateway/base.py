@@ -29,8 +29,8 @@ class BillingGateway:
     shares_database: bool = False
 
     def get_customer(self, customer_id: str) -> Record | None:
-        """The customer with ``customer_id``: id, name, email, phone, segment, tags, timezone,
-        metadata, default_payment_method."""
+        """The customer with ``customer_id``: id, name, email, phone, segment, tags, timezone
+        (empty or absent when the customer has none: never a default), metadata, default_payment_method."""
         raise NotImplementedError(".get_customer() must be overridden.")
 
     def get_invoice(self, invoice_id: str) -> Record | None:

@@ -233,7 +233,8 @@ def update_customer(customer_id: str, fields: dict[str, Any], metadata: dict[str
     def perform() -> Record:
         customer = _customer(customer_id)
         for name, value in fields.items():
-            setattr(customer, name, value)
+            # null removes a value: a field that cannot be null (name, email, timezone) is left blank
+            setattr(customer, name, "" if value is None and not Customer._meta.get_field(name).null else value)
         for name, value in metadata.items():
             if value is None:
                 customer.metadata.pop(name, None)

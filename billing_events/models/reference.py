@@ -38,7 +38,9 @@ class Customer(MirroredEntity):
     phone = models.CharField(max_length=50, blank=True, null=True)
     segment = models.CharField(max_length=100, blank=True, null=True)
     tags = models.JSONField(default=list, blank=True)
-    timezone = models.CharField(max_length=64, default="UTC")
+    # Blank when the billing system has none: send windows then fall back to the automation's timezone.
+    timezone = models.CharField(max_length=64, blank=True, default="",
+                                help_text="IANA name such as Europe/Berlin; blank when the customer has none.")
     metadata = models.JSONField(default=dict, blank=True)
     default_payment_method = models.CharField(max_length=100, blank=True, null=True)
     credit_balance = models.DecimalField(default=Decimal("0"), **MONEY)

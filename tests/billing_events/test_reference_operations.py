@@ -137,6 +137,12 @@ def test_update_customer_and_add_tag(gateway):
     assert Customer.objects.get(pk="cus_1001").tags == ["annual", "dunning"]
 
 
+def test_update_customer_with_null_removes_the_timezone(gateway):
+    gateway.update_customer("cus_1001", fields={"timezone": None, "segment": None}, metadata={}, idempotency_key="k1")
+    customer = Customer.objects.get(pk="cus_1001")
+    assert (customer.timezone, customer.segment) == ("", None)
+
+
 def test_unknown_entities_are_clear_errors(gateway):
     with pytest.raises(GatewayError, match="no invoice 'inv_nope'"):
         gateway.retry_payment("inv_nope", payment_method=None, idempotency_key="k1")

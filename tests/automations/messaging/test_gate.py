@@ -9,6 +9,8 @@ import pytest
 from automations import clock, services
 from automations.models import Execution, SentMessage
 from automations.step_log import step_states
+from billing_events.models import Customer
+from tests.conftest import sample
 from tests.fixtures.smtp import smtp  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +151,26 @@ def test_a_customer_without_a_timezone_reads_the_window_in_the_automation_timezo
     services.activate(created)
     execution = start(engine, created, customer={"id": "cus_jp"})
     assert execution.wake_at == datetime(2026, 11, 21, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
+
+
+def test_a_mirrored_customer_without_a_timezone_reads_the_window_in_the_automation_timezone(engine, smtp):
+    """The billing system sent no timezone: the reference model keeps none, so Berlin applies, not UTC."""
+    clock.set_now(datetime(2026, 11, 20, 6, 0, tzinfo=UTC))  # Friday 07:00 in Berlin
+    created = services.create_automation({
+        "name": "Berlin", "trigger": {"type": "event", "event": "payment.failed"}, "timezone": "Europe/Berlin",
+        "steps": [{"key": "mail", "type": "action", "action": "send_email",
+                   "config": {"to": "{{ customer.email }}", "subject": "s", "body": "b",
+                              "send_window": {"from": "09:00", "to": "18:00"}}}]})
+    services.activate(created)
+    data = sample("payment.failed")
+    del data["customer"]["timezone"]
+    engine.emit("payment.failed", data, id="evt_no_timezone")
+    assert Customer.objects.get(pk=data["customer"]["id"]).timezone == ""
+    execution = Execution.objects.get(automation=created)
+    assert execution.status == "waiting" and not smtp.messages
+    assert execution.wake_at == datetime(2026, 11, 20, 8, 0, tzinfo=UTC), "09:00 in Berlin, not 09:00 UTC"
+    assert execution.step_runs.get().output["reason"] == \
+        "waited for the send window until 2026-11-20 09:00 Europe/Berlin (08:00 UTC)"
 
 
 def test_a_run_waiting_for_its_window_resumes_after_a_restart(engine, smtp):

@@ -9,6 +9,8 @@ from django.core import mail as outbox
 from automations import clock
 from automations.engine.simulation import simulate
 from automations.models import SentMessage
+from billing_events import emit
+from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db
 UTC = timezone.utc
@@ -30,6 +32,20 @@ def test_the_timeline_says_until_when_a_message_waited_for_its_window():
     assert waited["reason"] == "waited for the send window until 2026-03-29 09:00 Europe/Berlin (07:00 UTC)"
     assert sent["would"]["subject"] == "hello" and sent["at"] == "2026-03-29T07:00:00+00:00"
     assert result["status"] == "succeeded" and not outbox.outbox
+
+
+def test_test_mode_reads_the_window_in_the_automation_timezone_for_a_customer_without_one():
+    """The customer comes from the reference billing data, mirrored from an event without a timezone."""
+    data = sample("payment.failed")
+    del data["customer"]["timezone"]
+    emit("payment.failed", data, id="evt_no_timezone")
+    clock.set_now(datetime(2026, 11, 20, 6, 0, tzinfo=UTC))  # Friday 07:00 in Berlin
+    definition = {"name": "t", "trigger": {"type": "manual"}, "timezone": "Europe/Berlin",
+                  "steps": [email("hello", send_window={"from": "09:00", "to": "18:00"})]}
+    result = simulate(definition, {"customer": {"id": data["customer"]["id"]}})
+    waited, sent = result["timeline"]
+    assert waited["reason"] == "waited for the send window until 2026-11-20 09:00 Europe/Berlin (08:00 UTC)"
+    assert sent["at"] == "2026-11-20T08:00:00+00:00"
 
 
 def test_the_timeline_says_capped_delayed_and_capped_skipped():
