@@ -44,6 +44,7 @@ def permissions(request: HttpRequest) -> dict[str, bool]:
         "change": user.has_perm("automations.change_automation"),
         "runExecution": user.has_perm("automations.add_execution"),
         "changeExecution": user.has_perm("automations.change_execution"),
+        "viewEmailTemplate": user.has_perm("automations.view_emailtemplate"),
         "changeEmailTemplate": user.has_perm("automations.change_emailtemplate"),
         "viewSecret": user.has_perm("automations.view_secret"),
         "decideApproval": user.has_perm("automations.decide_approval"),

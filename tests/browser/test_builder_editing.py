@@ -223,6 +223,32 @@ def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning, 
     assert page.get_by_role("button", name=re.compile("^Restore")).count() == 0
 
 
+def test_a_user_who_may_only_view_automations_and_executions_sees_the_flow_without_templates(
+        page, dunning, django_user_model):
+    """No permission on email templates: the flow is drawn read only, the templates left out and
+    said to be, and the page asks the API for nothing it would refuse."""
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_automation", "view_execution"]))
+    refused = []
+    page.on("response", lambda response: refused.append(f"{response.status} {response.url}")
+            if "/api/" in response.url and 400 <= response.status < 500 else None)
+    open_builder(page, dunning, username="viewer")
+    assert page.get_by_text("Read only").is_visible()
+    for key in ("gentle", "wait_3d", "still_unpaid", "final"):
+        assert card(page, key).is_visible()
+    assert "wait 3 days" in card(page, "wait_3d").inner_text()
+    assert "payment_failed_gentle" in card(page, "gentle").inner_text()
+    card(page, "gentle").locator(".ab-select").click()
+    panel = page.locator(".ab-panel")
+    panel.get_by_text("You may not see email templates").wait_for()
+    template = panel.get_by_label("template", exact=True)
+    assert template.input_value() == "payment_failed_gentle" and template.is_disabled()
+    screenshot(page, "builder-view-only-no-templates")
+    assert refused == []
+
+
 def test_an_anonymous_visitor_is_sent_to_login(page, dunning):
     page.goto(f"/admin/automations/automation/{dunning.pk}/builder/")
     assert "/admin/login/" in page.url

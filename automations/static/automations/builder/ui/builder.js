@@ -116,8 +116,10 @@ export class Builder {
     // Everything the page needs is loaded before it is drawn: no control exists before it works.
     let server = clone(BLANK);
     try {
+      // Email templates only for users who may read them: the others see the flow without them.
       const [eventTypes, actions, emailTemplates] = await Promise.all([
-        this.api.listAll("event-types/"), this.api.listAll("actions/"), this.api.listAll("email-templates/"),
+        this.api.listAll("event-types/"), this.api.listAll("actions/"),
+        this.permissions.viewEmailTemplate ? this.api.listAll("email-templates/") : [],
       ]);
       this.catalog.eventTypes = Object.fromEntries(eventTypes.map((item) => [item.type, item]));
       this.catalog.actions = Object.fromEntries(actions.map((item) => [item.action, item]));

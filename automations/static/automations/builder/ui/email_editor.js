@@ -38,7 +38,10 @@ async function renderPreview(app, box, templates) {
   }
 }
 
+const NO_TEMPLATES = "You may not see email templates: reading them needs the permission to view email templates.";
+
 function storedTemplateEditor(app, key, readOnly) {
+  if (!app.permissions.viewEmailTemplate) return h("p", { class: "ab-help" }, NO_TEMPLATES);
   const template = app.catalog.emailTemplates.find((item) => item.key === key);
   if (!template) return h("p", { class: "ab-help" }, key ? `There is no email template called ${key}.` : "Choose a template.");
   // What the API takes back: the editable fields (the key names the template and never changes).
@@ -84,9 +87,13 @@ export function emailPanel(app, step, action, change, readOnly) {
   const body = h("div", { class: "ab-email-content" });
   const draw = (templated) => {
     if (templated) {
+      // Without the templates' list, the step's own template is still named (not "choose…").
+      const known = app.catalog.emailTemplates.some((item) => item.key === config.template);
+      const templates = known || !config.template ? app.catalog.emailTemplates
+        : [...app.catalog.emailTemplates, { key: config.template }];
       const select = h("select", { id: `template-${step.key}`, disabled: readOnly },
         h("option", { value: "" }, "choose…"),
-        app.catalog.emailTemplates.map((item) => h("option", { value: item.key, selected: item.key === config.template },
+        templates.map((item) => h("option", { value: item.key, selected: item.key === config.template },
           `${item.key}${item.name ? ` — ${item.name}` : ""}`)));
       select.addEventListener("change", () => change("template", select.value || undefined));
       body.replaceChildren(
