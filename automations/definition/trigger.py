@@ -43,6 +43,9 @@ def _unknown_keys(value: dict[str, Any], allowed: set[str], path: str) -> Errors
 
 def _validate_event_trigger(trigger: dict[str, Any]) -> Errors:
     event = trigger.get("event")
+    if event is None or event == "":
+        # Not chosen yet (a blank automation in the builder): say what to do, not "unknown None".
+        return [{"field": "trigger", "message": "Choose what starts this automation"}]
     if not isinstance(event, str) or get_event_type(event) is None:
         return [{"field": "trigger.event",
                  "message": f"unknown event type {event!r}; known types: {', '.join(event_type_names())}"}]

@@ -39,6 +39,27 @@ def rename(page, key: str) -> None:
     page.locator(f"[data-step-key={key}]").wait_for()
 
 
+def test_a_blank_automation_asks_what_starts_it_until_an_event_is_chosen(page, operator):
+    login(page, "ops")
+    page.goto("/admin/automations/automation/add/builder/")
+    page.locator("#ab-builder[data-validated]").wait_for(state="attached")
+    trigger = page.get_by_role("button", name=re.compile("^Trigger"))
+    assert "When (no event chosen) happens" in trigger.inner_text()
+    trigger.click()
+    panel(page).locator(".ab-errors li").get_by_text("Choose what starts this automation").wait_for()
+    page.locator(".ab-problems-button").click()
+    problems = page.locator(".ab-problem-list").inner_text()
+    assert "Trigger: Choose what starts this automation" in problems
+    assert "None" not in problems and "unknown event type" not in problems
+    screenshot(page, "builder-blank-choose-trigger")
+    page.keyboard.press("Escape")
+
+    panel(page).get_by_label("event", exact=True).select_option("payment.failed")
+    page.locator(".ab-problems-button").filter(has_not_text="Choose").wait_for()
+    page.wait_for_function("() => !document.querySelector('.ab-panel').innerText.includes('Choose what starts')")
+    assert "When payment.failed happens" in trigger.inner_text()
+
+
 def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     from automations import library
     from automations.models import Automation, Execution

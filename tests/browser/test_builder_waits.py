@@ -18,6 +18,9 @@ def test_a_wait_for_step_is_added_edited_saved_and_tested(page, operator, dunnin
     add_step(page, page.locator("ol.ab-lane--main"), "Wait for event")
     assert keys_in(page, "steps")[-1] == "wait_for"
     assert "wait for invoice.paid · up to 3 days" in card(page, "wait_for").inner_text()
+    assert panel(page).get_by_role("heading", level=3).inner_text() == "Wait for event: wait_for"
+    assert card(page, "wait_for").locator(".ab-card-type").inner_text() == "Wait for event"
+    screenshot(page, "builder-wait-for-panel")
 
     panel(page).get_by_label("timeout", exact=True).fill("2d")
     panel(page).get_by_label("invoice.voided", exact=True).check()

@@ -82,6 +82,8 @@ def test_description_must_be_text():
 @pytest.mark.parametrize(("trigger", "field", "message"), [
     (None, "trigger", "is required"),
     ({"type": "webhook"}, "trigger.type", "'webhook' is not a trigger type"),
+    ({"type": "event"}, "trigger", "Choose what starts this automation"),
+    ({"type": "event", "event": ""}, "trigger", "Choose what starts this automation"),
     ({"type": "event", "event": "payment.exploded"}, "trigger.event", "unknown event type 'payment.exploded'"),
     ({"type": "event", "event": "payment.failed", "days_before": 3}, "trigger.days_before", "not a known field"),
     ({"type": "event", "event": "subscription.ending_soon", "days_before": -1}, "trigger.days_before", "0 to 366"),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  humanDuration, summarizeCondition, summarizeConditions, summarizeStep, summarizeTrigger,
+  humanDuration, stepTypeLabel, summarizeCondition, summarizeConditions, summarizeStep, summarizeTrigger,
 } from "../../../../automations/static/automations/builder/state/summary.js";
 import { dunning } from "./fixtures.js";
 
@@ -66,4 +66,12 @@ test("a message's card names its send window", () => {
   const step = { key: "ping", type: "action", action: "send_sms",
                  config: { to: "{{ customer.phone }}", message: "Hi", send_window: { days: ["mon", "tue", "wed", "thu", "fri"], from: "09:00", to: "17:00" } } };
   assert.equal(summarizeStep(step), "Send SMS to {{ customer.phone }}, mon-fri 09:00-17:00");
+});
+
+test("a step type is called by its human label, an action by its own", () => {
+  assert.equal(stepTypeLabel({ key: "paid", type: "wait_for", events: ["invoice.paid"] }), "Wait for event");
+  assert.equal(stepTypeLabel({ key: "wait_3d", type: "delay" }), "Delay");
+  assert.equal(stepTypeLabel({ key: "gentle", type: "action", action: "send_email" },
+                             { send_email: { label: "Send email" } }), "Send email");
+  assert.equal(stepTypeLabel({ key: "x", type: "action", action: "crm_sync" }, {}), "crm_sync");
 });

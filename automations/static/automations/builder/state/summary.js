@@ -27,6 +27,15 @@ export function humanDuration(value) {
   return text;
 }
 
+const STEP_TYPE_LABELS = { action: "Action", branch: "Branch", delay: "Delay", loop: "Loop", stop: "Stop",
+                           wait_for: "Wait for event", approval: "Approval" };
+
+/** What a step is called on its card and in its panel's title: "Wait for event", an action's label. */
+export function stepTypeLabel(step, actions = {}) {
+  if (step.type === "action") return actions?.[step.action]?.label || step.action || STEP_TYPE_LABELS.action;
+  return STEP_TYPE_LABELS[step.type] || step.type || "Step";
+}
+
 export const OPERATOR_LABELS = {
   equals: "equals",
   not_equals: "does not equal",

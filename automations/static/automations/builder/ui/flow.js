@@ -6,12 +6,10 @@
 // "view". view.decorate(key) may return {status, label, detail} for a card (run view, test path).
 
 import { lanesOf, laneId, laneLabel } from "../state/tree.js";
-import { summarizeConditions, summarizeStep, summarizeTrigger } from "../state/summary.js";
+import { stepTypeLabel, summarizeConditions, summarizeStep, summarizeTrigger } from "../state/summary.js";
 import { h } from "./dom.js";
 import { icon, iconName } from "./icons.js";
 
-const TYPE_NAMES = { action: "Action", branch: "Branch", delay: "Delay", loop: "Loop", stop: "Stop",
-                     wait_for: "Wait for event", approval: "Approval" };
 const SLOT_TITLES = { then: "Then", else: "Else", steps: "For each", fallback: "If it fails" };
 
 function toolButton(action, key, label, iconKey, options = {}) {
@@ -133,8 +131,7 @@ function renderStep(step, view, depth) {
         type: "button", class: "ab-select", id: headingId, "data-action": "select", "data-target": key,
         "data-focus-id": `${key}:select`, "aria-pressed": selected ? "true" : "false",
       },
-        h("span", { class: "ab-card-type" }, step.type === "action"
-          ? (view.actions?.[step.action]?.label || step.action) : TYPE_NAMES[step.type] || step.type),
+        h("span", { class: "ab-card-type" }, stepTypeLabel(step, view.actions)),
         h("span", { class: "ab-card-key" }, key),
         h("span", { class: "ab-card-summary" }, summarizeStep(step, view.actions))),
       problemBadge(problems, key, view.warningCount?.(key) || 0),

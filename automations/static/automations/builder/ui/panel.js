@@ -2,7 +2,7 @@
 // is drawn when the selection changes (not on every keystroke, so typing keeps its cursor); the
 // server's errors are placed beside its fields after each validation.
 
-import { summarizeStep } from "../state/summary.js";
+import { stepTypeLabel, summarizeStep } from "../state/summary.js";
 import { h, pretty } from "./dom.js";
 import { showErrors } from "./fields.js";
 import { conditionsForm, settingsForm, triggerForm } from "./settings_forms.js";
@@ -70,9 +70,8 @@ export class Panel {
     }
     const step = app.step(target);
     if (!step) return h("p", { class: "ab-help" }, "Select a card to edit it.");
-    const heading = step.type === "action" ? app.catalog.actions[step.action]?.label || step.action : step.type;
     return h("form", { class: "ab-form", "data-target": target, onsubmit: (event) => event.preventDefault() },
-      h("h3", { tabindex: "-1" }, `${heading[0].toUpperCase()}${heading.slice(1)}: ${step.key}`),
+      h("h3", { tabindex: "-1" }, `${stepTypeLabel(step, app.catalog.actions)}: ${step.key}`),
       h("p", { class: "ab-help ab-form-summary" }, summarizeStep(step, app.catalog.actions)),
       h("ul", { class: "ab-errors ab-errors--top", "aria-live": "polite" }),
       stepForm(app, step, readOnly));
