@@ -11,6 +11,13 @@ class StateConflict(InvalidInput):
     live, an execution already ended, a name or an event id already taken): a 409 in the API."""
 
 
+class StaleRevision(StateConflict):
+    """A write based on a draft revision that is no longer the latest (someone saved or activated
+    since): a 412 in the API. Its one error names the newer revision, who made it, when and what
+    changed (``revision``, ``author``, ``at``, ``changes`` and, for a save, ``overwrite``: what
+    saving anyway would change)."""
+
+
 class ActionError(Exception):
     """An action failed. ``retryable`` errors are tried again under the step's retry policy."""
 

@@ -19,7 +19,7 @@ from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
 from automations.models import Automation, AutomationVersion, Backtest, Execution, ExitRule, StepRun, WaitRule
-from automations.revisions import revision_definition
+from automations.revisions import check_revision, revision_definition
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, ExecutionStatus, TriggerType, VersionState
 from automations.steps.cursor import Program, locate, loop_index
@@ -48,10 +48,16 @@ def create_automation(definition: dict[str, Any], user: Any = None) -> Automatio
 
 
 @transaction.atomic
-def update_draft(automation: Automation, definition: dict[str, Any], user: Any = None) -> AutomationVersion:
-    """Replace the draft's definition, creating the draft (next version number) if there is none."""
+def update_draft(automation: Automation, definition: dict[str, Any], user: Any = None,
+                 revision: int | None = None) -> AutomationVersion:
+    """Replace the draft's definition, creating the draft (next version number) if there is none.
+
+    Given the draft ``revision`` the caller's definition is based on, a save made since refuses it
+    (:class:`StaleRevision`, checked under the automation's row lock); without one the last save wins.
+    """
     canonical = validate_definition(definition)
     locked = Automation.objects.select_for_update().get(pk=automation.pk)
+    check_revision(locked, revision, canonical)
     version = locked.versions.filter(state=VersionState.DRAFT).first()
     if version is None:
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -71,12 +77,14 @@ def current_definition(automation: Automation) -> dict[str, Any] | None:
 
 
 @transaction.atomic
-def activate(automation: Automation, user: Any = None) -> AutomationVersion:
+def activate(automation: Automation, user: Any = None, revision: int | None = None) -> AutomationVersion:
     """Make the draft the active version; the previously active one becomes inactive.
 
-    Executions already under way keep running the version they started on.
+    Executions already under way keep running the version they started on. Given the draft
+    ``revision`` the caller has seen, a draft saved since is not activated (:class:`StaleRevision`).
     """
     locked = Automation.objects.select_for_update().get(pk=automation.pk)
+    check_revision(locked, revision)
     draft = locked.versions.filter(state=VersionState.DRAFT).first()
     if draft is None:
         raise StateConflict("there is no draft version to activate", field="version")
@@ -255,19 +263,23 @@ def _next_slot(trigger: dict[str, Any]) -> dict[str, str]:
     return {"slot": slot.at.isoformat(), "slot_key": slot.key}
 
 
-def restore_version(automation: Automation, number: int, user: Any = None) -> AutomationVersion:
-    """Copy version ``number``'s definition into the draft (creating the draft if needed)."""
+def restore_version(automation: Automation, number: int, user: Any = None,
+                    revision: int | None = None) -> AutomationVersion:
+    """Copy version ``number``'s definition into the draft (creating the draft if needed); given the
+    draft ``revision`` the caller has seen, refused if the draft was saved since."""
     version = automation.versions.filter(number=number).first()
     if version is None:
         raise InvalidInput(f"automation {automation.pk} has no version {number}", field="version")
-    return update_draft(automation, definition_of(version), user=user)
+    return update_draft(automation, definition_of(version), user=user, revision=revision)
 
 
-def restore_revision(automation: Automation, revision_id: int, user: Any = None) -> AutomationVersion:
+def restore_revision(automation: Automation, revision_id: int, user: Any = None,
+                     revision: int | None = None) -> AutomationVersion:
     """Copy the definition saved in draft revision ``revision_id`` into the draft (history keeps
-    secrets masked: a masked one is the stored value where the step still sends to the same host)."""
+    secrets masked: a masked one is the stored value where the step still sends to the same host);
+    given the draft ``revision`` the caller has seen, refused if the draft was saved since."""
     definition = unmask_definition(revision_definition(automation, revision_id), current_definition(automation))
-    return update_draft(automation, definition, user=user)
+    return update_draft(automation, definition, user=user, revision=revision)
 
 
 def live_executions(automation: Automation) -> dict[int, int]:

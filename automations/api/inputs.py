@@ -183,6 +183,16 @@ class EmailTemplateIn(EmailTemplateUpdateIn):
     key = StrictCharField(max_length=100, validators=[RegexValidator(r"^[-a-zA-Z0-9_]+$", "letters, digits, - and _")])
 
 
+REVISION = ("The draft revision this is based on (the automation's ETag and revision field): a draft saved or "
+            "activated since refuses it with a 412 naming who, when and what changed. Left out, nothing is checked.")
+
+
+class ActivateIn(StrictSerializer):
+    """``POST automations/{id}/activate/``: which draft revision is being activated."""
+
+    revision = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text=REVISION)
+
+
 class RunIn(StrictSerializer):
     """``POST automations/{id}/run/``."""
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 
 from automations.definition.json_schema import NOT_BLANK, definition_defs
@@ -90,17 +90,45 @@ class Error(serializers.Serializer):
     errors = ErrorItem(many=True)
 
 
+@extend_schema_field({"type": ["object", "null"]})
+class DiffField(serializers.JSONField):
+    """A definition diff as versions show it (``summary``, ``lines``, ``changed``...), or null."""
+
+
+class StaleErrorItem(ErrorItem):
+    revision = serializers.IntegerField(help_text="The latest revision: name it to write over it.")
+    based_on = serializers.IntegerField(help_text="The revision the refused request named.")
+    author = serializers.CharField(allow_null=True, help_text="Who made the latest revision.")
+    authors = serializers.ListField(child=serializers.CharField(), help_text="Everyone who saved since.")
+    event = serializers.ChoiceField(choices=["saved", "activated"])
+    version = serializers.IntegerField(help_text="The version number the latest revision saved or activated.")
+    at = serializers.DateTimeField()
+    changes = DiffField(allow_null=True, help_text="What changed since the named revision (a diff as "
+                                                                "versions show it), null if that one is gone.")
+    overwrite = DiffField(required=False, help_text="For a save: what writing over it would change.")
+
+
+class StaleError(serializers.Serializer):
+    """The body of a 412: the draft was saved or activated since the revision the request named."""
+
+    errors = StaleErrorItem(many=True)
+
+
 ERRORS = {
     400: "Bad input: each error names its field.", 401: "Not signed in.", 403: "Missing permission.",
     404: "No such object (or page).", 406: "Only JSON is served.",
     409: "Conflicts with the current state (nothing to activate, no such version, runs still live, an "
          "execution already ended, an event id used with another body, a name taken).",
+    412: "The draft was saved or activated since the revision named (If-Match or revision): who, when and "
+         "what changed.",
     413: "The body is too large.", 415: "Only JSON is read.", 429: "Too many requests (when the host throttles).",
 }
 
 
 #: POST endpoints that can conflict with the current state.
 CONFLICTING = ("/activate", "/run", "/test", "/cancel", "/retry", "/events", "/secrets")
+#: Writes that can name the draft revision they are based on (a stale one is a 412).
+REVISIONED = ("/automations/{id}/", "/activate/", "/restore/")
 
 
 class APISchema(AutoSchema):
@@ -114,6 +142,8 @@ class APISchema(AutoSchema):
             statuses += [413, 415]
         if self.method == "DELETE" or (self.method == "POST" and self.path.rstrip("/").endswith(CONFLICTING)):
             statuses.append(409)
+        if self.method in ("POST", "PUT", "PATCH") and "/automations/" in self.path and self.path.endswith(REVISIONED):
+            statuses.append(412)
         return sorted(statuses)
 
     def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> tuple[Any, bool]:
@@ -133,8 +163,9 @@ class APISchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         error = self.resolve_serializer(Error, "response").ref
         for status in self._error_statuses():
+            body = self.resolve_serializer(StaleError, "response").ref if status == 412 else error
             responses.setdefault(str(status), {"description": ERRORS[status],
-                                               "content": {"application/json": {"schema": error}}})
+                                               "content": {"application/json": {"schema": body}}})
         return responses
 
 

@@ -13,6 +13,7 @@ from automations.definition.diff import diff_definitions
 from automations.definition.serialize import definition_of
 from automations.models import (ApprovalRequest, Automation, AutomationVersion, Backtest, EmailTemplate, Execution,
                                 Secret, StepRun)
+from automations.revisions import current_revision
 from automations.secrets import mask_config, mask_definition
 from automations.services import live_executions
 from automations.status import TriggerType
@@ -29,12 +30,13 @@ class AutomationSerializer(serializers.ModelSerializer):
     active_definition = serializers.SerializerMethodField()
     draft_definition = serializers.SerializerMethodField()
     live_executions = serializers.SerializerMethodField()
+    revision = serializers.SerializerMethodField()
 
     class Meta:
         model = Automation
         fields = ["id", "name", "description", "status", "is_paused", "trigger_type", "trigger_event",
-                  "active_version", "draft_version", "active_definition", "draft_definition", "live_executions",
-                  "created_at", "updated_at"]
+                  "active_version", "draft_version", "active_definition", "draft_definition", "revision",
+                  "live_executions", "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
@@ -55,6 +57,12 @@ class AutomationSerializer(serializers.ModelSerializer):
         draft = automation.draft_version
         return mask_definition(definition_of(draft)) if draft else None
 
+
+    @extend_schema_field(serializers.IntegerField(
+        allow_null=True, help_text="The draft's revision (also the ETag): name it in a save (If-Match or "
+                                   "revision) or an activation to have it refused if someone saved since."))
+    def get_revision(self, automation: Automation) -> int | None:
+        return current_revision(automation)
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"},
                           "description": "Running or waiting executions by the version number they run on."})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from datetime import timezone as dt_timezone
 from typing import Any
 
@@ -46,6 +47,40 @@ def _object(data: Any, field: str = "") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field=field)
     return data
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False, pattern=r'^(W/)?"[1-9][0-9]{0,17}"$',
+    description="The ETag of the automation as read: refused with a 412 if the draft was saved or activated since.")
+ETAG = re.compile(r'(?:W/)?"([0-9]{1,19})"')
+
+
+def _expected_revision(request: Request, body: dict[str, Any] | None = None) -> int | None:
+    """The draft revision a write is based on: the body's ``revision`` (taken out of ``body``) or the
+    ``If-Match`` header's ETag; None when neither names one (``If-Match: *`` names none)."""
+    named = None
+    if body is not None and "revision" in body:
+        named = body.pop("revision")
+        if named is not None and (isinstance(named, bool) or not isinstance(named, int) or not 0 < named < 2**63):
+            raise InvalidInput("must be the automation's revision as read (a positive whole number)", field="revision")
+    header = request.headers.get("If-Match", "").strip()
+    if header and header != "*":
+        match = ETAG.fullmatch(header)
+        if match is None:
+            raise InvalidInput('must be the ETag a read of the automation gave, such as "42"', field="If-Match")
+        if named is not None and int(match.group(1)) != named:
+            raise InvalidInput(f"names revision {named} but If-Match names {match.group(1)}", field="revision")
+        named = int(match.group(1))
+    return named
+
+
+def _automation_response(automation: Automation, code: int = status.HTTP_200_OK) -> Response:
+    """The automation with its draft revision as the ETag."""
+    data = s.AutomationSerializer(automation).data
+    response = Response(data, status=code)
+    if data["revision"] is not None:
+        response["ETag"] = f'"{data["revision"]}"'
+    return response
 
 
 def _valid(serializer_class: type[inputs.StrictSerializer], request: Request) -> dict[str, Any]:
@@ -100,33 +135,44 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
     @document(request={"application/json": DEFINITION}, responses={201: s.AutomationSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         automation = services.create_automation(unmask_definition(_object(request.data), None), user=request.user)
-        return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
+        return _automation_response(automation, status.HTTP_201_CREATED)
 
-    @document(request={"application/json": DEFINITION}, responses=s.AutomationSerializer)
+    @document(responses=s.AutomationSerializer)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The automation; its ``ETag`` (and ``revision``) is the draft's revision, for If-Match."""
+        return _automation_response(self.get_object())
+
+    @document(request={"application/json": DEFINITION}, responses=s.AutomationSerializer, parameters=[IF_MATCH])
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Replace the draft. With ``If-Match`` (or a ``revision`` field), a 412 if the draft was saved since."""
         automation = self.get_object()
         body = copy.deepcopy(_object(request.data))
+        revision = _expected_revision(request, body)
         current = services.current_definition(automation) or {}
         if kwargs.get("partial"):
             # PATCH: the given top-level fields replace the current draft's (or active version's).
             body = {**current, **body}
-        services.update_draft(automation, unmask_definition(body, current), user=request.user)
+        services.update_draft(automation, unmask_definition(body, current), user=request.user, revision=revision)
         automation.refresh_from_db()
-        return Response(s.AutomationSerializer(automation).data)
+        return _automation_response(automation)
 
-    @document(request={"application/json": DEFINITION_PATCH}, responses=s.AutomationSerializer)
+    @document(request={"application/json": DEFINITION_PATCH}, responses=s.AutomationSerializer,
+              parameters=[IF_MATCH])
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Merge top-level fields into the draft. With ``If-Match`` (or ``revision``), a 412 if saved since."""
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance: Automation) -> None:
         services.delete_automation(instance)
 
-    @document(request=None, responses=s.AutomationSerializer)
+    @document(request=inputs.ActivateIn, responses=s.AutomationSerializer, parameters=[IF_MATCH])
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
+        """Activate the draft; naming its revision (``revision`` or If-Match), a 412 if it was saved since."""
         automation = self.get_object()
-        services.activate(automation, user=request.user)
-        return Response(s.AutomationSerializer(automation).data)
+        body = _valid(inputs.ActivateIn, request)
+        services.activate(automation, user=request.user, revision=_expected_revision(request, body))
+        return _automation_response(automation)
 
     @document(request=None, responses=s.AutomationSerializer)
     @action(detail=True, methods=["post"])
@@ -158,14 +204,14 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         return Response(s.VersionDetailSerializer(version).data)
 
     @document(request=None, responses=s.AutomationSerializer,
-                   parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)])
+              parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH), IF_MATCH])
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]+)/restore")
     def restore(self, request: Request, pk: str | None = None, number: str = "") -> Response:
         automation = self.get_object()
         get_object_or_404(automation.versions, number=int(number))
-        services.restore_version(automation, int(number), user=request.user)
+        services.restore_version(automation, int(number), user=request.user, revision=_expected_revision(request))
         automation.refresh_from_db()
-        return Response(s.AutomationSerializer(automation).data)
+        return _automation_response(automation)
 
     @document(request=inputs.TestIn, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
@@ -236,7 +282,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         return self.get_paginated_response(s.RevisionSerializer(page, many=True).data)
 
     @document(request=None, responses=s.AutomationSerializer,
-              parameters=[OpenApiParameter("revision", OpenApiTypes.INT, OpenApiParameter.PATH)])
+              parameters=[OpenApiParameter("revision", OpenApiTypes.INT, OpenApiParameter.PATH), IF_MATCH])
     @action(detail=True, methods=["post"], url_path=r"revisions/(?P<revision>[0-9]+)/restore")
     def restore_revision(self, request: Request, pk: str | None = None, revision: str = "") -> Response:
         automation = self.get_object()
@@ -244,9 +290,10 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
             revision_definition(automation, int(revision))
         except InvalidInput as exc:
             raise NotFound(exc.errors[0]["message"]) from exc
-        services.restore_revision(automation, int(revision), user=request.user)
+        services.restore_revision(automation, int(revision), user=request.user,
+                                  revision=_expected_revision(request))
         automation.refresh_from_db()
-        return Response(s.AutomationSerializer(automation).data)
+        return _automation_response(automation)
 
     @document(request=inputs.RunIn, responses={201: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
