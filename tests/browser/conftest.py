@@ -97,8 +97,8 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture
-def page(request, browser, live_server) -> Iterator:
+def _watched_page(request, browser, live_server, name: str) -> Iterator:
+    """A page in a browser context of its own (its own cookies: another tab, another user), watched."""
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
     watcher = Watcher(urlparse(live_server.url).netloc)
     context.route("**/*", watcher.route)
@@ -111,9 +111,20 @@ def page(request, browser, live_server) -> Iterator:
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        screenshot(page, f"failed-{request.node.name}")
+        screenshot(page, f"failed-{request.node.name}{name}")
     context.close()
     assert not watcher.problems, "\n".join(watcher.problems)
+
+
+@pytest.fixture
+def page(request, browser, live_server) -> Iterator:
+    yield from _watched_page(request, browser, live_server, "")
+
+
+@pytest.fixture
+def other_page(request, browser, live_server) -> Iterator:
+    """A second tab, in a browser context of its own: two people (or two tabs) on one automation."""
+    yield from _watched_page(request, browser, live_server, "-other")
 
 
 def login(page, username: str, password: str = "pw") -> None:

@@ -10,6 +10,11 @@ export class ApiError extends Error {
     this.body = body;
   }
 
+  /** The server refused a write based on a draft revision someone has saved or activated since. */
+  get stale() {
+    return this.status === 412 && this.errors[0]?.field === "revision";
+  }
+
   static errorsOf(body) {
     if (body && Array.isArray(body.errors)) return body.errors;
     if (body && typeof body.detail === "string") return [{ field: "", message: body.detail }];
@@ -31,8 +36,8 @@ export class Api {
     return path.startsWith("/") || path.startsWith("http") ? path : `${this.root}${path}`;
   }
 
-  async request(method, path, body) {
-    const headers = { Accept: "application/json" };
+  async request(method, path, body, extra = {}) {
+    const headers = { Accept: "application/json", ...extra };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = this.csrfToken;
     const response = await fetch(this.url(path), {
@@ -51,7 +56,10 @@ export class Api {
 
   get(path) { return this.request("GET", path); }
   post(path, body = {}) { return this.request("POST", path, body); }
-  put(path, body) { return this.request("PUT", path, body); }
+  /** ``revision``: the draft revision ``body`` is based on; a newer one on the server makes it a 412. */
+  put(path, body, revision = null) {
+    return this.request("PUT", path, body, revision === null ? {} : { "If-Match": `"${revision}"` });
+  }
 
   /** Every item of a paginated list, following ``next`` links. */
   async listAll(path) {

@@ -11,6 +11,7 @@ import {
   parseLaneId, removeStep, renameKey, stableJSON, updateSettings, updateStep, walk,
 } from "../state/tree.js";
 import { Api } from "./api.js";
+import { ConflictDialog, describeConflict } from "./conflict_dialog.js";
 import { destroyDragAndDrop, enableDragAndDrop } from "./dnd.js";
 import { announce, h } from "./dom.js";
 import { renderFlow } from "./flow.js";
@@ -40,6 +41,9 @@ export class Builder {
     this.state = {
       history: createHistory(clone(BLANK)),
       automation: null,
+      // The draft revision what is on screen is based on: named in every save and activation, so
+      // that one made on top of someone else's newer save is refused instead of undoing it.
+      revision: null,
       saved: null,
       selected: "trigger",
       collapsed: new Set(),
@@ -131,6 +135,7 @@ export class Builder {
       }
       if (this.config.automationId) {
         this.state.automation = await this.api.get(`automations/${this.config.automationId}/`);
+        this.state.revision = this.state.automation.revision;
         server = this.state.automation.draft_definition || this.state.automation.active_definition;
       }
     } catch (error) {
@@ -152,6 +157,7 @@ export class Builder {
     this.flowHost = h("div", { class: "ab-canvas", "aria-label": "Flow" });
     this.paletteHost = h("aside", { class: "ab-palette", "aria-label": "Steps you can add" });
     this.panel = new Panel(this);
+    this.conflictDialog = new ConflictDialog();
     this.noticeHost = h("div", { class: "ab-notices", role: "status" });
     this.root.replaceChildren(
       this.toolbar.element, this.noticeHost,
@@ -194,6 +200,8 @@ export class Builder {
     }
     if (!stored?.definition || stableJSON(stored.definition) === stableJSON(server)) return;
     this.state.history = record(this.state.history, stored.definition);
+    // Those changes were made on the revision read then: saving them over a newer one asks first.
+    if (stored.revision) this.state.revision = stored.revision;
     this.notice(`Your unsaved changes from ${new Date(stored.at).toLocaleString()} are back.`, "info",
       h("button", { type: "button", class: "button", onclick: () => this.discardLocal() }, "Discard them"));
   }
@@ -201,7 +209,8 @@ export class Builder {
   persistLocal() {
     const key = storageKey(this.state.automation?.id || this.config.automationId);
     if (this.dirty && this.canEdit) {
-      localStorage.setItem(key, JSON.stringify({ definition: this.definition(), at: Date.now() }));
+      localStorage.setItem(key, JSON.stringify({ definition: this.definition(), at: Date.now(),
+                                                 revision: this.state.revision }));
     } else {
       localStorage.removeItem(key);
     }
@@ -537,17 +546,21 @@ export class Builder {
     this.root.dataset.validated = String(sequence);
   }
 
-  async save() {
+  /** Save what is on screen as the draft, based on ``revision`` (the one read or last saved; the
+   *  newer one, to overwrite it). Resolves whether it was saved. */
+  async save({ revision = this.state.revision } = {}) {
     if (!this.canEdit || this.state.busy) return false;
     this.state.busy = true;
     this.toolbar.update("Saving…");
     const definition = this.definition();
+    let conflict = null;
     try {
       const automation = this.state.automation
-        ? await this.api.put(`automations/${this.state.automation.id}/`, definition)
+        ? await this.api.put(`automations/${this.state.automation.id}/`, definition, revision)
         : await this.api.post("automations/", definition);
       const fresh = !this.state.automation;
       this.state.automation = automation;
+      this.state.revision = automation.revision;
       this.state.saved = clone(definition);
       this.state.placed = placeErrors(definition, []);
       this.clearNotices("error");
@@ -562,14 +575,37 @@ export class Builder {
       if (this.state.tab === "versions") this.renderPanel();
       return true;
     } catch (error) {
-      const errors = error.errors || [{ field: "", message: error.message }];
-      this.state.placed = placeErrors(definition, errors);
-      this.notice(`Not saved: ${errors.length} problem${errors.length === 1 ? "" : "s"}. Your changes stay here (and in this browser) until you fix or discard them.`, "error");
-      return false;
+      if (error.stale) {
+        conflict = error.errors[0];
+      } else {
+        const errors = error.errors || [{ field: "", message: error.message }];
+        this.state.placed = placeErrors(definition, errors);
+        this.notice(`Not saved: ${errors.length} problem${errors.length === 1 ? "" : "s"}. Your changes stay here (and in this browser) until you fix or discard them.`, "error");
+      }
     } finally {
       this.state.busy = false;
       this.render();
     }
+    return this.resolveConflict(conflict, { saving: true });
+  }
+
+  /** After a save or an activation refused as stale: say who saved what and when, and do what the
+   *  operator chooses. Resolves whether what is on screen ended up saved. */
+  async resolveConflict(conflict, { saving }) {
+    if (!conflict) return false;
+    const what = `${saving ? "Not saved" : "Not activated"}: ${describeConflict(conflict)}, after you opened this draft.`;
+    this.notice(what, "error");
+    announce(what);
+    const answer = await this.conflictDialog.ask(conflict, { saving });
+    if (answer === "overwrite") return this.save({ revision: conflict.revision });
+    if (answer === "reload") {
+      this.clearNotices("error");
+      await this.reloadFromServer(`Reloaded the draft ${conflict.author || "someone else"} saved. Undo brings yours back.`);
+      this.notice(`Reloaded: ${describeConflict(conflict)}. Undo brings your changes back.`, "info");
+      return false;
+    }
+    announce("Nothing saved: your changes stay here.");
+    return false;
   }
 
   async activate() {
@@ -586,16 +622,27 @@ export class Builder {
           : "No execution is running or waiting now."),
       `Activate version ${automation.draft_version}`);
     if (!confirmed) return;
+    let conflict = null;
     try {
-      this.state.automation = await this.api.post(`automations/${automation.id}/activate/`);
+      // The revision on screen: a draft saved since, which nobody here has seen, is not activated.
+      this.state.automation = await this.api.post(`automations/${automation.id}/activate/`,
+        { revision: this.state.revision });
+      this.state.revision = this.state.automation.revision;
       announce(`Version ${this.state.automation.active_version} is active.`);
       this.notice(`Version ${this.state.automation.active_version} is active.`, "success");
     } catch (error) {
-      if (error.errors) this.state.placed = placeErrors(this.definition(), error.errors);
-      this.notice(`Not activated: ${error.message}`, "error");
+      if (error.stale) {
+        conflict = error.errors[0];
+      } else {
+        if (error.errors) this.state.placed = placeErrors(this.definition(), error.errors);
+        this.notice(`Not activated: ${error.message}`, "error");
+      }
     }
     this.render();
     if (this.state.tab === "versions") this.renderPanel();
+    if (conflict && await this.resolveConflict(conflict, { saving: false })) {
+      this.notice("Your draft is saved over theirs. Activate it when you are ready.", "info");
+    }
   }
 
   async pauseOrResume() {
@@ -640,6 +687,7 @@ export class Builder {
 
   async reloadFromServer(message) {
     this.state.automation = await this.api.get(`automations/${this.state.automation.id}/`);
+    this.state.revision = this.state.automation.revision;
     const server = this.state.automation.draft_definition || this.state.automation.active_definition;
     this.state.saved = clone(server);
     this.state.history = record(this.state.history, server);

@@ -4,7 +4,7 @@
 
 import { formatTime, h } from "./dom.js";
 
-function diffList(diff) {
+export function diffList(diff) {
   const lines = diff?.lines || [];
   if (!lines.length) return h("p", { class: "ab-help" }, "No changes to the definition.");
   return h("ul", { class: "ab-diff" }, lines.map((line) => {

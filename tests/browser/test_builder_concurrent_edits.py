@@ -1,0 +1,128 @@
+"""Two tabs on one draft: a save made on top of someone else's newer save is refused with a dialog
+saying who saved what and when; Reload takes theirs, Overwrite saves mine over it, and an
+activation of a draft the tab has not seen is refused the same way."""
+from __future__ import annotations
+
+import pytest
+
+from automations.steps import walk
+from tests.browser.conftest import login, screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alice(transactional_db, django_user_model):
+    return django_user_model.objects.create_superuser("alice", "alice@example.com", "pw")
+
+
+def open_builder(page, automation, username):
+    login(page, username)
+    page.goto(f"/admin/automations/automation/{automation.pk}/builder/")
+    page.locator("#ab-builder[data-validated]").wait_for(state="attached")
+
+
+def card(page, key):
+    return page.locator(f"[data-step-key={key}] > .ab-card")
+
+
+def panel(page):
+    return page.locator(".ab-panel")
+
+
+def set_wait(page, duration):
+    card(page, "wait_3d").locator(".ab-select").click()
+    panel(page).get_by_label("duration", exact=True).fill(duration)
+
+
+def set_priority(page, priority):
+    card(page, "follow_up").locator(".ab-select").click()
+    panel(page).get_by_label("priority", exact=True).select_option(priority)
+
+
+def save(page):
+    page.get_by_role("button", name="Save draft").click()
+
+
+def draft(automation):
+    """The saved draft's steps by key."""
+    automation.refresh_from_db()
+    return {step["key"]: step for step in walk(automation.draft_version.snapshot["steps"])}
+
+
+def test_a_save_on_a_stale_draft_asks_and_reload_shows_the_other_tabs_change(page, other_page, operator, alice,
+                                                                                dunning):
+    tab_a, tab_b = page, other_page
+    open_builder(tab_a, dunning, "alice")
+    open_builder(tab_b, dunning, "ops")
+
+    # Tab A sets the wait to 2 minutes and saves.
+    set_wait(tab_a, "2m")
+    save(tab_a)
+    tab_a.get_by_text("All changes saved").wait_for()
+
+    # Tab B, still on what it opened, changes the task's priority and saves: refused, with a dialog.
+    set_priority(tab_b, "urgent")
+    save(tab_b)
+    dialog = tab_b.get_by_role("dialog", name="Your changes were not saved")
+    dialog.wait_for()
+    said = dialog.inner_text()
+    assert "alice saved draft v2 at 2026-" in said and "after you opened this draft" in said
+    assert tab_b.get_by_text("Unsaved changes").is_visible()
+    assert tab_b.locator(".ab-notice--error").inner_text().startswith("Not saved: alice saved draft v2")
+    # The keyboard starts on the first choice, and Tab walks the choices.
+    assert tab_b.evaluate("document.activeElement.textContent") == "Reload"
+    tab_b.keyboard.press("Tab")
+    assert tab_b.evaluate("document.activeElement.textContent") == "Compare"
+    screenshot(tab_b, "builder-stale-save-dialog")
+
+    tab_b.keyboard.press("Enter")  # Compare: what alice changed, and what overwriting would change
+    compare = dialog.get_by_role("region", name="Differences")
+    compare.wait_for()
+    assert dialog.get_by_role("button", name="Compare").get_attribute("aria-expanded") == "true"
+    lists = compare.locator(".ab-diff").all_inner_texts()
+    assert lists[0] == "wait_3d: duration 3d -> 2m"
+    assert set(lists[1].splitlines()) == {"wait_3d: duration 2m -> 3d", "follow_up: config.priority high -> urgent"}
+    screenshot(tab_b, "builder-stale-save-compare")
+
+    dialog.get_by_role("button", name="Reload").click()
+    tab_b.get_by_text("All changes saved").wait_for()
+    assert "wait 2 minutes" in card(tab_b, "wait_3d").inner_text()
+    assert tab_b.locator(".ab-notices").inner_text().startswith("Reloaded: alice saved draft v2 at 2026-")
+    card(tab_b, "wait_3d").locator(".ab-select").click()
+    assert panel(tab_b).get_by_label("duration", exact=True).input_value() == "2m"
+    screenshot(tab_b, "builder-stale-save-reloaded")
+    assert draft(dunning)["wait_3d"]["duration"] == "2m"
+    assert draft(dunning)["follow_up"]["config"].get("priority") == "high"
+
+
+def test_overwrite_saves_mine_over_theirs_and_an_unseen_draft_is_not_activated(page, other_page, operator, alice,
+                                                                              dunning):
+    tab_a, tab_b = page, other_page
+    open_builder(tab_a, dunning, "alice")
+    open_builder(tab_b, dunning, "ops")
+    set_wait(tab_a, "2m")
+    save(tab_a)
+    tab_a.get_by_text("All changes saved").wait_for()
+
+    set_priority(tab_b, "urgent")
+    save(tab_b)
+    dialog = tab_b.get_by_role("dialog", name="Your changes were not saved")
+    dialog.get_by_role("button", name="Overwrite").click()
+    tab_b.get_by_text("All changes saved").wait_for()
+    assert not dialog.is_visible()
+    assert draft(dunning)["follow_up"]["config"]["priority"] == "urgent"
+    assert draft(dunning)["wait_3d"]["duration"] == "3d"  # tab B's, over alice's
+
+    # Tab A still shows its 2 minutes: activating that is refused, nothing goes live.
+    tab_a.get_by_role("button", name="Activate").click()
+    tab_a.get_by_role("dialog", name="Activate version 2?").get_by_role("button", name="Activate version 2").click()
+    refused = tab_a.get_by_role("dialog", name="Not activated: the draft has changed")
+    refused.wait_for()
+    assert "ops saved draft v2" in refused.inner_text()
+    screenshot(tab_a, "builder-stale-activation-dialog")
+    tab_a.keyboard.press("Escape")
+    assert not refused.is_visible()
+    dunning.refresh_from_db()
+    assert dunning.active_version.number == 1
+    assert "Not activated: ops saved draft v2" in tab_a.locator(".ab-notice--error").inner_text()
