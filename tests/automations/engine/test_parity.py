@@ -10,7 +10,7 @@ one; ``HYPOTHESIS_PROFILE=thorough`` runs more examples.
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from automations import clock, services
+from automations.backtest.replay import Job
 from automations.models import Execution
 from automations.steps.cursor import _PROGRAMS
-from billing_events.models import Customer
+from billing_events.models import Customer, Event
 from tests.conftest import START, sample
 from tests.fixtures.smtp import smtp  # noqa: F401  (a fixture)
 
@@ -144,6 +145,20 @@ def simulated_run(automation, data: dict[str, Any],
     return log, sent, result["status"], error
 
 
+def backtest_run(automation, data: dict[str, Any]) -> tuple[list[tuple], list[tuple], str, str]:
+    """The same event stored (not dispatched) and replayed by a backtest of the active version."""
+    Event.objects.create(id="evt_parity", type="payment.failed", occurred_at=START, data=data)
+    counts = Job(automation.active_version.snapshot, START - timedelta(days=1), START + timedelta(seconds=1),
+                 automation_id=automation.pk, version=1).run()
+    Event.objects.filter(pk="evt_parity").delete()  # the live run's event is emitted afresh
+    [run] = counts["samples"]
+    log = [(entry["step"], "error" not in entry, datetime.fromisoformat(entry["at"])) for entry in run["timeline"]]
+    sent = [(entry["would"]["subject"], entry["would"]["body"]) for entry in run["timeline"]
+            if entry.get("action") == "send_email" and "would" in entry]
+    error = "" if run["status"] == "canceled" else _failed_at(run.get("error", ""))
+    return log, sent, run["status"], error
+
+
 def attempts(choices: list[str]) -> st.SearchStrategy[list[str]]:
     return st.lists(st.sampled_from(choices), min_size=1, max_size=3)
 
@@ -168,9 +183,11 @@ def test_test_mode_takes_the_steps_a_live_run_takes(engine, smtp, definition, ou
                                                     if any(step["key"] == key for step in present["steps"])})
         as_predicted = set(outcomes["retry"]) == {outcomes["retry"][0]} and set(outcomes["notice"]) == {"succeeds"}
         predicted = simulated_run(automation, data, None) if as_predicted else None
+        replayed = backtest_run(automation, data) if as_predicted else None
         live = live_run(engine, smtp, automation, outcomes)
         transaction.set_rollback(True)
     clock.set_now(START)
     assert scripted == live, f"test mode with the scenario's outcomes:\n{scripted}\nlive:\n{live}"
     if predicted is not None:
         assert predicted == live, f"test mode predicting from the card on file:\n{predicted}\nlive:\n{live}"
+        assert replayed == live, f"a backtest of the same event:\n{replayed}\nlive:\n{live}"
