@@ -24,7 +24,8 @@ FINISHED_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, Executio
 #: Where an execution may go from each status; every status change (``engine.transitions``, the
 #: only writer of an execution's status after it is created) goes through it.
 EXECUTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    ExecutionStatus.WAITING: (ExecutionStatus.RUNNING, ExecutionStatus.CANCELED),
+    # waiting -> waiting: an operator's "Resume now" brings the pending wake-up forward
+    ExecutionStatus.WAITING: (ExecutionStatus.RUNNING, ExecutionStatus.WAITING, ExecutionStatus.CANCELED),
     ExecutionStatus.RUNNING: (ExecutionStatus.WAITING, ExecutionStatus.RUNNING, *FINISHED_STATUSES),
     ExecutionStatus.FAILED: (ExecutionStatus.WAITING,),  # retry from the failed step
     ExecutionStatus.SUCCEEDED: (),

@@ -9,10 +9,10 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -20,6 +20,8 @@ from django.utils.text import Truncator
 from automations import services
 from automations.actions import registry
 from automations.admin.pages import breadcrumbs, page_config, strict
+from automations.errors import StateConflict
+from billing_events.errors import InvalidInput
 from automations.models import Execution
 from automations.secrets import mask_config
 from automations.status import LIVE_STATUSES
@@ -164,7 +166,9 @@ class ExecutionAdmin(admin.ModelAdmin):
                  "output": _json(row["run"].output) if row["run"] else None} for row in log_rows(execution)],
             "raw": [("trigger", pretty_json(execution.trigger)), ("data", pretty_json(execution.data)),
                     ("step outputs", pretty_json(execution.outputs)), ("cursor", pretty_json(execution.cursor))],
-            "config": page_config(request, executionId=execution.pk, automationId=execution.automation_id),
+            "config": page_config(request, executionId=execution.pk, automationId=execution.automation_id,
+                                  actions={name: reverse(f"admin:automations_execution_{name}", args=[execution.pk])
+                                           for name in ("cancel", "resume_now")}),
             **breadcrumbs(("Executions", reverse("admin:automations_execution_changelist")), (f"#{execution.pk}", None)),
         }
         return strict(TemplateResponse(request, "admin/automations/execution/run.html", context))
@@ -174,6 +178,49 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected running or waiting executions", permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        canceled = sum(services.cancel_execution(execution, f"canceled by {request.user.get_username()}")
+        canceled = sum(services.cancel_by(execution, request.user, where=services.IN_THE_ADMIN)
                        for execution in queryset.filter(status__in=LIVE_STATUSES))
         self.message_user(request, f"{canceled} execution(s) canceled.")
+
+    # -- the run view's buttons: done here, so the recorded reason says "in the admin" ---------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/cancel/", view(self.cancel_view), name="automations_execution_cancel"),
+            path("<int:pk>/resume-now/", view(self.resume_now_view), name="automations_execution_resume_now"),
+        ] + super().get_urls()
+
+    def _button(self, request: HttpRequest, pk: int, press: Any) -> JsonResponse:
+        """A POST from the run view (its CSRF token in X-CSRFToken, a JSON object as its body):
+        ``press(execution, body)`` as the user, answered as the API answers (the execution's status,
+        or a 409 saying why not)."""
+        if request.method != "POST":
+            return JsonResponse({"errors": [{"field": "", "message": "use POST"}]}, status=405)
+        if not self.has_cancel_permission(request):
+            raise PermissionDenied
+        execution = get_object_or_404(Execution, pk=pk)
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return JsonResponse({"errors": [{"field": "", "message": "must be a JSON object"}]}, status=400)
+        try:
+            press(execution, body)
+        except InvalidInput as exc:
+            return JsonResponse({"errors": exc.errors}, status=409 if isinstance(exc, StateConflict) else 400)
+        return JsonResponse({"id": execution.pk, "status": execution.status, "status_reason": execution.status_reason})
+
+    def cancel_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        def cancel(execution: Execution, body: dict[str, Any]) -> None:
+            reason = body.get("reason", "")
+            if not isinstance(reason, str) or len(reason) > 400:
+                raise InvalidInput("must be text of at most 400 characters", field="reason")
+            if not services.cancel_by(execution, request.user, where=services.IN_THE_ADMIN, reason=reason):
+                raise StateConflict(f"the execution has already ended ({execution.status})", field="status")
+        return self._button(request, pk, cancel)
+
+    def resume_now_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        return self._button(request, pk, lambda execution, body: services.resume_now(
+            execution, request.user, where=services.IN_THE_ADMIN))

@@ -229,3 +229,10 @@ class DecisionIn(StrictSerializer):
 
     comment = StrictCharField(required=False, default="", allow_blank=True, max_length=5000,
                               help_text="Why: kept with the decision and given to the run.")
+
+
+class CancelIn(StrictSerializer):
+    """``POST executions/{id}/cancel/``."""
+
+    reason = StrictCharField(required=False, default="", allow_blank=True, max_length=400,
+                             help_text='Why: recorded as "canceled by <user> through the API: <reason>".')

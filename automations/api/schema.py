@@ -26,6 +26,7 @@ SCHEMA_SETTINGS = {
         "ExecutionStatusEnum": "automations.status.ExecutionStatus",
         "StepRunStatusEnum": "automations.status.StepRunStatus",
         "VersionStateEnum": "automations.status.VersionState",
+        "ApprovalStatusEnum": "automations.models.approval.ApprovalStatus",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "automations.api.schema.complete_schema"],

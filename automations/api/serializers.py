@@ -15,8 +15,9 @@ from automations.models import (ApprovalRequest, Automation, AutomationVersion, 
                                 Secret, StepRun)
 from automations.revisions import current_revision
 from automations.secrets import mask_config, mask_definition
-from automations.services import live_executions
-from automations.status import TriggerType
+from automations import money
+from automations.services import live_executions, resumability
+from automations.status import ExecutionStatus, TriggerType
 from automations.step_log import ending, step_states
 from billing_events.models import Event
 
@@ -171,17 +172,53 @@ class ApprovalRequestSerializer(serializers.ModelSerializer):
         return request.decided_by.get_username() if request.decided_by else None
 
 
+class ApprovalRequestDetailSerializer(ApprovalRequestSerializer):
+    approve_effects = serializers.SerializerMethodField()
+
+    class Meta(ApprovalRequestSerializer.Meta):
+        fields = [*ApprovalRequestSerializer.Meta.fields, "approve_effects"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), help_text=(
+        "What approving moves, in words, from the run's current billing data: the money steps of the "
+        "approved lane up to the run's next wait, such as 'Voids INV-2026-0042 (1,250.00 USD due)'. "
+        "Empty when nothing, or when the request is no longer pending.")))
+    def get_approve_effects(self, request: ApprovalRequest) -> list[str]:
+        return money.approve_effects(request)
+
+
+class ResumeNowSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    kind = serializers.CharField(help_text="What the run waits for: delay, retry, wait_for, approval or held_message.")
+    text = serializers.CharField(help_text="What resuming now does, or why it may not.")
+    effects = serializers.ListField(child=serializers.CharField(), help_text="The money it then moves, in words.")
+
+
 class ExecutionDetailSerializer(ExecutionSerializer):
     steps = StepRunSerializer(source="step_runs", many=True, read_only=True)
     step_states = serializers.SerializerMethodField()
     ending = serializers.SerializerMethodField()
-    approvals = ApprovalRequestSerializer(many=True, read_only=True,
-                                          help_text="The run's approval requests, the latest first.")
+    approvals = ApprovalRequestDetailSerializer(many=True, read_only=True,
+                                                help_text="The run's approval requests, the latest first.")
+    resume_now = serializers.SerializerMethodField()
+    retry_effects = serializers.SerializerMethodField()
 
     class Meta(ExecutionSerializer.Meta):
         fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps", "step_states", "ending",
-                  "approvals"]
+                  "approvals", "resume_now", "retry_effects"]
         read_only_fields = fields
+
+    @extend_schema_field(ResumeNowSerializer(allow_null=True, help_text=(
+        "For a waiting execution: whether resume-now/ may end its wait, what that does, and the money "
+        "it then moves. Null when it is not waiting.")))
+    def get_resume_now(self, execution: Execution) -> dict[str, Any] | None:
+        return resumability(execution).as_dict() if execution.status == ExecutionStatus.WAITING else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), help_text=(
+        "For a failed execution: what retry/ moves, in words, from the run's current billing data (the "
+        "failed step and the steps it goes straight on to), such as 'Charges INV-2026-0042 1,250.00 USD again'.")))
+    def get_retry_effects(self, execution: Execution) -> list[str]:
+        return money.retry_effects(execution)
 
     @extend_schema_field(serializers.DictField(child=StepStateSerializer(),
                                                help_text="Each step that ran, by key (the run view's states)."))

@@ -338,20 +338,32 @@ class ExecutionFilter(filters.FilterSet):
 
 
 class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
-    """Executions with their step log; cancel a live one, retry a failed one."""
+    """Executions with their step log; cancel a live one, resume a waiting one now, retry a failed one."""
     queryset = Execution.objects.select_related("automation", "version").order_by("-started_at", "-pk")
     filterset_class = ExecutionFilter
-    action_permissions = {"cancel": ["automations.change_execution"], "retry": ["automations.change_execution"]}
+    action_permissions = {"cancel": ["automations.change_execution"], "retry": ["automations.change_execution"],
+                          "resume_now": ["automations.change_execution"]}
 
     def get_serializer_class(self):
         return s.ExecutionDetailSerializer if self.action != "list" else s.ExecutionSerializer
 
-    @document(request=None, responses=s.ExecutionDetailSerializer)
+    @document(request=inputs.CancelIn, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a running or waiting execution, with an optional ``reason`` recorded with who did it."""
+        body = _valid(inputs.CancelIn, request)
         execution = self.get_object()
-        if not services.cancel_execution(execution, f"canceled through the API by {request.user.get_username()}"):
+        if not services.cancel_by(execution, request.user, where=services.THROUGH_THE_API, reason=body["reason"]):
             raise StateConflict(f"the execution has already ended ({execution.status})", field="status")
+        return Response(s.ExecutionDetailSerializer(execution).data)
+
+    @document(request=None, responses=s.ExecutionDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="resume-now")
+    def resume_now(self, request: Request, pk: str | None = None) -> Response:
+        """End a waiting execution's pending wait now: the same run goes on from where it is (a
+        delay ends, a retry wait attempts again, a wait_for times out). 409 for a run that is not
+        waiting, waits for an approval, or holds a message for its send window."""
+        execution = services.resume_now(self.get_object(), request.user, where=services.THROUGH_THE_API)
         return Response(s.ExecutionDetailSerializer(execution).data)
 
     @document(request=None, responses=s.ExecutionDetailSerializer)
@@ -379,6 +391,9 @@ class ApprovalViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ApprovalRequestSerializer
     filterset_class = ApprovalFilter
     permission_classes = [ApprovalPermissions]
+
+    def get_serializer_class(self):
+        return s.ApprovalRequestSerializer if self.action == "list" else s.ApprovalRequestDetailSerializer
 
     @document(request=inputs.DecisionIn, responses=s.ApprovalRequestSerializer)
     @action(detail=True, methods=["post"])

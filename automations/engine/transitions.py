@@ -48,6 +48,18 @@ def claim(execution_id: int, wait_token: int) -> str | None:
     return lease if claimed else None
 
 
+def wake_now(execution_id: int, wait_token: int, *, reason: str, **fields: Any) -> bool:
+    """waiting -> waiting, due now: the pending wake-up ``wait_token`` is brought forward (an
+    operator's "Resume now"). The token is kept, so whatever the wait registered under it (an
+    event waiter) still counts, and the wake-up is claimed once (``claim``) however many tasks
+    carry it. False when the execution no longer waits on that token."""
+    now = clock.now()
+    source = allowed_from(ExecutionStatus.WAITING, ExecutionStatus.WAITING)
+    return bool(Execution.objects.filter(pk=execution_id, status=source, wait_token=wait_token).update(
+        wake_at=now, enqueued_at=now, status_reason=reason[:500], **fields,
+    ))
+
+
 def save_progress(execution_id: int, lease: str, **fields: Any) -> None:
     """Store the cursor and outputs after a step and renew the lease; LeaseLost if it is gone."""
     source = allowed_from(ExecutionStatus.RUNNING, ExecutionStatus.RUNNING)

@@ -172,7 +172,41 @@ def test_cancel_executions_from_the_list(admin, dunning, engine):
     admin.post(reverse("admin:automations_execution_changelist"),
                {"action": "cancel_selected", "_selected_action": [execution.pk]})
     execution.refresh_from_db()
-    assert execution.status == "canceled" and execution.status_reason == "canceled by admin"
+    assert execution.status == "canceled" and execution.status_reason == "canceled by admin in the admin"
+
+
+def test_the_run_view_cancels_with_a_reason_recorded_as_done_in_the_admin(admin, dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed"))
+    execution = Execution.objects.get()
+    url = reverse("admin:automations_execution_cancel", args=[execution.pk])
+    assert admin.get(url).status_code == 405
+    response = admin.post(url, {"reason": "customer called"}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+    execution.refresh_from_db()
+    assert execution.status_reason == "canceled by admin in the admin: customer called"
+    again = admin.post(url, {"reason": ""}, content_type="application/json")
+    assert again.status_code == 409 and again.json()["errors"][0]["message"] == "the execution has already ended (canceled)"
+
+
+def test_the_run_view_resumes_a_waiting_run_in_the_admin(admin, dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed"))
+    execution = Execution.objects.get()
+    with engine._running():
+        response = admin.post(reverse("admin:automations_execution_resume_now", args=[execution.pk]), {},
+                              content_type="application/json")
+    assert response.status_code == 200
+    execution.refresh_from_db()
+    assert execution.status_reason.startswith("resumed now by admin in the admin: the delay at step wait_3d ends now")
+    assert execution.step_runs.filter(step_key="retry").count() == 1 and Execution.objects.count() == 1
+
+
+def test_the_run_view_buttons_need_the_change_permission(client, django_user_model, dunning, engine):
+    engine.emit("payment.failed", sample("payment.failed"))
+    execution = Execution.objects.get()
+    client.force_login(_staff(django_user_model, "view_execution"))
+    for name in ("cancel", "resume_now"):
+        assert client.post(reverse(f"admin:automations_execution_{name}", args=[execution.pk])).status_code == 403
+    assert Execution.objects.get().status == "waiting"
 
 
 @pytest.mark.parametrize("name", ["emailtemplate", "task", "automation", "execution"])
