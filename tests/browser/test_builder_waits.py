@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import accessibility_problems, screenshot
 from tests.browser.test_build_dunning import add_step, panel
 from tests.browser.test_builder_editing import card, keys_in, open_builder
 
@@ -74,6 +74,11 @@ def test_an_approval_is_decided_on_the_run_view(page, operator):
     screenshot(page, "run-view-approval")
     request.get_by_label("comment").fill("customer went bust")
     request.get_by_role("button", name="Approve").click()
+    dialog = page.get_by_role("dialog", name="Approve: Write off invoice INV-2026-0042 ($1,250.00) for Acme Corp?")
+    assert "This moves money:\n\nVoids INV-2026-0042 (1,250.00 USD due)" in dialog.inner_text()
+    assert accessibility_problems(page) == []
+    screenshot(page, "run-view-approve-dialog")
+    dialog.get_by_role("button", name="Approve").click()
     page.locator(".ab-approval--approved").get_by_text("approved by ops: customer went bust").wait_for()
     execution.refresh_from_db()
     assert execution.status == "succeeded"

@@ -1,7 +1,9 @@
 // The run view: an execution drawn on its version's flow — each step's status (succeeded, failed,
 // waiting until …, not reached), the path taken, attempts with their input and output on click,
 // the pending wake-up and the cancel reason, the run's approval requests (approve or reject with a
-// comment); Cancel, Retry and Run now where permitted.
+// comment); Resume now, Cancel (with a reason), Retry and Start a new run where permitted. A button
+// that moves money asks first and says what it moves, in the server's words (``retry_effects``,
+// ``approve_effects``, ``resume_now.effects``): the page only shows them.
 
 import { Api } from "./ui/api.js";
 import { announce, formatTime, h, pretty } from "./ui/dom.js";
@@ -51,8 +53,9 @@ function details(key) {
     run.output ? h("details", { open: true }, h("summary", {}, "Output"), h("pre", { class: "ab-pre" }, pretty(run.output))) : null)))];
 }
 
-/** Ask first (a native modal dialog): what the button will do, in words. */
-function confirmed(title, text, action) {
+/** Ask first (a native modal dialog): what the button will do, in words; ``extra`` is a field the
+ * answer carries (the cancel reason), read when the action is confirmed. */
+function confirmed(title, text, action, { effects = [], extra = null } = {}) {
   return new Promise((resolve) => {
     const dialog = h("dialog", { class: "ab-dialog", "aria-labelledby": "ab-run-dialog-title" });
     const done = (answer) => {
@@ -60,14 +63,18 @@ function confirmed(title, text, action) {
       dialog.remove();
       resolve(answer);
     };
-    dialog.append(h("h2", { id: "ab-run-dialog-title" }, title), h("p", {}, text),
+    dialog.append(...[h("h2", { id: "ab-run-dialog-title" }, title), h("p", {}, text),
+      effects.length ? h("div", { class: "ab-money" }, h("p", {}, h("strong", {}, "This moves money:")),
+        h("ul", {}, effects.map((effect) => h("li", {}, effect)))) : null,
+      extra,
       h("div", { class: "ab-popover-buttons" },
         h("button", { type: "button", class: "button default", onclick: () => done(true) }, action),
-        h("button", { type: "button", class: "ab-link-button", onclick: () => done(false) }, "Keep it as it is")));
+        h("button", { type: "button", class: "ab-link-button", onclick: () => done(false) }, "Keep it as it is"))]
+      .filter(Boolean));
     dialog.addEventListener("cancel", () => done(false));
     document.body.append(dialog);
     dialog.showModal();
-    dialog.querySelector("button").focus();
+    (dialog.querySelector("textarea") || dialog.querySelector("button")).focus();
   });
 }
 
@@ -85,27 +92,48 @@ async function act(label, path, body) {
   }
 }
 
+const capital = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+
 function buttons() {
   const { execution, automation } = state;
   const live = execution.status === "running" || execution.status === "waiting";
   const perms = config.permissions;
+  const resume = execution.resume_now;
   return h("div", { class: "ab-run-actions", role: "group", "aria-label": "Execution actions" },
+    resume && perms.changeExecution && resume.allowed ? h("button", { type: "button", class: "button", onclick: async () => {
+      if (await confirmed(`Resume execution #${execution.id} now?`,
+        `${capital(resume.text)}, in this same run: nothing it has already done runs again.`, "Resume now",
+        { effects: resume.effects })) {
+        await act("Resume now", config.actions.resume_now);
+      }
+    } }, "Resume now") : null,
     live && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: async () => {
-      if (await confirmed(`Cancel execution #${execution.id}?`, "Its remaining steps will not run; what it already did stays done.", "Cancel the execution")) {
-        await act("Cancel", `executions/${execution.id}/cancel/`);
+      const reason = h("textarea", { id: "ab-cancel-reason", rows: 2, maxlength: 400 });
+      const field = h("div", { class: "ab-field" }, h("label", { for: "ab-cancel-reason" }, "Reason (recorded with your name)"), reason);
+      if (await confirmed(`Cancel execution #${execution.id}?`, "Its remaining steps will not run; what it already did stays done.",
+        "Cancel the execution", { extra: field })) {
+        await act("Cancel", config.actions.cancel, { reason: reason.value });
       }
     } }, "Cancel execution") : null,
-    execution.status === "failed" && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: () => act("Retry", `executions/${execution.id}/retry/`) }, "Retry from the failed step") : null,
+    execution.status === "failed" && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: async () => {
+      const effects = execution.retry_effects || [];
+      const text = effects.length ? "The failed step runs again now, in this same run, and the run goes on from it."
+        : "The failed step runs again now, in this same run, and the run goes on from it; it moves no money before its next wait.";
+      if (await confirmed(`Retry execution #${execution.id} from the failed step?`, text, "Retry from the failed step", { effects })) {
+        await act("Retry", `executions/${execution.id}/retry/`);
+      }
+    } }, "Retry from the failed step") : null,
     perms.runExecution && automation?.status === "active" ? h("button", {
       type: "button", class: "button", title: "Start a new execution of the active version with this run's data",
       onclick: async () => {
         const text = `A new execution of ${automation.name} (version ${automation.active_version}) starts from its first step `
           + "with this execution's data: its emails are sent and its payments tried again. This execution is not changed.";
         if (await confirmed("Start a new run now?", text, "Start a new run")) {
-          await act("Run now", `automations/${automation.id}/run/`, { data: execution.data });
+          await act("Start a new run", `automations/${automation.id}/run/`, { data: execution.data });
         }
       },
-    }, "Run now") : null);
+    }, "Start a new run") : null,
+    resume && perms.changeExecution && !resume.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Resume now: ${resume.text}.`) : null);
 }
 
 /** The run's approval requests: what is asked, about whom, and the decision (or its buttons). */
@@ -122,8 +150,12 @@ function approvals() {
     h("h3", {}, "Approval requests"),
     h("ul", {}, requests.map((request) => {
       const comment = h("textarea", { rows: 2, id: `ab-approval-comment-${request.id}` });
-      const decide = (verb) => act(verb === "approve" ? "Approve" : "Reject", `approvals/${request.id}/${verb}/`,
-        { comment: comment.value });
+      const decide = async (verb) => {
+        const effects = verb === "approve" ? request.approve_effects || [] : [];
+        if (effects.length && !await confirmed(`Approve: ${request.ask}`,
+          "The run goes on at once with the approval and takes its approved way.", "Approve", { effects })) return;
+        await act(verb === "approve" ? "Approve" : "Reject", `approvals/${request.id}/${verb}/`, { comment: comment.value });
+      };
       const open = request.status === "pending" && state.execution.status === "waiting";
       return h("li", { class: `ab-approval ab-approval--${request.status}`, "data-approval": request.id },
         h("p", {}, h("strong", {}, request.ask), ` (${request.step_key}) · ${about(request.details || {})}`),
