@@ -155,11 +155,11 @@ def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):
     page.get_by_role("button", name="Cancel execution").click()
     page.get_by_role("dialog", name=f"Cancel execution #{execution.pk}?").get_by_role(
         "button", name="Cancel the execution").click()
-    page.locator(".ab-run-summary").get_by_text(re.compile("^Ended canceled: canceled through the API by ops")).wait_for()
+    page.locator(".ab-run-summary").get_by_text(re.compile("^Ended canceled: canceled by ops in the admin")).wait_for()
     execution.refresh_from_db()
     assert execution.status == "canceled"
     assert "canceled while waiting" in page.locator("#ab-run [data-step-key=wait_3d] .ab-status").inner_text()
-    page.get_by_role("button", name="Run now").click()
+    page.get_by_role("button", name="Start a new run").click()
     dialog = page.get_by_role("dialog", name="Start a new run now?")
     assert "its emails are sent and its payments tried again" in dialog.inner_text()
     dialog.get_by_role("button", name="Start a new run").click()
