@@ -228,23 +228,24 @@ def start_backtest(automation: Automation, start: Any, end: Any, *, version: int
     """Queue a backtest of the draft (or the active version, or version number ``version``) over
     the stored events of its trigger type that occurred from ``start`` to before ``end`` (dates or
     date-times; a plain date as ``end`` counts its whole day). With ``queue=False`` the caller runs
-    it (``automations.backtest.tasks.run_backtest``). InvalidInput names ``from``, ``to`` or
-    ``version`` when the period is not one or the version cannot be backtested."""
+    it (``automations.backtest.tasks.run_backtest``). InvalidInput names ``from`` or ``to`` when
+    the period is not one; StateConflict names ``version`` when the
+    automation has no such version or it cannot be backtested (its trigger is not an event)."""
     start, end = parse_bound(start, "from"), parse_bound(end, "to", end=True)
     if start > end:
         raise InvalidInput(f"must not be before from ({start.isoformat()})", field="to")
     if version is not None:
         chosen = automation.versions.filter(number=version).first()
         if chosen is None:
-            raise InvalidInput(f"automation {automation.pk} has no version {version}", field="version")
+            raise StateConflict(f"automation {automation.pk} has no version {version}", field="version")
     else:
         chosen = automation.draft_version or automation.active_version
         if chosen is None:
-            raise InvalidInput(f"automation {automation.pk} has no version", field="version")
+            raise StateConflict(f"automation {automation.pk} has no version", field="version")
     definition = definition_of(chosen)
     trigger_type = (definition.get("trigger") or {}).get("type")
     if trigger_type != TriggerType.EVENT:
-        raise InvalidInput(f"version {chosen.number} has a {trigger_type} trigger: a backtest replays stored "
+        raise StateConflict(f"version {chosen.number} has a {trigger_type} trigger: a backtest replays stored "
                            "events, so only an event trigger can be backtested (test mode shows one run of it)",
                            field="version")
     backtest = Backtest.objects.create(automation=automation, version_number=chosen.number,

@@ -102,7 +102,6 @@ def test_progress_is_readable_while_the_backtest_runs(api, engine, failures, mon
     ({"from": "2026-11-19", "to": "2026-11-01"}, "to"),
     ({"from": 20261101}, "from"),
     ({"to": "9999-12-31"}, "to"),
-    ({"version": 9}, "version"),
     ({"version": "1"}, "version"),
     ({"version": 0}, "version"),
     ({"colour": "red"}, "colour"),
@@ -111,6 +110,13 @@ def test_bad_input_is_a_400_naming_the_field(api, engine, failures, body, field)
     response = start(api, engine, failures, **body)
     assert response.status_code == 400, response.json()
     assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert not Backtest.objects.exists()
+
+
+def test_a_version_the_automation_does_not_have_is_a_409(api, engine, failures):
+    response = start(api, engine, failures, version=9)
+    assert response.status_code == 409
+    assert [error["field"] for error in response.json()["errors"]] == ["version"]
     assert not Backtest.objects.exists()
 
 
@@ -124,11 +130,11 @@ def test_a_missing_period_is_a_400_naming_each_bound(api, failures):
     {"type": "schedule", "schedule": {"kind": "interval", "every": "1d", "start": "2026-01-01T09:00:00Z"}},
     {"type": "manual"},
 ])
-def test_an_automation_without_an_event_trigger_is_a_400_saying_why(api, engine, db, trigger):
+def test_an_automation_without_an_event_trigger_is_a_409_saying_why(api, engine, db, trigger):
     automation = services.create_automation({"name": "Not events", "trigger": trigger, "steps": [
         {"key": "done", "type": "stop"}]})
     response = start(api, engine, automation)
-    assert response.status_code == 400
+    assert response.status_code == 409
     [error] = response.json()["errors"]
     assert error["field"] == "version" and f"has a {trigger['type']} trigger" in error["message"]
 
