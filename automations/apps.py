@@ -27,7 +27,7 @@ class AutomationsConfig(AppConfig):
         from automations import checks  # noqa: F401  (registers the system checks)
         from automations.actions.registry import register_configured_actions
         from automations.engine.tick_schedule import ensure_tick_schedule
-        from automations.history import cache_history_managers
+        from automations.history import cache_history_managers, stamp_with_the_apps_clock
         from automations.models import AutomationVersion
         from automations.secrets import mask_history_record
         from automations.steps.action import ActionStep
@@ -40,6 +40,7 @@ class AutomationsConfig(AppConfig):
         for model in (ActionStep, AutomationVersion):  # history rows never hold a secret
             pre_create_historical_record.connect(mask_history_record, sender=model.history.model,
                                                  dispatch_uid=f"automations.mask_history.{model.__name__}")
+        pre_create_historical_record.connect(stamp_with_the_apps_clock, dispatch_uid="automations.stamp_history")
         write_with_events(DISPATCH_WITH_EVENT, dispatch_row)
         event_received.connect(on_event_received, dispatch_uid="automations.on_event_received")
         post_migrate.connect(ensure_tick_schedule, sender=self, dispatch_uid="automations.tick_schedule")

@@ -1,4 +1,5 @@
-"""The audit history of the apps' models (django-simple-history), made cheap to write.
+"""The audit history of the apps' models (django-simple-history), made cheap to write and stamped
+with the apps' clock.
 
 simple-history reads a model's ``history`` descriptor for every historical row it writes, and the
 descriptor builds a new manager class each time (``Manager.from_queryset``, which walks the
@@ -11,6 +12,8 @@ from typing import Any
 
 from django.apps import apps
 from simple_history.manager import HistoryDescriptor
+
+from automations import clock
 
 #: The apps whose models get the cached descriptor (never a host project's models).
 OWN_APPS = ("automations", "billing_events")
@@ -35,3 +38,11 @@ def cache_history_managers() -> None:
             for value in vars(model).values():
                 if type(value) is HistoryDescriptor:
                     value.__class__ = CachedHistoryDescriptor
+
+
+def stamp_with_the_apps_clock(sender: Any, history_instance: Any, **kwargs: Any) -> None:
+    """A history row of the apps' models carries the time of the apps' clock (``automations.clock``),
+    not the wall clock simple-history reads: retention compares it with that clock's cutoff, and
+    every other moment the apps record comes from it."""
+    if sender._meta.app_label in OWN_APPS:
+        history_instance.history_date = clock.now()

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django_q.models import Task
 
 from automations import clock
@@ -103,12 +104,16 @@ def prune(now: datetime, *, days: float | None = None, batch: int | None = None,
 
     for history in _history_models():
         key = history.instance_type._meta.pk.attname  # the object's id, kept in each history row
-        newer = history.objects.filter(**{key: OuterRef(key)}, history_date__gt=OuterRef("history_date"))
+        # newer: later, or as late and written after (rows of one instant: a frozen or coarse clock)
+        newer = history.objects.filter(Q(history_date__gt=OuterRef("history_date")) | Q(
+            history_date=OuterRef("history_date"), history_id__gt=OuterRef("history_id")), **{key: OuterRef(key)})
         alive = history.instance_type._default_manager.filter(pk=OuterRef(key))
         old = history.objects.filter(history_date__lt=cutoff).filter(Q(Exists(newer)) | ~Exists(alive))
         result.history += sum(_delete_in_batches(old, batch, max_batches, result).values())
 
-    results = Task.objects.filter(group__in=["automations", TICK_NAME], stopped__lt=cutoff)
+    # django-q2 stamps its results with the wall clock, not the apps' clock: judged by the wall clock.
+    results = Task.objects.filter(group__in=["automations", TICK_NAME],
+                                  stopped__lt=timezone.now() - timedelta(days=days))
     result.task_results = sum(_delete_in_batches(results, batch, max_batches, result).values())
     return result
 

@@ -120,3 +120,20 @@ def test_prune_without_a_period_is_refused(history, settings):
     settings.AUTOMATIONS = {**settings.AUTOMATIONS, "RETENTION_DAYS": None}
     with pytest.raises(CommandError, match="RETENTION_DAYS"):
         prune()
+
+
+def test_history_rows_carry_the_apps_clock_and_task_results_the_wall_clock(db, monkeypatch):
+    """The apps' clock (moved here without the wall clock, as a host's own tests might) stamps the
+    history rows retention judges by it; django-q2's results keep the wall clock's time and are
+    judged by that."""
+    import billing_events.clock
+
+    later = START + timedelta(days=200)
+    monkeypatch.setattr(billing_events.clock, "_frozen", later)  # the wall clock stays near START
+    EmailTemplate.objects.create(key="stamped", subject="s", body_text="b")
+    assert EmailTemplate.history.get(key="stamped").history_date == later
+    QueuedTask.objects.create(id="recent", name="recent", func="f", group="automations", started=START, stopped=START,
+                              success=True)
+    prune(days=90)
+    assert QueuedTask.objects.filter(id="recent").exists(), "stopped at the wall clock's now: not old"
+    assert EmailTemplate.history.filter(key="stamped").exists()
