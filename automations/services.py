@@ -195,8 +195,10 @@ TEST_DECISIONS = ("approved", "rejected", "timed_out")
 def _check_test_events(events: list[dict[str, Any]] | None) -> None:
     """Simulated events must name a known type and a duration after the start."""
     for index, item in enumerate(events or []):
-        if not isinstance(item, dict) or set(item) - {"type", "after"}:
-            raise InvalidInput('must be {"type": ..., "after": ...}', field=f"events[{index}]")
+        if not isinstance(item, dict) or set(item) - {"type", "after", "data"}:
+            raise InvalidInput('must be {"type": ..., "after": ..., "data": {...}}', field=f"events[{index}]")
+        if not isinstance(item.get("data", {}), dict):
+            raise InvalidInput("must be a JSON object", field=f"events[{index}].data")
         if not isinstance(item.get("type"), str) or get_event_type(item["type"]) is None:
             raise InvalidInput(f"unknown event type {item.get('type')!r}", field=f"events[{index}].type")
         parse_duration(item.get("after", "0s"), field=f"events[{index}].after")

@@ -131,6 +131,10 @@ class RetryPayment(GatewayAction):
                          "gateway_error": "Gateway error: processor unavailable (try again)"}
 
     def scripted(self, outcome: str, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        invoice = _entity(context, "invoice") or {}
+        if invoice.get("status") not in (None, "open", "uncollectible"):  # nothing to charge, whatever the card
+            raise step_error(GatewayError(f"cannot collect invoice {invoice.get('number') or invoice.get('id')}: "
+                                          f"it is {invoice.get('status')}", code="invoice_not_open"))
         if outcome == "gateway_error":
             raise step_error(GatewayError("the payment processor is temporarily unavailable",
                                           code="processor_unavailable", retryable=True))

@@ -69,6 +69,8 @@ class SimulatedEventIn(StrictSerializer):
     after = StrictCharField(required=False, default="0s", max_length=50,
                             validators=[RegexValidator(DURATION, "is not a duration such as 2d or PT6H")],
                             help_text="How long after the run starts it arrives (2d, PT6H).")
+    data = serializers.DictField(required=False, help_text="What the event says (its customer, invoice, ...): "
+                                                           "what later steps read once it has arrived.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -28,6 +28,8 @@ from automations.templating import RenderError, empty_variables
 from billing_events.gateway import BillingGateway, gateway_override
 
 MAX_SIMULATED_STEPS = 5000
+#: The roots of billing data an event's entities fill (what the billing system's mirror stores).
+BILLING_ROOTS = ("customer", "invoice", "subscription", "payment")
 MAX_HOLDS = 20  # a message held back again and again (by windows and caps) in one test run
 
 
@@ -75,7 +77,10 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
     answer is handled as the worker handles it: retries, fallback lanes, ``on_failure``.
 
     ``events`` are simulated events (``{"type": "invoice.paid", "after": "2d"}``: that long after
-    the run starts) that a wait_for step sees; without one it times out. An approval step takes
+    the run starts, optionally with the ``data`` it carries) as a live run meets them: a wait_for
+    step sees them (without one it times out), what they say of the customer, invoice, ... is what
+    later steps read (as the billing system's mirror stores it), and one that ``exit_on`` lists
+    ends the run at its moment. An approval step takes
     the decision named for its key in ``decisions``, else ``decision``."""
     start = clock.now()
     run = UnstoredRun(automation_id, {**(trigger or {"type": "test"}), "version": version,
@@ -85,6 +90,7 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
         simulation.events = [(_after(start, item.get("after") or "0s"), index, item["type"])
                              for index, item in enumerate(events or [])]
         simulation.events.sort()
+        simulation.event_data = {index: item.get("data") or {} for index, item in enumerate(events or [])}
         simulation.decisions, simulation.decision = decisions or {}, decision
         simulation.scenario = Scenario(outcomes or {})
         result = simulation.result()
@@ -113,7 +119,10 @@ class _Simulation:
         self.timeline: list[dict[str, Any]] = []
         self.steps_run = 0
         self.events: list[tuple[datetime, int, str]] = []  # simulated events: when, position, type
-        self.consumed: set[int] = set()
+        self.event_data: dict[int, dict[str, Any]] = {}  # what each says, by position
+        self.consumed: set[int] = set()  # taken by a wait_for step
+        self.arrived: set[int] = set()
+        self.wait_since = start  # the next wait counts events from here on
         self.decisions: dict[str, str] = {}
         self.decision = "approved"
         self.scenario = Scenario()
@@ -167,14 +176,19 @@ class _Simulation:
         decision at once, or (``timed_out``) at its timeout with ``on_timeout``."""
         now, until = clock.now(), waits_for["until"]
         if waits_for["kind"] == "events":
+            # As live (engine.waits): the wait sees every event of its types since the run began,
+            # or since the event that ended its previous wait (the run's own payment's included);
+            # one that exit_on lists ends the run instead (exits come first).
             arrived = next(((moment, index, kind) for moment, index, kind in self.events
-                            if index not in self.consumed and kind in waits_for["events"]
+                            if index not in self.consumed and moment >= self.wait_since
+                            and kind in waits_for["events"] and kind not in self.exit_types
                             and moment <= max(until, now)), None)
             if arrived is None:
                 self.waited[waits_for["step"]] = {"timed_out": True}
                 return until
             moment, index, kind = arrived
             self.consumed.add(index)
+            self.wait_since = moment
             self.waited[waits_for["step"]] = {"event": kind, "event_id": f"test_event_{index + 1}"}
             return max(moment, now)
         decision = self.decisions.get(waits_for["step"], self.decision)
@@ -203,6 +217,8 @@ class _Simulation:
         if outcome.wake_at and outcome.wake_at > clock.now():
             if self.exit_reason:  # a live run hands back here, and the event its own step emitted ends it
                 self.ended = (ExecutionStatus.CANCELED, self.exit_reason)
+                return False
+            if self._arrive(outcome.wake_at):
                 return False
             clock.set_virtual(outcome.wake_at)  # the wait passes in virtual time
         return True
@@ -251,6 +267,25 @@ class _Simulation:
         step_done(self.cursor)
         return Next()
 
+    def _arrive(self, until: datetime) -> bool:
+        """The simulated events that arrive up to ``until`` (during a wait), in their order: what
+        they say is what later steps read, and one that ``exit_on`` lists (and no wait_for step
+        took) ends the run at its moment. True when the run ended."""
+        for moment, index, kind in self.events:
+            if index in self.arrived or moment > until:
+                continue
+            self.arrived.add(index)
+            scope = self.scope()
+            for root, fields in self.event_data[index].items():
+                if root in BILLING_ROOTS and isinstance(fields, dict):
+                    current = scope.get(root)
+                    self.billing[root] = {**(current if isinstance(current, dict) else {}), **fields}
+            if kind in self.exit_types and index not in self.consumed:
+                clock.set_virtual(max(moment, clock.now()))
+                self.ended = (ExecutionStatus.CANCELED, f"exit_on: {kind} (test_event_{index + 1})")
+                return True
+        return False
+
     def _apply(self, effect: Effect, context: ActionContext, step: dict[str, Any]) -> None:
         """What the action changed, as later steps read it; an exit_on event it emitted is noted."""
         for root, changes in effect.changes.items():
@@ -259,6 +294,11 @@ class _Simulation:
         emitted = next((kind for kind in effect.events if kind in self.exit_types), None)
         if emitted and not self.exit_reason:
             self.exit_reason = f"exit_on: {emitted} (emitted by step {step['key']})"
+        for kind in effect.events:  # a wait_for later in this pass sees them, as live
+            index = len(self.event_data)
+            self.event_data[index] = {}
+            self.events.append((clock.now(), index, kind))
+        self.events.sort()
 
     def _failed(self, step: dict[str, Any], attempt: int, exc: ActionError, chosen: str | None = None) -> Next:
         """The attempt failed: the worker's own rule decides what follows (a retry wait, the

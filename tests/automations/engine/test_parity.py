@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from automations import clock, services
 from automations.backtest.replay import Job
+from automations.durations import parse as parse_duration
 from automations.models import Execution
 from automations.steps.cursor import _PROGRAMS
 from billing_events.models import Customer, Event
@@ -86,8 +87,14 @@ def dunning_definitions(draw) -> dict[str, Any]:
                                  "body": "Due now: {{ invoice.amount_due | money(invoice.currency) }}; "
                                          "paid: {{ invoice.amount_paid | money(invoice.currency) }}."}})
     definition = {"name": "Generated", "trigger": {"type": "event", "event": "payment.failed"}, "steps": steps}
-    if draw(st.booleans()):  # paying the invoice ends the run (at its next wait, as the event comes after)
-        definition.update(correlation_key="invoice.id", exit_on=["invoice.paid"])
+    if draw(st.booleans()):  # runs know their invoice's events
+        definition["correlation_key"] = "invoice.id"
+        if draw(st.booleans()):  # paying the invoice ends the run: its own payment, or the customer's
+            definition["exit_on"] = ["invoice.paid"]
+        if draw(st.booleans()):
+            position = draw(st.integers(0, len(steps)))
+            steps.insert(position, {"key": "wait_paid", "type": "wait_for", "events": ["invoice.paid"],
+                                    "timeout": draw(st.sampled_from(["1h", "2d"]))})
     return definition
 
 
@@ -96,10 +103,21 @@ def nth(outcomes: list[str], attempts: int) -> str:
     return outcomes[min(attempts, len(outcomes) - 1)]
 
 
-def live_run(engine, smtp, automation, outcomes: dict[str, list[str]]) -> tuple[list[tuple], list[tuple], str, str]:
+def paid_event() -> dict[str, Any]:
+    """``invoice.paid`` for the run's invoice, paid by the customer meanwhile (their card on file
+    is left as it is)."""
+    data = sample("invoice.paid", customer={"id": "cus_parity"},
+                  invoice={"id": "inv_parity", "customer_id": "cus_parity", "status": "paid", "amount_due": "0.00"})
+    data["customer"].pop("default_payment_method", None)
+    return data
+
+
+def live_run(engine, smtp, automation, outcomes: dict[str, list[str]],
+             paid_after: timedelta | None) -> tuple[list[tuple], list[tuple], str, str]:
     """Before each attempt, put the scenario's card on file and tell the SMTP server what to
-    answer; emit the event, then move the clock to each wake-up and tick. The step log as (step,
-    ok, when), the messages the server accepted, and the ending."""
+    answer; emit the event, then move the clock to each wake-up and tick, emitting the customer's
+    ``invoice.paid`` at its moment. The step log as (step, ok, when), the messages the server
+    accepted, and the ending."""
     has_notice = any(step["key"] == "notice" for step in automation.active_version.snapshot["steps"])
 
     def script(execution: Execution | None) -> None:
@@ -116,14 +134,21 @@ def live_run(engine, smtp, automation, outcomes: dict[str, list[str]]) -> tuple[
     script(None)
     engine.emit("payment.failed", data, id="evt_parity")
     execution = Execution.objects.get(automation=automation)
+    pending = START + paid_after if paid_after is not None else None
     for _ in range(50):
         execution.refresh_from_db()
         if execution.status != "waiting":
             break
         script(execution)
+        if pending is not None and pending <= execution.wake_at:
+            clock.set_now(max(pending, clock.now()))
+            engine.emit("invoice.paid", paid_event(), id="evt_parity_paid")
+            pending = None
+            continue
         clock.set_now(execution.wake_at)
         engine.tick()
-    log = [(row.step_key, row.status == "succeeded", row.started_at) for row in
+    # when each step's outcome was known (a wait_for's row begins when it starts waiting)
+    log = [(row.step_key, row.status == "succeeded", row.finished_at or row.started_at) for row in
            execution.step_runs.exclude(status__in=["running", "deferred"]).order_by("pk")]
     sent = [(message["Subject"], message.get_content().replace("\r\n", "\n").rstrip("\n")) for _, message in smtp.messages]
     return log, sent, execution.status, _failed_at(execution.error)
@@ -134,9 +159,9 @@ def _failed_at(error: str) -> str:
     return error.split(":")[0]
 
 
-def simulated_run(automation, data: dict[str, Any],
-                  outcomes: dict[str, list[str]] | None) -> tuple[list[tuple], list[tuple], str, str]:
-    result = services.test_run(automation, data, outcomes=outcomes)
+def simulated_run(automation, data: dict[str, Any], outcomes: dict[str, list[str]] | None,
+                  events: list[dict[str, Any]]) -> tuple[list[tuple], list[tuple], str, str]:
+    result = services.test_run(automation, data, outcomes=outcomes, events=events)
     log = [(entry["step"], "error" not in entry, datetime.fromisoformat(entry["at"])) for entry in result["timeline"]]
     sent = [(entry["would"]["subject"], entry["would"]["body"]) for entry in result["timeline"]
             if entry.get("action") == "send_email" and "would" in entry]
@@ -166,8 +191,9 @@ def attempts(choices: list[str]) -> st.SearchStrategy[list[str]]:
 @settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(definition=dunning_definitions(), outcomes=st.fixed_dictionaries(
-    {"retry": attempts(sorted(CARDS)), "notice": attempts(sorted(SMTP_REPLIES))}))
-def test_test_mode_takes_the_steps_a_live_run_takes(engine, smtp, definition, outcomes):
+    {"retry": attempts(sorted(CARDS)), "notice": attempts(sorted(SMTP_REPLIES))}),
+    paid_after=st.sampled_from([None, "30m", "1d", "3d"]))
+def test_test_mode_takes_the_steps_a_live_run_takes(engine, smtp, definition, outcomes, paid_after):
     clock.set_now(START)
     _PROGRAMS.clear()  # each example's versions are rolled back: their ids come back
     smtp.messages.clear()
@@ -179,15 +205,18 @@ def test_test_mode_takes_the_steps_a_live_run_takes(engine, smtp, definition, ou
                                                   "default_payment_method": CARDS[outcomes["retry"][0]]},
                       invoice={"id": "inv_parity", "customer_id": "cus_parity", "status": "open"})
         present = services.current_definition(automation)
+        events = [{"type": "invoice.paid", "after": paid_after, "data": paid_event()}] if paid_after else []
         scripted = simulated_run(automation, data, {key: chosen for key, chosen in outcomes.items()
-                                                    if any(step["key"] == key for step in present["steps"])})
+                                                    if any(step["key"] == key for step in present["steps"])}, events)
         as_predicted = set(outcomes["retry"]) == {outcomes["retry"][0]} and set(outcomes["notice"]) == {"succeeds"}
-        predicted = simulated_run(automation, data, None) if as_predicted else None
-        replayed = backtest_run(automation, data) if as_predicted else None
-        live = live_run(engine, smtp, automation, outcomes)
+        predicted = simulated_run(automation, data, None, events) if as_predicted else None
+        # a backtest sees no event after the one it replays (as it documents): only where none comes
+        replayed = backtest_run(automation, data) if as_predicted and not paid_after else None
+        live = live_run(engine, smtp, automation, outcomes, parse_duration(paid_after) if paid_after else None)
         transaction.set_rollback(True)
     clock.set_now(START)
     assert scripted == live, f"test mode with the scenario's outcomes:\n{scripted}\nlive:\n{live}"
     if predicted is not None:
         assert predicted == live, f"test mode predicting from the card on file:\n{predicted}\nlive:\n{live}"
+    if replayed is not None:
         assert replayed == live, f"a backtest of the same event:\n{replayed}\nlive:\n{live}"
