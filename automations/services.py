@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +17,7 @@ from automations.definition.serialize import definition_of, save_definition
 from automations.durations import parse as parse_duration
 from automations.engine import transitions
 from automations.engine.queueing import BACKTEST, RESUME_EXECUTION, enqueue
+from automations.engine.paths import explore
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
@@ -163,6 +165,42 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
     ``outcomes`` (``{"retry": ["soft_decline", "pays"]}``) say how each attempt of an action step
     ends instead of what test mode predicts."""
     _check_test_events(events)
+    subject = _tested(automation, data, version, definition)
+    _check_test_outcomes(outcomes, subject.definition)
+    return subject.run(billing_data=billing_data, events=events, decisions=decisions, decision=decision,
+                       outcomes=outcomes)
+
+
+def test_every_path(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
+                    definition: dict[str, Any] | None = None, billing_data: bool = True) -> dict[str, Any]:
+    """Test what ``test_run`` would test over the scenarios that reach each way on of the
+    definition (``automations.engine.paths``): each scenario that showed something new, with its
+    ending, the ways it took and the messages it would send, and the ways no scenario reaches."""
+    subject = _tested(automation, data, version, definition)
+    found = explore(subject.definition, lambda scenario: subject.run(billing_data=billing_data, **scenario))
+    return {"version": subject.version, **found}
+
+
+@dataclass
+class _Tested:
+    """What a test runs: a validated definition, its data and the trigger it starts as."""
+
+    definition: dict[str, Any]
+    data: dict[str, Any]
+    version: int | None
+    automation_id: int | None
+
+    def run(self, **options: Any) -> dict[str, Any]:
+        trigger = {"type": "test", "event_type": (self.definition["trigger"] or {}).get("event"),
+                   **_next_slot(self.definition["trigger"] or {})}
+        return simulate(self.definition, self.data, automation_id=self.automation_id, trigger=trigger,
+                        version=self.version, **options)
+
+
+def _tested(automation: Automation | None, data: dict[str, Any] | None, version: int | None,
+            definition: dict[str, Any] | None) -> _Tested:
+    """The draft (or the active version, or version ``version``, or ``definition`` validated
+    first) and ``data`` (default: the trigger's sample payload), checked as a test takes them."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
     if data is not None:
@@ -180,13 +218,8 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
         else:
             chosen = automation.draft_version or automation.active_version
         definition, chosen_number = definition_of(chosen), chosen.number
-    _check_test_outcomes(outcomes, definition)
-    trigger = {"type": "test", "event_type": (definition["trigger"] or {}).get("event"),
-               **_next_slot(definition["trigger"] or {})}
-    return simulate(definition, sample_data(definition) if data is None else data,
-                    automation_id=automation.pk if automation else None, trigger=trigger, version=chosen_number,
-                    billing_data=billing_data, events=events, decisions=decisions, decision=decision,
-                    outcomes=outcomes)
+    return _Tested(definition, sample_data(definition) if data is None else data, chosen_number,
+                   automation.pk if automation else None)
 
 
 TEST_DECISIONS = ("approved", "rejected", "timed_out")

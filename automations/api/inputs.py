@@ -125,6 +125,25 @@ class TestUnsavedIn(StrictSerializer):
         help_text=TEST_OUTCOMES)
 
 
+class TestPathsIn(StrictSerializer):
+    """``POST automations/{id}/test-paths/``: what to test, every field optional."""
+
+    data = serializers.DictField(required=False, help_text="The runs' data (default: the trigger's sample payload).")
+    version = StrictIntegerField(required=False, min_value=1,
+                                 help_text="The version to test (default: the draft, else the active version).")
+    definition = DefinitionField(required=False, help_text="An unsaved definition to test instead: what the "
+                                                           "builder has on screen.")
+    billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
+
+
+class TestPathsUnsavedIn(StrictSerializer):
+    """``POST automations/test-paths/``: a definition that is not saved yet."""
+
+    definition = DefinitionField(help_text="The definition to test.")
+    data = serializers.DictField(required=False, help_text="The runs' data (default: the trigger's sample payload).")
+    billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
+
+
 #: A date, or a date-time with an offset (the server also checks that the day exists).
 MOMENT = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
                         r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$",

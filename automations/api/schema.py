@@ -127,7 +127,7 @@ ERRORS = {
 
 
 #: POST endpoints that can conflict with the current state.
-CONFLICTING = ("/activate", "/run", "/test", "/backtest", "/cancel", "/resume-now", "/retry", "/events", "/secrets")
+CONFLICTING = ("/activate", "/run", "/test", "/test-paths", "/backtest", "/cancel", "/resume-now", "/retry", "/events", "/secrets")
 #: Writes that can name the draft revision they are based on (a stale one is a 412).
 REVISIONED = ("/automations/{id}/", "/activate/", "/restore/")
 

@@ -83,6 +83,15 @@ def _automation_response(automation: Automation, code: int = status.HTTP_200_OK)
     return response
 
 
+def _on_screen(body: dict[str, Any], automation: Automation | None) -> dict[str, Any] | None:
+    """The definition a test was sent (what the builder has on screen), its masked secrets the stored ones."""
+    definition = body.get("definition")
+    if definition is None:
+        return None
+    current = services.current_definition(automation) if automation else None
+    return unmask_definition(copy.deepcopy(definition), current)
+
+
 def _valid(serializer_class: type[inputs.StrictSerializer], request: Request) -> dict[str, Any]:
     """The request body validated by ``serializer_class`` (an empty body is an empty object)."""
     serializer = serializer_class(data=request.data)
@@ -121,6 +130,8 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         "version": ["automations.view_automation"],
         "test": ["automations.view_automation"],
         "test_unsaved": ["automations.view_automation"],
+        "test_paths": ["automations.view_automation"],
+        "test_paths_unsaved": ["automations.view_automation"],
         "backtest": ["automations.view_automation"],
         "validate": ["automations.view_automation"],
         "validate_unsaved": ["automations.view_automation"],
@@ -224,13 +235,30 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         """Test mode on a definition that has not been saved yet (the builder's new automation)."""
         return self._test(request, None)
 
+    @document(request=inputs.TestPathsIn, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"], url_path="test-paths")
+    def test_paths(self, request: Request, pk: str | None = None) -> Response:
+        """Test every path: test mode over the scenarios that reach each way on (each branch's then
+        and else, each action succeeding and failing, each wait's event and timeout, each decision),
+        each with its ending and messages, and the ways no scenario reaches."""
+        return self._test_paths(request, self.get_object())
+
+    @document(request=inputs.TestPathsUnsavedIn, responses=OpenApiTypes.OBJECT,
+              operation_id="automations_test_paths_unsaved")
+    @action(detail=False, methods=["post"], url_path="test-paths")
+    def test_paths_unsaved(self, request: Request) -> Response:
+        """Test every path of a definition that has not been saved yet."""
+        return self._test_paths(request, None)
+
+    def _test_paths(self, request: Request, automation: Automation | None) -> Response:
+        body = _valid(inputs.TestPathsIn if automation else inputs.TestPathsUnsavedIn, request)
+        return Response(services.test_every_path(automation, body.get("data"), version=body.get("version"),
+                                                 definition=_on_screen(body, automation),
+                                                 billing_data=body["billing_data"]))
+
     def _test(self, request: Request, automation: Automation | None) -> Response:
         body = _valid(inputs.TestIn if automation else inputs.TestUnsavedIn, request)
-        definition = body.get("definition")
-        if definition is not None:
-            # What the builder has on screen: its masked secrets are the stored ones.
-            current = services.current_definition(automation) if automation else None
-            definition = unmask_definition(copy.deepcopy(definition), current)
+        definition = _on_screen(body, automation)
         return Response(services.test_run(automation, body.get("data"), version=body.get("version"),
                                           definition=definition, billing_data=body["billing_data"],
                                           events=body.get("events"), decisions=body.get("decisions"),

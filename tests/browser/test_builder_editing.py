@@ -203,6 +203,22 @@ def test_the_success_path_is_tested_by_choosing_what_the_payment_answers(page, o
     screenshot(page, "builder-test-scenario-pays")
 
 
+def test_every_path_is_tested_with_its_scenario_and_what_no_scenario_reaches_is_named(page, operator, dunning):
+    open_builder(page, dunning)
+    page.get_by_role("button", name="Test").click()
+    page.get_by_role("button", name="Test every path").click()
+    paths = page.locator(".ab-paths")
+    paths.wait_for()
+    text = paths.inner_text()
+    assert "retry: Pays" in text and "retry_worked: then" in text
+    assert "No scenario reaches: still_unpaid: else" in text
+    paid = page.locator(".ab-path").filter(has_text="retry: Pays")
+    screenshot(page, "builder-test-every-path")
+    paid.get_by_role("button", name="Show this path").click()
+    page.locator("[data-test-step=recovered]").wait_for()
+    assert "Test: day 3" in card(page, "recovered").inner_text()
+
+
 def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning, django_user_model):
     from django.contrib.auth.models import Permission
 

@@ -179,3 +179,20 @@ def test_view_permission_reads_but_does_not_write(stranger, created, django_user
 ])
 def test_unknown_ids_get_404(api, method, path):
     assert getattr(api, method)(path, {}, format="json").status_code == 404
+
+
+def test_test_every_path_finds_the_scenarios_that_reach_each_way_and_names_the_rest(api, created):
+    response = api.post(f"/api/automations/{created['id']}/test-paths/", {}, format="json")
+    assert response.status_code == 200
+    result = response.json()
+    reached = {(way["step"], way["way"]) for path in result["paths"] for way in path["ways"]}
+    assert {("retry", "succeeds"), ("retry", "carries on after failing"), ("retry_worked", "then"),
+            ("retry_worked", "else"), ("gentle", "fails the run")} <= reached
+    paid = next(path for path in result["paths"] if {"step": "retry_worked", "way": "then"} in path["new"])
+    assert paid["scenario"]["outcomes"] == {"retry": ["pays"]} and paid["status"] == "succeeded"
+    assert [message["subject"] for message in paid["messages"]] == [
+        "We couldn't process your payment for INV-2026-0042"]
+    # Whether the invoice is still open is the data's to say, not an outcome's: no scenario reaches these.
+    assert {"step": "still_unpaid", "way": "else"} in result["unreached"]
+    assert not mail.outbox and not Execution.objects.exists()
+    assert api.post(f"/api/automations/{created['id']}/test-paths/", {"version": 9}, format="json").status_code == 409

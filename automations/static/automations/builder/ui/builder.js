@@ -668,6 +668,7 @@ export class Builder {
     if (this.state.testData !== undefined) body.data = this.state.testData;
     if (this.state.testEvents?.length) body.events = this.state.testEvents;
     if (this.state.testDecision) body.decision = this.state.testDecision;
+    if (this.state.testDecisions && Object.keys(this.state.testDecisions).length) body.decisions = this.state.testDecisions;
     const outcomes = Object.entries(this.state.testOutcomes || {}).filter(([key]) => this.stepsByKey()[key]);
     if (outcomes.length) body.outcomes = Object.fromEntries(outcomes);
     const path = this.state.automation ? `automations/${this.state.automation.id}/test/` : "automations/test/";
@@ -683,6 +684,31 @@ export class Builder {
     }
     this.render();
     this.renderPanel();
+  }
+
+  async testEveryPath() {
+    this.state.tab = "test";
+    const body = { definition: this.definition(), billing_data: this.state.testBillingData !== false };
+    if (this.state.testData !== undefined) body.data = this.state.testData;
+    const path = this.state.automation ? `automations/${this.state.automation.id}/test-paths/` : "automations/test-paths/";
+    try {
+      this.state.testPaths = await this.api.post(path, body);
+      announce(`Every path tested: ${this.state.testPaths.paths.length} paths, ${this.state.testPaths.unreached.length} ways no scenario reaches.`);
+    } catch (error) {
+      const errors = error.errors || [{ field: "", message: error.message }];
+      this.state.placed = placeErrors(this.definition(), errors);
+      this.state.testPaths = null;
+      this.notice(`The test could not run: ${errors.length} problem${errors.length === 1 ? "" : "s"} to fix first.`, "error");
+    }
+    this.renderPanel();
+  }
+
+  /** Run the test with a path's scenario (its outcomes, decisions and events) and show its timeline. */
+  showPath(scenario) {
+    this.state.testOutcomes = Object.fromEntries(Object.entries(scenario.outcomes || {}));
+    this.state.testDecisions = { ...(scenario.decisions || {}) };
+    this.state.testEvents = [...(scenario.events || [])];
+    return this.runTest();
   }
 
   async reloadFromServer(message) {

@@ -129,6 +129,39 @@ function outcomesField(app, steps) {
     rows);
 }
 
+// A path's scenario in words: "retry: Pays; ask_finance: rejected; invoice.paid arrives".
+function scenarioWords(app, scenario) {
+  const steps = app.stepsByKey();
+  const words = Object.entries(scenario.outcomes || {}).map(([key, [outcome]]) => {
+    const choices = app.catalog.actions[steps[key]?.action]?.scenario_outcomes || [];
+    return `${key}: ${choices.find((item) => item.value === outcome)?.label || outcome}`;
+  });
+  words.push(...Object.entries(scenario.decisions || {}).map(([key, decision]) =>
+    `${key}: ${decision === "timed_out" ? "nobody decides" : decision}`));
+  words.push(...(scenario.events || []).map((event) => `${event.type} arrives`));
+  return words.length ? words.join("; ") : "everything as predicted";
+}
+
+/** What "Test every path" found: each scenario that showed a new way on, and the ways none reached. */
+export function renderPaths(app, found) {
+  const ways = (list) => list.map((way) => `${way.step}: ${way.way}`).join(", ");
+  return h("div", { class: "ab-paths" },
+    h("p", {}, `${found.paths.length} path${found.paths.length === 1 ? "" : "s"} from ${found.runs} test runs.`),
+    h("ol", { class: "ab-paths__list" }, found.paths.map((path, index) => h("li", { class: "ab-path", "data-path": index },
+      h("p", { class: "ab-path__scenario" }, h("strong", {}, scenarioWords(app, path.scenario))),
+      labelled("Ends", `${path.status} after ${path.duration || "0s"}${path.error ? `: ${path.error}` : ""}`),
+      labelled("Shows", ways(path.new)),
+      path.messages.length ? labelled("Sends", path.messages.map((message) =>
+        `${message.subject || message.action}${message.to ? ` to ${[].concat(message.to).join(", ")}` : ""}`).join("; ")) : null,
+      h("button", { type: "button", class: "button", onclick: () => app.showPath(path.scenario) }, "Show this path")))),
+    found.unreached.length
+      ? h("div", { class: "ab-paths__unreached" },
+        h("p", {}, h("strong", {}, "No scenario reaches: "), ways(found.unreached)),
+        h("p", { class: "ab-help" }, "These depend on the data (a branch on the invoice's status, say), not on what an "
+          + "action answers: edit the test data to try them."))
+      : h("p", {}, "Every way on is reached by a path above."));
+}
+
 export function testPanel(app) {
   const data = textField({
     field: "test.data", label: "test data", value: pretty(app.sampleData()), multiline: true, rows: 10,
@@ -170,7 +203,7 @@ export function testPanel(app) {
     field: "test.decision", label: "approval decision", value: app.state.testDecision || "approved",
     choices: [["approved", "approved"], ["rejected", "rejected"], ["timed_out", "nobody decides (timeout)"]],
     help: "What approval steps are answered in the test.",
-    onChange: (value) => { app.state.testDecision = value; },
+    onChange: (value) => { app.state.testDecision = value; app.state.testDecisions = null; },
   }) : null;
   const outcomes = outcomesField(app, steps);
   const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
@@ -180,6 +213,10 @@ export function testPanel(app) {
   }
   return h("div", { class: "ab-test" },
     data, billingField, events, decision, outcomes,
-    h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.runTest() }, "Run test"),
+    h("div", { class: "ab-test__buttons" },
+      h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.runTest() }, "Run test"),
+      h("button", { type: "button", class: "button", "data-focus-id": "test:paths", onclick: () => app.testEveryPath() },
+        "Test every path")),
+    app.state.testPaths ? renderPaths(app, app.state.testPaths) : null,
     result);
 }
