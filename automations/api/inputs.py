@@ -88,47 +88,10 @@ TEST_OUTCOMES = ("What happens at each attempt of an action step, by step key, i
                  "retry_payment takes `pays`, `soft_decline`, `hard_decline` and `gateway_error`.")
 
 
-class TestIn(StrictSerializer):
-    """``POST automations/{id}/test/``: every field optional."""
-
-    data = serializers.DictField(required=False, help_text="The run's data (default: the trigger's sample payload).")
-    version = StrictIntegerField(required=False, min_value=1,
-                                 help_text="The version to test (default: the draft, else the active version).")
-    definition = DefinitionField(required=False, help_text="An unsaved definition to test instead: what the "
-                                                           "builder has on screen.")
-    billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
-    events = SimulatedEventIn(many=True, required=False, help_text=TEST_EVENTS)
-    decision = serializers.ChoiceField(TEST_DECISIONS, required=False, default="approved",
-                                       help_text="The decision approval steps take in the test.")
-    decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
-                                      help_text="A decision per approval step key, over `decision`.")
-    outcomes = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField(min_length=1, trim_whitespace=False, allow_null=True),
-                                    min_length=1, max_length=20), required=False,
-        help_text=TEST_OUTCOMES)
-
-
-class TestUnsavedIn(StrictSerializer):
-    """``POST automations/test/``: a definition that is not saved yet (the builder's new automation)."""
-
-    definition = DefinitionField(help_text="The definition to test.")
-    data = serializers.DictField(required=False, help_text="The run's data (default: the trigger's sample payload).")
-    billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
-    events = SimulatedEventIn(many=True, required=False, help_text=TEST_EVENTS)
-    decision = serializers.ChoiceField(TEST_DECISIONS, required=False, default="approved",
-                                       help_text="The decision approval steps take in the test.")
-    decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
-                                      help_text="A decision per approval step key, over `decision`.")
-    outcomes = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField(min_length=1, trim_whitespace=False, allow_null=True),
-                                    min_length=1, max_length=20), required=False,
-        help_text=TEST_OUTCOMES)
-
-
 class TestPathsIn(StrictSerializer):
     """``POST automations/{id}/test-paths/``: what to test, every field optional."""
 
-    data = serializers.DictField(required=False, help_text="The runs' data (default: the trigger's sample payload).")
+    data = serializers.DictField(required=False, help_text="The run's data (default: the trigger's sample payload).")
     version = StrictIntegerField(required=False, min_value=1,
                                  help_text="The version to test (default: the draft, else the active version).")
     definition = DefinitionField(required=False, help_text="An unsaved definition to test instead: what the "
@@ -140,8 +103,30 @@ class TestPathsUnsavedIn(StrictSerializer):
     """``POST automations/test-paths/``: a definition that is not saved yet."""
 
     definition = DefinitionField(help_text="The definition to test.")
-    data = serializers.DictField(required=False, help_text="The runs' data (default: the trigger's sample payload).")
+    data = serializers.DictField(required=False, help_text="The run's data (default: the trigger's sample payload).")
     billing_data = serializers.BooleanField(required=False, default=True, help_text=BILLING_DATA)
+
+
+class ScenarioIn(StrictSerializer):
+    """What one test run is told: the events that arrive, the approvals' decisions, the actions' outcomes."""
+
+    events = SimulatedEventIn(many=True, required=False, help_text=TEST_EVENTS)
+    decision = serializers.ChoiceField(TEST_DECISIONS, required=False, default="approved",
+                                       help_text="The decision approval steps take in the test.")
+    decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
+                                      help_text="A decision per approval step key, over `decision`.")
+    outcomes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(min_length=1, trim_whitespace=False, allow_null=True),
+                                    min_length=1, max_length=20), required=False,
+        help_text=TEST_OUTCOMES)
+
+
+class TestIn(TestPathsIn, ScenarioIn):
+    """``POST automations/{id}/test/``: every field optional."""
+
+
+class TestUnsavedIn(TestPathsUnsavedIn, ScenarioIn):
+    """``POST automations/test/``: a definition that is not saved yet (the builder's new automation)."""
 
 
 #: A date, or a date-time with an offset (the server also checks that the day exists).

@@ -664,8 +664,7 @@ export class Builder {
 
   async runTest() {
     this.state.tab = "test";
-    const body = { definition: this.definition(), billing_data: this.state.testBillingData !== false };
-    if (this.state.testData !== undefined) body.data = this.state.testData;
+    const body = this.testSubject();
     if (this.state.testEvents?.length) body.events = this.state.testEvents;
     if (this.state.testDecision) body.decision = this.state.testDecision;
     if (this.state.testDecisions && Object.keys(this.state.testDecisions).length) body.decisions = this.state.testDecisions;
@@ -677,28 +676,37 @@ export class Builder {
       this.state.testStale = false;
       announce(`Test finished: ${this.state.testRun.status}, ${this.state.testRun.timeline.length} steps.`);
     } catch (error) {
-      const errors = error.errors || [{ field: "", message: error.message }];
-      this.state.placed = placeErrors(this.definition(), errors);
       this.state.testRun = null;
-      this.notice(`The test could not run: ${errors.length} problem${errors.length === 1 ? "" : "s"} to fix first.`, "error");
+      this.testRefused(error);
     }
     this.render();
     this.renderPanel();
   }
 
-  async testEveryPath() {
-    this.state.tab = "test";
+  /** What a test runs: the definition on screen and its data. */
+  testSubject() {
     const body = { definition: this.definition(), billing_data: this.state.testBillingData !== false };
     if (this.state.testData !== undefined) body.data = this.state.testData;
+    return body;
+  }
+
+  /** The server refused to test what is on screen: its problems are placed beside their fields. */
+  testRefused(error) {
+    const errors = error.errors || [{ field: "", message: error.message }];
+    this.state.placed = placeErrors(this.definition(), errors);
+    this.notice(`The test could not run: ${errors.length} problem${errors.length === 1 ? "" : "s"} to fix first.`, "error");
+  }
+
+  async testEveryPath() {
+    this.state.tab = "test";
+    const body = this.testSubject();
     const path = this.state.automation ? `automations/${this.state.automation.id}/test-paths/` : "automations/test-paths/";
     try {
       this.state.testPaths = await this.api.post(path, body);
       announce(`Every path tested: ${this.state.testPaths.paths.length} paths, ${this.state.testPaths.unreached.length} ways no scenario reaches.`);
     } catch (error) {
-      const errors = error.errors || [{ field: "", message: error.message }];
-      this.state.placed = placeErrors(this.definition(), errors);
       this.state.testPaths = null;
-      this.notice(`The test could not run: ${errors.length} problem${errors.length === 1 ? "" : "s"} to fix first.`, "error");
+      this.testRefused(error);
     }
     this.renderPanel();
   }
