@@ -90,7 +90,7 @@ class Action:
     #: What a test scenario may choose for one attempt at this action, with the words an operator
     #: reads (``scripted()`` answers each).
     scenario_outcomes: ClassVar[dict[str, str]] = {
-        "succeeds": "Succeeds", "fails_temporarily": "Fails, then may succeed when retried",
+        "succeeds": "Succeeds", "fails_temporarily": "Fails for now (retried if the policy allows)",
         "fails": "Fails for good"}
 
     def is_local(self) -> bool:

@@ -128,7 +128,7 @@ class RetryPayment(GatewayAction):
     #: give them: pm_card_declined, pm_expired_card, pm_processor_unavailable).
     scenario_outcomes = {"pays": "Pays", "soft_decline": "Declined: card_declined",
                          "hard_decline": "Declined: expired_card",
-                         "gateway_error": "Gateway error: processor unavailable (try again)"}
+                         "gateway_error": "Gateway error (temporary)"}
 
     def scripted(self, outcome: str, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         invoice = _entity(context, "invoice") or {}

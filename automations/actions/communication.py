@@ -46,8 +46,8 @@ class SendEmail(Action):
     family = "communication"
     label = "Send email"
     description = "Send an email from a stored template or an inline subject and body."
-    scenario_outcomes = {"succeeds": "Sent", "fails_temporarily": "Not sent: the mail server says try later (4xx)",
-                         "fails": "Refused by the mail server (5xx)"}
+    scenario_outcomes = {"succeeds": "Sent", "fails_temporarily": "Not sent for now: the mail server asks to try later",
+                         "fails": "Refused by the mail server"}
     config_schema = {
         "type": "object",
         "required": ["to"],

@@ -29,7 +29,9 @@ function wouldDo(entry) {
   if (would.would_call_gateway) {
     const { operation, ...rest } = would.would_call_gateway;
     const outcome = would.status ? ` → ${would.status}${would.decline_code ? ` (${would.decline_code})` : ""}` : "";
-    return [labelled("Billing", `${operation}${outcome}`), h("pre", {}, pretty(rest))];
+    // a payment says how much it charges, as the run's data has the invoice
+    const charges = operation === "retry_payment" && would.amount ? `charges ${would.amount} ${would.currency || ""}`.trim() : operation;
+    return [labelled("Billing", `${charges}${outcome}`), h("pre", {}, pretty(rest))];
   }
   return [h("pre", {}, pretty(would))];
 }
@@ -104,7 +106,7 @@ function outcomesField(app, steps) {
   const chosen = app.state.testOutcomes || (app.state.testOutcomes = {});
   const rows = steps.filter((step) => step.type === "action" && app.catalog.actions[step.action]?.scenario_outcomes?.length)
     .map((step) => {
-      const choices = [["", "as predicted"], ...app.catalog.actions[step.action].scenario_outcomes.map((item) => [item.value, item.label])];
+      const choices = [["", "as predicted from the data"], ...app.catalog.actions[step.action].scenario_outcomes.map((item) => [item.value, item.label])];
       const attempts = Array.from({ length: attemptsOf(app, step) }, (_, index) => {
         const id = `ab-outcome-${step.key}-${index + 1}`;
         const select = h("select", { id },
