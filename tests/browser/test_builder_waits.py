@@ -44,10 +44,12 @@ def test_a_wait_for_step_is_added_edited_saved_and_tested(page, operator, dunnin
     entry = page.locator("[data-test-step=wait_for]")
     entry.wait_for()
     assert "until the timeout: no event came" in entry.inner_text()
-    # an event simulated a day in: the wait ends then
-    page.locator(".ab-panel").get_by_label("events that arrive", exact=True).fill("invoice.voided after 1d")
+    # An event simulated eleven days in, while the run waits for it: the dunning's exit_on lists
+    # invoice.voided, and as in a live run the exit comes first: the run is canceled then.
+    page.locator(".ab-panel").get_by_label("events that arrive", exact=True).fill("invoice.voided after 11d")
     page.get_by_role("button", name="Run test").click()
-    page.locator("[data-test-step=wait_for]").get_by_text("until invoice.voided arrived (test_event_1)").wait_for()
+    page.get_by_text("Ends canceled after 11d: exit_on: invoice.voided (test_event_1).").wait_for()
+    assert not page.locator("[data-test-step=wait_for]").count()
     card(page, "wait_for").scroll_into_view_if_needed()
     screenshot(page, "builder-wait-for")
 
