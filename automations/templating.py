@@ -1,8 +1,10 @@
 """The template engine for every string an action renders (SPEC section 7).
 
-Sandboxed Jinja2; an undefined variable is an error, never an empty string. Only the roots a
-template actually uses are resolved, so a template that never mentions ``invoice`` costs no
-gateway read.
+Sandboxed Jinja2; an undefined variable is an error naming it (``customer.nme is not set``),
+never an empty string, the same in test mode and live. A missing value may still be tested
+(``{% if customer.metadata.plan %}``, ``x or 'there'``, ``x is defined``) or given a
+``default(...)``. Only the roots a template actually uses are resolved, so a template that never
+mentions ``invoice`` costs no gateway read.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
-from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2 import StrictUndefined, TemplateError, Undefined, UndefinedError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from automations import clock, vault
@@ -28,8 +30,32 @@ class RenderError(Exception):
     """A template could not be rendered (syntax error, undefined variable, bad filter input)."""
 
 
+class MissingValue(StrictUndefined):
+    """A value the data does not have: printing it, comparing it, iterating it or passing it to a
+    filter other than ``default`` is an error; testing it (``if``, ``or``, ``is defined``) is
+    false, and reading a field of it is missing too, so ``{% if a.b.c %}`` never fails."""
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, name: Any) -> Any:
+        return self
+
+
+def _refuse_missing(value: Any) -> None:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+
+
 def to_date(value: Any) -> date | datetime:
     """A date or datetime from a date, a datetime or an ISO 8601 string."""
+    _refuse_missing(value)
     if isinstance(value, (date, datetime)):
         return value
     if isinstance(value, str):
@@ -41,6 +67,8 @@ def to_date(value: Any) -> date | datetime:
 
 def money(value: Any, currency: str | None = None) -> str:
     """``1250`` with ``USD`` -> ``$1,250.00``; an unknown currency is written as its code."""
+    _refuse_missing(value)
+    _refuse_missing(currency)
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError) as exc:
@@ -93,7 +121,7 @@ def _blank_none(value: Any) -> Any:
 
 
 def _environment(autoescape: bool) -> BoundedEnvironment:
-    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True,
+    env = BoundedEnvironment(undefined=MissingValue, autoescape=autoescape, keep_trailing_newline=True,
                              finalize=_blank_none)
     env.filters.update({"money": money, "date": format_date, "days_until": days_until})
     env.filters.update(checked_filters(env.filters))
@@ -154,12 +182,78 @@ def render(source: str, variables: Mapping[str, Any], *, html: bool = False) -> 
         raise
     except TemplateLimit as exc:
         raise RenderError(str(exc)) from exc
+    except UndefinedError as exc:
+        raise RenderError(missing_message(source, values) or str(exc.message or exc)) from exc
     except TemplateError as exc:
         raise RenderError(str(exc.message or exc)) from exc
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderError(f"{type(exc).__name__}: {exc}") from exc
     except RecursionError as exc:
         raise RenderError("the template is nested too deeply") from exc
+
+
+_ABSENT = object()
+
+
+def _read(value: Any, part: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(part, _ABSENT)
+    if isinstance(value, (list, tuple)):
+        index = int(part) if part.lstrip("-").isdigit() else None
+        return value[index] if index is not None and -len(value) <= index < len(value) else _ABSENT
+    return getattr(value, part, _ABSENT) if not part.startswith("_") else _ABSENT
+
+
+def missing_message(source: str, values: Mapping[str, Any]) -> str | None:
+    """What a template that failed on an undefined value was missing, by its dotted path:
+    ``customer.nme is not set (customer has no field nme)``; None when no path it reads is missing."""
+    try:
+        tree = TEXT_ENV.parse(source)
+    except (TemplateError, RecursionError, ValueError):
+        return None
+    free = meta.find_undeclared_variables(tree)
+    for path in dotted_paths(tree):
+        root, *parts = path.split(".")
+        if root not in free:
+            continue  # set or looped over inside the template
+        if root not in values:
+            return f"{root} is not set (this run has no {root})"
+        value, walked = values[root], root
+        for part in parts:
+            value = _read(value, part)
+            if value is _ABSENT:
+                return f"{walked}.{part} is not set ({walked} has no field {part})"
+            walked = f"{walked}.{part}"
+    return None
+
+
+def dotted_paths(tree: nodes.Node) -> list[str]:
+    """The longest dotted paths a parsed template reads, in order, each once
+    (``{{ steps.retry.output.code }}`` -> ``steps.retry.output.code``)."""
+    found: dict[str, None] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
+        path = node_path(node)
+        if path:
+            found[path] = None
+    return [path for path in found if not any(other.startswith(f"{path}.") for other in found)]
+
+
+def node_path(node: nodes.Node) -> str | None:
+    """``customer.name`` for the expression ``customer.name`` (or ``customer["name"]``), None for
+    anything that is not a plain path from a variable."""
+    parts: list[str] = []
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, (str, int)) \
+                and not isinstance(node.arg.value, bool):
+            parts.append(str(node.arg.value))
+        else:
+            return None
+        node = node.node
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        return ".".join([node.name, *reversed(parts)])
+    return None
 
 
 def render_value(value: Any, variables: Mapping[str, Any]) -> Any:

@@ -23,21 +23,34 @@ DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
+NULLABLE_DATE = {"type": ["string", "null"], "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 
 INVOICE_STATUSES = ["draft", "open", "paid", "void", "uncollectible"]
 PAYMENT_STATUSES = ["pending", "succeeded", "failed"]
 SUBSCRIPTION_STATUSES = ["trialing", "active", "past_due", "canceled", "ended"]
 
 
-def _entity(properties: dict[str, Any]) -> dict[str, Any]:
+def _entity(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A billing record: every field is there unless named ``optional`` (a nullable one may be null)."""
     return {
         "type": "object",
-        "required": ["id"],
+        "required": ["id", *(name for name in properties if name not in optional)],
         "properties": {"id": {"type": "string", "minLength": 1}, **properties},
         "additionalProperties": True,
     }
 
 
+def payload_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An entity as an event may carry it: a record's id and any of its fields (the run reads the
+    rest through the billing gateway)."""
+    if schema.get("required", [])[:1] != ["id"]:
+        return schema  # usage, credits: a figure the event states in full
+    return {**schema, "required": ["id"]}
+
+
+#: Each entity as a run reads it through the billing gateway: a field not in ``required``, or
+#: nullable, may be missing (templates must guard it); an event's data carries
+#: :func:`payload_schema` of each.
 ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
     "customer": _entity(
         {
@@ -47,9 +60,11 @@ ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
             "segment": NULLABLE_STRING,
             "tags": {"type": "array", "items": STRING},
             "timezone": STRING,
-            "metadata": {"type": "object"},
+            "metadata": {"type": "object", "description": "The host's own keys: any of them may be missing."},
             "default_payment_method": NULLABLE_STRING,
-        }
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        },
+        optional=("currency",),
     ),
     "invoice": _entity(
         {
@@ -61,8 +76,8 @@ ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
             "total": MONEY,
             "amount_due": MONEY,
             "amount_paid": MONEY,
-            "due_date": DATE,
-            "issued_at": DATETIME,
+            "due_date": NULLABLE_DATE,
+            "issued_at": NULLABLE_DATETIME,
             "payment_url": STRING,
             "line_items": {
                 "type": "array",
@@ -71,7 +86,7 @@ ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
                     "properties": {"description": STRING, "quantity": {"type": "integer"}, "amount": MONEY},
                 },
             },
-        }
+        },
     ),
     "payment": _entity(
         {
@@ -91,7 +106,7 @@ ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
             "customer_id": STRING,
             "plan": STRING,
             "status": {"enum": SUBSCRIPTION_STATUSES},
-            "current_period_end": DATETIME,
+            "current_period_end": NULLABLE_DATETIME,
             "cancel_at": NULLABLE_DATETIME,
         }
     ),
@@ -125,12 +140,15 @@ class EventType:
     sample: dict[str, Any]
     optional: tuple[str, ...] = ()
     extra_properties: dict[str, Any] = field(default_factory=dict)
+    #: Fields of ``data`` besides the entities that some of these events carry (not required).
+    optional_properties: dict[str, Any] = field(default_factory=dict)
 
     @property
     def schema(self) -> dict[str, Any]:
         """JSON Schema of the event's ``data``."""
-        properties = {root: ENTITY_SCHEMAS[root] for root in (*self.requires, *self.optional)}
+        properties = {root: payload_schema(ENTITY_SCHEMAS[root]) for root in (*self.requires, *self.optional)}
         properties.update(self.extra_properties)
+        properties.update(self.optional_properties)
         return {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": self.name,
@@ -235,8 +253,12 @@ _BUILTIN = [
               {"customer": _CUSTOMER, "credits": {"balance": "0.00", "currency": "USD"}}),
     EventType("usage.threshold_exceeded", "Usage exceeded threshold", ("customer", "usage"),
               {"customer": _CUSTOMER, "subscription": _SUBSCRIPTION,
-               "usage": {"metric": "api_calls", "value": 125000, "threshold": 100000, "percent": 125.0}},
-              optional=("subscription",)),
+               "usage": {"metric": "api_calls", "value": 125000, "threshold": 100000, "percent": 125.0},
+               "threshold_percent": 100},
+              optional=("subscription",),
+              optional_properties={"threshold_percent": {
+                  "type": "integer", "minimum": 1,
+                  "description": "The automation's threshold it crossed, in percent (events of the daily usage scan)"}}),
 ]
 
 EVENT_TYPES: dict[str, EventType] = {event_type.name: event_type for event_type in _BUILTIN}

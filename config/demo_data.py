@@ -1,12 +1,13 @@
 """Demo data: three customers with invoices, the Payment Dunning automation live, an admin user."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from automations import library, services
+from automations import clock, library, services
 from automations.models import Automation
 from billing_events.models import Customer, Invoice, Subscription
 
@@ -42,7 +43,8 @@ def load_demo_data() -> Automation:
         Invoice.objects.get_or_create(id=invoice["id"], defaults={
             "status": "open", "currency": "USD", "amount_paid": Decimal("0"),
             "payment_url": f"https://billing.example/pay/{invoice['id']}", **invoice})
-    Subscription.objects.get_or_create(id="sub_3001", defaults={"customer_id": "cus_1001", "plan": "pro-monthly"})
+    Subscription.objects.get_or_create(id="sub_3001", defaults={  # renews in 30 days, as the catalogue's sample
+        "customer_id": "cus_1001", "plan": "pro-monthly", "current_period_end": clock.now() + timedelta(days=30)})
 
     user_model = get_user_model()
     if not user_model.objects.filter(username=ADMIN_USERNAME).exists():

@@ -296,8 +296,10 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         try:
             canonical = validate_definition(definition)
         except InvalidInput as exc:
-            _, warnings = check_references(definition)
-            return Response({"valid": False, "errors": exc.errors, "warnings": warnings, "definition": None})
+            # the fields a half-made definition names are checked too, so the builder shows every problem at once
+            references, warnings = check_references(definition)
+            errors = [*exc.errors, *(error for error in references if error not in exc.errors)]
+            return Response({"valid": False, "errors": errors, "warnings": warnings, "definition": None})
         _, warnings = check_references(canonical)
         return Response({"valid": True, "errors": [], "warnings": warnings, "definition": mask_definition(canonical)})
 

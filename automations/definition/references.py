@@ -1,44 +1,33 @@
 """What a definition refers to: outputs of its steps (``steps.<key>.output``) and fields of the
-billing entities (``invoice.status``), in conditions, templates, loop lists and the correlation key.
+data a run reads (``invoice.status``, ``customer.metadata.plan``, ``event.data.days_before``), in
+conditions, templates, loop lists and the correlation key.
 
-A reference to a step that is not in the definition fails every run that reaches it, so it is an
-error when saving. A field the entity schemas do not document may still be in a host's data, so
-it is a warning: the builder shows it, saving goes on.
+Every problem here fails runs that reach it, so each is an error when saving (and so when
+activating): a reference to a step that is not in the definition; a field the event catalogue
+(``billing_events.catalogue``) or the action's output schema does not define, named with the
+nearest one that it does; and a field that may be missing (optional, nullable, a free-form map's
+key, a root the trigger may not bring) read by a template with no guard (``default(...)``, ``{% if
+%}``, ``or``, or a condition on the way to the step, ``automations.definition.guards``).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from jinja2 import TemplateError, nodes
+from jinja2 import TemplateError
 
+from automations.definition.fields import RunFields, run_fields
+from automations.definition.guards import Guards, Use, condition_guards, covered, template_uses, tested_paths
 from automations.steps import lanes_of, step_types
 from automations.templating import TEXT_ENV, is_template
-from billing_events.catalogue import ENTITY_SCHEMAS
 
 Problems = list[dict[str, str]]
 
 
-def _template_paths(source: str) -> Iterator[str]:
-    """The dotted paths a template reads: ``{{ steps.retry.output.code }}`` -> ``steps.retry.output.code``."""
-    try:
-        tree = TEXT_ENV.parse(source)
-    except TemplateError:
-        return  # syntax errors are reported by validation
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        parts: list[str] = []
-        current: Any = node
-        while isinstance(current, (nodes.Getattr, nodes.Getitem)):
-            if isinstance(current, nodes.Getattr):
-                parts.append(current.attr)
-            elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, str):
-                parts.append(current.arg.value)
-            else:
-                parts = []
-                break
-            current = current.node
-        if parts and isinstance(current, nodes.Name):
-            yield ".".join([current.name, *reversed(parts)])
+def guard_hint(path: str) -> str:
+    """How to guard ``path`` in a template, for a problem's message."""
+    return (f'guard it with {{{{ {path} | default("") }}}}, {{% if {path} %}}...{{% endif %}}, '
+            f"or a condition {path} is_set before this step")
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -69,42 +58,76 @@ def _steps(steps: Any) -> Iterator[dict[str, Any]]:
             yield step
 
 
+def _all_steps(steps: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for step in _steps(steps):
+        out.append(step)
+        for lane in lanes_of(step):
+            _all_steps(step.get(lane), out)
+    return out
+
+
 class _Checker:
     def __init__(self, definition: dict[str, Any]) -> None:
-        self.keys = set()
-        self._collect(definition.get("steps", []))
+        every = _all_steps(definition.get("steps", []), [])
+        self.keys = {step["key"] for step in every}
+        self.fields: RunFields = run_fields(definition, every)
+        self.guards: Guards = frozenset()  # what the conditions on the way to the current step guarantee
         self.errors: Problems = []
         self.warnings: Problems = []
 
-    def _collect(self, steps: Any) -> None:
-        for step in _steps(steps):
-            self.keys.add(step["key"])
-            for lane in lanes_of(step):
-                self._collect(step.get(lane))
+    def _error(self, field: str, message: str) -> None:
+        problem = {"field": field, "message": message}
+        if problem not in self.errors:
+            self.errors.append(problem)
 
-    def path(self, field: str, reference: str, shadowed: frozenset[str]) -> None:
-        """Check one reference (``steps.x.output.y`` or ``invoice.status``) found at ``field``."""
+    def _known(self, field: str, reference: str, shadowed: frozenset[str], where: str = "") -> bool:
+        """Report ``reference`` when it names no field; True when it does."""
         root, _, rest = reference.partition(".")
         if root in shadowed:
-            return  # a loop variable of the same name, whatever it holds
+            return False  # a loop variable of the same name, whatever it holds
         if root == "steps" and rest:
             key = rest.split(".")[0]
             if key not in self.keys:
-                self.errors.append({"field": field, "message": f"steps.{key} is not a step of this automation; "
-                                                                f"its steps are {', '.join(sorted(self.keys))}"})
-            return
-        schema = ENTITY_SCHEMAS.get(root)
-        name = rest.split(".")[0]
-        if schema is not None and name and name not in schema.get("properties", {}):
-            known = ", ".join(sorted(schema["properties"]))
-            self.warnings.append({"field": field, "message": f"{root}.{name} is not a documented field of {root} "
-                                                             f"({known}); runs see it as not set unless your billing "
-                                                             "data has it"})
+                self._error(field, f"{where}steps.{key} is not a step of this automation; "
+                                   f"its steps are {', '.join(sorted(self.keys))}")
+                return False
+        lookup = self.fields.lookup(reference, shadowed)
+        if lookup.error:
+            self._error(field, f"{where}{lookup.error}")
+            return False
+        return True
 
-    def template(self, field: str, value: str, shadowed: frozenset[str]) -> None:
-        if is_template(value):
-            for reference in _template_paths(value):
-                self.path(field, reference, shadowed)
+    def path(self, field: str, reference: str, shadowed: frozenset[str]) -> None:
+        """Check one reference (``steps.x.output.y`` or ``invoice.status``) found at ``field``: a
+        condition's field or the correlation key, which read a missing value as not set."""
+        self._known(field, reference, shadowed)
+
+    def needed(self, field: str, reference: str, shadowed: frozenset[str]) -> None:
+        """A reference whose value the step needs (a loop's list): it must be a field, and there."""
+        if self._known(field, reference, shadowed):
+            self._guarded(field, Use(reference, self.guards), shadowed)
+
+    def _guarded(self, field: str, use: Use, shadowed: frozenset[str], where: str = "") -> None:
+        if use.defaulted or use.path.split(".")[0] in shadowed:
+            return
+        lookup = self.fields.lookup(use.path, shadowed)
+        for prefix, why in lookup.optional:
+            if not covered(prefix, use.guards):
+                self._error(field, f"{where}{prefix} may be missing ({why}); {guard_hint(use.path)}")
+                return
+
+    def template(self, field: str, value: str, shadowed: frozenset[str], where: str = "") -> None:
+        """Check a template found at ``field`` (``where`` names a stored email template's part)."""
+        if not is_template(value):
+            return
+        try:
+            tree = TEXT_ENV.parse(value)
+        except (TemplateError, RecursionError, ValueError):
+            return  # syntax errors are reported by validation
+        known = {path for path in tested_paths(tree) if self._known(field, path, shadowed, where)}
+        for use in template_uses(tree, self.guards):
+            if any(path == use.path or path.startswith(f"{use.path}.") for path in known):
+                self._guarded(field, use, shadowed, where)
 
     def condition(self, condition: Any, path: str, shadowed: frozenset[str]) -> None:
         for field, reference in _condition_fields(condition, path):
@@ -121,8 +144,11 @@ class _Checker:
             if step_type is None:
                 continue
             inner = step_type.check_references(self, step, f"steps.{step['key']}", shadowed)
+            outer = self.guards
             for lane in step_type.lanes:
+                self.guards = outer | step_type.lane_guards(step, lane)
                 self.steps(step.get(lane), inner)
+                self.guards = outer
 
 
 def check_references(definition: dict[str, Any]) -> tuple[Problems, Problems]:
@@ -130,6 +156,7 @@ def check_references(definition: dict[str, Any]) -> tuple[Problems, Problems]:
     what is malformed is passed over, validation reports it)."""
     checker = _Checker(definition)
     checker.condition(definition.get("conditions"), "conditions", frozenset())
+    checker.guards = condition_guards(definition.get("conditions"))
     if isinstance(definition.get("correlation_key"), str) and definition["correlation_key"]:
         checker.path("correlation_key", definition["correlation_key"], frozenset())
     checker.steps(definition.get("steps", []), frozenset())

@@ -77,6 +77,11 @@ class ActionStep(StepKind, Step):
         for name, value in (config.items() if isinstance(config, dict) else ()):
             if name not in literal:
                 checker.strings(value, f"{path}.config.{name}", shadowed)
+        if action is not None and isinstance(config, dict):
+            # what the action renders besides its config (a stored email template), checked where it is chosen
+            for where, source in action.templates(config).items():
+                if not where.startswith("config."):
+                    checker.template(f"{path}.config.template", source, shadowed, where=f"{where}: ")
         return shadowed
 
     @classmethod

@@ -117,6 +117,12 @@ class StepKind:
         return shadowed
 
     @classmethod
+    def lane_guards(cls, step: StepJSON, lane: str) -> frozenset[str]:
+        """The fields surely there whenever the run is in ``lane`` (those a branch's ``if`` needs
+        set to be true, in ``then``): templates there need not guard them."""
+        return frozenset()
+
+    @classmethod
     def loop_variables(cls, step: StepJSON) -> tuple[str, ...]:
         """Variables the step's lanes add (a loop's ``as``)."""
         return ()

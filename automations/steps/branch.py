@@ -47,6 +47,12 @@ class BranchStep(StepKind, Step):
         return shadowed
 
     @classmethod
+    def lane_guards(cls, step, lane):
+        from automations.definition.guards import condition_guards  # definition reads the step registry
+
+        return condition_guards(step.get("if"), lane == "then")
+
+    @classmethod
     def schema_defs(cls, kit):
         return {"BranchStep": {
             **kit.object({"key": kit.step_key, "type": {"const": "branch"}, "name": {"type": "string"},

@@ -81,7 +81,7 @@ class LoopStep(StepKind, Step):
     def check_references(cls, checker, step, path, shadowed):
         over = step.get("over")
         if isinstance(over, str):
-            checker.path(f"{path}.over", over, shadowed)
+            checker.needed(f"{path}.over", over, shadowed)
         elif isinstance(over, dict):
             singular = str(over.get("collection", ""))[:-1]
             checker.condition(over.get("where"), f"{path}.over.where", shadowed - {singular})
@@ -89,6 +89,16 @@ class LoopStep(StepKind, Step):
         # A collection's record named after its entity (customers as customer) is that entity.
         is_entity = isinstance(over, dict) and name == str(over.get("collection", ""))[:-1]
         return shadowed - {name} if is_entity else shadowed | {name}
+
+    @classmethod
+    def lane_guards(cls, step, lane):
+        from automations.definition.guards import condition_guards  # definition reads the step registry
+
+        over, name = step.get("over"), step.get("as", "item")
+        if isinstance(over, dict) and name == str(over.get("collection", ""))[:-1]:
+            # each item is the entity itself, and passed the loop's where
+            return frozenset({name}) | condition_guards(over.get("where"))
+        return frozenset()
 
     @classmethod
     def schema_defs(cls, kit):

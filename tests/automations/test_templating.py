@@ -34,9 +34,9 @@ def test_days_until_counts_from_the_engines_clock():
 
 
 def test_undefined_variable_is_an_error_not_an_empty_string():
-    with pytest.raises(RenderError, match="'customer_name' is undefined"):
+    with pytest.raises(RenderError, match=r"^customer_name is not set \(this run has no customer_name\)$"):
         render("Hi {{ customer_name }}", VARS)
-    with pytest.raises(RenderError, match="has no attribute 'emial'"):
+    with pytest.raises(RenderError, match=r"^customer.emial is not set \(customer has no field emial\)$"):
         render("{{ customer.emial }}", VARS)
 
 

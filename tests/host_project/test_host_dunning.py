@@ -37,8 +37,11 @@ def host_dunning():
     library.install_email_templates("payment_dunning")
     definition = copy.deepcopy(library.get_template("payment_dunning")["definition"])
     escalation = definition["steps"][2]["then"][1]["else"]
-    escalation += [{"key": "text", "type": "action", "action": "send_sms",
-                    "config": {"to": "{{ customer.phone }}", "message": "{{ invoice.number }}: {{ invoice.amount_due | money(invoice.currency) }} due"}},
+    escalation += [{"key": "has_phone", "type": "branch",  # a customer may have no phone number
+                    "if": {"all": [{"field": "customer.phone", "operator": "is_set"}]},
+                    "then": [{"key": "text", "type": "action", "action": "send_sms", "config": {
+                        "to": "{{ customer.phone }}",
+                        "message": "{{ invoice.number }}: {{ invoice.amount_due | money(invoice.currency) }} due"}}]},
                    {"key": "flag", "type": "action", "action": "flag_for_collections", "config": {"reason": "retry declined"}}]
     automation = services.create_automation(definition)
     services.activate(automation)

@@ -180,7 +180,8 @@ def test_sms_through_the_http_provider(engine, http_server, settings):
                                             "base_url": http_server.url}}
     http_server.respond(201, {"sid": "SM42", "status": "queued"})
     execution = run_steps(engine, [{"key": "text", "type": "action", "action": "send_sms",
-        "config": {"to": "{{ customer.phone }}", "message": "Invoice {{ invoice.number }} is unpaid"}}])
+        "config": {"to": "{{ customer.phone }}", "message": "Invoice {{ invoice.number }} is unpaid"}}],
+        conditions={"all": [{"field": "customer.phone", "operator": "is_set"}]})
     assert execution.status == "succeeded", execution.error
     [request] = http_server.requests
     assert request.path == "/2010-04-01/Accounts/AC123/Messages.json"

@@ -24,7 +24,7 @@ def test_update_customer_and_tag(engine):
     execution = run_steps(engine, [
         {"key": "mark", "type": "action", "action": "update_customer",
          "config": {"fields": {"segment": "at_risk"}, "metadata": {"dunning_invoice": "{{ invoice.number }}"}}},
-        {"key": "tag", "type": "action", "action": "add_tag", "config": {"tag": "dunning-{{ payment.failure_code }}"}}])
+        {"key": "tag", "type": "action", "action": "add_tag", "config": {"tag": "dunning-{{ payment.failure_code or 'unknown' }}"}}])
     assert execution.status == "succeeded", execution.error
     customer = Customer.objects.get(pk="cus_1001")
     assert customer.segment == "at_risk"

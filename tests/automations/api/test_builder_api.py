@@ -158,14 +158,17 @@ def test_test_mode_reads_billing_data_unless_told_to_read_the_test_data_alone(ap
     assert alone["timeline"][0]["branch"] == "else" and alone["billing_data"] is False
 
 
-def test_validate_warns_about_undocumented_fields_without_refusing(api, definition):
+def test_validate_refuses_unknown_fields_beside_them_with_the_nearest_one(api, definition):
     definition["steps"][2]["if"]["all"][0]["field"] = "invoice.statsu"
     answer = api.post("/api/automations/validate/", definition, format="json").json()
-    assert answer["valid"] is True
-    assert answer["warnings"][0]["field"] == "steps.still_unpaid.if.all[0].field"
-    definition["steps"][1]["duration"] = "soon"  # invalid elsewhere: the warning is still given
+    assert answer["valid"] is False
+    assert answer["errors"] == [{"field": "steps.still_unpaid.if.all[0].field",
+                                 "message": "invoice.statsu: invoice has no field statsu; did you mean status?"}]
+    definition["steps"][1]["duration"] = "soon"  # invalid elsewhere: the unknown field is still named
     answer = api.post("/api/automations/validate/", definition, format="json").json()
-    assert answer["valid"] is False and answer["warnings"][0]["field"] == "steps.still_unpaid.if.all[0].field"
+    assert answer["valid"] is False
+    assert {error["field"] for error in answer["errors"]} == {"steps.wait_3d.duration",
+                                                              "steps.still_unpaid.if.all[0].field"}
 
 
 def test_render_preview_warns_when_a_variable_renders_empty(api):

@@ -8,6 +8,8 @@ A fixed, derandomized handful of examples per operation keeps it fast; run it de
 """
 from __future__ import annotations
 
+import copy
+
 import os
 from datetime import datetime
 
@@ -114,20 +116,29 @@ def _too_long(value) -> bool:
 
 
 def _missing_references(definition) -> bool:
-    """Whether a definition names steps it does not have. A body too malformed to walk is kept:
-    the server's own validation must refuse it (with a 400, which the checks verify)."""
+    """Whether a definition names steps or fields it does not have, or reads a field that may be
+    missing without a guard (steps without a key are checked under a made-up one, as the server
+    checks them under their generated one). A body too malformed to walk is kept: the server's own
+    validation must refuse it (with a 400, which the checks verify)."""
     if not isinstance(definition, dict):
         return False
     try:
-        return bool(check_references(definition)[0])
-    except (TypeError, AttributeError, KeyError, ValueError):
+        keyed = copy.deepcopy(definition)
+        for number, step in enumerate(_all_steps(keyed.get("steps"))):
+            if step.get("key") is None:
+                step["key"] = f"fuzz_{number}"
+        return bool(check_references(keyed)[0])
+    except (TypeError, AttributeError, KeyError, ValueError, RecursionError):
         return False
 
 
 def _wait_without_correlation(definition) -> bool:
-    """Whether a definition waits for events without saying which are its own."""
+    """Whether a definition waits for events without saying which are its own (a PATCH without
+    steps keeps the existing dunning's, which wait for a payment)."""
     if not isinstance(definition, dict) or definition.get("correlation_key"):
         return False
+    if "steps" not in definition:
+        return "correlation_key" in definition
     return any(step.get("type") == "wait_for" for step in _all_steps(definition.get("steps")))
 
 

@@ -72,6 +72,7 @@ def test_spec_example_round_trips_exactly(spec_actions):
 def test_every_step_shape_round_trips(spec_actions):
     definition = {
         "name": "Shapes", "trigger": {"type": "manual"},
+        "conditions": {"all": [{"field": "subscription.current_period_end", "operator": "is_set"}]},
         "steps": [
             {"key": "until", "type": "delay", "until": "{{ subscription.current_period_end }}", "offset": "-7d",
              "at": "09:00"},

@@ -122,7 +122,7 @@ def test_valid_triggers_pass():
                                                       "timezone": "Europe/Berlin"}},
                     {"type": "schedule", "schedule": {"kind": "calendar", "rule": "nth_weekday_of_month", "n": -1,
                                                       "weekday": "friday", "time": "09:00", "timezone": "UTC"}}):
-        validate_definition(with_changes(trigger=trigger))
+        validate_definition(with_changes(trigger=trigger, steps=[{"key": "done", "type": "stop"}]))
 
 
 def test_entry_conditions_are_validated():

@@ -28,7 +28,7 @@ USAGE_ALERT = {
              "if": {"all": [{"field": "usage.percent", "operator": "greater_than", "value": 120}]},
              "then": [{"key": "tell_am", "type": "action", "action": "create_task", "config": {
                  "title": "{{ customer.name }} is at {{ usage.percent | round | int }}% of {{ usage.metric }}",
-                 "assignee": "{{ customer.metadata.account_manager }}", "priority": "high"}}]},
+                 "assignee": "{{ customer.metadata.account_manager | default('account-management') }}", "priority": "high"}}]},
         ]}],
 }
 

@@ -73,13 +73,18 @@ def test_entry_conditions_that_do_not_hold(draft):
 
 def test_template_errors_are_reported_per_step(draft):
     definition = copy.deepcopy(library.get_template("payment_dunning")["definition"])
-    EmailTemplate.objects.filter(key="payment_failed_urgent").update(subject="{{ invoice.nope }}")
     services.update_draft(draft, definition)
+    # the stored email template is edited after the draft was saved (in the admin, say)
+    EmailTemplate.objects.filter(key="payment_failed_urgent").update(subject="{{ invoice.nope }}")
     result = services.test_run(draft)
     assert result["status"] == "failed"
     urgent = result["timeline"][-1]
-    assert urgent["step"] == "urgent" and "nope" in urgent["error"]
+    assert urgent["step"] == "urgent"
+    assert urgent["error"] == "template 'payment_failed_urgent': invoice.nope is not set (invoice has no field nope)"
     assert result["error"].startswith("step urgent:")
+    with pytest.raises(InvalidInput, match="email template payment_failed_urgent.subject: invoice.nope: invoice has "
+                                           "no field nope"):
+        services.activate(draft)
 
 
 def test_a_named_version_and_unknown_versions(draft):
@@ -165,13 +170,13 @@ def test_a_variable_that_renders_empty_is_a_warning_on_its_step():
     automation = services.create_automation({"name": "Hello", "trigger": {"type": "event", "event": "customer.created"},
         "steps": [{"key": "hello", "type": "action", "action": "send_email",
                    "config": {"to": "{{ customer.email }}", "subject": "Welcome aboard, {{ customer.name }}!",
-                              "body": "Hi {{ customer.name or 'there' }}, {{ customer.segment | upper }}"}},
+                              "body": "Hi {{ customer.name or 'there' }}, {{ customer.timezone | upper }}"}},
                   {"key": "note", "type": "action", "action": "create_task",
                    "config": {"title": "Hello {{ customer.id }}"}}]})
     data = get_event_type("customer.created").sample_data()
-    data["customer"].update(name=None, segment="")
+    data["customer"].update(name=None, timezone="")
     hello, note = services.test_run(automation, data)["timeline"]
-    assert hello["warnings"] == ["customer.segment rendered empty in config.body",
+    assert hello["warnings"] == ["customer.timezone rendered empty in config.body",
                                  "customer.name rendered empty in config.subject"]
     assert hello["would"]["subject"] == "Welcome aboard, !" and hello["would"]["body"] == "Hi there, "
     assert "warnings" not in note
@@ -245,3 +250,24 @@ def test_a_scenario_names_what_the_automation_does_not_have():
     with pytest.raises(StateConflict) as wrong:
         services.test_run(None, _card("pm_card_ok"), definition=_retry_then_branch(), outcomes={"retry": ["sent"]})
     assert wrong.value.errors[0]["field"] == "outcomes.retry[0]" and "pays, soft_decline" in str(wrong.value)
+
+
+@pytest.mark.parametrize("config", [
+    {"to": "{{ customer.email }}", "subject": "Hi {{ customer.name }}", "body": "b"},  # rendered by the action
+    {"title": "Call {{ customer.name }}"},  # rendered from the config before the action
+])
+def test_test_mode_and_a_live_run_fail_the_same_way_on_a_value_the_data_does_not_have(engine, config):
+    action = "send_email" if "to" in config else "create_task"
+    automation = services.create_automation({"name": "Hello", "trigger": {"type": "manual"},
+                                             "steps": [{"key": "hello", "type": "action", "action": action,
+                                                        "config": config}]})
+    services.activate(automation)
+    # a customer without a name, which the billing system does not have either
+    data = {"customer": {"id": "cus_new", "email": "new@example.com"}}
+    tested = services.test_run(automation, data)
+    live = engine.run(services.run_manual, automation, data)
+    live.refresh_from_db()
+    assert live.status == tested["status"] == "failed"
+    assert live.error == tested["error"]
+    assert tested["error"].endswith("customer.name is not set (customer has no field name)")
+    assert live.step_runs.get().error == tested["timeline"][-1]["error"]

@@ -176,7 +176,7 @@ def test_a_second_wait_in_the_same_run_waits_for_a_new_event(db, engine):
 def test_until_a_date_from_the_data(db, engine):
     steps = [{"key": "wait_due", "type": "wait_for", "events": ["invoice.paid"],
               "until": "{{ invoice.due_date }}", "offset": "2d"}]
-    automation = make(steps)
+    automation = make(steps, conditions={"all": [{"field": "invoice.due_date", "operator": "is_set"}]})
     data = sample("invoice.issued", invoice={"id": "inv_w1", "due_date": "2026-11-25"})
     execution = engine.run(services.run_manual, automation, data)
     execution.refresh_from_db()

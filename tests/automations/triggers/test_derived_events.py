@@ -18,6 +18,7 @@ def reminder(days_before: int):
     automation = services.create_automation({
         "name": f"Renewal reminder {days_before}d",
         "trigger": {"type": "event", "event": "subscription.ending_soon", "days_before": days_before},
+        "conditions": {"all": [{"field": "subscription.current_period_end", "operator": "is_set"}]},
         "steps": [{"key": "mail", "type": "action", "action": "send_email", "config": {
             "to": "{{ customer.email }}",
             "subject": "Your {{ subscription.plan }} plan renews in {{ subscription.current_period_end | days_until }} days",
@@ -94,7 +95,7 @@ def test_usage_thresholds_fire_once_per_period_and_threshold(engine):
             "name": f"Usage {threshold}",
             "trigger": {"type": "event", "event": "usage.threshold_exceeded", "threshold_percent": threshold},
             "steps": [{"key": "t", "type": "action", "action": "create_task",
-                       "config": {"title": "{{ customer.name }} over {{ event.data.threshold_percent }}%"}}]}))
+                       "config": {"title": "{{ customer.name }} over {{ event.data.threshold_percent | default('its') }}%"}}]}))
     Customer.objects.create(id="cus_1", name="Ann", email="ann@example.com")
     usage = UsageRecord.objects.create(customer_id="cus_1", metric="api_calls", period_start=date(2026, 11, 1),
                                        value=Decimal("90000"), threshold=Decimal("100000"))
