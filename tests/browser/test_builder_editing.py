@@ -268,3 +268,42 @@ def test_a_user_who_may_only_view_automations_and_executions_sees_the_flow_witho
 def test_an_anonymous_visitor_is_sent_to_login(page, dunning):
     page.goto(f"/admin/automations/automation/{dunning.pk}/builder/")
     assert "/admin/login/" in page.url
+
+
+def test_a_field_the_customer_does_not_have_in_an_email_subject_is_a_problem_beside_it(page, operator, dunning):
+    open_builder(page, dunning)
+    card(page, "gentle").locator(".ab-select").click()
+    panel = page.locator(".ab-panel")
+    panel.get_by_label("written here").check()
+    subject = panel.get_by_label("subject", exact=True)
+    subject.fill("Hi {{ customer.nme }}")
+    panel.get_by_label("body", exact=True).fill("Your invoice {{ invoice.number }} is unpaid.")
+    field = panel.locator("[data-field='config.subject']")
+    field.locator(".ab-errors li").get_by_text("customer.nme: customer has no field nme; did you mean name?").wait_for()
+    assert subject.get_attribute("aria-invalid") == "true"
+    assert card(page, "gentle").locator(".ab-badge").inner_text() == "1 problem"
+    activate = page.get_by_role("button", name="Activate")
+    assert activate.is_disabled()
+    assert page.locator("#ab-activate-why").inner_text() == "Activate is off: fix the 1 problem first."
+    page.set_viewport_size({"width": 1366, "height": 1300})  # the whole panel, which scrolls on its own
+    screenshot(page, "builder-unknown-field")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    # Saving is refused too: nothing half-valid is stored.
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text(re.compile("^Not saved: 1 problem")).wait_for()
+    assert dunning.versions.count() == 1 and dunning.draft_version is None
+
+    # The picker marks what may be missing and inserts it with a default, which the server accepts.
+    subject.fill("Hi ")
+    page.get_by_role("button", name="Insert variable into subject").click()
+    picker = page.get_by_role("dialog", name="Insert a variable")
+    picker.get_by_label("Filter variables").fill("account_manager")
+    option = picker.locator("[data-path='customer.metadata.account_manager']")
+    assert "optional" in option.inner_text()
+    assert picker.locator("[data-path='customer.name']").count() == 0 or "optional" not in picker.locator(
+        "[data-path='customer.name']").inner_text()
+    screenshot(page, "builder-picker-optional")
+    option.click()
+    assert subject.input_value() == 'Hi {{ customer.metadata.account_manager | default("") }}'
+    page.get_by_role("button", name="0 problems").wait_for()
+    assert activate.is_enabled()

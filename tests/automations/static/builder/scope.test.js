@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { earlierSteps, variablesAt } from "../../../../automations/static/automations/builder/state/scope.js";
+import { earlierSteps, insertion, missingReason, variablesAt } from "../../../../automations/static/automations/builder/state/scope.js";
 import { insertStep, ROOT } from "../../../../automations/static/automations/builder/state/tree.js";
 import { dunning } from "./fixtures.js";
 
@@ -68,4 +68,47 @@ test("a loop over a collection offers the record's fields", () => {
 test("named secrets are offered by name, never by value", () => {
   const groups = variablesAt(dunning(), "gentle", { ...context, secrets: ["CRM_TOKEN"] });
   assert.deepEqual(groups.at(-1).items, [{ path: "secrets.CRM_TOKEN", sample: "********" }]);
+});
+
+const entities = {
+  customer: { type: "object", required: ["id", "name", "email", "metadata", "phone"], additionalProperties: true,
+              properties: { id: { type: "string" }, name: { type: "string" }, email: { type: "string" },
+                            phone: { type: ["string", "null"] }, metadata: { type: "object" } } },
+  invoice: { type: "object", required: ["id", "number", "line_items"],
+             properties: { id: { type: "string" }, number: { type: "string" }, due_date: { type: ["string", "null"] },
+                           amount_due: { type: ["string", "number"], format: "money" }, line_items: { type: "array" } } },
+  payment: { type: "object", required: ["id", "attempt_number"],
+             properties: { id: { type: "string" }, attempt_number: { type: "integer" } } },
+};
+
+test("a field that may be missing is marked optional and inserted with a default", () => {
+  const withSchemas = {
+    ...context, entities,
+    eventTypes: { "payment.failed": { schema: { required: ["customer", "invoice"] }, sample: {
+      customer: { id: "cus_1", name: "Acme", phone: null, metadata: { account_manager: "dana@example.com" } },
+      invoice: { id: "inv_1", number: "INV-1", due_date: "2026-11-30" },
+      payment: { id: "pay_1", attempt_number: 1 },
+    } } },
+  };
+  const data = variablesAt(dunning(), "gentle", withSchemas).find((group) => group.group === "Trigger data").items;
+  const item = (path) => data.find((entry) => entry.path === path);
+  assert.deepEqual(item("customer.name"), { path: "customer.name", sample: "Acme" }, "always there: as it is");
+  assert.deepEqual(item("customer.metadata.account_manager"), {
+    path: "customer.metadata.account_manager", sample: "dana@example.com", optional: true,
+    why: "customer.metadata holds whatever keys the data has",
+    insert: '{{ customer.metadata.account_manager | default("") }}' });
+  assert.equal(item("customer.phone").why, "it may be null");
+  assert.equal(item("invoice.due_date").insert, '{{ invoice.due_date | default("") }}');
+  assert.equal(item("payment.attempt_number").why, "the trigger does not always bring a payment");
+  assert.equal(item("payment.attempt_number").insert, "{{ payment.attempt_number | default(0) }}", "a number's default");
+});
+
+test("insertion and the reason a path may be missing, from the schemas alone", () => {
+  assert.equal(missingReason("invoice.amount_due", entities), "an optional field");
+  assert.equal(insertion("invoice.amount_due", true, entities.invoice.properties.amount_due), "{{ invoice.amount_due | default(0) }}");
+  assert.equal(insertion("invoice.line_items", true, { type: "array" }), "{{ invoice.line_items | default([]) }}");
+  assert.equal(insertion("invoice.number", false), "{{ invoice.number }}");
+  assert.equal(missingReason("invoice.number", entities), "");
+  assert.equal(missingReason("days_before", entities), "", "a field no schema describes: nothing known");
+  assert.equal(missingReason("customer.email", entities, ["invoice"]), "the trigger does not always bring a customer");
 });

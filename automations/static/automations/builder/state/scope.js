@@ -1,6 +1,8 @@
 // What a templated field may use at a point of the flow (the variable picker): the trigger's
 // data with sample values, the loop's item only inside its loop, earlier steps' outputs, and the
-// run's own variables. Pure.
+// run's own variables. A field that may be missing (optional or nullable in the catalogue's
+// schema, a key of a free-form map such as customer.metadata, a root the trigger does not always
+// bring) is marked optional and inserted with a default, as the server requires. Pure.
 
 import { findStep, lanesOf } from "./tree.js";
 
@@ -16,6 +18,60 @@ export function flatten(value, prefix, depth = MAX_DEPTH) {
     return items.length ? items : [{ path: prefix, sample: value }];
   }
   return [{ path: prefix, sample: value }];
+}
+
+function nullable(schema) {
+  return Array.isArray(schema?.type) && schema.type.includes("null");
+}
+
+/**
+ * Why ``path`` may be missing in a run, from the JSON Schemas the server owns (``schemas``:
+ * {root: schema}; ``requiredRoots``: the roots the trigger always brings), or "" when it is
+ * always there or nothing is known of it.
+ */
+export function missingReason(path, schemas = {}, requiredRoots = null) {
+  const [root, ...parts] = String(path).split(".");
+  let schema = schemas[root];
+  if (!schema) return "";
+  if (requiredRoots && !requiredRoots.includes(root)) return `the trigger does not always bring a ${root}`;
+  let walked = root;
+  for (const part of parts) {
+    const properties = schema.properties;
+    if (!properties) {
+      const type = Array.isArray(schema.type) ? schema.type : [schema.type];
+      return type.includes("object") || type.includes("array") ? `${walked} holds whatever keys the data has` : "";
+    }
+    if (!(part in properties)) return schema.additionalProperties === false ? "" : `${walked} holds whatever keys the data has`;
+    const child = properties[part] || {};
+    if (!(schema.required || []).includes(part)) return "an optional field";
+    if (nullable(child)) return "it may be null";
+    schema = child;
+    walked = `${walked}.${part}`;
+  }
+  return "";
+}
+
+const DEFAULTS = { integer: "0", number: "0", array: "[]", boolean: "false" };
+
+/** What the picker inserts for ``path``: ``{{ path }}``, or with a default fitting its type when it may be missing. */
+export function insertion(path, optional, schema) {
+  if (!optional) return `{{ ${path} }}`;
+  const types = (Array.isArray(schema?.type) ? schema.type : [schema?.type]).filter((type) => type && type !== "null");
+  const fallback = schema?.format === "money" ? "0" : DEFAULTS[types[0]] ?? '""';
+  return `{{ ${path} | default(${fallback}) }}`;
+}
+
+function schemaAt(schemas, path) {
+  const [root, ...parts] = String(path).split(".");
+  return parts.reduce((schema, part) => schema?.properties?.[part], schemas[root]);
+}
+
+/** ``items`` with those that may be missing marked {optional, why, insert}. */
+function marked(items, schemas, requiredRoots) {
+  return items.map((item) => {
+    const why = missingReason(item.path, schemas, requiredRoots);
+    return why ? { ...item, optional: true, why, insert: insertion(item.path, true, schemaAt(schemas, item.path)) } : item;
+  });
 }
 
 /** The data a run of this trigger sees: the event's sample, or nothing for schedules. */
@@ -111,13 +167,19 @@ export function earlierSteps(definition, key) {
 export function variablesAt(definition, key, context = {}) {
   const data = triggerData(definition, context);
   const groups = [];
-  const dataItems = Object.entries(data).flatMap(([root, value]) => flatten(value, root, 2));
+  const trigger = definition.trigger || {};
+  const eventSchema = trigger.type === "event" ? context.eventTypes?.[trigger.event]?.schema : null;
+  const schemas = context.entities || {};
+  const requiredRoots = eventSchema ? eventSchema.required || [] : null;
+  const dataItems = marked(Object.entries(data).flatMap(([root, value]) => flatten(value, root, 2)), schemas, requiredRoots);
   if (dataItems.length) groups.push({ group: "Trigger data", items: dataItems });
   if (key) {
     const found = findStep(definition, key);
     const loops = (found?.ancestors || []).filter((step) => step.type === "loop");
     for (const loop of loops) {
-      groups.push({ group: `Loop item (${loop.key})`, items: loopItem(loop, data, context) });
+      const entity = loop.over && typeof loop.over === "object" && (loop.as || "item") === String(loop.over.collection || "").replace(/s$/, "");
+      const items = loopItem(loop, data, context);
+      groups.push({ group: `Loop item (${loop.key})`, items: entity ? marked(items, schemas, null) : items });
     }
     const outputs = earlierSteps(definition, key).flatMap((step) => outputsOf(step, context));
     if (outputs.length) groups.push({ group: "Earlier steps", items: outputs });

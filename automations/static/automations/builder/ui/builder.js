@@ -87,6 +87,7 @@ export class Builder {
   scopeContext() {
     return {
       eventTypes: this.catalog.eventTypes, actions: this.catalog.actions, entitySamples: this.config.entitySamples,
+      entities: this.config.entities,
       outputs: this.testOutputs(), manualData: this.state.testData, secrets: this.catalog.secrets,
     };
   }

@@ -68,6 +68,7 @@ function storedTemplateEditor(app, key, readOnly) {
           Object.assign(template, saved);
           status.textContent = "Email template saved.";
           showErrors(form, []);
+          app.validateSoon(0); // the steps that send it are checked against the fields it now reads
         } catch (error) {
           status.textContent = "Not saved.";
           showErrors(form, error.errors.map((item) => ({ ...item, field: `template.${item.field}` })));

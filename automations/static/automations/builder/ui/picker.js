@@ -4,6 +4,8 @@
 // Two ways in: the "{ }" button opens a dialog with a filter; typing "{{" in the field opens a
 // list of suggestions under it while the cursor stays in the field — what follows the braces
 // filters it, arrows choose, Enter or Tab inserts "{{ path }}", Escape (or typing on) closes it.
+// A field that may be missing says "optional" (and why, in its title) and goes in with a default,
+// "{{ customer.metadata.account_manager | default("") }}", as the server requires.
 
 import { h, uid } from "./dom.js";
 import { closePopover, openPopover } from "./menus.js";
@@ -12,6 +14,18 @@ function sampleText(value) {
   if (value === undefined) return "";
   const text = typeof value === "string" ? value : JSON.stringify(value);
   return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+}
+
+/** What choosing ``item`` inserts. */
+function insertText(item) {
+  return item.insert || `{{ ${item.path} }}`;
+}
+
+/** The path, its sample, and "optional" when it may be missing. */
+function itemLabel(item) {
+  return [h("code", {}, item.path),
+    item.optional ? h("span", { class: "ab-var__optional", title: `May be missing: ${item.why}; inserted with a default` }, "optional") : null,
+    h("span", { class: "ab-var__sample" }, sampleText(item.sample))];
 }
 
 /** Replace ``input``'s text from ``start`` to the cursor with ``text``, as if typed. */
@@ -33,13 +47,14 @@ function openDialog(anchor, input, groups) {
     class: "ab-menu-group", role: "group", "aria-label": group.group,
   }, h("p", { class: "ab-menu-title", "aria-hidden": "true" }, group.group), group.items.map((item) => {
     const option = h("button", {
-      type: "button", class: "ab-menu-item ab-var", "data-path": item.path, title: item.path,
+      type: "button", class: "ab-menu-item ab-var", "data-path": item.path,
+      title: item.optional ? `${item.path} (optional: ${item.why})` : item.path,
       onclick: () => {
         closePopover();
         const at = input.selectionStart ?? input.value.length;
-        insertAt(input, at, `{{ ${item.path} }}`);
+        insertAt(input, at, insertText(item));
       },
-    }, h("code", {}, item.path), h("span", { class: "ab-var__sample" }, sampleText(item.sample)));
+    }, ...itemLabel(item));
     options.push(option);
     return option;
   }))), empty);
@@ -131,7 +146,7 @@ function drawSuggestions() {
       suggestion.active = index;
       chooseSuggestion();
     },
-  }, h("code", {}, item.path), h("span", { class: "ab-var__sample" }, sampleText(item.sample))))
+  }, ...itemLabel(item)))
     : [h("li", { class: "ab-suggestion ab-suggestion--none" }, "No variable matches; keep typing, or Escape.")]));
   if (items.length) {
     input.setAttribute("aria-activedescendant", `${element.id}-${active}`);
@@ -143,7 +158,7 @@ function chooseSuggestion() {
   const { input, items, active, start } = suggestion;
   const item = items[active];
   closeSuggestions();
-  if (item) insertAt(input, start, `{{ ${item.path} }}`);
+  if (item) insertAt(input, start, insertText(item));
 }
 
 function onSuggestionKey(event) {
