@@ -192,6 +192,10 @@ def test_test_every_path_finds_the_scenarios_that_reach_each_way_and_names_the_r
     assert paid["scenario"]["outcomes"] == {"retry": ["pays"]} and paid["status"] == "succeeded"
     assert [message["subject"] for message in paid["messages"]] == [
         "We couldn't process your payment for INV-2026-0042"]
+    # A gateway error (no decline code) still gives collections their task.
+    errored = api.post(f"/api/automations/{created['id']}/test/", {"outcomes": {"retry": ["gateway_error"]}},
+                       format="json").json()
+    assert errored["status"] == "succeeded" and "follow_up" in [entry["step"] for entry in errored["timeline"]]
     # Whether the invoice is still open is the data's to say, not an outcome's: no scenario reaches these.
     assert {"step": "still_unpaid", "way": "else"} in result["unreached"]
     assert not mail.outbox and not Execution.objects.exists()

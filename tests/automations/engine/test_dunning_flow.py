@@ -31,7 +31,7 @@ def test_unpaid_invoice_gets_gentle_urgent_and_final_emails(dunning, engine):
     assert subjects()[1] == "Action required: invoice INV-2026-0042 is still unpaid"
     task = Task.objects.get()
     assert task.title == "Call Acme Corp about INV-2026-0042"
-    assert task.description == "$1,250.00 still due; the retry was declined (insufficient_funds)."
+    assert task.description == "$1,250.00 still due; the retry failed (insufficient_funds)."
     assert task.assignee == "collections" and task.invoice_id == "inv_2001"
     execution.refresh_from_db()
     assert execution.status == "waiting"
