@@ -80,8 +80,8 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
     the run starts, optionally with the ``data`` it carries) as a live run meets them: a wait_for
     step sees them (without one it times out), what they say of the customer, invoice, ... is what
     later steps read (as the billing system's mirror stores it), and one that ``exit_on`` lists
-    ends the run at its moment. An approval step takes
-    the decision named for its key in ``decisions``, else ``decision``."""
+    ends the run at its moment. An approval step takes the decision named for its key in
+    ``decisions``, else ``decision``."""
     start = clock.now()
     run = UnstoredRun(automation_id, {**(trigger or {"type": "test"}), "version": version,
                                    "automation_name": definition.get("name", "")}, data, start)
@@ -248,10 +248,10 @@ class _Simulation:
             config = action.render(step.get("config", {}), context.variables)
         except RenderError as exc:
             return self._failed(step, attempt, ActionError(f"config: {exc}"))
+        chosen = self.scenario.outcome(step["key"], attempt)
         try:
             if action.channel and self._held(action, step, context):
                 return Next()
-            chosen = self.scenario.outcome(step["key"], attempt)
             would = action.scripted(chosen, config, context) if chosen else action.predict(config, context)
         except ActionError as exc:
             return self._failed(step, attempt, exc, chosen=chosen)
@@ -278,8 +278,7 @@ class _Simulation:
             scope = self.scope()
             for root, fields in self.event_data[index].items():
                 if root in BILLING_ROOTS and isinstance(fields, dict):
-                    current = scope.get(root)
-                    self.billing[root] = {**(current if isinstance(current, dict) else {}), **fields}
+                    self._overlay(root, fields, scope)
             if kind in self.exit_types and index not in self.consumed:
                 clock.set_virtual(max(moment, clock.now()))
                 self.ended = (ExecutionStatus.CANCELED, f"exit_on: {kind} (test_event_{index + 1})")
@@ -289,8 +288,7 @@ class _Simulation:
     def _apply(self, effect: Effect, context: ActionContext, step: dict[str, Any]) -> None:
         """What the action changed, as later steps read it; an exit_on event it emitted is noted."""
         for root, changes in effect.changes.items():
-            current = context.variables.get(root)
-            self.billing[root] = {**(current if isinstance(current, dict) else {}), **changes}
+            self._overlay(root, changes, context.variables)
         emitted = next((kind for kind in effect.events if kind in self.exit_types), None)
         if emitted and not self.exit_reason:
             self.exit_reason = f"exit_on: {emitted} (emitted by step {step['key']})"
@@ -299,6 +297,11 @@ class _Simulation:
             self.event_data[index] = {}
             self.events.append((clock.now(), index, kind))
         self.events.sort()
+
+    def _overlay(self, root: str, fields: dict[str, Any], scope: Any) -> None:
+        """``root`` (the invoice, the customer...) as later steps read it: as ``scope`` has it, with ``fields``."""
+        current = scope.get(root)
+        self.billing[root] = {**(current if isinstance(current, dict) else {}), **fields}
 
     def _failed(self, step: dict[str, Any], attempt: int, exc: ActionError, chosen: str | None = None) -> Next:
         """The attempt failed: the worker's own rule decides what follows (a retry wait, the

@@ -271,3 +271,14 @@ def test_test_mode_and_a_live_run_fail_the_same_way_on_a_value_the_data_does_not
     assert live.error == tested["error"]
     assert tested["error"].endswith("customer.name is not set (customer has no field name)")
     assert live.step_runs.get().error == tested["timeline"][-1]["error"]
+
+
+def test_a_message_held_back_too_often_fails_its_step_as_a_failed_attempt(monkeypatch):
+    monkeypatch.setattr("automations.engine.simulation.MAX_HOLDS", 1)
+    definition = {"name": "Held", "trigger": {"type": "event", "event": "payment.failed"}, "timezone": "UTC",
+                  "steps": [{"key": "mail", "type": "action", "action": "send_email",
+                             "config": {"to": "{{ customer.email }}", "subject": "s", "body": "b",
+                                        "send_window": {"days": ["mon"], "from": "09:00", "to": "10:00"}}}]}
+    result = services.test_run(None, _card("pm_card_ok"), definition=definition)
+    assert result["status"] == "failed" and "held back by its send window" in result["error"]
+    assert result["timeline"][-1]["then"] == "the run fails"
