@@ -83,6 +83,11 @@ class RetryPayment(GatewayAction):
     output_schema = outputs("status", "payment_id", "decline_code", "decline_message", "amount", "currency",
                             "attempt_number", "payment_method")
     local_when_shared = True
+    #: Outcomes a test scenario may choose for one attempt (declines as the test processor's cards
+    #: give them: pm_card_declined, pm_expired_card, pm_processor_unavailable).
+    scenario_outcomes = {"pays": "Pays", "soft_decline": "Declined: card_declined",
+                         "hard_decline": "Declined: expired_card",
+                         "gateway_error": "Gateway error (temporary)"}
 
     def operation_key(self, context: ActionContext) -> str:
         # Each attempt is a charge of its own: a retry after a decline charges again rather than
@@ -123,12 +128,6 @@ class RetryPayment(GatewayAction):
         if predicted.get("status") != "succeeded":
             raise _declined({**predicted, **would})
         return {**predicted, **would}
-
-    #: Outcomes a test scenario may choose for one attempt (declines as the test processor's cards
-    #: give them: pm_card_declined, pm_expired_card, pm_processor_unavailable).
-    scenario_outcomes = {"pays": "Pays", "soft_decline": "Declined: card_declined",
-                         "hard_decline": "Declined: expired_card",
-                         "gateway_error": "Gateway error (temporary)"}
 
     def scripted(self, outcome: str, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         invoice = _entity(context, "invoice") or {}
