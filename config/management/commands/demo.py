@@ -46,7 +46,9 @@ class Command(BaseCommand):
             subprocess.Popen([sys.executable, MANAGE, "qcluster"], start_new_session=True),
             subprocess.Popen([sys.executable, MANAGE, "runserver", host, "--noreload"], start_new_session=True),
         ]
-        previous = {number: signal.signal(number, _stop) for number in (signal.SIGTERM, signal.SIGHUP)}
+        # Ctrl-C too: a demo started with SIGINT ignored (from a script, in the background) would
+        # otherwise not stop on it
+        previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)
@@ -59,7 +61,7 @@ class Command(BaseCommand):
 
 
 def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the demo the way Ctrl-C does
+    raise KeyboardInterrupt  # SIGINT, SIGTERM and SIGHUP all stop the demo the way Ctrl-C does
 
 
 def _stop_all(processes: list[subprocess.Popen], grace: float = 15) -> None:
