@@ -26,8 +26,8 @@ Run = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass
-class Scenario:
-    """What a test run is told: each action's outcome (every attempt alike), each approval's
+class Variant:
+    """One scenario of the search, what a test run is told: each action's outcome (every attempt alike), each approval's
     decision, the events that arrive (one per awaited type, at the start of its wait)."""
 
     outcomes: dict[str, str] = field(default_factory=dict)
@@ -42,8 +42,8 @@ class Scenario:
         return {"outcomes": {key: [outcome] for key, outcome in self.outcomes.items()},
                 "decisions": dict(self.decisions), "events": [{"type": kind, "after": "0s"} for kind in self.events]}
 
-    def varied(self, **changes: Any) -> Scenario:
-        return Scenario(outcomes={**self.outcomes, **changes.get("outcomes", {})},
+    def varied(self, **changes: Any) -> Variant:
+        return Variant(outcomes={**self.outcomes, **changes.get("outcomes", {})},
                         decisions={**self.decisions, **changes.get("decisions", {})},
                         events=changes.get("events", self.events))
 
@@ -91,10 +91,10 @@ def ways_taken(result: dict[str, Any]) -> list[Way]:
     return taken
 
 
-def _choices(definition: dict[str, Any], result: dict[str, Any], scenario: Scenario) -> list[Scenario]:
+def _choices(definition: dict[str, Any], result: dict[str, Any], scenario: Variant) -> list[Variant]:
     """The scenarios that differ from ``scenario`` at one choice this run met."""
     steps = {step.get("key"): step for step in walk(definition.get("steps") or [])}
-    variants: list[Scenario] = []
+    variants: list[Variant] = []
     for entry in result.get("timeline") or []:
         step = steps.get(entry["step"]) or {}
         if entry["type"] == "action":
@@ -119,7 +119,7 @@ def explore(definition: dict[str, Any], run: Run) -> dict[str, Any]:
     possible = possible_ways(definition)
     seen: set[Way] = set()
     paths: list[dict[str, Any]] = []
-    queue, tried, runs = [Scenario()], set(), 0
+    queue, tried, runs = [Variant()], set(), 0
     while queue and runs < MAX_RUNS and not set(possible) <= seen:
         scenario = queue.pop(0)
         if scenario.key() in tried:
@@ -137,7 +137,7 @@ def explore(definition: dict[str, Any], run: Run) -> dict[str, Any]:
             "unreached": [{"step": key, "way": way} for key, way in possible if (key, way) not in seen]}
 
 
-def _path(scenario: Scenario, result: dict[str, Any], taken: list[Way], new: list[Way]) -> dict[str, Any]:
+def _path(scenario: Variant, result: dict[str, Any], taken: list[Way], new: list[Way]) -> dict[str, Any]:
     messages = [{"step": entry["step"], "action": entry["action"],
                  "to": (entry.get("would") or {}).get("to"), "subject": (entry.get("would") or {}).get("subject")}
                 for entry in result.get("timeline") or []

@@ -50,22 +50,25 @@ def draft(automation):
     return {step["key"]: step for step in walk(automation.draft_version.snapshot["steps"])}
 
 
-def test_a_save_on_a_stale_draft_asks_and_reload_shows_the_other_tabs_change(page, other_page, operator, alice,
-                                                                                dunning):
-    tab_a, tab_b = page, other_page
+def save_on_a_stale_draft(tab_a, tab_b, dunning):
+    """Both tabs open the draft; tab A (alice) sets the wait to 2 minutes and saves; tab B (ops),
+    still on what it opened, changes the task's priority and saves: refused, with a dialog."""
     open_builder(tab_a, dunning, "alice")
     open_builder(tab_b, dunning, "ops")
-
-    # Tab A sets the wait to 2 minutes and saves.
     set_wait(tab_a, "2m")
     save(tab_a)
     tab_a.get_by_text("All changes saved").wait_for()
-
-    # Tab B, still on what it opened, changes the task's priority and saves: refused, with a dialog.
     set_priority(tab_b, "urgent")
     save(tab_b)
     dialog = tab_b.get_by_role("dialog", name="Your changes were not saved")
     dialog.wait_for()
+    return dialog
+
+
+def test_a_save_on_a_stale_draft_asks_and_reload_shows_the_other_tabs_change(page, other_page, operator, alice,
+                                                                                dunning):
+    tab_a, tab_b = page, other_page
+    dialog = save_on_a_stale_draft(tab_a, tab_b, dunning)
     said = dialog.inner_text()
     assert "alice saved draft v2 at 2026-" in said and "after you opened this draft" in said
     assert tab_b.get_by_text("Unsaved changes").is_visible()
@@ -99,15 +102,7 @@ def test_a_save_on_a_stale_draft_asks_and_reload_shows_the_other_tabs_change(pag
 def test_overwrite_saves_mine_over_theirs_and_an_unseen_draft_is_not_activated(page, other_page, operator, alice,
                                                                               dunning):
     tab_a, tab_b = page, other_page
-    open_builder(tab_a, dunning, "alice")
-    open_builder(tab_b, dunning, "ops")
-    set_wait(tab_a, "2m")
-    save(tab_a)
-    tab_a.get_by_text("All changes saved").wait_for()
-
-    set_priority(tab_b, "urgent")
-    save(tab_b)
-    dialog = tab_b.get_by_role("dialog", name="Your changes were not saved")
+    dialog = save_on_a_stale_draft(tab_a, tab_b, dunning)
     dialog.get_by_role("button", name="Overwrite").click()
     tab_b.get_by_text("All changes saved").wait_for()
     assert not dialog.is_visible()
