@@ -27,8 +27,9 @@ Run = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass
 class Variant:
-    """One scenario of the search, what a test run is told: each action's outcome (every attempt alike), each approval's
-    decision, the events that arrive (one per awaited type, at the start of its wait)."""
+    """One scenario of the search, what a test run is told: each action's outcome (every attempt
+    alike), each approval's decision, the events that arrive (one per awaited type, at the start
+    of its wait)."""
 
     outcomes: dict[str, str] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)
