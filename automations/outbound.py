@@ -13,6 +13,7 @@ cannot reach a blocked address. Proxy settings from the environment are ignored 
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -26,6 +27,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from automations import clock, vault
 from automations.actions.base import ActionError
 from automations.conf import app_settings
+from automations.durations import MAX_DURATION
 
 USER_AGENT = "billing-automations/0.1"
 DEFAULT_TIMEOUT = 10.0
@@ -148,16 +150,27 @@ def check_destination(url: str) -> None:
             raise refusal
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def retry_after_seconds(value: str | None) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (a number of seconds or an HTTP
+    date); None when it is absent, unparsable, in the past of the calendar, or absurd (longer than
+    any duration a definition may name), as if the server had not said."""
+    value = (value or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
-    except (TypeError, ValueError):
+    if value.isdigit():
+        seconds = float(value) if len(value) <= 15 else math.inf  # no float of 400 digits
+    else:
+        try:
+            seconds = (parsedate_to_datetime(value) - clock.now()).total_seconds()
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
         return None
+    return max(0.0, seconds)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 def request(method: str, url: str, *, timeout: float | None = None, secret_path: bool = False,

@@ -20,7 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from automations import clock, vault
 from automations.template_limits import (TemplateLimit, check_binop, check_call, checked_filters, joined_output,
-                                         static_problem, time_budget)
+                                         max_chars, static_problem, time_budget)
 from automations.conf import app_settings
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
@@ -144,7 +144,11 @@ def is_template(value: Any) -> bool:
 
 def template_problem(source: str) -> str | None:
     """None when ``source`` is a valid template whose constant parts stay within the limits
-    (``automations.template_limits``), else what is wrong (a syntax error names its line)."""
+    (``automations.template_limits``), else what is wrong (a syntax error names its line). A text
+    longer than a render may produce is refused too, template or not: it could never be sent."""
+    if isinstance(source, str) and len(source) > max_chars():
+        return (f"is {len(source):,} characters long; a text is limited to {max_chars():,} "
+                f"(AUTOMATIONS['RENDER_MAX_CHARS'])")
     if not is_template(source):
         return None
     try:

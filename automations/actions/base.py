@@ -11,6 +11,10 @@ from automations.errors import ActionError  # noqa: F401  (part of the action AP
 from automations.templating import render_value, template_fields
 
 
+#: The port a URL without one goes to.
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def outputs(*names: str) -> dict[str, Any]:
     """An output schema listing the fields an action returns (what ``steps.<key>.output`` holds)."""
     return {"type": "object", "properties": {name: {} for name in names}}
@@ -118,13 +122,20 @@ class Action:
         return mask_config(config, self.secret_fields)
 
     def destination(self, config: dict[str, Any]) -> str:
-        """The host this config sends to (the first URL among its fields), ``""`` if none: a masked
-        secret written back is kept only while this is unchanged."""
+        """The origin this config sends to (scheme, host and port of the first URL among its
+        fields: ``https://hooks.example:443``), ``""`` if none: a masked secret written back is kept
+        only while this is unchanged — another port of the same host is another server."""
         from automations.secrets import is_url  # secrets reads the action registry, built on this module
 
         for value in config.values():
             if is_url(value):
-                return (urlsplit(value.strip()).hostname or "").lower()
+                parts = urlsplit(value.strip())
+                try:
+                    port = parts.port
+                except ValueError:  # not a port number: the URL is refused by validation anyway
+                    port = None
+                scheme = parts.scheme.lower()
+                return f"{scheme}://{(parts.hostname or '').lower()}:{port or DEFAULT_PORTS.get(scheme, '')}"
         return ""
 
     def published_schema(self) -> dict[str, Any] | None:

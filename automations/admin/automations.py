@@ -21,6 +21,7 @@ from automations import library, services
 from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.definition import validate_definition
 from automations.models import Automation
+from automations.overlaps import same_event_warnings
 from automations.revisions import list_revisions
 from automations.secrets import mask_definition, unmask_definition
 from automations.status import LIVE_STATUSES
@@ -268,6 +269,8 @@ class AutomationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Not activated: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"Version {version.number} is now active.", messages.SUCCESS)
+                for warning in same_event_warnings(version.snapshot or {}, automation.pk):
+                    self.message_user(request, warning["message"], messages.WARNING)
         return self._back(request, automation or get_object_or_404(Automation, pk=pk))
 
     def pause_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:

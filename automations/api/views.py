@@ -30,6 +30,7 @@ from automations.api.permissions import ApprovalPermissions, EventPermissions, N
 from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE, document
 from automations.conf import app_settings
 from automations.definition import validate_definition
+from automations.overlaps import same_event_warnings
 from automations.definition.json_schema import definition_schema
 from automations.definition.references import check_references
 from automations.errors import StateConflict
@@ -283,7 +284,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         """Validate a definition without saving it: the builder's problems list."""
         automation = self.get_object()
         definition = copy.deepcopy(_object(request.data))
-        return self._validate(unmask_definition(definition, services.current_definition(automation)))
+        return self._validate(unmask_definition(definition, services.current_definition(automation)), automation.pk)
 
     @document(request={"application/json": {"type": "object", "description": "A definition, valid or not."}},
               responses=s.ValidationResultSerializer, operation_id="automations_validate_unsaved")
@@ -292,16 +293,18 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         return self._validate(_object(request.data))
 
     @staticmethod
-    def _validate(definition: dict[str, Any]) -> Response:
+    def _validate(definition: dict[str, Any], automation_id: int | None = None) -> Response:
+        overlaps = same_event_warnings(definition, automation_id)
         try:
             canonical = validate_definition(definition)
         except InvalidInput as exc:
             # the fields a half-made definition names are checked too, so the builder shows every problem at once
             references, warnings = check_references(definition)
             errors = [*exc.errors, *(error for error in references if error not in exc.errors)]
-            return Response({"valid": False, "errors": errors, "warnings": warnings, "definition": None})
+            return Response({"valid": False, "errors": errors, "warnings": [*warnings, *overlaps], "definition": None})
         _, warnings = check_references(canonical)
-        return Response({"valid": True, "errors": [], "warnings": warnings, "definition": mask_definition(canonical)})
+        return Response({"valid": True, "errors": [], "warnings": [*warnings, *overlaps],
+                         "definition": mask_definition(canonical)})
 
     @document(responses=s.RevisionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])

@@ -6,10 +6,14 @@ bring), which a template must guard.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from automations.actions import registry as actions
+from automations.conf import app_settings
+from automations.messaging.caps import SKIP, caps_for
 from automations.status import TriggerType
 from billing_events.catalogue import ENTITY_SCHEMAS, get_event_type, payload_schema
 
@@ -34,6 +38,13 @@ FAILURE_OUTPUT = ("status", "error")
 SKIPPED_OUTPUT = ("skipped", "reason")
 
 
+class Outcome(str, Enum):
+    """What a step reading ``steps.<key>.output`` knows of how that step ended."""
+    SUCCEEDED = "succeeded"  # the run goes on only when it succeeds
+    EITHER = "either"  # it may have failed and the run went on (``on_failure: continue``)
+    FAILED = "failed"  # in its fallback lane
+
+
 def _closed(schema: dict[str, Any]) -> dict[str, Any]:
     """An entity as a run reads it: its documented fields are the contract, a typo is not a field."""
     return {**schema, "additionalProperties": False}
@@ -52,14 +63,27 @@ class RunFields:
     """The schema of every root a step of one definition can read."""
     roots: dict[str, dict[str, Any]]
     optional_roots: dict[str, str] = field(default_factory=dict)  # root: why a run may not have it
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # every step by key (any depth)
+    skipping_channels: frozenset[str] = frozenset()  # channels a frequency cap may skip a message of
 
-    def lookup(self, path: str, loop_vars: frozenset[str] = frozenset()) -> Lookup:
+    def lookup(self, path: str, loop_vars: frozenset[str] = frozenset(),
+               reached: Mapping[str, Outcome] | None = None) -> Lookup:
+        """What ``path`` names, read by a step that ``reached`` steps surely come before (with
+        what is known of how each ended); None reads every step's output as surely there."""
         root, *parts = path.split(".")
         if root in loop_vars or root not in self.roots:
             return Lookup()  # a loop item, a secret, or an unknown root (validation names it)
         schema = self.roots[root]
         optional = [(root, self.optional_roots[root])] if root in self.optional_roots else []
         walked = root
+        if root == "steps" and parts and parts[0] in self.steps:
+            key, *parts = parts
+            walked = f"steps.{key}"
+            outcome = Outcome.SUCCEEDED if reached is None else reached.get(key)
+            if outcome is None:
+                optional.append((walked, f"step {key} does not always run before this step"))
+            schema = {"type": "object", "required": ["output"], "additionalProperties": False,
+                      "properties": {"output": self.output_schema(key, outcome or Outcome.EITHER)}}
         for part in parts:
             if schema.get("x-anything"):
                 break
@@ -71,6 +95,47 @@ class RunFields:
                 optional.append((walked, why))
             schema = child
         return Lookup(optional=tuple(optional))
+
+    def reports_status(self, key: str) -> bool:
+        """Whether step ``key``'s own output (a success's) has a ``status``."""
+        return "status" in self._listed(key)
+
+    def _listed(self, key: str) -> list[str]:
+        """The fields the action of step ``key`` returns (none: not an action, or not described)."""
+        step = self.steps[key]
+        action = actions.get(str(step.get("action"))) if step.get("type") == "action" else None
+        return list(((getattr(action, "output_schema", None) or {}).get("properties") or {}))
+
+    def output_schema(self, key: str, outcome: Outcome) -> dict[str, Any]:
+        """``steps.<key>.output`` as a step that knows ``outcome`` of it reads it: what the action
+        returns is there when it succeeded, its status and error when it failed; a field that
+        depends on how it ended may be missing, and says why."""
+        listed = self._listed(key)
+        if not listed:
+            return ANYTHING  # a branch's, a wait's or an approval's output: not described by a schema
+        action = actions.get(str(self.steps[key].get("action")))
+        skippable = getattr(action, "channel", None) in self.skipping_channels
+        properties: dict[str, Any] = {name: ANYTHING for name in listed}
+        required: list[str] = []
+        for name in FAILURE_OUTPUT:
+            if name not in properties:
+                properties[name] = {"type": "string", "x-missing": f"only a failed step {key} has one"}
+        if skippable:
+            for name in SKIPPED_OUTPUT:
+                properties.setdefault(name, {"type": "string", "x-missing": f"only a skipped message {key} has one"})
+        if outcome is Outcome.FAILED:
+            required = list(FAILURE_OUTPUT)
+            missing = f"step {key} failed: only what it said before failing is there"
+        elif outcome is Outcome.EITHER:
+            required = ["status"] if "status" in listed and not skippable else []
+            missing = f"step {key} may have failed and the run went on"
+        else:
+            required = [] if skippable else listed
+            missing = f"a frequency cap may skip message {key}"
+        for name in listed:
+            if name not in required:
+                properties[name] = {**properties[name], "x-missing": missing}
+        return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
 
 def _nullable(schema: dict[str, Any]) -> bool:
@@ -99,7 +164,7 @@ def _child(schema: dict[str, Any], part: str, walked: str) -> tuple[dict[str, An
     if part in properties:
         child = properties[part] or ANYTHING
         if part not in schema.get("required", []):
-            return child, "an optional field", None
+            return child, child.get("x-missing", "an optional field"), None
         return child, "it may be null" if _nullable(child) else "", None
     if schema.get("additionalProperties", True) is not False:
         return FREE_FORM, f"{walked} holds whatever keys the data has", None
@@ -116,22 +181,6 @@ def _event_data(trigger: dict[str, Any]) -> dict[str, Any]:
     properties = {name: _closed(payload_schema(ENTITY_SCHEMAS[name])) if name in ENTITY_SCHEMAS else value
                   for name, value in schema["properties"].items()}
     return {**schema, "properties": properties}
-
-
-def _output_schema(step: dict[str, Any]) -> dict[str, Any]:
-    if step.get("type") != "action":
-        return ANYTHING  # a branch's, a wait's or an approval's output: not described by a schema
-    action = actions.get(str(step.get("action")))
-    schema = getattr(action, "output_schema", None) or {}
-    properties = schema.get("properties")
-    if not properties:
-        return ANYTHING
-    required = list(properties)
-    properties = {**properties, **{name: {"type": "string"} for name in FAILURE_OUTPUT if name not in properties}}
-    if getattr(action, "channel", None):  # a message a frequency cap skipped says so instead
-        properties = {**properties, **{name: {"type": "string"} for name in SKIPPED_OUTPUT if name not in properties}}
-    return {"type": "object", "properties": properties, "required": [*required, *FAILURE_OUTPUT],
-            "additionalProperties": False}
 
 
 def run_fields(definition: dict[str, Any], steps: list[dict[str, Any]]) -> RunFields:
@@ -156,8 +205,15 @@ def run_fields(definition: dict[str, Any], steps: list[dict[str, Any]]) -> RunFi
                          "properties": {"slot": {"type": "string"}}}
     if trigger.get("type") != TriggerType.SCHEDULE:
         optional_roots["schedule"] = "only a scheduled run has one"
-    outputs = {step["key"]: {"type": "object", "required": ["output"], "additionalProperties": False,
-                             "properties": {"output": _output_schema(step)}} for step in steps}
-    roots["steps"] = {"type": "object", "properties": outputs, "required": list(outputs),
-                      "additionalProperties": False}
-    return RunFields(roots=roots, optional_roots=optional_roots)
+    roots["steps"] = {"type": "object", "properties": {}, "additionalProperties": False}
+    return RunFields(roots=roots, optional_roots=optional_roots, steps={step["key"]: step for step in steps},
+                     skipping_channels=_skipping_channels(definition))
+
+
+def _skipping_channels(definition: dict[str, Any]) -> frozenset[str]:
+    """The channels whose messages a frequency cap of the run may skip (not merely delay)."""
+    try:
+        caps = caps_for(definition, app_settings.FREQUENCY_CAPS)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return frozenset()  # half-made caps in a definition being edited: validation reports them
+    return frozenset().union(*(cap.channels for cap in caps if cap.on_cap == SKIP))

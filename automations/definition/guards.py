@@ -9,6 +9,7 @@ lets through.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -194,3 +195,32 @@ def condition_guards(condition: Any, truth: bool = True) -> Guards:
                 return frozenset().union(*parts)
             return frozenset.intersection(*parts)
     return frozenset()
+
+
+_STATUS = re.compile(r"steps\.([^.]+)\.output\.status")
+
+
+def condition_outcomes(condition: Any, truth: bool = True) -> dict[str, str]:
+    """The steps whose ``status`` ``condition`` being ``truth`` pins: ``{"retry": "succeeded"}``
+    where it holds only when ``steps.retry.output.status`` equals ``succeeded`` (or ``failed``)."""
+    if not isinstance(condition, dict):
+        return {}
+    if "field" in condition:
+        match = _STATUS.fullmatch(str(condition.get("field")))
+        operator, value = condition.get("operator"), condition.get("value")
+        if match and value in ("succeeded", "failed") and (operator, truth) in (("equals", True),
+                                                                                ("not_equals", False)):
+            return {match[1]: value}
+        return {}
+    for group, joins_all in (("all", True), ("any", False)):
+        items = condition.get(group)
+        if isinstance(items, list) and items:
+            parts = [condition_outcomes(item, truth) for item in items]
+            if joins_all == truth:  # each item's pins hold; two that disagree cannot both
+                merged: dict[str, str] = {}
+                for part in parts:
+                    for key, status in part.items():
+                        merged[key] = status if merged.get(key, status) == status else ""
+                return {key: status for key, status in merged.items() if status}
+            return {key: status for key, status in parts[0].items() if all(part.get(key) == status for part in parts)}
+    return {}

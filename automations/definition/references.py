@@ -16,8 +16,9 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from automations.definition.fields import RunFields, run_fields
-from automations.definition.guards import Guards, Use, condition_guards, covered, template_uses, tested_paths
+from automations.definition.fields import Outcome, RunFields, run_fields
+from automations.definition.guards import (Guards, Use, condition_guards, condition_outcomes, covered, template_uses,
+                                          tested_paths)
 from automations.steps import lanes_of, step_types
 from automations.templating import TEXT_ENV, is_template
 
@@ -66,14 +67,45 @@ def _all_steps(steps: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _known_inside(step: dict[str, Any], lane: str) -> dict[str, Outcome]:
+    """What a step in ``lane`` of ``step`` knows of ``step`` itself: a branch has decided, an action
+    has failed (its fallback); a loop has not ended."""
+    if lane == "fallback":
+        return {step["key"]: Outcome.FAILED}
+    return {step["key"]: Outcome.SUCCEEDED} if step.get("type") == "branch" else {}
+
+
+def _known_after(step: dict[str, Any]) -> Outcome:
+    """How a step ended, for the steps after it: the run goes past a failed action only with
+    ``on_failure: continue`` (after its fallback, if it has one)."""
+    return Outcome.EITHER if step.get("on_failure") == "continue" else Outcome.SUCCEEDED
+
+
 class _Checker:
     def __init__(self, definition: dict[str, Any]) -> None:
         every = _all_steps(definition.get("steps", []), [])
         self.keys = {step["key"] for step in every}
         self.fields: RunFields = run_fields(definition, every)
         self.guards: Guards = frozenset()  # what the conditions on the way to the current step guarantee
+        self.reached: dict[str, Outcome] = {}  # the steps surely run before the current one, and how they ended
         self.errors: Problems = []
         self.warnings: Problems = []
+
+    def _pinned(self, step: dict[str, Any], lane: str, before: dict[str, Outcome]) -> dict[str, Outcome]:
+        """How earlier steps ended, as a branch's ``if`` (``steps.retry.output.status equals
+        succeeded``) says for its lane: ``succeeded`` is only ever a success's status, ``failed`` a
+        failure's where the action's own output has no status."""
+        if step.get("type") != "branch":
+            return {}
+        pinned = {}
+        for key, status in condition_outcomes(step.get("if"), lane == "then").items():
+            if key not in before:
+                continue
+            if status == "succeeded":
+                pinned[key] = Outcome.SUCCEEDED
+            elif not self.fields.reports_status(key):
+                pinned[key] = Outcome.FAILED
+        return pinned
 
     def _error(self, field: str, message: str) -> None:
         problem = {"field": field, "message": message}
@@ -91,7 +123,7 @@ class _Checker:
                 self._error(field, f"{where}steps.{key} is not a step of this automation; "
                                    f"its steps are {', '.join(sorted(self.keys))}")
                 return False
-        lookup = self.fields.lookup(reference, shadowed)
+        lookup = self.fields.lookup(reference, shadowed, self.reached)
         if lookup.error:
             self._error(field, f"{where}{lookup.error}")
             return False
@@ -110,7 +142,7 @@ class _Checker:
     def _guarded(self, field: str, use: Use, shadowed: frozenset[str], where: str = "") -> None:
         if use.defaulted or use.path.split(".")[0] in shadowed:
             return
-        lookup = self.fields.lookup(use.path, shadowed)
+        lookup = self.fields.lookup(use.path, shadowed, self.reached)
         for prefix, why in lookup.optional:
             if not covered(prefix, use.guards):
                 self._error(field, f"{where}{prefix} may be missing ({why}); {guard_hint(use.path)}")
@@ -144,11 +176,13 @@ class _Checker:
             if step_type is None:
                 continue
             inner = step_type.check_references(self, step, f"steps.{step['key']}", shadowed)
-            outer = self.guards
+            outer, before = self.guards, self.reached
             for lane in step_type.lanes:
                 self.guards = outer | step_type.lane_guards(step, lane)
+                self.reached = {**before, **self._pinned(step, lane, before), **_known_inside(step, lane)}
                 self.steps(step.get(lane), inner)
-                self.guards = outer
+            self.guards = outer
+            self.reached = {**before, step["key"]: _known_after(step)}
 
 
 def check_references(definition: dict[str, Any]) -> tuple[Problems, Problems]:

@@ -209,11 +209,9 @@ class _Validator:
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 self.templates(item, f"{path}[{index}]", loop_vars)
+        elif isinstance(value, str) and (problem := template_problem(value)):
+            self.error(path, problem)
         elif is_template(value):
-            problem = template_problem(value)
-            if problem:
-                self.error(path, problem)
-                return
             unknown = sorted(referenced_roots(value) - set(ROOTS) - {"secrets"} - set(loop_vars))
             if unknown:
                 self.error(path, f"unknown variable {unknown[0]!r}; use one of {', '.join((*ROOTS, *loop_vars))}")

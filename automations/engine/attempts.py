@@ -22,7 +22,12 @@ def after_failed_attempt(definition: dict[str, Any], cursor: list[Frame], output
     cursor and outputs as the run must go on."""
     policy = retry_policy(definition.get("retry"), step.get("retry"))
     if retryable and attempt < policy.max_attempts:
-        cursor[-1]["attempt"] = attempt + 1
-        return Next(wake_at=now + retry_delay(policy, attempt, retry_after))
+        try:
+            wake_at = now + retry_delay(policy, attempt, retry_after)
+        except OverflowError:  # the next attempt would be past the calendar's end: there is none
+            error = f"{error}; the next attempt would fall beyond the year 9999"
+        else:
+            cursor[-1]["attempt"] = attempt + 1
+            return Next(wake_at=wake_at)
     final_error = after_failure(cursor, outputs, step, error, output)
     return Next(status=ExecutionStatus.FAILED, error=final_error) if final_error else Next()

@@ -1,6 +1,7 @@
 """Retry policies: a step's own over the automation's over the settings' default."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,10 +29,15 @@ def retry_policy(automation_retry: dict[str, Any] | None, step_retry: dict[str, 
 
 
 def retry_delay(policy: RetryPolicy, attempt: int, retry_after: float | None = None) -> timedelta:
-    """How long to wait after failed attempt number ``attempt`` (1-based); a server's Retry-After
-    is honoured when it asks for longer."""
-    delay = policy.initial_interval * (policy.backoff_coefficient ** (attempt - 1))
+    """How long to wait after failed attempt number ``attempt`` (1-based): the backoff, never past
+    ``max_interval``; a server's Retry-After is honoured when it asks for longer, up to
+    ``max_interval`` too (a server cannot park a run for longer than its policy allows)."""
+    try:
+        delay = policy.initial_interval * (policy.backoff_coefficient ** (attempt - 1))
+    except OverflowError:  # a coefficient of 10 after 400 attempts: past any interval
+        delay = policy.max_interval
     delay = min(delay, policy.max_interval)
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+    if retry_after is not None and math.isfinite(retry_after):
+        asked = min(max(0.0, retry_after), policy.max_interval.total_seconds())
+        delay = max(delay, timedelta(seconds=asked))
     return delay

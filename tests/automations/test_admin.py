@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from automations import library
+from automations import library, services
 from automations.models import Automation, EmailTemplate, Execution
 from tests.conftest import sample
 from automations.definition.serialize import definition_of
@@ -124,8 +124,6 @@ def test_execution_page_shows_the_run_view_and_the_step_log(admin, dunning, engi
 
 
 def test_a_canceled_execution_log_ends_with_the_cancellation(admin, dunning, engine):
-    from automations import services
-
     engine.emit("payment.failed", sample("payment.failed"), id="evt_admin")
     execution = Execution.objects.get()
     services.cancel_execution(execution, "canceled by ops: customer called")
@@ -230,8 +228,6 @@ def test_email_template_with_a_syntax_error_is_refused(admin):
 
 
 def test_scheduled_automation_shows_its_next_run(admin):
-    from automations import services
-
     automation = services.create_automation({"name": "Hourly", "trigger": {"type": "schedule", "schedule": {
         "kind": "interval", "every": "1h"}}, "steps": [{"key": "d", "type": "delay", "duration": "1d"}]})
     services.activate(automation)
@@ -273,8 +269,6 @@ def test_the_builder_follows_the_admin_permissions(client, django_user_model, du
 
 
 def test_history_lists_draft_revisions_and_restores_one(admin, dunning):
-    from automations import services
-
     definition = dunning.active_version.snapshot
     services.update_draft(dunning, {**definition, "steps": [
         {**step, "duration": "2d"} if step["key"] == "wait_3d" else step for step in definition["steps"]]})
@@ -290,3 +284,10 @@ def test_history_lists_draft_revisions_and_restores_one(admin, dunning):
     dunning.refresh_from_db()
     steps = {step["key"]: step for step in definition_of(dunning.draft_version)["steps"]}
     assert steps["wait_3d"]["duration"] == "2d"
+
+
+def test_activating_a_second_automation_on_the_same_event_warns_of_the_first(admin, dunning):
+    second = services.create_automation({**dunning.active_version.snapshot, "name": "Dunning for enterprise"})
+    page = admin.post(reverse("admin:automations_automation_activate", args=[second.pk]), follow=True).content.decode()
+    assert "Version 1 is now active." in page
+    assert "“Payment dunning” (active) also starts on every payment.failed event" in page

@@ -26,22 +26,42 @@ def problems(timeline: list[dict]) -> list[dict]:
             and not (entry.get("action") == "retry_payment" and entry["error"].startswith("payment declined"))]
 
 
-@pytest.mark.parametrize("key", sorted(EXPECTED))
-def test_each_template_instantiates_as_a_draft_and_runs_in_test_mode(key):
+def instantiated(key: str):
     automation = library.instantiate(key)
-    assert automation.status == "draft" and automation.draft_version.number == 1
-    for template in library.get_template(key)["email_templates"]:
-        assert EmailTemplate.objects.filter(key=template["key"]).exists()
     if key == "usage_alert":  # its sample is the billing data it scans
         Customer.objects.create(id="cus_1", name="Ann", email="ann@example.com")
         UsageRecord.objects.create(customer_id="cus_1", metric="api_calls", period_start="2026-11-01",
                                    value=130000, threshold=100000)
+    return automation
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_each_template_instantiates_as_a_draft_and_runs_in_test_mode(key):
+    automation = instantiated(key)
+    assert automation.status == "draft" and automation.draft_version.number == 1
+    for template in library.get_template(key)["email_templates"]:
+        assert EmailTemplate.objects.filter(key=template["key"]).exists()
     result = services.test_run(automation)
     assert result["status"] in ("succeeded", "canceled"), result
     assert result["entered"] and result["timeline"], result
     assert not problems(result["timeline"]), result["timeline"]
     emails = [entry["would"] for entry in result["timeline"] if entry.get("action") == "send_email"]
     assert emails and all(email["subject"] and email["to"] for email in emails)
+    assert not mail.outbox and not Execution.objects.exists()
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_each_template_passes_test_every_path(key):
+    """Every path of every template runs to its end, or fails only where its scenario made a step
+    fail: no path stops on a field that is not there or a template that does not render."""
+    found = services.test_every_path(instantiated(key))
+    assert found["paths"]
+    for path in found["paths"]:
+        failing = {step for step, outcomes in path["scenario"]["outcomes"].items()
+                   if set(outcomes) - {"pays", "succeeds"}}
+        if path["status"] == "failed":
+            assert path["error"].split(":")[0].removeprefix("step ") in failing, path
+        assert all(message.get("subject") or message.get("text") or message.get("title") for message in path["messages"])
     assert not mail.outbox and not Execution.objects.exists()
 
 

@@ -50,8 +50,25 @@ def test_a_masked_secret_is_not_kept_when_the_step_sends_elsewhere():
     with pytest.raises(InvalidInput) as refused:
         unmask_definition(replay, stored)
     assert refused.value.errors == [{"field": "steps.hook.config.headers.X-Api-Key", "message":
-                                     "the step now sends to attacker.example instead of partner.example: "
+                                     "the step now sends to https://attacker.example:443 instead of "
+                                     "https://partner.example:443: "
                                      "give this secret again"}]
+
+
+@pytest.mark.parametrize("elsewhere", ["https://partner.example:8443/hook", "http://partner.example/hook"])
+def test_another_port_or_scheme_of_the_same_host_is_another_destination(elsewhere):
+    """The boundary is the origin (scheme, host, port): another port of the same host may be
+    another service, run by someone else."""
+    stored = _definition("https://partner.example/hook", "k3y")
+    with pytest.raises(InvalidInput) as refused:
+        unmask_definition(_definition(elsewhere, MASK), stored)
+    assert refused.value.errors[0]["field"] == "steps.hook.config.headers.X-Api-Key"
+
+
+def test_the_default_port_written_out_is_the_same_destination():
+    stored = _definition("https://partner.example/hook", "k3y")
+    replay = unmask_definition(_definition("https://PARTNER.example:443/hook", MASK), stored)
+    assert replay["steps"][0]["then"][0]["config"]["headers"] == {"X-Api-Key": "k3y"}
 
 
 @pytest.mark.parametrize("stored", [None, _definition("https://partner.example/hook?token=t0k", "k3y")])

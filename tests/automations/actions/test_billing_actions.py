@@ -33,7 +33,7 @@ RETRY_AND_BRANCH = [
                "if": {"all": [{"field": "steps.retry.output.decline_code", "operator": "in",
                                "value": ["expired_card", "card_declined"]}]},
                "then": [email("update_card", "Please update your card ({{ steps.retry.output.decline_code }})")],
-               "else": [email("top_up", "Your payment failed: {{ steps.retry.output.decline_code }}")]}]},
+               "else": [email("top_up", "Your payment failed: {{ steps.retry.output.decline_code | default('unknown') }}")]}]},
 ]
 
 
@@ -63,7 +63,7 @@ def test_retry_payment_and_branch_on_its_decline_code(engine, method, subject):
 def test_a_decline_runs_the_fallback(engine):
     steps = [{"key": "retry", "type": "action", "action": "retry_payment", "config": {},
               "fallback": [{"key": "task", "type": "action", "action": "create_task",
-                            "config": {"title": "Call {{ customer.name }}: {{ steps.retry.output.decline_code }}"}}]}]
+                            "config": {"title": "Call {{ customer.name }}: {{ steps.retry.output.decline_code or steps.retry.output.error }}"}}]}]
     execution = run_for(engine, "pm_insufficient_funds", steps)
     assert execution.status == "failed" and execution.error == "step retry: payment declined: insufficient_funds"
     from automations.models import Task

@@ -3,11 +3,12 @@ real SMTP server on loopback."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from automations import services
+from automations import clock, services
 from automations.secrets import MASK
 from automations.models import Execution
 from automations.providers.sms import ConsoleSMSProvider
@@ -94,6 +95,30 @@ def test_429_honours_retry_after(engine, http_server):
     assert len(http_server.requests) == 1
     engine.advance(seconds=1)
     assert len(http_server.requests) == 2
+
+
+def test_a_retry_after_longer_than_the_policy_allows_waits_only_max_interval(engine, http_server):
+    http_server.respond(503, {}, headers={"Retry-After": "86400"})
+    execution = run_steps(engine, [webhook(http_server.url)],
+                          retry={"max_attempts": 2, "initial_interval": "1s", "max_interval": "5s"})
+    assert execution.status == "waiting" and execution.wake_at == clock.now() + timedelta(seconds=5)
+    engine.advance(seconds=5)
+    execution.refresh_from_db()
+    assert execution.status == "succeeded" and len(http_server.requests) == 2
+
+
+@pytest.mark.parametrize("header", ["9999999999999", "99999999999", "9" * 400, "soon", "Wed, 21 Oct 1015 07:28:00 GMT"])
+def test_an_absurd_or_unreadable_retry_after_is_as_if_not_said(engine, http_server, header):
+    """The attempt is recorded as failed at once and the next one waits the policy's backoff: no
+    crash in the bookkeeping, no run parked until the year 5195."""
+    http_server.respond(503, {}, headers={"Retry-After": header})
+    execution = run_steps(engine, [webhook(http_server.url)], retry={"max_attempts": 2, "initial_interval": "10s"})
+    assert execution.status == "waiting" and execution.wake_at == clock.now() + timedelta(seconds=10)
+    [row] = execution.step_runs.all()
+    assert row.status == "failed" and "answered HTTP 503" in row.error
+    engine.advance(seconds=10)
+    execution.refresh_from_db()
+    assert execution.status == "succeeded" and len(http_server.requests) == 2
 
 
 def test_exhausted_retries_run_the_fallback(engine, http_server):

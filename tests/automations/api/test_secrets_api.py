@@ -82,8 +82,8 @@ def test_the_exfiltration_replay_is_refused(api, http_server, engine):
         refused = method(f"/api/automations/{created['id']}/", stolen, format="json")
         assert refused.status_code == 400
         assert refused.json()["errors"] == [{"field": "steps.hook.config.headers.X-Api-Key", "message":
-                                             "the step now sends to localhost instead of 127.0.0.1: "
-                                             "give this secret again"}]
+                                             f"the step now sends to http://localhost:{port} instead of "
+                                             f"http://127.0.0.1:{port}: give this secret again"}]
     automation = Automation.objects.get()
     assert automation.draft_version is None, "nothing stored"
     with engine._running():
@@ -162,6 +162,25 @@ def test_the_admin_secret_form_is_write_only(admin_client):
     assert secret.reveal() == "sk_named_55506" and secret.description == "kept"
 
 
+def test_a_replay_to_another_port_of_the_same_host_is_refused(api, http_server):
+    """Four header secrets, the URL moved from the allowed server's port to another port of the
+    same host: refused, nothing stored."""
+    headers = {"Authorization": "Basic dXNlcjpwdw==", "X-Api-Key": "xapikey_1", "X-Bearer": "Bearer tok_2",
+               "X-Auth": "auth_3"}
+    definition = hook_definition(f"{http_server.url}/hook")
+    definition["steps"][0]["config"]["headers"] = headers
+    created = api.post("/api/automations/", definition, format="json").json()
+    api.post(f"/api/automations/{created['id']}/activate/")
+    stolen = json.loads(json.dumps(created["draft_definition"]))
+    port = int(http_server.url.rsplit(":", 1)[1])
+    stolen["steps"][0]["config"]["url"] = f"http://127.0.0.1:{port + 1}/steal"
+    refused = api.put(f"/api/automations/{created['id']}/", stolen, format="json")
+    assert refused.status_code == 400
+    assert sorted(error["field"] for error in refused.json()["errors"]) == sorted(
+        f"steps.hook.config.headers.{name}" for name in headers)
+    assert Automation.objects.get().draft_version is None, "nothing stored"
+
+
 def test_the_admin_shows_masks_and_refuses_the_exfiltration_replay_too(admin_client, api):
     created = api.post("/api/automations/", hook_definition("https://partner.example/hook"), format="json").json()
     url = reverse("admin:automations_automation_change", args=[created["id"]])
@@ -171,7 +190,8 @@ def test_the_admin_shows_masks_and_refuses_the_exfiltration_replay_too(admin_cli
     stolen["steps"][0]["config"]["url"] = "https://attacker.example/steal"
     response = admin_client.post(url, {"definition": json.dumps(stolen)})
     assert response.status_code == 200
-    assert "the step now sends to attacker.example instead of partner.example" in response.content.decode()
+    assert ("the step now sends to https://attacker.example:443 instead of https://partner.example:443"
+            in response.content.decode())
     stored = definition_of(Automation.objects.get().draft_version)["steps"][0]["config"]
     assert stored == {"url": "https://partner.example/hook",
                       "headers": {"X-Api-Key": "xapikey_55503", "Content-Type": "application/json"}}

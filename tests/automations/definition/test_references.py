@@ -167,3 +167,84 @@ def test_a_stored_email_template_is_checked_where_the_step_chooses_it():
     [(field, message)] = problems(definition).items()
     assert field == "steps.mail.config.template"
     assert message.startswith("email template late.subject: invoice.due_date may be missing (it may be null)")
+
+
+# -- what earlier steps said: there only where the step surely ran, and ended as read ---------------
+
+
+def retry(**options):
+    return {"key": "retry", "type": "action", "action": "retry_payment", "config": {}, **options}
+
+
+def note(key, text):
+    return {"key": key, "type": "action", "action": "create_task", "config": {"title": text}}
+
+
+def paid_branch(then, otherwise, operator="equals"):
+    return {"key": "worked", "type": "branch", "then": then, "else": otherwise,
+            "if": {"all": [{"field": "steps.retry.output.status", "operator": operator, "value": "succeeded"}]}}
+
+
+def test_what_a_step_said_is_there_after_it_when_the_run_goes_on_only_if_it_succeeded():
+    validate_definition(task("", trigger="payment.failed", steps=[
+        retry(), note("thanks", "Paid with {{ steps.retry.output.payment_id }}")]))
+
+
+def test_what_a_step_that_may_have_failed_said_must_be_guarded_after_it():
+    assert problems(task("", trigger="payment.failed", steps=[
+        retry(on_failure="continue"), note("thanks", "Paid with {{ steps.retry.output.payment_id }}")])) == {
+        "steps.thanks.config.title": "steps.retry.output.payment_id may be missing (step retry may have failed and "
+                                     "the run went on); guard it with {{ steps.retry.output.payment_id | default(\"\") }}"
+                                     ", {% if steps.retry.output.payment_id %}...{% endif %}, or a condition "
+                                     "steps.retry.output.payment_id is_set before this step"}
+
+
+def test_a_branch_on_the_status_tells_the_then_lane_that_the_step_succeeded():
+    validate_definition(task("", trigger="payment.failed", steps=[retry(on_failure="continue"), paid_branch(
+        [note("thanks", "Paid {{ steps.retry.output.amount }} with {{ steps.retry.output.payment_id }}")],
+        [note("call", "Declined: {{ steps.retry.output.decline_code | default('no code') }}")])]))
+    validate_definition(task("", trigger="payment.failed", steps=[retry(on_failure="continue"), paid_branch(
+        [note("call", "{{ steps.retry.output.decline_code | default('?') }}")],
+        [note("thanks", "Paid with {{ steps.retry.output.payment_id }}")], operator="not_equals")]))
+    # the else lane knows only that it did not succeed: a gateway error leaves no decline code
+    assert set(problems(task("", trigger="payment.failed", steps=[retry(on_failure="continue"), paid_branch(
+        [], [note("call", "Declined: {{ steps.retry.output.decline_code }}")])]))) == {"steps.call.config.title"}
+
+
+def test_a_fallback_reads_the_error_but_not_what_only_a_success_says():
+    validate_definition(task("", trigger="payment.failed", steps=[
+        retry(fallback=[note("tell", "{{ steps.retry.output.status }}: {{ steps.retry.output.error }}")])]))
+    [(field, message)] = problems(task("", trigger="payment.failed", steps=[
+        retry(fallback=[note("tell", "{{ steps.retry.output.payment_id }}")])])).items()
+    assert (field, message.split(";")[0]) == (
+        "steps.tell.config.title",
+        "steps.retry.output.payment_id may be missing (step retry failed: only what it said before failing is there)")
+
+
+def test_the_error_of_a_step_that_succeeded_is_not_there():
+    [message] = problems(task("", trigger="payment.failed", steps=[
+        retry(), note("tell", "{{ steps.retry.output.error }}")])).values()
+    assert message.startswith("steps.retry.output.error may be missing (only a failed step retry has one)")
+
+
+def test_a_step_on_one_lane_or_later_in_the_flow_may_not_have_run():
+    steps = [paid_branch([note("thanks", "t")], [note("call", "c")]), note("after", "{{ steps.thanks.output.task_id }}"),
+             note("early", "{{ steps.late.output.task_id }}"), note("late", "l")]
+    steps.insert(0, retry(on_failure="continue"))
+    found = problems(task("", trigger="payment.failed", steps=steps))
+    assert found["steps.after.config.title"].startswith(
+        "steps.thanks may be missing (step thanks does not always run before this step)")
+    assert found["steps.early.config.title"].startswith(
+        "steps.late may be missing (step late does not always run before this step)")
+    validate_definition(task("", trigger="payment.failed", steps=[
+        *steps[:2], note("after", "{{ steps.thanks.output.task_id | default('none') }}")]))
+
+
+def test_a_frequency_cap_that_skips_messages_makes_what_a_message_said_maybe_missing():
+    mail = {"key": "mail", "type": "action", "action": "send_email",
+            "config": {"to": "{{ customer.email }}", "subject": "s", "body": "b"}}
+    definition = task("", steps=[mail, note("after", "Sent {{ steps.mail.output.message_id }}")])
+    validate_definition(definition)
+    definition["frequency_caps"] = [{"max": 1, "period": "1d", "channels": ["email"], "on_cap": "skip"}]
+    [message] = problems(definition).values()
+    assert message.startswith("steps.mail.output.message_id may be missing (a frequency cap may skip message mail)")

@@ -372,3 +372,13 @@ def test_a_step_name_must_be_text():
     with pytest.raises(InvalidInput) as refused:
         validate_definition({**BASE, "steps": [{"key": "wait", "type": "delay", "duration": "3d", "name": 2.5}]})
     assert refused.value.errors == [{"field": "steps.wait.name", "message": "must be text"}]
+
+
+@pytest.mark.parametrize("body", ["x" * 580_000, "{{ invoice.number }} " + "x" * 580_000])
+def test_a_text_longer_than_any_message_may_be_is_refused_at_its_field(body):
+    """A 580 KB body, template or plain text, could never be sent (a render is capped at
+    RENDER_MAX_CHARS): refused on save, beside the field, not at run time."""
+    errors = errors_of(step_changes(0, config={"to": "{{ customer.email }}", "subject": "Hi", "body": body}))
+    assert errors == [{"field": "steps.gentle.config.body",
+                       "message": f"is {len(body):,} characters long; a text is limited to 500,000 "
+                                  "(AUTOMATIONS['RENDER_MAX_CHARS'])"}]

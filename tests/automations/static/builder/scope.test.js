@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { earlierSteps, insertion, missingReason, variablesAt } from "../../../../automations/static/automations/builder/state/scope.js";
+import { earlierSteps, insertion, missingReason, outcomesBefore, variablesAt } from "../../../../automations/static/automations/builder/state/scope.js";
 import { insertStep, ROOT } from "../../../../automations/static/automations/builder/state/tree.js";
 import { dunning } from "./fixtures.js";
 
@@ -45,6 +45,22 @@ test("earlier steps' outputs by the action's output schema", () => {
   assert.ok(outputs.includes("steps.still_unpaid.output.branch"));
   assert.ok(outputs.includes("steps.gentle.output.subject"));
   assert.ok(!outputs.some((path) => path.startsWith("steps.urgent")), "not its own output");
+});
+
+test("what an earlier step said is optional where it may not be there, and inserted with a default", () => {
+  const item = (groups, path) => groups.find((group) => group.group === "Earlier steps").items.find((it) => it.path === path);
+  const definition = dunning();
+  assert.deepEqual(outcomesBefore(definition, "tell_ops"), { gentle: "succeeded", wait_3d: "succeeded",
+    still_unpaid: "succeeded", retry: "failed" });
+  const inFallback = variablesAt(definition, "tell_ops", context);
+  assert.equal(item(inFallback, "steps.retry.output.status").optional, undefined, "a fallback knows the step failed");
+  assert.match(item(inFallback, "steps.retry.output.decline_code").why, /step retry failed/);
+  const after = variablesAt(definition, "final", context);
+  assert.match(item(after, "steps.tell_ops.output").why,
+    /does not always run before this step/, "a fallback's step may not have run");
+  const guarded = item(after, "steps.retry.output.decline_code");
+  assert.equal(guarded.insert, '{{ steps.retry.output.decline_code | default("") }}');
+  assert.equal(item(after, "steps.gentle.output.subject").optional, undefined, "a step the run goes past only on success");
 });
 
 test("the loop item only inside its loop", () => {

@@ -113,18 +113,63 @@ export function resolve(data, path) {
     (value && typeof value === "object" ? value[part] : undefined), data);
 }
 
-function outputsOf(step, context) {
+/**
+ * Why a field of an earlier step's output may be missing where it is read, as the server judges
+ * it: the step may not have run on this path (``outcome`` undefined), may have failed and the run
+ * went on ("either"), or has failed ("failed", its fallback lane); "" when it is surely there.
+ */
+export function outputMissingReason(step, field, outcome, listed) {
+  if (outcome === undefined) return `step ${step.key} does not always run before this step`;
+  const failureField = field === "status" || field === "error";
+  if (outcome === "failed") return failureField ? "" : `step ${step.key} failed: only what it said before failing is there`;
+  if (!listed.includes(field)) return `only a failed step ${step.key} has one`;
+  if (outcome === "either" && field !== "status") return `step ${step.key} may have failed and the run went on`;
+  return "";
+}
+
+function outputsOf(step, context, outcome) {
   const base = `steps.${step.key}.output`;
   const known = context.outputs?.[step.key];
   if (step.type === "branch") return [{ path: `${base}.branch`, sample: known?.branch ?? "then" }];
   if (step.type !== "action") return [];
-  const fields = Object.keys(context.actions?.[step.action]?.output_schema?.properties || {});
-  const items = fields.map((name) => ({ path: `${base}.${name}`, sample: known?.[name] }));
-  if (step.fallback?.length || step.on_failure === "continue") {
-    items.push({ path: `${base}.status`, sample: known?.status }, { path: `${base}.error`, sample: known?.error });
-  }
-  const unique = new Map(items.map((item) => [item.path, item]));
-  return unique.size ? [...unique.values()] : [{ path: base, sample: known }];
+  const listed = Object.keys(context.actions?.[step.action]?.output_schema?.properties || {});
+  const fields = [...listed];
+  if (step.fallback?.length || step.on_failure === "continue") fields.push("status", "error");
+  const items = [...new Set(fields)].map((name) => {
+    const path = `${base}.${name}`;
+    const why = outputMissingReason(step, name, outcome, listed);
+    return why ? { path, sample: known?.[name], optional: true, why, insert: insertion(path, true) }
+      : { path, sample: known?.[name] };
+  });
+  if (items.length) return items;
+  return outcome === undefined
+    ? [{ path: base, sample: known, optional: true, why: outputMissingReason(step, "", outcome, listed), insert: insertion(base, true) }]
+    : [{ path: base, sample: known }];
+}
+
+/**
+ * How the steps surely run before step ``key`` ended, as far as that step knows: {key:
+ * "succeeded" | "either" | "failed"}. A step missing from it may not have run (a lane not taken,
+ * or later in the flow).
+ */
+export function outcomesBefore(definition, key) {
+  const found = findStep(definition, key);
+  const outcomes = {};
+  if (!found) return outcomes;
+  const chain = [...found.ancestors, found.step];
+  let lane = definition.steps || [];
+  chain.forEach((step, depth) => {
+    for (const before of lane.slice(0, Math.max(lane.indexOf(step), 0))) {
+      outcomes[before.key] = before.on_failure === "continue" ? "either" : "succeeded";
+    }
+    if (depth < chain.length - 1) {
+      const slot = lanesOf(step).find((name) => (step[name] || []).includes(chain[depth + 1]));
+      if (step.type === "branch") outcomes[step.key] = "succeeded";
+      if (step.type === "action" && slot === "fallback") outcomes[step.key] = "failed";
+      lane = step[slot] || [];
+    }
+  });
+  return outcomes;
 }
 
 function everyStepIn(steps, out) {
@@ -181,7 +226,8 @@ export function variablesAt(definition, key, context = {}) {
       const items = loopItem(loop, data, context);
       groups.push({ group: `Loop item (${loop.key})`, items: entity ? marked(items, schemas, null) : items });
     }
-    const outputs = earlierSteps(definition, key).flatMap((step) => outputsOf(step, context));
+    const outcomes = outcomesBefore(definition, key);
+    const outputs = earlierSteps(definition, key).flatMap((step) => outputsOf(step, context, outcomes[step.key]));
     if (outputs.length) groups.push({ group: "Earlier steps", items: outputs });
   }
   groups.push({ group: "Run", items: runVariables(definition) });
