@@ -65,7 +65,9 @@ OWN_DEFAULTS: dict[str, Any] = {
     # [{"channels": ["email", "sms"], "max": 3, "period": "1d", "on_cap": "delay"}] (see
     # automations/messaging/caps.py).
     "FREQUENCY_CAPS": [],
-    "RETRY": {"max_attempts": 1, "initial_interval": "1m", "backoff_coefficient": 2, "max_interval": "1h"},
+    # Errors that pass (an SMTP 451, a 503, a dropped connection) are tried 5 times over about
+    # an hour: after 2m, 6m, 18m and 30m. A payment decline is tried again only under the step's own policy.
+    "RETRY": {"max_attempts": 5, "initial_interval": "2m", "backoff_coefficient": 3, "max_interval": "30m"},
 
 }
 #: Every key of the ``AUTOMATIONS`` dict, with its default.

@@ -20,7 +20,8 @@ def after_failed_attempt(definition: dict[str, Any], cursor: list[Frame], output
     retry policy (the step's, else the automation's, else the settings') allows a retryable
     error another attempt; otherwise the step has failed for good (``after_failure``). Moves the
     cursor and outputs as the run must go on."""
-    policy = retry_policy(definition.get("retry"), step.get("retry"))
+    declined = isinstance(output, dict) and bool(output.get("decline_code"))
+    policy = retry_policy(definition.get("retry"), step.get("retry"), decline=declined)
     if retryable and attempt < policy.max_attempts:
         try:
             wake_at = now + retry_delay(policy, attempt, retry_after)

@@ -18,8 +18,15 @@ class RetryPolicy:
     max_interval: timedelta
 
 
-def retry_policy(automation_retry: dict[str, Any] | None, step_retry: dict[str, Any] | None) -> RetryPolicy:
-    merged = {**app_settings.RETRY, **(automation_retry or {}), **(step_retry or {})}
+def retry_policy(automation_retry: dict[str, Any] | None, step_retry: dict[str, Any] | None, *,
+                 decline: bool = False) -> RetryPolicy:
+    """The step's policy over the automation's over ``AUTOMATIONS["RETRY"]``. For a payment
+    decline, only the step's own ``max_attempts`` allows another attempt: waiting out a server's
+    bad minute is the defaults' job, charging a declined card again is a decision made at the step."""
+    merged = {**app_settings.RETRY, **(automation_retry or {})}
+    if decline:
+        merged["max_attempts"] = 1
+    merged.update(step_retry or {})
     return RetryPolicy(
         max_attempts=int(merged["max_attempts"]),
         initial_interval=parse_duration(merged["initial_interval"]),

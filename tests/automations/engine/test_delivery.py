@@ -184,11 +184,11 @@ def test_a_lost_wake_up_task_is_queued_again(dunning, engine, monkeypatch):
     assert len(mail.outbox) == 2
 
 
-def webhook_automation(url, **config):
+def webhook_automation(url, retry=None, **config):
     from automations import services
 
     automation = services.create_automation({
-        "name": "Hook", "trigger": {"type": "manual"},
+        "name": "Hook", "trigger": {"type": "manual"}, **({"retry": retry} if retry else {}),
         "steps": [{"key": "hook", "type": "action", "action": "send_webhook", "config": {"url": url, **config}}]})
     services.activate(automation)
     return automation
@@ -204,7 +204,7 @@ def test_an_attempt_that_outlives_the_task_timeout_is_a_failed_attempt(db, engin
     from automations import services
 
     http_server.respond(200, {"ok": True}, delay=3)
-    automation = webhook_automation(f"{http_server.url}/slow", timeout=10)
+    automation = webhook_automation(f"{http_server.url}/slow", retry={"max_attempts": 1}, timeout=10)
     with django_capture_on_commit_callbacks(execute=False):
         execution = services.run_manual(automation, {})
     started = time.monotonic()
