@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from automations import clock, vault
+from automations import clock, deadline, vault
 from automations.actions.base import ActionError
 from automations.conf import app_settings
 from automations.durations import MAX_DURATION
@@ -94,6 +94,10 @@ class _PeerCheck:
             sock.close()
             raise refusal
         return sock
+
+    def getresponse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        deadline.watch(self.sock)  # a new connection's or a kept-alive one's: the answer must come in time
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
 
 class _CheckedHTTPConnection(_PeerCheck, HTTPConnection):
@@ -191,14 +195,17 @@ def request(method: str, url: str, *, timeout: float | None = None, secret_path:
         kwargs["auth"] = tuple(vault.resolve(part) if isinstance(part, str) else part for part in kwargs["auth"])
     check_destination(url)
     timeout = min(float(timeout or DEFAULT_TIMEOUT), float(app_settings.ACTION_TIMEOUT_SECONDS))
-    try:
-        response = _session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
-    except requests.Timeout as exc:
-        raise ActionError(f"{method} {shown} timed out after {timeout:g}s", retryable=True) from exc
-    except requests.ConnectionError as exc:
-        raise ActionError(f"{method} {shown} could not connect: {type(exc).__name__}", retryable=True) from exc
-    except requests.RequestException as exc:
-        raise ActionError(f"{method} {shown} failed: {type(exc).__name__}") from exc
+    # ``timeout`` bounds each read and, through the deadline, the whole call: a server that
+    # trickles its answer a byte at a time is cut off too
+    with deadline.Deadline(timeout) as total:
+        try:
+            response = _session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            if total.expired or isinstance(exc, requests.Timeout):
+                raise ActionError(f"{method} {shown} timed out after {timeout:g}s", retryable=True) from exc
+            if isinstance(exc, requests.ConnectionError):
+                raise ActionError(f"{method} {shown} could not connect: {type(exc).__name__}", retryable=True) from exc
+            raise ActionError(f"{method} {shown} failed: {type(exc).__name__}") from exc
     if response.ok and not response.is_redirect:
         return response
     summary = f"{method} {shown} answered HTTP {response.status_code}: {response.text[:200].strip()}"

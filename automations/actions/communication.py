@@ -9,10 +9,11 @@ import smtplib
 import time
 from typing import Any
 
+import django
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from automations import outbound
+from automations import deadline, outbound
 from automations import vault
 from automations.actions.base import Action, ActionContext, ActionError, outputs
 from automations.conf import app_settings
@@ -136,10 +137,7 @@ class SendEmail(Action):
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         message = self.compose(config, context)
-        try:
-            sent = message.send()
-        except (OSError, TimeoutError) as exc:  # SMTP trouble: worth another try unless the server refused
-            raise ActionError(f"could not send email: {exc}", retryable=_may_pass(exc)) from exc
+        sent = _send_within_deadline(message, float(app_settings.ACTION_TIMEOUT_SECONDS))
         if not sent:
             raise ActionError("the email backend accepted no message", retryable=True)
         return self._summary(message)
@@ -154,6 +152,43 @@ class SendEmail(Action):
     def _summary(message: EmailMultiAlternatives) -> dict[str, Any]:
         return {"to": message.to, "cc": message.cc, "bcc": message.bcc, "subject": message.subject,
                 "message_id": message.extra_headers["Message-ID"]}
+
+
+def _mailer() -> Any:
+    """A new connection of the host's default email backend (Django 6.1's ``mailers``, else
+    ``get_connection``)."""
+    if django.VERSION >= (6, 1):
+        from django.core.mail import mailers  # only Django 6.1 has it
+
+        return mailers.default
+    from django.core.mail import get_connection  # deprecated in 6.1: imported only before it
+
+    return get_connection()
+
+
+def _send_within_deadline(message: EmailMultiAlternatives, seconds: float) -> int:
+    """Send ``message`` through a connection of its own, all of it (connecting, sending, saying
+    goodbye) within ``seconds``, whatever the host's ``EMAIL_TIMEOUT`` and however slowly the server
+    answers. A server that stalls after taking the message does not make it a failure (a retry
+    would send it twice): closing is best effort."""
+    connection = _mailer()
+    if hasattr(connection, "timeout"):  # Django's SMTP backend: no single read may outlast the deadline
+        connection.timeout = seconds if connection.timeout is None else min(float(connection.timeout), seconds)
+    with deadline.Deadline(seconds) as total:
+        total.watch_later(lambda: connection.connection.sock)
+        try:
+            connection.open()
+            return connection.send_messages([message])
+        except (OSError, TimeoutError) as exc:  # SMTP trouble: worth another try unless the server refused
+            if total.expired:
+                raise ActionError(f"could not send email: the server did not finish within {seconds:g}s",
+                                  retryable=True) from exc
+            raise ActionError(f"could not send email: {exc}", retryable=_may_pass(exc)) from exc
+        finally:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 (the message is sent or has failed already; see above)
+                pass
 
 
 def _may_pass(exc: BaseException) -> bool:
