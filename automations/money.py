@@ -1,11 +1,14 @@
-"""What a button will make a run do with money, in words ("Charges INV-2026-0042 1,250.00 USD
-again"), so that the run view asks before retrying a payment step, approving a lane that voids an
-invoice or resuming a run whose next step charges a card.
+"""What a button will make a run do with money, in words ("Charges INV-2026-0042 1,250.00 USD"),
+so that the run view asks before retrying a payment step, approving a lane that voids an invoice,
+resuming a run whose next step charges a card or starting a new run from a run's data.
 
 The text is computed from the steps the run is about to take — from its cursor up to the next step
 that waits (a delay, a wait_for, an approval) or stops it — on the run's current billing data,
 read through the gateway as the steps themselves will read it. A branch is followed the way its
-condition goes on that data; after a money step its outcome is unknown, so both ways count.
+condition goes on that data; after a money step its outcome is unknown, so both ways count. A
+step that has already been attempted in this run is said to act "again", with the attempt
+number; one that has not acts for the first time and is not. A new run (``new_run``) is walked to
+its end, past its waits, and also counts the messages it sends.
 """
 from __future__ import annotations
 
@@ -19,15 +22,21 @@ from automations.actions import registry
 from automations.actions.billing import parse_amount
 from automations.errors import ActionError
 from automations.conditions import ConditionError, evaluate
-from automations.models import Execution
-from automations.scope import Scope, build_scope
-from automations.steps.cursor import Program, program_for
+from automations.models import AutomationVersion, Execution
+from automations.scope import Scope, UnstoredRun, build_scope
+from automations.status import StepRunStatus
+from automations.steps.cursor import Program, loop_index, program_for
 from automations.templating import RenderError
 
 #: The actions that move money; every other action leaves the invoice's balance alone.
 MONEY_ACTIONS = ("retry_payment", "void_invoice", "create_credit_note", "apply_credits")
 #: Steps where a run stops to wait: what comes after them does not run when the button is pressed.
 WAITING_STEPS = ("delay", "wait_for", "approval")
+#: Each money action's verb: as a list item says it ("Charges ...") and after "may" ("charge ...").
+VERBS = {"retry_payment": ("Charges", "charge"), "void_invoice": ("Voids", "void"),
+         "create_credit_note": ("Credits", "credit"), "apply_credits": ("Applies", "apply")}
+#: What a message-sending action sends, by its channel, in the singular and the plural.
+MESSAGE_NOUNS = {"email": ("email", "emails"), "sms": ("SMS", "SMS"), "slack": ("Slack message", "Slack messages")}
 
 
 def _amount(value: Any, currency: str) -> str:
@@ -38,8 +47,23 @@ def _amount(value: Any, currency: str) -> str:
     return f"{amount:,.2f} {currency}".strip()
 
 
-def describe(step: dict[str, Any], scope: Scope) -> str | None:
-    """What the money action ``step`` does to the run's invoice now, or None for another step."""
+@dataclass(frozen=True)
+class Effect:
+    """One money action in words: ``text`` as a list item says it ("Charges INV-… 1,250.00 USD
+    again (attempt 2 of step charge)"), ``may`` after "it may" ("charge INV-… 1,250.00 USD again")."""
+
+    text: str
+    may: str
+
+
+def describe(step: dict[str, Any], scope: Scope, *, attempt: int = 1, again: bool = False) -> str | None:
+    """What the money action ``step`` does to the run's invoice now, or None for another step.
+    ``attempt`` > 1: the step has been attempted in this run already; ``again``: an earlier run did it."""
+    effect = money_effect(step, scope, attempt=attempt, again=again)
+    return effect.text if effect else None
+
+
+def money_effect(step: dict[str, Any], scope: Scope, *, attempt: int = 1, again: bool = False) -> Effect | None:
     action = registry.get(step.get("action", ""))
     if step.get("type") != "action" or action is None or action.key not in MONEY_ACTIONS:
         return None
@@ -60,42 +84,70 @@ def describe(step: dict[str, Any], scope: Scope) -> str | None:
     given = _amount(amount, currency) if amount not in (None, "") else None
     if action.key == "retry_payment":
         method = config.get("payment_method")
-        how = f" with payment method {method}" if method and method != "default" else ""
-        return f"Charges {name} {due or 'its amount due'} again{how}"
-    if action.key == "void_invoice":
-        return f"Voids {name}" + (f" ({due} due)" if due else "")
-    if action.key == "create_credit_note":
-        return f"Credits {given or due or 'the full amount'} on {name}" + ("" if given else " (the full amount)")
-    return (f"Applies {given} of the customer's credit balance to {name}" if given
-            else f"Applies the customer's credit balance to {name}" + (f" (up to {due} due)" if due else ""))
+        rest = f"{name} {due or 'its amount due'}{{again}}" + (
+            f" with payment method {method}" if method and method != "default" else "")
+    elif action.key == "void_invoice":
+        rest = f"{name}{{again}}" + (f" ({due} due)" if due else "")
+    elif action.key == "create_credit_note":
+        rest = f"{given or due or 'the full amount'} on {name}{{again}}" + ("" if given else " (the full amount)")
+    else:
+        rest = (f"{given} of the customer's credit balance to {name}{{again}}" if given
+                else f"the customer's credit balance to {name}{{again}}" + (f" (up to {due} due)" if due else ""))
+    rest = rest.format(again=" again" if again or attempt > 1 else "")
+    said, may = VERBS[action.key]
+    return Effect(f"{said} {rest}" + (f" (attempt {attempt} of step {step['key']})" if attempt > 1 else ""),
+                  f"{may} {rest}")
+
+
+def message_noun(step: dict[str, Any]) -> str | None:
+    """The channel of a step that messages a person ("email"), or None."""
+    action = registry.get(step.get("action", "")) if step.get("type") == "action" else None
+    return action.channel if action is not None and action.channel in MESSAGE_NOUNS else None
 
 
 @dataclass
 class _Walk:
     program: Program
     scope: Scope
-    effects: list[str] = field(default_factory=list)
-    #: False once a money step is passed: a branch after it may depend on what it did.
+    #: Attempts already made in this run, by step key: the next one is "again".
+    tried: dict[str, int] = field(default_factory=dict)
+    #: Steps an earlier run reached (a new run from a run's data): what they do is done "again".
+    reached: frozenset[str] = frozenset()
+    #: Walk a whole run: past its waits (after one, what the data will say is unknown) and into
+    #: fallback lanes (they run if their step fails).
+    whole_run: bool = False
+    effects: list[Effect] = field(default_factory=list)
+    #: The channel of each message the walk passes ("email", "email", "slack"), loops counted once.
+    messages: list[str] = field(default_factory=list)
+    #: False once a money step or a wait is passed: a branch after it may depend on what it did.
     known: bool = True
 
     def steps(self, steps: list[dict[str, Any]]) -> bool:
         """Walk ``steps`` in order; True when the run would stop there (a wait, a stop step)."""
         for step in steps:
             kind = step.get("type")
-            if kind in WAITING_STEPS or kind == "stop":
+            if kind == "stop" or (kind in WAITING_STEPS and not self.whole_run):
                 return True
-            text = describe(step, self.scope)
-            if text is not None:
-                if text not in self.effects:
-                    self.effects.append(text)
+            if kind in WAITING_STEPS:
                 self.known = False
-            elif kind == "branch":
+                continue
+            effect = money_effect(step, self.scope, attempt=self.tried.get(step.get("key"), 0) + 1,
+                                  again=step.get("key") in self.reached)
+            if effect is not None:
+                if effect not in self.effects:
+                    self.effects.append(effect)
+                self.known = False
+            elif message_noun(step):
+                self.messages.append(message_noun(step))
+            if kind == "branch":
                 lanes = self._lanes(step)
                 stopped = [self.steps(step.get(lane) or []) for lane in lanes]
-                if len(lanes) == 1 and stopped[0]:
+                if len(lanes) == 1 and stopped[0] and not self.whole_run:
                     return True
             elif kind == "loop":
                 self.steps(step.get("steps") or [])  # once: the same step for each item reads alike
+            elif kind == "action" and self.whole_run:
+                self.steps(step.get("fallback") or [])
         return False
 
     def _lanes(self, step: dict[str, Any]) -> tuple[str, ...]:
@@ -105,6 +157,16 @@ class _Walk:
             except (ConditionError, KeyError):
                 pass
         return ("then", "else")
+
+
+def _attempts(execution: Execution) -> dict[str, int]:
+    """The attempts made so far of each step of ``execution``, for the loop item it is on."""
+    tried: dict[str, int] = {}
+    rows = (execution.step_runs.exclude(status=StepRunStatus.DEFERRED)
+            .filter(loop_index=loop_index(execution.cursor or [])).values_list("step_key", "attempt"))
+    for key, attempt in rows:
+        tried[key] = max(tried.get(key, 0), attempt)
+    return tried
 
 
 def ahead(execution: Execution, *, after_current: bool = False,
@@ -117,7 +179,7 @@ def ahead(execution: Execution, *, after_current: bool = False,
         return []
     seen = copy.copy(execution)
     seen.outputs = {**(execution.outputs or {}), **(outputs or {})}
-    walk = _Walk(program_for(execution.version), build_scope(seen, now=clock.now()))
+    walk = _Walk(program_for(execution.version), build_scope(seen, now=clock.now()), tried=_attempts(execution))
     for depth in range(len(cursor) - 1, -1, -1):
         frame = cursor[depth]
         body = walk.program.body(frame)
@@ -125,7 +187,7 @@ def ahead(execution: Execution, *, after_current: bool = False,
         start = frame.get("index", 0) + (1 if after_current or depth < len(cursor) - 1 else 0)
         if walk.steps(body[start:]):
             break
-    return walk.effects
+    return [effect.text for effect in walk.effects]
 
 
 def retry_effects(execution: Execution) -> list[str]:
@@ -142,3 +204,26 @@ def approve_effects(request: Any) -> list[str]:
     decision = {"decision": "approved", "by": None, "comment": ""}
     return ahead(execution, after_current=True, outputs={request.step_key: decision})
 
+
+@dataclass
+class NewRun:
+    """What a new run of ``version`` from an earlier run's data may do, to its end."""
+
+    effects: list[Effect]
+    messages: list[str]
+
+    def message_counts(self) -> list[str]:
+        """``["3 emails", "1 Slack message"]``, in the order the channels first come."""
+        counts = {channel: self.messages.count(channel) for channel in self.messages}
+        return [f"{count} {MESSAGE_NOUNS[channel][0 if count == 1 else 1]}" for channel, count in counts.items()]
+
+
+def new_run(version: AutomationVersion, earlier: Execution) -> NewRun:
+    """The money ``version`` may move and the messages it may send in a new run from ``earlier``'s
+    data, every way its branches may go: what ``earlier`` reached it does "again"."""
+    now = clock.now()
+    run = UnstoredRun(version.automation_id, {"type": "manual"}, earlier.data or {}, started_at=now)
+    reached = frozenset(earlier.step_runs.exclude(status=StepRunStatus.DEFERRED).values_list("step_key", flat=True))
+    walk = _Walk(program_for(version), build_scope(run, now=now), reached=reached, whole_run=True)
+    walk.steps(walk.program.definition["steps"])
+    return NewRun(walk.effects, walk.messages)

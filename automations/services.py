@@ -1,31 +1,33 @@
 """The operations on automations and executions, shared by the admin, the API, the builder and hosts."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Max
 
-from automations import clock, money
+from automations import clock
 from automations.actions import registry as actions
 from automations.backtest.period import parse_bound
 from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.definition.serialize import definition_of, save_definition
 from automations.durations import parse as parse_duration
-from automations.engine import transitions
-from automations.engine.queueing import BACKTEST, RESUME_EXECUTION, enqueue
+from automations.engine.queueing import BACKTEST, enqueue
 from automations.engine.paths import explore
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
-from automations.models import Automation, AutomationVersion, Backtest, Execution, ExitRule, StepRun, WaitRule
+from automations.models import Automation, AutomationVersion, Backtest, Execution, ExitRule, WaitRule
 from automations.revisions import check_revision, revision_definition
+# what a person does to one run, offered here with the other operations
+from automations.run_control import (  # noqa: F401
+    CANCEL_REASON_MAX, IN_THE_ADMIN, THROUGH_THE_API, NewRun, PendingWait, cancel_by, cancel_execution, new_run,
+    resumability, resume_now, retry_execution)
 from automations.secrets import unmask_definition
-from automations.status import LIVE_STATUSES, ExecutionStatus, StepRunStatus, TriggerType, VersionState
-from automations.steps.cursor import Program, locate, loop_index
+from automations.status import LIVE_STATUSES, TriggerType, VersionState
+from automations.steps.cursor import Program
 from automations.steps.wait_for import waited_event_types
 from automations.triggers.schedule_rules import Schedule
 from automations.triggers.schedule_slots import plan as plan_schedule
@@ -333,124 +335,6 @@ def delete_automation(automation: Automation) -> None:
         raise StateConflict(f"{live} execution(s) are still running or waiting; cancel them or pause the automation",
                            field="automation")
     automation.delete()
-
-
-@dataclass
-class PendingWait:
-    """What a waiting execution waits for, as "Resume now" sees it."""
-
-    kind: str  # delay, retry, wait_for, approval, held_message, or "" when it does not wait
-    text: str  # what resuming now does, or why it may not
-    refusal: str = ""
-    #: The money the run moves once resumed, until it next waits ("Charges INV-… again").
-    effects: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"allowed": not self.refusal, "kind": self.kind, "text": self.refusal or self.text,
-                "effects": self.effects}
-
-
-def resumability(execution: Execution) -> PendingWait:
-    """Whether "Resume now" may end ``execution``'s wait, what it then does, and what it moves."""
-    if execution.status != ExecutionStatus.WAITING:
-        return PendingWait("", "", refusal=f"only a waiting execution can be resumed now; this one is {execution.status}")
-    cursor = execution.cursor or []
-    state = (cursor[-1].get("wait") if cursor else None) or {}
-    until = f" (it would have ended {execution.wake_at:%Y-%m-%d %H:%M} UTC)" if execution.wake_at else ""
-    if state.get("kind") == "approval":
-        return PendingWait("approval", "", refusal=(
-            f"the run waits for a decision at step {state.get('step')}: approve or reject it; resuming now "
-            "would decide for the approvers (its timeout decision is only taken at its timeout)"))
-    if state.get("kind") == "events":
-        return PendingWait("wait_for", f"the wait at step {state.get('step')} for "
-                           f"{' or '.join(state.get('events') or ['its events'])} times out now{until}",
-                           effects=money.ahead(execution, after_current=True,
-                                               outputs={state.get("step"): {"timed_out": True}}))
-    position = locate(Program(execution.version.snapshot), [dict(frame) for frame in cursor])
-    step = position.step
-    latest = execution.step_runs.order_by("-started_at", "-pk").first()
-    if step is not None and latest is not None and latest.step_key == step["key"]:
-        if latest.status == StepRunStatus.DEFERRED:
-            why = (latest.output or {}).get("reason") if isinstance(latest.output, dict) else ""
-            return PendingWait("held_message", "", refusal=(
-                f"the message of step {step['key']} is held by its send window or a frequency cap{until}"
-                f"{f' ({why})' if why else ''}; resuming now would only hold it again"))
-        if latest.status == StepRunStatus.FAILED:
-            return PendingWait("retry", f"step {step['key']} makes its next attempt now{until}",
-                               effects=money.ahead(execution))
-    where = f"goes on at step {step['key']}" if step is not None else "goes on to its end"
-    ended = (f"the delay at step {latest.step_key} ends now{until}" if latest is not None and latest.step_type == "delay"
-             else f"the wait ends now{until}")
-    return PendingWait("delay", f"{ended} and the run {where}", effects=money.ahead(execution))
-
-
-@transaction.atomic
-def retry_execution(execution: Execution) -> Execution:
-    """Run a failed execution again from the step that failed (its next attempt)."""
-    execution = Execution.objects.select_for_update().get(pk=execution.pk)
-    if execution.status != ExecutionStatus.FAILED:
-        raise StateConflict(f"only a failed execution can be retried; this one is {execution.status}",
-                           field="status")
-    cursor = execution.cursor
-    position = locate(Program(execution.version.snapshot), [dict(frame) for frame in cursor])
-    if position.step is None:
-        raise StateConflict("the execution has no failed step to retry (it failed before its first step)",
-                           field="status")
-    attempts = StepRun.objects.filter(execution=execution, step_key=position.step["key"],
-                                      loop_index=loop_index(cursor)).aggregate(n=Max("attempt"))["n"] or 0
-    cursor[-1]["attempt"] = attempts + 1
-    token = transitions.retry_failed(execution.pk, cursor)
-    if token is None:
-        raise StateConflict("the execution changed meanwhile; reload it", field="status")
-    enqueue(RESUME_EXECUTION, execution.pk, token)
-    execution.refresh_from_db()
-    return execution
-
-
-def cancel_execution(execution: Execution, reason: str = "canceled by an operator") -> bool:
-    """Cancel a running or waiting execution; False if it had already ended."""
-    canceled = transitions.cancel(execution.pk, reason)
-    execution.refresh_from_db()
-    return canceled
-
-
-#: Where a person pressed a button, as the recorded reason says it.
-IN_THE_ADMIN, THROUGH_THE_API = "in the admin", "through the API"
-
-
-def _who(user: Any) -> str:
-    return getattr(user, "get_username", lambda: "")() or "someone"
-
-
-def cancel_by(execution: Execution, user: Any, *, where: str, reason: str = "") -> bool:
-    """Cancel as a person: the recorded reason says who, where (``IN_THE_ADMIN``,
-    ``THROUGH_THE_API``) and why, "canceled by ops in the admin: customer called"."""
-    reason = " ".join(str(reason or "").split())
-    text = f"canceled by {_who(user)} {where}" + (f": {reason}" if reason else "")
-    return cancel_execution(execution, text)
-
-
-def resume_now(execution: Execution, user: Any = None, *, where: str = THROUGH_THE_API) -> Execution:
-    """End a waiting execution's pending wait now: the run goes on from where it is, in this same
-    execution (nothing already done runs again). A delay ends, a retry wait makes its next attempt
-    now, a wait_for times out now; an approval and a message held by its send window or a
-    frequency cap are refused (see ``resumability``). StateConflict when it cannot be resumed."""
-    with transaction.atomic():
-        locked = Execution.objects.select_for_update().select_related("version").get(pk=execution.pk)
-        wait = resumability(locked)
-        if wait.refusal:
-            raise StateConflict(wait.refusal, field="status")
-        fields: dict[str, Any] = {}
-        if wait.kind == "wait_for":
-            cursor = locked.cursor
-            cursor[-1]["wait"]["until"] = clock.now().isoformat()  # the wait's timeout is now
-            fields["cursor"] = cursor
-        reason = f"resumed now by {_who(user)} {where}: {wait.text}"
-        if not transitions.wake_now(locked.pk, locked.wait_token, reason=reason, **fields):
-            raise StateConflict("the execution changed meanwhile; reload it", field="status")
-        enqueue(RESUME_EXECUTION, locked.pk, locked.wait_token)  # the wake-up's own token: claimed once
-    execution.refresh_from_db()
-    return execution
 
 
 def versions_referencing_secret(name: str) -> list[str]:

@@ -13,7 +13,9 @@ class VersionState(models.TextChoices):
 class ExecutionStatus(models.TextChoices):
     RUNNING = "running", "Running"
     WAITING = "waiting", "Waiting"
-    SUCCEEDED = "succeeded", "Succeeded"
+    # "Completed", not "Succeeded": a run that went on past a declined payment completes its
+    # steps without collecting anything, and an operator reads "succeeded" as "paid".
+    SUCCEEDED = "succeeded", "Completed"
     FAILED = "failed", "Failed"
     CANCELED = "canceled", "Canceled"
 
@@ -36,6 +38,12 @@ EXECUTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
 def sources_of(target: str) -> list[str]:
     """The statuses from which an execution may move to ``target``."""
     return [source for source, targets in EXECUTION_TRANSITIONS.items() if target in targets]
+
+
+class Where(models.TextChoices):
+    """Where a person pressed a run's button (cancel, resume now), as the recorded reason says it."""
+    ADMIN = "admin", "in the admin"
+    API = "api", "through the API"
 
 
 class StepRunStatus(models.TextChoices):

@@ -240,5 +240,5 @@ class DecisionIn(StrictSerializer):
 class CancelIn(StrictSerializer):
     """``POST executions/{id}/cancel/``."""
 
-    reason = StrictCharField(required=False, default="", allow_blank=True, max_length=400,
-                             help_text='Why: recorded as "canceled by <user> through the API: <reason>".')
+    reason = StrictCharField(allow_blank=True, max_length=400, help_text=(
+        'Why (required, not blank): recorded as "canceled by <user> through the API: <reason>".'))

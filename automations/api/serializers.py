@@ -16,9 +16,9 @@ from automations.models import (ApprovalRequest, Automation, AutomationVersion, 
 from automations.revisions import current_revision
 from automations.secrets import mask_config, mask_definition
 from automations import money
-from automations.services import live_executions, resumability
+from automations.services import live_executions, new_run, resumability
 from automations.status import ExecutionStatus, TriggerType
-from automations.step_log import ending, step_states
+from automations.step_log import attempt_labels, ending, step_states
 from billing_events.models import Event
 
 
@@ -111,12 +111,20 @@ class VersionDetailSerializer(VersionSerializer):
 
 class StepRunSerializer(serializers.ModelSerializer):
     input = serializers.SerializerMethodField()
+    label = serializers.SerializerMethodField()
 
     class Meta:
         model = StepRun
-        fields = ["step_key", "step_type", "action", "loop_index", "attempt", "status", "started_at", "finished_at",
-                  "input", "output", "error"]
+        fields = ["step_key", "step_type", "action", "loop_index", "attempt", "status", "label", "started_at",
+                  "finished_at", "input", "output", "error"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(help_text=(
+        "The attempt's status in words, such as 'Declined — continued: Your card was declined (card_declined)' "
+        "for a payment declined while the run went on past it.")))
+    def get_label(self, run: StepRun) -> str:
+        # the execution's serializer puts every attempt's label in the context, computed once
+        return self.context.get("step_labels", {}).get(run.pk) or run.get_status_display()
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_input(self, run: StepRun) -> dict[str, Any] | None:
@@ -141,14 +149,17 @@ class ExecutionSerializer(serializers.ModelSerializer):
 
 class StepStateSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="succeeded, failed, running, waiting, retrying, interrupted or canceled")
-    label = serializers.CharField(help_text="As a person reads it, such as 'waiting until 2026-11-23 10:00 UTC'.")
+    label = serializers.CharField(help_text="As a person reads it, such as 'Waiting until 2026-11-23 10:00 UTC' or "
+                                            "'Declined — continued: Your card was declined (card_declined)'.")
     attempts = serializers.IntegerField()
     runs = serializers.IntegerField(help_text="Rows in the step log (attempts, and loop items).")
 
 
 class EndingSerializer(serializers.Serializer):
     status = serializers.CharField()
-    label = serializers.CharField(help_text="The status with the reason, such as 'canceled: exit_on: invoice.paid ...'.")
+    label = serializers.CharField(help_text=(
+        "How it ended in words, such as 'Ended when invoice.paid arrived for inv_2001 (event evt_1)' or "
+        "'Completed all its steps, but step retry was declined: …, and the run went on without it'."))
     at = serializers.DateTimeField(allow_null=True)
 
 
@@ -192,6 +203,20 @@ class ResumeNowSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="What the run waits for: delay, retry, wait_for, approval or held_message.")
     text = serializers.CharField(help_text="What resuming now does, or why it may not.")
     effects = serializers.ListField(child=serializers.CharField(), help_text="The money it then moves, in words.")
+    title = serializers.CharField(help_text="The confirmation's question in this wait's words ('Skip the wait at "
+                                            "step wait_3d?', 'Retry step charge now?'); empty when refused.")
+    action = serializers.CharField(help_text="The confirming button's words ('Skip the wait and go on now').")
+
+
+class NewRunSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    version = serializers.IntegerField(help_text="The active version the new run would run.")
+    text = serializers.CharField(help_text=(
+        "What it does in one sentence, such as 'This starts a new run of Payment dunning (version 1) from the "
+        "same event (payment.failed evt_1): it may charge INV-2026-0042 1,250.00 USD again and send 3 emails. "
+        "…', or why it may not start now."))
+    effects = serializers.ListField(child=serializers.CharField(), help_text="The money it may move, in words.")
+    messages = serializers.ListField(child=serializers.CharField(), help_text="The messages it may send ('3 emails').")
 
 
 class ExecutionDetailSerializer(ExecutionSerializer):
@@ -202,11 +227,25 @@ class ExecutionDetailSerializer(ExecutionSerializer):
                                                 help_text="The run's approval requests, the latest first.")
     resume_now = serializers.SerializerMethodField()
     retry_effects = serializers.SerializerMethodField()
+    new_run = serializers.SerializerMethodField()
 
     class Meta(ExecutionSerializer.Meta):
         fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps", "step_states", "ending",
-                  "approvals", "resume_now", "retry_effects"]
+                  "approvals", "resume_now", "retry_effects", "new_run"]
         read_only_fields = fields
+
+    def to_representation(self, execution: Execution) -> dict[str, Any]:
+        runs = list(execution.step_runs.order_by("started_at", "pk"))
+        self.context["step_labels"] = attempt_labels(execution, runs)
+        return super().to_representation(execution)
+
+    @extend_schema_field(NewRunSerializer(allow_null=True, help_text=(
+        "What starting a new run of the automation's active version with this run's data (POST "
+        "automations/{id}/run/) would do: the money it may move and the messages it may send, or why it may "
+        "not start now. Null when the automation has no active version.")))
+    def get_new_run(self, execution: Execution) -> dict[str, Any] | None:
+        preview = new_run(execution)
+        return preview.as_dict() if preview else None
 
     @extend_schema_field(ResumeNowSerializer(allow_null=True, help_text=(
         "For a waiting execution: whether resume-now/ may end its wait, what that does, and the money "
@@ -224,7 +263,8 @@ class ExecutionDetailSerializer(ExecutionSerializer):
                                                help_text="Each step that ran, by key (the run view's states)."))
     def get_step_states(self, execution: Execution) -> dict[str, Any]:
         runs = list(execution.step_runs.order_by("started_at", "pk"))
-        return {key: state.as_dict() for key, state in step_states(execution, runs).items()}
+        states = step_states(execution, runs, self.context.get("step_labels"))
+        return {key: state.as_dict() for key, state in states.items()}
 
     @extend_schema_field(EndingSerializer(allow_null=True, help_text="How a finished execution ended."))
     def get_ending(self, execution: Execution) -> dict[str, Any] | None:

@@ -383,19 +383,22 @@ class ExecutionViewSet(APIPolicy, viewsets.ReadOnlyModelViewSet):
     @document(request=inputs.CancelIn, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        """Cancel a running or waiting execution, with an optional ``reason`` recorded with who did it."""
-        body = _valid(inputs.CancelIn, request)
+        """Cancel a running or waiting execution, saying why: the ``reason`` is recorded with who did
+        it and that it was done through the API. 409 for a run that has already ended."""
         execution = self.get_object()
+        body = _valid(inputs.CancelIn, request)
         if not services.cancel_by(execution, request.user, where=services.THROUGH_THE_API, reason=body["reason"]):
-            raise StateConflict(f"the execution has already ended ({execution.status})", field="status")
+            raise StateConflict(f"the execution has already ended ({execution.get_status_display().lower()})",
+                                field="status")
         return Response(s.ExecutionDetailSerializer(execution).data)
 
     @document(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"], url_path="resume-now")
     def resume_now(self, request: Request, pk: str | None = None) -> Response:
         """End a waiting execution's pending wait now: the same run goes on from where it is (a
-        delay ends, a retry wait attempts again, a wait_for times out). 409 for a run that is not
-        waiting, waits for an approval, or holds a message for its send window."""
+        delay is skipped, a failed step's next attempt runs now, a wait_for ends as if it timed
+        out). 409 for a run that is not waiting, waits for an approval, or holds a message for its
+        send window."""
         execution = services.resume_now(self.get_object(), request.user, where=services.THROUGH_THE_API)
         return Response(s.ExecutionDetailSerializer(execution).data)
 

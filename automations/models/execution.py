@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from automations.status import ExecutionStatus, StepRunStatus
+from automations.status import ExecutionStatus, StepRunStatus, Where
 
 
 class Execution(models.Model):
@@ -38,6 +38,12 @@ class Execution(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     status_reason = models.CharField(max_length=500, blank=True)
+    # A person's cancellation, as the run page says it: "Canceled by alice in the admin: customer
+    # paid by bank transfer" (status_reason keeps the same words for lists and the API).
+    canceled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    canceled_in = models.CharField(max_length=10, choices=Where.choices, blank=True)
+    cancel_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     started_at = models.DateTimeField()

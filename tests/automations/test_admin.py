@@ -116,7 +116,7 @@ def test_execution_page_shows_the_run_view_and_the_step_log(admin, dunning, engi
     assert "payment.failed (evt_admin)" in body and 'id="ab-run"' in body and "automations/builder/run.js" in body
     assert "gentle" in body and "We couldn&#x27;t process your payment for INV-2026-0042" in body
     # The delay the run waits in says so, with when it ends.
-    assert "<td>wait_3d</td>" in body and "waiting until 2026-11-23 10:00 UTC" in body
+    assert '<code class="ab-key">wait_3d</code>' in body and "waiting until 2026-11-23 10:00 UTC" in body
     assert "Raw data (trigger, data, step outputs, cursor)" in body
     assert "script-src 'self'" in response["Content-Security-Policy"]
     listing = admin.get(reverse("admin:automations_execution_changelist") + "?status__exact=waiting")
@@ -129,7 +129,7 @@ def test_a_canceled_execution_log_ends_with_the_cancellation(admin, dunning, eng
     services.cancel_execution(execution, "canceled by ops: customer called")
     body = admin.get(reverse("admin:automations_execution_change", args=[execution.pk])).content.decode()
     log = body[body.index("Step log"):]
-    assert log.index("<td>wait_3d</td>") < log.index("canceled: canceled by ops: customer called")
+    assert log.index('<code class="ab-key">wait_3d</code>') < log.index("Canceled by ops: customer called")
     assert "waiting until" not in log
 
 
@@ -164,13 +164,27 @@ def test_cancel_from_the_list_needs_the_change_permission(client, django_user_mo
     assert execution.status == "waiting"
 
 
-def test_cancel_executions_from_the_list(admin, dunning, engine):
+def test_cancel_executions_from_the_list_asks_for_a_reason_first(admin, dunning, engine):
     engine.emit("payment.failed", sample("payment.failed"), id="evt_admin")
     execution = Execution.objects.get()
-    admin.post(reverse("admin:automations_execution_changelist"),
-               {"action": "cancel_selected", "_selected_action": [execution.pk]})
+    url = reverse("admin:automations_execution_changelist")
+    asked = admin.post(url, {"action": "cancel_selected", "_selected_action": [execution.pk]})
+    body = asked.content.decode()
+    assert asked.status_code == 200 and "Cancel 1 execution?" in body and "Reason (recorded with your name)" in body
+    assert Execution.objects.get().status == "waiting", "nothing is canceled before the reason is given"
+
+    empty = admin.post(url, {"action": "cancel_selected", "_selected_action": [execution.pk], "confirm": "yes",
+                             "reason": "  "}).content.decode()
+    error = "Say why these runs are canceled: the reason is recorded with your name."
+    assert error in empty and empty.index(error) < empty.index('name="reason"'), "the error stands beside the field"
+    assert Execution.objects.get().status == "waiting"
+
+    admin.post(url, {"action": "cancel_selected", "_selected_action": [execution.pk], "confirm": "yes",
+                     "reason": "duplicate of run 7"})
     execution.refresh_from_db()
-    assert execution.status == "canceled" and execution.status_reason == "canceled by admin in the admin"
+    assert execution.status == "canceled"
+    assert execution.status_reason == "canceled by admin in the admin: duplicate of run 7"
+    assert (execution.canceled_by.get_username(), execution.canceled_in) == ("admin", "admin")
 
 
 def test_the_run_view_cancels_with_a_reason_recorded_as_done_in_the_admin(admin, dunning, engine):
@@ -194,7 +208,7 @@ def test_the_run_view_resumes_a_waiting_run_in_the_admin(admin, dunning, engine)
                               content_type="application/json")
     assert response.status_code == 200
     execution.refresh_from_db()
-    assert execution.status_reason.startswith("resumed now by admin in the admin: the delay at step wait_3d ends now")
+    assert execution.status_reason.startswith("resumed now by admin in the admin: the delay at step wait_3d is skipped")
     assert execution.step_runs.filter(step_key="retry").count() == 1 and Execution.objects.count() == 1
 
 

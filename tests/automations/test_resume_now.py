@@ -1,4 +1,6 @@
-"""Resume now: a waiting run's pending wait ends now and the same run goes on from where it is."""
+"""Resume now: a waiting run's pending wait ends now and the same run goes on from where it is,
+said exactly for each wait: a delay skipped (its next step runs for the first time, nothing "again"),
+a failed step's next attempt (its money moves again, with the attempt number), a wait_for ended."""
 from __future__ import annotations
 
 import pytest
@@ -22,8 +24,11 @@ def test_resume_now_ends_a_delay_and_goes_on_in_the_same_run(dunning, engine, ad
     execution = Execution.objects.get()
     assert execution.status == "waiting" and len(mail.outbox) == 1
     wait = services.resumability(execution)
-    assert wait.kind == "delay" and "the delay at step wait_3d ends now" in wait.text
-    assert wait.effects == ["Charges INV-2026-0042 1,250.00 USD again"]
+    assert wait.kind == "delay" and wait.text == (
+        "the delay at step wait_3d is skipped: the run goes on now at step still_unpaid, which has not run yet "
+        "(instead of at 2026-11-23 10:00 UTC)")
+    assert (wait.title, wait.action) == ("Skip the wait at step wait_3d?", "Skip the wait and go on now")
+    assert wait.effects == ["Charges INV-2026-0042 1,250.00 USD"], "the payment step has not run: not 'again'"
 
     engine.run(services.resume_now, execution, admin_user)
 
@@ -33,7 +38,7 @@ def test_resume_now_ends_a_delay_and_goes_on_in_the_same_run(dunning, engine, ad
     assert len(subjects) == len(set(subjects)), "the first email is not sent again"
     keys = [key for key, _ in _steps(execution)]
     assert keys[:4] == ["gentle", "wait_3d", "still_unpaid", "retry"] and keys.count("gentle") == 1
-    assert execution.status_reason.startswith("resumed now by admin through the API: the delay at step wait_3d")
+    assert execution.status_reason.startswith("resumed now by admin through the API: the delay at step wait_3d is skipped")
 
 
 def test_the_queued_wake_up_and_resume_now_run_the_step_once(dunning, engine, admin_user):
@@ -72,8 +77,11 @@ def test_a_retry_wait_makes_its_next_attempt_now(engine, admin_user):
     execution = Execution.objects.get()
     assert execution.status == "waiting" and _steps(execution) == [("charge", "failed")]
     wait = services.resumability(execution)
-    assert wait.kind == "retry" and wait.text.startswith("step charge makes its next attempt now")
-    assert wait.effects == ["Charges INV-2026-0042 1,250.00 USD again"]
+    assert wait.kind == "retry" and wait.text == (
+        "step charge failed at its attempt 1 and would try again at 2026-11-20 11:00 UTC: its attempt 2 runs now "
+        "instead")
+    assert (wait.title, wait.action) == ("Retry step charge now?", "Retry step charge now")
+    assert wait.effects == ["Charges INV-2026-0042 1,250.00 USD again (attempt 2 of step charge)"]
     engine.run(services.resume_now, execution, admin_user)
     assert _steps(execution) == [("charge", "failed"), ("charge", "failed")]
     assert StepRun.objects.filter(execution=execution).order_by("pk").last().attempt == 2
@@ -88,7 +96,9 @@ def test_a_wait_for_times_out_now(engine, admin_user):
     engine.emit("invoice.overdue", sample("invoice.overdue"))
     execution = Execution.objects.get()
     wait = services.resumability(execution)
-    assert wait.kind == "wait_for" and "for invoice.paid times out now" in wait.text and wait.effects == []
+    assert wait.kind == "wait_for" and wait.effects == []
+    assert wait.text.startswith("the wait at step paid for invoice.paid ends now as if it had timed out")
+    assert wait.title == "Stop waiting for invoice.paid at step paid?"
     engine.run(services.resume_now, execution, admin_user, where=services.IN_THE_ADMIN)
     execution.refresh_from_db()
     assert execution.status == "succeeded"

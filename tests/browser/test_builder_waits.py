@@ -72,7 +72,7 @@ def test_an_approval_is_decided_on_the_run_view(page, operator):
     page.goto(f"/admin/automations/execution/{execution.pk}/change/")
     request = page.locator("[data-approval]")
     request.get_by_text("Write off invoice INV-2026-0042 ($1,250.00) for Acme Corp?").wait_for()
-    assert "waiting for a decision by automations.decide_approval" in card(page, "ask_finance").inner_text()
+    assert "waiting for a decision until 2026-11-27 10:00 UTC" in card(page, "ask_finance").inner_text()
     screenshot(page, "run-view-approval")
     request.get_by_label("comment").fill("customer went bust")
     request.get_by_role("button", name="Approve").click()

@@ -123,7 +123,7 @@ def test_the_detail_counts_live_runs_by_version_and_the_run_view_reads_step_stat
     assert "retry" not in detail["step_states"] and detail["ending"] is None
     services.cancel_execution(execution, "canceled by ops")
     detail = api.get(f"/api/executions/{execution.pk}/").json()
-    assert detail["ending"]["label"] == "canceled: canceled by ops"
+    assert detail["ending"]["label"] == "Canceled by ops"
     assert detail["step_states"]["wait_3d"] == {
         "status": "canceled", "label": "canceled while waiting (the wait would have ended 2026-11-23 10:00 UTC)",
         "attempts": 1, "runs": 1}

@@ -1,5 +1,5 @@
-"""The buttons that move money, through the API: resume-now/, what retry/ and approve/ would
-move (``retry_effects``, ``approve_effects``), and cancel/ with a reason."""
+"""The buttons that move money, through the API: resume-now/, what retry/, approve/ and a new run
+would move (``retry_effects``, ``approve_effects``, ``new_run``), and cancel/ with a reason, required."""
 from __future__ import annotations
 
 import pytest
@@ -16,9 +16,10 @@ def test_resume_now_goes_on_in_the_same_run_and_409s_once_it_is_not_waiting(api,
     execution = Execution.objects.get()
     detail = api.get(f"/api/executions/{execution.pk}/").json()
     assert detail["resume_now"] == {
-        "allowed": True, "kind": "delay", "effects": ["Charges INV-2026-0042 1,250.00 USD again"],
-        "text": "the delay at step wait_3d ends now (it would have ended 2026-11-23 10:00 UTC) and the run goes on "
-                "at step still_unpaid"}
+        "allowed": True, "kind": "delay", "effects": ["Charges INV-2026-0042 1,250.00 USD"],
+        "text": "the delay at step wait_3d is skipped: the run goes on now at step still_unpaid, which has not run "
+                "yet (instead of at 2026-11-23 10:00 UTC)",
+        "title": "Skip the wait at step wait_3d?", "action": "Skip the wait and go on now"}
     with engine._running():
         resumed = api.post(f"/api/executions/{execution.pk}/resume-now/")
     assert resumed.status_code == 200
@@ -56,7 +57,8 @@ def test_retry_effects_say_what_the_failed_step_charges(api, engine):
     execution = Execution.objects.get()
     detail = api.get(f"/api/executions/{execution.pk}/").json()
     assert detail["status"] == "failed" and detail["resume_now"] is None
-    assert detail["retry_effects"] == ["Charges INV-2026-0042 1,250.00 USD again", "Credits 50.00 USD on INV-2026-0042"]
+    assert detail["retry_effects"] == ["Charges INV-2026-0042 1,250.00 USD again (attempt 2 of step charge)",
+                                       "Credits 50.00 USD on INV-2026-0042"]
 
 
 def test_cancel_records_who_where_and_why(api, dunning, engine):
@@ -68,10 +70,27 @@ def test_cancel_records_who_where_and_why(api, dunning, engine):
     assert canceled.json()["status_reason"] == "canceled by ops through the API: customer called"
 
 
-def test_cancel_without_a_reason_still_says_who_and_where(api, dunning, engine):
+def test_cancel_without_a_reason_is_refused_naming_the_reason(api, dunning, engine):
     engine.emit("payment.failed", sample("payment.failed"))
     execution = Execution.objects.get()
-    assert api.post(f"/api/executions/{execution.pk}/cancel/").json()["status_reason"] == "canceled by ops through the API"
+    missing = api.post(f"/api/executions/{execution.pk}/cancel/", {}, format="json")
+    assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "reason"
+    blank = api.post(f"/api/executions/{execution.pk}/cancel/", {"reason": "   "}, format="json")
+    assert blank.status_code == 400 and blank.json()["errors"] == [
+        {"field": "reason", "message": "say why the run is canceled: the reason is recorded with your name"}]
+    execution.refresh_from_db()
+    assert execution.status == "waiting" and execution.canceled_in == ""
+
+
+def test_cancel_records_who_where_and_why_on_the_run(api, dunning, engine, django_user_model):
+    engine.emit("payment.failed", sample("payment.failed"))
+    execution = Execution.objects.get()
+    api.post(f"/api/executions/{execution.pk}/cancel/", {"reason": "paid by bank transfer"}, format="json")
+    execution.refresh_from_db()
+    assert (execution.canceled_by.get_username(), execution.canceled_in, execution.cancel_reason) == (
+        "ops", "api", "paid by bank transfer")
+    detail = api.get(f"/api/executions/{execution.pk}/").json()
+    assert detail["ending"]["label"] == "Canceled by ops through the API: paid by bank transfer"
 
 
 def test_resume_now_needs_the_change_permission(stranger, dunning, engine):

@@ -112,11 +112,11 @@ def test_executions_list_filters_cancel_and_retry(api, live_dunning, engine, dja
     assert api.get("/api/executions/?started_after=2026-11-21T00:00:00Z").json()["count"] == 0
     assert api.get("/api/executions/?status=exploded").status_code == 400
     assert api.post(f"/api/executions/{execution.pk}/retry/").status_code == 409, "only failed ones"
-    canceled = api.post(f"/api/executions/{execution.pk}/cancel/")
+    canceled = api.post(f"/api/executions/{execution.pk}/cancel/", {"reason": "paid by wire"}, format="json")
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
-    assert api.post(f"/api/executions/{execution.pk}/cancel/").status_code == 409
+    assert api.post(f"/api/executions/{execution.pk}/cancel/", {"reason": "again"}, format="json").status_code == 409
     assert api.get("/api/executions/999/").status_code == 404
-    assert api.post("/api/executions/999/cancel/").status_code == 404
+    assert api.post("/api/executions/999/cancel/", {"reason": "gone"}, format="json").status_code == 404
 
 
 def test_retry_a_failed_execution_from_its_failed_step(api, engine, django_capture_on_commit_callbacks):

@@ -1,9 +1,10 @@
-// The run view: an execution drawn on its version's flow — each step's status (succeeded, failed,
-// waiting until …, not reached), the path taken, attempts with their input and output on click,
-// the pending wake-up and the cancel reason, the run's approval requests (approve or reject with a
-// comment); Resume now, Cancel (with a reason), Retry and Start a new run where permitted. A button
-// that moves money asks first and says what it moves, in the server's words (``retry_effects``,
-// ``approve_effects``, ``resume_now.effects``): the page only shows them.
+// The run view: an execution drawn on its version's flow — each step's status in words (succeeded,
+// "declined — continued: …", waiting until …, not reached), the path taken, attempts with their
+// input and output on click, the pending wake-up and the cancel reason, the run's approval requests
+// (approve or reject with a comment); Resume now, Cancel (with a reason, required), Retry and Start a
+// new run where permitted. A button that moves money or sends messages asks first and says what, in
+// the server's words (``retry_effects``, ``approve_effects``, ``resume_now``, ``new_run``): the page
+// only shows them.
 
 import { Api } from "./ui/api.js";
 import { announce, formatTime, h, pretty } from "./ui/dom.js";
@@ -14,8 +15,10 @@ const root = document.getElementById("ab-run");
 const api = new Api(config.apiRoot, config.csrfToken);
 const state = { execution: null, definition: null, automation: null, actions: {}, selected: null };
 
-const STATUS_LABELS = { succeeded: "succeeded", failed: "failed", running: "running", waiting: "waiting",
-                        retrying: "retrying", interrupted: "interrupted" };
+/** An approval request's status, and what its timeout decides, as people say them. */
+const APPROVAL_STATUS = { pending: "Waiting for a decision", approved: "Approved", rejected: "Rejected",
+                          timed_out: "Timed out", canceled: "Canceled (the run ended first)" };
+const ON_TIMEOUT = { approved: "it is approved", rejected: "it is rejected" };
 
 function decorate(key) {
   const execution = state.execution;
@@ -25,7 +28,7 @@ function decorate(key) {
   if (!known) return { status: "not-reached", label: "not reached" };
   const detail = [known.attempts > 1 ? `${known.attempts} attempts` : "", known.runs > known.attempts ? `${known.runs} runs` : ""]
     .filter(Boolean).join(", ");
-  return { status: STATUS_LABELS[known.status] || known.status, label: known.label, detail };
+  return { status: known.status, label: known.label, detail };
 }
 
 function branchTaken(key, slot) {
@@ -44,18 +47,20 @@ function details(key) {
             h("pre", { class: "ab-pre" }, pretty(key === "trigger" ? state.execution.trigger : state.definition.conditions || {}))];
   }
   const runs = attemptsOf(key);
-  if (!runs.length) return [h("h3", {}, key), h("p", { class: "ab-help" }, "Not reached in this run.")];
-  return [h("h3", {}, key), h("ol", { class: "ab-attempts" }, runs.map((run) => h("li", { class: `ab-attempt ab-attempt--${run.status}` },
-    h("p", {}, h("strong", {}, `Attempt ${run.attempt}${run.loop_index ? ` (item ${run.loop_index})` : ""}: ${run.status}`),
+  const heading = h("h3", {}, "Step ", h("code", { class: "ab-key" }, key));
+  if (!runs.length) return [heading, h("p", { class: "ab-help" }, "Not reached in this run.")];
+  return [heading, h("ol", { class: "ab-attempts" }, runs.map((run) => h("li", { class: `ab-attempt ab-attempt--${run.status}` },
+    h("p", {}, h("strong", {}, `Attempt ${run.attempt}${run.loop_index ? ` (item ${run.loop_index})` : ""}: ${run.label}`),
       ` · ${formatTime(run.started_at)}${run.finished_at ? ` → ${formatTime(run.finished_at)}` : ""}`),
     run.error ? h("p", { class: "ab-test-error" }, run.error) : null,
     run.input ? h("details", {}, h("summary", {}, "Input"), h("pre", { class: "ab-pre" }, pretty(run.input))) : null,
     run.output ? h("details", { open: true }, h("summary", {}, "Output"), h("pre", { class: "ab-pre" }, pretty(run.output))) : null)))];
 }
 
-/** Ask first (a native modal dialog): what the button will do, in words; ``extra`` is a field the
- * answer carries (the cancel reason), read when the action is confirmed. */
-function confirmed(title, text, action, { effects = [], extra = null } = {}) {
+/** Ask first (a native modal dialog): what the button will do, in words, the money it moves under
+ * ``effectsTitle`` and the messages it sends. ``field`` is a form field the answer carries (the cancel
+ * reason): ``check()`` says what is wrong with it, shown beside it while the dialog stays open. */
+function confirmed(title, text, action, { effects = [], effectsTitle = "This moves money:", field = null, check = null } = {}) {
   return new Promise((resolve) => {
     const dialog = h("dialog", { class: "ab-dialog", "aria-labelledby": "ab-run-dialog-title" });
     const done = (answer) => {
@@ -63,12 +68,25 @@ function confirmed(title, text, action, { effects = [], extra = null } = {}) {
       dialog.remove();
       resolve(answer);
     };
+    const confirm = () => {
+      const problem = check ? check() : "";
+      if (!problem) {
+        done(true);
+        return;
+      }
+      const input = field.querySelector("textarea, input");
+      const error = field.querySelector(".ab-field-error");
+      error.textContent = problem;
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", error.id);
+      input.focus();
+    };
     dialog.append(...[h("h2", { id: "ab-run-dialog-title" }, title), h("p", {}, text),
-      effects.length ? h("div", { class: "ab-money" }, h("p", {}, h("strong", {}, "This moves money:")),
+      effects.length ? h("div", { class: "ab-money" }, h("p", {}, h("strong", {}, effectsTitle)),
         h("ul", {}, effects.map((effect) => h("li", {}, effect)))) : null,
-      extra,
+      field,
       h("div", { class: "ab-popover-buttons" },
-        h("button", { type: "button", class: "button default", onclick: () => done(true) }, action),
+        h("button", { type: "button", class: "button default", onclick: confirm }, action),
         h("button", { type: "button", class: "ab-link-button", onclick: () => done(false) }, "Keep it as it is"))]
       .filter(Boolean));
     dialog.addEventListener("cancel", () => done(false));
@@ -94,46 +112,67 @@ async function act(label, path, body) {
 
 const capital = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 
+function resumeButton(execution, resume) {
+  return h("button", { type: "button", class: "button", onclick: async () => {
+    if (await confirmed(resume.title || `Resume execution #${execution.id} now?`,
+      `${capital(resume.text)}. It happens in this same run: the steps it has already done are not repeated.`,
+      resume.action || "Resume now", { effects: resume.effects })) {
+      await act("Resume now", config.actions.resume_now);
+    }
+  } }, "Resume now");
+}
+
+function cancelButton(execution) {
+  return h("button", { type: "button", class: "button", onclick: async () => {
+    const reason = h("textarea", { id: "ab-cancel-reason", rows: 2, maxlength: 400, "aria-required": "true" });
+    const field = h("div", { class: "ab-field" },
+      h("label", { for: "ab-cancel-reason" }, "Reason (required, recorded with your name)"), reason,
+      h("p", { class: "ab-field-error", id: "ab-cancel-reason-error", "aria-live": "polite" }));
+    const check = () => (reason.value.trim() ? "" : "Say why the run is canceled: the reason is recorded with your name.");
+    if (await confirmed(`Cancel execution #${execution.id}?`, "Its remaining steps will not run; what it already did stays done.",
+      "Cancel the execution", { field, check })) {
+      await act("Cancel", config.actions.cancel, { reason: reason.value });
+    }
+  } }, "Cancel execution");
+}
+
+function retryButton(execution) {
+  return h("button", { type: "button", class: "button", onclick: async () => {
+    const effects = execution.retry_effects || [];
+    const text = "The failed step makes its next attempt now, in this same run, and the run goes on from it"
+      + (effects.length ? "." : "; it moves no money before its next wait.");
+    if (await confirmed(`Retry execution #${execution.id} from the failed step?`, text, "Retry from the failed step", { effects })) {
+      await act("Retry", `executions/${execution.id}/retry/`);
+    }
+  } }, "Retry from the failed step");
+}
+
+function newRunButton(execution, automation, preview) {
+  return h("button", {
+    type: "button", class: "button", title: "Start a new execution of the active version with this run's data",
+    onclick: async () => {
+      if (await confirmed(`Start a new run of ${automation.name}?`, preview.text, "Start a new run",
+        { effects: preview.effects, effectsTitle: "It may move money:" })) {
+        await act("Start a new run", `automations/${automation.id}/run/`, { data: execution.data });
+      }
+    },
+  }, "Start a new run");
+}
+
 function buttons() {
   const { execution, automation } = state;
   const live = execution.status === "running" || execution.status === "waiting";
   const perms = config.permissions;
   const resume = execution.resume_now;
+  const preview = execution.new_run;
+  const startable = perms.runExecution && automation?.status === "active" && preview;
   return h("div", { class: "ab-run-actions", role: "group", "aria-label": "Execution actions" },
-    resume && perms.changeExecution && resume.allowed ? h("button", { type: "button", class: "button", onclick: async () => {
-      if (await confirmed(`Resume execution #${execution.id} now?`,
-        `${capital(resume.text)}, in this same run: nothing it has already done runs again.`, "Resume now",
-        { effects: resume.effects })) {
-        await act("Resume now", config.actions.resume_now);
-      }
-    } }, "Resume now") : null,
-    live && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: async () => {
-      const reason = h("textarea", { id: "ab-cancel-reason", rows: 2, maxlength: 400 });
-      const field = h("div", { class: "ab-field" }, h("label", { for: "ab-cancel-reason" }, "Reason (recorded with your name)"), reason);
-      if (await confirmed(`Cancel execution #${execution.id}?`, "Its remaining steps will not run; what it already did stays done.",
-        "Cancel the execution", { extra: field })) {
-        await act("Cancel", config.actions.cancel, { reason: reason.value });
-      }
-    } }, "Cancel execution") : null,
-    execution.status === "failed" && perms.changeExecution ? h("button", { type: "button", class: "button", onclick: async () => {
-      const effects = execution.retry_effects || [];
-      const text = effects.length ? "The failed step runs again now, in this same run, and the run goes on from it."
-        : "The failed step runs again now, in this same run, and the run goes on from it; it moves no money before its next wait.";
-      if (await confirmed(`Retry execution #${execution.id} from the failed step?`, text, "Retry from the failed step", { effects })) {
-        await act("Retry", `executions/${execution.id}/retry/`);
-      }
-    } }, "Retry from the failed step") : null,
-    perms.runExecution && automation?.status === "active" ? h("button", {
-      type: "button", class: "button", title: "Start a new execution of the active version with this run's data",
-      onclick: async () => {
-        const text = `A new execution of ${automation.name} (version ${automation.active_version}) starts from its first step `
-          + "with this execution's data: its emails are sent and its payments tried again. This execution is not changed.";
-        if (await confirmed("Start a new run now?", text, "Start a new run")) {
-          await act("Start a new run", `automations/${automation.id}/run/`, { data: execution.data });
-        }
-      },
-    }, "Start a new run") : null,
-    resume && perms.changeExecution && !resume.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Resume now: ${resume.text}.`) : null);
+    resume && perms.changeExecution && resume.allowed ? resumeButton(execution, resume) : null,
+    live && perms.changeExecution ? cancelButton(execution) : null,
+    execution.status === "failed" && perms.changeExecution ? retryButton(execution) : null,
+    startable && preview.allowed ? newRunButton(execution, automation, preview) : null,
+    resume && perms.changeExecution && !resume.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Resume now: ${resume.text}.`) : null,
+    startable && !preview.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Start a new run: not now, ${preview.text}.`) : null);
 }
 
 /** The run's approval requests: what is asked, about whom, and the decision (or its buttons). */
@@ -153,22 +192,25 @@ function approvals() {
       const decide = async (verb) => {
         const effects = verb === "approve" ? request.approve_effects || [] : [];
         if (effects.length && !await confirmed(`Approve: ${request.ask}`,
-          "The run goes on at once with the approval and takes its approved way.", "Approve", { effects })) return;
+          "The run goes on at once with the approval and takes its approved way.", "Approve and move the money", { effects })) return;
         await act(verb === "approve" ? "Approve" : "Reject", `approvals/${request.id}/${verb}/`, { comment: comment.value });
       };
       const open = request.status === "pending" && state.execution.status === "waiting";
+      const decided = `${APPROVAL_STATUS[request.status] || request.status}${request.decided_by ? ` by ${request.decided_by}` : ""}`;
       return h("li", { class: `ab-approval ab-approval--${request.status}`, "data-approval": request.id },
-        h("p", {}, h("strong", {}, request.ask), ` (${request.step_key}) · ${about(request.details || {})}`),
+        h("p", {}, h("strong", {}, request.ask), " · step ", h("code", { class: "ab-key" }, request.step_key),
+          about(request.details || {}) ? ` · ${about(request.details || {})}` : ""),
         open
           ? (config.permissions.decideApproval
             ? h("div", { class: "ab-approval-decide" },
-              h("label", { for: `ab-approval-comment-${request.id}` }, "comment"), comment,
+              h("label", { for: `ab-approval-comment-${request.id}` }, "Comment"), comment,
+              (request.approve_effects || []).length ? h("p", { class: "ab-help" }, `Approving moves money: ${request.approve_effects.join("; ")}.`) : null,
               h("div", { class: "ab-popover-buttons" },
                 h("button", { type: "button", class: "button default", onclick: () => decide("approve") }, "Approve"),
                 h("button", { type: "button", class: "button", onclick: () => decide("reject") }, "Reject")),
-              request.expires_at ? h("p", { class: "ab-help" }, `Without a decision by ${formatTime(request.expires_at)}: ${request.on_timeout || "timed out"}.`) : null)
-            : h("p", { class: "ab-help" }, "Waiting for a decision by a user with automations.decide_approval."))
-          : h("p", {}, `${request.status}${request.decided_by ? ` by ${request.decided_by}` : ""}${request.comment ? `: ${request.comment}` : ""}`));
+              request.expires_at ? h("p", { class: "ab-help" }, `Without a decision by ${formatTime(request.expires_at)}, ${ON_TIMEOUT[request.on_timeout] || "it times out"}.`) : null)
+            : h("p", { class: "ab-help" }, "Waiting for a decision by someone allowed to decide approvals."))
+          : h("p", {}, `${decided}${request.comment ? `: ${request.comment}` : ""}`));
     })));
 }
 
@@ -183,7 +225,7 @@ function draw() {
     ? `Waiting for a decision${execution.wake_at ? ` (at the latest until ${formatTime(execution.wake_at)})` : ""}.`
     : execution.status === "waiting" && execution.wake_at
     ? `Waiting: the next step runs at ${formatTime(execution.wake_at)}.`
-    : execution.ending ? `Ended ${execution.ending.label}.` : `Status: ${execution.status}.`;
+    : execution.ending ? `${execution.ending.label}.` : "Running now.";
   const flow = renderFlow(state.definition, view);
   root.replaceChildren(
     h("div", { class: "ab-run-head" }, h("p", { class: `ab-run-summary ab-status--${execution.status}` }, summary), buttons(),
