@@ -4,19 +4,28 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from billing_events.models import CreditNote, Customer, Event, Invoice, Payment, Subscription, UsageRecord
 
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("id", "type", "occurred_at", "received_at", "dispatched_at")
+    list_display = ("id", "type", "occurred_at", "received_at", "handled_at")
     list_filter = ("type",)
     search_fields = ("id",)
     date_hierarchy = "occurred_at"
-    readonly_fields = ("id", "type", "occurred_at", "received_at", "dispatched_at", "payload")
-    exclude = ("data",)
+    readonly_fields = ("id", "type", "occurred_at", "received_at", "handled_at", "payload")
+    fieldsets = [
+        (None, {"fields": ("id", "type", "occurred_at", "received_at", "handled_at")}),
+        ("What it says", {"fields": ("payload",)}),
+    ]
+
+    @admin.display(description="handed to its listeners", ordering="dispatched_at")
+    def handled_at(self, event: Event) -> str:
+        return date_format(localtime(event.dispatched_at), "DATETIME_FORMAT") if event.dispatched_at else "not yet"
 
     @admin.display(description="data")
     def payload(self, event: Event) -> str:

@@ -10,6 +10,7 @@ from automations.models.messages import MessageLock, SentMessage
 from automations.models.scan import DerivedScan
 from automations.models.schedule_slot import ScheduleState
 from automations.models.secret import Secret
+from automations.models.skipped_start import SkippedStart, SkipReason
 from automations.models.steps import Step
 from automations.models.approval import ApprovalRequest, ApprovalStatus
 from automations.models.waits import EventWaiter, WaitRule
@@ -30,6 +31,8 @@ __all__ = [
     "ScheduleState",
     "Secret",
     "SentMessage",
+    "SkipReason",
+    "SkippedStart",
     "Step",
     "StepRun",
     "Task",

@@ -6,8 +6,9 @@ from typing import Any
 
 from automations import clock
 from automations.engine.start import start_if_entered
-from automations.models import Automation, Execution
+from automations.models import Automation, Execution, SkippedStart
 from automations.status import ExecutionStatus
+from automations.triggers import skips
 from automations.triggers.exits import exit_executions
 from automations.engine.waits import wake_waiters
 from billing_events.models import Event
@@ -16,8 +17,9 @@ logger = logging.getLogger("automations")
 
 
 def listening_automations(event_type: str):
-    """Active, unpaused automations whose trigger is ``event_type`` (an indexed lookup)."""
-    return (Automation.objects.filter(trigger_event=event_type, is_paused=False, active_version__isnull=False)
+    """Active automations whose trigger is ``event_type``, paused ones too (an indexed lookup):
+    a paused one starts nothing, and the event records that it did not."""
+    return (Automation.objects.filter(trigger_event=event_type, active_version__isnull=False)
             .select_related("active_version"))
 
 
@@ -43,15 +45,24 @@ def dispatch(event_id: str, *, queue: bool = True) -> list[Execution]:
         return []
     exit_executions(event)  # first: an invoice.paid ends its dunning before anything else reacts
     wake_waiters(event)
-    started = []
+    started, skipped = [], []
     for automation in listening_automations(event.type):
         version = automation.active_version
+        if automation.is_paused:
+            skipped.append(skips.paused(event, automation))
+            continue
         if not trigger_matches(version.snapshot["trigger"], event):
+            skipped.append(skips.trigger_mismatch(event, automation, version.snapshot["trigger"]))
             continue
         trigger = {"type": "event", "event_id": event.id, "event_type": event.type,
                    "occurred_at": event.occurred_at.isoformat()}
         execution = start_if_entered(automation, version, trigger=trigger, data=event.data, event=event, queue=queue)
-        if execution is not None and execution.status == ExecutionStatus.WAITING:
+        if execution is None:
+            skipped.append(skips.not_started(event, automation, version, trigger))
+        elif execution.status == ExecutionStatus.WAITING:
             started.append(execution)
+    if any(skipped):
+        # once per event and automation: a dispatch run again (by the sweep) records nothing new
+        SkippedStart.objects.bulk_create([skip for skip in skipped if skip], ignore_conflicts=True)
     Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=clock.now())
     return started
