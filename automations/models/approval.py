@@ -44,4 +44,4 @@ class ApprovalRequest(models.Model):
         indexes = [models.Index(fields=["status", "created_at"], name="approval_status_idx")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.ask[:60]} ({self.status})"
+        return f"#{self.pk} {self.ask[:60]} ({self.get_status_display().lower()})"

@@ -208,8 +208,12 @@ def test_decided_on_its_admin_page(db, engine, client, finance, bystander):
     assert listing.status_code == 200 and b"Write off INV-2026-0042?" in listing.content
     page = client.get(f"/admin/automations/approvalrequest/{request.pk}/change/")
     assert page.status_code == 200 and b'name="decision"' in page.content
-    answer = engine.run(client.post, f"/admin/automations/approvalrequest/{request.pk}/change/",
-                        {"decision": "approved", "comment": "ok by finance"})
+    url = f"/admin/automations/approvalrequest/{request.pk}/change/"
+    effects = "Voids INV-2026-0042 (1,250.00 USD due)"
+    answer = engine.run(client.post, url, {"decision": "approved", "comment": "ok by finance", "shown_effects": effects})
+    assert answer.status_code == 200 and ApprovalRequest.objects.get().status == "pending", "one click moves no money"
+    answer = engine.run(client.post, url, {"decision": "approved", "comment": "ok by finance", "shown_effects": effects,
+                                           "confirm_money": "on"})
     assert answer.status_code == 302
     execution.refresh_from_db()
     assert execution.outputs["ask_finance"] == {"decision": "approved", "by": "fin", "comment": "ok by finance"}
