@@ -7,8 +7,8 @@ that waits (a delay, a wait_for, an approval) or stops it — on the run's curre
 read through the gateway as the steps themselves will read it. A branch is followed the way its
 condition goes on that data; after a money step its outcome is unknown, so both ways count. A
 step that has already been attempted in this run is said to act "again", with the attempt
-number; one that has not acts for the first time and is not. A new run (``new_run``) is walked to
-its end, past its waits, and also counts the messages it sends.
+number; one that has not acts for the first time and is not. A new run is walked to
+its end, past its waits (``whole_run``), and also counts the messages it sends.
 """
 from __future__ import annotations
 
@@ -56,14 +56,9 @@ class Effect:
     may: str
 
 
-def describe(step: dict[str, Any], scope: Scope, *, attempt: int = 1, again: bool = False) -> str | None:
+def describe(step: dict[str, Any], scope: Scope, *, attempt: int = 1, again: bool = False) -> Effect | None:
     """What the money action ``step`` does to the run's invoice now, or None for another step.
     ``attempt`` > 1: the step has been attempted in this run already; ``again``: an earlier run did it."""
-    effect = money_effect(step, scope, attempt=attempt, again=again)
-    return effect.text if effect else None
-
-
-def money_effect(step: dict[str, Any], scope: Scope, *, attempt: int = 1, again: bool = False) -> Effect | None:
     action = registry.get(step.get("action", ""))
     if step.get("type") != "action" or action is None or action.key not in MONEY_ACTIONS:
         return None
@@ -82,18 +77,18 @@ def money_effect(step: dict[str, Any], scope: Scope, *, attempt: int = 1, again:
     except ActionError:
         pass  # shown as written
     given = _amount(amount, currency) if amount not in (None, "") else None
+    repeat = " again" if again or attempt > 1 else ""
     if action.key == "retry_payment":
         method = config.get("payment_method")
-        rest = f"{name} {due or 'its amount due'}{{again}}" + (
+        rest = f"{name} {due or 'its amount due'}{repeat}" + (
             f" with payment method {method}" if method and method != "default" else "")
     elif action.key == "void_invoice":
-        rest = f"{name}{{again}}" + (f" ({due} due)" if due else "")
+        rest = f"{name}{repeat}" + (f" ({due} due)" if due else "")
     elif action.key == "create_credit_note":
-        rest = f"{given or due or 'the full amount'} on {name}{{again}}" + ("" if given else " (the full amount)")
+        rest = f"{given or due or 'the full amount'} on {name}{repeat}" + ("" if given else " (the full amount)")
     else:
-        rest = (f"{given} of the customer's credit balance to {name}{{again}}" if given
-                else f"the customer's credit balance to {name}{{again}}" + (f" (up to {due} due)" if due else ""))
-    rest = rest.format(again=" again" if again or attempt > 1 else "")
+        rest = (f"{given} of the customer's credit balance to {name}{repeat}" if given
+                else f"the customer's credit balance to {name}{repeat}" + (f" (up to {due} due)" if due else ""))
     said, may = VERBS[action.key]
     return Effect(f"{said} {rest}" + (f" (attempt {attempt} of step {step['key']})" if attempt > 1 else ""),
                   f"{may} {rest}")
@@ -131,8 +126,8 @@ class _Walk:
             if kind in WAITING_STEPS:
                 self.known = False
                 continue
-            effect = money_effect(step, self.scope, attempt=self.tried.get(step.get("key"), 0) + 1,
-                                  again=step.get("key") in self.reached)
+            effect = describe(step, self.scope, attempt=self.tried.get(step.get("key"), 0) + 1,
+                              again=step.get("key") in self.reached)
             if effect is not None:
                 if effect not in self.effects:
                     self.effects.append(effect)
@@ -206,8 +201,8 @@ def approve_effects(request: Any) -> list[str]:
 
 
 @dataclass
-class NewRun:
-    """What a new run of ``version`` from an earlier run's data may do, to its end."""
+class WholeRun:
+    """What a new run of a version from an earlier run's data may do, to its end."""
 
     effects: list[Effect]
     messages: list[str]
@@ -218,7 +213,7 @@ class NewRun:
         return [f"{count} {MESSAGE_NOUNS[channel][0 if count == 1 else 1]}" for channel, count in counts.items()]
 
 
-def new_run(version: AutomationVersion, earlier: Execution) -> NewRun:
+def whole_run(version: AutomationVersion, earlier: Execution) -> WholeRun:
     """The money ``version`` may move and the messages it may send in a new run from ``earlier``'s
     data, every way its branches may go: what ``earlier`` reached it does "again"."""
     now = clock.now()
@@ -226,4 +221,4 @@ def new_run(version: AutomationVersion, earlier: Execution) -> NewRun:
     reached = frozenset(earlier.step_runs.exclude(status=StepRunStatus.DEFERRED).values_list("step_key", flat=True))
     walk = _Walk(program_for(version), build_scope(run, now=now), reached=reached, whole_run=True)
     walk.steps(walk.program.definition["steps"])
-    return NewRun(walk.effects, walk.messages)
+    return WholeRun(walk.effects, walk.messages)

@@ -217,7 +217,7 @@ def new_run(execution: Execution) -> NewRun | None:
     refusal = _new_run_refusal(automation, version, execution)
     if refusal:
         return NewRun(version.number, "", refusal=refusal)
-    walked = money.new_run(version, execution)
+    walked = money.whole_run(version, execution)
     counts = walked.message_counts()
     doing = [effect.may for effect in walked.effects] + ([f"send {_and(counts)}"] if counts else [])
     what = f"it may {_and(doing)}" if doing else "it moves no money and sends no messages"

@@ -9,6 +9,7 @@
 import { Api } from "./ui/api.js";
 import { announce, formatTime, h, pretty } from "./ui/dom.js";
 import { renderFlow } from "./ui/flow.js";
+import { summarizeConditions } from "./state/summary.js";
 
 const config = JSON.parse(document.getElementById("ab-run-config").textContent);
 const root = document.getElementById("ab-run");
@@ -43,8 +44,16 @@ function attemptsOf(key) {
 function details(key) {
   if (!key) return h("p", { class: "ab-help" }, "Choose a step to see its attempts, with what went in and what came out.");
   if (key === "trigger" || key === "conditions") {
-    return [h("h3", {}, key === "trigger" ? "Trigger" : "Entry conditions"),
-            h("pre", { class: "ab-pre" }, pretty(key === "trigger" ? state.execution.trigger : state.definition.conditions || {}))];
+    const trigger = state.execution.trigger || {};
+    const conditions = state.definition.conditions;
+    const said = key === "conditions" ? (conditions ? `${summarizeConditions(conditions)}: they held when the run started.`
+      : "No entry conditions: every trigger starts a run.")
+      : trigger.type === "event" ? `Started by the event ${trigger.event_type} (${trigger.event_id}) at ${formatTime(state.execution.started_at)}.`
+      : trigger.type === "manual" ? `Started by hand by ${trigger.user || "a script"} at ${formatTime(state.execution.started_at)}.`
+      : `Started on schedule at ${formatTime(state.execution.started_at)}.`;
+    return [h("h3", {}, key === "trigger" ? "Trigger" : "Entry conditions"), h("p", {}, said),
+            h("details", {}, h("summary", {}, "As stored"),
+              h("pre", { class: "ab-pre" }, pretty(key === "trigger" ? trigger : state.definition.conditions || {})))];
   }
   const runs = attemptsOf(key);
   const heading = h("h3", {}, "Step ", h("code", { class: "ab-key" }, key));
