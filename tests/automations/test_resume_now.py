@@ -71,7 +71,8 @@ def test_a_retry_wait_makes_its_next_attempt_now(engine, admin_user):
     automation = services.create_automation({"name": "Charge", "trigger": {"type": "event", "event": "payment.failed"},
                                              "steps": [{"key": "charge", "type": "action", "action": "retry_payment",
                                                         "config": {}, "retry": {"max_attempts": 3,
-                                                                                "initial_interval": "1h"}}]})
+                                                                                "initial_interval": "1h",
+                                                                                "max_interval": "1h"}}]})
     services.activate(automation)
     engine.emit("payment.failed", sample("payment.failed"))
     execution = Execution.objects.get()

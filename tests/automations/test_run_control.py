@@ -48,9 +48,10 @@ def test_a_new_run_names_the_money_it_charges_again_and_every_message_any_way_ma
 def test_a_new_run_that_moves_nothing_says_so(engine):
     automation_of([TASK])
     engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
-    preview = services.new_run(Execution.objects.get())
-    assert preview.text.endswith(": it moves no money and sends no messages. It starts from the first step; run #1 "
-                                 "is not changed.") and preview.effects == []
+    earlier = Execution.objects.get()
+    preview = services.new_run(earlier)
+    assert preview.text.endswith(": it moves no money and sends no messages. It starts from the first step; "
+                                 f"run #{earlier.pk} is not changed.") and preview.effects == []
 
 
 def test_a_new_run_may_not_start_while_paused_or_once_ran(engine):

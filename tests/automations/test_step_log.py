@@ -53,7 +53,7 @@ def test_a_declined_attempt_tried_again_says_so_and_the_waiting_one_says_when(en
     from datetime import timedelta
 
     execution = run_of(engine, [{**CHARGE, "on_failure": "continue",
-                                 "retry": {"max_attempts": 2, "initial_interval": "1h"}}])
+                                 "retry": {"max_attempts": 2, "initial_interval": "1h", "max_interval": "1h"}}])
     assert shown(execution) == [("charge", f"declined, retrying at 2026-11-20 11:00 UTC: {DECLINED}")]
     engine.advance(hours=1)
     assert [label for _, label in shown(execution)][:2] == [
