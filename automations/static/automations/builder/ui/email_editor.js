@@ -26,7 +26,7 @@ function previewBox() {
 /** Ask the server to render ``templates`` ({subject, body, html}) and show them in ``box``. */
 async function renderPreview(app, box, templates) {
   try {
-    const answer = await app.api.post("render-preview/", { templates, data: app.sampleData(), outputs: app.testOutputs() });
+    const answer = await app.api.post("render-preview/", { templates, data: app.sampleData(), outputs: app.tests.outputs() });
     box.querySelector(".ab-preview__subject").textContent = `Subject: ${answer.rendered.subject ?? ""}`;
     box.querySelector(".ab-preview__body").textContent = answer.rendered.body ?? answer.rendered.body_text ?? "";
     box.querySelector(".ab-errors").replaceChildren(
@@ -68,7 +68,7 @@ function storedTemplateEditor(app, key, readOnly) {
           Object.assign(template, saved);
           status.textContent = "Email template saved.";
           showErrors(form, []);
-          app.validateSoon(0); // the steps that send it are checked against the fields it now reads
+          app.drafts.validateSoon(0); // the steps that send it are checked against the fields it now reads
         } catch (error) {
           status.textContent = "Not saved.";
           showErrors(form, error.errors.map((item) => ({ ...item, field: `template.${item.field}` })));

@@ -4,7 +4,8 @@
 
 import { destinations, findStep, getLane, laneId, parseLaneId, sameLane } from "../state/tree.js";
 import { clear, h, uid } from "./dom.js";
-import { actionIcon, icon } from "./icons.js";
+import { icon } from "./icons.js";
+import { paletteGroups } from "./palette.js";
 
 let open = null;
 
@@ -44,33 +45,6 @@ export function openPopover(anchor, label, content) {
   element.addEventListener("keydown", onKey);
   open = { element, anchor, onOutside, onKey };
   return element;
-}
-
-const FLOW_STEPS = [
-  { type: "delay", label: "Delay", description: "Wait a while, or until a date, before going on." },
-  { type: "wait_for", label: "Wait for event", description: "Wait until an event about this run arrives (invoice.paid for this invoice), or a timeout." },
-  { type: "approval", label: "Approval", description: "Wait for a person to approve or reject, or a default decision at a timeout." },
-  { type: "branch", label: "Branch", description: "Go one way or another depending on a condition." },
-  { type: "loop", label: "Loop", description: "Run steps for each item of a list or each record of a collection." },
-  { type: "stop", label: "Stop", description: "End the run here." },
-];
-const FAMILY_TITLES = { communication: "Communication", billing: "Billing", records: "Records" };
-
-/** The palette's entries, grouped: [{title, items: [{type, action, label, description, icon}]}]. */
-export function paletteGroups(actions) {
-  const families = {};
-  for (const action of Object.values(actions)) {
-    const title = FAMILY_TITLES[action.family] || "Your actions";
-    (families[title] = families[title] || []).push({
-      type: "action", action: action.action, label: action.label || action.action,
-      description: action.description || "", icon: actionIcon(action.action),
-    });
-  }
-  const order = ["Communication", "Billing", "Records", "Your actions"];
-  return [
-    ...order.filter((title) => families[title]).map((title) => ({ title, items: families[title] })),
-    { title: "Flow", items: FLOW_STEPS.map((item) => ({ ...item, icon: item.type })) },
-  ];
 }
 
 function arrowKeys(container, selector) {

@@ -15,7 +15,7 @@ export function sendWindowFields(app, step, readOnly) {
   };
   const toggle = [
     checkboxField({ field: "config.send_window", label: "Send only within a window", checked: Boolean(window), readOnly,
-                    onChange: (on) => { set({ on }); app.refreshPanel(); } }),
+                    onChange: (on) => { set({ on }); app.renderPanel(); } }),
     h("p", { class: "ab-help" }, "Outside it the step waits (no worker held) until the window opens. Read in the "
       + "customer's timezone (customer.timezone), else the automation's (Settings)."),
   ];
@@ -67,7 +67,7 @@ function capRow(app, cap, index, readOnly) {
                   onChange: (value) => edit({ on_cap: value === "delay" ? undefined : value }) }),
     readOnly ? null : h("button", { type: "button", class: "button", onclick: () => {
       app.editSettings({ frequency_caps: removeCap(app.definition().frequency_caps, index) });
-      app.refreshPanel();
+      app.renderPanel();
     } }, `Remove cap ${index + 1}`));
 }
 
@@ -77,13 +77,13 @@ export function frequencyCapFields(app, readOnly) {
   const own = Array.isArray(caps);
   return h("fieldset", { class: "ab-fieldset", "data-field": "frequency_caps" }, h("legend", {}, "Frequency caps"),
     checkboxField({ field: "frequency_caps.own", label: "Own caps instead of the installation's", checked: own, readOnly,
-                    onChange: (on) => { app.editSettings({ frequency_caps: on ? addCap([]) : undefined }); app.refreshPanel(); } }),
+                    onChange: (on) => { app.editSettings({ frequency_caps: on ? addCap([]) : undefined }); app.renderPanel(); } }),
     h("p", { class: "ab-help" }, "Messages (email, SMS, Slack) to one customer, counted across all automations. Without "
       + "own caps the AUTOMATIONS['FREQUENCY_CAPS'] setting applies; own caps left empty exempt this automation."),
     own ? caps.map((cap, index) => capRow(app, cap, index, readOnly)) : null,
     own && !readOnly ? h("button", { type: "button", class: "button", onclick: () => {
       app.editSettings({ frequency_caps: addCap(app.definition().frequency_caps) });
-      app.refreshPanel();
+      app.renderPanel();
     } }, "Add a cap") : null,
     h("ul", { class: "ab-errors", "aria-live": "polite" }));
 }

@@ -114,7 +114,7 @@ function scheduleEditor(app, trigger, readOnly) {
     fields.push(selectField({ field: "schedule.rule", label: "rule", value: current.rule, choices: CALENDAR_RULES, readOnly,
                               onChange: (value) => { set({ rule: value, day: undefined, n: undefined, weekday: undefined,
                                 ...(value === "day_of_month" ? { day: 1 } : {}),
-                                ...(value === "nth_weekday_of_month" ? { n: 1, weekday: "monday" } : {}) }); app.refreshPanel(); } }));
+                                ...(value === "nth_weekday_of_month" ? { n: 1, weekday: "monday" } : {}) }); app.renderPanel(); } }));
     if (current.rule === "day_of_month") {
       fields.push(textField({ field: "schedule.day", label: "day", type: "number", value: current.day, readOnly,
                               help: "1 to 31; 31 means the last day in shorter months.",
@@ -136,7 +136,7 @@ function scheduleEditor(app, trigger, readOnly) {
     selectField({ field: "schedule.kind", label: "kind", value: current.kind, readOnly,
                   choices: [["interval", "every so often (interval)"], ["cron", "cron expression"], ["calendar", "calendar rule"]],
                   onChange: (value) => { app.editSettings({ trigger: { type: "schedule", schedule: { ...SCHEDULE_DEFAULTS[value] } } });
-                                         app.refreshPanel(); } }),
+                                         app.renderPanel(); } }),
     h("datalist", { id: zoneList }, timezones().map((name) => h("option", { value: name }))),
     fields, box,
   ];
@@ -149,7 +149,7 @@ function eventPicker(app, trigger, readOnly) {
   return [
     selectField({ field: "event", label: "event", value: trigger.event, readOnly, blank: "choose an event…",
                   choices: types.map((type) => [type.type, `${type.type} — ${type.description}`]),
-                  onChange: (value) => { app.editSettings({ trigger: { type: "event", event: value } }); app.refreshPanel(); } }),
+                  onChange: (value) => { app.editSettings({ trigger: { type: "event", event: value } }); app.renderPanel(); } }),
     chosen ? h("p", { class: "ab-help ab-event-description" }, chosen.description) : null,
     parameter ? textField({ field: parameter[0], label: parameter[0], type: "number", value: trigger[parameter[0]],
                             readOnly, help: parameter[1],
@@ -174,7 +174,7 @@ export function triggerForm(app, readOnly) {
                                     schedule: { type: "schedule", schedule: { ...SCHEDULE_DEFAULTS.cron } },
                                     manual: { type: "manual" } }[value];
                     app.editSettings({ trigger: fresh });
-                    app.refreshPanel();
+                    app.renderPanel();
                   } }),
     body,
   ];

@@ -72,7 +72,7 @@ function delayForm(app, step, readOnly) {
   const switchTo = (next) => {
     if (next === "until") set({ duration: undefined, until: "{{ subscription.current_period_end }}" });
     else set({ until: undefined, offset: undefined, duration: "1d" });
-    app.refreshPanel();
+    app.renderPanel();
   };
   const radio = (value, label) => h("label", { class: "ab-radio" },
     h("input", { type: "radio", name: `delay-${step.key}`, value, checked: mode === value, disabled: readOnly,
@@ -113,7 +113,7 @@ function loopForm(app, step, readOnly) {
     h("input", { type: "radio", name: `loop-${step.key}`, value, checked: overCollection === (value === "collection"),
                  disabled: readOnly, onchange: () => {
                    set({ over: value === "collection" ? { collection: "customers" } : "", as: value === "collection" ? "customer" : "item" });
-                   app.refreshPanel();
+                   app.renderPanel();
                  } }), ` ${label}`);
   const lists = app.paths(step.key).filter((path) => app.fieldInfo(step.key)(path).type === "list");
   const listId = `lists-${step.key}`;
@@ -159,7 +159,7 @@ function waitLimitFields(app, step, readOnly, optional = false) {
     if (next === "until") set({ timeout: undefined, until: "{{ invoice.due_date }}" });
     else if (next === "timeout") set({ until: undefined, offset: undefined, timeout: "3d" });
     else set({ until: undefined, offset: undefined, timeout: undefined, on_timeout: undefined });
-    app.refreshPanel();
+    app.renderPanel();
   };
   const radio = (value, label) => h("label", { class: "ab-radio" },
     h("input", { type: "radio", name: `limit-${step.key}`, value, checked: mode === value, disabled: readOnly,
@@ -224,7 +224,7 @@ function approvalForm(app, step, readOnly) {
                                        `${step.key}:approvers`) }),
     h("fieldset", { class: "ab-fieldset", "data-field": "notify" }, h("legend", {}, "Notify"),
       checkboxField({ field: "notify.email", label: "by email", checked: Boolean(email), readOnly,
-                      onChange: (on) => { setNotify("email", on ? { channel: "email", to: "finance@example.com" } : null); app.refreshPanel(); } }),
+                      onChange: (on) => { setNotify("email", on ? { channel: "email", to: "finance@example.com" } : null); app.renderPanel(); } }),
       email ? textField({ field: "notify.email.to", label: "to", value: email.to, readOnly, picker,
                           onInput: (text) => setNotify("email", { ...channelOn("email"), to: text }) }) : null,
       checkboxField({ field: "notify.slack", label: "on Slack", checked: Boolean(channelOn("slack")), readOnly,

@@ -155,7 +155,7 @@ export function renderPaths(app, found) {
       labelled("Shows", ways(path.new)),
       path.messages.length ? labelled("Sends", path.messages.map((message) =>
         `${message.subject || message.action}${message.to ? ` to ${[].concat(message.to).join(", ")}` : ""}`).join("; ")) : null,
-      h("button", { type: "button", class: "button", onclick: () => app.showPath(path.scenario) }, "Show this path")))),
+      h("button", { type: "button", class: "button", onclick: () => app.tests.showPath(path.scenario) }, "Show this path")))),
     found.unreached.length
       ? h("div", { class: "ab-paths__unreached" },
         h("p", {}, h("strong", {}, "No scenario reaches: "), ways(found.unreached)),
@@ -216,8 +216,8 @@ export function testPanel(app) {
   return h("div", { class: "ab-test" },
     data, billingField, events, decision, outcomes,
     h("div", { class: "ab-test__buttons" },
-      h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.runTest() }, "Run test"),
-      h("button", { type: "button", class: "button", "data-focus-id": "test:paths", onclick: () => app.testEveryPath() },
+      h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.tests.run() }, "Run test"),
+      h("button", { type: "button", class: "button", "data-focus-id": "test:paths", onclick: () => app.tests.everyPath() },
         "Test every path")),
     app.state.testPaths ? renderPaths(app, app.state.testPaths) : null,
     result);

@@ -25,11 +25,11 @@ export class Toolbar {
     this.saveState = h("span", { class: "ab-save-state", role: "status" });
     this.undoButton = button("Undo", () => app.undo(), { attrs: { "aria-keyshortcuts": "Control+Z", title: "Undo (Ctrl+Z)" } });
     this.redoButton = button("Redo", () => app.redo(), { attrs: { "aria-keyshortcuts": "Control+Shift+Z", title: "Redo (Ctrl+Shift+Z)" } });
-    this.saveButton = button("Save draft", () => app.save(), { class: "default", attrs: { "aria-keyshortcuts": "Control+S" } });
-    this.testButton = button("Test", () => app.runTest());
+    this.saveButton = button("Save draft", () => app.drafts.save(), { class: "default", attrs: { "aria-keyshortcuts": "Control+S" } });
+    this.testButton = button("Test", () => app.tests.run());
     this.activateWhy = h("span", { id: "ab-activate-why", class: "ab-why" });
     this.activateButton = button("Activate", () => this.onActivate(), { attrs: { "aria-describedby": "ab-activate-why" } });
-    this.pauseButton = button("Pause", () => app.pauseOrResume());
+    this.pauseButton = button("Pause", () => app.drafts.pauseOrResume());
     this.problemsButton = button("", () => this.showProblems(), { class: "ab-problems-button", attrs: { "aria-haspopup": "dialog" } });
     this.settingsButton = button("Settings", () => app.select("settings"), { attrs: { title: "Name, correlation key, reentry, exit_on, retries" } });
     this.element = h("div", { class: "ab-toolbar" },
@@ -82,7 +82,7 @@ export class Toolbar {
   }
 
   async onActivate() {
-    if (!this.activateBlocker()) await this.app.activate();
+    if (!this.activateBlocker()) await this.app.drafts.activate();
   }
 
   showProblems() {

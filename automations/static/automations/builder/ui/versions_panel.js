@@ -25,7 +25,7 @@ function versionItem(app, version) {
       + `${version.activated_at ? `, activated ${formatTime(version.activated_at)}` : ""}`),
     h("details", {}, h("summary", {}, `Changes: ${version.diff?.summary || "—"}`), diffList(version.diff)),
     app.canEdit && version.state !== "draft" ? h("button", {
-      type: "button", class: "button", onclick: () => app.restoreVersion(version.number),
+      type: "button", class: "button", onclick: () => app.drafts.restoreVersion(version.number),
     }, `Restore version ${version.number} into the draft`) : null);
 }
 
@@ -36,7 +36,7 @@ function revisionItem(app, revision, index) {
       h("span", { class: "ab-help" }, ` by ${revision.author || "—"}, ${formatTime(revision.at)}`)),
     h("details", { open: index === 0 }, h("summary", {}, revision.diff?.summary || "—"), diffList(revision.diff)),
     app.canEdit && index > 0 ? h("button", {
-      type: "button", class: "button", onclick: () => app.restoreRevision(revision.id),
+      type: "button", class: "button", onclick: () => app.drafts.restoreRevision(revision.id),
     }, "Restore this revision") : null);
 }
 

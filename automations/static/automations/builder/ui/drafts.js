@@ -1,0 +1,183 @@
+// The draft on the server: the server's validation of what is on screen, Save draft (naming the
+// revision it is based on), the conflict when someone saved since, Activate, Pause / Resume, and
+// Restore of a version or a revision.
+
+import { placeErrors } from "../state/problems.js";
+import { clone } from "../state/tree.js";
+import { describeConflict } from "./conflict_dialog.js";
+import { announce } from "./dom.js";
+
+export class Drafts {
+  constructor(app) {
+    this.app = app;
+    this.validation = { timer: null, sequence: 0 };
+  }
+
+  validateSoon(wait = 400) {
+    clearTimeout(this.validation.timer);
+    this.validation.timer = setTimeout(() => this.validate(), wait);
+  }
+
+  async validate() {
+    const { app } = this;
+    const sequence = ++this.validation.sequence;
+    const definition = app.definition();
+    const path = app.state.automation ? `automations/${app.state.automation.id}/validate/` : "automations/validate/";
+    try {
+      const answer = await app.api.post(path, definition);
+      if (sequence !== this.validation.sequence) return;
+      app.state.placed = placeErrors(definition, answer.errors);
+      app.state.warned = placeErrors(definition, answer.warnings || []);
+    } catch (error) {
+      if (sequence !== this.validation.sequence) return;
+      app.state.placed = placeErrors(definition, error.errors?.length ? error.errors
+        : [{ field: "", message: error.message }]);
+    }
+    app.render();
+    // Says "the server has checked what is on screen" (tests and scripts wait for it).
+    app.root.dataset.validated = String(sequence);
+  }
+
+  /** Save what is on screen as the draft, based on ``revision`` (the one read or last saved; the
+   *  newer one, to overwrite it). Resolves whether it was saved. */
+  async save({ revision = this.app.state.revision } = {}) {
+    const { app } = this;
+    const { state } = app;
+    if (!app.canEdit || state.busy) return false;
+    state.busy = true;
+    app.toolbar.update("Saving…");
+    const definition = app.definition();
+    let conflict = null;
+    try {
+      const automation = state.automation
+        ? await app.api.put(`automations/${state.automation.id}/`, definition, revision)
+        : await app.api.post("automations/", definition);
+      const fresh = !state.automation;
+      if (fresh) app.local.forget();
+      state.automation = automation;
+      state.revision = automation.revision;
+      state.saved = clone(definition);
+      state.placed = placeErrors(definition, []);
+      app.notices.clear("error");
+      if (fresh) {
+        window.history.replaceState(null, "", app.config.urls.builder.replace("/0/", `/${automation.id}/`));
+        app.config.automationId = automation.id;
+        app.panel.render();
+      }
+      app.local.persist();
+      announce(`Draft saved as version ${automation.draft_version}.`);
+      if (state.tab === "versions") app.renderPanel();
+      return true;
+    } catch (error) {
+      if (error.stale) {
+        conflict = error.errors[0];
+      } else {
+        const errors = error.errors || [{ field: "", message: error.message }];
+        state.placed = placeErrors(definition, errors);
+        app.notices.show(`Not saved: ${errors.length} problem${errors.length === 1 ? "" : "s"}. Your changes stay here (and in this browser) until you fix or discard them.`, "error");
+      }
+    } finally {
+      state.busy = false;
+      app.render();
+    }
+    return this.resolveConflict(conflict, { saving: true });
+  }
+
+  /** After a save or an activation refused as stale: say who saved what and when, and do what the
+   *  operator chooses. Resolves whether what is on screen ended up saved. */
+  async resolveConflict(conflict, { saving }) {
+    const { app } = this;
+    if (!conflict) return false;
+    const what = `${saving ? "Not saved" : "Not activated"}: ${describeConflict(conflict)}, after you opened this draft.`;
+    app.notices.show(what, "error");
+    announce(what);
+    const answer = await app.conflictDialog.ask(conflict, { saving });
+    if (answer === "overwrite") return this.save({ revision: conflict.revision });
+    if (answer === "reload") {
+      app.notices.clear("error");
+      await this.reload(`Reloaded the draft ${conflict.author || "someone else"} saved. Undo brings yours back.`);
+      app.notices.show(`Reloaded: ${describeConflict(conflict)}. Undo brings your changes back.`, "info");
+      return false;
+    }
+    announce("Nothing saved: your changes stay here.");
+    return false;
+  }
+
+  async activate() {
+    const { app } = this;
+    const { state } = app;
+    if (app.dirty && !(await this.save())) return;
+    const automation = state.automation;
+    if (!automation?.draft_version) return;
+    const live = Object.entries(automation.live_executions || {});
+    const count = live.reduce((sum, [, n]) => sum + n, 0);
+    const confirmed = await app.toolbar.confirm(
+      `Activate version ${automation.draft_version}?`,
+      `New runs will start on version ${automation.draft_version}. `
+        + (count ? `${count === 1 ? "1 live execution stays on the version it" : `${count} live executions stay on the versions they`} `
+          + `started on (${live.map(([version, n]) => `v${version}: ${n}`).join(", ")}) and finish there.`
+          : "No execution is running or waiting now."),
+      `Activate version ${automation.draft_version}`);
+    if (!confirmed) return;
+    let conflict = null;
+    try {
+      // The revision on screen: a draft saved since, which nobody here has seen, is not activated.
+      state.automation = await app.api.post(`automations/${automation.id}/activate/`, { revision: state.revision });
+      state.revision = state.automation.revision;
+      announce(`Version ${state.automation.active_version} is active.`);
+      app.notices.show(`Version ${state.automation.active_version} is active.`, "success");
+    } catch (error) {
+      if (error.stale) {
+        conflict = error.errors[0];
+      } else {
+        if (error.errors) state.placed = placeErrors(app.definition(), error.errors);
+        app.notices.show(`Not activated: ${error.message}`, "error");
+      }
+    }
+    app.render();
+    if (state.tab === "versions") app.renderPanel();
+    if (conflict && await this.resolveConflict(conflict, { saving: false })) {
+      app.notices.show("Your draft is saved over theirs. Activate it when you are ready.", "info");
+    }
+  }
+
+  async pauseOrResume() {
+    const { app } = this;
+    const { state } = app;
+    const verb = state.automation.is_paused ? "resume" : "pause";
+    try {
+      state.automation = await app.api.post(`automations/${state.automation.id}/${verb}/`);
+      const live = Object.values(state.automation.live_executions || {}).reduce((sum, n) => sum + n, 0);
+      announce(state.automation.is_paused
+        ? `Paused: no new runs start; the ${live} running or waiting carry on.` : "Resumed: new runs start again.");
+      app.notices.show(state.automation.is_paused
+        ? `Paused: triggers start no new runs; the ${live} run${live === 1 ? "" : "s"} already under way carry on.`
+        : "Resumed: triggers start runs again.", "paused");
+    } catch (error) {
+      app.notices.show(error.message, "error");
+    }
+    app.render();
+  }
+
+  /** Take the draft as the server has it now. */
+  async reload(message) {
+    const { app } = this;
+    const { state } = app;
+    state.automation = await app.api.get(`automations/${state.automation.id}/`);
+    state.revision = state.automation.revision;
+    const server = state.automation.draft_definition || state.automation.active_definition;
+    state.saved = clone(server);
+    app.record(server);
+    app.afterHistory(message);
+  }
+
+  async restoreVersion(number) {
+    await this.app.api.post(`automations/${this.app.state.automation.id}/versions/${number}/restore/`);
+    await this.reload(`Version ${number} restored into the draft.`);
+  }
+
+  async restoreRevision(id) {
+    await this.app.api.post(`automations/${this.app.state.automation.id}/revisions/${id}/restore/`);
+    await this.reload("Revision restored into the draft.");
+  }
+}

@@ -1,0 +1,50 @@
+// The palette of steps to add: the registered actions by family, then the flow steps; each
+// entry a button (add after the selected step) and a drag source (see dnd.js).
+
+import { h } from "./dom.js";
+import { actionIcon, icon } from "./icons.js";
+
+const FLOW_STEPS = [
+  { type: "delay", label: "Delay", description: "Wait a while, or until a date, before going on." },
+  { type: "wait_for", label: "Wait for event", description: "Wait until an event about this run arrives (invoice.paid for this invoice), or a timeout." },
+  { type: "approval", label: "Approval", description: "Wait for a person to approve or reject, or a default decision at a timeout." },
+  { type: "branch", label: "Branch", description: "Go one way or another depending on a condition." },
+  { type: "loop", label: "Loop", description: "Run steps for each item of a list or each record of a collection." },
+  { type: "stop", label: "Stop", description: "End the run here." },
+];
+const FAMILY_TITLES = { communication: "Communication", billing: "Billing", records: "Records" };
+
+/** The palette's entries, grouped: [{title, items: [{type, action, label, description, icon}]}]. */
+export function paletteGroups(actions) {
+  const families = {};
+  for (const action of Object.values(actions)) {
+    const title = FAMILY_TITLES[action.family] || "Your actions";
+    (families[title] = families[title] || []).push({
+      type: "action", action: action.action, label: action.label || action.action,
+      description: action.description || "", icon: actionIcon(action.action),
+    });
+  }
+  const order = ["Communication", "Billing", "Records", "Your actions"];
+  return [
+    ...order.filter((title) => families[title]).map((title) => ({ title, items: families[title] })),
+    { title: "Flow", items: FLOW_STEPS.map((item) => ({ ...item, icon: item.type })) },
+  ];
+}
+
+/** The palette's contents in ``host``: ``onChoose(item)`` when an entry is chosen. */
+export function renderPalette(host, actions, canEdit, onChoose) {
+  if (!canEdit) {
+    host.replaceChildren(h("p", { class: "ab-help" }, "You may view this automation; changing it needs the change permission."));
+    return;
+  }
+  host.replaceChildren(
+    h("h2", { class: "ab-palette__title" }, "Add steps"),
+    h("p", { class: "ab-help" }, "Drag into the flow, or choose one to add it after the selected step."),
+    ...paletteGroups(actions).map((group) => h("section", { class: "ab-palette-group" },
+      h("h3", {}, group.title),
+      h("ul", { class: "ab-palette-list" }, group.items.map((item) => h("li", {
+        class: "ab-palette-item", dataset: { type: item.type, action: item.action || "" },
+      }, h("button", { type: "button", class: "ab-palette-button", title: item.description,
+                       onclick: () => onChoose(item) },
+        icon(item.icon), h("span", {}, item.label))))))));
+}
