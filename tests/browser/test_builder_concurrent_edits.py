@@ -1,12 +1,14 @@
 """Two tabs on one draft: a save made on top of someone else's newer save is refused with a dialog
-saying who saved what and when; Reload takes theirs, Overwrite saves mine over it, and an
-activation of a draft the tab has not seen is refused the same way."""
+saying who saved what and when; Reload takes theirs (and undo starts again from it, so nothing
+undone can be saved over theirs), Overwrite saves mine over it, an activation or a restore of a
+draft the tab has not seen is refused the same way, and each notice goes once it no longer holds."""
 from __future__ import annotations
 
 import pytest
 
 from automations.steps import walk
-from tests.browser.conftest import login, screenshot
+from automations.definition.serialize import definition_of
+from tests.browser.conftest import activate_version, login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,3 +123,87 @@ def test_overwrite_saves_mine_over_theirs_and_an_unseen_draft_is_not_activated(p
     dunning.refresh_from_db()
     assert dunning.active_version.number == 1
     assert "Not activated: ops saved draft v2" in tab_a.locator(".ab-notice--error").inner_text()
+
+
+def notices(page):
+    return page.locator(".ab-notices").inner_text()
+
+
+def test_after_reload_undo_cannot_bring_back_what_would_overwrite_the_other_tab(page, other_page, operator, alice,
+                                                                             dunning):
+    tab_a, tab_b = page, other_page
+    dialog = save_on_a_stale_draft(tab_a, tab_b, dunning)
+    dialog.get_by_role("button", name="Reload").click()
+    tab_b.get_by_text("All changes saved").wait_for()
+    assert "Reloaded: alice saved draft v2" in notices(tab_b)
+    # Undo starts again from alice's draft: the button is off and Ctrl+Z changes nothing.
+    assert tab_b.get_by_role("button", name="Undo").is_disabled()
+    card(tab_b, "wait_3d").focus()
+    tab_b.keyboard.press("Control+z")
+    assert "wait 2 minutes" in card(tab_b, "wait_3d").inner_text()
+    assert tab_b.get_by_text("All changes saved").is_visible()
+
+    # An edit after the reload: the reload's notice no longer holds and goes; saving keeps alice's wait.
+    set_priority(tab_b, "urgent")
+    tab_b.get_by_text("Unsaved changes").wait_for()
+    assert "Reloaded" not in notices(tab_b)
+    save(tab_b)
+    tab_b.get_by_text("All changes saved").wait_for()
+    assert not tab_b.get_by_role("dialog", name="Your changes were not saved").is_visible()
+    assert draft(dunning)["wait_3d"]["duration"] == "2m"
+    assert draft(dunning)["follow_up"]["config"]["priority"] == "urgent"
+    # Undo now takes back tab B's own edit only, never alice's.
+    tab_b.get_by_role("button", name="Undo").click()
+    assert panel(tab_b).get_by_label("priority", exact=True).input_value() == "high"
+    assert "wait 2 minutes" in card(tab_b, "wait_3d").inner_text()
+    assert not tab_b.get_by_role("button", name="Undo").is_enabled()
+    screenshot(tab_b, "builder-reloaded-then-saved")
+
+
+def test_a_refusal_notice_stays_while_it_holds_and_goes_once_written_over(page, other_page, operator, alice,
+                                                                          dunning):
+    tab_a, tab_b = page, other_page
+    dialog = save_on_a_stale_draft(tab_a, tab_b, dunning)
+    dialog.get_by_role("button", name="Cancel and keep editing").click()
+    assert notices(tab_b).startswith("Not saved: alice saved draft v2")  # still true: theirs is newer
+    save(tab_b)
+    dialog.wait_for()
+    dialog.get_by_role("button", name="Overwrite").click()
+    tab_b.get_by_text("All changes saved").wait_for()
+    assert notices(tab_b) == "", "the refusal no longer holds once mine is saved over theirs"
+    assert draft(dunning)["follow_up"]["config"]["priority"] == "urgent"
+
+    # Tab A's activation of the draft it has not seen is refused; Overwrite saves A's over B's,
+    # and once A activates, nothing about the conflict is left on the page.
+    tab_a.get_by_role("button", name="Activate").click()
+    tab_a.get_by_role("dialog", name="Activate version 2?").get_by_role("button", name="Activate version 2").click()
+    refused = tab_a.get_by_role("dialog", name="Not activated: the draft has changed")
+    refused.get_by_role("button", name="Overwrite").click()
+    tab_a.get_by_text("Your draft is saved over theirs. Activate it when you are ready.").wait_for()
+    assert "Not activated" not in notices(tab_a)
+    activate_version(tab_a, 2)
+    assert notices(tab_a) == "Version 2 is active."
+    dunning.refresh_from_db()
+    assert dunning.active_version.number == 2
+    assert definition_of(dunning.active_version)["steps"][1]["duration"] == "2m"
+
+
+def test_a_restore_of_a_draft_the_tab_has_not_seen_is_refused_with_the_same_choices(page, other_page, operator,
+                                                                                     alice, dunning):
+    tab_a, tab_b = page, other_page
+    open_builder(tab_a, dunning, "alice")
+    open_builder(tab_b, dunning, "ops")
+    set_wait(tab_a, "2m")
+    save(tab_a)
+    tab_a.get_by_text("All changes saved").wait_for()
+    tab_b.get_by_role("tab", name="Versions").click()
+    tab_b.get_by_role("button", name="Restore version 1 into the draft").click()
+    refused = tab_b.get_by_role("dialog", name="Not restored: the draft has changed")
+    refused.wait_for()
+    assert "alice saved draft v2" in refused.inner_text()
+    assert notices(tab_b).startswith("Not restored: alice saved draft v2")
+    refused.get_by_role("button", name="Restore anyway").click()
+    tab_b.locator("#ab-live").get_by_text("Version 1 restored into the draft.").wait_for()
+    assert notices(tab_b) == ""
+    assert draft(dunning)["wait_3d"]["duration"] == "3d"
+    assert "wait 3 days" in card(tab_b, "wait_3d").inner_text()

@@ -26,6 +26,10 @@ export class ApiError extends Error {
   }
 }
 
+function ifMatch(revision) {
+  return revision === null || revision === undefined ? {} : { "If-Match": `"${revision}"` };
+}
+
 export class Api {
   constructor(root, csrfToken) {
     this.root = root.endsWith("/") ? root : `${root}/`;
@@ -55,11 +59,10 @@ export class Api {
   }
 
   get(path) { return this.request("GET", path); }
-  post(path, body = {}) { return this.request("POST", path, body); }
-  /** ``revision``: the draft revision ``body`` is based on; a newer one on the server makes it a 412. */
-  put(path, body, revision = null) {
-    return this.request("PUT", path, body, revision === null ? {} : { "If-Match": `"${revision}"` });
-  }
+  /** ``revision`` (here and in put): the draft revision the write is based on; a newer one on the
+   *  server makes it a 412. */
+  post(path, body = {}, revision = null) { return this.request("POST", path, body, ifMatch(revision)); }
+  put(path, body, revision = null) { return this.request("PUT", path, body, ifMatch(revision)); }
 
   /** Every item of a paginated list, following ``next`` links. */
   async listAll(path) {

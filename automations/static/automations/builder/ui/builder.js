@@ -3,7 +3,7 @@
 // beside it: the draft's validation, saving and versions (drafts.js), test mode (test_runs.js),
 // and the copy kept in this browser (local_copy.js).
 
-import { canRedo, canUndo, createHistory, record, redo, seal, undo } from "../state/history.js";
+import { canRedo, canUndo, createHistory, record, redo, reset, seal, undo } from "../state/history.js";
 import { placeErrors } from "../state/problems.js";
 import { fieldType } from "../state/conditions.js";
 import { pathsAt, triggerData, variablesAt } from "../state/scope.js";
@@ -176,6 +176,12 @@ export class Builder {
     this.state.history = record(this.state.history, definition);
   }
 
+  /** A new present that is not an edit (the server's draft after a reload or a restore): undo
+   *  starts again from it. */
+  startOver(definition) {
+    this.state.history = reset(this.state.history, definition);
+  }
+
   /** Every change goes through here: one undo step (or one per ``group``), redraw, revalidate. */
   commit(next, { group = null, message = null, focus = null, panel = false } = {}) {
     if (!this.canEdit || next === this.definition()) return;
@@ -186,7 +192,8 @@ export class Builder {
   }
 
   afterEdit(message, focus) {
-    this.notices.clear("deleted");
+    // What was just done is no longer the latest news once something else is.
+    this.notices.clear("deleted", "reloaded", "saved-over");
     if (this.state.testRun) this.state.testStale = true;
     this.local.persist();
     this.render(focus);

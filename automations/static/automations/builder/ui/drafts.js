@@ -7,6 +7,12 @@ import { clone } from "../state/tree.js";
 import { describeConflict } from "./conflict_dialog.js";
 import { announce } from "./dom.js";
 
+// What a refused operation's notice starts with.
+const REFUSED = { save: "Not saved", activate: "Not activated", restore: "Not restored" };
+// Notices about the draft on the server that a save, a reload or an activation settles: a refusal
+// because someone saved since, and what a reload did.
+const SETTLED_BY_A_SAVE = ["conflict", "reloaded"];
+
 export class Drafts {
   constructor(app) {
     this.app = app;
@@ -58,7 +64,7 @@ export class Drafts {
       state.revision = automation.revision;
       state.saved = clone(definition);
       state.placed = placeErrors(definition, []);
-      app.notices.clear("error");
+      app.notices.clear("error", ...SETTLED_BY_A_SAVE);
       if (fresh) {
         window.history.replaceState(null, "", app.config.urls.builder.replace("/0/", `/${automation.id}/`));
         app.config.automationId = automation.id;
@@ -80,23 +86,24 @@ export class Drafts {
       state.busy = false;
       app.render();
     }
-    return this.resolveConflict(conflict, { saving: true });
+    return this.resolveConflict(conflict, "save", (newer) => this.save({ revision: newer }));
   }
 
-  /** After a save or an activation refused as stale: say who saved what and when, and do what the
-   *  operator chooses. Resolves whether what is on screen ended up saved. */
-  async resolveConflict(conflict, { saving }) {
+  /** After a save, an activation or a restore refused as stale: say who saved what and when, and
+   *  do what the operator chooses — ``again(revision)`` does it over their newer revision. The
+   *  notice stays while the conflict does, and goes once it is resolved (reloaded, or written
+   *  over). Resolves whether what was asked for ended up done. */
+  async resolveConflict(conflict, action, again) {
     const { app } = this;
     if (!conflict) return false;
-    const what = `${saving ? "Not saved" : "Not activated"}: ${describeConflict(conflict)}, after you opened this draft.`;
-    app.notices.show(what, "error");
+    const what = `${REFUSED[action]}: ${describeConflict(conflict)}, after you opened this draft.`;
+    app.notices.show(what, "conflict");
     announce(what);
-    const answer = await app.conflictDialog.ask(conflict, { saving });
-    if (answer === "overwrite") return this.save({ revision: conflict.revision });
+    const answer = await app.conflictDialog.ask(conflict, { action });
+    if (answer === "overwrite") return again(conflict.revision);
     if (answer === "reload") {
-      app.notices.clear("error");
-      await this.reload(`Reloaded the draft ${conflict.author || "someone else"} saved. Undo brings yours back.`);
-      app.notices.show(`Reloaded: ${describeConflict(conflict)}. Undo brings your changes back.`, "info");
+      await this.reload(`Reloaded the draft ${conflict.author || "someone else"} saved.`);
+      app.notices.show(`Reloaded: ${describeConflict(conflict)}. Your unsaved changes were dropped.`, "reloaded");
       return false;
     }
     announce("Nothing saved: your changes stay here.");
@@ -125,6 +132,7 @@ export class Drafts {
       state.automation = await app.api.post(`automations/${automation.id}/activate/`, { revision: state.revision });
       state.revision = state.automation.revision;
       announce(`Version ${state.automation.active_version} is active.`);
+      app.notices.clear("error", ...SETTLED_BY_A_SAVE, "saved-over");
       app.notices.show(`Version ${state.automation.active_version} is active.`, "success");
     } catch (error) {
       if (error.stale) {
@@ -136,8 +144,9 @@ export class Drafts {
     }
     app.render();
     if (state.tab === "versions") app.renderPanel();
-    if (conflict && await this.resolveConflict(conflict, { saving: false })) {
-      app.notices.show("Your draft is saved over theirs. Activate it when you are ready.", "info");
+    // Overwrite saves mine over theirs; activating it stays the operator's own next step.
+    if (conflict && await this.resolveConflict(conflict, "activate", (newer) => this.save({ revision: newer }))) {
+      app.notices.show("Your draft is saved over theirs. Activate it when you are ready.", "saved-over");
     }
   }
 
@@ -159,7 +168,8 @@ export class Drafts {
     app.render();
   }
 
-  /** Take the draft as the server has it now. */
+  /** Take the draft as the server has it now. Undo starts again from it: nothing undone across a
+   *  reload can be saved over someone else's newer draft under the revision read now. */
   async reload(message) {
     const { app } = this;
     const { state } = app;
@@ -167,17 +177,41 @@ export class Drafts {
     state.revision = state.automation.revision;
     const server = state.automation.draft_definition || state.automation.active_definition;
     state.saved = clone(server);
-    app.record(server);
+    app.startOver(server);
+    app.notices.clear(...SETTLED_BY_A_SAVE);
     app.afterHistory(message);
   }
 
   async restoreVersion(number) {
-    await this.app.api.post(`automations/${this.app.state.automation.id}/versions/${number}/restore/`);
-    await this.reload(`Version ${number} restored into the draft.`);
+    const replace = `Restore version ${number} into the draft?`;
+    if (!(await this.confirmDropping(replace, `Restore version ${number}`))) return;
+    await this.restore(`versions/${number}/restore/`, `Version ${number} restored into the draft.`);
   }
 
   async restoreRevision(id) {
-    await this.app.api.post(`automations/${this.app.state.automation.id}/revisions/${id}/restore/`);
-    await this.reload("Revision restored into the draft.");
+    if (!(await this.confirmDropping("Restore this revision into the draft?", "Restore the revision"))) return;
+    await this.restore(`revisions/${id}/restore/`, "Revision restored into the draft.");
+  }
+
+  /** Unsaved changes on screen are replaced by a restore: ask first. */
+  confirmDropping(title, action) {
+    if (!this.app.dirty) return Promise.resolve(true);
+    return this.app.toolbar.confirm(title, "Your unsaved changes here are dropped: the draft becomes what you restore.",
+      action);
+  }
+
+  /** POST a restore (``path`` under the automation) based on ``revision``, then show the draft. */
+  async restore(path, message, revision = this.app.state.revision) {
+    const { app } = this;
+    try {
+      await app.api.post(`automations/${app.state.automation.id}/${path}`, {}, revision);
+    } catch (error) {
+      if (error.stale) return this.resolveConflict(error.errors[0], "restore", (newer) => this.restore(path, message, newer));
+      app.notices.show(`Not restored: ${error.message}`, "error");
+      return false;
+    }
+    await this.reload(message);
+    announce(message);
+    return true;
   }
 }

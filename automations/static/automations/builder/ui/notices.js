@@ -3,6 +3,9 @@
 
 import { h } from "./dom.js";
 
+// How a kind looks: a refusal reads as an error, what a reload or an overwrite did as information.
+const TONES = { conflict: "error", reloaded: "info", "saved-over": "info" };
+
 export class Notices {
   constructor() {
     this.element = h("div", { class: "ab-notices", role: "status" });
@@ -11,7 +14,7 @@ export class Notices {
   /** Show ``text`` (and ``extra`` buttons) as the notice of ``kind``. */
   show(text, kind = "info", ...extra) {
     this.clear(kind);
-    this.element.append(h("div", { class: `ab-notice ab-notice--${kind}`, "data-kind": kind },
+    this.element.append(h("div", { class: `ab-notice ab-notice--${TONES[kind] || kind}`, "data-kind": kind },
       h("span", {}, text), ...extra));
   }
 
