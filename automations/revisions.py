@@ -27,13 +27,30 @@ def _records(automation: Automation):
             .exclude(history_type="-").select_related("history_user").order_by("history_date", "history_id"))
 
 
+def restore_note(number: int) -> str:
+    """What the history says of the save that restored version ``number`` into the draft."""
+    return f"restored from v{number}"
+
+
+def revision_restore_note(automation: Automation, revision_id: int) -> str:
+    """What the history says of the save that restored draft revision ``revision_id``."""
+    record = _records(automation).filter(history_id=revision_id).first()
+    at = record.history_date.astimezone(dt_timezone.utc) if record else None
+    return f"restored from the v{record.number} save of {at:%Y-%m-%d %H:%M} UTC" if record else "restored"
+
+
 def list_revisions(automation: Automation) -> list[dict[str, Any]]:
-    """Newest first: ``{"id", "version", "state", "event", "author", "at", "diff"}`` for each save
-    (``event`` is ``saved`` for a draft save, ``activated`` for the save that activated it)."""
+    """Newest first: ``{"id", "version", "state", "event", "author", "at", "diff", "note",
+    "restored_from"}`` for each save (``event`` is ``saved`` for a draft save, ``activated`` for the
+    save that activated it; ``note`` what a restore said, such as "restored from v1", and
+    ``restored_from`` the version number when the save restored a version)."""
     revisions, previous = [], None
     for record in _records(automation):
-        if previous is not None and record.snapshot == previous and record.state != VersionState.ACTIVE:
+        note = record.history_change_reason or ""
+        if (previous is not None and record.snapshot == previous and record.state != VersionState.ACTIVE
+                and not note):
             continue  # a save that changed nothing in the definition (the name of the automation, say)
+        restored = record.restored_from is not None and note == restore_note(record.restored_from)
         revisions.append({
             "id": record.history_id,
             "version": record.number,
@@ -42,6 +59,8 @@ def list_revisions(automation: Automation) -> list[dict[str, Any]]:
             "author": record.history_user.get_username() if record.history_user else None,
             "at": record.history_date,
             "diff": diff_definitions(previous, record.snapshot),
+            "note": note,
+            "restored_from": record.restored_from if restored else None,
         })
         previous = record.snapshot
     return revisions[::-1]

@@ -20,7 +20,7 @@ from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
 from automations.models import Automation, AutomationVersion, Backtest, Execution, ExitRule, WaitRule
-from automations.revisions import check_revision, revision_definition
+from automations.revisions import check_revision, restore_note, revision_definition, revision_restore_note
 # what a person does to one run, offered here with the other operations
 from automations.run_control import (  # noqa: F401
     CANCEL_REASON_MAX, IN_THE_ADMIN, THROUGH_THE_API, NewRun, PendingWait, cancel_by, cancel_execution, new_run,
@@ -54,11 +54,14 @@ def create_automation(definition: dict[str, Any], user: Any = None) -> Automatio
 
 @transaction.atomic
 def update_draft(automation: Automation, definition: dict[str, Any], user: Any = None,
-                 revision: int | None = None) -> AutomationVersion:
+                 revision: int | None = None, *, restored_from: int | None = None,
+                 note: str = "") -> AutomationVersion:
     """Replace the draft's definition, creating the draft (next version number) if there is none.
 
     Given the draft ``revision`` the caller's definition is based on, a save made since refuses it
     (:class:`StaleRevision`, checked under the automation's row lock); without one the last save wins.
+    ``restored_from`` (a version number) marks the draft as restored from that version; ``note``
+    says in its history record what this save was (a restore).
     """
     canonical = validate_definition(definition)
     locked = Automation.objects.select_for_update().get(pk=automation.pk)
@@ -68,6 +71,10 @@ def update_draft(automation: Automation, definition: dict[str, Any], user: Any =
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         version = AutomationVersion(automation=locked, number=number, state=VersionState.DRAFT,
                                     created_by=_user(user))
+    if restored_from is not None:
+        version.restored_from = restored_from
+    if note:
+        version._change_reason = note  # django-simple-history's reason of the record this save writes
     save_definition(version, canonical, user=_user(user))
     locked.name, locked.description = canonical["name"], canonical.get("description", "")
     locked.save()
@@ -304,12 +311,14 @@ def _next_slot(trigger: dict[str, Any]) -> dict[str, str]:
 
 def restore_version(automation: Automation, number: int, user: Any = None,
                     revision: int | None = None) -> AutomationVersion:
-    """Copy version ``number``'s definition into the draft (creating the draft if needed); given the
-    draft ``revision`` the caller has seen, refused if the draft was saved since."""
+    """Copy version ``number``'s definition into the draft (creating the draft if needed), which
+    then says it was restored from that version; given the draft ``revision`` the caller has seen,
+    refused if the draft was saved since."""
     version = automation.versions.filter(number=number).first()
     if version is None:
         raise InvalidInput(f"automation {automation.pk} has no version {number}", field="version")
-    return update_draft(automation, definition_of(version), user=user, revision=revision)
+    return update_draft(automation, definition_of(version), user=user, revision=revision,
+                        restored_from=number, note=restore_note(number))
 
 
 def restore_revision(automation: Automation, revision_id: int, user: Any = None,
@@ -318,7 +327,8 @@ def restore_revision(automation: Automation, revision_id: int, user: Any = None,
     secrets masked: a masked one is the stored value where the step still sends to the same host);
     given the draft ``revision`` the caller has seen, refused if the draft was saved since."""
     definition = unmask_definition(revision_definition(automation, revision_id), current_definition(automation))
-    return update_draft(automation, definition, user=user, revision=revision)
+    return update_draft(automation, definition, user=user, revision=revision,
+                        note=revision_restore_note(automation, revision_id))
 
 
 def live_executions(automation: Automation) -> dict[int, int]:

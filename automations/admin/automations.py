@@ -22,7 +22,7 @@ from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.definition import validate_definition
 from automations.models import Automation
 from automations.overlaps import same_event_warnings
-from automations.revisions import list_revisions
+from automations.revisions import list_revisions, restore_note
 from automations.secrets import mask_definition, unmask_definition
 from automations.status import LIVE_STATUSES
 from billing_events.errors import InvalidInput
@@ -103,13 +103,14 @@ class AutomationAdmin(admin.ModelAdmin):
     @admin.display(description="versions")
     def versions_table(self, obj: Automation) -> str:
         rows = format_html_join(
-            "", "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "", "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((v.number, v.state, v.created_by or "—", v.created_at.strftime("%Y-%m-%d %H:%M"),
-              v.activated_at.strftime("%Y-%m-%d %H:%M") if v.activated_at else "—")
+              v.activated_at.strftime("%Y-%m-%d %H:%M") if v.activated_at else "—",
+              restore_note(v.restored_from) if v.restored_from else "")
              for v in obj.versions.select_related("created_by").order_by("-number")),
         )
         return format_html("<table><tr><th>version</th><th>state</th><th>author</th><th>created</th>"
-                           "<th>activated</th></tr>{}</table>", rows)
+                           "<th>activated</th><th>origin</th></tr>{}</table>", rows)
 
     @admin.display(description="status")
     def status_badge(self, obj: Automation) -> str:

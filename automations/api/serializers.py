@@ -81,10 +81,13 @@ class AutomationListSerializer(AutomationSerializer):
 class VersionSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
     diff = serializers.SerializerMethodField()
+    restored_from = serializers.IntegerField(
+        allow_null=True, read_only=True,
+        help_text="The number of the version this one's definition was restored from (null: not a restore).")
 
     class Meta:
         model = AutomationVersion
-        fields = ["number", "state", "name", "author", "created_at", "activated_at", "diff"]
+        fields = ["number", "state", "name", "author", "created_at", "activated_at", "restored_from", "diff"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -358,6 +361,10 @@ class RevisionSerializer(serializers.Serializer):
     author = serializers.CharField(allow_null=True)
     at = serializers.DateTimeField()
     diff = serializers.DictField()
+    note = serializers.CharField(allow_blank=True, help_text="What the save was, when it was a restore "
+                                                            "(\"restored from v1\"); empty for an edit.")
+    restored_from = serializers.IntegerField(allow_null=True,
+                                             help_text="The version this save restored into the draft, if it did.")
 
 
 class SchedulePreviewSerializer(serializers.Serializer):

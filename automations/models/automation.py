@@ -68,6 +68,10 @@ class AutomationVersion(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Where the definition came from when a restore copied an older version into this draft: the
+    # versions list and the history say "restored from v1", which a diff alone would not.
+    restored_from = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The number of the version whose definition was restored into this one.")
     history = HistoricalRecords()
 
     class Meta:

@@ -305,3 +305,16 @@ def test_activating_a_second_automation_on_the_same_event_warns_of_the_first(adm
     page = admin.post(reverse("admin:automations_automation_activate", args=[second.pk]), follow=True).content.decode()
     assert "Version 1 is now active." in page
     assert "“Payment dunning” (active) also starts on every payment.failed event" in page
+
+
+def test_a_restored_version_says_so_in_the_history_and_the_versions_table(admin, dunning):
+    from automations import services
+
+    definition = dunning.active_version.snapshot
+    services.update_draft(dunning, {**definition, "steps": [
+        {**step, "duration": "2d"} if step["key"] == "wait_3d" else step for step in definition["steps"]]})
+    services.restore_version(dunning, 1)
+    history = admin.get(reverse("admin:automations_automation_history", args=[dunning.pk])).content.decode()
+    assert history.count("Restored from v1") == 1
+    change = admin.get(reverse("admin:automations_automation_change", args=[dunning.pk])).content.decode()
+    assert "<th>origin</th>" in change and "<td>restored from v1</td>" in change

@@ -109,6 +109,36 @@ def test_versions_with_diff_read_and_restore(api, created, definition):
     assert api.post(f"{url}versions/9/restore/").status_code == 404
 
 
+def test_a_restored_version_says_it_was_restored_and_from_which_version(api, created, definition):
+    url = f"/api/automations/{created['id']}/"
+    api.post(f"{url}activate/")
+    changed = copy.deepcopy(definition)
+    changed["steps"][1]["duration"] = "2d"
+    api.put(url, changed, format="json")
+    api.post(f"{url}activate/")
+    api.post(f"{url}versions/1/restore/")
+    versions = {v["number"]: v for v in api.get(f"{url}versions/").json()["results"]}
+    assert versions[3]["state"] == "draft" and versions[3]["restored_from"] == 1
+    assert versions[2]["restored_from"] is None and versions[1]["restored_from"] is None
+    assert api.get(f"{url}versions/3/").json()["restored_from"] == 1
+    [latest, *earlier] = api.get(f"{url}revisions/").json()["results"]
+    assert (latest["version"], latest["event"], latest["note"], latest["restored_from"]) == (3, "saved",
+                                                                                            "restored from v1", 1)
+    assert all(r["note"] == "" and r["restored_from"] is None for r in earlier)
+
+    # An edit after the restore is an edit: its revision says nothing; the version keeps its origin.
+    changed["steps"][1]["duration"] = "4d"
+    api.put(url, changed, format="json")
+    latest = api.get(f"{url}revisions/").json()["results"][0]
+    assert (latest["note"], latest["restored_from"]) == ("", None)
+    assert api.get(f"{url}versions/3/").json()["restored_from"] == 1
+    # A restore of a revision says which save it brought back.
+    two_days = next(r for r in api.get(f"{url}revisions/").json()["results"] if r["version"] == 2 and r["event"] == "saved")
+    api.post(f"{url}revisions/{two_days['id']}/restore/")
+    latest = api.get(f"{url}revisions/").json()["results"][0]
+    assert latest["note"].startswith("restored from the v2 save of 2026-") and latest["restored_from"] is None
+
+
 def test_test_mode_gives_the_dunning_timeline_without_side_effects(api, created):
     response = api.post(f"/api/automations/{created['id']}/test/", {}, format="json")
     assert response.status_code == 200

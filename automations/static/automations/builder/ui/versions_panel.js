@@ -1,6 +1,6 @@
-// The Versions tab: every version (number, state, author, times) with a readable diff against
-// the one before and Restore into the draft; below, the draft's revisions (every save), each
-// with its diff and Restore.
+// The Versions tab: every version (number, state, author, times, the version it was restored
+// from) with a readable diff against the one before and Restore into the draft; below, the
+// draft's revisions (every save, a restore saying so), each with its diff and Restore.
 
 import { formatTime, h } from "./dom.js";
 
@@ -20,6 +20,7 @@ function versionItem(app, version) {
     h("div", { class: "ab-version__head" },
       h("strong", {}, `Version ${version.number}`), " ",
       h("span", { class: `ab-state ab-state--${version.state}` }, version.state),
+      version.restored_from ? h("span", { class: "ab-origin" }, `restored from v${version.restored_from}`) : null,
       live ? h("span", { class: "ab-help" }, ` · ${live} live run${live === 1 ? "" : "s"}`) : null),
     h("p", { class: "ab-help" }, `by ${version.author || "—"}, created ${formatTime(version.created_at)}`
       + `${version.activated_at ? `, activated ${formatTime(version.activated_at)}` : ""}`),
@@ -34,6 +35,7 @@ function revisionItem(app, revision, index) {
     h("div", { class: "ab-version__head" },
       h("strong", {}, revision.event === "activated" ? `Version ${revision.version} activated` : `Draft v${revision.version} saved`),
       h("span", { class: "ab-help" }, ` by ${revision.author || "—"}, ${formatTime(revision.at)}`)),
+    revision.note ? h("p", { class: "ab-origin" }, `${revision.note[0].toUpperCase()}${revision.note.slice(1)}`) : null,
     h("details", { open: index === 0 }, h("summary", {}, revision.diff?.summary || "—"), diffList(revision.diff)),
     app.canEdit && index > 0 ? h("button", {
       type: "button", class: "button", onclick: () => app.drafts.restoreRevision(revision.id),
