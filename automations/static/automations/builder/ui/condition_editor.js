@@ -11,15 +11,22 @@ import { h, uid } from "./dom.js";
 
 /**
  * ``fieldInfo(path)`` -> {type, choices}; ``paths`` the field paths to offer; ``onChange(condition,
- * group)`` with the new condition (undefined when emptied) and an undo group for typing.
+ * group)`` with the new condition (undefined when emptied) and an undo group for typing;
+ * ``empty`` what an empty condition means here.
  */
-export function conditionEditor({ condition, prefix, onChange, readOnly, fieldInfo, paths, title }) {
+export function conditionEditor({ condition, prefix, onChange, readOnly, fieldInfo, paths, title,
+                                  empty = "No conditions: always true." }) {
   let root = asGroup(condition);
+  // A condition stored as one bare leaf ({field, operator, value}) is edited as a group of one;
+  // the server names its fields without the group ("if.field"), so the row answers to both.
+  const bare = Boolean(condition) && !isGroup(condition);
   const listId = uid("fields");
   const container = h("div", { class: "ab-conditions", "data-field": prefix || "conditions" });
   const datalist = h("datalist", { id: listId }, paths.map((path) => h("option", { value: path })));
 
   const fieldPath = (position, name) => [prefix, pathOf(root, position, name)].filter(Boolean).join(".");
+  const barePath = (position, name) => (bare && position.length === 1 && position[0] === 0
+    ? [prefix, name].filter(Boolean).join(".") : undefined);
 
   const commit = (next, group, structural) => {
     root = next;
@@ -64,7 +71,10 @@ export function conditionEditor({ condition, prefix, onChange, readOnly, fieldIn
           ...node, value: parseValue(valueControl.value, info.type, node.operator) })), `cond:${position}:value`, false));
       }
     }
-    const cell = (name, control, labelText) => h("div", { class: `ab-leaf__cell ab-leaf__${name}`, "data-field": fieldPath(position, name) },
+    const cell = (name, control, labelText) => h("div", {
+      class: `ab-leaf__cell ab-leaf__${name}`, "data-field": fieldPath(position, name),
+      "data-field-alias": barePath(position, name),
+    },
       h("label", { for: control.id, class: "ab-label" }, labelText), control,
       h("ul", { class: "ab-errors", "aria-live": "polite" }));
     return h("div", { class: "ab-leaf", role: "group", "aria-label": `Condition ${position.map((index) => index + 1).join(".")}` },
@@ -86,9 +96,10 @@ export function conditionEditor({ condition, prefix, onChange, readOnly, fieldIn
     kindSelect.addEventListener("change", () => commit(setKind(root, position, kindSelect.value), null, true));
     const items = node[kind].map((item, index) => (isGroup(item)
       ? groupBox(item, [...position, index]) : leafRow(item, [...position, index])));
-    return h("fieldset", { class: `ab-group ab-group--${kind}`, "data-field": fieldPath(position, "") || prefix },
+    // The group is named with its kind, as the server names it ("if.all": an empty list, say).
+    return h("fieldset", { class: `ab-group ab-group--${kind}`, "data-field": fieldPath(position, kind) },
       h("legend", {}, h("label", { for: id }, position.length ? "Group: match " : "Match "), kindSelect),
-      items.length ? items : h("p", { class: "ab-help" }, "No conditions: always true."),
+      items.length ? items : h("p", { class: "ab-help" }, position.length ? "No conditions: always true." : empty),
       readOnly ? null : h("div", { class: "ab-group__buttons" },
         h("button", { type: "button", class: "button", "data-focus-id": `cond:${position}:add`,
                       onclick: () => commit(addLeaf(root, position), null, true) }, "Add condition"),
@@ -104,7 +115,8 @@ export function conditionEditor({ condition, prefix, onChange, readOnly, fieldIn
     container.replaceChildren(
       title ? h("p", { class: "ab-help" }, title) : "",
       datalist,
-      groupBox(root, []));
+      groupBox(root, []),
+      h("ul", { class: "ab-errors", "aria-live": "polite" }));
     const target = focused && container.querySelector(`[data-focus-id="${CSS.escape(focused)}"]`);
     if (target) target.focus();
   }

@@ -84,22 +84,25 @@ export function jsonField({ field, label, value, onChange, help, readOnly, rows 
  *  inside ``container``, and ``warnings`` the same way (they do not mark the field invalid);
  *  returns what no field took (the caller shows it at the top). */
 export function showErrors(container, errors, warnings = [], prefix = "") {
-  const fields = [...container.querySelectorAll("[data-field]")];
-  for (const element of fields) {
+  const all = [...container.querySelectorAll("[data-field]")];
+  for (const element of all) {
     element.classList.remove("has-error", "has-warning");
     element.querySelector(":scope > .ab-errors")?.replaceChildren();
     element.querySelector("input, textarea, select")?.removeAttribute("aria-invalid");
   }
+  // Only a field with its own list can show a problem beside it; one without is no place to put it.
+  const fields = all.filter((element) => element.querySelector(":scope > .ab-errors"));
+  const names = (element) => [element.dataset.field, element.dataset.fieldAlias].filter(Boolean);
+  const covers = (name, path) => name === path || path.startsWith(`${name}.`) || path.startsWith(`${name}[`);
   const unplaced = [];
   const place = (problem, warning) => {
     const path = prefix ? `${prefix}${problem.field ? `.${problem.field}` : ""}` : problem.field;
-    // The most specific field whose path the problem's path starts with.
+    // The most specific field whose path (or alias) the problem's path starts with.
     const match = fields
-      .filter((element) => {
-        const name = element.dataset.field;
-        return name === path || path.startsWith(`${name}.`) || path.startsWith(`${name}[`);
-      })
-      .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
+      .map((element) => ({ element, name: names(element).filter((name) => covers(name, path))
+        .sort((a, b) => b.length - a.length)[0] }))
+      .filter((candidate) => candidate.name)
+      .sort((a, b) => b.name.length - a.name.length)[0]?.element;
     if (!match) {
       unplaced.push({ ...problem, warning });
       return;

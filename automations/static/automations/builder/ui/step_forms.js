@@ -95,14 +95,31 @@ function delayForm(app, step, readOnly) {
   ];
 }
 
+/** A step's lanes in its panel: how many steps each holds, a button to add one, and the
+ *  server's problems with the lane (a branch with no steps in either) beside it. */
+function laneFields(app, step, readOnly, lanes) {
+  return h("fieldset", { class: "ab-fieldset ab-lanes-field" }, h("legend", {}, "Steps inside"),
+    lanes.map(([slot, label]) => {
+      const count = (step[slot] || []).length;
+      return h("div", { class: "ab-field ab-lane-field", "data-field": slot },
+        h("p", { class: "ab-lane-field__count" }, `${label}: ${count ? `${count} step${count === 1 ? "" : "s"}` : "no steps yet"}`),
+        readOnly ? null : h("button", {
+          type: "button", class: "button", "data-focus-id": `${step.key}:add-${slot}`,
+          onclick: (event) => app.openInsert(event.currentTarget, { owner: step.key, slot }, count),
+        }, `Add a step to ${label}`),
+        h("ul", { class: "ab-errors", "aria-live": "polite" }));
+    }));
+}
+
 function branchForm(app, step, readOnly) {
   return [
     h("p", { class: "ab-help" }, "Reached with the data as it is at that moment (an invoice paid meanwhile reads as paid)."),
     conditionEditor({
       condition: step.if, prefix: "if", readOnly, paths: app.paths(step.key), fieldInfo: app.fieldInfo(step.key),
-      title: "Take the Then lane when:",
+      title: "Take the Then lane when:", empty: "No condition yet: add one to choose between the lanes.",
       onChange: (condition, group) => app.editStep(step.key, { if: condition || { all: [] } }, group && `${step.key}:${group}`),
     }),
+    laneFields(app, step, readOnly, [["then", "Then"], ["else", "Else"]]),
   ];
 }
 
@@ -141,6 +158,7 @@ function loopForm(app, step, readOnly) {
     textField({ field: "max_items", label: "max_items", type: "number", value: step.max_items, readOnly,
                 help: "At most this many items (default 1000).",
                 onInput: (text) => set({ max_items: text === "" ? undefined : Number(text) }, `${step.key}:max_items`) }),
+    laneFields(app, step, readOnly, [["steps", "Loop body"]]),
   ];
 }
 
