@@ -1,6 +1,6 @@
 """Admin for automations: the list (with pause/resume and the builder), the builder page, "Add
-automation" (blank, from a library template, or from pasted JSON), versions, and the History page
-listing draft revisions with their changes and Restore."""
+automation" (blank or from a library template in the builder, unsaved until saved there, or from
+pasted JSON), versions, and the History page listing draft revisions with their changes and Restore."""
 from __future__ import annotations
 
 import json
@@ -182,7 +182,6 @@ class AutomationAdmin(admin.ModelAdmin):
         urls = [
             path("<int:pk>/builder/", view(self.builder_view), name="automations_automation_builder"),
             path("add/builder/", view(self.new_builder_view), name="automations_automation_builder_new"),
-            path("add/template/<slug:key>/", view(self.instantiate_view), name="automations_automation_instantiate"),
             path("<int:pk>/activate/", view(self.activate_view), name="automations_automation_activate"),
             path("<int:pk>/pause/", view(self.pause_view), name="automations_automation_pause"),
             path("<int:pk>/resume/", view(self.resume_view), name="automations_automation_resume"),
@@ -191,14 +190,17 @@ class AutomationAdmin(admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
-    def _builder(self, request: HttpRequest, automation: Automation | None) -> HttpResponse:
+    def _builder(self, request: HttpRequest, automation: Automation | None,
+                 template: dict[str, Any] | None = None) -> HttpResponse:
         crumbs = [("Automations", reverse("admin:automations_automation_changelist"))]
         if automation:
             crumbs.append((str(automation), reverse("admin:automations_automation_change", args=[automation.pk])))
+        title = f"Builder: {automation}" if automation else (
+            f"New automation from {template['title']}" if template else "New automation")
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": automation,
-            "title": f"Builder: {automation}" if automation else "New automation",
-            "config": page_config(request, automationId=automation.pk if automation else None),
+            "title": title,
+            "config": page_config(request, automationId=automation.pk if automation else None, template=template),
             **breadcrumbs(*crumbs, ("Builder", None)),
         }
         if context["config"]["apiRoot"] is None:
@@ -213,23 +215,24 @@ class AutomationAdmin(admin.ModelAdmin):
         return self._builder(request, automation)
 
     def new_builder_view(self, request: HttpRequest) -> HttpResponse:
+        """A new automation in the builder: blank, or ``?template=<key>`` from the library, shown
+        unsaved — nothing (not even its email templates) is created until the operator saves."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        return self._builder(request, None)
+        key = request.GET.get("template")
+        if key is None:
+            return self._builder(request, None)
+        if key not in library.template_keys():
+            raise Http404(f"no template {key!r}")
+        entry = library.get_template(key)
+        return self._builder(request, None, template={
+            "key": key, "title": entry["title"], "definition": entry["definition"],
+            "emailTemplates": entry["email_templates"]})
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         """Start blank in the builder, from a library template, or (advanced) from pasted JSON."""
         templates = [{"key": key, **library.get_template(key)} for key in library.template_keys()]
         return super().add_view(request, form_url, {**(extra_context or {}), "library": templates})
-
-    def instantiate_view(self, request: HttpRequest, key: str) -> HttpResponse:
-        if request.method != "POST" or not self.has_add_permission(request):
-            raise PermissionDenied
-        if key not in library.template_keys():
-            raise Http404(f"no template {key!r}")
-        automation = library.instantiate(key, user=request.user)
-        self.message_user(request, f"“{automation}” created from the library as a draft: change it, test it, activate it.")
-        return HttpResponseRedirect(reverse("admin:automations_automation_builder", args=[automation.pk]))
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
         """Draft revisions: every save, who made it and what changed, each restorable into the draft."""

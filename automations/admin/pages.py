@@ -60,6 +60,7 @@ def page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "entitySamples": entity_samples(),
         "urls": {
             "builder": reverse("admin:automations_automation_builder", args=[0]),
+            "add": reverse("admin:automations_automation_add"),
             "execution": reverse("admin:automations_execution_change", args=[0]),
         },
         **extra,

@@ -193,6 +193,14 @@ REVISION = ("The draft revision this is based on (the automation's ETag and revi
             "activated since refuses it with a 412 naming who, when and what changed. Left out, nothing is checked.")
 
 
+class InstantiateIn(StrictSerializer):
+    """``POST templates/{key}/instantiate/``: the definition to save (default: the template's own)."""
+
+    definition = DefinitionField(required=False,
+                                 help_text="The definition made from the template (the builder's, edited); "
+                                           "default: the template's definition as it is.")
+
+
 class ActivateIn(StrictSerializer):
     """``POST automations/{id}/activate/``: which draft revision is being activated."""
 

@@ -75,6 +75,20 @@ def _expected_revision(request: Request, body: dict[str, Any] | None = None) -> 
     return named
 
 
+LIBRARY_TEMPLATE = OpenApiParameter(
+    "template", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+    description="The library template the definition was taken from, not saved yet: its email templates count "
+                "as installed (nothing is written).")
+
+
+def _library_template(request: Request) -> str | None:
+    """The library template named by ``?template=`` (a 400 naming it when the library has none)."""
+    key = request.query_params.get("template")
+    if key is not None and key not in library.template_keys():
+        raise InvalidInput(f"the library has no template {key!r}", field="template")
+    return key
+
+
 def _automation_response(automation: Automation, code: int = status.HTTP_200_OK) -> Response:
     """The automation with its draft revision as the ETag."""
     data = s.AutomationSerializer(automation).data
@@ -230,11 +244,13 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
     def test(self, request: Request, pk: str | None = None) -> Response:
         return self._test(request, self.get_object())
 
-    @document(request=inputs.TestUnsavedIn, responses=OpenApiTypes.OBJECT, operation_id="automations_test_unsaved")
+    @document(request=inputs.TestUnsavedIn, responses=OpenApiTypes.OBJECT, operation_id="automations_test_unsaved",
+              parameters=[LIBRARY_TEMPLATE])
     @action(detail=False, methods=["post"], url_path="test")
     def test_unsaved(self, request: Request) -> Response:
         """Test mode on a definition that has not been saved yet (the builder's new automation)."""
-        return self._test(request, None)
+        with library.email_templates_lent(_library_template(request)):
+            return self._test(request, None)
 
     @document(request=inputs.TestPathsIn, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"], url_path="test-paths")
@@ -245,11 +261,12 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         return self._test_paths(request, self.get_object())
 
     @document(request=inputs.TestPathsUnsavedIn, responses=OpenApiTypes.OBJECT,
-              operation_id="automations_test_paths_unsaved")
+              operation_id="automations_test_paths_unsaved", parameters=[LIBRARY_TEMPLATE])
     @action(detail=False, methods=["post"], url_path="test-paths")
     def test_paths_unsaved(self, request: Request) -> Response:
         """Test every path of a definition that has not been saved yet."""
-        return self._test_paths(request, None)
+        with library.email_templates_lent(_library_template(request)):
+            return self._test_paths(request, None)
 
     def _test_paths(self, request: Request, automation: Automation | None) -> Response:
         body = _valid(inputs.TestPathsIn if automation else inputs.TestPathsUnsavedIn, request)
@@ -287,10 +304,12 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         return self._validate(unmask_definition(definition, services.current_definition(automation)), automation.pk)
 
     @document(request={"application/json": {"type": "object", "description": "A definition, valid or not."}},
-              responses=s.ValidationResultSerializer, operation_id="automations_validate_unsaved")
+              responses=s.ValidationResultSerializer, operation_id="automations_validate_unsaved",
+              parameters=[LIBRARY_TEMPLATE])
     @action(detail=False, methods=["post"], url_path="validate")
     def validate_unsaved(self, request: Request) -> Response:
-        return self._validate(_object(request.data))
+        with library.email_templates_lent(_library_template(request)):
+            return self._validate(_object(request.data))
 
     @staticmethod
     def _validate(definition: dict[str, Any], automation_id: int | None = None) -> Response:
@@ -599,12 +618,16 @@ class InstantiateTemplateView(APIPolicy, APIView):
     permission_classes = [NamedPermissions]
     required_permissions = ["automations.add_automation"]
 
-    @document(request=None, responses={201: s.AutomationSerializer})
+    @document(request=inputs.InstantiateIn, responses={201: s.AutomationSerializer})
     def post(self, request: Request, key: str) -> Response:
+        """Save a template as a new draft automation: its definition as it is, or the ``definition``
+        made of it (the builder's), with the template's missing email templates."""
         if key not in library.template_keys():
             raise Http404(f"no template {key!r}")
-        automation = library.instantiate(key, user=request.user)
-        return Response(s.AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)
+        definition = _valid(inputs.InstantiateIn, request).get("definition")
+        automation = library.instantiate(key, user=request.user, definition=None if definition is None
+                                         else unmask_definition(definition, None))
+        return _automation_response(automation, status.HTTP_201_CREATED)
 
 
 class Preview(APIPolicy, APIView):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,27 @@ def install_email_templates(key: str) -> list[str]:
     return created
 
 
-def instantiate(key: str, user: Any = None):
-    """A new draft automation from a library entry (its missing email templates created first)."""
+@contextmanager
+def email_templates_lent(key: str | None) -> Iterator[None]:
+    """While the block runs, the email templates of library entry ``key`` exist as if installed
+    (those already there stay as edited), so that a definition taken from the entry is checked and
+    tested before anything is saved; nothing is kept: the block's writes are rolled back. Without
+    a ``key``, nothing is lent."""
+    if key is None:
+        yield
+        return
+    with transaction.atomic():
+        install_email_templates(key)
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+
+
+@transaction.atomic
+def instantiate(key: str, user: Any = None, definition: dict[str, Any] | None = None):
+    """A new draft automation from a library entry: its ``definition`` (the entry's, or the one
+    the operator made of it), with the entry's missing email templates created in the same
+    transaction, so a definition refused leaves nothing behind."""
     install_email_templates(key)
-    return create_automation(get_template(key)["definition"], user=user)
+    return create_automation(get_template(key)["definition"] if definition is None else definition, user=user)

@@ -60,17 +60,24 @@ def test_add_offers_blank_every_library_template_and_json(admin):
     body = admin.get(reverse("admin:automations_automation_add")).content.decode()
     assert reverse("admin:automations_automation_builder_new") in body
     for key in library.template_keys():
-        assert reverse("admin:automations_automation_instantiate", args=[key]) in body
+        assert f'{reverse("admin:automations_automation_builder_new")}?template={key}"' in body
     assert "Use Payment Dunning" in body and 'name="definition"' in body
 
 
-def test_create_from_a_template_opens_the_builder(admin):
-    response = admin.post(reverse("admin:automations_automation_instantiate", args=["payment_dunning"]))
-    automation = Automation.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("admin:automations_automation_builder", args=[automation.pk])
-    assert automation.status == "draft" and automation.draft_version.number == 1
-    assert EmailTemplate.objects.count() == 3
+def test_a_library_template_opens_in_the_builder_unsaved(admin):
+    url = reverse("admin:automations_automation_builder_new")
+    response = admin.get(f"{url}?template=payment_dunning")
+    assert response.status_code == 200
+    config = response.context["config"]
+    assert config["template"]["key"] == "payment_dunning" and config["template"]["title"] == "Payment Dunning"
+    assert config["template"]["definition"] == library.get_template("payment_dunning")["definition"]
+    assert [t["key"] for t in config["template"]["emailTemplates"]] == [
+        "payment_failed_gentle", "payment_failed_urgent", "payment_failed_final"]
+    assert config["automationId"] is None and config["urls"]["add"] == reverse("admin:automations_automation_add")
+    # Nothing is created by choosing it: not the automation, not its email templates.
+    assert not Automation.objects.exists() and not EmailTemplate.objects.exists()
+    assert admin.get(f"{url}?template=nope").status_code == 404
+    assert admin.get(url).context["config"]["template"] is None
 
 
 def test_invalid_json_is_one_clear_error(admin):

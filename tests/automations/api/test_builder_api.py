@@ -256,3 +256,34 @@ def test_two_automations_on_the_same_event_are_worth_a_check_where_either_is_edi
     assert [warning["message"][:31] for warning in answer["warnings"]] == ["“Dunning for SMB” (paused) also"]
     definition["trigger"] = {"type": "event", "event": "invoice.paid"}
     assert api.post("/api/automations/validate/", definition, format="json").json()["warnings"] == []
+
+
+def test_a_library_template_is_checked_tested_and_saved_as_the_builder_made_it(api):
+    from automations import library
+    from automations.models import Automation, EmailTemplate
+
+    definition = library.get_template("payment_dunning")["definition"]
+    # Before it is saved its email templates are lent for the check and the test, and nothing stays.
+    assert api.post("/api/automations/validate/", definition, format="json").json()["valid"] is False
+    checked = api.post("/api/automations/validate/?template=payment_dunning", definition, format="json").json()
+    assert checked["valid"] is True and checked["errors"] == []
+    tested = api.post("/api/automations/test/?template=payment_dunning", {"definition": definition}, format="json")
+    assert tested.status_code == 200 and tested.json()["status"] == "succeeded"
+    paths = api.post("/api/automations/test-paths/?template=payment_dunning", {"definition": definition},
+                     format="json")
+    assert paths.status_code == 200 and paths.json()["paths"]
+    assert not EmailTemplate.objects.exists() and not Automation.objects.exists()
+    refused = api.post("/api/automations/validate/?template=nope", definition, format="json")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "template"
+
+    # A definition refused on save leaves nothing behind, email templates included.
+    broken = {**definition, "steps": [{**definition["steps"][0], "key": "Bad Key"}]}
+    response = api.post("/api/templates/payment_dunning/instantiate/", {"definition": broken}, format="json")
+    assert response.status_code == 400
+    assert not EmailTemplate.objects.exists() and not Automation.objects.exists()
+    # Saved: the definition as the operator made it, with the template's email templates.
+    response = api.post("/api/templates/payment_dunning/instantiate/",
+                        {"definition": {**definition, "name": "Dunning, gentler"}}, format="json")
+    assert response.status_code == 201 and response["ETag"] == f'"{response.json()["revision"]}"'
+    assert response.json()["draft_definition"]["name"] == "Dunning, gentler"
+    assert EmailTemplate.objects.count() == 3

@@ -110,6 +110,13 @@ export class Builder {
     return (path) => fieldType(path, { schemas: this.config.entities, sample: samples.get(path) });
   }
 
+  /** An endpoint about the automation on screen: the saved one's, or the unsaved one's (taken
+   *  from a library template, whose email templates the server then counts as installed). */
+  automationPath(name) {
+    if (this.state.automation) return `automations/${this.state.automation.id}/${name}/`;
+    return `automations/${name}/${this.template ? `?template=${encodeURIComponent(this.template.key)}` : ""}`;
+  }
+
   sampleData() {
     return this.state.testData ?? triggerData(this.definition(), this.scopeContext());
   }
@@ -137,6 +144,8 @@ export class Builder {
         this.state.automation = await this.api.get(`automations/${this.config.automationId}/`);
         this.state.revision = this.state.automation.revision;
         server = this.state.automation.draft_definition || this.state.automation.active_definition;
+      } else if (this.config.template) {
+        server = this.startFromTemplate(this.config.template);
       }
     } catch (error) {
       this.root.replaceChildren(h("p", { class: "ab-errors-inline" }, `The builder could not load: ${error.message}`));
@@ -145,6 +154,7 @@ export class Builder {
     this.state.saved = this.config.automationId ? clone(server) : null;
     this.state.history = createHistory(server);
     this.layout();
+    if (this.template) this.announceTemplate();
     this.local.restore(server);
     renderPalette(this.paletteHost, this.catalog.actions, this.canEdit, (item) => this.insertAfterSelection(item));
     this.render();
@@ -165,8 +175,42 @@ export class Builder {
       h("div", { id: "ab-live", class: "ab-visually-hidden", "aria-live": "polite" }));
     listenToFlow(this);
     window.addEventListener("beforeunload", (event) => {
-      if (this.dirty && this.canEdit) event.preventDefault();
+      if (this.dirty && this.canEdit && !this.leaving) event.preventDefault();
     });
+  }
+
+  // --- a library template, unsaved -------------------------------------------------------------
+
+  /** Show ``template`` (a library entry) unsaved: nothing, not even its email templates, is
+   *  created until Save draft; until then its email templates are shown as coming with it. */
+  startFromTemplate(template) {
+    this.template = template;
+    this.origin = clone(template.definition);
+    if (this.permissions.viewEmailTemplate) {
+      const known = new Set(this.catalog.emailTemplates.map((item) => item.key));
+      this.catalog.emailTemplates.push(...template.emailTemplates.filter((item) => !known.has(item.key))
+        .map((item) => ({ ...item, pending: true })));
+    }
+    return clone(template.definition);
+  }
+
+  announceTemplate() {
+    this.notices.show(`${this.template.title}, from the library: nothing is created until you save the draft.`, "template",
+      h("button", { type: "button", class: "button", onclick: () => this.cancelTemplate() }, "Cancel"));
+  }
+
+  /** Leave the template unsaved: nothing was created, and nothing of it is kept in this browser. */
+  cancelTemplate() {
+    this.local.forget();
+    this.leaving = true;
+    window.location.assign(this.config.urls.add);
+  }
+
+  /** The template is saved as a new automation: its email templates exist now. */
+  async templateSaved() {
+    this.template = null;
+    this.notices.clear("template");
+    if (this.permissions.viewEmailTemplate) this.catalog.emailTemplates = await this.api.listAll("email-templates/");
   }
 
   // --- edits -----------------------------------------------------------------------------------

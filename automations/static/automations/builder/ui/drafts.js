@@ -28,9 +28,8 @@ export class Drafts {
     const { app } = this;
     const sequence = ++this.validation.sequence;
     const definition = app.definition();
-    const path = app.state.automation ? `automations/${app.state.automation.id}/validate/` : "automations/validate/";
     try {
-      const answer = await app.api.post(path, definition);
+      const answer = await app.api.post(app.automationPath("validate"), definition);
       if (sequence !== this.validation.sequence) return;
       app.state.placed = placeErrors(definition, answer.errors);
       app.state.warned = placeErrors(definition, answer.warnings || []);
@@ -57,9 +56,12 @@ export class Drafts {
     try {
       const automation = state.automation
         ? await app.api.put(`automations/${state.automation.id}/`, definition, revision)
-        : await app.api.post("automations/", definition);
+        : app.template
+          ? await app.api.post(`templates/${encodeURIComponent(app.template.key)}/instantiate/`, { definition })
+          : await app.api.post("automations/", definition);
       const fresh = !state.automation;
       if (fresh) app.local.forget();
+      if (fresh && app.template) await app.templateSaved();
       state.automation = automation;
       state.revision = automation.revision;
       state.saved = clone(definition);

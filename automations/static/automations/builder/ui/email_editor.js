@@ -49,11 +49,14 @@ function storedTemplateEditor(app, key, readOnly) {
                   body_html: template.body_html };
   const box = previewBox();
   const refresh = debounce(() => renderPreview(app, box, { subject: draft.subject, body: draft.body_text }), 300);
-  const canSave = app.permissions.changeEmailTemplate && !readOnly;
+  // One that comes with an unsaved library template is created when the automation is saved.
+  const canSave = app.permissions.changeEmailTemplate && !readOnly && !template.pending;
   const status = h("span", { class: "ab-saved-note", role: "status" });
   const picker = () => app.variables(app.state.selected);
   const form = h("div", { class: "ab-email-template" },
-    h("p", { class: "ab-help" }, `Email template ${key}: shared by every step that sends it; saved on its own.`),
+    h("p", { class: "ab-help" }, template.pending
+      ? `Email template ${key} comes with ${app.template?.title || "the template"}: it is created when you save the draft, and can be edited here after that.`
+      : `Email template ${key}: shared by every step that sends it; saved on its own.`),
     textField({ field: "template.subject", label: "subject", value: draft.subject, readOnly: !canSave, picker,
                 onInput: (text) => { draft.subject = text; refresh(); } }),
     textField({ field: "template.body_text", label: "body", value: draft.body_text, multiline: true, rows: 8,

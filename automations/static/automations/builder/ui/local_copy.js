@@ -13,7 +13,7 @@ export class LocalCopy {
   get key() {
     const { app } = this;
     const id = app.state.automation?.id || app.config.automationId;
-    return `billing-automations:builder:${id || "new"}`;
+    return `billing-automations:builder:${id || (app.template ? `new:${app.template.key}` : "new")}`;
   }
 
   /** Offer back what was left unsaved here on top of ``server`` (the definition just loaded). */
@@ -33,10 +33,11 @@ export class LocalCopy {
       h("button", { type: "button", class: "button", onclick: () => this.discard() }, "Discard them"));
   }
 
-  /** Keep what is on screen while it differs from what is saved; forget it once saved. */
+  /** Keep what is on screen while it differs from what is saved (or, before the first save, from
+   *  where it started); forget it once saved. */
   persist() {
     const { app } = this;
-    if (app.dirty && app.canEdit) {
+    if (app.canEdit && stableJSON(app.definition()) !== stableJSON(app.state.saved ?? app.origin)) {
       localStorage.setItem(this.key, JSON.stringify({ definition: app.definition(), at: Date.now(),
                                                       revision: app.state.revision }));
     } else {

@@ -19,13 +19,6 @@ export class TestRuns {
     return outputs;
   }
 
-  /** Where a test of what is on screen goes: the saved automation's, or the unsaved one's. */
-  path(name) {
-    const { app } = this;
-    const query = app.template ? `?template=${encodeURIComponent(app.template.key)}` : "";
-    return app.state.automation ? `automations/${app.state.automation.id}/${name}/` : `automations/${name}/${query}`;
-  }
-
   /** What a test runs: the definition on screen and its data. */
   subject() {
     const { state } = this.app;
@@ -54,7 +47,7 @@ export class TestRuns {
     const outcomes = Object.entries(state.testOutcomes || {}).filter(([key]) => steps[key]);
     if (outcomes.length) body.outcomes = Object.fromEntries(outcomes);
     try {
-      state.testRun = await app.api.post(this.path("test"), body);
+      state.testRun = await app.api.post(app.automationPath("test"), body);
       state.testStale = false;
       announce(`Test finished: ${state.testRun.status}, ${state.testRun.timeline.length} steps.`);
     } catch (error) {
@@ -69,7 +62,7 @@ export class TestRuns {
     const { app } = this;
     app.state.tab = "test";
     try {
-      app.state.testPaths = await app.api.post(this.path("test-paths"), this.subject());
+      app.state.testPaths = await app.api.post(app.automationPath("test-paths"), this.subject());
       const found = app.state.testPaths;
       announce(`Every path tested: ${found.paths.length} paths, ${found.unreached.length} ways no scenario reaches.`);
     } catch (error) {

@@ -10,8 +10,8 @@ function button(label, onclick, extra = {}) {
   return h("button", { type: "button", class: `button ${extra.class || ""}`.trim(), onclick, ...extra.attrs }, label);
 }
 
-function stateLine(automation) {
-  if (!automation) return "new, not saved yet";
+function stateLine(automation, template) {
+  if (!automation) return template ? `new, from ${template.title}, not saved yet` : "new, not saved yet";
   if (!automation.active_version) return `draft v${automation.draft_version}, never activated`;
   const live = `${automation.is_paused ? "paused" : "active"}: v${automation.active_version}`;
   return automation.draft_version ? `${live} · draft v${automation.draft_version} in progress` : live;
@@ -58,7 +58,7 @@ export class Toolbar {
     const automation = app.state.automation;
     const definition = app.definition();
     this.title.textContent = definition.name || "(unnamed automation)";
-    this.state.textContent = stateLine(automation);
+    this.state.textContent = stateLine(automation, app.template);
     const editable = app.canEdit;
     for (const [element, enabled] of [[this.undoButton, editable && canUndo(app.state.history)],
                                       [this.redoButton, editable && canRedo(app.state.history)],
