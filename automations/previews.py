@@ -1,18 +1,24 @@
 """Previews the builder shows beside a form: a schedule's next run times and a template rendered
-on sample data. Nothing here writes or sends anything."""
+on sample data, with the outputs earlier steps are predicted to give. Nothing here writes or sends
+anything."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from automations import clock
+from automations.actions import registry as actions
 from automations.definition.trigger import validate_schedule
 from automations.scope import UnstoredRun, build_scope
+from automations.steps.lanes import walk
 from automations.templating import RenderError, empty_variables, render
 from automations.triggers.schedule_rules import Schedule
 from billing_events.errors import InvalidInput
 
 TEMPLATE_FIELDS = ("subject", "body", "html", "body_text", "body_html")
+#: How a value shows that no earlier step on the sample data's path gives (‹steps.retry.output.status›).
+PLACEHOLDER = re.compile(r"‹(steps\.[^›]+)›")
 
 
 def next_run_times(schedule: Any, count: int = 5, after: datetime | None = None) -> list[datetime]:
@@ -29,14 +35,64 @@ def next_run_times(schedule: Any, count: int = 5, after: datetime | None = None)
     return times
 
 
-def render_templates(sources: dict[str, Any], data: dict[str, Any],
-                     outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def predicted_outputs(definition: dict[str, Any], data: dict[str, Any], step: str) -> dict[str, Any]:
+    """The outputs of the steps that run before step ``step`` when ``definition`` runs on ``data``,
+    as test mode predicts them (an action's answer, a failed one's ``status: failed`` and error, a
+    branch's lane, a wait's event or decision), by step key. An output field test mode does not
+    predict — of a step in a lane the data does not take, or one only a live run knows (a task's
+    id) — is a placeholder, ``‹steps.follow_up.output.task_id›``. A definition that is not valid
+    yet predicts nothing but placeholders."""
+    from automations.services import test_run  # the services use the engine; previews are read beside it
+
+    placeholders = {other["key"]: _placeholders(other) for other in walk(definition.get("steps") or [])
+                    if isinstance(other.get("key"), str) and other["key"] != step}
+    outputs: dict[str, Any] = {key: fields for key, fields in placeholders.items() if fields}
+    try:
+        timeline = test_run(None, data, definition=definition)["timeline"]
+    except InvalidInput:
+        timeline = []
+    for entry in timeline:
+        key = entry["step"]
+        if key == step:
+            break
+        if entry["type"] == "action" and "would" in entry:
+            output = entry["would"]
+        elif entry["type"] == "action" and "error" in entry:
+            output = {**(entry.get("output") or {}), "status": "failed", "error": entry["error"]}
+        elif entry["type"] == "branch":
+            output = {"branch": entry["branch"], "reason": entry.get("reason", "")}
+        elif isinstance(entry.get("output"), dict):
+            output = entry["output"]
+        else:
+            continue
+        outputs[key] = {**placeholders.get(key, {}), **output}
+    return outputs
+
+
+def _placeholders(step: dict[str, Any]) -> dict[str, str]:
+    """A placeholder for each output field an action or a branch documents."""
+    if step.get("type") == "branch":
+        fields = ["branch", "reason"]
+    elif step.get("type") == "action":
+        action = actions.get(step.get("action")) if isinstance(step.get("action"), str) else None
+        fields = [*((action.output_schema if action else {}) or {}).get("properties", {}), "status", "error"]
+    else:
+        return {}
+    return {name: f"‹steps.{step['key']}.output.{name}›" for name in fields}
+
+
+def render_templates(sources: dict[str, Any], data: dict[str, Any], outputs: dict[str, Any] | None = None, *,
+                     definition: dict[str, Any] | None = None, step: str | None = None) -> dict[str, Any]:
     """Each of ``sources`` (subject, body, ...) rendered with the variables of a run on ``data``
     (current billing data through the gateway, as a real step sees it) and earlier steps'
-    ``outputs``. Returns ``{"rendered": {...}, "errors": [{"field", "message"}], "warnings": [...]}``:
-    a template that does not render is reported by field, the others are still shown; a variable
-    that renders empty (a customer without a name) is a warning naming it and the field."""
-    run = UnstoredRun(None, {"type": "test"}, data, clock.now(), outputs=dict(outputs or {}))
+    outputs: those of step ``step`` of ``definition`` as test mode predicts them on ``data``
+    (see :func:`predicted_outputs`), with ``outputs`` given (by step key) taking their place.
+    Returns ``{"rendered": {...}, "errors": [{"field", "message"}], "warnings": [...]}``: a
+    template that does not render is reported by field, the others are still shown; a variable
+    that renders empty (a customer without a name), or as a placeholder, is a warning naming it
+    and the field."""
+    known = predicted_outputs(definition, data, step) if definition is not None and step else {}
+    run = UnstoredRun(None, {"type": "test"}, data, clock.now(), outputs={**known, **(outputs or {})})
     scope = build_scope(run, now=clock.now())
     rendered, errors, warnings = {}, [], []
     for name, source in sources.items():
@@ -52,4 +108,8 @@ def render_templates(sources: dict[str, Any], data: dict[str, Any],
             else:
                 warnings += [{"field": name, "message": f"{path} rendered empty"}
                              for path in empty_variables(source, scope.resolve)]
+                warnings += [{"field": name, "message": f"{path} is shown as a placeholder: test mode does not "
+                                                        "predict it (its step does not run before this one, "
+                                                        "or only a live run knows it)"}
+                             for path in dict.fromkeys(PLACEHOLDER.findall(rendered[name]))]
     return {"rendered": rendered, "errors": errors, "warnings": warnings}

@@ -163,7 +163,12 @@ class RenderPreviewIn(StrictSerializer):
     templates = serializers.DictField(child=StrictCharField(allow_blank=True),
                                       help_text="subject, body, html, body_text or body_html: template sources.")
     data = serializers.DictField(required=False, help_text="The run's data (such as an event's sample payload).")
-    outputs = serializers.DictField(required=False, help_text="Earlier steps' outputs, by step key.")
+    outputs = serializers.DictField(required=False, help_text="Earlier steps' outputs, by step key (instead of "
+                                                              "the predicted ones).")
+    definition = DefinitionField(required=False, help_text="The definition the templates are part of: with "
+                                                            "``step``, earlier steps' outputs are those test mode "
+                                                            "predicts on ``data``.")
+    step = StrictCharField(required=False, max_length=100, help_text="The key of the step whose templates these are.")
 
 
 class EmailTemplateUpdateIn(StrictSerializer):

@@ -647,10 +647,12 @@ class SchedulePreviewView(Preview):
 
 class RenderPreviewView(Preview):
     """Templates rendered on sample data, as a step would render them (the builder's email preview)."""
-    @document(request=inputs.RenderPreviewIn, responses=s.RenderPreviewSerializer)
+    @document(request=inputs.RenderPreviewIn, responses=s.RenderPreviewSerializer, parameters=[LIBRARY_TEMPLATE])
     def post(self, request: Request) -> Response:
         body = _valid(inputs.RenderPreviewIn, request)
-        return Response(previews.render_templates(body["templates"], body.get("data", {}), body.get("outputs", {})))
+        with library.email_templates_lent(_library_template(request)):
+            return Response(previews.render_templates(body["templates"], body.get("data", {}), body.get("outputs", {}),
+                                                      definition=body.get("definition"), step=body.get("step")))
 
 
 class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,

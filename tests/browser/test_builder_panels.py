@@ -7,11 +7,16 @@ import re
 
 import pytest
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import ARTIFACTS, login, screenshot
 from tests.browser.test_builder_editing import card, keys_in, open_builder
 from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def screenshot_path(name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / f"{name}.png"
 
 
 def test_the_variable_picker_offers_what_is_in_scope_and_inserts_it(page, operator, dunning):
@@ -63,6 +68,27 @@ def test_the_email_template_is_edited_in_the_panel_with_a_preview(page, operator
     page.get_by_text("Email template saved.").wait_for()
     assert EmailTemplate.objects.get(key="payment_failed_gentle").subject == "Payment for {{ invoice.number }}"
     screenshot(page, "builder-email-panel")
+
+
+def test_the_email_preview_renders_earlier_steps_outputs_as_test_mode_predicts_them(page, operator, dunning):
+    """No test run needed: the retry before the urgent email is predicted to decline (the sample
+    customer's card), and a step that does not run before it shows as a placeholder, said to be one."""
+    open_builder(page, dunning)
+    card(page, "urgent").locator(".ab-select").click()
+    subject = page.locator(".ab-panel").get_by_label("subject", exact=True)
+    preview = page.locator(".ab-preview")
+    preview.get_by_text(re.compile("^Subject: ")).wait_for()
+    subject.fill("Retry {{ steps.retry.output.status }}: {{ steps.retry.output.decline_code }}")
+    preview.get_by_text("Subject: Retry failed: card_declined").wait_for()
+    assert preview.locator(".ab-errors li:not(.ab-warning)").count() == 0
+    # Written here instead of a stored template: the same prediction.
+    page.locator(".ab-panel").get_by_label("written here").check()
+    subject.fill("Task {{ steps.follow_up.output.task_id }} after {{ steps.retry.output.decline_code }}")
+    preview.get_by_text("Subject: Task ‹steps.follow_up.output.task_id› after card_declined").wait_for()
+    warning = preview.locator(".ab-errors li.ab-warning")
+    assert "steps.follow_up.output.task_id is shown as a placeholder" in warning.inner_text()
+    preview.scroll_into_view_if_needed()
+    preview.screenshot(path=str(screenshot_path("builder-email-preview-earlier-steps")))
 
 
 def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, operator):

@@ -83,6 +83,36 @@ def test_render_preview_renders_on_sample_data_and_names_the_field_that_fails(ap
     assert answer["errors"][0]["field"] == "body" and "nmae" in answer["errors"][0]["message"]
 
 
+def test_render_preview_shows_earlier_steps_outputs_as_test_mode_predicts_them(api, definition):
+    templates = {"subject": "Retry {{ steps.retry.output.status }}: {{ steps.retry.output.decline_code }}",
+                 "body": "{{ steps.retry_worked.output.branch }} {{ steps.follow_up.output.task_id }}"}
+    answer = api.post("/api/render-preview/", {"templates": templates, "data": sample("payment.failed"),
+                                               "definition": definition, "step": "final"}, format="json").json()
+    # The sample customer's card declines, so the retry fails and the else lane creates the task.
+    assert answer["errors"] == []
+    assert answer["rendered"]["subject"] == "Retry failed: card_declined"
+    # A task's id only a live run knows: a placeholder, said to be one.
+    assert answer["rendered"]["body"] == "else ‹steps.follow_up.output.task_id›"
+    assert [warning["message"].split(" is ")[0] for warning in answer["warnings"]] == [
+        "steps.follow_up.output.task_id"]
+    # Without the definition, earlier steps are unknown, as before.
+    bare = api.post("/api/render-preview/", {"templates": templates, "data": sample("payment.failed")},
+                    format="json").json()
+    assert bare["errors"] and "steps" in bare["errors"][0]["message"]
+
+
+def test_render_preview_shows_a_placeholder_for_a_step_the_data_does_not_reach(api, definition):
+    data = sample("payment.failed", invoice={"status": "paid", "amount_due": "0.00"})
+    templates = {"subject": "Retry {{ steps.retry.output.status }}"}
+    answer = api.post("/api/render-preview/", {"templates": templates, "data": data, "definition": definition,
+                                               "step": "final"}, format="json").json()
+    assert answer["errors"] == []
+    assert answer["rendered"]["subject"] == "Retry ‹steps.retry.output.status›"
+    assert answer["warnings"] == [{"field": "subject", "message": "steps.retry.output.status is shown as a "
+                                   "placeholder: test mode does not predict it (its step does not run "
+                                   "before this one, or only a live run knows it)"}]
+
+
 def test_email_templates_are_read_and_edited_with_their_permissions(api, viewer, definition):
     listing = api.get("/api/email-templates/").json()
     assert [item["key"] for item in listing["results"]] == ["payment_failed_final", "payment_failed_gentle",

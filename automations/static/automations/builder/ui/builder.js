@@ -110,11 +110,16 @@ export class Builder {
     return (path) => fieldType(path, { schemas: this.config.entities, sample: samples.get(path) });
   }
 
-  /** An endpoint about the automation on screen: the saved one's, or the unsaved one's (taken
-   *  from a library template, whose email templates the server then counts as installed). */
+  /** An endpoint about the automation on screen: the saved one's, or the unsaved one's. */
   automationPath(name) {
     if (this.state.automation) return `automations/${this.state.automation.id}/${name}/`;
-    return `automations/${name}/${this.template ? `?template=${encodeURIComponent(this.template.key)}` : ""}`;
+    return `automations/${name}/${this.templateQuery()}`;
+  }
+
+  /** Before a library template is saved, requests about it name it: the server then counts its
+   *  email templates as installed. */
+  templateQuery() {
+    return this.template ? `?template=${encodeURIComponent(this.template.key)}` : "";
   }
 
   sampleData() {

@@ -23,10 +23,12 @@ function previewBox() {
     h("ul", { class: "ab-errors" }));
 }
 
-/** Ask the server to render ``templates`` ({subject, body, html}) and show them in ``box``. */
+/** Ask the server to render ``templates`` ({subject, body, html}) of the selected step and show
+ *  them in ``box``: on the test data, with earlier steps' outputs as test mode predicts them. */
 async function renderPreview(app, box, templates) {
   try {
-    const answer = await app.api.post("render-preview/", { templates, data: app.sampleData(), outputs: app.tests.outputs() });
+    const answer = await app.api.post(`render-preview/${app.templateQuery()}`, {
+      templates, data: app.sampleData(), definition: app.definition(), step: app.state.selected });
     box.querySelector(".ab-preview__subject").textContent = `Subject: ${answer.rendered.subject ?? ""}`;
     box.querySelector(".ab-preview__body").textContent = answer.rendered.body ?? answer.rendered.body_text ?? "";
     box.querySelector(".ab-errors").replaceChildren(
