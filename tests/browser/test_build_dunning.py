@@ -86,7 +86,8 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     # The gentle email.
     add_step(page, main, "Send email")
     rename(page, "gentle")
-    panel(page).get_by_label("to", exact=True).fill("{{ customer.email }}")
+    assert panel(page).get_by_label("to", exact=True).input_value() == "{{ customer.email }}"
+    panel(page).get_by_label("a stored email template").check()  # a new email starts written here
     panel(page).get_by_label("template", exact=True).select_option("payment_failed_gentle")
     # Three days' wait.
     add_step(page, main, "Delay")
@@ -110,7 +111,7 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     # The final notice.
     add_step(page, main, "Send email")
     rename(page, "final")
-    panel(page).get_by_label("to", exact=True).fill("{{ customer.email }}")
+    panel(page).get_by_label("a stored email template").check()
     panel(page).get_by_label("template", exact=True).select_option("payment_failed_final")
 
     page.get_by_role("button", name="0 problems").wait_for()
@@ -135,8 +136,9 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     assert steps["retry"]["action"] == "retry_payment" and steps["retry"]["on_failure"] == "continue"
     assert steps["declined"]["if"] == {"all": [{"field": "steps.retry.output.status", "operator": "equals",
                                                 "value": "failed"}]}
-    assert steps["declined"]["then"][0]["config"] == {
-        "title": "Call {{ customer.name }} about {{ invoice.number }}", "assignee": "collections"}
+    assert steps["declined"]["then"][0]["config"] == {  # a new task is due in two days, of normal priority
+        "title": "Call {{ customer.name }} about {{ invoice.number }}", "assignee": "collections", "due_in": "2d",
+        "priority": "normal"}
     assert steps["declined"]["else"] == [{"key": "recovered", "type": "stop"}]
 
     assert "No execution is running or waiting now." in activate_version(page, 1)

@@ -2,6 +2,7 @@
 // {{ customer.email }}", "If invoice.status equals open", "wait 3 days". Pure.
 
 import { describeWindow } from "./messaging.js";
+import { flowStepLabel } from "./step_types.js";
 
 const UNITS = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
 const ISO_UNITS = [["Y", "year"], ["M", "month"], ["W", "week"], ["D", "day"]];
@@ -27,13 +28,10 @@ export function humanDuration(value) {
   return text;
 }
 
-const STEP_TYPE_LABELS = { action: "Action", branch: "Branch", delay: "Delay", loop: "Loop", stop: "Stop",
-                           wait_for: "Wait for event", approval: "Approval" };
-
 /** What a step is called on its card and in its panel's title: "Wait for event", an action's label. */
 export function stepTypeLabel(step, actions = {}) {
-  if (step.type === "action") return actions?.[step.action]?.label || step.action || STEP_TYPE_LABELS.action;
-  return STEP_TYPE_LABELS[step.type] || step.type || "Step";
+  if (step.type === "action") return actions?.[step.action]?.label || step.action || "Action";
+  return flowStepLabel(step.type) || step.type || "Step";
 }
 
 export const OPERATOR_LABELS = {

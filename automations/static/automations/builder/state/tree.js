@@ -4,6 +4,8 @@
 // A lane is where steps sit: the main flow {owner: null, slot: "steps"}, or a lane of a step
 // {owner: "still_unpaid", slot: "then"}. Steps are known by their key, unique in the definition.
 
+import { startingFields } from "./step_types.js";
+
 export const LANES = { action: ["fallback"], branch: ["then", "else"], loop: ["steps"] };
 export const ROOT = Object.freeze({ owner: null, slot: "steps" });
 const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,99}$/;
@@ -110,18 +112,10 @@ export function uniqueKey(taken, base) {
   }
 }
 
-/** A new step of ``type`` (and ``action``) with a unique key and the fields a form starts from. */
-export function newStep(definition, type, action) {
-  const blanks = {
-    action: { config: {} },
-    delay: { duration: "1d" },
-    branch: { if: { all: [{ field: "", operator: "equals", value: "" }] }, then: [], else: [] },
-    loop: { over: "", as: "item", steps: [] },
-    stop: {},
-    wait_for: { events: ["invoice.paid"], timeout: "3d" },
-    approval: { ask: "Approve?", approvers: { permission: "automations.decide_approval" } },
-  };
-  const step = { type, ...(type === "action" ? { action } : {}), ...clone(blanks[type] || {}) };
+/** A new step of ``type`` (and ``action``) with a unique key and the fields it starts with
+ *  (step_types.js; ``context.roots``: the data the run brings where it is added). */
+export function newStep(definition, type, action, context = {}) {
+  const step = { type, ...(type === "action" ? { action } : {}), ...startingFields(type, action, context) };
   return { key: uniqueKey(allKeys(definition), keyBase(step)), ...step };
 }
 

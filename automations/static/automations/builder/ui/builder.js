@@ -267,8 +267,16 @@ export class Builder {
     }
   }
 
+  /** The data a run brings in ``lane`` (invoice, customer, a loop's item ...): what a new step there may read. */
+  rootsIn(lane) {
+    const roots = new Set(this.paths(lane.owner).map((path) => path.split(".")[0]));
+    const owner = lane.owner && this.step(lane.owner);
+    if (owner?.type === "loop") roots.add(owner.as || "item");
+    return roots;
+  }
+
   insert(item, lane, index) {
-    const step = newStep(this.definition(), item.type, item.action);
+    const step = newStep(this.definition(), item.type, item.action, { roots: this.rootsIn(lane) });
     this.state.selected = step.key;
     this.commit(insertStep(this.definition(), lane, index, step), {
       message: `Added ${step.key} to ${laneLabel(lane)}, position ${index + 1}.`, focus: `${step.key}:select`, panel: true,

@@ -2,6 +2,7 @@
 // edited right here (subject, body, HTML), shared by every step that sends it — or a subject and
 // body written into the step; both with a preview rendered by the server on the sample data.
 
+import { startingFields } from "../state/step_types.js";
 import { h } from "./dom.js";
 import { showErrors, textField } from "./fields.js";
 import { schemaForm } from "./schema_form.js";
@@ -92,6 +93,8 @@ export function emailPanel(app, step, action, change, readOnly) {
   const name = `mode-${step.key}`;
   const body = h("div", { class: "ab-email-content" });
   const draw = (templated) => {
+    // What the step holds now: switching between a template and inline content changes it.
+    const config = app.step(step.key)?.config || {};
     if (templated) {
       // Without the templates' list, the step's own template is still named (not "choose…").
       const known = app.catalog.emailTemplates.some((item) => item.key === config.template);
@@ -118,7 +121,10 @@ export function emailPanel(app, step, action, change, readOnly) {
   const radio = (value, label, checked) => h("label", { class: "ab-radio" },
     h("input", { type: "radio", name, value, checked, disabled: readOnly, onchange: () => {
       if (value === "template") change("template", app.catalog.emailTemplates[0]?.key, ["subject", "body", "html"]);
-      else change("subject", "", ["template"], { body: "" });
+      else {
+        const { subject, body: text } = startingFields("action", "send_email").config;
+        change("subject", subject, ["template"], { body: text });
+      }
       draw(value === "template");
     } }), ` ${label}`);
   draw(usesTemplate);

@@ -1,17 +1,10 @@
 // The palette of steps to add: the registered actions by family, then the flow steps; each
 // entry a button (add after the selected step) and a drag source (see dnd.js).
 
+import { FLOW_STEP_TYPES } from "../state/step_types.js";
 import { h } from "./dom.js";
 import { actionIcon, icon } from "./icons.js";
 
-const FLOW_STEPS = [
-  { type: "delay", label: "Delay", description: "Wait a while, or until a date, before going on." },
-  { type: "wait_for", label: "Wait for event", description: "Wait until an event about this run arrives (invoice.paid for this invoice), or a timeout." },
-  { type: "approval", label: "Approval", description: "Wait for a person to approve or reject, or a default decision at a timeout." },
-  { type: "branch", label: "Branch", description: "Go one way or another depending on a condition." },
-  { type: "loop", label: "Loop", description: "Run steps for each item of a list or each record of a collection." },
-  { type: "stop", label: "Stop", description: "End the run here." },
-];
 const FAMILY_TITLES = { communication: "Communication", billing: "Billing", records: "Records" };
 
 /** The palette's entries, grouped: [{title, items: [{type, action, label, description, icon}]}]. */
@@ -27,7 +20,8 @@ export function paletteGroups(actions) {
   const order = ["Communication", "Billing", "Records", "Your actions"];
   return [
     ...order.filter((title) => families[title]).map((title) => ({ title, items: families[title] })),
-    { title: "Flow", items: FLOW_STEPS.map((item) => ({ ...item, icon: item.type })) },
+    { title: "Flow", items: Object.entries(FLOW_STEP_TYPES).map(([type, { label, description }]) =>
+      ({ type, label, description, icon: type })) },
   ];
 }
 

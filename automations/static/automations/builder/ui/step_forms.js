@@ -9,6 +9,7 @@ import { checkboxField, selectField, textField } from "./fields.js";
 import { sendWindowFields } from "./message_forms.js";
 import { schemaForm } from "./schema_form.js";
 import { takesSendWindow } from "../state/messaging.js";
+import { startingFields } from "../state/step_types.js";
 
 const COLLECTIONS = ["customers", "invoices", "subscriptions"];
 
@@ -71,7 +72,7 @@ function delayForm(app, step, readOnly) {
   const set = (changes, group) => app.editStep(step.key, changes, group);
   const switchTo = (next) => {
     if (next === "until") set({ duration: undefined, until: "{{ subscription.current_period_end }}" });
-    else set({ until: undefined, offset: undefined, duration: "1d" });
+    else set({ until: undefined, offset: undefined, duration: startingFields("delay").duration });
     app.renderPanel();
   };
   const radio = (value, label) => h("label", { class: "ab-radio" },
@@ -175,7 +176,7 @@ function waitLimitFields(app, step, readOnly, optional = false) {
   const set = (changes, group) => app.editStep(step.key, changes, group);
   const switchTo = (next) => {
     if (next === "until") set({ timeout: undefined, until: "{{ invoice.due_date }}" });
-    else if (next === "timeout") set({ until: undefined, offset: undefined, timeout: "3d" });
+    else if (next === "timeout") set({ until: undefined, offset: undefined, timeout: startingFields("wait_for").timeout });
     else set({ until: undefined, offset: undefined, timeout: undefined, on_timeout: undefined });
     app.renderPanel();
   };

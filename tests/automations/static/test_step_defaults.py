@@ -1,0 +1,76 @@
+"""A step the builder adds is not a problem the moment it is added: what each kind of new step
+starts with (the builder's state/step_types.js, read here through Node) is checked by the server's
+own validation, in the library's dunning. Only what no default can know is left to the operator."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from automations import library
+from automations.actions import registry
+from automations.definition import validate_definition
+from automations.definition.references import check_references
+from billing_events.errors import InvalidInput
+
+pytestmark = pytest.mark.django_db
+
+MODULE = (Path(__file__).resolve().parents[3] / "automations" / "static" / "automations" / "builder" / "state"
+          / "step_types.js")
+# A step added at the end of the dunning's main flow: the run is about an invoice of a customer.
+ROOTS = ["customer", "invoice", "payment", "event", "automation", "execution", "trigger", "steps"]
+
+#: What only the operator can say: a branch's and a loop's steps, a webhook's URL, a tag, the
+#: customer fields to change, and a Slack webhook or a CRM this installation does not have.
+LEFT_TO_THE_OPERATOR = {
+    "branch": ["steps.new.then"],
+    "loop": ["steps.new.steps"],
+    "send_slack": ["steps.new.config.webhook_url"],
+    "send_webhook": ["steps.new.config.url"],
+    "add_tag": ["steps.new.config.tag"],
+    "update_customer": ["steps.new.config"],
+    "sync_to_crm": ["steps.new.config"],
+}
+
+
+def starting_fields(kinds: list[tuple[str, str | None]]) -> list[dict]:
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("REQUIRE_NODE"):
+            pytest.fail("REQUIRE_NODE is set but node is not installed")
+        pytest.skip("Node.js is not installed")
+    script = (f"import {{ startingFields }} from {json.dumps(MODULE.as_uri())};\n"
+              f"const roots = new Set({json.dumps(ROOTS)});\n"
+              f"console.log(JSON.stringify({json.dumps(kinds)}.map(([type, action]) => "
+              "startingFields(type, action ?? undefined, { roots }))));")
+    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def problems_of(step: dict) -> list[str]:
+    definition = copy.deepcopy(library.get_template("payment_dunning")["definition"])
+    definition["steps"].append(step)
+    try:
+        validate_definition(definition)
+        errors = []
+    except InvalidInput as exc:
+        errors = exc.errors
+    references, _ = check_references(definition)
+    return sorted({error["field"] for error in [*errors, *references]})
+
+
+def test_every_new_step_starts_valid_but_for_what_only_the_operator_knows():
+    library.install_email_templates("payment_dunning")
+    kinds = [(kind, None) for kind in ("delay", "wait_for", "approval", "branch", "loop", "stop")]
+    kinds += [("action", action.key) for action in registry.all()]
+    found = {}
+    for (kind, action), fields in zip(kinds, starting_fields(kinds)):
+        step = {"key": "new", "type": kind, **({"action": action} if action else {}), **fields}
+        found[action or kind] = problems_of(step)
+    assert {name: fields for name, fields in found.items() if fields} == LEFT_TO_THE_OPERATOR
