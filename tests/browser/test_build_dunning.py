@@ -57,7 +57,7 @@ def test_a_blank_automation_asks_what_starts_it_until_an_event_is_chosen(page, o
     panel(page).get_by_label("event", exact=True).select_option("payment.failed")
     page.locator(".ab-problems-button").filter(has_not_text="Choose").wait_for()
     page.wait_for_function("() => !document.querySelector('.ab-panel').innerText.includes('Choose what starts')")
-    assert "When payment.failed happens" in trigger.inner_text()
+    assert "When payment attempt failed" in trigger.inner_text()
 
 
 def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
@@ -71,7 +71,7 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     page.get_by_role("link", name="Start blank in the builder").click()
     page.wait_for_url("**/automation/add/builder/")
     page.get_by_role("button", name="Settings").click()
-    panel(page).get_by_label("name", exact=True).fill("Payment dunning")
+    panel(page).get_by_label("Name", exact=True).fill("Payment dunning")
 
     # Trigger and entry condition.
     page.get_by_role("button", name=re.compile("^Trigger")).click()
@@ -96,7 +96,7 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
     # Retry the payment; a decline goes on to the branch.
     add_step(page, main, "Retry payment")
     rename(page, "retry")
-    panel(page).get_by_label("on_failure", exact=True).select_option("continue")
+    panel(page).get_by_label("Then", exact=True).select_option("continue")
     # Branch on the retry's output.
     add_step(page, main, "Branch")
     rename(page, "declined")

@@ -39,7 +39,7 @@ def test_new_steps_start_with_sensible_values_and_no_problem(page, operator, dun
     add_after(page, "delay", "Wait for event")
     assert panel.get_by_label("timeout", exact=True).input_value() == "3d"
     add_after(page, "wait_for", "Approval")
-    assert panel.get_by_label("on_timeout", exact=True).input_value() == "rejected"
+    assert panel.get_by_label("When nobody decides in time", exact=True).input_value() == "rejected"
     checked_after(page, lambda: add_after(page, "approval", "Create task"))
     assert panel.get_by_label("title", exact=True).input_value() == "Follow up on {{ automation.name }}"
     assert page.get_by_role("button", name="0 problems").is_visible()

@@ -17,14 +17,14 @@ def test_a_wait_for_step_is_added_edited_saved_and_tested(page, operator, dunnin
     open_builder(page, dunning)
     add_step(page, page.locator("ol.ab-lane--main"), "Wait for event")
     assert keys_in(page, "steps")[-1] == "wait_for"
-    assert "wait for invoice.paid · up to 3 days" in card(page, "wait_for").inner_text()
+    assert "wait until invoice was paid · up to 3 days" in card(page, "wait_for").inner_text()
     assert panel(page).get_by_role("heading", level=3).inner_text() == "Wait for event: wait_for"
     assert card(page, "wait_for").locator(".ab-card-type").inner_text() == "Wait for event"
     screenshot(page, "builder-wait-for-panel")
 
     panel(page).get_by_label("timeout", exact=True).fill("2d")
-    panel(page).get_by_label("invoice.voided", exact=True).check()
-    assert "wait for invoice.paid or invoice.voided · up to 2 days" in card(page, "wait_for").inner_text()
+    panel(page).get_by_label("Invoice was voided", exact=True).check()
+    assert "wait until invoice was paid or invoice was voided · up to 2 days" in card(page, "wait_for").inner_text()
     panel(page).get_by_label("timeout", exact=True).fill("2 days")
     panel(page).locator("[data-field='timeout'] .ab-errors li").get_by_text(
         re.compile("'2 days' is not a duration")).wait_for()

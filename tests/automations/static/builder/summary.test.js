@@ -10,10 +10,10 @@ test("cards read as sentences", () => {
   const [gentle, wait, branch] = dunning().steps;
   assert.equal(summarizeStep(gentle), "Send email payment_failed_gentle to {{ customer.email }}");
   assert.equal(summarizeStep(wait), "wait 3 days");
-  assert.equal(summarizeStep(branch), "If invoice.status equals open");
+  assert.equal(summarizeStep(branch), "If invoice status equals open");
   assert.equal(summarizeStep({ type: "stop" }), "End here (succeeded)");
   assert.equal(summarizeStep({ type: "loop", over: "invoice.line_items", as: "item", steps: [] }),
-    "for each item in invoice.line_items");
+    "for each item in invoice line items");
   assert.equal(summarizeStep({ type: "delay", until: "{{ subscription.current_period_end }}", offset: "-7d", at: "09:00" }),
     "wait until {{ subscription.current_period_end }} minus 7 days, at 09:00");
   assert.equal(summarizeStep({ type: "action", action: "flag_for_collections", config: {} },
@@ -31,6 +31,30 @@ test("wait_for and approval cards say what they wait for and how long", () => {
   assert.equal(summarizeStep({ type: "approval", ask: "Refund?" }), "ask Refund?");
 });
 
+const EVENT_TYPES = {
+  "invoice.paid": { type: "invoice.paid", description: "Invoice was paid" },
+  "invoice.voided": { type: "invoice.voided", description: "Invoice was voided" },
+  "payment.failed": { type: "payment.failed", description: "Payment attempt failed" },
+  "subscription.ending_soon": { type: "subscription.ending_soon", description: "Subscription ending within X days" },
+};
+
+test("events read as the catalogue says them, keys only where it has no words", () => {
+  assert.equal(summarizeTrigger({ type: "event", event: "payment.failed" }, EVENT_TYPES), "When payment attempt failed");
+  assert.equal(summarizeTrigger({ type: "event", event: "subscription.ending_soon", days_before: 30 }, EVENT_TYPES),
+    "When subscription ending within 30 days");
+  assert.equal(summarizeStep({ type: "wait_for", events: ["invoice.paid", "invoice.voided"], timeout: "3d" }, {}, EVENT_TYPES),
+    "wait until invoice was paid or invoice was voided · up to 3 days");
+  assert.equal(summarizeStep({ type: "wait_for", events: ["invoice.disputed"], timeout: "3d" }, {}, EVENT_TYPES),
+    "wait for invoice.disputed · up to 3 days");
+});
+
+test("an earlier step's output reads as the step's", () => {
+  assert.equal(summarizeCondition({ all: [{ field: "steps.retry.output.status", operator: "equals", value: "succeeded" }] }),
+    "retry's status equals succeeded");
+  assert.equal(summarizeConditions({ all: [{ field: "invoice.amount_due", operator: "greater_than", value: 0 }] }),
+    "Only if invoice amount due is greater than 0");
+});
+
 test("durations in words", () => {
   assert.equal(humanDuration("1d"), "1 day");
   assert.equal(humanDuration("2w"), "2 weeks");
@@ -46,7 +70,7 @@ test("nested conditions keep their grouping", () => {
             { field: "customer.email", operator: "is_set" }] },
   ] };
   assert.equal(summarizeCondition(condition),
-    "invoice.status equals open and (customer.segment is one of smb, mid or customer.email is set)");
+    "invoice status equals open and (customer segment is one of smb, mid or customer email is set)");
   assert.equal(summarizeConditions(undefined), "Every trigger continues (no entry conditions)");
 });
 

@@ -1,6 +1,8 @@
 // One-line summaries a person reads on each card: "Send email payment_failed_gentle to
-// {{ customer.email }}", "If invoice.status equals open", "wait 3 days". Pure.
+// {{ customer.email }}", "If invoice status equals open", "wait 3 days", "When payment attempt
+// failed" — events by the catalogue's words (``eventTypes``; their keys without one). Pure.
 
+import { eventLabel, fieldWords, lowerFirst } from "./labels.js";
 import { describeWindow } from "./messaging.js";
 import { flowStepLabel } from "./step_types.js";
 
@@ -63,7 +65,7 @@ export function summarizeCondition(condition, nested = false) {
   if (!condition || typeof condition !== "object") return "";
   if ("field" in condition || "operator" in condition) {
     const label = OPERATOR_LABELS[condition.operator] || condition.operator || "?";
-    const field = condition.field || "(no field)";
+    const field = condition.field ? fieldWords(condition.field) : "(no field)";
     if (condition.operator === "is_set" || condition.operator === "is_not_set") return `${field} ${label}`;
     return `${field} ${label} ${showValue(condition.value)}`;
   }
@@ -123,11 +125,15 @@ function waitLimit(step) {
   return step.timeout ? `up to ${humanDuration(step.timeout)}` : "";
 }
 
-/** "wait for invoice.paid · up to 3 days" */
-function summarizeWaitFor(step) {
+/** "wait until invoice was paid · up to 3 days" ("wait for invoice.paid" without the catalogue). */
+function summarizeWaitFor(step, eventTypes) {
   const events = (step.events || []).filter(Boolean);
   const limit = waitLimit(step);
-  return `wait for ${events.length ? events.join(" or ") : "(no event chosen)"}${limit ? ` · ${limit}` : ""}`;
+  const known = events.length && events.every((type) => eventTypes?.[type]?.description);
+  const what = !events.length ? "wait for (no event chosen)"
+    : known ? `wait until ${events.map((type) => lowerFirst(eventLabel(type, eventTypes))).join(" or ")}`
+      : `wait for ${events.join(" or ")}`;
+  return `${what}${limit ? ` · ${limit}` : ""}`;
 }
 
 /** "ask Write off {{ invoice.number }}? · up to 5 days, then rejected" */
@@ -143,11 +149,11 @@ function summarizeLoop(step) {
     const where = summarizeCondition(step.over.where);
     return `for each ${name} in ${step.over.collection || "?"}${where ? ` where ${where}` : ""}`;
   }
-  return `for each ${name} in ${step.over || "(nothing yet)"}`;
+  return `for each ${name} in ${step.over ? fieldWords(step.over) : "(nothing yet)"}`;
 }
 
-/** The card's line for a step; ``actions`` maps action keys to their catalogue entries. */
-export function summarizeStep(step, actions = {}) {
+/** The card's line for a step; ``actions`` and ``eventTypes`` map keys to their catalogue entries. */
+export function summarizeStep(step, actions = {}, eventTypes = {}) {
   switch (step.type) {
     case "action": {
       const summary = ACTION_SUMMARIES[step.action];
@@ -166,7 +172,7 @@ export function summarizeStep(step, actions = {}) {
     case "stop":
       return `End here (${step.status || "succeeded"})`;
     case "wait_for":
-      return summarizeWaitFor(step);
+      return summarizeWaitFor(step, eventTypes);
     case "approval":
       return summarizeApproval(step);
     default:
@@ -204,9 +210,21 @@ export function summarizeSchedule(schedule) {
   return "On a schedule";
 }
 
-export function summarizeTrigger(trigger) {
+/** "When payment attempt failed" (the catalogue's words; "When payment.failed happens" without them). */
+export function summarizeTrigger(trigger, eventTypes = {}) {
   if (!trigger || typeof trigger !== "object" || !trigger.type) return "No trigger yet: choose one";
   if (trigger.type === "event") {
+    const described = eventTypes?.[trigger.event]?.description;
+    if (described) {
+      // "Subscription ending within X days": X is the trigger's own number of days.
+      let text = `When ${lowerFirst(described)}`;
+      if (trigger.days_before !== undefined) {
+        text = /\bX days\b/.test(text) ? text.replace(/\bX days\b/, plural(trigger.days_before, "day"))
+          : `${text}, ${plural(trigger.days_before, "day")} before`;
+      }
+      if (trigger.threshold_percent !== undefined) text += ` at ${trigger.threshold_percent}%`;
+      return text;
+    }
     let text = `When ${trigger.event || "(no event chosen)"} happens`;
     if (trigger.days_before !== undefined) text += `, ${plural(trigger.days_before, "day")} before`;
     if (trigger.threshold_percent !== undefined) text += ` at ${trigger.threshold_percent}%`;

@@ -26,6 +26,7 @@ import { renderPalette } from "./palette.js";
 import { Panel } from "./panel.js";
 import { TestRuns } from "./test_runs.js";
 import { Toolbar } from "./toolbar.js";
+import { announceTemplate, startFromTemplate, templateQuery } from "./unsaved_template.js";
 
 // A new automation asks for its event: the trigger card names what is missing until it is chosen.
 const BLANK = {
@@ -41,8 +42,10 @@ export class Builder {
     this.api = new Api(config.apiRoot, config.csrfToken);
     this.permissions = config.permissions;
     this.catalog = { eventTypes: {}, actions: {}, emailTemplates: [], secrets: [] };
-    // Where a new automation starts (what "Discard" goes back to before the first save).
+    // Where a new automation starts (what "Discard" goes back to before the first save), and the
+    // library template it was taken from while it is not saved (see unsaved_template.js).
     this.origin = clone(BLANK);
+    this.template = null;
     this.state = {
       history: createHistory(clone(BLANK)),
       automation: null,
@@ -116,11 +119,7 @@ export class Builder {
     return `automations/${name}/${this.templateQuery()}`;
   }
 
-  /** Before a library template is saved, requests about it name it: the server then counts its
-   *  email templates as installed. */
-  templateQuery() {
-    return this.template ? `?template=${encodeURIComponent(this.template.key)}` : "";
-  }
+  templateQuery() { return templateQuery(this.template); }
 
   sampleData() {
     return this.state.testData ?? triggerData(this.definition(), this.scopeContext());
@@ -150,7 +149,7 @@ export class Builder {
         this.state.revision = this.state.automation.revision;
         server = this.state.automation.draft_definition || this.state.automation.active_definition;
       } else if (this.config.template) {
-        server = this.startFromTemplate(this.config.template);
+        server = startFromTemplate(this, this.config.template);
       }
     } catch (error) {
       this.root.replaceChildren(h("p", { class: "ab-errors-inline" }, `The builder could not load: ${error.message}`));
@@ -159,7 +158,7 @@ export class Builder {
     this.state.saved = this.config.automationId ? clone(server) : null;
     this.state.history = createHistory(server);
     this.layout();
-    if (this.template) this.announceTemplate();
+    if (this.template) announceTemplate(this);
     this.local.restore(server);
     renderPalette(this.paletteHost, this.catalog.actions, this.canEdit, (item) => this.insertAfterSelection(item));
     this.render();
@@ -182,40 +181,6 @@ export class Builder {
     window.addEventListener("beforeunload", (event) => {
       if (this.dirty && this.canEdit && !this.leaving) event.preventDefault();
     });
-  }
-
-  // --- a library template, unsaved -------------------------------------------------------------
-
-  /** Show ``template`` (a library entry) unsaved: nothing, not even its email templates, is
-   *  created until Save draft; until then its email templates are shown as coming with it. */
-  startFromTemplate(template) {
-    this.template = template;
-    this.origin = clone(template.definition);
-    if (this.permissions.viewEmailTemplate) {
-      const known = new Set(this.catalog.emailTemplates.map((item) => item.key));
-      this.catalog.emailTemplates.push(...template.emailTemplates.filter((item) => !known.has(item.key))
-        .map((item) => ({ ...item, pending: true })));
-    }
-    return clone(template.definition);
-  }
-
-  announceTemplate() {
-    this.notices.show(`${this.template.title}, from the library: nothing is created until you save the draft.`, "template",
-      h("button", { type: "button", class: "button", onclick: () => this.cancelTemplate() }, "Cancel"));
-  }
-
-  /** Leave the template unsaved: nothing was created, and nothing of it is kept in this browser. */
-  cancelTemplate() {
-    this.local.forget();
-    this.leaving = true;
-    window.location.assign(this.config.urls.add);
-  }
-
-  /** The template is saved as a new automation: its email templates exist now. */
-  async templateSaved() {
-    this.template = null;
-    this.notices.clear("template");
-    if (this.permissions.viewEmailTemplate) this.catalog.emailTemplates = await this.api.listAll("email-templates/");
   }
 
   // --- edits -----------------------------------------------------------------------------------

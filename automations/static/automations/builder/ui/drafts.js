@@ -6,6 +6,7 @@ import { placeErrors } from "../state/problems.js";
 import { clone } from "../state/tree.js";
 import { describeConflict } from "./conflict_dialog.js";
 import { announce } from "./dom.js";
+import { templateSaved } from "./unsaved_template.js";
 
 // What a refused operation's notice starts with.
 const REFUSED = { save: "Not saved", activate: "Not activated", restore: "Not restored" };
@@ -61,7 +62,7 @@ export class Drafts {
           : await app.api.post("automations/", definition);
       const fresh = !state.automation;
       if (fresh) app.local.forget();
-      if (fresh && app.template) await app.templateSaved();
+      if (fresh && app.template) await templateSaved(app);
       state.automation = automation;
       state.revision = automation.revision;
       state.saved = clone(definition);

@@ -5,7 +5,12 @@
 import { h, uid } from "./dom.js";
 import { pickerButton } from "./picker.js";
 
-function wrapper(field, label, control, { help, required, extra, inline } = {}) {
+/** The definition's own name for a field, small, beside its label (not part of it): for engineers. */
+function keyMark(code) {
+  return code ? h("code", { class: "ab-key", title: "as the definition names it" }, code) : null;
+}
+
+function wrapper(field, label, control, { help, required, extra, inline, code } = {}) {
   const id = control.id || uid("f");
   control.id = id;
   const helpId = help ? `${id}-help` : null;
@@ -14,11 +19,14 @@ function wrapper(field, label, control, { help, required, extra, inline } = {}) 
   if (required) control.setAttribute("aria-required", "true");
   // The label names the field exactly (assistive technology and tests find inputs by it); the
   // required mark sits beside it, the input itself says aria-required.
-  const labelElement = h("label", { for: id, class: "ab-label" }, label);
+  // A label in words reads as words; a label that is the key itself (to, due_in) reads as code.
+  const words = code || !/^[a-z][a-z0-9_.]*$/.test(label);
+  const labelElement = h("label", { for: id, class: `ab-label${words ? " ab-label--words" : ""}` }, label);
   const mark = required ? h("span", { class: "ab-required", "aria-hidden": "true", title: "required" }, "*") : null;
   return h("div", { class: `ab-field${inline ? " ab-field--inline" : ""}`, "data-field": field },
-    inline ? [control, labelElement]
-      : [h("div", { class: "ab-label-row" }, labelElement, mark), h("div", { class: "ab-control" }, control, extra || null)],
+    inline ? [control, h("span", { class: "ab-inline-text" }, labelElement, keyMark(code))]
+      : [h("div", { class: "ab-label-row" }, labelElement, mark, keyMark(code)),
+         h("div", { class: "ab-control" }, control, extra || null)],
     help ? h("p", { class: "ab-help", id: helpId }, help) : null,
     h("ul", { class: "ab-errors", id: errorId, "aria-live": "polite" }));
 }
@@ -28,18 +36,18 @@ function wrapper(field, label, control, { help, required, extra, inline } = {}) 
  * ``picker`` (a function returning variable groups) adds the variable picker.
  */
 export function textField({ field, label, value, onInput, multiline, help, required, picker, readOnly,
-                            placeholder, type = "text", rows = 4, list }) {
+                            placeholder, type = "text", rows = 4, list, code }) {
   const control = multiline
     ? h("textarea", { rows, placeholder, readonly: readOnly, spellcheck: "false" })
     : h("input", { type, placeholder, readonly: readOnly, list, autocomplete: "off", spellcheck: "false" });
   control.value = value ?? "";
   control.addEventListener("input", () => onInput?.(control.value));
   const extra = picker && !readOnly ? pickerButton(control, label, picker) : null;
-  return wrapper(field, label, control, { help, required, extra });
+  return wrapper(field, label, control, { help, required, extra, code });
 }
 
 /** A select; ``choices`` are values or [value, label] pairs. */
-export function selectField({ field, label, value, choices, onChange, help, required, readOnly, blank }) {
+export function selectField({ field, label, value, choices, onChange, help, required, readOnly, blank, code }) {
   const control = h("select", { disabled: readOnly },
     blank !== undefined ? h("option", { value: "" }, blank) : null,
     choices.map((choice) => {
@@ -47,13 +55,26 @@ export function selectField({ field, label, value, choices, onChange, help, requ
       return h("option", { value: optionValue, selected: String(optionValue) === String(value ?? "") }, optionLabel);
     }));
   control.addEventListener("change", () => onChange?.(control.value));
-  return wrapper(field, label, control, { help, required });
+  return wrapper(field, label, control, { help, required, code });
 }
 
-export function checkboxField({ field, label, checked, onChange, help, readOnly }) {
+export function checkboxField({ field, label, checked, onChange, help, readOnly, code }) {
   const control = h("input", { type: "checkbox", checked, disabled: readOnly });
   control.addEventListener("change", () => onChange?.(control.checked));
-  return wrapper(field, label, control, { help, inline: true });
+  return wrapper(field, label, control, { help, inline: true, code });
+}
+
+/** A checkbox per event type of the catalogue (``eventTypes``), named by what it means with its
+ *  key beside it; ``onToggle(type, on)``. */
+export function eventCheckboxes({ field, eventTypes, chosen, readOnly, onToggle }) {
+  return Object.values(eventTypes).map((type) => checkboxField({
+    field: `${field}.${type.type}`, label: type.description || type.type, code: type.description ? type.type : undefined,
+    checked: chosen.has(type.type), readOnly, onChange: (on) => onToggle(type.type, on) }));
+}
+
+/** A legend naming a group of fields in words, with the definition's own name beside it. */
+export function legend(label, code) {
+  return h("legend", {}, label, code ? " " : null, keyMark(code));
 }
 
 /** A JSON value edited as text: applied when it parses, an error beside it when it does not. */

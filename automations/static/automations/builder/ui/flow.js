@@ -133,7 +133,7 @@ function renderStep(step, view, depth) {
       },
         h("span", { class: "ab-card-type" }, stepTypeLabel(step, view.actions)),
         h("span", { class: "ab-card-key" }, key),
-        h("span", { class: "ab-card-summary" }, summarizeStep(step, view.actions))),
+        h("span", { class: "ab-card-summary" }, summarizeStep(step, view.actions, view.eventTypes))),
       problemBadge(problems, key, view.warningCount?.(key) || 0),
       tools),
     statusLine(decoration),
@@ -165,7 +165,7 @@ function fixedCard(target, title, summary, iconKey, view) {
 /** The whole flow of ``definition`` as a DOM tree. */
 export function renderFlow(definition, view) {
   const root = h("div", { class: `ab-flow ab-flow--${view.mode}` });
-  root.append(fixedCard("trigger", "Trigger", summarizeTrigger(definition.trigger), "trigger", view));
+  root.append(fixedCard("trigger", "Trigger", summarizeTrigger(definition.trigger, view.eventTypes), "trigger", view));
   root.append(fixedCard("conditions", "Entry conditions", summarizeConditions(definition.conditions), "conditions", view));
   const main = { owner: null, slot: "steps" };
   const lane = renderLane(main, definition.steps || [], view, 0);

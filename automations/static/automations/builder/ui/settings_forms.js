@@ -1,12 +1,14 @@
 // The side panel's forms for the automation itself: its trigger (event picker with description
 // and sample payload; schedule editor with the next five run times from the server; manual), its
-// entry conditions, and its settings (name, correlation key, reentry, exit_on, retry policy,
-// timezone, frequency caps).
+// entry conditions, and its settings (name, what a run is about, starting again, the events that
+// end a run early, retries, timezone, frequency caps), named in words with their keys beside.
 
 import { clear, formatTime, formatTimeIn, h, pretty } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
-import { checkboxField, selectField, textField } from "./fields.js";
+import { eventCheckboxes, legend, selectField, textField } from "./fields.js";
+import { retryPolicyFields } from "./retry_fields.js";
 import { frequencyCapFields } from "./message_forms.js";
+import { reentryChoices, SETTING_LABELS, subjectOf } from "../state/labels.js";
 import { countsBusinessDays, withHolidays } from "../state/schedule.js";
 
 const PARAMETERS = {
@@ -148,7 +150,7 @@ function eventPicker(app, trigger, readOnly) {
   const parameter = PARAMETERS[trigger.event];
   return [
     selectField({ field: "event", label: "event", value: trigger.event, readOnly, blank: "choose an event…",
-                  choices: types.map((type) => [type.type, `${type.type} — ${type.description}`]),
+                  choices: types.map((type) => [type.type, `${type.description} (${type.type})`]),
                   onChange: (value) => { app.editSettings({ trigger: { type: "event", event: value } }); app.renderPanel(); } }),
     chosen ? h("p", { class: "ab-help ab-event-description" }, chosen.description) : null,
     parameter ? textField({ field: parameter[0], label: parameter[0], type: "number", value: trigger[parameter[0]],
@@ -191,22 +193,14 @@ export function conditionsForm(app, readOnly) {
 }
 
 function policyFields(app, readOnly) {
-  const policy = app.definition().retry || {};
-  const set = (name, value) => {
-    const next = { ...(app.definition().retry || {}), [name]: value };
-    if (value === undefined) delete next[name];
-    app.editSettings({ retry: Object.keys(next).length ? next : undefined }, `settings:retry.${name}`);
-  };
-  const number = (text) => (text === "" ? undefined : Number(text));
-  return h("fieldset", { class: "ab-fieldset", "data-field": "retry" }, h("legend", {}, "Default retries"),
-    textField({ field: "retry.max_attempts", label: "max_attempts", type: "number", value: policy.max_attempts, readOnly,
-                onInput: (text) => set("max_attempts", number(text)) }),
-    textField({ field: "retry.initial_interval", label: "initial_interval", value: policy.initial_interval, readOnly,
-                placeholder: "1m", onInput: (text) => set("initial_interval", text || undefined) }),
-    textField({ field: "retry.backoff_coefficient", label: "backoff_coefficient", type: "number",
-                value: policy.backoff_coefficient, readOnly, onInput: (text) => set("backoff_coefficient", number(text)) }),
-    textField({ field: "retry.max_interval", label: "max_interval", value: policy.max_interval, readOnly,
-                placeholder: "1h", onInput: (text) => set("max_interval", text || undefined) }));
+  return retryPolicyFields({
+    policy: app.definition().retry || {}, readOnly, title: "Default retries", field: "retry",
+    onChange: (name, value) => {
+      const next = { ...(app.definition().retry || {}), [name]: value };
+      if (value === undefined) delete next[name];
+      app.editSettings({ retry: Object.keys(next).length ? next : undefined }, `settings:retry.${name}`);
+    },
+  });
 }
 
 export function settingsForm(app, readOnly) {
@@ -219,30 +213,32 @@ export function settingsForm(app, readOnly) {
     else next.delete(type);
     app.editSettings({ exit_on: next.size ? [...next] : undefined });
   };
+  const thing = subjectOf(definition.correlation_key);
   return [
-    textField({ field: "name", label: "name", value: definition.name, readOnly, required: true,
+    textField({ field: "name", label: SETTING_LABELS.name, value: definition.name, readOnly, required: true,
                 onInput: (text) => app.editSettings({ name: text }, "settings:name") }),
-    textField({ field: "description", label: "description", value: definition.description, readOnly, multiline: true, rows: 2,
+    textField({ field: "description", label: SETTING_LABELS.description, value: definition.description, readOnly,
+                multiline: true, rows: 2,
                 onInput: (text) => app.editSettings({ description: text || undefined }, "settings:description") }),
     h("datalist", { id: "ab-id-paths" }, ids.map((path) => h("option", { value: path }))),
-    textField({ field: "correlation_key", label: "correlation_key", value: definition.correlation_key, readOnly,
-                list: "ab-id-paths", help: "Which runs are about the same thing, such as invoice.id (needed by reentry and exit_on).",
+    textField({ field: "correlation_key", label: SETTING_LABELS.correlation_key, code: "correlation_key",
+                value: definition.correlation_key, readOnly, list: "ab-id-paths",
+                help: "The field that tells which runs are about the same thing, such as invoice.id: starting again and the events that end a run early go by it.",
                 onInput: (text) => app.editSettings({ correlation_key: text || undefined }, "settings:correlation_key") }),
-    selectField({ field: "reentry", label: "reentry", value: definition.reentry || "allow", readOnly,
-                  choices: [["allow", "allow: every trigger starts a run"],
-                            ["skip_if_running", "skip_if_running: one live run per correlation value"],
-                            ["once", "once: one run ever per correlation value"]],
+    selectField({ field: "reentry", label: SETTING_LABELS.reentry, code: "reentry", value: definition.reentry || "allow",
+                  readOnly, choices: reentryChoices(definition.correlation_key),
+                  help: `When the trigger fires again for the same ${thing}.`,
                   onChange: (value) => app.editSettings({ reentry: value === "allow" ? undefined : value }) }),
-    h("fieldset", { class: "ab-fieldset", "data-field": "exit_on" }, h("legend", {}, "exit_on"),
-      h("p", { class: "ab-help" }, "These events end a live run with the same correlation value at once."),
-      Object.keys(app.catalog.eventTypes).map((type) => checkboxField({
-        field: `exit_on.${type}`, label: type, checked: exitOn.has(type), readOnly, onChange: (on) => toggleExit(type, on) })),
+    h("fieldset", { class: "ab-fieldset", "data-field": "exit_on" }, legend(SETTING_LABELS.exit_on, "exit_on"),
+      h("p", { class: "ab-help" }, `Each of these ends a run for the same ${thing} at once.`),
+      eventCheckboxes({ field: "exit_on", eventTypes: app.catalog.eventTypes, chosen: exitOn, readOnly,
+                        onToggle: toggleExit }),
       h("ul", { class: "ab-errors", "aria-live": "polite" })),
     policyFields(app, readOnly),
-    selectField({ field: "timezone", label: "timezone", value: definition.timezone || "", readOnly, blank: "(none: UTC)",
+    selectField({ field: "timezone", label: SETTING_LABELS.timezone, code: "timezone", value: definition.timezone || "",
+                  readOnly, blank: "(none: UTC)",
                   choices: timezones(), help: "Send windows are read in the customer's timezone, else this one.",
                   onChange: (value) => app.editSettings({ timezone: value || undefined }) }),
     frequencyCapFields(app, readOnly),
   ];
 }
-

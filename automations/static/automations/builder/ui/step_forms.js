@@ -5,33 +5,26 @@
 import { h } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
 import { emailPanel } from "./email_editor.js";
-import { checkboxField, selectField, textField } from "./fields.js";
+import { checkboxField, eventCheckboxes, legend, selectField, textField } from "./fields.js";
+import { retryPolicyFields } from "./retry_fields.js";
 import { sendWindowFields } from "./message_forms.js";
 import { schemaForm } from "./schema_form.js";
 import { takesSendWindow } from "../state/messaging.js";
 import { startingFields } from "../state/step_types.js";
+import { subjectOf } from "../state/labels.js";
 
 const COLLECTIONS = ["customers", "invoices", "subscriptions"];
 
-function retryFields(app, step, readOnly, prefix = "retry") {
-  const policy = step.retry || {};
-  const set = (name, value) => {
-    const next = { ...(app.step(step.key).retry || {}), [name]: value };
-    if (value === undefined || value === "") delete next[name];
-    app.editStep(step.key, { retry: Object.keys(next).length ? next : undefined }, `${step.key}:retry.${name}`);
-  };
-  const number = (text) => (text === "" ? undefined : Number(text));
-  return h("fieldset", { class: "ab-fieldset", "data-field": prefix },
-    h("legend", {}, "Retries"),
-    h("p", { class: "ab-help" }, "Only errors that can succeed later are retried (timeouts, 5xx, a payment processor that is down). Empty fields use the automation's policy."),
-    textField({ field: `${prefix}.max_attempts`, label: "max_attempts", type: "number", value: policy.max_attempts,
-                readOnly, onInput: (text) => set("max_attempts", number(text)) }),
-    textField({ field: `${prefix}.initial_interval`, label: "initial_interval", value: policy.initial_interval,
-                readOnly, placeholder: "1m", onInput: (text) => set("initial_interval", text || undefined) }),
-    textField({ field: `${prefix}.backoff_coefficient`, label: "backoff_coefficient", type: "number",
-                value: policy.backoff_coefficient, readOnly, onInput: (text) => set("backoff_coefficient", number(text)) }),
-    textField({ field: `${prefix}.max_interval`, label: "max_interval", value: policy.max_interval, readOnly,
-                placeholder: "1h", onInput: (text) => set("max_interval", text || undefined) }));
+function retryFields(app, step, readOnly) {
+  return retryPolicyFields({
+    policy: step.retry || {}, readOnly, title: "Retries",
+    help: "Only errors that can succeed later are retried (timeouts, 5xx, a payment processor that is down). Empty fields use the automation's policy.",
+    onChange: (name, value) => {
+      const next = { ...(app.step(step.key).retry || {}), [name]: value };
+      if (value === undefined || value === "") delete next[name];
+      app.editStep(step.key, { retry: Object.keys(next).length ? next : undefined }, `${step.key}:retry.${name}`);
+    },
+  });
 }
 
 function actionForm(app, step, readOnly) {
@@ -55,7 +48,7 @@ function actionForm(app, step, readOnly) {
       : schemaForm({ action, config: step.config, readOnly, picker, onChange: change, skip: ["send_window"] }),
     takesSendWindow(action) ? sendWindowFields(app, step, readOnly) : null,
     h("fieldset", { class: "ab-fieldset" }, h("legend", {}, "When it fails"),
-      selectField({ field: "on_failure", label: "on_failure", value: step.on_failure || "fail", readOnly,
+      selectField({ field: "on_failure", label: "Then", code: "on_failure", value: step.on_failure || "fail", readOnly,
                     choices: [["fail", "fail the run"], ["continue", "continue with the next step"]],
                     help: "After retries and fallback steps, if any.",
                     onChange: (value) => app.editStep(step.key, { on_failure: value === "fail" ? undefined : value }) }),
@@ -211,10 +204,10 @@ function waitForForm(app, step, readOnly) {
     app.editStep(step.key, { events: [...next] });
   };
   return [
-    h("p", { class: "ab-help" }, "Goes on when an event of a chosen type arrives about the same thing as this run (its correlation key, such as invoice.id), or when the wait gives up. The step's output is {event, event_id} or {timed_out: true}: a branch after it can tell which."),
-    h("fieldset", { class: "ab-fieldset", "data-field": "events" }, h("legend", {}, "events"),
-      Object.keys(app.catalog.eventTypes).map((type) => checkboxField({
-        field: `events.${type}`, label: type, checked: chosen.has(type), readOnly, onChange: (on) => toggle(type, on) }))),
+    h("p", { class: "ab-help" }, `Goes on when one of these events arrives about the same ${subjectOf(app.definition().correlation_key)} as this run (Settings: what a run is about), or when the wait gives up. A branch after it can tell which: the step's output has the event, or says it timed out.`),
+    h("fieldset", { class: "ab-fieldset", "data-field": "events" }, legend("Events to wait for", "events"),
+      eventCheckboxes({ field: "events", eventTypes: app.catalog.eventTypes, chosen, readOnly, onToggle: toggle }),
+      h("ul", { class: "ab-errors", "aria-live": "polite" })),
     waitLimitFields(app, step, readOnly),
   ];
 }
@@ -250,7 +243,8 @@ function approvalForm(app, step, readOnly) {
                       onChange: (on) => setNotify("slack", on ? { channel: "slack" } : null) })),
     waitLimitFields(app, step, readOnly, true),
     hasLimit
-      ? selectField({ field: "on_timeout", label: "on_timeout", value: step.on_timeout || "", readOnly, blank: "timed out (no decision)",
+      ? selectField({ field: "on_timeout", label: "When nobody decides in time", code: "on_timeout",
+                      value: step.on_timeout || "", readOnly, blank: "timed out (no decision)",
                       choices: ["approved", "rejected"], help: "The decision taken when nobody decides in time.",
                       onChange: (value) => set({ on_timeout: value || undefined }) })
       : null,

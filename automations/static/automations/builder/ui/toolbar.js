@@ -3,6 +3,7 @@
 // list, and the confirmation dialog for activation.
 
 import { canRedo, canUndo } from "../state/history.js";
+import { problemPlace } from "../state/labels.js";
 import { h } from "./dom.js";
 import { closePopover, openPopover } from "./menus.js";
 
@@ -31,7 +32,7 @@ export class Toolbar {
     this.activateButton = button("Activate", () => this.onActivate(), { attrs: { "aria-describedby": "ab-activate-why" } });
     this.pauseButton = button("Pause", () => app.drafts.pauseOrResume());
     this.problemsButton = button("", () => this.showProblems(), { class: "ab-problems-button", attrs: { "aria-haspopup": "dialog" } });
-    this.settingsButton = button("Settings", () => app.select("settings"), { attrs: { title: "Name, correlation key, reentry, exit_on, retries" } });
+    this.settingsButton = button("Settings", () => app.select("settings"), { attrs: { title: "Name, what a run is about, starting again, the events that end a run, retries" } });
     this.element = h("div", { class: "ab-toolbar" },
       h("div", { class: "ab-heading" }, this.title, this.state),
       h("div", { class: "ab-toolbar-status" }, this.saveState, this.activateWhy),
@@ -87,23 +88,16 @@ export class Toolbar {
 
   showProblems() {
     const { app } = this;
+    const item = (problem) => h("li", {},
+      h("button", { type: "button", class: "ab-problem", onclick: () => {
+        closePopover();
+        app.goToProblem(problem);
+      } }, h("strong", {}, problemPlace(problem)), `: ${problem.message}`));
     const list = app.state.placed.list;
-    const labels = { trigger: "Trigger", conditions: "Entry conditions", settings: "Settings", flow: "Steps" };
     const warnings = app.state.warned.list;
     const warningList = warnings.length ? [h("p", { class: "ab-popover-title" }, "Worth a check (saving is not stopped)"),
-      h("ol", { class: "ab-problem-list" }, warnings.map((problem) => h("li", {},
-        h("button", { type: "button", class: "ab-problem", onclick: () => {
-          closePopover();
-          app.goToProblem(problem);
-        } }, h("strong", {}, `${labels[problem.target] || problem.target}${problem.field ? ` · ${problem.field}` : ""}`),
-          `: ${problem.message}`))))] : [];
-    const content = list.length
-      ? h("ol", { class: "ab-problem-list" }, list.map((problem) => h("li", {},
-          h("button", { type: "button", class: "ab-problem", onclick: () => {
-            closePopover();
-            app.goToProblem(problem);
-          } }, h("strong", {}, `${labels[problem.target] || problem.target}${problem.field ? ` · ${problem.field}` : ""}`),
-            `: ${problem.message}`))))
+      h("ol", { class: "ab-problem-list" }, warnings.map(item))] : [];
+    const content = list.length ? h("ol", { class: "ab-problem-list" }, list.map(item))
       : h("p", {}, "No problems: the server accepts this definition.");
     const popover = openPopover(this.problemsButton, "Problems",
       [h("p", { class: "ab-popover-title" }, "Problems"), content, ...warningList]);
