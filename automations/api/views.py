@@ -76,7 +76,7 @@ def _expected_revision(request: Request, body: dict[str, Any] | None = None) -> 
 
 
 LIBRARY_TEMPLATE = OpenApiParameter(
-    "template", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+    "template", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False, enum=library.template_keys(),
     description="The library template the definition was taken from, not saved yet: its email templates count "
                 "as installed (nothing is written).")
 
