@@ -11,7 +11,7 @@ from automations import clock
 from automations.actions import registry as actions
 from automations.definition.trigger import validate_schedule
 from automations.scope import UnstoredRun, build_scope
-from automations.steps.lanes import walk
+from automations.steps.lanes import lanes_of, walk
 from automations.templating import RenderError, empty_variables, render
 from automations.triggers.schedule_rules import Schedule
 from billing_events.errors import InvalidInput
@@ -47,10 +47,15 @@ def predicted_outputs(definition: dict[str, Any], data: dict[str, Any], step: st
     placeholders = {other["key"]: _placeholders(other) for other in walk(definition.get("steps") or [])
                     if isinstance(other.get("key"), str) and other["key"] != step}
     outputs: dict[str, Any] = {key: fields for key, fields in placeholders.items() if fields}
-    try:
-        timeline = test_run(None, data, definition=definition)["timeline"]
-    except InvalidInput:
-        timeline = []
+    timeline: list[dict[str, Any]] = []
+    # The step being written may not be valid yet (its template is half typed): what runs before it
+    # does not depend on it, so it is tried as a plain stop too.
+    for tried in (definition, {**definition, "steps": _stopping_at(definition.get("steps"), step)}):
+        try:
+            timeline = test_run(None, data, definition=tried)["timeline"]
+            break
+        except InvalidInput:
+            continue
     for entry in timeline:
         key = entry["step"]
         if key == step:
@@ -67,6 +72,20 @@ def predicted_outputs(definition: dict[str, Any], data: dict[str, Any], step: st
             continue
         outputs[key] = {**placeholders.get(key, {}), **output}
     return outputs
+
+
+def _stopping_at(steps: Any, key: str) -> Any:
+    """``steps`` with the step ``key`` (at any depth) replaced by a stop of the same key."""
+    if not isinstance(steps, list):
+        return steps
+    replaced = []
+    for item in steps:
+        if isinstance(item, dict) and item.get("key") == key:
+            item = {"key": key, "type": "stop"}
+        elif isinstance(item, dict):
+            item = {**item, **{lane: _stopping_at(item[lane], key) for lane in lanes_of(item) if lane in item}}
+        replaced.append(item)
+    return replaced
 
 
 def _placeholders(step: dict[str, Any]) -> dict[str, str]:

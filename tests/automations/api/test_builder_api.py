@@ -95,6 +95,13 @@ def test_render_preview_shows_earlier_steps_outputs_as_test_mode_predicts_them(a
     assert answer["rendered"]["body"] == "else ‹steps.follow_up.output.task_id›"
     assert [warning["message"].split(" is ")[0] for warning in answer["warnings"]] == [
         "steps.follow_up.output.task_id"]
+    # The step being written may not be valid yet (an unguarded output, half typed): the steps
+    # before it are predicted all the same.
+    urgent = next(step for step in definition["steps"][2]["then"][1]["else"] if step["key"] == "urgent")
+    urgent["config"] = {"to": "{{ customer.email }}", "subject": templates["subject"], "body": "{{ customer.nme"}
+    answer = api.post("/api/render-preview/", {"templates": templates, "data": sample("payment.failed"),
+                                               "definition": definition, "step": "urgent"}, format="json").json()
+    assert answer["rendered"]["subject"] == "Retry failed: card_declined"
     # Without the definition, earlier steps are unknown, as before.
     bare = api.post("/api/render-preview/", {"templates": templates, "data": sample("payment.failed")},
                     format="json").json()
