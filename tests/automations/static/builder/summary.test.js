@@ -10,10 +10,11 @@ test("cards read as sentences", () => {
   const [gentle, wait, branch] = dunning().steps;
   assert.equal(summarizeStep(gentle), "Send email payment_failed_gentle to {{ customer.email }}");
   assert.equal(summarizeStep(wait), "wait 3 days");
-  assert.equal(summarizeStep(branch), "If invoice status equals open");
+  assert.equal(summarizeStep(branch), "If invoice.status equals open");
+  assert.equal(summarizeStep(branch, {}, {}, { words: true }), "If invoice status equals open");
   assert.equal(summarizeStep({ type: "stop" }), "End here (succeeded)");
   assert.equal(summarizeStep({ type: "loop", over: "invoice.line_items", as: "item", steps: [] }),
-    "for each item in invoice line items");
+    "for each item in invoice.line_items");
   assert.equal(summarizeStep({ type: "delay", until: "{{ subscription.current_period_end }}", offset: "-7d", at: "09:00" }),
     "wait until {{ subscription.current_period_end }} minus 7 days, at 09:00");
   assert.equal(summarizeStep({ type: "action", action: "flag_for_collections", config: {} },
@@ -48,11 +49,14 @@ test("events read as the catalogue says them, keys only where it has no words", 
     "wait for invoice.disputed · up to 3 days");
 });
 
-test("an earlier step's output reads as the step's", () => {
-  assert.equal(summarizeCondition({ all: [{ field: "steps.retry.output.status", operator: "equals", value: "succeeded" }] }),
+test("in words, an earlier step's output reads as the step's and a field as its words", () => {
+  const words = { words: true };
+  assert.equal(summarizeCondition({ all: [{ field: "steps.retry.output.status", operator: "equals", value: "succeeded" }] }, words),
     "retry's status equals succeeded");
-  assert.equal(summarizeConditions({ all: [{ field: "invoice.amount_due", operator: "greater_than", value: 0 }] }),
+  assert.equal(summarizeConditions({ all: [{ field: "invoice.amount_due", operator: "greater_than", value: 0 }] }, words),
     "Only if invoice amount due is greater than 0");
+  assert.equal(summarizeStep({ type: "loop", over: "invoice.line_items", as: "item", steps: [] }, {}, {}, words),
+    "for each item in invoice line items");
 });
 
 test("durations in words", () => {
@@ -70,6 +74,8 @@ test("nested conditions keep their grouping", () => {
             { field: "customer.email", operator: "is_set" }] },
   ] };
   assert.equal(summarizeCondition(condition),
+    "invoice.status equals open and (customer.segment is one of smb, mid or customer.email is set)");
+  assert.equal(summarizeCondition(condition, { words: true }),
     "invoice status equals open and (customer segment is one of smb, mid or customer email is set)");
   assert.equal(summarizeConditions(undefined), "Every trigger continues (no entry conditions)");
 });

@@ -61,16 +61,16 @@ function showValue(value) {
 }
 
 /** "invoice.status equals open and (a is set or b is at least 2)". */
-export function summarizeCondition(condition, nested = false) {
+export function summarizeCondition(condition, { words = false, nested = false } = {}) {
   if (!condition || typeof condition !== "object") return "";
   if ("field" in condition || "operator" in condition) {
     const label = OPERATOR_LABELS[condition.operator] || condition.operator || "?";
-    const field = condition.field ? fieldWords(condition.field) : "(no field)";
+    const field = !condition.field ? "(no field)" : words ? fieldWords(condition.field) : condition.field;
     if (condition.operator === "is_set" || condition.operator === "is_not_set") return `${field} ${label}`;
     return `${field} ${label} ${showValue(condition.value)}`;
   }
   const kind = "all" in condition ? "all" : "any";
-  const items = (condition[kind] || []).map((item) => summarizeCondition(item, true)).filter(Boolean);
+  const items = (condition[kind] || []).map((item) => summarizeCondition(item, { words, nested: true })).filter(Boolean);
   if (!items.length) return "";
   const joined = items.join(kind === "all" ? " and " : " or ");
   return nested && items.length > 1 ? `(${joined})` : joined;
@@ -143,17 +143,19 @@ function summarizeApproval(step) {
   return `ask ${step.ask || "(no question yet)"}${limit ? ` · ${limit}${then}` : ""}`;
 }
 
-function summarizeLoop(step) {
+function summarizeLoop(step, words) {
   const name = step.as || "item";
   if (step.over && typeof step.over === "object") {
-    const where = summarizeCondition(step.over.where);
+    const where = summarizeCondition(step.over.where, { words });
     return `for each ${name} in ${step.over.collection || "?"}${where ? ` where ${where}` : ""}`;
   }
-  return `for each ${name} in ${step.over ? fieldWords(step.over) : "(nothing yet)"}`;
+  const over = step.over && words ? fieldWords(step.over) : step.over;
+  return `for each ${name} in ${over || "(nothing yet)"}`;
 }
 
-/** The card's line for a step; ``actions`` and ``eventTypes`` map keys to their catalogue entries. */
-export function summarizeStep(step, actions = {}, eventTypes = {}) {
+/** The card's line for a step; ``actions`` and ``eventTypes`` map keys to their catalogue entries;
+ *  ``words``: data fields in words ("invoice amount due", "retry's status") rather than as paths. */
+export function summarizeStep(step, actions = {}, eventTypes = {}, { words = false } = {}) {
   switch (step.type) {
     case "action": {
       const summary = ACTION_SUMMARIES[step.action];
@@ -162,13 +164,13 @@ export function summarizeStep(step, actions = {}, eventTypes = {}) {
       return window ? `${text}, ${describeWindow(window)}` : text;
     }
     case "branch": {
-      const text = summarizeCondition(step.if);
+      const text = summarizeCondition(step.if, { words });
       return text ? `If ${text}` : "If (no condition yet)";
     }
     case "delay":
       return summarizeDelay(step);
     case "loop":
-      return summarizeLoop(step);
+      return summarizeLoop(step, words);
     case "stop":
       return `End here (${step.status || "succeeded"})`;
     case "wait_for":
@@ -235,7 +237,7 @@ export function summarizeTrigger(trigger, eventTypes = {}) {
   return trigger.type;
 }
 
-export function summarizeConditions(conditions) {
-  const text = summarizeCondition(conditions);
+export function summarizeConditions(conditions, { words = false } = {}) {
+  const text = summarizeCondition(conditions, { words });
   return text ? `Only if ${text}` : "Every trigger continues (no entry conditions)";
 }

@@ -4,6 +4,7 @@
 //
 // view.mode: "edit" (tools shown when view.canEdit), "run" (statuses of an execution) or
 // "view". view.decorate(key) may return {status, label, detail} for a card (run view, test path).
+// view.eventTypes and view.words: events and data fields in words on the cards.
 
 import { lanesOf, laneId, laneLabel } from "../state/tree.js";
 import { stepTypeLabel, summarizeConditions, summarizeStep, summarizeTrigger } from "../state/summary.js";
@@ -133,7 +134,7 @@ function renderStep(step, view, depth) {
       },
         h("span", { class: "ab-card-type" }, stepTypeLabel(step, view.actions)),
         h("span", { class: "ab-card-key" }, key),
-        h("span", { class: "ab-card-summary" }, summarizeStep(step, view.actions, view.eventTypes))),
+        h("span", { class: "ab-card-summary" }, summarizeStep(step, view.actions, view.eventTypes, { words: view.words }))),
       problemBadge(problems, key, view.warningCount?.(key) || 0),
       tools),
     statusLine(decoration),
@@ -166,7 +167,8 @@ function fixedCard(target, title, summary, iconKey, view) {
 export function renderFlow(definition, view) {
   const root = h("div", { class: `ab-flow ab-flow--${view.mode}` });
   root.append(fixedCard("trigger", "Trigger", summarizeTrigger(definition.trigger, view.eventTypes), "trigger", view));
-  root.append(fixedCard("conditions", "Entry conditions", summarizeConditions(definition.conditions), "conditions", view));
+  root.append(fixedCard("conditions", "Entry conditions", summarizeConditions(definition.conditions, { words: view.words }),
+    "conditions", view));
   const main = { owner: null, slot: "steps" };
   const lane = renderLane(main, definition.steps || [], view, 0);
   lane.classList.add("ab-lane--main");

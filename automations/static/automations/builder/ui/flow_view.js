@@ -26,6 +26,7 @@ export function flowView(app, mode = "edit") {
     collapsed: app.state.collapsed,
     actions: app.catalog.actions,
     eventTypes: app.catalog.eventTypes,
+    words: true,
     problemCount: (target) => (placed.byTarget[target] || []).length,
     warningCount: (target) => (warned.byTarget[target] || []).length,
     positionOf: (key) => {

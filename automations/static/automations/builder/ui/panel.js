@@ -72,7 +72,7 @@ export class Panel {
     if (!step) return h("p", { class: "ab-help" }, "Select a card to edit it.");
     return h("form", { class: "ab-form", "data-target": target, onsubmit: (event) => event.preventDefault() },
       h("h3", { tabindex: "-1" }, `${stepTypeLabel(step, app.catalog.actions)}: ${step.key}`),
-      h("p", { class: "ab-help ab-form-summary" }, summarizeStep(step, app.catalog.actions, app.catalog.eventTypes)),
+      h("p", { class: "ab-help ab-form-summary" }, summarizeStep(step, app.catalog.actions, app.catalog.eventTypes, { words: true })),
       h("ul", { class: "ab-errors ab-errors--top", "aria-live": "polite" }),
       stepForm(app, step, readOnly));
   }
@@ -110,7 +110,7 @@ export class Panel {
   refreshSummary() {
     const line = this.body.querySelector(".ab-form-summary");
     const step = this.app.step(this.app.state.selected);
-    if (line && step) line.textContent = summarizeStep(step, this.app.catalog.actions, this.app.catalog.eventTypes);
+    if (line && step) line.textContent = summarizeStep(step, this.app.catalog.actions, this.app.catalog.eventTypes, { words: true });
   }
 
   /** Put the current problems beside the fields of the open form. */
