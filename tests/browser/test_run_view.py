@@ -166,7 +166,7 @@ def test_a_declined_payment_the_run_went_on_past_reads_as_declined_not_succeeded
     page.locator(".ab-run-details").get_by_text("Attempt 1: declined — continued: Your card was declined").wait_for()
     page.locator("#ab-card-conditions").click()
     page.locator(".ab-run-details").get_by_text(
-        "Only if invoice.amount_due is greater than 0: they held when the run started.").wait_for()
+        "Only if invoice amount due is greater than 0: they held when the run started.").wait_for()
     page.locator("#ab-card-trigger").click()
     page.locator(".ab-run-details").get_by_text(
         "Started by the event payment.failed (evt_failed) at 2026-11-20 10:00 UTC.").wait_for()

@@ -46,7 +46,7 @@ function details(key) {
   if (key === "trigger" || key === "conditions") {
     const trigger = state.execution.trigger || {};
     const conditions = state.definition.conditions;
-    const said = key === "conditions" ? (conditions ? `${summarizeConditions(conditions)}: they held when the run started.`
+    const said = key === "conditions" ? (conditions ? `${summarizeConditions(conditions, { words: true })}: they held when the run started.`
       : "No entry conditions: every trigger starts a run.")
       : trigger.type === "event" ? `Started by the event ${trigger.event_type} (${trigger.event_id}) at ${formatTime(state.execution.started_at)}.`
       : trigger.type === "manual" ? `Started by hand by ${trigger.user || "a script"} at ${formatTime(state.execution.started_at)}.`
@@ -227,7 +227,7 @@ function draw() {
   const { execution } = state;
   const view = {
     mode: "run", canEdit: false, selected: state.selected, collapsed: new Set(), actions: state.actions,
-    decorate, laneDecoration: branchTaken,
+    words: true, decorate, laneDecoration: branchTaken,
   };
   const pendingApproval = (execution.approvals || []).some((request) => request.status === "pending");
   const summary = execution.status === "waiting" && pendingApproval
