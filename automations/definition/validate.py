@@ -87,7 +87,8 @@ class _Validator:
         if reentry not in Reentry.values:
             self.error("reentry", f"{reentry!r} is not one of {', '.join(Reentry.values)}")
         if reentry != Reentry.ALLOW and not correlation_key:
-            self.error("reentry", f"{reentry} needs a correlation_key to know which executions are the same")
+            self.error("reentry", f"“Starting again: {reentry}” needs the setting “What a run is about” "
+                                  f"(correlation_key) to know which runs are the same")
         exit_on = data.get("exit_on", [])
         if not isinstance(exit_on, list):
             self.error("exit_on", "must be a list of event types")
@@ -96,7 +97,8 @@ class _Validator:
             if not isinstance(event, str) or get_event_type(event) is None:
                 self.error(f"exit_on[{index}]", f"unknown event type {event!r}; known: {', '.join(event_type_names())}")
         if exit_on and not correlation_key:
-            self.error("exit_on", "needs a correlation_key to know which execution an event ends")
+            self.error("exit_on", "needs the setting “What a run is about” (correlation_key) to know which run "
+                                  "an event ends")
         if data.get("retry") is not None:
             self.retry_policy(data["retry"], "retry")
         if data.get("timezone") is not None:

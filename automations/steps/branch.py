@@ -38,7 +38,7 @@ class BranchStep(StepKind, Step):
             if steps:
                 canonical[lane] = validator.step_list(steps, f"{path}.{lane}", loop_vars)
         if not step.get("then") and not step.get("else"):
-            validator.error(f"{path}.then", "a branch needs steps in then or else")
+            validator.error(f"{path}.then", "a branch needs at least one step in Then or Else")
         return canonical
 
     @classmethod

@@ -98,8 +98,9 @@ class WaitForStep(StepKind, Step):
             elif event in events[:index]:
                 validator.error(f"{path}.events[{index}]", f"{event} is listed twice")
         if events and not validator.correlation_key:
-            validator.error(f"{path}.events", "wait_for needs the automation's correlation_key (such as "
-                                              "invoice.id) to know which events are this run's")
+            validator.error(f"{path}.events", "waiting for an event needs the setting “What a run is about” "
+                                              "(correlation_key, such as invoice.id) to know which events "
+                                              "are this run's")
         canonical["events"] = events
         validate_limit(validator, step, path, loop_vars, canonical, required=True)
         return canonical

@@ -56,7 +56,7 @@ def test_a_new_branch_says_beside_its_lanes_that_it_needs_steps(page, operator, 
     card(page, "final").locator(".ab-select").click()
     page.locator(".ab-palette").get_by_role("button", name="Branch").click()
     card(page, "branch").wait_for()
-    beside(page, "then").get_by_text("a branch needs steps in then or else").wait_for()
+    beside(page, "then").get_by_text("a branch needs at least one step in Then or Else").wait_for()
     assert "no steps yet" in panel(page).locator("[data-field='then']").inner_text()
     assert panel(page).locator(".ab-errors--top li").count() == 0
     # The lane's own button adds the missing step, and the problem goes.

@@ -139,7 +139,7 @@ def test_reentry_value():
 
 
 def test_reentry_needs_a_correlation_key():
-    assert_error(with_changes(reentry="once"), "reentry", "needs a correlation_key")
+    assert_error(with_changes(reentry="once"), "reentry", "needs the setting “What a run is about” (correlation_key)")
 
 
 def test_exit_on_must_list_known_events():
@@ -149,7 +149,7 @@ def test_exit_on_must_list_known_events():
 
 
 def test_exit_on_needs_a_correlation_key():
-    assert_error(with_changes(exit_on=["invoice.paid"]), "exit_on", "needs a correlation_key")
+    assert_error(with_changes(exit_on=["invoice.paid"]), "exit_on", "needs the setting “What a run is about” (correlation_key)")
 
 
 @pytest.mark.parametrize(("retry", "field", "message"), [
@@ -273,7 +273,7 @@ def test_branch_bodies_must_be_lists():
 
 
 def test_branch_needs_some_steps():
-    assert_error(step_changes(2, then=[], **{"else": []}), "steps.check.then", "needs steps")
+    assert_error(step_changes(2, then=[], **{"else": []}), "steps.check.then", "needs at least one step in Then or Else")
 
 
 def test_delay_needs_duration_or_until():
