@@ -203,6 +203,22 @@ def test_the_success_path_is_tested_by_choosing_what_the_payment_answers(page, o
     screenshot(page, "builder-test-scenario-pays")
 
 
+def test_an_attempt_left_as_predicted_after_a_chosen_one_is_predicted_not_the_choice_again(page, operator, dunning):
+    """Attempt 1 of the first email is "not sent for now"; attempts 2 to 5 left "as predicted":
+    the second attempt is sent, as live, and the run goes on (the choice does not repeat)."""
+    open_builder(page, dunning)
+    page.get_by_role("button", name="Test").click()
+    page.locator(".ab-timeline").wait_for()
+    page.get_by_text("What the actions answer").click()
+    page.get_by_role("group", name="Send email: gentle").get_by_label("attempt 1").select_option(
+        value="fails_temporarily")
+    page.get_by_role("button", name="Run test").click()
+    page.get_by_text("as the scenario chose (fails_temporarily)").wait_for()
+    gentle = page.locator("[data-test-step=gentle]").all_inner_texts()
+    assert len(gentle) == 2 and "fails_temporarily" not in gentle[1], gentle
+    assert "Ends failed" not in page.locator(".ab-timeline").inner_text()
+
+
 def test_every_path_is_tested_with_its_scenario_and_what_no_scenario_reaches_is_named(page, operator, dunning):
     open_builder(page, dunning)
     page.get_by_role("button", name="Test").click()

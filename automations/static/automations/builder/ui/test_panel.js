@@ -112,10 +112,11 @@ function outcomesField(app, steps) {
         const select = h("select", { id },
           choices.map(([value, label]) => h("option", { value, selected: (chosen[step.key] || [])[index] === value || undefined }, label)));
         select.addEventListener("change", () => {
-          const list = [...(chosen[step.key] || [])];
-          list[index] = select.value || null;  // null: this attempt answers as predicted
-          while (list.length && !list[list.length - 1]) list.pop();
-          if (list.length) chosen[step.key] = list; else delete chosen[step.key];
+          // Every attempt shown is sent, null where it answers as predicted: the server repeats
+          // the last one listed for later attempts, so a trailing choice must not stand for them.
+          const list = Array.from({ length: attempts.length }, (_, at) => (chosen[step.key] || [])[at] ?? null);
+          list[index] = select.value || null;
+          if (list.some(Boolean)) chosen[step.key] = list; else delete chosen[step.key];
         });
         return h("div", { class: "ab-field--inline" }, h("label", { for: id }, `attempt ${index + 1}`), select);
       });
