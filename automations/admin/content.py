@@ -11,10 +11,28 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from automations.conf import app_settings
 from automations.models import EmailTemplate, Secret, Task
+from automations.template_use import problems_if_saved
+
+
+class EmailTemplateForm(forms.ModelForm):
+    """An edit that would break a version sending the template is refused beside its field."""
+
+    class Meta:
+        model = EmailTemplate
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk and not self.errors:
+            values = {field: cleaned[field] for field in ("subject", "body_text", "body_html") if field in cleaned}
+            for problem in problems_if_saved(self.instance.key, values):
+                self.add_error(problem["field"] if problem["field"] in values else None, problem["message"])
+        return cleaned
 
 
 @admin.register(EmailTemplate)
 class EmailTemplateAdmin(SimpleHistoryAdmin):
+    form = EmailTemplateForm
     list_display = ("key", "name", "subject", "updated_at")
     search_fields = ("key", "name", "subject")
 

@@ -31,6 +31,7 @@ from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE,
 from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.overlaps import same_event_warnings
+from automations.template_use import problems_if_saved
 from automations.definition.json_schema import definition_schema
 from automations.definition.references import check_references
 from automations.errors import StateConflict
@@ -677,6 +678,9 @@ class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateMode
         template = self.get_object()
         serializer = inputs.EmailTemplateUpdateIn(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
+        problems = problems_if_saved(template.key, dict(serializer.validated_data))
+        if problems:  # a version that sends it would break
+            raise InvalidInput(problems)
         for name, value in serializer.validated_data.items():
             setattr(template, name, value)
         template.save()

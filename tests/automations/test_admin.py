@@ -325,3 +325,16 @@ def test_a_restored_version_says_so_in_the_history_and_the_versions_table(admin,
     assert history.count("Restored from v1") == 1
     change = admin.get(reverse("admin:automations_automation_change", args=[dunning.pk])).content.decode()
     assert "<th>origin</th>" in change and "<td>restored from v1</td>" in change
+
+
+def test_an_email_template_edit_in_the_admin_that_would_break_a_live_automation_is_refused(admin, dunning):
+    template = EmailTemplate.objects.get(key="payment_failed_gentle")
+    url = reverse("admin:automations_emailtemplate_change", args=[template.pk])
+    form = {"key": template.key, "name": template.name, "subject": "Hi {{ customer.nme }}",
+            "body_text": template.body_text, "body_html": template.body_html}
+    page = admin.post(url, form)
+    assert page.status_code == 200
+    assert "customer.nme: customer has no field nme; did you mean name? (“Payment dunning” v1, active, sends it at " \
+           "step gentle)" in page.content.decode().replace("&quot;", '"').replace("&#x27;", "'")
+    assert "nme" not in EmailTemplate.objects.get(key="payment_failed_gentle").subject
+    assert admin.post(url, {**form, "subject": "Hi {{ customer.name or 'there' }}"}).status_code == 302

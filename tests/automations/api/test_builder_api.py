@@ -133,6 +133,22 @@ def test_email_templates_are_read_and_edited_with_their_permissions(api, viewer,
     assert viewer.put(url, {**template, "subject": "x"}, format="json").status_code == 403
 
 
+def test_an_email_template_edit_that_would_break_a_live_automation_is_refused(api, definition):
+    """A typo saved from one draft's email panel would fail the live runs of every automation that
+    sends the template: refused, naming the field, the automation and the step; nothing saved."""
+    live = services.create_automation(definition)
+    services.activate(live)
+    url = "/api/email-templates/payment_failed_gentle/"
+    template = {name: value for name, value in api.get(url).json().items() if name in ("name", "body_text", "body_html")}
+    refused = api.put(url, {**template, "subject": "Hi {{ customer.nme }}"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [{"field": "subject", "message": (
+        "customer.nme: customer has no field nme; did you mean name? (“Payment dunning” v1, active, sends it at "
+        "step gentle)")}]
+    assert "nme" not in EmailTemplate.objects.get(key="payment_failed_gentle").subject
+    assert api.put(url, {**template, "subject": "Hi {{ customer.name or 'there' }}"}, format="json").status_code == 200
+
+
 def test_revisions_list_every_draft_save_with_its_diff_and_restore_one(api, definition):
     created = api.post("/api/automations/", definition, format="json").json()
     url = f"/api/automations/{created['id']}/"
