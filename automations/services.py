@@ -163,17 +163,20 @@ def sample_data(definition: dict[str, Any]) -> dict[str, Any]:
 
 def test_run(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
              definition: dict[str, Any] | None = None, billing_data: bool = True,
-             events: list[dict[str, Any]] | None = None, decisions: dict[str, str] | None = None,
-             decision: str = "approved", outcomes: dict[str, list[str]] | None = None) -> dict[str, Any]:
+             events: list[dict[str, Any]] | None = None, decisions: dict[str, Any] | None = None,
+             decision: str = "approved", outcomes: dict[str, list[Any]] | None = None) -> dict[str, Any]:
     """Run the draft (or the active version, or version number ``version``, or an unsaved
     ``definition`` — validated first, as the builder sends what is on screen) on ``data``
     (default: the trigger's sample payload) in virtual time, with no side effects; returns the
     timeline. ``billing_data=False``: steps read ``data`` alone, not the billing system's current
     records (to try a case it does not have). ``events`` (``[{"type": "invoice.paid", "after": "2d"}]``)
-    are what wait_for steps see; approval steps take ``decisions[step key]``, else ``decision``;
-    ``outcomes`` (``{"retry": ["soft_decline", "pays"]}``) say how each attempt of an action step
-    ends instead of what test mode predicts."""
+    are what wait_for steps see; approval steps take ``decisions[step key]`` (``"rejected"``, or
+    ``{"decision": "rejected", "after": "1d"}``: taken that long after the step asks), else
+    ``decision``; ``outcomes`` (``{"retry": ["soft_decline", "pays"]}``) say how each attempt of an
+    action step ends instead of what test mode predicts (an attempt may be ``{"outcome":
+    "fails_temporarily", "retry_after": "1h"}``: the server asks to be tried again no sooner)."""
     _check_test_events(events)
+    _check_test_decisions(decisions)
     subject = _tested(automation, data, version, definition)
     _check_test_outcomes(outcomes, subject.definition)
     return subject.run(billing_data=billing_data, events=events, decisions=decisions, decision=decision,
@@ -246,6 +249,19 @@ def _check_test_events(events: list[dict[str, Any]] | None) -> None:
         parse_duration(item.get("after", "0s"), field=f"events[{index}].after")
 
 
+def _check_test_decisions(decisions: dict[str, Any] | None) -> None:
+    """Each decision is one of TEST_DECISIONS, at once or ``{"decision", "after"}`` (a duration)."""
+    for key, chosen in (decisions or {}).items():
+        where = f"decisions.{key}"
+        if isinstance(chosen, dict):
+            if set(chosen) - {"decision", "after"}:
+                raise InvalidInput('must be a decision or {"decision": ..., "after": ...}', field=where)
+            parse_duration(chosen.get("after", "0s"), field=f"{where}.after")
+            where, chosen = f"{where}.decision", chosen.get("decision")
+        if chosen not in TEST_DECISIONS:
+            raise InvalidInput(f"{chosen!r} is not one of {', '.join(TEST_DECISIONS)}", field=where)
+
+
 def _check_test_outcomes(outcomes: dict[str, list[str]] | None, definition: dict[str, Any]) -> None:
     """Each scripted outcome must be one its action step's action knows: a step or an outcome the
     automation does not have conflicts with what it is (StateConflict)."""
@@ -262,9 +278,15 @@ def _check_test_outcomes(outcomes: dict[str, list[str]] | None, definition: dict
         if not isinstance(chosen, list) or not chosen:
             raise InvalidInput("must be a list of outcomes, one per attempt", field=f"outcomes.{key}")
         for index, outcome in enumerate(chosen):
+            where = f"outcomes.{key}[{index}]"
+            if isinstance(outcome, dict):  # an outcome with the wait the server asks for
+                if set(outcome) - {"outcome", "retry_after"} or "outcome" not in outcome:
+                    raise InvalidInput('must be an outcome or {"outcome": ..., "retry_after": ...}', field=where)
+                parse_duration(outcome.get("retry_after") or "0s", field=f"{where}.retry_after")
+                where, outcome = f"{where}.outcome", outcome["outcome"]
             if outcome is not None and outcome not in action.scenario_outcomes:
                 raise StateConflict(f"{outcome!r} is not an outcome of {action.key}; choose from "
-                                   f"{', '.join(action.scenario_outcomes)}", field=f"outcomes.{key}[{index}]")
+                                   f"{', '.join(action.scenario_outcomes)}", field=where)
 
 
 def start_backtest(automation: Automation, start: Any, end: Any, *, version: int | None = None, user: Any = None,

@@ -62,12 +62,14 @@ class ScheduleField(serializers.DictField):
     """A trigger's schedule object (validated by the server)."""
 
 
+DURATION_TEXT = RegexValidator(DURATION, "is not a duration such as 2d or PT6H")
+
+
 class SimulatedEventIn(StrictSerializer):
     """An event a test run's wait_for steps see."""
 
     type = serializers.ChoiceField(choices=(), help_text="The event type, such as invoice.paid.")
-    after = StrictCharField(required=False, default="0s", max_length=50,
-                            validators=[RegexValidator(DURATION, "is not a duration such as 2d or PT6H")],
+    after = StrictCharField(required=False, default="0s", max_length=50, validators=[DURATION_TEXT],
                             help_text="How long after the run starts it arrives (2d, PT6H).")
     data = serializers.DictField(required=False, help_text="What the event says (its customer, invoice, ...): "
                                                            "what later steps read once it has arrived.")
@@ -82,10 +84,73 @@ TEST_EVENTS = ("Simulated events, in virtual time, for wait_for steps (without o
 TEST_DECISIONS = ("approved", "rejected", "timed_out")
 
 
+class LaterDecisionIn(StrictSerializer):
+    """A decision an approver takes some time after the step asks."""
+
+    decision = serializers.ChoiceField(TEST_DECISIONS)
+    after = StrictCharField(required=False, default="0s", max_length=50, validators=[DURATION_TEXT],
+                            help_text="How long after the step asks the decision is taken (1d, PT6H); one its "
+                                      "timeout comes before is not taken.")
+
+
+class LaterOutcomeIn(StrictSerializer):
+    """An attempt's outcome with the wait the server asks for (an HTTP 429 or 503 with Retry-After)."""
+
+    outcome = StrictCharField(min_length=1, help_text="The outcome, such as fails_temporarily.")
+    retry_after = StrictCharField(required=False, max_length=50, validators=[DURATION_TEXT],
+                                  help_text="The server asks to be tried again no sooner than this (1h): the "
+                                            "retry waits this long when its policy would wait less.")
+
+
+class _OneOf(serializers.Field):
+    """A plain value (``plain``) or an object (``detailed``), as the test input takes an outcome or a decision."""
+
+    plain: serializers.Field
+    detailed: type[StrictSerializer]
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            detailed = self.detailed(data=data)
+            detailed.is_valid(raise_exception=True)
+            return dict(detailed.validated_data)
+        return self.plain.run_validation(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field({"oneOf": [{"enum": list(TEST_DECISIONS)}, {
+    "type": "object", "additionalProperties": False, "required": ["decision"],
+    "properties": {"decision": {"enum": list(TEST_DECISIONS)}, "after": {"type": "string", "pattern": DURATION}}}]})
+class DecisionField(_OneOf):
+    """``"rejected"``, or ``{"decision": "rejected", "after": "1d"}``."""
+
+    detailed = LaterDecisionIn
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plain = serializers.ChoiceField(TEST_DECISIONS)
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "minLength": 1}, {"type": "null"}, {
+    "type": "object", "additionalProperties": False, "required": ["outcome"],
+    "properties": {"outcome": {"type": "string", "minLength": 1}, "retry_after": {"type": "string", "pattern": DURATION}}}]})
+class OutcomeField(_OneOf):
+    """``"fails_temporarily"``, null (as predicted), or ``{"outcome": ..., "retry_after": "1h"}``."""
+
+    detailed = LaterOutcomeIn
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+        self.plain = serializers.CharField(min_length=1, trim_whitespace=False, allow_null=True)
+
+
 TEST_OUTCOMES = ("What happens at each attempt of an action step, by step key, instead of what test mode "
                  "predicts: `{\"retry\": [\"soft_decline\", \"pays\"]}` (the last one repeats; null: as predicted). Every action "
                  "takes `succeeds`, `fails_temporarily` (retried under the retry policy) and `fails`; "
-                 "retry_payment takes `pays`, `soft_decline`, `hard_decline` and `gateway_error`.")
+                 "retry_payment takes `pays`, `soft_decline`, `hard_decline` and `gateway_error`. An attempt "
+                 "may be `{\"outcome\": \"fails_temporarily\", \"retry_after\": \"1h\"}`: the server asks to be "
+                 "tried again no sooner (an HTTP 429 or 503 with Retry-After).")
 
 
 class TestPathsIn(StrictSerializer):
@@ -113,11 +178,12 @@ class ScenarioIn(StrictSerializer):
     events = SimulatedEventIn(many=True, required=False, help_text=TEST_EVENTS)
     decision = serializers.ChoiceField(TEST_DECISIONS, required=False, default="approved",
                                        help_text="The decision approval steps take in the test.")
-    decisions = serializers.DictField(child=serializers.ChoiceField(TEST_DECISIONS), required=False,
-                                      help_text="A decision per approval step key, over `decision`.")
+    decisions = serializers.DictField(child=DecisionField(), required=False,
+                                      help_text="A decision per approval step key, over `decision`: at once, or "
+                                                "`{\"decision\": \"approved\", \"after\": \"1d\"}` that long after "
+                                                "the step asks.")
     outcomes = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField(min_length=1, trim_whitespace=False, allow_null=True),
-                                    min_length=1, max_length=20), required=False,
+        child=serializers.ListField(child=OutcomeField(), min_length=1, max_length=20), required=False,
         help_text=TEST_OUTCOMES)
 
 

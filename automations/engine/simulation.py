@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
@@ -56,20 +56,34 @@ class DataOnlyGateway(BillingGateway):
 class Scenario:
     """What a test run is told instead of predicting: for an action step, the outcome of each
     attempt (``{"retry": ["soft_decline", "pays"]}``; the last one listed goes on repeating; None: as
-    predicted)."""
+    predicted). An attempt may also be ``{"outcome": "fails_temporarily", "retry_after": "2h"}``:
+    the server asks to be tried again no sooner than that (an HTTP 429 or 503 with Retry-After)."""
 
-    outcomes: dict[str, list[str]] = field(default_factory=dict)
+    outcomes: dict[str, list[Any]] = field(default_factory=dict)
 
-    def outcome(self, step_key: str, attempt: int) -> str | None:
+    def outcome(self, step_key: str, attempt: int) -> tuple[str | None, float | None]:
+        """The outcome chosen for attempt number ``attempt`` and the wait it asks for, in seconds."""
         chosen = self.outcomes.get(step_key)
-        return chosen[min(attempt, len(chosen)) - 1] if chosen else None
+        item = chosen[min(attempt, len(chosen)) - 1] if chosen else None
+        if isinstance(item, dict):
+            after = item.get("retry_after")
+            return item.get("outcome"), parse_duration(after).total_seconds() if after else None
+        return item, None
+
+
+def decision_of(chosen: Any) -> tuple[str, timedelta]:
+    """A test's decision for an approval step and how long after the request it is taken:
+    ``"rejected"`` (at once) or ``{"decision": "rejected", "after": "1d"}``."""
+    if isinstance(chosen, dict):
+        return chosen["decision"], parse_duration(chosen.get("after") or "0s")
+    return chosen, timedelta(0)
 
 
 def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id: int | None = None,
              trigger: dict[str, Any] | None = None, version: int | None = None,
              billing_data: bool = True, events: list[dict[str, Any]] | None = None,
-             decisions: dict[str, str] | None = None, decision: str = "approved",
-             outcomes: dict[str, list[str]] | None = None) -> dict[str, Any]:
+             decisions: dict[str, Any] | None = None, decision: str = "approved",
+             outcomes: dict[str, list[Any]] | None = None) -> dict[str, Any]:
     """The timeline of ``definition`` run on ``data`` from now, in virtual time. Like a real run,
     steps read current billing data through the gateway; with ``billing_data=False`` they read
     the given data alone (to try a case the billing system does not have). Actions answer what
@@ -81,7 +95,8 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
     step sees them (without one it times out), what they say of the customer, invoice, ... is what
     later steps read (as the billing system's mirror stores it), and one that ``exit_on`` lists
     ends the run at its moment. An approval step takes the decision named for its key in
-    ``decisions``, else ``decision``."""
+    ``decisions``, else ``decision``: at once, or ``{"decision": ..., "after": "1d"}`` that long after
+    it asks (see :func:`decision_of`); a decision its timeout comes before is not taken."""
     start = clock.now()
     run = UnstoredRun(automation_id, {**(trigger or {"type": "test"}), "version": version,
                                    "automation_name": definition.get("name", "")}, data, start)
@@ -123,11 +138,12 @@ class _Simulation:
         self.consumed: set[int] = set()  # taken by a wait_for step
         self.arrived: set[int] = set()
         self.wait_since = start  # the next wait counts events from here on
-        self.decisions: dict[str, str] = {}
-        self.decision = "approved"
+        self.decisions: dict[str, Any] = {}
+        self.decision: Any = "approved"
         self.scenario = Scenario()
         self.waited: dict[str, Any] = {}  # how each wait under way ends, by step key
         self.sent: list[tuple[str, str, datetime]] = []  # messages "sent": customer, channel, virtual time
+        self.holds: dict[tuple[str, str], int] = {}  # a message's holds in a row, by step key and loop index
         # Billing data as the run's steps read it, with what its own actions changed applied
         # (nothing is written); an exit_on event one of them emitted ends the run at its next wait.
         self.billing: dict[str, Any] = {}
@@ -191,15 +207,16 @@ class _Simulation:
             self.wait_since = moment
             self.waited[waits_for["step"]] = {"event": kind, "event_id": f"test_event_{index + 1}"}
             return max(moment, now)
-        decision = self.decisions.get(waits_for["step"], self.decision)
-        if decision == "timed_out" and until is not None:
+        decision, after = decision_of(self.decisions.get(waits_for["step"], self.decision))
+        # as live: a decision taken at or after the timeout is too late, the timeout decides
+        if until is not None and (decision == "timed_out" or now + after >= until):
             self.waited[waits_for["step"]] = decision_output(waits_for["on_timeout"] or "timed_out", None, "",
                                                              timed_out=True)
             return until
         # without a timeout an approval cannot time out: it is approved
         self.waited[waits_for["step"]] = decision_output("approved" if decision == "timed_out" else decision,
                                                          "test", "")
-        return now
+        return now + after
 
     def wait_result(self, step: dict[str, Any]) -> Any:
         return self.waited.pop(step["key"], None)
@@ -214,13 +231,16 @@ class _Simulation:
         if outcome.status:
             self.ended = (outcome.status, outcome.error)
             return False
-        if outcome.wake_at and outcome.wake_at > clock.now():
-            if self.exit_reason:  # a live run hands back here, and the event its own step emitted ends it
+        # A live run hands back wherever it waits: a wait that is over at once too (an approval
+        # decided as soon as it asks, an event already there), as it has a decision or an event to wait for.
+        if outcome.waits_for is not None or (outcome.wake_at and outcome.wake_at > clock.now()):
+            if self.exit_reason:  # the event its own step emitted ends it then
                 self.ended = (ExecutionStatus.CANCELED, self.exit_reason)
                 return False
-            if self._arrive(outcome.wake_at):
+            until = max(outcome.wake_at or clock.now(), clock.now())
+            if self._arrive(until):
                 return False
-            clock.set_virtual(outcome.wake_at)  # the wait passes in virtual time
+            clock.set_virtual(until)  # the wait passes in virtual time
         return True
 
     def carry_on(self) -> bool:
@@ -248,15 +268,22 @@ class _Simulation:
             config = action.render(step.get("config", {}), context.variables)
         except RenderError as exc:
             return self._failed(step, attempt, ActionError(f"config: {exc}"))
-        chosen = self.scenario.outcome(step["key"], attempt)
+        chosen, retry_after = self.scenario.outcome(step["key"], attempt)
+        gate = Gate(action, step.get("config", {}), context, self.program.definition) if action.channel else None
         try:
-            if action.channel and self._held(action, step, context):
-                return Next()
+            if gate is not None:
+                held = self._held(gate, step, index)
+                if held is not None:
+                    return held
             would = action.scripted(chosen, config, context) if chosen else action.predict(config, context)
         except ActionError as exc:
+            if retry_after is not None and exc.retryable:
+                exc.retry_after = retry_after
             return self._failed(step, attempt, exc, chosen=chosen)
         except RenderError as exc:
             return self._failed(step, attempt, ActionError(f"config: {exc}"))
+        if gate is not None and gate.customer_id:  # as live: only a message that went counts toward caps
+            self.sent.append((gate.customer_id, action.channel, clock.now()))
         templates = action.templates(step.get("config", {}))
         warnings = [f"{path} rendered empty in {where}" for where, source in templates.items()
                     for path in empty_variables(source, context.variables.resolve)]
@@ -325,28 +352,28 @@ class _Simulation:
     def _attempt(attempt: int, chosen: str | None) -> dict[str, Any]:
         return {**({"attempt": attempt} if attempt > 1 else {}), **({"scenario": chosen} if chosen else {})}
 
-    def _held(self, action: Any, step: dict[str, Any], context: ActionContext) -> bool:
-        """Pass the message's send-window and cap waits in virtual time, each an entry of the
-        timeline; True when a cap skips it (the step is then done, its output ``{"skipped": ...}``)."""
-        gate = Gate(action, step.get("config", {}), context, self.program.definition)
-        for _ in range(MAX_HOLDS):
-            held = gate.preview(clock.now(), self.sent)
-            if held is None:
-                break
-            if held.skipped:
-                self.entry(step, action=step["action"], **held.output())
-                self.outputs[step["key"]] = held.output()
-                step_done(self.cursor)
-                return True
-            self.entry(step, action=step["action"], **held.output(),
-                       waits=format_delta(held.until - clock.now()))
-            clock.set_virtual(held.until)
-            context.now = clock.now()
-        else:
-            raise ActionError(f"held back by its send window and frequency caps {MAX_HOLDS} times in a row")
-        if gate.customer_id:
-            self.sent.append((gate.customer_id, action.channel, clock.now()))
-        return False
+    def _held(self, gate: Gate, step: dict[str, Any], index: str) -> Next | None:
+        """The message's send window and caps, as live: a cap that skips it ends the step (its
+        output ``{"skipped": ...}``); a hold is a wait like a delay, an entry of the timeline, after
+        which the step is reached again and checked again (during it, an exit_on event ends the
+        run). None when the message may go now."""
+        held = gate.preview(clock.now(), self.sent)
+        where = (step["key"], index)
+        if held is None:
+            self.holds.pop(where, None)
+            return None
+        if held.skipped:
+            self.holds.pop(where, None)
+            self.entry(step, action=step["action"], **held.output())
+            self.outputs[step["key"]] = held.output()
+            step_done(self.cursor)
+            return Next()
+        self.holds[where] = self.holds.get(where, 0) + 1
+        if self.holds[where] > MAX_HOLDS:
+            del self.holds[where]
+            raise ActionError(f"held back by its send window and frequency caps more than {MAX_HOLDS} times in a row")
+        self.entry(step, action=step["action"], **held.output(), waits=format_delta(held.until - clock.now()))
+        return Next(wake_at=held.until)
 
     # -- the result ---------------------------------------------------------------------------------
 

@@ -159,6 +159,39 @@ def test_test_mode_takes_each_attempts_outcome_from_the_scenario(api, created):
     assert api.post(url, {"outcomes": {"retry": []}}, format="json").status_code == 400
 
 
+def test_test_mode_takes_a_failed_message_a_server_asking_to_wait_and_a_later_decision(api):
+    """What the Test tab can script of what happens live: an email the mail server refuses, a
+    webhook answered 429 with Retry-After, an approver who decides a day later."""
+    steps = [{"key": "hook", "type": "action", "action": "send_webhook", "config": {"url": "https://crm.example/h"},
+              "retry": {"max_attempts": 2, "initial_interval": "10m", "backoff_coefficient": 1, "max_interval": "1h"}},
+             {"key": "ask", "type": "approval", "ask": "Write off {{ invoice.number }}?", "timeout": "5d"},
+             {"key": "notice", "type": "action", "action": "send_email", "on_failure": "continue",
+              "config": {"to": "{{ customer.email }}", "subject": "s", "body": "b"}}]
+    definition = {"name": "Scripted", "trigger": {"type": "event", "event": "payment.failed"}, "steps": steps}
+    body = {"definition": definition,
+            "outcomes": {"hook": [{"outcome": "fails_temporarily", "retry_after": "2h"}, "succeeds"],
+                         "notice": ["fails"]},
+            "decisions": {"ask": {"decision": "rejected", "after": "1d"}}}
+    response = api.post("/api/automations/test/", body, format="json")
+    assert response.status_code == 200, response.content
+    timeline = response.json()["timeline"]
+    assert [(entry["step"], entry["offset"], entry.get("then")) for entry in timeline] == [
+        ("hook", "0s", "retried in 2h"), ("hook", "2h", None), ("ask", "1d 2h", None),
+        ("notice", "1d 2h", "the run carries on")]
+    assert timeline[2]["decision"] == "rejected"
+    for wrong, field in [({"outcomes": {"hook": [{"outcome": "fails_temporarily", "retry_after": "soon"}]}},
+                          "outcomes.hook.0.retry_after"),
+                         ({"outcomes": {"hook": [{"outcome": "fails_temporarily", "wait": "1h"}]}},
+                          "outcomes.hook.0.wait"),
+                         ({"decisions": {"ask": {"decision": "maybe"}}}, "decisions.ask.decision"),
+                         ({"decisions": {"ask": {"decision": "approved", "after": 3}}}, "decisions.ask.after")]:
+        refused = api.post("/api/automations/test/", {"definition": definition, **wrong}, format="json")
+        assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == field, refused.content
+    unknown = api.post("/api/automations/test/", {"definition": definition, "outcomes": {
+        "hook": [{"outcome": "pays"}]}}, format="json")
+    assert unknown.status_code == 409 and unknown.json()["errors"][0]["field"] == "outcomes.hook[0].outcome"
+
+
 def test_run_starts_a_manual_execution(api, created):
     url = f"/api/automations/{created['id']}/"
     assert api.post(f"{url}run/", {"data": {}}, format="json").status_code == 409, "not active yet"

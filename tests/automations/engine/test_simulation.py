@@ -274,7 +274,7 @@ def test_test_mode_and_a_live_run_fail_the_same_way_on_a_value_the_data_does_not
 
 
 def test_a_message_held_back_too_often_fails_its_step_as_a_failed_attempt(monkeypatch):
-    monkeypatch.setattr("automations.engine.simulation.MAX_HOLDS", 1)
+    monkeypatch.setattr("automations.engine.simulation.MAX_HOLDS", 0)
     definition = {"name": "Held", "trigger": {"type": "event", "event": "payment.failed"}, "timezone": "UTC",
                   "steps": [{"key": "mail", "type": "action", "action": "send_email",
                              "config": {"to": "{{ customer.email }}", "subject": "s", "body": "b",
@@ -282,3 +282,86 @@ def test_a_message_held_back_too_often_fails_its_step_as_a_failed_attempt(monkey
     result = services.test_run(None, _card("pm_card_ok"), definition=definition)
     assert result["status"] == "failed" and "held back by its send window" in result["error"]
     assert result["timeline"][-1]["then"] == "the run fails"
+
+
+def _email(key: str, **config: object) -> dict:
+    return {"key": key, "type": "action", "action": "send_email",
+            "config": {"to": "{{ customer.email }}", "subject": key, "body": "b", **config}}
+
+
+def _exits_on_paid(*steps: dict) -> dict:
+    return {"name": "Exits", "trigger": {"type": "event", "event": "payment.failed"}, "correlation_key": "invoice.id",
+            "exit_on": ["invoice.paid"], "steps": list(steps)}
+
+
+#: Closed at the test clock's start (Friday 10:00 UTC is 05:00 in the sample customer's New York).
+NINE_TO_FIVE = {"from": "09:00", "to": "17:00"}
+
+
+def test_a_message_waiting_for_its_window_ends_with_the_run_when_its_own_payment_paid_the_invoice():
+    """Live, the message's wait hands the run back and the payment's invoice.paid ends it there."""
+    result = services.test_run(None, _card("pm_card_ok"), definition=_exits_on_paid(
+        {"key": "retry", "type": "action", "action": "retry_payment", "config": {}},
+        _email("receipt", send_window=NINE_TO_FIVE)))
+    assert [(entry["step"], entry.get("deferred")) for entry in result["timeline"]] == [
+        ("retry", None), ("receipt", "send_window")]
+    assert result["status"] == "canceled" and result["error"] == "exit_on: invoice.paid (emitted by step retry)"
+
+
+def test_an_exit_event_arriving_while_a_message_waits_for_its_window_ends_the_run_at_its_moment():
+    result = services.test_run(None, _card("pm_card_declined"), definition=_exits_on_paid(
+        _email("reminder", send_window=NINE_TO_FIVE)), events=[{"type": "invoice.paid", "after": "1h"}])
+    assert [entry.get("deferred") for entry in result["timeline"]] == ["send_window"]
+    assert result["status"] == "canceled" and result["finished_at"] == "2026-11-20T11:00:00+00:00"
+
+
+def test_an_approval_after_the_runs_own_payment_ends_the_run_even_when_decided_at_once():
+    """Live, reaching an approval is a wait whatever the approvers then do: the exit comes first."""
+    result = services.test_run(None, _card("pm_card_ok"), definition=_exits_on_paid(
+        {"key": "retry", "type": "action", "action": "retry_payment", "config": {}},
+        {"key": "ask", "type": "approval", "ask": "Refund {{ invoice.number }}?"}))
+    assert [entry["step"] for entry in result["timeline"]] == ["retry"]
+    assert result["status"] == "canceled"
+
+
+def test_a_message_that_failed_to_send_does_not_count_toward_a_cap():
+    """Live, a failed send gives its reservation back: the next message fits under the cap."""
+    definition = {"name": "Capped", "trigger": {"type": "event", "event": "payment.failed"},
+                  "frequency_caps": [{"channels": ["email"], "max": 1, "period": "1d"}],
+                  "steps": [{**_email("first"), "on_failure": "continue"}, _email("second")]}
+    result = services.test_run(None, _card("pm_card_ok"), definition=definition, outcomes={"first": ["fails"]})
+    assert [(entry["step"], "error" in entry, entry["day"]) for entry in result["timeline"]] == [
+        ("first", True, 0), ("second", False, 0)]
+
+
+def test_an_approval_decided_later_goes_on_then_and_one_its_timeout_comes_before_times_out():
+    ask = {"key": "ask", "type": "approval", "ask": "Write off {{ invoice.number }}?", "timeout": "2d",
+           "on_timeout": "rejected"}
+    definition = {"name": "Ask", "trigger": {"type": "event", "event": "payment.failed"}, "steps": [ask]}
+    later = services.test_run(None, _card("pm_card_ok"), definition=definition,
+                              decisions={"ask": {"decision": "approved", "after": "1d"}})
+    assert later["timeline"][0]["at"] == "2026-11-21T10:00:00+00:00"
+    assert later["timeline"][0]["output"] == {"decision": "approved", "by": "test", "comment": ""}
+    late = services.test_run(None, _card("pm_card_ok"), definition=definition,
+                             decisions={"ask": {"decision": "approved", "after": "3d"}})
+    assert late["timeline"][0]["at"] == "2026-11-22T10:00:00+00:00"
+    assert late["timeline"][0]["output"]["timed_out"] and late["timeline"][0]["decision"] == "rejected"
+    with pytest.raises(InvalidInput) as wrong:
+        services.test_run(None, _card("pm_card_ok"), definition=definition,
+                          decisions={"ask": {"decision": "approved", "after": "soon"}})
+    assert wrong.value.errors[0]["field"] == "decisions.ask.after"
+
+
+def test_a_scenario_may_say_the_server_asked_to_be_tried_again_later():
+    """As a webhook answered 429 with Retry-After: the retry waits the longer of the two."""
+    hook = {"key": "hook", "type": "action", "action": "send_webhook", "config": {"url": "https://crm.example/hook"},
+            "retry": {"max_attempts": 2, "initial_interval": "10m", "backoff_coefficient": 1, "max_interval": "10m"}}
+    definition = {"name": "Hook", "trigger": {"type": "event", "event": "payment.failed"}, "steps": [hook]}
+    result = services.test_run(None, _card("pm_card_ok"), definition=definition, outcomes={
+        "hook": [{"outcome": "fails_temporarily", "retry_after": "2h"}, "succeeds"]})
+    assert [(entry.get("then"), entry["offset"]) for entry in result["timeline"]] == [("retried in 2h", "0s"),
+                                                                                     (None, "2h")]
+    with pytest.raises(InvalidInput) as wrong:
+        services.test_run(None, _card("pm_card_ok"), definition=definition,
+                          outcomes={"hook": [{"outcome": "fails_temporarily", "retry_after": 7}]})
+    assert wrong.value.errors[0]["field"] == "outcomes.hook[0].retry_after"
