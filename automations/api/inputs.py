@@ -119,9 +119,15 @@ class _OneOf(serializers.Field):
         return value
 
 
-@extend_schema_field({"oneOf": [{"enum": list(TEST_DECISIONS)}, {
-    "type": "object", "additionalProperties": False, "required": ["decision"],
-    "properties": {"decision": {"enum": list(TEST_DECISIONS)}, "after": {"type": "string", "pattern": DURATION}}}]})
+LATER_DECISION = {"type": "object", "additionalProperties": False, "required": ["decision"],
+                  "properties": {"decision": {"enum": list(TEST_DECISIONS)},
+                                 "after": {"type": "string", "pattern": DURATION}}}
+LATER_OUTCOME = {"type": "object", "additionalProperties": False, "required": ["outcome"],
+                 "properties": {"outcome": {"type": "string", "minLength": 1},
+                                "retry_after": {"type": "string", "pattern": DURATION}}}
+
+
+@extend_schema_field({"oneOf": [{"enum": list(TEST_DECISIONS)}, LATER_DECISION]})
 class DecisionField(_OneOf):
     """``"rejected"``, or ``{"decision": "rejected", "after": "1d"}``."""
 
@@ -132,9 +138,7 @@ class DecisionField(_OneOf):
         self.plain = serializers.ChoiceField(TEST_DECISIONS)
 
 
-@extend_schema_field({"oneOf": [{"type": "string", "minLength": 1}, {"type": "null"}, {
-    "type": "object", "additionalProperties": False, "required": ["outcome"],
-    "properties": {"outcome": {"type": "string", "minLength": 1}, "retry_after": {"type": "string", "pattern": DURATION}}}]})
+@extend_schema_field({"oneOf": [{"type": "string", "minLength": 1}, {"type": "null"}, LATER_OUTCOME]})
 class OutcomeField(_OneOf):
     """``"fails_temporarily"``, null (as predicted), or ``{"outcome": ..., "retry_after": "1h"}``."""
 
