@@ -27,7 +27,8 @@ from tests.conftest import START, sample
 #: What the loopback SMTP server answers an email's attempt.
 SMTP_REPLIES = {"succeeds": "250 OK", "fails_temporarily": "451 4.3.0 Temporary local problem",
                 "fails": "550 5.1.1 Mailbox unavailable"}
-#: What the loopback HTTP server answers a webhook's attempt (``retry_after_*``: 429 with Retry-After).
+#: What the loopback HTTP server answers a webhook's attempt (and ``retry_after_1h``: 429 with
+#: Retry-After, ``unavailable_after_1h``: 503 with it).
 HTTP_STATUSES = {"succeeds": 200, "fails_temporarily": 503, "fails": 404}
 LINE_ITEMS = [{"description": "Pro plan", "quantity": 1, "amount": "1000.00"},
               {"description": "Extra seats", "quantity": 5, "amount": "200.00"},
@@ -103,9 +104,10 @@ class Servers:
     def answer_webhook(self, request: Any) -> tuple[int, dict[str, str], Any]:
         key = request.headers["webhook-id"]
         outcome = self._outcome(key)
-        if outcome.startswith("retry_after_"):
-            wait = parse_duration(outcome.removeprefix("retry_after_"))
-            return 429, {"Retry-After": str(int(wait.total_seconds()))}, {"error": "slow down"}
+        if "_after_" in outcome:  # too many requests, or unavailable: try again no sooner than this
+            status, after = outcome.split("_after_")
+            seconds = int(parse_duration(after).total_seconds())
+            return 429 if status == "retry" else 503, {"Retry-After": str(seconds)}, {"error": "later"}
         if outcome == "succeeds":
             self.webhooks.append((key.split(":")[1], request.body.decode()))
         return HTTP_STATUSES[outcome], {}, {"ok": outcome == "succeeds"}
@@ -172,8 +174,8 @@ def as_test_input(scenario: Scenario, *, scripted: bool) -> dict[str, Any]:
 
 
 def _scripted(outcome: str) -> Any:
-    if outcome.startswith("retry_after_"):  # the server asks to be tried again no sooner
-        return {"outcome": "fails_temporarily", "retry_after": outcome.removeprefix("retry_after_")}
+    if "_after_" in outcome:  # the server asks to be tried again no sooner
+        return {"outcome": "fails_temporarily", "retry_after": outcome.split("_after_")[1]}
     return outcome
 
 

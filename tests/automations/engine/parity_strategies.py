@@ -19,9 +19,9 @@ HOOK_URL = "http://127.0.0.1:0/hook"
 CARDS = {"pays": "pm_card_ok", "soft_decline": "pm_card_declined", "hard_decline": "pm_expired_card",
          "gateway_error": "pm_processor_unavailable"}
 #: What an email's or a webhook's attempt may answer; a webhook may also ask to be tried again later
-#: (HTTP 429 with Retry-After: ``retry_after_1h``).
+#: (HTTP 429 with Retry-After: ``retry_after_1h``; 503 with Retry-After: ``unavailable_after_1h``).
 MESSAGE_OUTCOMES = ("succeeds", "fails_temporarily", "fails")
-WEBHOOK_OUTCOMES = (*MESSAGE_OUTCOMES, "retry_after_30m", "retry_after_1h", "retry_after_2d")
+WEBHOOK_OUTCOMES = (*MESSAGE_OUTCOMES, "retry_after_30m", "retry_after_2d", "unavailable_after_1h")
 DECISIONS = ("approved", "rejected", "timed_out")
 #: Windows read on the customer's clock (else the automation's): the run starts on a Friday at
 #: 10:00 UTC, which is 05:00 in New York, 11:00 in Berlin and 19:00 in Tokyo.
@@ -161,9 +161,15 @@ def _branch(draw: Any, budget: _Budget, in_loop: bool, depth: int) -> dict[str, 
 
 
 def _loop(draw: Any, budget: _Budget, depth: int) -> dict[str, Any]:
-    key = budget.key("each")
-    return {"key": key, "type": "loop", "over": "invoice.line_items", "as": "item",
+    """A loop over the invoice's line items: as the billing data has them now, or as the trigger
+    event said (a field the event may lack, so guarded by a branch, as validation asks)."""
+    over = draw(st.sampled_from(["invoice.line_items", "event.data.invoice.line_items"]))
+    guard = budget.key("when") if over.startswith("event.") else None
+    loop = {"key": budget.key("each"), "type": "loop", "over": over, "as": "item",
             "steps": _lane(draw, budget, True, depth + 1, size=draw(st.integers(1, 3)), at_least_one=True)}
+    if guard is None:
+        return loop
+    return {"key": guard, "type": "branch", "if": {"all": [{"field": over, "operator": "is_set"}]}, "then": [loop]}
 
 
 def _step(draw: Any, budget: _Budget, in_loop: bool, depth: int, correlated: bool) -> dict[str, Any]:
@@ -232,7 +238,8 @@ def definitions(draw: Any) -> dict[str, Any]:
                                   "steps": steps}
     if budget.correlated:
         definition["correlation_key"] = "invoice.id"
-        if draw(st.booleans()):  # paying the invoice ends the run: its own payment, or the customer's
+        # paying the invoice ends the run (its own payment, or the customer's): most dunnings say so
+        if draw(st.sampled_from([True, True, False])):
             definition["exit_on"] = ["invoice.paid"]
     if draw(st.booleans()):  # the automation's timezone, for a customer who has none
         definition["timezone"] = draw(st.sampled_from(TIMEZONES))
@@ -271,5 +278,7 @@ def cases(draw: Any) -> tuple[dict[str, Any], Scenario]:
         elif step["type"] == "approval":
             # nobody deciding an approval without a timeout leaves the run waiting for ever
             decisions = DECISIONS if step.get("timeout") else DECISIONS[:2]
-            scenario.decisions[key] = (draw(st.sampled_from(decisions)), draw(st.sampled_from(["0s", "30m", "1d"])))
+            # at once (as a test run takes it when told nothing else) more often than later
+            scenario.decisions[key] = (draw(st.sampled_from(decisions)),
+                                       draw(st.sampled_from(["0s", "0s", "30m", "1d"])))
     return definition, scenario
