@@ -382,7 +382,10 @@ class SendWebhook(Action):
         request = mask_config(self._request(config, context, None))
         if request["headers"].get("webhook-signature") == "":
             request["headers"]["webhook-signature"] = MASK
-        return {"would_call_webhook": request}
+        # What later steps read of a call that went through, as run() says it; the receiver's
+        # answer cannot be known, so a 200 without a body is assumed.
+        return {"would_call_webhook": request, "status_code": 200, "webhook_id": context.idempotency_key,
+                "response": None, "assumed": "the receiver's answer cannot be known: assumed 200"}
 
 
 WHSEC_PATTERN = r"^whsec_(?=.)(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"

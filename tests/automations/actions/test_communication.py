@@ -52,6 +52,20 @@ def test_signed_webhook_is_verified_by_a_standard_webhooks_library(engine, http_
                                          "response": {"ok": True}}
 
 
+def test_a_branch_on_a_webhooks_status_code_goes_the_same_way_in_test_mode_and_live(engine, http_server):
+    """A call that went through says its status code to later steps, predicted or performed."""
+    steps = [webhook(f"{http_server.url}/crm"),
+             {"key": "accepted", "type": "branch",
+              "if": {"all": [{"field": "steps.hook.output.status_code", "operator": "equals", "value": 200}]},
+              "then": [{"key": "synced", "type": "stop"}], "else": [{"key": "unsynced", "type": "stop",
+                                                                       "status": "failed"}]}]
+    tested = services.test_run(None, sample("payment.failed"), definition={"name": "T", "trigger": {"type": "manual"},
+                                                                           "steps": steps})
+    live = run_steps(engine, steps)
+    assert tested["timeline"][1]["branch"] == "then" and tested["status"] == live.status == "succeeded"
+    assert not http_server.requests[1:], "test mode sends nothing"
+
+
 def test_a_tampered_payload_fails_verification(engine, http_server):
     run_steps(engine, [webhook(http_server.url, secret=SECRET, body={"a": 1})])
     request = http_server.requests[0]

@@ -145,7 +145,8 @@ def _condition(draw: Any, budget: _Budget, in_loop: bool) -> dict[str, Any]:
         choices += {"retry": [(f"steps.{key}.output.status", "equals", "succeeded")],
                     "ask": [(f"steps.{key}.output.decision", "equals", "approved")],
                     "mail": [(f"steps.{key}.output.skipped", "is_set", None)],
-                    "hook": [(f"steps.{key}.output.status", "equals", "failed")],
+                    "hook": [(f"steps.{key}.output.status", "equals", "failed"),
+                             (f"steps.{key}.output.status_code", "equals", 200)],
                     "wait_paid": [(f"steps.{key}.output.timed_out", "is_set", None)]}.get(kind, [])
     path, operator, value = draw(st.sampled_from(choices))
     return {"all": [{"field": path, "operator": operator, **({"value": value} if value is not None else {})}]}
