@@ -388,6 +388,16 @@ class SendWebhook(Action):
                 "response": None, "assumed": "the receiver's answer cannot be known: assumed 200"}
 
 
+    def scripted(self, outcome: str, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        """A failure a scenario chose is an HTTP answer of its kind, as ``run()`` raises it: ``fails``
+        a 400 (refused for good), ``fails_temporarily`` a 503; later steps read its ``status_code``."""
+        statuses = {"fails": 400, "fails_temporarily": 503}
+        if outcome in statuses:
+            raise ActionError(f"answered HTTP {statuses[outcome]} (as the test scenario says)",
+                              retryable=outcome == "fails_temporarily", output={"status_code": statuses[outcome]})
+        return super().scripted(outcome, config, context)
+
+
 WHSEC_PATTERN = r"^whsec_(?=.)(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 

@@ -66,6 +66,22 @@ def test_a_branch_on_a_webhooks_status_code_goes_the_same_way_in_test_mode_and_l
     assert not http_server.requests[1:], "test mode sends nothing"
 
 
+@pytest.mark.parametrize("status, outcome", [(404, "fails"), (503, "fails_temporarily")])
+def test_a_webhook_refused_says_its_status_code_in_test_mode_as_live(engine, http_server, status, outcome):
+    """A scenario's failed call is an HTTP answer of its kind (fails: a 400, fails_temporarily: a 503)."""
+    steps = [{**webhook(f"{http_server.url}/crm"), "on_failure": "continue"},
+             {"key": "answered", "type": "branch",
+              "if": {"all": [{"field": "steps.hook.output.status_code", "operator": "is_set"}]},
+              "then": [{"key": "told", "type": "stop"}], "else": [{"key": "unreachable", "type": "stop",
+                                                                    "status": "failed"}]}]
+    definition = {"name": "T", "trigger": {"type": "manual"}, "steps": steps}
+    tested = services.test_run(None, sample("payment.failed"), definition=definition, outcomes={"hook": [outcome]})
+    http_server.respond(status, {"error": "no"})
+    live = run_steps(engine, steps)
+    assert tested["timeline"][1]["branch"] == "then" and tested["status"] == live.status == "succeeded"
+    assert tested["timeline"][0]["output"]["status_code"] == (400 if outcome == "fails" else 503)
+
+
 def test_a_tampered_payload_fails_verification(engine, http_server):
     run_steps(engine, [webhook(http_server.url, secret=SECRET, body={"a": 1})])
     request = http_server.requests[0]

@@ -142,12 +142,17 @@ def _condition(draw: Any, budget: _Budget, in_loop: bool) -> dict[str, Any]:
     if in_loop:
         choices.append(("item.quantity", "greater_than", 1))
     for key, kind in budget.before:
-        choices += {"retry": [(f"steps.{key}.output.status", "equals", "succeeded")],
-                    "ask": [(f"steps.{key}.output.decision", "equals", "approved")],
-                    "mail": [(f"steps.{key}.output.skipped", "is_set", None)],
+        choices += {"retry": [(f"steps.{key}.output.status", "equals", "succeeded"),
+                              (f"steps.{key}.output.decline_code", "equals", "card_declined")],
+                    "ask": [(f"steps.{key}.output.decision", "equals", "approved"),
+                            (f"steps.{key}.output.timed_out", "is_set", None)],
+                    "mail": [(f"steps.{key}.output.skipped", "is_set", None),
+                             (f"steps.{key}.output.status", "equals", "failed")],
                     "hook": [(f"steps.{key}.output.status", "equals", "failed"),
-                             (f"steps.{key}.output.status_code", "equals", 200)],
-                    "wait_paid": [(f"steps.{key}.output.timed_out", "is_set", None)]}.get(kind, [])
+                             (f"steps.{key}.output.status_code", "equals", 200),
+                             (f"steps.{key}.output.status_code", "is_set", None)],
+                    "wait_paid": [(f"steps.{key}.output.timed_out", "is_set", None),
+                                  (f"steps.{key}.output.event", "equals", "invoice.paid")]}.get(kind, [])
     path, operator, value = draw(st.sampled_from(choices))
     return {"all": [{"field": path, "operator": operator, **({"value": value} if value is not None else {})}]}
 
