@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime, timedelta
+from email.utils import format_datetime
 from typing import Any, NamedTuple
 
 from automations import approvals, clock
@@ -28,7 +29,7 @@ from tests.conftest import START, sample
 SMTP_REPLIES = {"succeeds": "250 OK", "fails_temporarily": "451 4.3.0 Temporary local problem",
                 "fails": "550 5.1.1 Mailbox unavailable"}
 #: What the loopback HTTP server answers a webhook's attempt (and ``retry_after_1h``: 429 with
-#: Retry-After, ``unavailable_after_1h``: 503 with it).
+#: Retry-After in seconds, ``unavailable_after_1h``: 503 with Retry-After as a date).
 HTTP_STATUSES = {"succeeds": 200, "fails_temporarily": 503, "fails": 404}
 LINE_ITEMS = [{"description": "Pro plan", "quantity": 1, "amount": "1000.00"},
               {"description": "Extra seats", "quantity": 5, "amount": "200.00"},
@@ -104,10 +105,12 @@ class Servers:
     def answer_webhook(self, request: Any) -> tuple[int, dict[str, str], Any]:
         key = request.headers["webhook-id"]
         outcome = self._outcome(key)
-        if "_after_" in outcome:  # too many requests, or unavailable: try again no sooner than this
+        if "_after_" in outcome:  # too many requests (in seconds), or unavailable (until a date)
             status, after = outcome.split("_after_")
-            seconds = int(parse_duration(after).total_seconds())
-            return 429 if status == "retry" else 503, {"Retry-After": str(seconds)}, {"error": "later"}
+            wait = parse_duration(after)
+            if status == "retry":
+                return 429, {"Retry-After": str(int(wait.total_seconds()))}, {"error": "later"}
+            return 503, {"Retry-After": format_datetime(clock.now() + wait, usegmt=True)}, {"error": "later"}
         if outcome == "succeeds":
             self.webhooks.append((key.split(":")[1], request.body.decode()))
         return HTTP_STATUSES[outcome], {}, {"ok": outcome == "succeeds"}
