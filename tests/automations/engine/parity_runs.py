@@ -22,7 +22,7 @@ from automations.backtest.replay import Job
 from automations.durations import parse as parse_duration
 from automations.models import ApprovalRequest, Execution
 from billing_events.models import Customer, Event
-from tests.automations.engine.parity_strategies import CARDS, HOOK_URL, Scenario
+from tests.automations.engine.parity_strategies import CARDS, LOOPBACK, Scenario
 from tests.conftest import START, sample
 
 #: What the loopback SMTP server answers an email's attempt.
@@ -38,12 +38,12 @@ LINE_ITEMS = [{"description": "Pro plan", "quantity": 1, "amount": "1000.00"},
 
 class Observed(NamedTuple):
     """What a run did: its step log as (step, succeeded / failed / deferred, when), the emails
-    that went out (subject, body), the webhook calls answered 2xx (step, body), how it ended and
-    the step it failed at."""
+    that went out (subject, body), the webhook calls and Slack messages answered 2xx (step, what
+    was sent), how it ended and the step it failed at."""
 
     log: list[tuple[str, str, datetime]]
     emails: list[tuple[str, str]]
-    webhooks: list[tuple[str, str]]
+    webhooks: list[tuple[str, Any]]
     status: str
     failed_at: str
 
@@ -86,7 +86,7 @@ class Servers:
     def __init__(self, smtp: Any, http: Any, scenario: Scenario) -> None:
         self.scenario = scenario
         self.attempts: Counter[str] = Counter()
-        self.webhooks: list[tuple[str, str]] = []
+        self.webhooks: list[tuple[str, Any]] = []
         smtp.messages.clear()
         smtp.replies.clear()
         smtp.answer = self.answer_email
@@ -103,6 +103,13 @@ class Servers:
         return SMTP_REPLIES[self._outcome(key)]
 
     def answer_webhook(self, request: Any) -> tuple[int, dict[str, str], Any]:
+        if request.path == "/slack":  # a Slack message: its text names its step and item ("[chat_2 Support] ...")
+            about = request.json()["text"][1:].split("]")[0]
+            step = about.split(" ")[0]
+            outcome = self._outcome(f"slack:{step}:{about}")
+            if outcome == "succeeds":
+                self.webhooks.append((step, request.json()))
+            return (200, {}, "ok") if outcome == "succeeds" else (HTTP_STATUSES[outcome], {}, {"ok": False})
         key = request.headers["webhook-id"]
         outcome = self._outcome(key)
         if "_after_" in outcome:  # too many requests (in seconds), or unavailable (until a date)
@@ -112,7 +119,7 @@ class Servers:
                 return 429, {"Retry-After": str(int(wait.total_seconds()))}, {"error": "later"}
             return 503, {"Retry-After": format_datetime(clock.now() + wait, usegmt=True)}, {"error": "later"}
         if outcome == "succeeds":
-            self.webhooks.append((key.split(":")[1], request.body.decode()))
+            self.webhooks.append((key.split(":")[1], request.json()))
         return HTTP_STATUSES[outcome], {}, {"ok": outcome == "succeeds"}
 
     def emails(self) -> list[tuple[str, str]]:
@@ -187,8 +194,9 @@ def _observed(timeline: list[dict[str, Any]], status: str, error: str) -> Observ
             datetime.fromisoformat(entry["at"])) for entry in timeline]
     emails = [(entry["would"]["subject"], entry["would"]["body"]) for entry in timeline
               if entry.get("action") == "send_email" and "would" in entry]
-    webhooks = [(entry["step"], entry["would"]["would_call_webhook"]["body"]) for entry in timeline
-                if entry.get("action") == "send_webhook" and "would" in entry]
+    webhooks = [(entry["step"], json.loads(entry["would"]["would_call_webhook"]["body"])
+                 if entry["action"] == "send_webhook" else entry["would"]["would_post_to_slack"])
+                for entry in timeline if entry.get("action") in ("send_webhook", "send_slack") and "would" in entry]
     # a live run that an exit ends is canceled with the exit as its reason, not an error
     return Observed(log, emails, webhooks, status, "" if status == "canceled" else _failed_at(error))
 
@@ -213,5 +221,5 @@ def backtest_run(automation: Any, scenario: Scenario) -> Observed:
 
 
 def with_hook_url(definition: dict[str, Any], url: str) -> dict[str, Any]:
-    """The definition with its webhooks sent to the loopback server at ``url``."""
-    return json.loads(json.dumps(definition).replace(HOOK_URL, f"{url}/hook"))
+    """The definition with its webhooks and Slack messages sent to the loopback server at ``url``."""
+    return json.loads(json.dumps(definition).replace(LOOPBACK, url))

@@ -13,8 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-#: Where webhooks go: the loopback server's address is put in by the test (its port is chosen then).
-HOOK_URL = "http://127.0.0.1:0/hook"
+#: Where webhooks and Slack messages go: the loopback server's address is put in by the test (its
+#: port is chosen then).
+LOOPBACK = "http://127.0.0.1:0"
 #: The test processor's card for each outcome a scenario may choose for a payment.
 CARDS = {"pays": "pm_card_ok", "soft_decline": "pm_card_declined", "hard_decline": "pm_expired_card",
          "gateway_error": "pm_processor_unavailable"}
@@ -105,7 +106,21 @@ def _webhook(draw: Any, budget: _Budget, in_loop: bool) -> dict[str, Any]:
     key = budget.key("hook")
     body = {"step": key, "invoice": "{{ invoice.number }}", "status": "{{ invoice.status }}",
             **({"item": "{{ item.description }}"} if in_loop else {})}
-    step = {"key": key, "type": "action", "action": "send_webhook", "config": {"url": HOOK_URL, "body": body}}
+    step = {"key": key, "type": "action", "action": "send_webhook",
+            "config": {"url": f"{LOOPBACK}/hook", "body": body}}
+    _on_failure(draw, step, budget, in_loop)
+    return step
+
+
+def _slack(draw: Any, budget: _Budget, in_loop: bool) -> dict[str, Any]:
+    key = budget.key("chat")
+    about = " {{ item.description }}" if in_loop else ""
+    # the loopback server knows a message's attempts by what is in brackets: its step and item
+    config: dict[str, Any] = {"text": f"[{key}{about}] {{{{ invoice.number }}}} is {{{{ invoice.status }}}}",
+                              "webhook_url": f"{LOOPBACK}/slack"}
+    if draw(st.booleans()):
+        config["send_window"] = draw(st.sampled_from(SEND_WINDOWS))
+    step = {"key": key, "type": "action", "action": "send_slack", "config": config}
     _on_failure(draw, step, budget, in_loop)
     return step
 
@@ -148,6 +163,7 @@ def _condition(draw: Any, budget: _Budget, in_loop: bool) -> dict[str, Any]:
                             (f"steps.{key}.output.timed_out", "is_set", None)],
                     "mail": [(f"steps.{key}.output.skipped", "is_set", None),
                              (f"steps.{key}.output.status", "equals", "failed")],
+                    "chat": [(f"steps.{key}.output.skipped", "is_set", None)],
                     "hook": [(f"steps.{key}.output.status", "equals", "failed"),
                              (f"steps.{key}.output.status_code", "equals", 200),
                              (f"steps.{key}.output.status_code", "is_set", None)],
@@ -179,7 +195,7 @@ def _loop(draw: Any, budget: _Budget, depth: int) -> dict[str, Any]:
 
 
 def _step(draw: Any, budget: _Budget, in_loop: bool, depth: int, correlated: bool) -> dict[str, Any]:
-    kinds = ["mail", "hook", "task", "delay", "ask"]
+    kinds = ["mail", "hook", "chat", "task", "delay", "ask"]
     if depth > 0:  # a lane that ends the run: the else of a branch, a fallback
         kinds.append("stop")
     if depth < 2:
@@ -195,6 +211,8 @@ def _step(draw: Any, budget: _Budget, in_loop: bool, depth: int, correlated: boo
         step = _email(draw, budget, in_loop)
     elif kind == "hook":
         step = _webhook(draw, budget, in_loop)
+    elif kind == "chat":
+        step = _slack(draw, budget, in_loop)
     elif kind == "task":
         key = budget.key("task")
         step = _task(key, f"Call about {{{{ invoice.number }}}}{' {{ item.description }}' if in_loop else ''}")
@@ -250,7 +268,8 @@ def definitions(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):  # the automation's timezone, for a customer who has none
         definition["timezone"] = draw(st.sampled_from(TIMEZONES))
     if draw(st.booleans()):
-        definition["frequency_caps"] = [{"channels": ["email"], "max": draw(st.integers(1, 2)),
+        definition["frequency_caps"] = [{"channels": draw(st.sampled_from([["email"], ["email", "slack"]])),
+                                         "max": draw(st.integers(1, 2)),
                                          "period": draw(st.sampled_from(["1h", "1d"])),
                                          "on_cap": draw(st.sampled_from(["delay", "skip"]))}]
     return definition
@@ -277,7 +296,7 @@ def cases(draw: Any) -> tuple[dict[str, Any], Scenario]:
         key = step["key"]
         if step.get("action") == "retry_payment":
             scenario.outcomes[key] = draw(_attempts(sorted(CARDS)))
-        elif step.get("action") == "send_email":
+        elif step.get("action") in ("send_email", "send_slack"):
             scenario.outcomes[key] = draw(_attempts(MESSAGE_OUTCOMES))
         elif step.get("action") == "send_webhook":
             scenario.outcomes[key] = draw(_attempts(WEBHOOK_OUTCOMES))
