@@ -163,7 +163,7 @@ def test_test_mode_takes_a_failed_message_a_server_asking_to_wait_and_a_later_de
     """What the Test tab can script of what happens live: an email the mail server refuses, a
     webhook answered 429 with Retry-After, an approver who decides a day later."""
     steps = [{"key": "hook", "type": "action", "action": "send_webhook", "config": {"url": "https://crm.example/h"},
-              "retry": {"max_attempts": 2, "initial_interval": "10m", "backoff_coefficient": 1, "max_interval": "1h"}},
+              "retry": {"max_attempts": 2, "initial_interval": "10m", "backoff_coefficient": 1, "max_interval": "1d"}},
              {"key": "ask", "type": "approval", "ask": "Write off {{ invoice.number }}?", "timeout": "5d"},
              {"key": "notice", "type": "action", "action": "send_email", "on_failure": "continue",
               "config": {"to": "{{ customer.email }}", "subject": "s", "body": "b"}}]

@@ -68,6 +68,7 @@ class _Budget:
         self.before: list[tuple[str, str]] = []  # (key, kind) of the steps drawn so far, in order
         self.retry = False
         self.correlated = False  # the definition has a correlation key: wait_for steps may be drawn
+        self.skipping: tuple[str, ...] = ()  # channels a frequency cap may skip a message of
 
     def key(self, kind: str) -> str:
         self.left -= 1
@@ -161,9 +162,9 @@ def _condition(draw: Any, budget: _Budget, in_loop: bool) -> dict[str, Any]:
                               (f"steps.{key}.output.decline_code", "equals", "card_declined")],
                     "ask": [(f"steps.{key}.output.decision", "equals", "approved"),
                             (f"steps.{key}.output.timed_out", "is_set", None)],
-                    "mail": [(f"steps.{key}.output.skipped", "is_set", None),
-                             (f"steps.{key}.output.status", "equals", "failed")],
-                    "chat": [(f"steps.{key}.output.skipped", "is_set", None)],
+                    "mail": [(f"steps.{key}.output.status", "equals", "failed"),
+                             *([(f"steps.{key}.output.skipped", "is_set", None)] if "email" in budget.skipping else [])],
+                    "chat": [(f"steps.{key}.output.skipped", "is_set", None)] if "slack" in budget.skipping else [],
                     "hook": [(f"steps.{key}.output.status", "equals", "failed"),
                              (f"steps.{key}.output.status_code", "equals", 200),
                              (f"steps.{key}.output.status_code", "is_set", None)],
@@ -257,9 +258,16 @@ def definitions(draw: Any) -> dict[str, Any]:
     """A definition on payment.failed with every step type within reach, lanes nested two deep."""
     budget = _Budget(draw(st.integers(3, 8)))
     budget.correlated = draw(st.booleans())  # runs know their invoice's events: exit_on, wait_for
+    caps = None
+    if draw(st.booleans()):  # drawn first: a branch may read that a cap skipped a message
+        caps = [{"channels": draw(st.sampled_from([["email"], ["email", "slack"]])), "max": draw(st.integers(1, 2)),
+                 "period": draw(st.sampled_from(["1h", "1d"])), "on_cap": draw(st.sampled_from(["delay", "skip"]))}]
+        budget.skipping = tuple(caps[0]["channels"]) if caps[0]["on_cap"] == "skip" else ()
     steps = _lane(draw, budget, False, depth=0, size=budget.left, at_least_one=True)
     definition: dict[str, Any] = {"name": "Generated", "trigger": {"type": "event", "event": "payment.failed"},
                                   "steps": steps}
+    if caps:
+        definition["frequency_caps"] = caps
     if budget.correlated:
         definition["correlation_key"] = "invoice.id"
         # paying the invoice ends the run (its own payment, or the customer's): most dunnings say so
@@ -267,11 +275,6 @@ def definitions(draw: Any) -> dict[str, Any]:
             definition["exit_on"] = ["invoice.paid"]
     if draw(st.booleans()):  # the automation's timezone, for a customer who has none
         definition["timezone"] = draw(st.sampled_from(TIMEZONES))
-    if draw(st.booleans()):
-        definition["frequency_caps"] = [{"channels": draw(st.sampled_from([["email"], ["email", "slack"]])),
-                                         "max": draw(st.integers(1, 2)),
-                                         "period": draw(st.sampled_from(["1h", "1d"])),
-                                         "on_cap": draw(st.sampled_from(["delay", "skip"]))}]
     return definition
 
 

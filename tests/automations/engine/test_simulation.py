@@ -355,7 +355,7 @@ def test_an_approval_decided_later_goes_on_then_and_one_its_timeout_comes_before
 def test_a_scenario_may_say_the_server_asked_to_be_tried_again_later():
     """As a webhook answered 429 with Retry-After: the retry waits the longer of the two."""
     hook = {"key": "hook", "type": "action", "action": "send_webhook", "config": {"url": "https://crm.example/hook"},
-            "retry": {"max_attempts": 2, "initial_interval": "10m", "backoff_coefficient": 1, "max_interval": "10m"}}
+            "retry": {"max_attempts": 2, "initial_interval": "10m", "backoff_coefficient": 1, "max_interval": "1d"}}
     definition = {"name": "Hook", "trigger": {"type": "event", "event": "payment.failed"}, "steps": [hook]}
     result = services.test_run(None, _card("pm_card_ok"), definition=definition, outcomes={
         "hook": [{"outcome": "fails_temporarily", "retry_after": "2h"}, "succeeds"]})
