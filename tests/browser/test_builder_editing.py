@@ -179,6 +179,8 @@ def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, opera
     assert "Subject We couldn't process your payment for INV-2026-0042" in timeline.inner_text()
     assert "Took Else" in timeline.locator("[data-test-step=retry_worked]").inner_text()
     assert "nothing was sent, charged or written" in timeline.inner_text()
+    # A run that went past a declined payment never reads "succeeded" (collected)
+    assert "Ends completed, payment declined, after 10d." in timeline.inner_text()
     # The path taken is drawn on the flow.
     assert "Test: day 10" in card(page, "final").inner_text()
     assert "not reached" in card(page, "recovered").inner_text()
@@ -198,6 +200,7 @@ def test_the_success_path_is_tested_by_choosing_what_the_payment_answers(page, o
     page.locator("[data-test-step=recovered]").wait_for()
     timeline = page.locator(".ab-timeline").inner_text()
     assert "as the scenario chose (pays)" in timeline and "Took Then" in timeline
+    assert "Ends completed after 3d." in timeline
     assert "Test: day 3" in card(page, "recovered").inner_text()
     assert "not reached" in card(page, "urgent").inner_text()
     screenshot(page, "builder-test-scenario-pays")

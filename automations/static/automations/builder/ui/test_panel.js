@@ -69,11 +69,20 @@ function warnings(entry) {
   return list.length ? h("ul", { class: "ab-warnings" }, list.map((text) => h("li", {}, `Warning: ${text}`))) : null;
 }
 
+/** How a test run ends, in the run view's words: a run that went past a declined payment
+ *  "completed, payment declined", never "succeeded" (which an operator reads as "collected"). */
+export function endingWords(result) {
+  if (result.status !== "succeeded") return result.status;
+  const wentPast = (entry) => entry.error && /fallback|carries on/.test(entry.then || "");
+  return (result.timeline || []).some((entry) => entry.action === "retry_payment" && wentPast(entry))
+    ? "completed, payment declined," : "completed";
+}
+
 /** The timeline of a test run, grouped by virtual day. */
 export function renderTimeline(result, stepsByKey) {
   const summary = result.status === "not_entered"
     ? `Not started: the entry conditions do not hold (${result.conditions}).`
-    : `Ends ${result.status} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
+    : `Ends ${endingWords(result)} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
   const days = new Map();
   for (const entry of result.timeline || []) {
     if (!days.has(entry.day)) days.set(entry.day, []);
