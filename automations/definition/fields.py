@@ -100,11 +100,14 @@ class RunFields:
         """Whether step ``key``'s own output (a success's) has a ``status``."""
         return "status" in self._listed(key)
 
+    def _action(self, key: str) -> Any:
+        """The action step ``key`` runs (None: not an action step, or an unknown action)."""
+        step = self.steps[key]
+        return actions.get(str(step.get("action"))) if step.get("type") == "action" else None
+
     def _listed(self, key: str) -> list[str]:
         """The fields the action of step ``key`` returns (none: not an action, or not described)."""
-        step = self.steps[key]
-        action = actions.get(str(step.get("action"))) if step.get("type") == "action" else None
-        return list(((getattr(action, "output_schema", None) or {}).get("properties") or {}))
+        return list(((getattr(self._action(key), "output_schema", None) or {}).get("properties") or {}))
 
     def output_schema(self, key: str, outcome: Outcome) -> dict[str, Any]:
         """``steps.<key>.output`` as a step that knows ``outcome`` of it reads it: what the action
@@ -113,8 +116,7 @@ class RunFields:
         listed = self._listed(key)
         if not listed:
             return ANYTHING  # a branch's, a wait's or an approval's output: not described by a schema
-        action = actions.get(str(self.steps[key].get("action")))
-        skippable = getattr(action, "channel", None) in self.skipping_channels
+        skippable = getattr(self._action(key), "channel", None) in self.skipping_channels
         properties: dict[str, Any] = {name: ANYTHING for name in listed}
         required: list[str] = []
         for name in FAILURE_OUTPUT:
