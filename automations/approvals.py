@@ -62,7 +62,7 @@ def decide(request: ApprovalRequest, user: Any, decision: str, comment: str = ""
     with transaction.atomic():
         # The execution row first (the order a resuming worker takes them in), then the request.
         woken = Execution.objects.filter(pk=request.execution_id, status=ExecutionStatus.WAITING,
-                                         wait_token=request.wait_token).update(wake_at=now, enqueued_at=now)
+                                         wait_token=request.wait_token).update(wake_at=now)
         decided = ApprovalRequest.objects.filter(pk=request.pk, status=ApprovalStatus.PENDING).update(
             status=decision, decided_by=user, comment=comment, decided_at=now)
         if not woken or not decided:

@@ -17,11 +17,13 @@ from automations.conf import DEFAULTS, IMPORT_STRINGS
 from automations.messaging.validation import frequency_caps_errors
 
 #: Settings that must be positive numbers (None allowed where it means "off").
-POSITIVE = ("TICK_MINUTES", "LEASE_SECONDS", "REQUEUE_SECONDS", "REDISPATCH_SECONDS", "SWEEP_BATCH",
+POSITIVE = ("TICK_MINUTES", "LEASE_SECONDS", "REDISPATCH_SECONDS", "SWEEP_BATCH",
             "DERIVED_SCAN_MINUTES", "LOOP_MAX_ITEMS", "TIME_BUDGET_SECONDS", "ACTION_TIMEOUT_SECONDS",
             "MAX_INTERRUPTED_ATTEMPTS", "RENDER_SECONDS", "RENDER_MAX_CHARS", "EVENT_MAX_BYTES", "JSON_MAX_DEPTH",
             "PRUNE_MINUTES", "PRUNE_BATCH")
 OPTIONAL_POSITIVE = ("RETENTION_DAYS",)
+#: The brokers that wait out a restart of their server (automations/brokers), by django-q2 broker.
+RESILIENT_BROKERS = {"orm": "automations.brokers.orm.ORM", "redis": "automations.brokers.redis.Redis"}
 BASES = {"BILLING_GATEWAY": "billing_events.gateway.base.BillingGateway",
          "SMS_PROVIDER": "automations.providers.sms.SMSProvider",
          "CRM_PROVIDER": "automations.providers.crm.CRMProvider"}
@@ -107,9 +109,15 @@ def check_q_cluster(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     orm = cluster.get("orm")
     if orm and orm not in settings.DATABASES:
         messages.append(Error(f"Q_CLUSTER['orm'] = {orm!r} is not in DATABASES", id="automations.E006"))
-    if not orm and not cluster.get("redis") and not cluster.get("broker_class"):
+    broker_class = cluster.get("broker_class")
+    if not orm and not cluster.get("redis") and not broker_class:
         messages.append(Warning("Q_CLUSTER names no broker ('orm' or 'redis'); django-q2 will try Redis on "
                                 "localhost", id="automations.W002"))
+    elif broker_class != (wanted := RESILIENT_BROKERS["redis" if cluster.get("redis") else "orm"]):
+        messages.append(Warning(
+            "Q_CLUSTER['broker_class'] is not one of the brokers that wait out an outage: each restart of the "
+            "database or Redis stops the cluster's puller (and its result saver) for a while",
+            hint=f"Add 'broker_class': {wanted!r} to Q_CLUSTER.", id="automations.W004"))
     return messages
 
 

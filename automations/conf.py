@@ -35,10 +35,9 @@ OWN_DEFAULTS: dict[str, Any] = {
     # A worker that holds an execution longer than this without finishing a step is presumed dead
     # and the next sweep resumes the execution from its cursor.
     "LEASE_SECONDS": 300,
-    # A wake-up handed to the queue but not picked up within this time is handed out again.
-    "REQUEUE_SECONDS": 300,
-    # An event whose dispatch has not completed after this long is dispatched again.
-    "REDISPATCH_SECONDS": 120,
+    # An event whose dispatch has not completed this long after it came is dispatched by a drain
+    # task (its own task was lost, or still waits in a long queue); dispatching twice is harmless.
+    "REDISPATCH_SECONDS": 30,
     "SWEEP_BATCH": 500,
     # How often the derived-event scans (subscription.ending_soon, invoice.overdue,
     # usage.threshold_exceeded) look through the billing data.

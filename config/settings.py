@@ -120,10 +120,13 @@ Q_CLUSTER = {
     "save_limit": 250,
     "poll": 0.5,
     "orm": "default",
+    # django-q2's brokers, made to wait out a database (or Redis) restart: see automations/brokers
+    "broker_class": "automations.brokers.orm.ORM",
 }
 if os.environ.get("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+    Q_CLUSTER["broker_class"] = "automations.brokers.redis.Redis"
 
 # No REST_FRAMEWORK setting: the API names its own authentication, permissions, parsers,
 # pagination and error handling on every view (automations/api/base.py), as it must in any host.

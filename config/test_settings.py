@@ -10,6 +10,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.host_project", "tests.noop_step"]
 Q_CLUSTER = {**Q_CLUSTER, "sync": True, "log_level": "WARNING"}
 Q_CLUSTER.pop("redis", None)
 Q_CLUSTER["orm"] = "default"
+Q_CLUSTER["broker_class"] = "automations.brokers.orm.ORM"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}

@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 from automations import clock, services
 from automations.benchmarks.workload import NOOP, STEPS_PER_RUN, TEN_STEPS
 from automations.engine import sweep as sweep_module  # its queue_now is stubbed in _sweep_ms
-from automations.engine.sweep import wake_due
+from automations.engine.sweep import hand_out_due
 from automations.models import Execution
 from automations.status import ExecutionStatus
 from automations.steps.cursor import initial_cursor
@@ -101,13 +101,13 @@ def _sweep_ms(repeats: int = 20) -> float:
     try:
         for _ in range(repeats):
             due = list(Execution.objects.filter(status=ExecutionStatus.WAITING).values_list("pk", flat=True)[:50])
-            Execution.objects.filter(pk__in=due).update(wake_at=clock.now() - timedelta(seconds=1), enqueued_at=None)
+            Execution.objects.filter(pk__in=due).update(wake_at=clock.now() - timedelta(seconds=1))
             start = time.perf_counter()
-            woken = wake_due(clock.now())
+            due_now = hand_out_due(clock.now())
             timings.append((time.perf_counter() - start) * 1000)
-            if woken != 50:
-                raise RuntimeError(f"sweep woke {woken}, expected 50")
-            Execution.objects.filter(pk__in=due).update(wake_at=clock.now() + timedelta(days=30), enqueued_at=None)
+            if due_now != 50:
+                raise RuntimeError(f"sweep found {due_now} due, expected 50")
+            Execution.objects.filter(pk__in=due).update(wake_at=clock.now() + timedelta(days=30))
     finally:
         sweep_module.queue_now = real_queue
     return sorted(timings)[len(timings) // 2]

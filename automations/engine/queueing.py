@@ -24,6 +24,9 @@ from django_q.tasks import async_task
 RESUME_EXECUTION = "automations.engine.tasks.resume_execution"
 #: Run several executions within one time budget (a list of [execution id, wake-up token]).
 RESUME_EXECUTIONS = "automations.engine.tasks.resume_executions"
+#: Run due wake-ups and stale dispatches, oldest first, for one time budget (no arguments: the
+#: work is claimed from the database, so a lost task strands nothing).
+RUN_DUE = "automations.engine.tasks.run_due"
 #: Start the executions an event triggers (event id).
 DISPATCH_EVENT = "automations.engine.tasks.dispatch_event"
 #: Delete what is older than RETENTION_DAYS, a batch at a time.
@@ -48,6 +51,11 @@ def queue_now(func: str, *args: object) -> None:
     """Queue ``func(*args)`` now, for a caller whose rows are already committed (the sweep, after
     its transaction; an event receiver, after the event's)."""
     async_task(func, *args, group=GROUP)
+
+
+def tasks_waiting() -> int:
+    """How many tasks wait in the broker's queue, not yet taken by a worker."""
+    return 0 if Conf.SYNC else get_broker().queue_size()
 
 
 class _Packed(Exception):
@@ -82,7 +90,7 @@ def queued_row(func: str, *args: object) -> OrmQ | None:
     """``func(*args)`` as a row of django-q2's queue, for the caller to insert in its own transaction,
     exactly as the ORM broker's ``enqueue()`` would (key, signed package, lock); None unless that
     broker queues on the default database (not Redis, not ``sync`` mode, where tasks run inline)."""
-    if Conf.SYNC or Conf.ORM != DEFAULT_DB_ALIAS or _broker_type() is not ORM:
+    if Conf.SYNC or Conf.ORM != DEFAULT_DB_ALIAS or not issubclass(_broker_type(), ORM):
         return None
     capture = _Capture()
     try:

@@ -53,7 +53,7 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
     if error:
         values.update(status=ExecutionStatus.FAILED, error=error, finished_at=now)
     else:
-        values.update(status=ExecutionStatus.WAITING, wake_at=now, wait_token=1, enqueued_at=now,
+        values.update(status=ExecutionStatus.WAITING, wake_at=now, wait_token=1,
                       live_key=correlation if correlation and reentry == Reentry.SKIP_IF_RUNNING else None,
                       once_key=correlation if correlation and reentry == Reentry.ONCE else None)
     try:

@@ -249,7 +249,7 @@ def _hand_back(current: StoredRun) -> None:
     """Queue a continuation of the run (due now) and let this worker go."""
     with current.transaction():
         # the cursor too: control steps may have moved it since the last commit
-        token = wait(current.execution.pk, current.lease, clock.now(), enqueued=True, cursor=current.cursor,
+        token = wait(current.execution.pk, current.lease, clock.now(), cursor=current.cursor,
                      outputs=to_json(current.outputs))
         enqueue(RESUME_EXECUTION, current.execution.pk, token)
 

@@ -1,26 +1,27 @@
-"""The tick's sweep, everything that is due: scheduled runs and derived-event scans start, due
-wake-ups go to the workers, executions whose worker died are resumed, lost dispatches are queued
-again, orphaned attempts settled, old rows pruned. Its cost grows with what is due, not with what
-is waiting."""
+"""The tick's sweep, everything that is due: scheduled runs and derived-event scans start, drain
+tasks are queued for due wake-ups and lost dispatches, executions whose worker died are resumed,
+orphaned attempts settled, old rows pruned. Its cost grows with what is due, not with what is
+waiting, and the tasks it queues with the cluster's workers, not with what is due."""
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django_q.conf import Conf
 
 from automations.actions import ActionContext, registry
 from automations.conf import app_settings
-from automations.db import skip_locked
-from automations.engine.queueing import DISPATCH_EVENT, RESUME_EXECUTIONS, queue_now
+from automations.engine.queueing import RUN_DUE, queue_now, tasks_waiting
 from automations.engine.transitions import recover_stale
 from automations.models import Execution, StepRun
 from automations.retention import prune_due
 from automations.scope import to_json
 from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
 from automations.triggers.derived import run_due_scans
+from automations.triggers.events import stale_dispatches
 from automations.triggers.schedule_slots import fire_due
 from billing_events.models import Event
 
@@ -29,9 +30,8 @@ logger = logging.getLogger("automations")
 
 @dataclass
 class SweepResult:
-    woken: int = 0
+    due: int = 0
     recovered: int = 0
-    redispatched: int = 0
     scheduled: int = 0
     derived: int = 0
     pruned: int = 0
@@ -39,28 +39,25 @@ class SweepResult:
     errors: list[str] = field(default_factory=list)
 
 
-#: Wake-ups handed out per task: enough that the broker's tasks per second do not cap the steps
-#: per second, few enough that a sweep's wake-ups still spread over the cluster's workers.
-WAKE_UPS_PER_TASK = 10
+#: Due items one drain task is expected to take within its time budget: a sweep queues one task
+#: per this many, up to the cluster's workers.
+DUE_PER_TASK = 10
 
 
-def wake_due(now: datetime) -> int:
-    """Queue resume tasks, ``WAKE_UPS_PER_TASK`` wake-ups each, for the waiting executions whose time has come."""
-    batch = app_settings.SWEEP_BATCH
-    requeue_before = now - timedelta(seconds=app_settings.REQUEUE_SECONDS)
-    with transaction.atomic():
-        due = list(skip_locked(
-            Execution.objects.filter(status=ExecutionStatus.WAITING, wake_at__lte=now)
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=requeue_before))
-            .order_by("wake_at").values_list("pk", "wait_token")[:batch]
-        ))
-        # Marked as queued so the next sweep does not queue them again; a wake-up whose task is
-        # lost is queued again after REQUEUE_SECONDS.
-        Execution.objects.filter(pk__in=[pk for pk, _ in due]).update(enqueued_at=now)
-    for start in range(0, len(due), WAKE_UPS_PER_TASK):
-        chunk = [[pk, token] for pk, token in due[start:start + WAKE_UPS_PER_TASK]]
-        queue_now(RESUME_EXECUTIONS, chunk)
-    return len(due)
+def hand_out_due(now: datetime) -> int:
+    """Queue drain tasks for the due wake-ups and the dispatches that should have happened: one
+    per ``DUE_PER_TASK`` of them, no more than the cluster has workers, less the tasks already
+    waiting in the queue. The drains claim the work from the database themselves, so a backlog
+    costs no more tasks however many ticks it lasts, and a lost task strands nothing: the next
+    tick finds the work still due. Returns how many items are due."""
+    due = (Execution.objects.filter(status=ExecutionStatus.WAITING, wake_at__lte=now)
+           .values("pk")[: app_settings.SWEEP_BATCH].count())
+    due += stale_dispatches(now).values("pk")[: app_settings.SWEEP_BATCH].count()
+    if due:
+        wanted = min(math.ceil(due / DUE_PER_TASK), max(1, Conf.WORKERS))
+        for _ in range(wanted - tasks_waiting()):
+            queue_now(RUN_DUE)
+    return due
 
 
 def recover_dead_workers(now: datetime) -> int:
@@ -96,29 +93,13 @@ def settle_orphaned_attempts(now: datetime) -> int:
     return len(orphans)
 
 
-def redispatch_events(now: datetime) -> int:
-    """Events stored but not dispatched after REDISPATCH_SECONDS (the task was lost, or is still
-    waiting in a long queue) are queued again, each at most once per REDISPATCH_SECONDS."""
-    cutoff = now - timedelta(seconds=app_settings.REDISPATCH_SECONDS)
-    with transaction.atomic():
-        pending = list(skip_locked(
-            Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff)
-            .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=cutoff))
-            .order_by("received_at").values_list("pk", flat=True)[: app_settings.SWEEP_BATCH]
-        ))
-        Event.objects.filter(pk__in=pending).update(queued_at=now)
-    for event_id in pending:
-        queue_now(DISPATCH_EVENT, event_id)
-    return len(pending)
-
-
 def sweep(now: datetime) -> SweepResult:
     """Every part of the pass runs even if another fails (a billing system that is down for the
     derived-event scans must not stop due executions from waking); failures are logged and the
     next tick tries again."""
     result = SweepResult()
     parts = (("scheduled", fire_due), ("derived", run_due_scans), ("recovered", recover_dead_workers),
-             ("woken", wake_due), ("redispatched", redispatch_events), ("settled", settle_orphaned_attempts),
+             ("due", hand_out_due), ("settled", settle_orphaned_attempts),
              ("pruned", prune_due))
     for name, part in parts:
         try:

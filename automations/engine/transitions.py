@@ -9,13 +9,16 @@ worker that lost its lease therefore changes nothing, on SQLite and PostgreSQL a
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import F
 
 from automations import clock
 from automations.conf import app_settings
+from automations.db import skip_locked
 from automations.models import Execution
 from automations.status import EXECUTION_TRANSITIONS, FINISHED_STATUSES, ExecutionStatus, sources_of
 
@@ -35,17 +38,45 @@ def _lease_expiry(now: datetime) -> datetime:
     return now + timedelta(seconds=app_settings.LEASE_SECONDS)
 
 
-def claim(execution_id: int, wait_token: int) -> str | None:
+def new_lease() -> str:
+    return uuid.uuid4().hex
+
+
+def claim(execution_id: int, wait_token: int, lease: str | None = None) -> str | None:
     """waiting -> running, if ``wait_token`` is still the execution's current wake-up. Returns the
-    lease token the worker must present for every later change, or None when there is nothing to do."""
-    lease = uuid.uuid4().hex
+    lease token the worker must present for every later change (``lease`` if given: a worker that
+    loses its connection during the claim still knows what it may hold), or None when there is
+    nothing to do."""
+    lease = lease or new_lease()
     now = clock.now()
     source = allowed_from(ExecutionStatus.WAITING, ExecutionStatus.RUNNING)
     claimed = Execution.objects.filter(pk=execution_id, status=source, wait_token=wait_token).update(
         status=ExecutionStatus.RUNNING, lease_token=lease, lease_expires_at=_lease_expiry(now),
-        wake_at=None, enqueued_at=None,
+        wake_at=None,
     )
     return lease if claimed else None
+
+
+def claim_next_due(lease: str) -> int | None:
+    """The oldest due wake-up that no other worker is claiming, claimed under ``lease`` (waiting ->
+    running): its execution id, or None when nothing is due. On PostgreSQL the candidate row is
+    locked with ``SKIP LOCKED``, so workers draining at once take different executions; SQLite
+    serialises writers, and a wake-up another worker took first is simply passed over."""
+    due = (Execution.objects.filter(status=ExecutionStatus.WAITING, wake_at__lte=clock.now())
+           .order_by("wake_at").values_list("pk", "wait_token"))
+    for _ in range(_CLAIM_TRIES):
+        with transaction.atomic() if connection.features.has_select_for_update_skip_locked else nullcontext():
+            candidate = skip_locked(due).first()
+            if candidate is None:
+                return None
+            claimed = claim(*candidate, lease)
+        if claimed is not None:
+            return candidate[0]
+    return None
+
+
+#: Wake-ups another worker claimed first, passed over before a drain gives way (SQLite only).
+_CLAIM_TRIES = 5
 
 
 def wake_now(execution_id: int, wait_token: int, *, reason: str, **fields: Any) -> bool:
@@ -56,7 +87,7 @@ def wake_now(execution_id: int, wait_token: int, *, reason: str, **fields: Any) 
     now = clock.now()
     source = allowed_from(ExecutionStatus.WAITING, ExecutionStatus.WAITING)
     return bool(Execution.objects.filter(pk=execution_id, status=source, wait_token=wait_token).update(
-        wake_at=now, enqueued_at=now, status_reason=reason[:500], **fields,
+        wake_at=now, status_reason=reason[:500], **fields,
     ))
 
 
@@ -70,12 +101,12 @@ def save_progress(execution_id: int, lease: str, **fields: Any) -> None:
         raise LeaseLost(execution_id)
 
 
-def wait(execution_id: int, lease: str, wake_at: datetime, *, enqueued: bool = False, **fields: Any) -> int:
+def wait(execution_id: int, lease: str, wake_at: datetime, **fields: Any) -> int:
     """running -> waiting until ``wake_at``; returns the new wake-up token."""
     source = allowed_from(ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
     updated = Execution.objects.filter(pk=execution_id, status=source, lease_token=lease).update(
         status=ExecutionStatus.WAITING, wake_at=wake_at, wait_token=F("wait_token") + 1, lease_token="",
-        lease_expires_at=None, enqueued_at=clock.now() if enqueued else None, **fields,
+        lease_expires_at=None, **fields,
     )
     if not updated:
         raise LeaseLost(execution_id)
@@ -107,11 +138,21 @@ def cancel(execution_id: int, reason: str) -> bool:
 
 def recover_stale(execution_id: int, lease: str) -> int | None:
     """running with an expired lease (its worker died) -> waiting, due now. Returns the wake-up token."""
+    return _resume_from_cursor(execution_id, lease, lease_expires_at__lte=clock.now())
+
+
+def release(execution_id: int, lease: str) -> int | None:
+    """running -> waiting, due now, by the worker holding ``lease`` that cannot go on (the database
+    went away in the middle of a step): the run resumes from its cursor as after a crash, without
+    waiting for the lease to expire. Returns the wake-up token."""
+    return _resume_from_cursor(execution_id, lease)
+
+
+def _resume_from_cursor(execution_id: int, lease: str, **guard: Any) -> int | None:
     source = allowed_from(ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
-    updated = Execution.objects.filter(pk=execution_id, status=source, lease_token=lease,
-                                       lease_expires_at__lte=clock.now()).update(
+    updated = Execution.objects.filter(pk=execution_id, status=source, lease_token=lease, **guard).update(
         status=ExecutionStatus.WAITING, wake_at=clock.now(), wait_token=F("wait_token") + 1, lease_token="",
-        lease_expires_at=None, enqueued_at=None,
+        lease_expires_at=None,
     )
     if not updated:
         return None
@@ -124,7 +165,7 @@ def retry_failed(execution_id: int, cursor: list[dict[str, Any]]) -> int | None:
     source = allowed_from(ExecutionStatus.FAILED, ExecutionStatus.WAITING)
     updated = Execution.objects.filter(pk=execution_id, status=source).update(
         status=ExecutionStatus.WAITING, wake_at=clock.now(), wait_token=F("wait_token") + 1, finished_at=None,
-        error="", status_reason="retried from the failed step", cursor=cursor, enqueued_at=None,
+        error="", status_reason="retried from the failed step", cursor=cursor,
     )
     if not updated:
         return None

@@ -111,7 +111,7 @@ def deliver(execution_id: int, token: int, event: Event) -> bool:
     with transaction.atomic():
         now = clock.now()
         woken = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.WAITING,
-                                         wait_token=token).update(wake_at=now, enqueued_at=now)
+                                         wait_token=token).update(wake_at=now)
         if not woken:
             return False  # the run moved on (timed out, canceled)
         marked = EventWaiter.objects.filter(execution_id=execution_id, wait_token=token,

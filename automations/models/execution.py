@@ -32,7 +32,6 @@ class Execution(models.Model):
     # with every wait so that a stale or duplicated wake-up task finds nothing to do.
     wake_at = models.DateTimeField(null=True, blank=True)
     wait_token = models.PositiveIntegerField(default=0)
-    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When the wake-up was handed to the queue.")
     # The worker running the execution holds a lease; a lease past its expiry means the worker died.
     lease_token = models.CharField(max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+
 from automations import clock
+from automations.conf import app_settings
+from automations.db import skip_locked
 from automations.engine.start import start_if_entered
 from automations.models import Automation, Execution, SkippedStart
 from automations.status import ExecutionStatus
@@ -66,3 +73,26 @@ def dispatch(event_id: str, *, queue: bool = True) -> list[Execution]:
         SkippedStart.objects.bulk_create([skip for skip in skipped if skip], ignore_conflicts=True)
     Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=clock.now())
     return started
+
+
+def stale_dispatches(now: datetime) -> QuerySet[Event]:
+    """Events stored but not dispatched REDISPATCH_SECONDS after they came (their task was lost, or
+    still waits in a long queue), and not taken by a drain within that time either."""
+    cutoff = now - timedelta(seconds=app_settings.REDISPATCH_SECONDS)
+    return Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff).filter(
+        Q(queued_at__isnull=True) | Q(queued_at__lte=cutoff))
+
+
+def claim_stale_dispatch() -> str | None:
+    """The oldest stale dispatch (``stale_dispatches``), marked as taken for REDISPATCH_SECONDS so
+    that other drains pass it over: its event id, or None. Dispatching it twice is harmless."""
+    now = clock.now()
+    oldest = stale_dispatches(now).order_by("received_at").values_list("pk", flat=True)
+    for _ in range(5):  # on SQLite another drain may take the one this one saw
+        with transaction.atomic() if connection.features.has_select_for_update_skip_locked else nullcontext():
+            event_id = skip_locked(oldest).first()
+            if event_id is None:
+                return None
+            if stale_dispatches(now).filter(pk=event_id).update(queued_at=now):
+                return event_id
+    return None

@@ -17,8 +17,8 @@ class Event(models.Model):
     # Set once every automation has seen the event; a sweep re-dispatches events left unset
     # (a worker died or a queued task was lost), so an event is never silently dropped.
     dispatched_at = models.DateTimeField(null=True, blank=True)
-    # When the sweep last queued the dispatch again: at most once per REDISPATCH_SECONDS, so a
-    # backlog the workers have not reached yet is not queued again on every tick.
+    # When a drain task last took the dispatch over: at most once per REDISPATCH_SECONDS, so
+    # several drains do not take the same event.
     queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

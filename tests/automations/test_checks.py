@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from django.core.checks import Tags, run_checks
 
-CLUSTER = {"name": "automations", "orm": "default", "timeout": 60, "retry": 90}
+CLUSTER = {"name": "automations", "orm": "default", "timeout": 60, "retry": 90,
+           "broker_class": "automations.brokers.orm.ORM"}
 
 
 def ids(**options) -> list[str]:
@@ -26,7 +27,11 @@ def test_the_demo_settings_pass(cluster):
     ({"timeout": None}, ["automations.E001"]),
     ({"timeout": 30}, ["automations.E005"]),  # 20 s budget + 30 s action + 2 s render >= 30 s
     ({"orm": "elsewhere"}, ["automations.E006"]),
-    ({"orm": None}, ["automations.W002"]),
+    ({"orm": None, "broker_class": None}, ["automations.W002"]),
+    ({"broker_class": None}, ["automations.W004"]),
+    ({"orm": None, "redis": "redis://127.0.0.1:6379/0", "broker_class": "automations.brokers.orm.ORM"},
+     ["automations.W004"]),
+    ({"orm": None, "redis": "redis://127.0.0.1:6379/0", "broker_class": "automations.brokers.redis.Redis"}, []),
 ])
 def test_cluster_timeouts_and_broker(cluster, q_cluster, expected):
     cluster.Q_CLUSTER = {**CLUSTER, **q_cluster}
@@ -54,7 +59,8 @@ def test_automations_settings(cluster, automations, expected):
 
 
 def test_an_unreachable_redis_broker_is_reported_by_database_checks(cluster):
-    cluster.Q_CLUSTER = {**CLUSTER, "orm": None, "redis": "redis://127.0.0.1:1/0"}
+    cluster.Q_CLUSTER = {**CLUSTER, "orm": None, "redis": "redis://127.0.0.1:1/0",
+                         "broker_class": "automations.brokers.redis.Redis"}
     messages = run_checks(tags=[Tags.database], databases=["default"])
     assert [message.id for message in messages] == ["automations.E007"]
     assert ids() == [], "plain manage.py check does not connect"

@@ -20,7 +20,7 @@ def test_tick_command_wakes_due_executions(dunning, engine, capsys, django_captu
     clock.advance(timedelta(days=3))
     with django_capture_on_commit_callbacks(execute=True):
         call_command("automations_tick")
-    assert "scheduled 0, woken 1, recovered 0, re-dispatched 0" in capsys.readouterr().out
+    assert "scheduled 0, due 1, recovered 0" in capsys.readouterr().out
     assert len(mail.outbox) == 2
 
 

@@ -7,9 +7,8 @@ from automations.engine import tick
 
 
 class Command(BaseCommand):
-    help = "Wake due executions, resume ones whose worker died, re-dispatch lost events (one pass)."
+    help = "Hand due wake-ups and lost dispatches to the workers, resume runs whose worker died (one pass)."
 
     def handle(self, *args, **options) -> None:
         result = tick()
-        self.stdout.write(f"scheduled {result.scheduled}, woken {result.woken}, recovered {result.recovered}, "
-                          f"re-dispatched {result.redispatched}")
+        self.stdout.write(f"scheduled {result.scheduled}, due {result.due}, recovered {result.recovered}")

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, connections  # noqa: F401 (connection: read by skipif)
 
 from automations import clock
-from automations.engine import sweep, transitions
+from automations.engine import transitions
 from automations.steps.cursor import initial_cursor
 from automations.models import Execution
 from billing_events import emit
@@ -55,22 +55,16 @@ def due_executions(dunning):
     return set(Execution.objects.values_list("pk", flat=True))
 
 
-def test_two_sweeps_at_the_same_instant_queue_each_wake_up_once(due_executions, monkeypatch, settings):
-    settings.AUTOMATIONS = {"SWEEP_BATCH": 150}
-    queued: list[int] = []
-    lock = threading.Lock()
+def test_drains_at_the_same_instant_claim_each_wake_up_once(due_executions):
+    def drain(i: int) -> list[int]:
+        taken = []
+        while (pk := transitions.claim_next_due(transitions.new_lease())) is not None:
+            taken.append(pk)
+        return taken
 
-    def record(func, wake_ups, **kwargs):
-        with lock:
-            queued.extend(pk for pk, _ in wake_ups)
-
-    monkeypatch.setattr(sweep, "queue_now", record)
-    counts = in_parallel(lambda i: sweep.wake_due(clock.now()), workers=4)
-    assert sorted(queued) == sorted(set(queued)), "no wake-up was queued twice"
-    assert sum(counts) == len(queued)
-    assert set(queued) <= due_executions
-    in_parallel(lambda i: sweep.wake_due(clock.now()), workers=4)
-    assert set(queued) == due_executions and len(queued) == len(due_executions)
+    taken = [pk for claims in in_parallel(drain, workers=4) for pk in claims]
+    assert sorted(taken) == sorted(due_executions), "every due wake-up claimed, none twice"
+    assert set(Execution.objects.values_list("status", flat=True)) == {"running"}
 
 
 def test_parallel_claims_of_one_wake_up_give_one_lease(due_executions):

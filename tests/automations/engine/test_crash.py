@@ -7,11 +7,7 @@ And killed at one chosen moment: inside a money step's transaction, after the ch
 """
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -25,8 +21,8 @@ from automations.models import Execution, StepRun, Task
 from billing_events import emit
 from billing_events.models import CreditNote, Customer, Event, GatewayOperation, Invoice, Payment
 from tests.conftest import sample
+from tests.fixtures.cluster import kill, start
 
-ROOT = Path(__file__).resolve().parents[3]
 INVOICES = 24
 
 pytestmark = [
@@ -54,27 +50,6 @@ def definition(hook: str) -> dict:
             {"key": "report", **webhook},
         ],
     }
-
-
-def cluster_environment() -> dict[str, str]:
-    settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}:" \
-          f"{settings['PORT'] or 5432}/{settings['NAME']}"  # the test database
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.fixtures.cluster_settings", "DATABASE_URL": url,
-            "DATABASE_CONN_MAX_AGE": "0"}
-
-
-def start(*command: str, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *command], cwd=ROOT, env=cluster_environment(), stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # the cluster and every worker it forked
-    except ProcessLookupError:
-        pass
-    process.wait()
 
 
 def test_a_cluster_killed_at_random_loses_nothing_and_does_nothing_twice(http_server, request, tmp_path,

@@ -289,6 +289,6 @@ def test_run_manual_records_the_caller_and_reads_data_like_an_event(db, engine, 
 
 
 def test_tick_with_nothing_due_does_nothing(db, engine):
-    assert engine.tick().woken == 0
+    assert engine.tick().due == 0
     clock.advance(timedelta(days=1))
     assert app_settings.SWEEP_BATCH > 0

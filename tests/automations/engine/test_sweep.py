@@ -1,27 +1,32 @@
-"""The sweep: a backlog of undispatched events is queued again once per re-dispatch period, not per tick."""
+"""The sweep: dispatches whose task was lost are taken by the drains, once each, however many
+drains and ticks there are."""
 from __future__ import annotations
 
 from collections import Counter
 
-from billing_events import emit
 from automations.conf import app_settings
+from automations.models import Execution
+from billing_events import emit
 from tests.conftest import sample
 
 
-def test_a_backlog_of_undispatched_events_is_queued_once_each(dunning, engine, monkeypatch,
-                                                                 django_capture_on_commit_callbacks):
+def test_lost_dispatches_are_taken_by_the_drains_once_each(dunning, engine, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):  # the dispatch tasks are lost
         for n in range(30):
             emit("payment.failed", sample("payment.failed", invoice={"id": f"inv_{n}"}), id=f"evt_{n}")
-    queued: Counter[str] = Counter()
-    # the queue is long: the workers have not reached the re-queued dispatches yet
-    monkeypatch.setattr("automations.engine.sweep.queue_now", lambda func, event_id, **kw: queued.update([event_id]))
+    dispatched: Counter[str] = Counter()
+    from automations.engine import tasks
+
+    real = tasks.dispatch
+    monkeypatch.setattr(tasks, "dispatch", lambda event_id, **kw: (dispatched.update([event_id]), real(event_id, **kw))[1])
 
     period = app_settings.REDISPATCH_SECONDS
-    engine.advance(seconds=period + 1)
-    assert queued == {f"evt_{n}": 1 for n in range(30)}
-    for _ in range(period // 30 - 1):  # a tick every 30 seconds until the period is over
-        engine.advance(seconds=30)
-    assert set(queued.values()) == {1}, "not queued again on every tick"
-    engine.advance(seconds=30)
-    assert set(queued.values()) == {2}, "queued again once the period is over"
+    engine.advance(seconds=period - 5)
+    assert not dispatched, "their own tasks may still be on the way"
+    engine.advance(seconds=10)
+    assert dispatched == {f"evt_{n}": 1 for n in range(30)}
+    for _ in range(10):
+        engine.advance(seconds=period)
+    assert set(dispatched.values()) == {1}, "a dispatched event is not taken again"
+    assert Execution.objects.count() == 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django_q.conf import Conf
 
 from automations import clock, services
 from automations.engine import queueing, sweep
@@ -59,23 +60,50 @@ def test_what_the_dispatch_budget_does_not_reach_is_queued(engine, queued, setti
     assert Task.objects.count() == 3
 
 
-def test_executions_a_dead_dispatch_started_are_run_by_the_sweep(engine):
+def test_executions_a_dead_dispatch_started_are_run_by_the_next_drain(engine):
     listeners(2)
     event = emit("payment.failed", sample("payment.failed"), id="evt_1")  # outside engine.run: not dispatched
     started = dispatch(event.pk, queue=False)  # the worker dies before running them
     assert [e.status for e in started] == ["waiting", "waiting"]
     engine.tick()
-    assert Task.objects.count() == 0, "marked as queued: not handed out again at once"
-    clock.advance(timedelta(seconds=app_settings.REQUEUE_SECONDS + 1))
-    engine.tick()
-    assert Task.objects.count() == 2
+    assert Task.objects.count() == 2, "due and unclaimed: the tick's drain runs them at once"
 
 
-def test_a_sweep_hands_out_wake_ups_in_batches(engine, queued):
+def test_a_sweep_queues_drains_by_the_workers_not_by_the_wake_ups(engine, queued, monkeypatch):
+    monkeypatch.setattr(Conf, "WORKERS", 2)
     listeners(1, wait="1h")
-    for n in range(sweep.WAKE_UPS_PER_TASK * 2 + 5):
+    for n in range(sweep.DUE_PER_TASK * 2 + 5):
         engine.emit("payment.failed", sample("payment.failed"), id=f"evt_{n}")
     queued.clear()
-    assert engine.advance(hours=1).woken == 25
-    assert [name for name in queued if name.startswith("resume")] == ["resume_executions"] * 3
+    assert engine.advance(hours=1).due == 25
+    drains = [name for name in queued if name == "run_due"]
+    assert drains == ["run_due", "run_due"], "one drain per worker; the first ran all 25 in its budget"
     assert Task.objects.count() == 25
+
+
+def test_a_backlog_in_the_queue_gets_no_more_tasks_however_many_ticks_it_lasts(engine, queued, monkeypatch):
+    listeners(1, wait="1h")
+    for n in range(30):
+        engine.emit("payment.failed", sample("payment.failed"), id=f"evt_{n}")
+    monkeypatch.setattr(sweep, "tasks_waiting", lambda: 100)  # the workers are behind
+    queued.clear()
+    assert engine.advance(hours=1).due == 30
+    for _ in range(10):
+        assert engine.advance(minutes=7).due == 30
+    assert "run_due" not in queued, "the tasks already queued will drain it"
+    monkeypatch.undo()
+    engine.tick()
+    assert Task.objects.count() == 30
+
+
+def test_a_drain_out_of_budget_queues_one_successor(engine, queued, settings, monkeypatch):
+    listeners(1, wait="1h")
+    for n in range(4):
+        engine.emit("payment.failed", sample("payment.failed"), id=f"evt_{n}")
+    settings.AUTOMATIONS = {"TIME_BUDGET_SECONDS": 0}
+    monkeypatch.setattr(Conf, "WORKERS", 1)
+    queued.clear()
+    engine.advance(hours=1)
+    # Each drain runs one execution, then hands the rest to one more drain; the last finds none.
+    assert queued.count("run_due") == 5
+    assert Task.objects.count() == 4

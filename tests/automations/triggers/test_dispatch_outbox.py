@@ -20,7 +20,7 @@ from automations.triggers import receivers
 from billing_events import emit
 from billing_events.models import Customer, Event
 from billing_events.signals import event_received
-from tests.automations.engine.test_crash import kill, start
+from tests.fixtures.cluster import kill, start
 from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)  # real commits, as the cluster sees them

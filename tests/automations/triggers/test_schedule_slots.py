@@ -137,7 +137,7 @@ def test_a_failing_part_of_the_tick_does_not_stop_wake_ups(engine, monkeypatch, 
     monkeypatch.setattr("automations.engine.sweep.run_due_scans",
                         lambda now: (_ for _ in ()).throw(ConnectionError("gateway down")))
     result = engine.advance(days=3)
-    assert result.errors == ["derived"] and result.woken == 1
+    assert result.errors == ["derived"] and result.due == 1
     assert len(mail.outbox) == 2
 
 

@@ -137,8 +137,7 @@ def test_the_oracle_knows_the_changes():
 #: The tick's parts that have nothing to do here: no automation listens to derived events, no run
 #: waits (each ends at its stop step, in the task that starts it), no worker dies, no dispatch is
 #: lost, a year's executions are kept. Left out, they would be four fifths of the year's ticks.
-IDLE_PARTS = ("run_due_scans", "recover_dead_workers", "wake_due", "redispatch_events",
-              "settle_orphaned_attempts", "prune_due")
+IDLE_PARTS = ("run_due_scans", "recover_dead_workers", "hand_out_due", "settle_orphaned_attempts", "prune_due")
 
 
 @pytest.fixture
