@@ -6,7 +6,11 @@
 - dispatch: the time to dispatch one event with N unrelated active automations (listening to
   other event types) against none: the indexed trigger lookup should make them free;
 - lateness: executions that wait one minute, started over a spread of time so their wake-ups fall
-  at every phase of the tick; how long after its ``wake_at`` each one resumed (p50, p99).
+  at every phase of the tick; how long after its ``wake_at`` each one resumed (p50, p99);
+- backlog: executions started at once whose webhook goes to a slow receiver (half a second an
+  answer) that fails each first call with a 503, so every run waits for its retry behind the
+  others: the tasks the cluster ran per execution (against one, the least a run can take), the
+  longest queue seen, and how late the retries ran after their planned moment (p50, p99).
 
 The cluster is forked from this process (django-q2's own ``Cluster``), so its workers use the
 scratch database this process created, whatever the host's settings name.
@@ -15,22 +19,29 @@ from __future__ import annotations
 
 import math
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.db import connection, connections, transaction
 from django.db.models import Count
 from django_q.brokers import get_broker
 from django_q.cluster import Cluster
 from django_q.conf import Conf
+from django_q.models import Task as QueueTask
 from django_q.tasks import async_task, count_group
+from django.conf import settings
+from django.test import override_settings
+from django.utils import timezone
 
 from automations import services
 from automations.benchmarks.cpu import cpu_by_role
+from automations.conf import app_settings
 from automations.benchmarks.workload import NOOP, ten_steps_on
 from automations.models import Automation, AutomationVersion, Execution, StepRun
 from automations.status import ExecutionStatus
@@ -63,6 +74,11 @@ class ClusterFigures:
     lateness_p50: float
     lateness_p99: float
     tick_seconds: float
+    backlog: int
+    backlog_tasks_per_execution: float
+    backlog_queue_peak: int
+    backlog_late_p50: float
+    backlog_late_p99: float
     #: CPU seconds per event while the steps ran, by role (cluster, postgres, benchmark); empty
     #: where ``/proc`` is not there to read.
     cpu_ms_per_event: dict[str, float]
@@ -162,6 +178,73 @@ def measure_lateness(waits: int, spread_seconds: float, tick_seconds: float) -> 
     return _percentile(lateness, 0.5), _percentile(lateness, 0.99)
 
 
+#: The slow receiver's answer time, and the wait before a failed call is tried again.
+RECEIVER_SECONDS = 0.5
+RETRY_SECONDS = 5
+
+
+class _SlowReceiver(BaseHTTPRequestHandler):
+    """Half a second an answer; the first call of each webhook id fails with a 503."""
+
+    seen: set[str] = set()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(RECEIVER_SECONDS)
+        webhook_id = self.headers.get("webhook-id", "")
+        first = webhook_id not in self.seen
+        self.seen.add(webhook_id)
+        self.send_response(503 if first else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def slow_receiver() -> Iterator[str]:
+    """The receiver on loopback, served by this process's threads (the forked workers call it)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowReceiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def measure_backlog(executions: int, hook: str) -> tuple[float, int, float, float]:
+    """Tasks run per execution, the longest queue, and the retries' lateness p50/p99 in seconds."""
+    automation = services.create_automation({
+        "name": "Benchmark: slow receiver", "trigger": {"type": "manual"}, "reentry": "allow",
+        "retry": {"max_attempts": 3, "initial_interval": f"{RETRY_SECONDS}s", "backoff_coefficient": 1,
+                  "max_interval": f"{RETRY_SECONDS}s"},
+        "steps": [{"key": "notify", "type": "action", "action": "send_webhook",
+                   "config": {"url": hook, "body": {"n": "{{ execution.id }}"}, "timeout": 5}}]})
+    services.activate(automation)
+    data = get_event_type(WORKLOAD_EVENT).sample_data()
+    broker = get_broker()
+    began = timezone.now()
+    for _ in range(executions):
+        services.run_manual(automation, data)
+    peak = 0
+
+    def finished() -> bool:
+        nonlocal peak
+        peak = max(peak, broker.queue_size())
+        return _finished(automation, executions)
+
+    wait_until(finished, 60 + executions * 2 * RECEIVER_SECONDS, f"{executions} runs behind a slow receiver")
+    tasks = QueueTask.objects.filter(started__gte=began, func__startswith="automations.engine").count()
+    attempts = {(row.execution_id, row.attempt): row for row in
+                StepRun.objects.filter(execution__automation=automation, step_key="notify")}
+    late = [(retry.started_at - attempts[pk, 1].finished_at).total_seconds() - RETRY_SECONDS
+            for (pk, attempt), retry in attempts.items() if attempt == 2]
+    return tasks / executions, peak, _percentile(late, 0.5), _percentile(late, 0.99)
+
+
 def add_unrelated_automations(count: int) -> None:
     """``count`` active automations listening to every event type but the workload's."""
     others = [name for name in event_type_names() if name != WORKLOAD_EVENT]
@@ -203,12 +286,15 @@ def measure_dispatch(events: int, unrelated: int) -> tuple[float, float]:
 
 
 def run_cluster_benchmark(*, events: int, workers: int, unrelated: int, waits: int, spread_seconds: float,
-                          tick_seconds: float) -> ClusterFigures:
-    with running_cluster(workers) as broker:
+                          tick_seconds: float, backlog: int) -> ClusterFigures:
+    allowed = [*app_settings.OUTBOUND_ALLOWED_HOSTS, "127.0.0.1"]  # the slow receiver, on loopback
+    with (slow_receiver() as hook, override_settings(AUTOMATIONS={**getattr(settings, "AUTOMATIONS", {}), "OUTBOUND_ALLOWED_HOSTS": allowed}),
+          running_cluster(workers) as broker):
         task_rate = measure_carrier(events)
         steps, step_rate, cpu = measure_steps(events)
         p50, p99 = measure_lateness(waits, spread_seconds, tick_seconds) if waits else (0.0, 0.0)
+        backlog_figures = measure_backlog(backlog, hook) if backlog else (0.0, 0, 0.0, 0.0)
     # Without the cluster: the dispatch function itself, timed in this process.
     bare, crowded = measure_dispatch(min(events, 200), unrelated)
     return ClusterFigures(workers, broker, events, steps, step_rate, task_rate, unrelated, bare, crowded, waits,
-                          p50, p99, tick_seconds, cpu)
+                          p50, p99, tick_seconds, backlog, *backlog_figures, cpu)

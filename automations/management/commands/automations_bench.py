@@ -36,6 +36,8 @@ class Command(BaseCommand):
                             help="one-minute waits for the lateness figure; 0 skips it (--cluster)")
         parser.add_argument("--spread", type=float, default=60.0,
                             help="seconds over which the waits are started (--cluster)")
+        parser.add_argument("--backlog", type=int, default=200,
+                            help="runs started at once behind a slow, failing receiver; 0 skips it (--cluster)")
 
     def handle(self, *args, **options) -> None:
         logging.getLogger("django-q").setLevel(logging.WARNING)  # one INFO line per task otherwise
@@ -43,7 +45,8 @@ class Command(BaseCommand):
             if options["cluster"]:
                 figures = run_cluster_benchmark(
                     events=options["events"] or 300, workers=options["workers"], unrelated=options["unrelated"],
-                    waits=options["waits"], spread_seconds=options["spread"], tick_seconds=60.0 * app_settings.TICK_MINUTES)
+                    waits=options["waits"], spread_seconds=options["spread"],
+                    tick_seconds=60.0 * app_settings.TICK_MINUTES, backlog=options["backlog"])
             else:
                 figures = run_benchmark(options["events"] or 1000, options["executions"], 1000, options["waiting"])
         self.stdout.write(f"Billing Automations benchmark — {connection.vendor}, Django {django.get_version()}")
@@ -78,3 +81,8 @@ class Command(BaseCommand):
         if figures.waits:
             out(f"wake-up  {figures.waits} one-minute waits resumed late by p50 {figures.lateness_p50:6.1f} s   "
                 f"p99 {figures.lateness_p99:6.1f} s (tick every {figures.tick_seconds:.0f} s)")
+        if figures.backlog:
+            out(f"backlog  {figures.backlog} runs behind a slow receiver failing each first call: "
+                f"{figures.backlog_tasks_per_execution:5.2f} tasks/run (1 is the least)   "
+                f"longest queue {figures.backlog_queue_peak} tasks   "
+                f"retries late by p50 {figures.backlog_late_p50:6.1f} s  p99 {figures.backlog_late_p99:6.1f} s")
