@@ -44,10 +44,13 @@ class Outage:
         self.pause = min(max(self.pause * 2, 0.25), MAX_PAUSE_SECONDS)
         time.sleep(self.pause)
 
-    def answered(self) -> None:
-        if self.since is not None:
+    def answered(self) -> bool:
+        """The server answered; True when it had been away."""
+        was_away = self.since is not None
+        if was_away:
             logger.warning("%s is back after %.1f s", self.server, time.monotonic() - self.since)
         self.since, self.pause = None, 0.0
+        return was_away
 
     def retry(self, call: Callable[[], T], errors: tuple[type[BaseException], ...], *, seconds: float) -> T | None:
         """``call()`` until it succeeds (its result) or ``seconds`` pass (None)."""

@@ -6,9 +6,11 @@ from typing import Any
 from django.db import connections
 from django_q.brokers import orm
 from django_q.conf import Conf
+from django_q.tasks import async_task
 
 from automations.brokers import ACKNOWLEDGE_SECONDS, Outage
 from automations.engine.outage import DATABASE_DOWN
+from automations.engine.queueing import GROUP, RUN_DUE
 
 
 class ORM(orm.ORM):
@@ -25,7 +27,9 @@ class ORM(orm.ORM):
             connections[Conf.ORM].close()  # never usable again; the next poll opens a new one
             self._outage.failed(exc)
             return None
-        self._outage.answered()
+        if self._outage.answered():
+            # What fell due while the database was away runs now, not at the next tick.
+            async_task(RUN_DUE, group=GROUP, broker=self)
         return tasks
 
     def acknowledge(self, task_id: Any) -> Any:

@@ -4,9 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+from django.utils import timezone
 from django_q.brokers import redis_broker
+from django_q.tasks import async_task
 
 from automations.brokers import Outage
+from automations.engine.queueing import GROUP, RUN_DUE
 
 
 class Redis(redis_broker.Redis):
@@ -22,5 +25,8 @@ class Redis(redis_broker.Redis):
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self._outage.failed(exc)
             return None
-        self._outage.answered()
+        if self._outage.answered():
+            # Redis may have come back empty: whatever was queued before now may be gone. A drain
+            # takes every dispatch still undone at once, and the wake-ups that are due.
+            async_task(RUN_DUE, timezone.now().isoformat(), group=GROUP, broker=self)
         return tasks

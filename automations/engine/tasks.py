@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from automations.conf import app_settings
@@ -45,16 +46,20 @@ def dispatch_event(event_id: str) -> None:
     task.run_in_turn([(execution.pk, execution.wait_token, execution) for execution in started])
 
 
-def run_due() -> None:
+def run_due(lost_before: str | None = None) -> None:
     """A drain: claim what is due from the database, oldest first, and run it until the time
     budget is spent: dispatches that should have happened, then due wake-ups. If work is left
-    when the budget is spent, one more drain is queued; when nothing is left, the drain ends."""
+    when the budget is spent, one more drain is queued; when nothing is left, the drain ends.
+
+    ``lost_before`` (ISO 8601): the broker came back and may have lost what was queued before
+    then, so every dispatch still undone from before that moment is due at once."""
     task = _Task()
+    lost = datetime.fromisoformat(lost_before) if lost_before else None
     while True:
         if task.spent():
-            enqueue(RUN_DUE)
+            enqueue(RUN_DUE, lost_before)
             return
-        event_id = task.with_database(claim_stale_dispatch)
+        event_id = task.with_database(lambda: claim_stale_dispatch(lost_before=lost))
         if event_id is not None:
             started = task.with_database(lambda: dispatch(event_id, queue=False))
             task.ran = True

@@ -75,24 +75,28 @@ def dispatch(event_id: str, *, queue: bool = True) -> list[Execution]:
     return started
 
 
-def stale_dispatches(now: datetime) -> QuerySet[Event]:
+def stale_dispatches(now: datetime, *, lost_before: datetime | None = None) -> QuerySet[Event]:
     """Events stored but not dispatched REDISPATCH_SECONDS after they came (their task was lost, or
-    still waits in a long queue), and not taken by a drain within that time either."""
+    still waits in a long queue), and not taken by a drain within that time either; with
+    ``lost_before``, every one that came before that moment (the broker may have lost its task)."""
     cutoff = now - timedelta(seconds=app_settings.REDISPATCH_SECONDS)
+    if lost_before is not None:
+        cutoff = max(cutoff, lost_before)
     return Event.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff).filter(
         Q(queued_at__isnull=True) | Q(queued_at__lte=cutoff))
 
 
-def claim_stale_dispatch() -> str | None:
+def claim_stale_dispatch(*, lost_before: datetime | None = None) -> str | None:
     """The oldest stale dispatch (``stale_dispatches``), marked as taken for REDISPATCH_SECONDS so
     that other drains pass it over: its event id, or None. Dispatching it twice is harmless."""
     now = clock.now()
-    oldest = stale_dispatches(now).order_by("received_at").values_list("pk", flat=True)
+    stale = stale_dispatches(now, lost_before=lost_before)
+    oldest = stale.order_by("received_at").values_list("pk", flat=True)
     for _ in range(5):  # on SQLite another drain may take the one this one saw
         with transaction.atomic() if connection.features.has_select_for_update_skip_locked else nullcontext():
             event_id = skip_locked(oldest).first()
             if event_id is None:
                 return None
-            if stale_dispatches(now).filter(pk=event_id).update(queued_at=now):
+            if stale.filter(pk=event_id).update(queued_at=now):
                 return event_id
     return None

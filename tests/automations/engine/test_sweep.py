@@ -30,3 +30,21 @@ def test_lost_dispatches_are_taken_by_the_drains_once_each(dunning, engine, monk
         engine.advance(seconds=period)
     assert set(dispatched.values()) == {1}, "a dispatched event is not taken again"
     assert Execution.objects.count() == 30
+
+
+def test_a_broker_back_from_an_outage_has_every_undone_dispatch_taken_at_once(dunning, engine,
+                                                                             django_capture_on_commit_callbacks):
+    from automations import clock
+    from automations.engine.tasks import run_due
+
+    with django_capture_on_commit_callbacks(execute=False):  # queued in a Redis that came back empty
+        emit("payment.failed", sample("payment.failed"), id="evt_before")
+    engine.advance(seconds=1)
+    assert not Execution.objects.exists(), "younger than REDISPATCH_SECONDS: its task may still come"
+    back = clock.now()
+    engine.advance(seconds=1)
+    with django_capture_on_commit_callbacks(execute=False):
+        emit("payment.failed", sample("payment.failed", invoice={"id": "inv_after"}), id="evt_after")
+    run_due(lost_before=back.isoformat())
+    assert list(Execution.objects.values_list("event_id", flat=True)) == ["evt_before"], (
+        "what came before the return is presumed lost; what came after has its own task")
