@@ -25,7 +25,7 @@ class AutomationsConfig(AppConfig):
         from simple_history.signals import pre_create_historical_record
 
         from automations import checks  # noqa: F401  (registers the system checks)
-        from automations.actions.registry import register_configured_actions
+        from automations.actions.configured import register_configured_actions
         from automations.engine.tick_schedule import ensure_tick_schedule
         from automations.history import cache_history_managers, stamp_with_the_apps_clock
         from automations.models import AutomationVersion

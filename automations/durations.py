@@ -8,6 +8,10 @@ from django.utils.dateparse import parse_duration
 
 from billing_events.errors import InvalidInput
 
+_NUMBER = r"\d{1,6}(?:[.,]\d{1,6})?"
+#: Durations as ``parse`` reads them, as a regular expression (JSON Schema pattern): ``30s`` ...
+#: ``2w``, or ISO 8601 (``P3D``, ``PT1H``).
+DURATION = (rf"^(?:\s*\d{{1,6}}\s*[smhdw]\s*|P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$")
 #: A time of day, ``HH:MM`` on a 24-hour clock (a delay's ``at``, a calendar schedule's ``time``).
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _SHORT = re.compile(r"^\s*(-?)(\d+)\s*([smhdw])\s*$")

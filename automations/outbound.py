@@ -25,7 +25,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from automations import clock, deadline, vault
-from automations.actions.base import ActionError
+from automations.errors import ActionError
 from automations.conf import app_settings
 from automations.durations import MAX_DURATION
 

@@ -1,76 +1,16 @@
-"""What in a step's config is secret, how it is shown (masked), and how a masked definition sent
-back is matched to the stored one.
-
-The one rule, used wherever a config is shown (API, admin, step log, test mode, history rows):
-an action's ``secret_fields``; every header not on a short safe list; in any URL, the credentials
-(``user:pass@``) and every query value not on a short safe list. A ``{{ secrets.NAME }}``
-reference is shown as it is: it holds no secret.
-"""
+"""Secrets in whole definitions: every action step's config masked for showing (the rule is
+``automations.masking``'s), and a masked definition sent back matched to the stored one."""
 from __future__ import annotations
 
 import copy
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from automations.actions import registry
+from automations.masking import MASK, mask_config
 from automations.steps import lanes_of
-from automations.vault import is_reference
 from billing_events.errors import InvalidInput
 
-MASK = "********"
-SAFE_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "cache-control", "content-language",
-                          "content-type", "user-agent", "webhook-id", "webhook-timestamp"})
-SAFE_QUERY_PARAMETERS = frozenset({"format", "lang", "limit", "locale", "offset", "order", "page", "per_page",
-                                   "sort"})
-
 Errors = list[dict[str, str]]
-
-
-def is_url(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
-
-
-def _mask_pairs(text: str) -> str:
-    pairs = []
-    for pair in text.split("&"):
-        name, equals, value = pair.partition("=")
-        if equals and value and unquote(name).lower() not in SAFE_QUERY_PARAMETERS and not is_reference(unquote(value)):
-            value = MASK
-        pairs.append(f"{name}{equals}{value}")
-    return "&".join(pairs)
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its credentials and query values (but safe ones) masked."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
-    query = _mask_pairs(parts.query) if parts.query else ""
-    fragment = _mask_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
-    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if parts.query else "")
-            + (f"#{fragment}" if parts.fragment else ""))
-
-
-def mask_header(name: str, value: Any) -> Any:
-    """A header's value as shown: kept for the safe list, references and empty values, else masked."""
-    if str(name).lower() in SAFE_HEADERS or not value or is_reference(value):
-        return value
-    return MASK
-
-
-def mask_config(config: dict[str, Any], secret_fields: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A copy of a step's ``config`` as it may be shown."""
-    shown: dict[str, Any] = {}
-    for name, value in config.items():
-        if name in secret_fields and value and not is_reference(value):
-            value = MASK
-        elif name == "headers" and isinstance(value, dict):
-            value = {header: mask_header(header, item) for header, item in value.items()}
-        elif is_url(value):
-            value = mask_url(value)
-        shown[name] = value
-    return shown
 
 
 def mask_definition(definition: dict[str, Any] | None) -> dict[str, Any] | None:

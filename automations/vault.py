@@ -2,26 +2,19 @@
 config as ``{{ secrets.NAME }}`` and resolved only when an outbound call is made.
 
 A name is defined in ``AUTOMATIONS["SECRETS"]`` (a dict in settings, which wins) or as an
-:class:`automations.models.Secret` row, whose value is encrypted with Fernet under
-``AUTOMATIONS["SECRETS_KEY"]`` (a key, or a list of keys: the first encrypts, any decrypts, so keys
-can be rotated). Without that setting the key is derived from ``SECRET_KEY``: a fallback for the
-demo only, since changing ``SECRET_KEY`` then makes the stored values unreadable.
+:class:`automations.models.Secret` row, whose value is encrypted at rest (``automations.encryption``).
 
 Templates render a reference as the reference itself, so step logs, test mode and previews show
 ``{{ secrets.NAME }}``, never the value.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
-
 from automations.conf import app_settings
 from automations.errors import ActionError
+from automations.models.secret import Secret
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 REFERENCE = re.compile(r"\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -74,8 +67,6 @@ def referenced_names(value: Any) -> set[str]:
 
 def defined_names() -> set[str]:
     """The names a definition may reference: from settings and from the Secret table."""
-    from automations.models import Secret  # models.secret imports this module (encrypt, decrypt)
-
     return set(app_settings.SECRETS) | set(Secret.objects.values_list("name", flat=True))
 
 
@@ -104,8 +95,6 @@ def reference_errors(value: Any, path: str) -> Errors:
 
 def lookup(name: str) -> str:
     """The value of secret ``name``; a non-retryable ActionError when it is not defined."""
-    from automations.models import Secret  # models.secret imports this module (encrypt, decrypt)
-
     if name in app_settings.SECRETS:
         return str(app_settings.SECRETS[name])
     secret = Secret.objects.filter(name=name).first()
@@ -117,28 +106,3 @@ def lookup(name: str) -> str:
 def resolve(text: str) -> str:
     """``text`` with each ``{{ secrets.NAME }}`` replaced by its value: call it only for the outbound call itself."""
     return REFERENCE.sub(lambda match: lookup(match[1]), text)
-
-
-def _fernet() -> MultiFernet:
-    keys = app_settings.SECRETS_KEY
-    if not keys:
-        # Demo fallback only (documented): a key derived from SECRET_KEY.
-        keys = [base64.urlsafe_b64encode(hashlib.sha256(f"automations.secrets:{settings.SECRET_KEY}".encode())
-                                         .digest()).decode()]
-    elif isinstance(keys, str):
-        keys = [keys]
-    return MultiFernet([Fernet(key) for key in keys])
-
-
-def encrypt(value: str) -> str:
-    """``value`` encrypted under the current key."""
-    return _fernet().encrypt(value.encode()).decode()
-
-
-def decrypt(token: str) -> str:
-    """A stored value decrypted; an ActionError when no configured key opens it."""
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise ActionError("a stored secret cannot be decrypted with AUTOMATIONS['SECRETS_KEY'] "
-                          "(was the key changed?)") from exc

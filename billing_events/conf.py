@@ -56,9 +56,6 @@ app_settings = AppSettings(DEFAULTS, IMPORT_STRINGS)
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING:
         app_settings.reload()
-        from billing_events.gateway import configured_gateway  # the gateway package reads this module
-
-        configured_gateway.cache_clear()
 
 
 setting_changed.connect(_reload)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from automations.masking import is_url, mask_config
 from automations.errors import ActionError  # noqa: F401  (part of the action API)
 from automations.templating import render_value, template_fields
 
@@ -117,16 +118,12 @@ class Action:
 
     def redact(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` as it may be shown (step log, test mode): secrets masked by ``automations.secrets``."""
-        from automations.secrets import mask_config  # secrets reads the action registry, built on this module
-
         return mask_config(config, self.secret_fields)
 
     def destination(self, config: dict[str, Any]) -> str:
         """The origin this config sends to (scheme, host and port of the first URL among its
         fields: ``https://hooks.example:443``), ``""`` if none: a masked secret written back is kept
         only while this is unchanged — another port of the same host is another server."""
-        from automations.secrets import is_url  # secrets reads the action registry, built on this module
-
         for value in config.values():
             if is_url(value):
                 parts = urlsplit(value.strip())

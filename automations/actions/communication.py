@@ -19,7 +19,7 @@ from automations.actions.base import Action, ActionContext, ActionError, outputs
 from automations.conf import app_settings
 from automations.models import EmailTemplate
 from automations.providers import get_provider
-from automations.secrets import MASK, mask_config
+from automations.masking import MASK, mask_config
 from automations.messaging.validation import SEND_WINDOW_SCHEMA, send_window_errors
 from automations.templating import RenderError, render
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from automations.actions.base import Action, ActionContext, ActionError, outputs
 from automations.actions.gateway import GatewayAction
 from automations.conf import app_settings
-from automations.definition.json_schema import DURATION
+from automations.durations import DURATION
 from automations.durations import parse as parse_duration
 from automations.models import Task
 from automations.providers import get_provider

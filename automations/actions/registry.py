@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.utils.module_loading import import_string
 
 from automations.actions.base import Action
-from automations.conf import app_settings
 
 
 class ActionRegistry:
@@ -53,19 +51,3 @@ registry = ActionRegistry()
 def register_action(action_class: type[Action]) -> type[Action]:
     """Class decorator: register a host project's action under its ``key``."""
     return registry.register(action_class)
-
-
-def register_configured_actions() -> None:
-    """Register the built-in actions and those named in ``AUTOMATIONS["ACTIONS"]`` (dotted paths)."""
-    from automations.actions.builtin import BUILTIN_ACTIONS  # the built-ins import this module (Action, registry)
-
-    for action_class in BUILTIN_ACTIONS:
-        registry.register(action_class)
-    for path in app_settings.ACTIONS:
-        try:
-            action_class = import_string(path)
-        except ImportError as exc:
-            raise ImportError(f"AUTOMATIONS['ACTIONS'] names {path!r}, which cannot be imported: {exc}") from exc
-        if not (isinstance(action_class, type) and issubclass(action_class, Action)):
-            raise TypeError(f"AUTOMATIONS['ACTIONS'] names {path!r}, which is not an Action subclass")
-        registry.register(action_class)

@@ -26,7 +26,7 @@ from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.errors import StateConflict
 from billing_events.errors import InvalidInput
 from automations.models import Execution
-from automations.secrets import mask_config
+from automations.masking import mask_config
 from automations.status import LIVE_STATUSES, ExecutionStatus
 from automations.step_log import log_rows
 from automations.steps.cursor import program_for

@@ -9,8 +9,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from automations.api.schema import COMPONENTS, DEFINITION
+from automations.api.strict import StrictSerializer
 
-from automations.definition.json_schema import DURATION
+from automations.durations import DURATION
 from automations.templating import template_problem
 from billing_events.catalogue import event_type_names
 
@@ -34,17 +35,6 @@ class StrictIntegerField(serializers.IntegerField):
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictSerializer(serializers.Serializer):
-    """An input object whose unknown fields are errors rather than silently ignored."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["is not a known field"] for name in unknown})
         return super().to_internal_value(data)
 
 

@@ -10,6 +10,7 @@ from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 
+from automations.api.strict import StrictSerializer
 from automations.definition.json_schema import NOT_BLANK, definition_defs
 from billing_events.catalogue import EVENT_TYPES
 
@@ -153,8 +154,6 @@ class APISchema(AutoSchema):
         return super()._get_request_for_media_type(serializer, direction)
 
     def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
-        from automations.api.inputs import StrictSerializer  # inputs builds on this module (COMPONENTS)
-
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if isinstance(force_instance(serializer), StrictSerializer):
             schema["additionalProperties"] = False  # unknown fields are refused

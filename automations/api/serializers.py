@@ -14,7 +14,8 @@ from automations.definition.serialize import definition_of
 from automations.models import (ApprovalRequest, Automation, AutomationVersion, Backtest, EmailTemplate, Execution,
                                 Secret, StepRun)
 from automations.revisions import current_revision
-from automations.secrets import mask_config, mask_definition
+from automations.masking import mask_config
+from automations.secrets import mask_definition
 from automations import money
 from automations.services import live_executions, new_run, resumability
 from automations.status import ExecutionStatus, TriggerType

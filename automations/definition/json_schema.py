@@ -14,6 +14,7 @@ from zoneinfo import available_timezones
 
 from jsonschema import Draft202012Validator
 
+from automations.durations import DURATION
 from automations.actions import registry
 from automations.business_days import supported_countries
 from automations.conditions import OPERATORS, UNARY
@@ -32,8 +33,6 @@ _ZERO = r"0{1,6}(?:[.,]0{1,6})?"
 #: An interval's start: an ISO 8601 date-time, with an offset or read in the schedule's timezone.
 LOCAL_DATETIME = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 ZERO_DURATION = rf"^(?:\s*0{{1,6}}\s*[smhdw]\s*|P(?:{_ZERO}D)?(?:T(?:{_ZERO}H)?(?:{_ZERO}M)?(?:{_ZERO}S)?)?)$"
-#: Durations as ``automations.durations`` reads them: ``30s`` ... ``2w``, or ISO 8601 (``P3D``, ``PT1H``).
-DURATION = (rf"^(?:\s*\d{{1,6}}\s*[smhdw]\s*|P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$")
 SIGNED_DURATION = rf"^(?:\s*-?\d{{1,6}}\s*[smhdw]\s*|-?P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$"
 FIELD_PATH = rf"^(?:{'|'.join(ROOTS)})(?:\.[\s\S]*)?$"
 STEP_KEY = r"^[a-z0-9][a-z0-9_-]{0,99}$"

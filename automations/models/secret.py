@@ -5,8 +5,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
-from automations.vault import decrypt
-from automations.vault import encrypt
+
+from automations.encryption import decrypt, encrypt
 
 
 class Secret(models.Model):

@@ -6,7 +6,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 
-from billing_events.conf import app_settings
+from django.core.signals import setting_changed
+
+from billing_events.conf import SETTING, app_settings
 from billing_events.gateway.base import BillingGateway
 
 _override: ContextVar[BillingGateway | None] = ContextVar("billing_gateway_override", default=None)
@@ -37,5 +39,12 @@ def configured_gateway() -> BillingGateway:
         raise TypeError(f"AUTOMATIONS['BILLING_GATEWAY'] must subclass BillingGateway, got {gateway_class!r}")
     return gateway
 
+
+def _forget_gateway(*, setting: str, **kwargs: object) -> None:
+    if setting == SETTING:
+        configured_gateway.cache_clear()
+
+
+setting_changed.connect(_forget_gateway)
 
 __all__ = ["BillingGateway", "configured_gateway", "gateway_override", "get_gateway"]

@@ -103,7 +103,7 @@ def test_the_tick_queues_a_daily_prune_that_goes_on_until_done(history, engine, 
     assert Automation.history.count() == 3
     assert not QueuedTask.objects.filter(stopped__lt=clock.now() - timedelta(days=90)).exists()
     assert set(QueuedTask.objects.exclude(func="automations.retention.prune_task").values_list("func", flat=True)) == {
-        "automations.engine.tasks.dispatch_event"}, "the lost dispatch the tick queued again is today's, and stays"
+        "automations.engine.tasks.run_due"}, "the drain the tick queued for the lost dispatch is today's, and stays"
     long_ago = clock.now() - timedelta(days=91)
     Execution.objects.filter(event_id="evt_issued").update(status="canceled", finished_at=long_ago)
     clock.advance(timedelta(hours=23))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from automations.secrets import MASK, mask_config, mask_definition, unmask_definition
+from automations.masking import MASK, mask_config
+from automations.secrets import mask_definition, unmask_definition
 from billing_events.errors import InvalidInput
 from automations.definition.serialize import definition_of
 

@@ -10,7 +10,7 @@ from django.core import mail
 
 from automations import library, services
 from automations.actions import registry
-from automations.actions.registry import register_configured_actions
+from automations.actions.configured import register_configured_actions
 from automations.models import Execution
 from billing_events import emit
 from tests.host_project.models import Account, Bill, Charge

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from automations import clock, services
-from automations.secrets import MASK
+from automations.masking import MASK
 from automations.models import Execution
 from automations.providers.sms import ConsoleSMSProvider
 from tests.conftest import sample

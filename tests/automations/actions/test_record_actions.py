@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from automations import services
-from automations.secrets import MASK
+from automations.masking import MASK
 from automations.models import Execution
 from billing_events.models import Customer
 from tests.conftest import sample

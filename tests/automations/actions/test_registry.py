@@ -5,7 +5,7 @@ import pytest
 
 from automations import services
 from automations.actions import Action, register_action, registry
-from automations.actions.registry import register_configured_actions
+from automations.actions.configured import register_configured_actions
 from automations.models import Execution
 
 

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from automations.models import Automation, Execution, Secret
-from automations.secrets import MASK
+from automations.masking import MASK
 from automations.definition.serialize import definition_of
 
 pytestmark = pytest.mark.django_db

@@ -77,7 +77,8 @@ def test_an_unknown_automation_timezone_is_refused():
 
 
 def test_a_bad_setting_is_a_system_check_error(settings):
-    settings.Q_CLUSTER = {"name": "automations", "orm": "default", "timeout": 60, "retry": 90}
+    settings.Q_CLUSTER = {"name": "automations", "orm": "default", "timeout": 60, "retry": 90,
+                          "broker_class": "automations.brokers.orm.ORM"}
     settings.AUTOMATIONS = {"FREQUENCY_CAPS": [{"max": 3, "period": "soon"}]}
     [message] = run_checks(tags=["automations"])
     assert message.id == "automations.E008" and "FREQUENCY_CAPS[0].period" in message.msg
