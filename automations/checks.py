@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
+from rest_framework.authentication import BaseAuthentication
 
 from automations.conf import DEFAULTS, IMPORT_STRINGS
 from automations.messaging.validation import frequency_caps_errors
@@ -61,6 +62,7 @@ def check_automations_settings(app_configs: Any = None, **kwargs: Any) -> list[C
             messages.append(Error(f"AUTOMATIONS[{key!r}] must be a positive number or None, not {values[key]!r}",
                                   id="automations.E003"))
     messages.extend(_import_errors(values))
+    messages.extend(_authentication_errors(values["API_AUTHENTICATION"]))
     for problem in frequency_caps_errors(values["FREQUENCY_CAPS"], "FREQUENCY_CAPS"):
         messages.append(Error(f"AUTOMATIONS[{problem['field']!r}] {problem['message']}", id="automations.E008"))
     return messages
@@ -79,6 +81,23 @@ def _import_errors(values: dict[str, Any]) -> Iterator[CheckMessage]:
         base = import_string(BASES[key])
         if not (isinstance(imported, type) and issubclass(imported, base)):
             yield Error(f"AUTOMATIONS[{key!r}] = {path!r} is not a subclass of {BASES[key]}", id="automations.E004")
+
+
+def _authentication_errors(paths: Any) -> Iterator[CheckMessage]:
+    if not isinstance(paths, (list, tuple)) or not paths:
+        yield Error(f"AUTOMATIONS['API_AUTHENTICATION'] must be a non-empty list of dotted paths, not {paths!r}",
+                    id="automations.E009")
+        return
+    for path in paths:
+        try:
+            imported = import_string(path) if isinstance(path, str) else path
+        except (ImportError, TypeError, ValueError) as exc:
+            yield Error(f"AUTOMATIONS['API_AUTHENTICATION'] names {path!r}, which cannot be imported: {exc}",
+                        id="automations.E009")
+            continue
+        if not (isinstance(imported, type) and issubclass(imported, BaseAuthentication)):
+            yield Error(f"AUTOMATIONS['API_AUTHENTICATION'] names {path!r}, which is not a DRF authentication class",
+                        id="automations.E009")
 
 
 @register("automations")

@@ -26,6 +26,10 @@ OWN_DEFAULTS: dict[str, Any] = {
     # first encrypting); without keys, one derived from SECRET_KEY (a demo fallback).
     "SECRETS": {},
     "SECRETS_KEY": None,
+    # The REST API's authentication classes (dotted paths, tried in order): a host on JWT, or on
+    # sessions only, names its own. The host's REST_FRAMEWORK setting is not read for this.
+    "API_AUTHENTICATION": ["rest_framework.authentication.TokenAuthentication",
+                           "rest_framework.authentication.SessionAuthentication"],
     # The largest request body the REST API reads (bytes); a larger one is a 413.
     "API_MAX_BODY_BYTES": 1024 * 1024,
     "DEFAULT_FROM_EMAIL": None,

@@ -224,9 +224,7 @@ def _tested(automation: Automation | None, data: dict[str, Any] | None, version:
         raise InvalidInput("give a definition to test", field="definition")
     else:
         if version is not None:
-            chosen = automation.versions.filter(number=version).first()
-            if chosen is None:
-                raise StateConflict(f"automation {automation.pk} has no version {version}", field="version")
+            chosen = numbered_version(automation, version)
         else:
             chosen = automation.draft_version or automation.active_version
         definition, chosen_number = definition_of(chosen), chosen.number
@@ -301,9 +299,7 @@ def start_backtest(automation: Automation, start: Any, end: Any, *, version: int
     if start > end:
         raise InvalidInput(f"must not be before from ({start.isoformat()})", field="to")
     if version is not None:
-        chosen = automation.versions.filter(number=version).first()
-        if chosen is None:
-            raise StateConflict(f"automation {automation.pk} has no version {version}", field="version")
+        chosen = numbered_version(automation, version)
     else:
         chosen = automation.draft_version or automation.active_version
         if chosen is None:
@@ -331,14 +327,21 @@ def _next_slot(trigger: dict[str, Any]) -> dict[str, str]:
     return {"slot": slot.at.isoformat(), "slot_key": slot.key}
 
 
+def numbered_version(automation: Automation, number: int) -> AutomationVersion:
+    """Version ``number`` of ``automation``; a StateConflict naming ``version`` when it has none
+    (the one answer wherever a request names a version: a 409 in the API)."""
+    version = automation.versions.filter(number=number).first()
+    if version is None:
+        raise StateConflict(f"automation {automation.pk} has no version {number}", field="version")
+    return version
+
+
 def restore_version(automation: Automation, number: int, user: Any = None,
                     revision: int | None = None) -> AutomationVersion:
     """Copy version ``number``'s definition into the draft (creating the draft if needed), which
     then says it was restored from that version; given the draft ``revision`` the caller has seen,
     refused if the draft was saved since."""
-    version = automation.versions.filter(number=number).first()
-    if version is None:
-        raise InvalidInput(f"automation {automation.pk} has no version {number}", field="version")
+    version = numbered_version(automation, number)
     return update_draft(automation, definition_of(version), user=user, revision=revision,
                         restored_from=number, note=restore_note(number))
 

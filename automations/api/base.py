@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from django.utils.module_loading import import_string
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -39,11 +40,10 @@ class Pagination(PageNumberPagination):
 
 
 class APIPolicy:
-    """Mixin for every API view: authentication (token, then session: a token's ``WWW-Authenticate``
-    header makes an anonymous request a 401), model permissions, JSON only, pagination, filters,
-    the error format and the schema."""
+    """Mixin for every API view: authentication (``AUTOMATIONS["API_AUTHENTICATION"]``, by default
+    token, then session: a token's ``WWW-Authenticate`` header makes an anonymous request a 401),
+    model permissions, JSON only, pagination, filters, the error format and the schema."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [ModelPermissions]
     parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
@@ -53,6 +53,9 @@ class APIPolicy:
     metadata_class = SimpleMetadata
     versioning_class = None
     schema = APISchema()
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [authentication() for authentication in authentication_classes()]
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
         return exception_handler
@@ -75,3 +78,8 @@ class APIPolicy:
                 raise InvalidInput("must not be empty (leave the parameter out instead)", field=name)
         if "\x00" in request.path:
             raise InvalidInput("the path must not contain NUL characters", field="path")
+
+
+def authentication_classes() -> list[type[BaseAuthentication]]:
+    """The classes ``AUTOMATIONS["API_AUTHENTICATION"]`` names (checked by ``manage.py check``)."""
+    return [import_string(path) if isinstance(path, str) else path for path in app_settings.API_AUTHENTICATION]

@@ -4,7 +4,11 @@ paginates, filters, and answers bad input with a 400."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.checks import run_checks
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.test import APIClient
 
 from automations import services
 from automations.models import Automation, AutomationVersion, Execution
@@ -87,3 +91,31 @@ def test_lifecycle_actions_need_the_change_permission(drf_defaults, dunning, edi
     assert refused.status_code == 403
     editor.user_permissions.add(Permission.objects.get(codename="change_automation"))
     assert client.post(url).status_code == 200
+
+
+class HeaderAuthentication(BaseAuthentication):
+    """A host's own scheme (as a JWT one would be): the user named in the ``X-User`` header."""
+
+    def authenticate(self, request):
+        name = request.headers.get("X-User")
+        user = get_user_model().objects.filter(username=name).first() if name else None
+        return (user, None) if user else None
+
+    def authenticate_header(self, request):
+        return "X-User"
+
+
+def test_a_host_names_its_own_authentication_in_one_setting(settings, api):
+    assert api.get("/api/automations/").status_code == 200, "a token, by default"
+    settings.AUTOMATIONS = {"API_AUTHENTICATION": [f"{__name__}.HeaderAuthentication"]}
+    assert api.get("/api/automations/").status_code == 401, "tokens are no longer read"
+    header = APIClient()
+    header.credentials(HTTP_X_USER="ops")
+    assert header.get("/api/automations/").status_code == 200
+    assert APIClient().get("/api/automations/").status_code == 401
+
+
+@pytest.mark.parametrize("value", [[], ["nowhere.Authentication"], ["automations.api.base.Pagination"]])
+def test_an_authentication_setting_that_names_no_authentication_class_is_a_check_error(settings, value):
+    settings.AUTOMATIONS = {"API_AUTHENTICATION": value}
+    assert "automations.E009" in [message.id for message in run_checks(tags=["automations"])]
