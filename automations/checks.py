@@ -15,18 +15,18 @@ from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 
 from automations.conf import DEFAULTS, IMPORT_STRINGS
+from billing_events.conf import DEFAULTS as BILLING_DEFAULTS
 from automations.messaging.validation import frequency_caps_errors
 
 #: Settings that must be positive numbers (None allowed where it means "off").
 POSITIVE = ("TICK_MINUTES", "LEASE_SECONDS", "REDISPATCH_SECONDS", "SWEEP_BATCH",
             "DERIVED_SCAN_MINUTES", "LOOP_MAX_ITEMS", "TIME_BUDGET_SECONDS", "ACTION_TIMEOUT_SECONDS",
-            "MAX_INTERRUPTED_ATTEMPTS", "RENDER_SECONDS", "RENDER_MAX_CHARS", "EVENT_MAX_BYTES", "JSON_MAX_DEPTH",
+            "MAX_INTERRUPTED_ATTEMPTS", "RENDER_SECONDS", "RENDER_MAX_CHARS",
             "PRUNE_MINUTES", "PRUNE_BATCH")
 OPTIONAL_POSITIVE = ("RETENTION_DAYS",)
 #: The brokers that wait out a restart of their server (automations/brokers), by django-q2 broker.
 RESILIENT_BROKERS = {"orm": "automations.brokers.orm.ORM", "redis": "automations.brokers.redis.Redis"}
-BASES = {"BILLING_GATEWAY": "billing_events.gateway.base.BillingGateway",
-         "SMS_PROVIDER": "automations.providers.sms.SMSProvider",
+BASES = {"SMS_PROVIDER": "automations.providers.sms.SMSProvider",
          "CRM_PROVIDER": "automations.providers.crm.CRMProvider"}
 
 
@@ -50,8 +50,10 @@ def check_automations_settings(app_configs: Any = None, **kwargs: Any) -> list[C
     if not isinstance(configured, dict):
         return [Error("AUTOMATIONS must be a dict", id="automations.E002")]
     for key in sorted(set(configured) - set(DEFAULTS)):
-        messages.append(Warning(f"AUTOMATIONS[{key!r}] is not a setting of the automations apps",
-                                hint=f"Known settings: {', '.join(sorted(DEFAULTS))}", id="automations.W001"))
+        hint = (f"{key} is a setting of billing_events: write it in BILLING_EVENTS" if key in BILLING_DEFAULTS
+                else f"Known settings: {', '.join(sorted(DEFAULTS))}")
+        messages.append(Warning(f"AUTOMATIONS[{key!r}] is not a setting of the automations app", hint=hint,
+                                id="automations.W001"))
     values = _automations()
     for key in POSITIVE:
         if not _number(values[key]) or values[key] <= 0:
@@ -71,7 +73,7 @@ def check_automations_settings(app_configs: Any = None, **kwargs: Any) -> list[C
 def _import_errors(values: dict[str, Any]) -> Iterator[CheckMessage]:
     for key in sorted(IMPORT_STRINGS):
         path = values[key]
-        if path is None and key != "BILLING_GATEWAY":
+        if path is None:
             continue
         try:
             imported = import_string(path) if isinstance(path, str) else path

@@ -1,18 +1,17 @@
 """The ``AUTOMATIONS`` settings, read lazily with defaults and reloaded when tests change them.
-
-One dict for both apps: ``app_settings`` here also answers billing_events' own keys (the gateway,
-the payload limits; defaults in ``billing_events.conf``), so automations reads every setting
-through one object.
-"""
+billing_events' own (the gateway, the payload limits) are in ``BILLING_EVENTS``
+(``billing_events.conf``)."""
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.signals import setting_changed
 
-from billing_events import conf as billing_conf
+from billing_events.conf import AppSettings
 
-OWN_DEFAULTS: dict[str, Any] = {
+SETTING = "AUTOMATIONS"
+#: Every key of the ``AUTOMATIONS`` dict, with its default.
+DEFAULTS: dict[str, Any] = {
     "SMS_PROVIDER": "automations.providers.sms.ConsoleSMSProvider",
     # For the HTTP provider: account_sid, auth_token, from_number, base_url (Twilio-style API).
     "SMS_OPTIONS": {},
@@ -73,15 +72,13 @@ OWN_DEFAULTS: dict[str, Any] = {
     "RETRY": {"max_attempts": 5, "initial_interval": "2m", "backoff_coefficient": 3, "max_interval": "30m"},
 
 }
-#: Every key of the ``AUTOMATIONS`` dict, with its default.
-DEFAULTS: dict[str, Any] = {**billing_conf.DEFAULTS, **OWN_DEFAULTS}
-IMPORT_STRINGS = {*billing_conf.IMPORT_STRINGS, "SMS_PROVIDER", "CRM_PROVIDER"}
+IMPORT_STRINGS = {"SMS_PROVIDER", "CRM_PROVIDER"}
 
-app_settings = billing_conf.AppSettings(DEFAULTS, IMPORT_STRINGS)
+app_settings = AppSettings(SETTING, DEFAULTS, IMPORT_STRINGS)
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting == billing_conf.SETTING:
+    if setting == SETTING:
         app_settings.reload()
 
 

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from automations.actions import registry
-from automations.masking import MASK, mask_config
+from automations.masking import MASK, mask_config, mask_header
 from automations.steps import lanes_of
 from billing_events.errors import InvalidInput
 

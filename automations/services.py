@@ -10,7 +10,6 @@ from django.db.models import Count, Max
 from automations import clock
 from automations.actions import registry as actions
 from automations.backtest.period import parse_bound
-from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.definition.serialize import definition_of, save_definition
 from automations.durations import parse as parse_duration
@@ -32,6 +31,7 @@ from automations.steps.wait_for import waited_event_types
 from automations.triggers.schedule_rules import Schedule
 from automations.triggers.schedule_slots import plan as plan_schedule
 from automations.vault import referenced_names
+from billing_events.conf import app_settings as billing_settings
 from billing_events.catalogue import get_event_type
 from billing_events.errors import InvalidInput
 from billing_events.validation import check_json
@@ -143,7 +143,7 @@ def run_manual(automation: Automation, data: dict[str, Any] | None = None, user:
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
     if data is not None:
-        check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)  # read like an event's data
+        check_json(data, "data", max_bytes=billing_settings.EVENT_MAX_BYTES)  # read like an event's data
     version = automation.active_version
     if version is None:
         raise StateConflict("the automation has no active version; activate it first", field="automation")
@@ -216,7 +216,7 @@ def _tested(automation: Automation | None, data: dict[str, Any] | None, version:
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("must be a JSON object", field="data")
     if data is not None:
-        check_json(data, "data", max_bytes=app_settings.EVENT_MAX_BYTES)  # read like an event's data
+        check_json(data, "data", max_bytes=billing_settings.EVENT_MAX_BYTES)  # read like an event's data
     if definition is not None:
         chosen_number = None
         definition = validate_definition(definition)

@@ -75,7 +75,7 @@ def contains_nul(value: Any) -> bool:
 def check_json(value: Any, field: str, *, max_depth: int | None = None, max_bytes: int | None = None,
                nul_free: bool = False) -> None:
     """Raise :class:`InvalidInput` naming ``field`` when a parsed JSON value nests more than
-    ``max_depth`` levels of objects and arrays (default ``AUTOMATIONS["JSON_MAX_DEPTH"]``) or
+    ``max_depth`` levels of objects and arrays (default ``BILLING_EVENTS["JSON_MAX_DEPTH"]``) or
     takes more than ``max_bytes`` as compact JSON (no limit when None), or, with ``nul_free``,
     holds a NUL character (the check of :func:`contains_nul`, in the same walk). Call it before
     anything recursive (schema validation, serialisation) touches the value: it is iterative and

@@ -137,8 +137,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+BILLING_EVENTS = {"BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway"}
+
 AUTOMATIONS = {
-    "BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway",
     # Encrypts named secrets at rest; unset, a key derived from SECRET_KEY is used (demo only).
     "SECRETS_KEY": os.environ.get("AUTOMATIONS_SECRETS_KEY") or None,
 }

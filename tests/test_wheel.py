@@ -50,7 +50,7 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 Q_CLUSTER = {"name": "automations", "orm": "default", "workers": 1, "timeout": 60, "retry": 90,
              "max_attempts": 1, "ack_failures": True, "catch_up": False, "sync": True}
-AUTOMATIONS = {"BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway"}
+BILLING_EVENTS = {"BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway"}
 '''
 
 URLS = '''

@@ -4,7 +4,6 @@ NUL characters (the database cannot store them) and nesting deeper than ``MAX_JS
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -13,7 +12,7 @@ from rest_framework.parsers import JSONParser
 from billing_events.validation import check_json, contains_nul
 
 #: Levels of arrays and objects a body may nest before anything else reads it (what each part may
-#: hold is narrower: ``AUTOMATIONS["JSON_MAX_DEPTH"]`` for definitions and event data).
+#: hold is narrower: ``BILLING_EVENTS["JSON_MAX_DEPTH"]`` for definitions and event data).
 MAX_JSON_DEPTH = 100
 
 

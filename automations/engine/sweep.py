@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
 from django_q.conf import Conf
 
 from automations.actions import ActionContext, registry
@@ -23,7 +22,6 @@ from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
 from automations.triggers.derived import run_due_scans
 from automations.triggers.events import stale_dispatches
 from automations.triggers.schedule_slots import fire_due
-from billing_events.models import Event
 
 logger = logging.getLogger("automations")
 

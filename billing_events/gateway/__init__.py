@@ -1,4 +1,4 @@
-"""The billing gateway: the apps' only door to billing data, chosen by ``AUTOMATIONS["BILLING_GATEWAY"]``."""
+"""The billing gateway: the apps' only door to billing data, chosen by ``BILLING_EVENTS["BILLING_GATEWAY"]``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -36,7 +36,7 @@ def configured_gateway() -> BillingGateway:
     gateway_class = app_settings.BILLING_GATEWAY
     gateway = gateway_class()
     if not isinstance(gateway, BillingGateway):
-        raise TypeError(f"AUTOMATIONS['BILLING_GATEWAY'] must subclass BillingGateway, got {gateway_class!r}")
+        raise TypeError(f"BILLING_EVENTS['BILLING_GATEWAY'] must subclass BillingGateway, got {gateway_class!r}")
     return gateway
 
 

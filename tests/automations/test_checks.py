@@ -45,8 +45,7 @@ def test_action_timeouts_must_stay_below_the_task_timeout(cluster):
 
 
 @pytest.mark.parametrize(("automations", "expected"), [
-    ({"BILLING_GATEWAY": "nowhere.Gateway"}, ["automations.E004"]),
-    ({"BILLING_GATEWAY": "automations.providers.sms.ConsoleSMSProvider"}, ["automations.E004"]),
+    ({"BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway"}, ["automations.W001"]),
     ({"SMS_PROVIDER": "automations.providers.sms.Missing"}, ["automations.E004"]),
     ({"CRM_PROVIDER": "billing_events.gateway.reference.ReferenceGateway"}, ["automations.E004"]),
     ({"LEASE_SECONDS": 0, "RETENTION_DAYS": "ninety"}, ["automations.E003", "automations.E003"]),
@@ -71,3 +70,21 @@ def test_a_deployment_without_a_secrets_key_is_warned(cluster):
     assert ids(include_deployment_checks=True) == ["automations.W003"]
     cluster.AUTOMATIONS = {"SECRETS_KEY": "x" * 43 + "="}
     assert ids(include_deployment_checks=True) == []
+
+
+def test_a_billing_events_setting_written_in_automations_says_where_it_belongs(cluster):
+    cluster.AUTOMATIONS = {"EVENT_MAX_BYTES": 1000}
+    [message] = run_checks(tags=["automations"])
+    assert message.id == "automations.W001" and "write it in BILLING_EVENTS" in message.hint
+
+
+@pytest.mark.parametrize(("billing_events", "expected"), [
+    ({}, []),
+    ({"BILLING_GATEWAY": "nowhere.Gateway"}, ["billing_events.E003"]),
+    ({"BILLING_GATEWAY": "automations.providers.sms.ConsoleSMSProvider"}, ["billing_events.E003"]),
+    ({"EVENT_MAX_BYTES": 0, "JSON_MAX_DEPTH": "deep"}, ["billing_events.E002", "billing_events.E002"]),
+    ({"SMS_PROVIDER": "automations.providers.sms.ConsoleSMSProvider"}, ["billing_events.W001"]),
+])
+def test_billing_events_settings(settings, billing_events, expected):
+    settings.BILLING_EVENTS = billing_events
+    assert sorted(message.id for message in run_checks(tags=["billing_events"])) == expected

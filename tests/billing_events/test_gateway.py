@@ -30,17 +30,17 @@ def test_reference_gateway_is_the_default_and_reads_current_data():
 
 
 def test_the_setting_selects_the_gateway(settings):
-    settings.AUTOMATIONS = {"BILLING_GATEWAY": "tests.billing_events.test_gateway.EmptyGateway"}
+    settings.BILLING_EVENTS = {"BILLING_GATEWAY": "tests.billing_events.test_gateway.EmptyGateway"}
     assert isinstance(get_gateway(), EmptyGateway)
 
 
 def test_a_gateway_that_is_not_one_is_refused(settings):
-    settings.AUTOMATIONS = {"BILLING_GATEWAY": "decimal.Decimal"}
+    settings.BILLING_EVENTS = {"BILLING_GATEWAY": "decimal.Decimal"}
     with pytest.raises(TypeError, match="must subclass BillingGateway"):
         get_gateway()
 
 
 def test_an_unimportable_gateway_names_the_setting(settings):
-    settings.AUTOMATIONS = {"BILLING_GATEWAY": "nowhere.Gateway"}
+    settings.BILLING_EVENTS = {"BILLING_GATEWAY": "nowhere.Gateway"}
     with pytest.raises(ImportError, match="BILLING_GATEWAY"):
         get_gateway()

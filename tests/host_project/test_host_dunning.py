@@ -21,8 +21,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def host(settings):
-    settings.AUTOMATIONS = {"BILLING_GATEWAY": "tests.host_project.gateway.HostGateway",
-                            "SMS_PROVIDER": "tests.host_project.providers.HostSMSProvider",
+    settings.BILLING_EVENTS = {"BILLING_GATEWAY": "tests.host_project.gateway.HostGateway"}
+    settings.AUTOMATIONS = {"SMS_PROVIDER": "tests.host_project.providers.HostSMSProvider",
                             "ACTIONS": ["tests.host_project.providers.FlagForCollections"]}
     register_configured_actions()
     HostSMSProvider.sent.clear()
