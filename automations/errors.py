@@ -1,14 +1,16 @@
-"""Errors of the automations app beyond bad input."""
+"""Errors of the automations app beyond bad input (``billing_events.errors``)."""
 from __future__ import annotations
 
 from typing import Any
 
-from billing_events.errors import InvalidInput
+from billing_events.errors import Refused
 
 
-class StateConflict(InvalidInput):
+class StateConflict(Refused):
     """Well-formed input that conflicts with the current state (no draft to activate, runs still
-    live, an execution already ended, a name or an event id already taken): a 409 in the API."""
+    live, an execution already ended, a name or an event id already taken, no such version): a 409."""
+
+    status_code = 409
 
 
 class StaleRevision(StateConflict):
@@ -16,6 +18,8 @@ class StaleRevision(StateConflict):
     since): a 412 in the API. Its one error names the newer revision, who made it, when and what
     changed (``revision``, ``author``, ``at``, ``changes`` and, for a save, ``overwrite``: what
     saving anyway would change)."""
+
+    status_code = 412
 
 
 class ActionError(Exception):

@@ -25,7 +25,7 @@ from automations.overlaps import same_event_warnings
 from automations.revisions import list_revisions, restore_note
 from automations.secrets import mask_definition, unmask_definition
 from automations.status import LIVE_STATUSES
-from billing_events.errors import InvalidInput
+from billing_events.errors import InvalidInput, Refused
 
 
 class DefinitionField(forms.JSONField):
@@ -69,7 +69,7 @@ class AutomationForm(forms.ModelForm):
         current = services.current_definition(self.instance) if self.instance.pk else None
         try:
             return validate_definition(unmask_definition(definition, current))
-        except InvalidInput as exc:
+        except Refused as exc:
             raise forms.ValidationError([InvalidInput.format(error) for error in exc.errors]) from exc
 
 
@@ -269,7 +269,7 @@ class AutomationAdmin(admin.ModelAdmin):
         if automation is not None:
             try:
                 version = services.activate(automation, user=request.user)
-            except InvalidInput as exc:
+            except Refused as exc:
                 self.message_user(request, f"Not activated: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"Version {version.number} is now active.", messages.SUCCESS)
@@ -296,7 +296,7 @@ class AutomationAdmin(admin.ModelAdmin):
         if automation is not None:
             try:
                 services.restore_revision(automation, revision, user=request.user)
-            except InvalidInput as exc:
+            except Refused as exc:
                 self.message_user(request, f"Not restored: {exc}", messages.ERROR)
             else:
                 self.message_user(request, "The revision is restored into the draft.", messages.SUCCESS)

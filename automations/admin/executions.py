@@ -24,7 +24,7 @@ from automations import run_words, services
 from automations.actions import registry
 from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.errors import StateConflict
-from billing_events.errors import InvalidInput
+from billing_events.errors import Refused
 from automations.models import Execution
 from automations.masking import mask_config
 from automations.status import LIVE_STATUSES, ExecutionStatus
@@ -243,8 +243,8 @@ class ExecutionAdmin(admin.ModelAdmin):
             return JsonResponse({"errors": [{"field": "", "message": "must be a JSON object"}]}, status=400)
         try:
             press(execution, body)
-        except InvalidInput as exc:
-            return JsonResponse({"errors": exc.errors}, status=409 if isinstance(exc, StateConflict) else 400)
+        except Refused as exc:
+            return JsonResponse({"errors": exc.errors}, status=exc.status_code)
         return JsonResponse({"id": execution.pk, "status": execution.status, "status_reason": execution.status_reason})
 
     def cancel_view(self, request: HttpRequest, pk: int) -> JsonResponse:

@@ -16,8 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from automations.errors import StaleRevision, StateConflict
-from billing_events.errors import InvalidInput
+from billing_events.errors import Refused
 
 Errors = list[dict[str, str]]
 
@@ -50,10 +49,8 @@ def flatten(detail: Any, field: str = "") -> Errors:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler (status codes, ``WWW-Authenticate``, ``Retry-After``), with every body in the one format."""
-    if isinstance(exc, InvalidInput):
-        code = (status.HTTP_412_PRECONDITION_FAILED if isinstance(exc, StaleRevision)
-                else status.HTTP_409_CONFLICT if isinstance(exc, StateConflict) else status.HTTP_400_BAD_REQUEST)
-        return Response({"errors": exc.errors}, status=code)
+    if isinstance(exc, Refused):
+        return Response({"errors": exc.errors}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response({"errors": [{"field": "", "message": message} for message in exc.messages]},
                         status=status.HTTP_400_BAD_REQUEST)

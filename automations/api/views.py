@@ -40,7 +40,7 @@ from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
-from billing_events.errors import InvalidInput
+from billing_events.errors import InvalidInput, Refused
 from billing_events.models import Event
 from django.http import Http404
 
@@ -317,7 +317,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         overlaps = same_event_warnings(definition, automation_id)
         try:
             canonical = validate_definition(definition)
-        except InvalidInput as exc:
+        except Refused as exc:
             # the fields a half-made definition names are checked too, so the builder shows every problem at once
             references, warnings = check_references(definition)
             errors = [*exc.errors, *(error for error in references if error not in exc.errors)]
@@ -341,7 +341,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         automation = self.get_object()
         try:
             revision_definition(automation, int(revision))
-        except InvalidInput as exc:
+        except Refused as exc:
             raise NotFound(exc.errors[0]["message"]) from exc
         services.restore_revision(automation, int(revision), user=request.user,
                                   revision=_expected_revision(request))

@@ -10,7 +10,7 @@ from automations import services
 from automations.api.serializers import BacktestSerializer
 from automations.backtest.tasks import run_to_end
 from automations.models import Automation, Backtest
-from billing_events.errors import InvalidInput
+from billing_events.errors import Refused
 
 
 OPTIONS = {"from": "--from", "to": "--to", "version": "--version-number"}
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         try:
             backtest = services.start_backtest(automation, options["start"], options["end"],
                                                version=options["number"], queue=False)
-        except InvalidInput as exc:
+        except Refused as exc:
             raise CommandError("; ".join(f"{OPTIONS.get(error['field'], error['field'])}: {error['message']}"
                                          for error in exc.errors)) from exc
         run_to_end(backtest.pk)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing_events import emit
 from billing_events.catalogue import event_type_names, get_event_type
-from billing_events.errors import InvalidInput
+from billing_events.errors import Refused
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--data is not valid JSON: {exc}") from exc
         try:
             event = emit(event_type.name, data, id=options["event_id"], occurred_at=options["occurred_at"])
-        except InvalidInput as exc:
+        except Refused as exc:
             raise CommandError(str(exc)) from exc
         verb = "Emitted" if event.created else "Already received"
         self.stdout.write(f"{verb} {event.type} {event.id}")

@@ -6,6 +6,7 @@ import copy
 import pytest
 from django.core import mail
 
+from automations.errors import StateConflict
 from automations import clock, library, services
 from automations.models import EmailTemplate, Execution, StepRun, Task
 from billing_events.catalogue import get_event_type
@@ -90,7 +91,7 @@ def test_template_errors_are_reported_per_step(draft):
 def test_a_named_version_and_unknown_versions(draft):
     services.activate(draft)
     assert services.test_run(draft, version=1)["version"] == 1
-    with pytest.raises(InvalidInput, match="has no version 7"):
+    with pytest.raises(StateConflict, match="has no version 7"):
         services.test_run(draft, version=7)
 
 

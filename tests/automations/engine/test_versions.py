@@ -9,6 +9,7 @@ from django.core import mail
 from automations import library, services
 from automations.models import Execution
 from automations.status import VersionState
+from automations.errors import StateConflict
 from billing_events.errors import InvalidInput
 from tests.conftest import sample
 
@@ -54,7 +55,7 @@ def test_an_activated_version_never_changes(dunning):
 
 
 def test_activate_without_a_draft_is_refused(dunning):
-    with pytest.raises(InvalidInput, match="no draft version"):
+    with pytest.raises(StateConflict, match="no draft version"):
         services.activate(dunning)
 
 
