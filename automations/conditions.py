@@ -1,4 +1,4 @@
-"""Condition trees (SPEC section 4): validation at save time, evaluation against current data.
+"""Condition trees (entry conditions, branches): validation at save time, evaluation against current data.
 
 A condition is ``{"all": [...]}`` or ``{"any": [...]}``, nestable, with leaves
 ``{"field": "invoice.amount_due", "operator": "greater_than", "value": 0}``. Money compares as

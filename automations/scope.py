@@ -1,4 +1,4 @@
-"""The variables a step sees (SPEC section 7), resolved lazily and fresh through the gateway.
+"""The variables a step sees, resolved lazily and fresh through the gateway.
 
 ``invoice.status`` read after a 3-day delay is the invoice's status now: entity roots are read
 through the billing gateway the first time a step uses them (once per step), merged over the

@@ -1,4 +1,4 @@
-"""The template engine for every string an action renders (SPEC section 7).
+"""The template engine for every string an action renders.
 
 Sandboxed Jinja2; an undefined variable is an error naming it (``customer.nme is not set``),
 never an empty string, the same in test mode and live. A missing value may still be tested

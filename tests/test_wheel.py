@@ -1,5 +1,6 @@
 """The wheel holds the two apps and nothing else, and works in a fresh virtualenv with a fresh host
-project that follows the README: it migrates, passes its checks and runs the dunning template."""
+project that follows docs/developers/install.md: it migrates, passes its checks and runs the dunning
+template."""
 from __future__ import annotations
 
 import json

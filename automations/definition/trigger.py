@@ -1,4 +1,4 @@
-"""Validation of a definition's ``trigger`` object (SPEC section 3)."""
+"""Validation of a definition's ``trigger`` object: an event, a schedule (interval, cron, calendar) or manual."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,4 @@
-"""Test mode (SPEC section 11): run a definition against sample data in virtual time, with no side
+"""Test mode: run a definition against sample data in virtual time, with no side
 effects — conditions are evaluated, delays pass in virtual time, actions are previewed, not performed,
 and nothing is written. The result is a timeline a person can read: each step, its virtual time,
 the branch taken and why, and what each action would have done."""

@@ -1,6 +1,6 @@
 """What a step type is: a polymorphic ``Step`` model (its storage) that also carries everything
 about the type — its fields and lanes, validation, what happens when a run reaches it, and how
-test mode shows it. One module per type; see the README's "Adding a step type".
+test mode shows it. One module per type; see "Step types" in docs/developers/extending.md.
 
 A run reaches a step through :meth:`StepKind.reach` with a :class:`Run`: the worker's stored
 execution or test mode's virtual run (``automations.engine.run_loop``). The step moves the

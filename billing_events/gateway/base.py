@@ -1,6 +1,6 @@
 """The contract a billing system implements to be driven by automations.
 
-Reads return plain dicts with the documented fields (SPEC section 7): money as ``Decimal``, dates
+Reads return plain dicts with the fields each method's docstring lists: money as ``Decimal``, dates
 as ``date``/``datetime``. ``None`` means the billing system knows nothing of that id, in which case
 the engine falls back to the event's snapshot.
 """

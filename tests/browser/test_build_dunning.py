@@ -1,4 +1,4 @@
-"""The seed's dunning built from a blank automation through the builder alone, saved, activated,
+"""A payment dunning built from a blank automation through the builder alone, saved, activated,
 run by a real event, and watched on the run view."""
 from __future__ import annotations
 

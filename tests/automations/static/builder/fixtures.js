@@ -1,4 +1,4 @@
-// The seed's dunning definition (SPEC section 2), as the builder holds it.
+// A dunning definition much like the library's Payment Dunning (plus a fallback lane), as the builder holds it.
 export function dunning() {
   return {
     name: "Payment dunning",
