@@ -192,7 +192,7 @@ class _Simulation:
         decision at once, or (``timed_out``) at its timeout with ``on_timeout``."""
         now, until = clock.now(), waits_for["until"]
         if waits_for["kind"] == "events":
-            # As live (engine.waits): the wait sees every event of its types since the run began,
+            # As live (engine.event_waits): the wait sees every event of its types since the run began,
             # or since the event that ended its previous wait (the run's own payment's included);
             # one that exit_on lists ends the run instead (exits come first).
             arrived = next(((moment, index, kind) for moment, index, kind in self.events

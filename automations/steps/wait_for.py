@@ -4,7 +4,7 @@
 
 The step says what it waits for (``Next.waits_for``); the run's backend registers it with the wait
 and tells, when the run is back, how it ended (``Run.wait_result``): the worker through indexed
-waiter rows (``automations.engine.waits``), test mode from the test's simulated events.
+waiter rows (``automations.engine.event_waits``), test mode from the test's simulated events.
 """
 from __future__ import annotations
 

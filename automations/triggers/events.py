@@ -17,7 +17,7 @@ from automations.models import Automation, Execution, SkippedStart
 from automations.status import ExecutionStatus
 from automations.triggers import skips
 from automations.triggers.exits import exit_executions
-from automations.engine.waits import wake_waiters
+from automations.engine.event_waits import wake_waiters
 from billing_events.models import Event
 
 logger = logging.getLogger("automations")

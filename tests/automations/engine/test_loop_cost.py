@@ -14,7 +14,7 @@ from django.db import connection
 from django_q.conf import Conf
 
 from automations import services
-from automations.engine import stored_run
+from automations.engine import step_transactions
 from automations.engine.tasks import resume_execution
 from automations.models import Execution, LoopItems
 from tests.conftest import sample
@@ -46,7 +46,7 @@ def queued_not_run(monkeypatch):
 def no_clock_in_the_count(monkeypatch):
     """Steps share a commit for at most SECONDS_PER_COMMIT: the longer list must not commit once
     more because the machine was busy. What is compared is the steps' cost, not the clock's."""
-    monkeypatch.setattr(stored_run, "SECONDS_PER_COMMIT", 3600)
+    monkeypatch.setattr(step_transactions, "SECONDS_PER_COMMIT", 3600)
 
 
 def _bytes(value: Any) -> int:

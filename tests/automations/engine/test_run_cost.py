@@ -6,7 +6,7 @@ import pytest
 
 from automations import services
 from automations.benchmarks.workload import STEPS_PER_RUN, TEN_STEPS, ten_steps_on
-from automations.engine import stored_run
+from automations.engine import step_transactions
 from automations.engine.tasks import dispatch_event
 from automations.models import Execution
 from automations.status import ExecutionStatus
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # outside the test's trans
 def no_clock_in_the_count(monkeypatch):
     """Steps share a commit for at most SECONDS_PER_COMMIT: on a loaded machine a run may take
     longer and commit once more. The counts pinned here are those of the steps, not of the clock."""
-    monkeypatch.setattr(stored_run, "SECONDS_PER_COMMIT", 3600)
+    monkeypatch.setattr(step_transactions, "SECONDS_PER_COMMIT", 3600)
 
 # The target is 60 statements and 12 commits; these are the figures reached, as a ceiling: a change
 # that adds a statement or a commit to the step path fails here. The execution is created and

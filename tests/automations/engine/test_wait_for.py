@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from automations import clock, services
-from automations.engine import waits
+from automations.engine import event_waits as waits
 from automations.models import EventWaiter, Execution, Task
 from billing_events.errors import InvalidInput
 from billing_events.models import Event
