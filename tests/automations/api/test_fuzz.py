@@ -83,7 +83,9 @@ def api_schema(token, existing):
         country's, an interval's start is a day the calendar has (not 31 February), a wait_for step
         needs the definition's correlation_key, a backtest's period is one (from not after to, both
         days the calendar has) of the one version there is, a send window closes after it opens,
-        a frequency cap's period is at most 366 days and a duration at most ten years."""
+        a frequency cap's period is at most 366 days and a duration at most ten years; a trigger
+        changed without steps keeps the dunning's, which may then read what the new event does not
+        bring (its invoice: refused, naming the email template field)."""
         definition = body.get("definition", body) if isinstance(body, dict) else None  # test/ nests one
         steps = definition.get("steps") if isinstance(definition, dict) else None
         keys = list(_step_keys(steps))
@@ -94,6 +96,7 @@ def api_schema(token, existing):
                 and not any(send_window_errors(window, "") for window in _found(body, "send_window"))
                 and not any(frequency_caps_errors(caps, "") for caps in _found(body, "frequency_caps"))
                 and not _missing_references(definition) and not _wait_without_correlation(definition)
+                and not _new_trigger_under_old_steps(definition)
                 and not any(_too_long(value) for name in DURATION_FIELDS for value in _found(body, name)))
 
     yield schema
@@ -130,6 +133,10 @@ def _missing_references(definition) -> bool:
         return bool(check_references(keyed)[0])
     except (TypeError, AttributeError, KeyError, ValueError, RecursionError):
         return False
+
+
+def _new_trigger_under_old_steps(definition) -> bool:
+    return isinstance(definition, dict) and "trigger" in definition and "steps" not in definition
 
 
 def _wait_without_correlation(definition) -> bool:
