@@ -333,6 +333,44 @@ class ActionSerializer(serializers.Serializer):
         help_text="What a test may choose for one attempt (`value`, and the `label` an operator reads).")
 
 
+class StartingFieldsSerializer(serializers.Serializer):
+    root = serializers.CharField(help_text="Where the run brings this data (invoice) where the step is added…")
+    fields = serializers.DictField(help_text="…a new step starts with these fields instead of the blank's.")
+
+
+class LaneVariableSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The step's field that names the variable (a loop's `as`).")
+    default = serializers.CharField(help_text="Its name when the field is left out.")
+
+
+class StepScopeSerializer(serializers.Serializer):
+    output = serializers.DictField(allow_null=True, help_text=(
+        "The JSON Schema of what later steps read as steps.<key>.output; null when the type does not say "
+        "(an action step's output is its action's output_schema)."))
+    lane_variable = LaneVariableSerializer(allow_null=True, help_text="The variable its lanes add, if any.")
+
+
+class StepTypeSerializer(serializers.Serializer):
+    """An entry of the step-type catalogue: what clients need to offer, show and edit a step type."""
+    type = serializers.CharField(help_text="The step's `type` in a definition.")
+    label = serializers.CharField(help_text="What an operator calls it.")
+    description = serializers.CharField(allow_blank=True)
+    icon = serializers.CharField(help_text="A name of the builder's icon set; `step` is the generic one.")
+    lanes = serializers.ListField(child=serializers.CharField(), help_text="Its nested step lists, in order.")
+    lane_labels = serializers.DictField(child=serializers.CharField(), help_text="What each lane is called.")
+    blank = serializers.DictField(help_text="A new step of the type, without `key`: what an operator would most "
+                                            "often want.")
+    blank_by_data = StartingFieldsSerializer(many=True, help_text=(
+        "Better starting fields where the run brings some data: the first whose root the run has replaces "
+        "those fields of `blank`."))
+    schema = serializers.DictField(help_text="The JSON Schema (draft 2020-12) of the step's own fields (without "
+                                             "key, type, name and lanes).")
+    summary = serializers.ListField(child=serializers.CharField(), help_text=(
+        "How a card sums the step up: templates where {field} stands for the step's value; the first whose "
+        "fields are all set."))
+    scope = StepScopeSerializer(help_text="What the step adds to the variables later steps can read.")
+
+
 class TemplateSerializer(serializers.Serializer):
     """A template of the library."""
     key = serializers.CharField()

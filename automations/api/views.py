@@ -32,12 +32,13 @@ from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.overlaps import same_event_warnings
 from automations.template_use import problems_if_saved
-from automations.definition.json_schema import definition_schema
+from automations.definition.json_schema import definition_schema, step_type_schemas
 from automations.definition.references import check_references
 from automations.errors import StateConflict
 from automations.models import ApprovalRequest, Automation, Backtest, EmailTemplate, Execution, Secret
 from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
+from automations.steps import step_types
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
 from billing_events.errors import InvalidInput, Refused
@@ -592,6 +593,17 @@ class ActionsView(Catalogue):
                  "scenario_outcomes": [{"value": value, "label": label}
                                        for value, label in action.scenario_outcomes.items()]}
                 for action in registry.all()]
+
+
+class StepTypesView(Catalogue):
+    """The step-type catalogue: every registered step type (a host's too) with its label, icon,
+    lanes, what a new one starts with, its fields' JSON Schema and how a card sums it up."""
+    serializer_class = s.StepTypeSerializer
+
+    def get_queryset(self) -> list[dict[str, Any]]:
+        schemas = step_type_schemas()
+        return [step_type.describe(schemas[step_type.type_name])
+                for step_type in sorted(step_types.all(), key=lambda step_type: step_type.type_order)]
 
 
 class TemplatesView(Catalogue):

@@ -8,6 +8,7 @@ syntax and variables, and a condition's value fitting a documented field's type.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import available_timezones
@@ -22,6 +23,7 @@ from automations.definition.trigger import CALENDAR_RULES, TRIGGER_PARAMETERS, W
 from automations.messaging.validation import FREQUENCY_CAP_SCHEMA
 from automations.status import Reentry
 from automations.steps import step_types
+from automations.steps.base import COMMON_FIELDS
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names
 
@@ -88,17 +90,23 @@ class SchemaKit:
         return Draft202012Validator(schema).is_valid(value)
 
 
-def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
-    """The schemas of a definition and its parts, by name; references point at ``prefix`` + name."""
-    events = event_type_names()
-    timezone = _nullable({"enum": sorted(available_timezones())})
+def schema_kit(prefix: str = "#/$defs/") -> SchemaKit:
+    """The parts step types build their schemas from, references pointing at ``prefix`` + name."""
     step_key = {"type": ["string", "null"], "pattern": STEP_KEY,
                 "description": "Unique within the whole definition; generated when left out (or null)."}
     steps = {"type": "array", "items": _ref("Step", prefix)}
     duration = {"type": "string", "pattern": DURATION}
-    plain_events = [event for event in events if event not in TRIGGER_PARAMETERS]
     actions = [(action, action.published_schema()) for action in registry.all()]
-    kit = SchemaKit(prefix, step_key, steps, duration, actions)
+    return SchemaKit(prefix, step_key, steps, duration, actions)
+
+
+def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
+    """The schemas of a definition and its parts, by name; references point at ``prefix`` + name."""
+    events = event_type_names()
+    timezone = _nullable({"enum": sorted(available_timezones())})
+    plain_events = [event for event in events if event not in TRIGGER_PARAMETERS]
+    kit = schema_kit(prefix)
+    steps, duration = kit.steps, kit.duration
     step_defs = {name: schema for step_type in step_types.all() for name, schema in step_type.schema_defs(kit).items()}
     return {
         "Definition": {
@@ -180,6 +188,69 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
         "Step": {"oneOf": [_ref(name, prefix) for name in step_defs]},
         **step_defs,
     }
+
+
+_COMBINATORS = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentRequired")
+
+
+def _mentions(value: Any, names: set[str]) -> bool:
+    """Whether a part of a schema requires or describes one of ``names`` (a step's lanes)."""
+    if isinstance(value, dict):
+        if set(value.get("required") or ()) & names or set(value.get("properties") or {}) & names:
+            return True
+        if isinstance(value.get("dependentRequired"), dict) and set(value["dependentRequired"]) & names:
+            return True
+        return any(_mentions(item, names) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions(item, names) for item in value)
+    return False
+
+
+def _own_fields(schema: Schema, lanes: tuple[str, ...]) -> Schema:
+    """A step's schema without key, type, name and lanes: the fields its panel edits."""
+    hidden = {*COMMON_FIELDS, *lanes}
+    own = {word: value for word, value in schema.items()
+           if not (word in _COMBINATORS and _mentions(value, set(lanes)))}
+    if "properties" in schema:
+        own["properties"] = {name: value for name, value in schema["properties"].items() if name not in hidden}
+    if "required" in schema:
+        own["required"] = [name for name in schema["required"] if name not in hidden]
+    return own
+
+
+def _references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        reference = value.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/$defs/"):
+            yield reference.removeprefix("#/$defs/")
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def step_type_schemas() -> dict[str, Schema]:
+    """Each step type's own fields as one JSON Schema document (draft 2020-12), by type name: its
+    ``schema_defs`` without key, type, name and lanes (an action's: one variant per action), with
+    the definitions it refers to (a condition, a retry policy) under ``$defs``. The step-type
+    catalogue serves them; the builder draws a panel from one where it has no form of its own."""
+    kit = schema_kit()
+    defs = definition_defs()
+    schemas = {}
+    for step_type in step_types.all():
+        variants = [_own_fields(schema, step_type.lanes) for schema in step_type.schema_defs(kit).values()]
+        schema = variants[0] if len(variants) == 1 else {"oneOf": variants}
+        needed: dict[str, Schema] = {}
+        pending = list(_references(schema))
+        while pending:
+            name = pending.pop()
+            if name not in needed and name in defs:
+                needed[name] = defs[name]
+                pending.extend(_references(defs[name]))
+        schemas[step_type.type_name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+                                        **({"$defs": dict(sorted(needed.items()))} if needed else {})}
+    return schemas
 
 
 def definition_schema() -> Schema:

@@ -23,6 +23,12 @@ class ActionStep(StepKind, Step):
     fields = ("action", "config", "retry", "on_failure")
     lanes = ("fallback",)
     commits_itself = True
+    type_label = "Action"
+    type_description = "Do something: send a message, change billing data, call a webhook (one of the actions)."
+    type_icon = "action"
+    type_order = 0
+    lane_labels = {"fallback": "Fallback"}
+    card_summary = ("{action}",)
 
     action = models.CharField(max_length=100)
     config = models.JSONField(default=dict, blank=True)

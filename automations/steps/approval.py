@@ -93,6 +93,20 @@ def render_notifications(step: StepJSON, scope: Any, ask: str, details: dict[str
 class ApprovalStep(StepKind, Step):
     type_name = "approval"
     fields = ("ask", "approvers", "notify", *LIMIT_FIELDS, "on_timeout")
+    type_label = "Approval"
+    type_description = "Wait for a person to approve or reject, or a default decision at a timeout."
+    type_icon = "approval"
+    type_order = 30
+    # Nobody answering in three days is taken as a no: a run never waits on a question forever.
+    starts_with = {"ask": "Go on with {{ automation.name }}?", "approvers": dict(DEFAULT_APPROVERS),
+                   "timeout": "3d", "on_timeout": "rejected"}
+    card_summary = ("ask {ask}",)
+    output_schema = {"type": "object", "additionalProperties": False, "required": ["decision", "by", "comment"],
+                     "properties": {
+                         "decision": {"enum": [*DECISIONS, "timed_out"]},
+                         "by": {"type": ["string", "null"], "description": "Who decided (null: nobody, in time)."},
+                         "comment": {"type": "string"},
+                         "timed_out": {"type": "boolean", "description": "True when nobody decided in time."}}}
 
     ask = models.TextField(help_text="What is asked (a template).")
     approvers = models.JSONField(default=dict, help_text='Who may decide: {"permission": ...}.')

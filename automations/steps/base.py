@@ -1,6 +1,7 @@
 """What a step type is: a polymorphic ``Step`` model (its storage) that also carries everything
-about the type — its fields and lanes, validation, what happens when a run reaches it, and how
-test mode shows it. One module per type; see "Step types" in docs/developers/extending.md.
+about the type — its fields and lanes, validation, what happens when a run reaches it, how test
+mode shows it, and how clients (the builder) name and show it: the step-type catalogue,
+``GET step-types/``. One module per type; see "Step types" in docs/developers/extending.md.
 
 A run reaches a step through :meth:`StepKind.reach` with a :class:`Run`: the worker's stored
 execution or test mode's virtual run (``automations.engine.run_loop``). The step moves the
@@ -8,14 +9,60 @@ cursor, writes its step-log entry through ``run.log`` and says what the run does
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils.text import capfirst
 
 from automations.scope import Scope
 from automations.steps.cursor import Frame, Program
 
 StepJSON = dict[str, Any]
+
+#: The fields every step has, which its panel does not edit as its own.
+COMMON_FIELDS = ("key", "type", "name")
+
+
+def words(name: str) -> str:
+    """A key in words: ``wait_for`` -> ``Wait for``."""
+    return capfirst(name.replace("_", " ").replace("-", " ").strip()) or name
+
+
+def model_field_schema(field: Any) -> dict[str, Any]:
+    """The JSON Schema of a value stored in a model field: its type, length, choices, title (its
+    verbose name), description (its help text) and default."""
+    schema: dict[str, Any] = {}
+    if field.choices:
+        schema["enum"] = [value for value, _ in field.flatchoices]
+    elif isinstance(field, models.BooleanField):
+        schema["type"] = "boolean"
+    elif isinstance(field, models.IntegerField):
+        schema["type"] = "integer"
+        if isinstance(field, (models.PositiveIntegerField, models.PositiveSmallIntegerField,
+                              models.PositiveBigIntegerField)):
+            schema["minimum"] = 0
+    elif isinstance(field, (models.FloatField, models.DecimalField)):
+        schema["type"] = "number"
+    elif isinstance(field, models.DateTimeField):
+        schema.update(type="string", format="date-time")
+    elif isinstance(field, models.DateField):
+        schema.update(type="string", format="date")
+    elif isinstance(field, (models.CharField, models.TextField)):
+        schema["type"] = "string"
+        if field.max_length:
+            schema["maxLength"] = field.max_length
+    if field.null and "type" in schema:
+        schema["type"] = [schema["type"], "null"]
+    schema["title"] = capfirst(str(field.verbose_name))
+    if field.help_text:
+        schema["description"] = str(field.help_text)
+    if field.has_default() and not callable(field.default) and field.default not in ("", None):
+        schema["default"] = field.default
+    return schema
 
 
 class StepFailed(Exception):
@@ -87,6 +134,36 @@ class StepKind:
     #: run commits the step's log entry and cursor move together, in one transaction.
     commits_itself: ClassVar[bool] = False
 
+    # How clients name and show the type (the step-type catalogue, see ``describe``). Each has a
+    # default, so a type that declares none is still offered, named and edited.
+    #: What an operator calls it ("Wait for event"); by default its type name in words ("Noop").
+    type_label: ClassVar[str] = ""
+    #: What it is for, in a sentence; by default its schema's description, if any.
+    type_description: ClassVar[str] = ""
+    #: The builder's icon for it: ``action``, ``delay``, ``wait_for``, ``approval``, ``branch``,
+    #: ``loop``, ``stop``, ``email``, ``sms``, ``slack``, ``webhook``, ``money``, ``void``,
+    #: ``record``, ``tag``, ``task``, or the generic ``step`` (the default).
+    type_icon: ClassVar[str] = "step"
+    #: Where the catalogue (and the builder's palette) lists it: lower first, then as registered.
+    type_order: ClassVar[int] = 100
+    #: What its lanes are called ({"then": "Then"}); by default their names in words.
+    lane_labels: ClassVar[dict[str, str]] = {}
+    #: What a new step of the type starts with besides its type (its kept lanes empty, and the
+    #: defaults of its schema): what an operator would most often want, so that a step just added
+    #: is not already a problem.
+    starts_with: ClassVar[StepJSON] = {}
+    #: Better starting fields where the run brings some data: ``(root, fields)`` pairs, the first
+    #: whose root (``invoice``) the run has where the step is added replaces those fields.
+    starts_with_data: ClassVar[tuple[tuple[str, StepJSON], ...]] = ()
+    #: How a card sums it up: templates over its fields (``"wait {duration}"``), the first whose
+    #: fields are all set; by default its fields' values.
+    card_summary: ClassVar[tuple[str, ...]] = ()
+    #: The JSON Schema of what later steps read as ``steps.<key>.output``, when the type knows it.
+    output_schema: ClassVar[dict[str, Any] | None] = None
+    #: The variable its lanes add and the field that names it, with its default (a loop's
+    #: ``("as", "item")``), or None.
+    lane_variable: ClassVar[tuple[str, str] | None] = None
+
     # -- definition -------------------------------------------------------------------------------
 
     @classmethod
@@ -129,10 +206,59 @@ class StepKind:
 
     @classmethod
     def schema_defs(cls, kit: Any) -> dict[str, dict[str, Any]]:
-        """JSON Schemas of the step, by name, for the definition's schema (``kit`` holds its parts)."""
+        """JSON Schemas of the step, by name, for the definition's schema (``kit`` holds its parts);
+        by default each field as its model field stores it (``field_schema``)."""
         return {f"{cls.__name__}": kit.object({
             "key": kit.step_key, "type": {"const": cls.type_name}, "name": {"type": "string"},
-            **{field: {} for field in cls.fields}, **{lane: kit.steps for lane in cls.lanes}}, ("type",))}
+            **{field: cls.field_schema(field) for field in cls.fields}, **{lane: kit.steps for lane in cls.lanes}},
+            ("type",))}
+
+    @classmethod
+    def field_schema(cls, field: str) -> dict[str, Any]:
+        """The JSON Schema of one of its ``fields`` for the default ``schema_defs``: from the model
+        field of the same name (its type, length, choices, verbose name and help text), else any value."""
+        meta = getattr(cls, "_meta", None)
+        try:
+            return model_field_schema(meta.get_field(field)) if meta is not None else {}
+        except FieldDoesNotExist:
+            return {}
+
+    @classmethod
+    def describe(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        """The type's entry in the step-type catalogue (``GET step-types/``: the builder's palette,
+        cards and panel), ``schema`` being the JSON Schema of its own fields (``schema_defs`` without
+        key, type, name and lanes). What the type does not declare is derived from its type name
+        and that schema: a label in words, the generic icon, its fields on its card."""
+        properties = schema.get("properties") or {}
+        label = cls.type_label or words(cls.type_name)
+        blank: StepJSON = {"type": cls.type_name}
+        blank.update({name: copy.deepcopy(field["default"]) for name, field in properties.items()
+                      if isinstance(field, dict) and "default" in field})
+        blank.update(copy.deepcopy(cls.starts_with))
+        for lane in cls.kept_lanes:
+            blank.setdefault(lane, [])
+        if cls.card_summary:
+            summary = list(cls.card_summary)
+        elif len(properties) == 1:
+            summary = ["{%s}" % next(iter(properties))]
+        else:
+            summary = [" · ".join(f"{(field or {}).get('title') or words(name)}: {{{name}}}"
+                                  for name, field in properties.items())] if properties else []
+        variable = cls.lane_variable
+        return {
+            "type": cls.type_name,
+            "label": label,
+            "description": cls.type_description or str(schema.get("description", "")),
+            "icon": cls.type_icon or "step",
+            "lanes": list(cls.lanes),
+            "lane_labels": {lane: cls.lane_labels.get(lane) or words(lane) for lane in cls.lanes},
+            "blank": blank,
+            "blank_by_data": [{"root": root, "fields": copy.deepcopy(fields)} for root, fields in cls.starts_with_data],
+            "schema": schema,
+            "summary": summary,
+            "scope": {"output": copy.deepcopy(cls.output_schema),
+                      "lane_variable": {"field": variable[0], "default": variable[1]} if variable else None},
+        }
 
     # -- storage ----------------------------------------------------------------------------------
 

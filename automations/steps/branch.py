@@ -18,6 +18,23 @@ class BranchStep(StepKind, Step):
     type_name = "branch"
     fields = ("if",)
     lanes = ("then", "else")
+    type_label = "Branch"
+    type_description = "Go one way or another depending on a condition."
+    type_icon = "branch"
+    type_order = 40
+    lane_labels = {"then": "Then", "else": "Else"}
+    starts_with = {"if": {"all": [{"field": "", "operator": "equals", "value": ""}]}, "then": [], "else": []}
+    # The first condition: the status of what the run is about, else whether the customer has an email.
+    starts_with_data = tuple((root, {"if": {"all": [condition]}}) for root, condition in (
+        ("invoice", {"field": "invoice.status", "operator": "equals", "value": "open"}),
+        ("subscription", {"field": "subscription.status", "operator": "equals", "value": "active"}),
+        ("payment", {"field": "payment.status", "operator": "equals", "value": "failed"}),
+        ("usage", {"field": "usage.percent", "operator": "greater_than", "value": 100}),
+        ("customer", {"field": "customer.email", "operator": "is_set"}),
+    ))
+    card_summary = ("If {if}",)
+    output_schema = {"type": "object", "additionalProperties": False, "required": ["branch"],
+                     "properties": {"branch": {"enum": ["then", "else"], "description": "The lane it took."}}}
 
     condition = models.JSONField(help_text="The branch's `if`.")
     history = HistoricalRecords()

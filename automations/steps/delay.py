@@ -47,6 +47,12 @@ def validate_until(validator: Any, step: StepJSON, path: str, loop_vars: tuple[s
 class DelayStep(StepKind, Step):
     type_name = "delay"
     fields = DELAY_FIELDS
+    type_label = "Delay"
+    type_description = "Wait a while, or until a date, before going on."
+    type_icon = "delay"
+    type_order = 10
+    starts_with = {"duration": "1d"}
+    card_summary = ("wait until {until}", "wait {duration}")
 
     duration = models.CharField(max_length=50, blank=True)
     until = models.CharField(max_length=500, blank=True)

@@ -35,6 +35,15 @@ class LoopStep(StepKind, Step):
     fields = ("over", "as", "max_items")
     lanes = ("steps",)
     kept_lanes = ("steps",)
+    type_label = "Loop"
+    type_description = "Run steps for each item of a list or each record of a collection."
+    type_icon = "loop"
+    type_order = 50
+    lane_labels = {"steps": "Loop body"}
+    starts_with = {"over": {"collection": "customers"}, "as": "customer"}
+    starts_with_data = (("invoice", {"over": "invoice.line_items", "as": "item"}),)
+    card_summary = ("for each {as} in {over}",)
+    lane_variable = ("as", "item")
 
     over = models.JSONField(help_text="A path such as invoice.line_items, or {collection, where}.")
     item_name = models.CharField(max_length=50, default="item")

@@ -15,6 +15,11 @@ from automations.steps.registry import register_step_type
 class StopStep(StepKind, Step):
     type_name = "stop"
     fields = ("status",)
+    type_label = "Stop"
+    type_description = "End the run here."
+    type_icon = "stop"
+    type_order = 60
+    card_summary = ("End here ({status})", "End here (succeeded)")
 
     status = models.CharField(max_length=10, choices=StopStatus.choices, default=StopStatus.SUCCEEDED)
     history = HistoricalRecords()

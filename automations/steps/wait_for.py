@@ -78,6 +78,17 @@ def waited_event_types(steps: list[StepJSON]) -> list[str]:
 class WaitForStep(StepKind, Step):
     type_name = "wait_for"
     fields = ("events", *LIMIT_FIELDS)
+    type_label = "Wait for event"
+    type_description = ("Wait until an event about this run arrives (invoice.paid for this invoice), "
+                        "or a timeout.")
+    type_icon = "wait_for"
+    type_order = 20
+    starts_with = {"events": ["invoice.paid"], "timeout": "3d"}
+    card_summary = ("wait for {events} · until {until}", "wait for {events} · up to {timeout}", "wait for {events}")
+    output_schema = {"type": "object", "additionalProperties": False, "required": [], "properties": {
+        "event": {"type": "string", "description": "The type of the event that came."},
+        "event_id": {"type": "string", "description": "Its id."},
+        "timed_out": {"type": "boolean", "description": "True when no event came in time."}}}
 
     events = models.JSONField(default=list, help_text="The event types that end the wait.")
     timeout = models.CharField(max_length=50, blank=True, help_text="How long to wait at most (3d).")

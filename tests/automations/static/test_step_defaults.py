@@ -1,6 +1,8 @@
 """A step the builder adds is not a problem the moment it is added: what each kind of new step
-starts with (the builder's state/step_types.js, read here through Node) is checked by the server's
-own validation, in the library's dunning. Only what no default can know is left to the operator."""
+starts with (the step-type catalogue's blanks as the builder's state/step_types.js reads them, and
+its action configs, run here through Node) is checked by the server's own validation, in the
+library's dunning. Only what no default can know is left to the operator. And the catalogue the
+builder's Node tests use is the one the server serves."""
 from __future__ import annotations
 
 import copy
@@ -14,6 +16,7 @@ import pytest
 
 from automations import library
 from automations.actions import registry
+from automations.api.views import StepTypesView
 from automations.definition import validate_definition
 from automations.definition.references import check_references
 from billing_events.errors import InvalidInput
@@ -22,6 +25,7 @@ pytestmark = pytest.mark.django_db
 
 MODULE = (Path(__file__).resolve().parents[3] / "automations" / "static" / "automations" / "builder" / "state"
           / "step_types.js")
+FIXTURES = Path(__file__).resolve().parent / "builder" / "fixtures.js"
 # A step added at the end of the dunning's main flow: the run is about an invoice of a customer.
 ROOTS = ["customer", "invoice", "payment", "event", "automation", "execution", "trigger", "steps"]
 
@@ -38,19 +42,30 @@ LEFT_TO_THE_OPERATOR = {
 }
 
 
-def starting_fields(kinds: list[tuple[str, str | None]]) -> list[dict]:
+def node_script(script: str) -> object:
+    """What a module script run by Node prints, read as JSON."""
     node = shutil.which("node")
     if node is None:
         if os.environ.get("REQUIRE_NODE"):
             pytest.fail("REQUIRE_NODE is set but node is not installed")
         pytest.skip("Node.js is not installed")
-    script = (f"import {{ startingFields }} from {json.dumps(MODULE.as_uri())};\n"
-              f"const roots = new Set({json.dumps(ROOTS)});\n"
-              f"console.log(JSON.stringify({json.dumps(kinds)}.map(([type, action]) => "
-              "startingFields(type, action ?? undefined, { roots }))));")
     result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def served() -> list[dict]:
+    """The step-type catalogue as ``GET step-types/`` serves it."""
+    return StepTypesView().get_queryset()
+
+
+def starting_fields(kinds: list[tuple[str, str | None]]) -> list[dict]:
+    return node_script(
+        f"import {{ startingFields, useStepTypes }} from {json.dumps(MODULE.as_uri())};\n"
+        f"useStepTypes({json.dumps(served())});\n"
+        f"const roots = new Set({json.dumps(ROOTS)});\n"
+        f"console.log(JSON.stringify({json.dumps(kinds)}.map(([type, action]) => "
+        "startingFields(type, action ?? undefined, { roots }))));")
 
 
 def problems_of(step: dict) -> list[str]:
@@ -74,3 +89,21 @@ def test_every_new_step_starts_valid_but_for_what_only_the_operator_knows():
         step = {"key": "new", "type": kind, **({"action": action} if action else {}), **fields}
         found[action or kind] = problems_of(step)
     assert {name: fields for name, fields in found.items() if fields} == LEFT_TO_THE_OPERATOR
+
+
+def without_schemas(entries: list[dict]) -> list[dict]:
+    return [{name: value for name, value in entry.items() if name != "schema"} for entry in entries]
+
+
+def test_the_node_tests_read_the_catalogue_the_server_serves():
+    from automations.steps import step_types
+    from tests.noop_step.models import NoopStep
+
+    fixtures = node_script(f"import {{ NOOP, STEP_TYPES }} from {json.dumps(FIXTURES.as_uri())};\n"
+                           "console.log(JSON.stringify({ NOOP, STEP_TYPES }));")
+    assert fixtures["STEP_TYPES"] == without_schemas(served()), (
+        "tests/automations/static/builder/step_types.json is not what GET step-types/ serves (without the schemas)")
+    with step_types.register_temporarily(NoopStep):
+        noop = next(entry for entry in served() if entry["type"] == "noop")
+    assert without_schemas([fixtures["NOOP"]]) == without_schemas([noop])
+    assert fixtures["NOOP"]["schema"]["properties"] == noop["schema"]["properties"]

@@ -9,6 +9,7 @@
 import { Api } from "./ui/api.js";
 import { announce, formatTime, h, pretty } from "./ui/dom.js";
 import { renderFlow } from "./ui/flow.js";
+import { useStepTypes } from "./state/step_types.js";
 import { summarizeConditions } from "./state/summary.js";
 
 const config = JSON.parse(document.getElementById("ab-run-config").textContent);
@@ -252,11 +253,13 @@ function draw() {
 
 async function load() {
   state.execution = await api.get(`executions/${config.executionId}/`);
-  const [version, automation, actions] = await Promise.all([
+  const [version, automation, actions, stepTypes] = await Promise.all([
     api.get(`automations/${config.automationId}/versions/${state.execution.version}/`),
     api.get(`automations/${config.automationId}/`),
     api.listAll("actions/"),
+    api.listAll("step-types/"),
   ]);
+  useStepTypes(stepTypes);
   state.definition = version.definition;
   state.automation = automation;
   state.actions = Object.fromEntries(actions.map((action) => [action.action, action]));

@@ -1,3 +1,22 @@
+// What the builder's modules are tested with: the server's step-type catalogue (step_types.json, as
+// GET step-types/ serves it, without the schemas; test_step_defaults.py keeps it the server's), set
+// when this module is imported, and a dunning definition.
+import { readFileSync } from "node:fs";
+
+import { useStepTypes } from "../../../../automations/static/automations/builder/state/step_types.js";
+
+/** The built-in step types, as the server describes them. */
+export const STEP_TYPES = JSON.parse(readFileSync(new URL("./step_types.json", import.meta.url), "utf8"));
+useStepTypes(STEP_TYPES);
+
+/** A host's own step type that declares nothing: what the server derives for tests/noop_step. */
+export const NOOP = {
+  type: "noop", label: "Noop", description: "", icon: "step", lanes: [], lane_labels: {}, blank: { type: "noop" },
+  blank_by_data: [], schema: { type: "object", properties: { note: { type: "string", maxLength: 200, title: "Note" } },
+                               required: [], additionalProperties: false },
+  summary: ["{note}"], scope: { output: null, lane_variable: null },
+};
+
 // A dunning definition much like the library's Payment Dunning (plus a fallback lane), as the builder holds it.
 export function dunning() {
   return {

@@ -63,6 +63,19 @@ test("what an earlier step said is optional where it may not be there, and inser
   assert.equal(item(after, "steps.gentle.output.subject").optional, undefined, "a step the run goes past only on success");
 });
 
+test("the outputs a step type describes: a branch's lane, a wait's event (which a timeout leaves out)", () => {
+  const item = (groups, path) => groups.find((group) => group.group === "Earlier steps").items.find((it) => it.path === path);
+  const wait = { key: "wait_paid", type: "wait_for", events: ["invoice.paid"], timeout: "3d" };
+  const definition = insertStep(dunning(), ROOT, 2, wait);
+  const groups = variablesAt(definition, "final", context);
+  assert.deepEqual(item(groups, "steps.still_unpaid.output.branch"), { path: "steps.still_unpaid.output.branch", sample: "then" });
+  const event = item(groups, "steps.wait_paid.output.event");
+  assert.equal(event.why, "an optional field");
+  assert.equal(event.insert, '{{ steps.wait_paid.output.event | default("") }}');
+  assert.equal(item(groups, "steps.wait_paid.output.timed_out").insert, "{{ steps.wait_paid.output.timed_out | default(false) }}");
+  assert.equal(item(groups, "steps.wait_3d.output"), undefined, "a delay says nothing");
+});
+
 test("the loop item only inside its loop", () => {
   const loop = { key: "each_line", type: "loop", over: "invoice.line_items", as: "line",
                  steps: [{ key: "note", type: "action", action: "create_task", config: { title: "x" } }] };

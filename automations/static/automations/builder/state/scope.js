@@ -2,8 +2,11 @@
 // data with sample values, the loop's item only inside its loop, earlier steps' outputs, and the
 // run's own variables. A field that may be missing (optional or nullable in the catalogue's
 // schema, a key of a free-form map such as customer.metadata, a root the trigger does not always
-// bring) is marked optional and inserted with a default, as the server requires. Pure.
+// bring) is marked optional and inserted with a default, as the server requires. What a step's
+// output holds and which variable a step's lanes add (a loop's item), the step-type catalogue
+// says. Pure.
 
+import { stepType } from "./step_types.js";
 import { findStep, lanesOf } from "./tree.js";
 
 const MAX_DEPTH = 3;
@@ -96,8 +99,14 @@ function runVariables(definition) {
   return items;
 }
 
+/** The variable the lanes of ``step`` add ({field, default}: a loop's ``as``), or undefined. */
+function laneVariable(step) {
+  return stepType(step?.type)?.scope?.lane_variable || undefined;
+}
+
 function loopItem(step, data, context) {
-  const name = step.as || "item";
+  const variable = laneVariable(step);
+  const name = step[variable.field] || variable.default;
   if (step.over && typeof step.over === "object") {
     const singular = String(step.over.collection || "").replace(/s$/, "");
     const sample = context.entitySamples?.[singular] || {};
@@ -127,11 +136,27 @@ export function outputMissingReason(step, field, outcome, listed) {
   return "";
 }
 
+/** The fields of a step's output its type describes (a branch's lane, a wait's event): one it may
+ *  not have (an optional field, or a step that does not always run first) marked optional. */
+function describedOutputs(step, schema, known, outcome) {
+  const base = `steps.${step.key}.output`;
+  const required = new Set(schema.required || []);
+  return Object.entries(schema.properties || {}).map(([name, field]) => {
+    const path = `${base}.${name}`;
+    const sample = known?.[name] ?? field?.enum?.[0];
+    const why = outcome === undefined ? `step ${step.key} does not always run before this step`
+      : required.has(name) ? "" : "an optional field";
+    return why ? { path, sample, optional: true, why, insert: insertion(path, true, field) } : { path, sample };
+  });
+}
+
 function outputsOf(step, context, outcome) {
   const base = `steps.${step.key}.output`;
   const known = context.outputs?.[step.key];
-  if (step.type === "branch") return [{ path: `${base}.branch`, sample: known?.branch ?? "then" }];
-  if (step.type !== "action") return [];
+  if (step.type !== "action") {
+    const schema = stepType(step.type)?.scope?.output;
+    return schema ? describedOutputs(step, schema, known, outcome) : [];
+  }
   const listed = Object.keys(context.actions?.[step.action]?.output_schema?.properties || {});
   const fields = [...listed];
   if (step.fallback?.length || step.on_failure === "continue") fields.push("status", "error");
@@ -220,7 +245,7 @@ export function variablesAt(definition, key, context = {}) {
   if (dataItems.length) groups.push({ group: "Trigger data", items: dataItems });
   if (key) {
     const found = findStep(definition, key);
-    const loops = (found?.ancestors || []).filter((step) => step.type === "loop");
+    const loops = (found?.ancestors || []).filter((step) => laneVariable(step));
     for (const loop of loops) {
       const entity = loop.over && typeof loop.over === "object" && (loop.as || "item") === String(loop.over.collection || "").replace(/s$/, "");
       const items = loopItem(loop, data, context);

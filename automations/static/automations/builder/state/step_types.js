@@ -1,52 +1,51 @@
-// The kinds of step the builder offers, in one table: what each is called, what it is for, and
-// what a new one starts with — the palette, the insert menu, the cards and a new step all read
-// it. A new step starts from what an operator would most often want (an email to the customer, a
-// wait of a day), so that it is not a problem the moment it is added. Pure.
+// The kinds of step, as the server describes them (its step-type catalogue, GET step-types/, read
+// once when the page starts and handed to useStepTypes): what each is called, its icon, its lanes,
+// what a new one starts with, its fields' JSON Schema and how a card sums it up. The palette, the
+// insert menu, the cards, the lanes and a new step all read it from here, a host's own step types
+// included. What a new action step's config starts with is the builder's own (ACTION_CONFIGS).
+// Pure, but for the catalogue itself, set once.
 
-/** The flow steps (actions come from the server's catalogue), in the palette's order. */
-export const FLOW_STEP_TYPES = {
-  delay: {
-    label: "Delay", description: "Wait a while, or until a date, before going on.",
-    start: () => ({ duration: "1d" }),
-  },
-  wait_for: {
-    label: "Wait for event",
-    description: "Wait until an event about this run arrives (invoice.paid for this invoice), or a timeout.",
-    start: () => ({ events: ["invoice.paid"], timeout: "3d" }),
-  },
-  approval: {
-    label: "Approval", description: "Wait for a person to approve or reject, or a default decision at a timeout.",
-    // Nobody answering in three days is taken as a no: a run never waits on a question forever.
-    start: () => ({ ask: "Go on with {{ automation.name }}?", approvers: { permission: "automations.decide_approval" },
-                    timeout: "3d", on_timeout: "rejected" }),
-  },
-  branch: {
-    label: "Branch", description: "Go one way or another depending on a condition.",
-    start: ({ roots }) => ({ if: { all: [firstCondition(roots)] }, then: [], else: [] }),
-  },
-  loop: {
-    label: "Loop", description: "Run steps for each item of a list or each record of a collection.",
-    start: ({ roots }) => (roots.has("invoice") ? { over: "invoice.line_items", as: "item", steps: [] }
-      : { over: { collection: "customers" }, as: "customer", steps: [] }),
-  },
-  stop: {
-    label: "Stop", description: "End the run here.",
-    start: () => ({}),
-  },
-};
+let described = new Map();
 
-// A branch's first condition: the status of what the run is about, else whether the customer has an email.
-const CONDITIONS = [
-  ["invoice", { field: "invoice.status", operator: "equals", value: "open" }],
-  ["subscription", { field: "subscription.status", operator: "equals", value: "active" }],
-  ["payment", { field: "payment.status", operator: "equals", value: "failed" }],
-  ["usage", { field: "usage.percent", operator: "greater_than", value: 100 }],
-  ["customer", { field: "customer.email", operator: "is_set" }],
-];
+/** The catalogue the server gave ([{type, label, icon, lanes, blank, ...}], in its order). */
+export function useStepTypes(entries) {
+  described = new Map((entries || []).map((entry) => [entry.type, entry]));
+}
 
-function firstCondition(roots) {
-  const found = CONDITIONS.find(([root]) => roots.has(root));
-  return { ...(found ? found[1] : { field: "", operator: "equals", value: "" }) };
+/** The catalogue's entry for ``type``, or undefined for a type this server does not have. */
+export function stepType(type) {
+  return described.get(type);
+}
+
+/** Every step type, in the catalogue's order (the palette's). */
+export function stepTypes() {
+  return [...described.values()];
+}
+
+/** The names of a type's lanes (a branch's then and else); none for a type not described. */
+export function lanesOfType(type) {
+  return described.get(type)?.lanes || [];
+}
+
+/** "fallback" -> "Fallback": a key in words. */
+export function inWords(name) {
+  const text = String(name ?? "").replace(/[_-]+/g, " ").trim();
+  return text ? `${text[0].toUpperCase()}${text.slice(1)}` : "";
+}
+
+/** What a lane is called: by its owner's type (``type``), else by any type that has one of that
+ *  name, else its name in words. */
+export function laneName(slot, type) {
+  const own = described.get(type)?.lane_labels?.[slot];
+  if (own) return own;
+  for (const entry of described.values()) if (entry.lane_labels?.[slot]) return entry.lane_labels[slot];
+  return inWords(slot);
+}
+
+/** What a step is called when it is not an action: its type's label, its type in words for one
+ *  the catalogue does not describe. */
+export function flowStepLabel(type) {
+  return described.get(type)?.label || inWords(type);
 }
 
 /** What a new action step's config starts with, by action; an action not named starts empty. A
@@ -62,16 +61,16 @@ export const ACTION_CONFIGS = {
   sync_to_crm: { object: "customer" },
 };
 
-/** What a step is called when it is not an action. */
-export function flowStepLabel(type) {
-  return FLOW_STEP_TYPES[type]?.label;
-}
-
 /**
  * The fields a new step of ``type`` (an ``action``'s key for actions) starts with, besides its key
- * and type. ``roots``: the data the run brings where it is added (invoice, customer, ...).
+ * and type: the catalogue's blank, with the better fields of the first data the run brings where
+ * it is added (``roots``: invoice, customer, ...). A copy every time.
  */
 export function startingFields(type, action, { roots = new Set() } = {}) {
   if (type === "action") return { config: structuredClone(ACTION_CONFIGS[action] || {}) };
-  return FLOW_STEP_TYPES[type]?.start({ roots }) ?? {};
+  const entry = described.get(type);
+  if (!entry) return {};
+  const { type: _type, ...blank } = entry.blank || {};
+  const better = (entry.blank_by_data || []).find((item) => roots.has(item.root));
+  return structuredClone({ ...blank, ...(better?.fields || {}) });
 }

@@ -1,10 +1,12 @@
 // One-line summaries a person reads on each card: "Send email payment_failed_gentle to
 // {{ customer.email }}", "If invoice status equals open", "wait 3 days", "When payment attempt
-// failed" — events by the catalogue's words (``eventTypes``; their keys without one). Pure.
+// failed" — events by the catalogue's words (``eventTypes``; their keys without one). The built-in
+// step types have their own summaries here; any other type (a host's) is summed up by the templates
+// the server's step-type catalogue gives for it. Pure.
 
 import { eventLabel, fieldWords, lowerFirst } from "./labels.js";
 import { describeWindow } from "./messaging.js";
-import { flowStepLabel } from "./step_types.js";
+import { flowStepLabel, stepType } from "./step_types.js";
 
 const UNITS = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
 const ISO_UNITS = [["Y", "year"], ["M", "month"], ["W", "week"], ["D", "day"]];
@@ -79,6 +81,30 @@ export function summarizeCondition(condition, { words = false, nested = false } 
 function configText(value) {
   if (Array.isArray(value)) return value.join(", ");
   return typeof value === "string" ? value : "";
+}
+
+function valueAt(step, path) {
+  return String(path).split(".").reduce((value, part) => (value && typeof value === "object" ? value[part] : undefined), step);
+}
+
+function isSet(value) {
+  return value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && !value.length);
+}
+
+/**
+ * A step summed up by the catalogue's templates (``{field}`` stands for the step's value): the first
+ * whose fields are all set; else the last, saying which are not ("(no note)"). No template: the
+ * type's description, else its label.
+ */
+export function summarizeByTemplates(step, templates = [], fallback = "") {
+  if (!templates.length) return fallback;
+  const fieldsOf = (template) => [...template.matchAll(/\{([^{}]+)\}/g)].map((match) => match[1].trim());
+  const chosen = templates.find((template) => fieldsOf(template).every((field) => isSet(valueAt(step, field))))
+    ?? templates[templates.length - 1];
+  return chosen.replace(/\{([^{}]+)\}/g, (_, field) => {
+    const value = valueAt(step, field.trim());
+    return isSet(value) ? showValue(value) : `(no ${fieldWords(field.trim())})`;
+  });
 }
 
 const ACTION_SUMMARIES = {
@@ -177,8 +203,10 @@ export function summarizeStep(step, actions = {}, eventTypes = {}, { words = fal
       return summarizeWaitFor(step, eventTypes);
     case "approval":
       return summarizeApproval(step);
-    default:
-      return step.type || "Step";
+    default: {
+      const described = stepType(step.type);
+      return summarizeByTemplates(step, described?.summary, described?.description || flowStepLabel(step.type) || "Step");
+    }
   }
 }
 

@@ -3,15 +3,15 @@
 //
 // A lane is where steps sit: the main flow {owner: null, slot: "steps"}, or a lane of a step
 // {owner: "still_unpaid", slot: "then"}. Steps are known by their key, unique in the definition.
+// Which lanes a step has, and what they are called, the server's step-type catalogue says.
 
-import { startingFields } from "./step_types.js";
+import { lanesOfType, laneName, startingFields } from "./step_types.js";
 
-export const LANES = { action: ["fallback"], branch: ["then", "else"], loop: ["steps"] };
 export const ROOT = Object.freeze({ owner: null, slot: "steps" });
 const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 
 export function lanesOf(step) {
-  return LANES[step?.type] || [];
+  return lanesOfType(step?.type);
 }
 
 export function laneId(lane) {
@@ -251,10 +251,9 @@ export function updateSettings(definition, changes) {
   return next;
 }
 
-const SLOT_NAMES = { then: "Then", else: "Else", steps: "Loop body", fallback: "Fallback" };
-
-export function laneLabel(lane) {
-  return lane.owner ? `${SLOT_NAMES[lane.slot] || lane.slot} of ${lane.owner}` : "Main flow";
+/** "Then of still_unpaid", "Main flow"; ``ownerType``: the type of the step whose lane it is. */
+export function laneLabel(lane, ownerType) {
+  return lane.owner ? `${laneName(lane.slot, ownerType)} of ${lane.owner}` : "Main flow";
 }
 
 /** Every lane ``key`` may move to, with its label and size (for Move to…). */
@@ -264,7 +263,7 @@ export function destinations(definition, key) {
     for (const slot of lanesOf(step)) {
       const lane = { owner: step.key, slot };
       if (canMoveTo(definition, key, lane)) {
-        lanes.push({ lane, label: laneLabel(lane), size: (step[slot] || []).length });
+        lanes.push({ lane, label: laneLabel(lane, step.type), size: (step[slot] || []).length });
       }
     }
   });

@@ -7,6 +7,7 @@ import { canRedo, canUndo, createHistory, record, redo, reset, seal, undo } from
 import { placeErrors } from "../state/problems.js";
 import { fieldType } from "../state/conditions.js";
 import { pathsAt, triggerData, variablesAt } from "../state/scope.js";
+import { stepType, useStepTypes } from "../state/step_types.js";
 import {
   clone, findStep, getLane, insertStep, laneLabel, moveStep, newStep, renameKey, stableJSON, updateSettings,
   updateStep, walk,
@@ -132,10 +133,11 @@ export class Builder {
     let server = clone(BLANK);
     try {
       // Email templates only for users who may read them: the others see the flow without them.
-      const [eventTypes, actions, emailTemplates] = await Promise.all([
-        this.api.listAll("event-types/"), this.api.listAll("actions/"),
+      const [eventTypes, actions, stepTypes, emailTemplates] = await Promise.all([
+        this.api.listAll("event-types/"), this.api.listAll("actions/"), this.api.listAll("step-types/"),
         this.permissions.viewEmailTemplate ? this.api.listAll("email-templates/") : [],
       ]);
+      useStepTypes(stepTypes);
       this.catalog.eventTypes = Object.fromEntries(eventTypes.map((item) => [item.type, item]));
       this.catalog.actions = Object.fromEntries(actions.map((item) => [item.action, item]));
       this.catalog.emailTemplates = emailTemplates;
@@ -232,11 +234,15 @@ export class Builder {
     }
   }
 
+  /** What ``lane`` is called ("Then of still_unpaid"), by the type of the step it is in. */
+  laneLabel(lane) { return laneLabel(lane, lane.owner ? this.step(lane.owner)?.type : undefined); }
+
   /** The data a run brings in ``lane`` (invoice, customer, a loop's item ...): what a new step there may read. */
   rootsIn(lane) {
     const roots = new Set(this.paths(lane.owner).map((path) => path.split(".")[0]));
     const owner = lane.owner && this.step(lane.owner);
-    if (owner?.type === "loop") roots.add(owner.as || "item");
+    const variable = stepType(owner?.type)?.scope?.lane_variable;
+    if (variable) roots.add(owner[variable.field] || variable.default);
     return roots;
   }
 
@@ -244,7 +250,7 @@ export class Builder {
     const step = newStep(this.definition(), item.type, item.action, { roots: this.rootsIn(lane) });
     this.state.selected = step.key;
     this.commit(insertStep(this.definition(), lane, index, step), {
-      message: `Added ${step.key} to ${laneLabel(lane)}, position ${index + 1}.`, focus: `${step.key}:select`, panel: true,
+      message: `Added ${step.key} to ${this.laneLabel(lane)}, position ${index + 1}.`, focus: `${step.key}:select`, panel: true,
     });
   }
 
@@ -255,7 +261,7 @@ export class Builder {
   }
 
   openInsert(anchor, lane, index) {
-    const where = laneLabel(lane) === "Main flow" ? "to the flow" : `to ${laneLabel(lane)}`;
+    const where = lane.owner ? `to ${this.laneLabel(lane)}` : "to the flow";
     openInsertMenu(anchor, this.catalog.actions, where, (item) => this.insert(item, lane, index));
   }
 
@@ -271,7 +277,7 @@ export class Builder {
     const found = findStep(next, key);
     const size = getLane(next, found.lane).length;
     this.commit(next, {
-      message: `Moved ${key}${how ? ` ${how}` : ""}: now ${found.index + 1} of ${size} in ${laneLabel(found.lane)}.`,
+      message: `Moved ${key}${how ? ` ${how}` : ""}: now ${found.index + 1} of ${size} in ${this.laneLabel(found.lane)}.`,
       focus: `${key}:select`,
     });
   }

@@ -78,10 +78,10 @@ export function legend(label, code) {
 }
 
 /** A JSON value edited as text: applied when it parses, an error beside it when it does not. */
-export function jsonField({ field, label, value, onChange, help, readOnly, rows = 6, picker }) {
+export function jsonField({ field, label, value, onChange, help, readOnly, rows = 6, picker, code }) {
   const element = textField({
     field, label, value: value === undefined ? "" : JSON.stringify(value, null, 2), multiline: true, rows, help,
-    readOnly, picker,
+    readOnly, picker, code,
     onInput: (text) => {
       const errors = element.querySelector(".ab-errors");
       if (!text.trim()) {

@@ -7,11 +7,18 @@
 // view.eventTypes and view.words: events and data fields in words on the cards.
 
 import { lanesOf, laneId, laneLabel } from "../state/tree.js";
+import { laneName, stepType } from "../state/step_types.js";
 import { stepTypeLabel, summarizeConditions, summarizeStep, summarizeTrigger } from "../state/summary.js";
 import { h } from "./dom.js";
 import { icon, iconName } from "./icons.js";
 
-const SLOT_TITLES = { then: "Then", else: "Else", steps: "For each", fallback: "If it fails" };
+/** A lane's heading on its card: "For each invoice" for a lane that runs per item, "If it fails"
+ *  for an action's fallback, else the lane's name from the catalogue ("Then"). */
+function laneHead(step, slot) {
+  const variable = stepType(step.type)?.scope?.lane_variable;
+  if (variable) return `For each ${step[variable.field] || variable.default}`;
+  return step.type === "action" && slot === "fallback" ? "If it fails" : laneName(slot, step.type);
+}
 
 function toolButton(action, key, label, iconKey, options = {}) {
   return h("button", {
@@ -53,8 +60,8 @@ function addButton(lane, index, view, describe) {
     }, icon("plus"), h("span", { class: "ab-add__text" }, "Add step")));
 }
 
-function renderLane(lane, steps, view, depth) {
-  const label = laneLabel(lane);
+function renderLane(lane, steps, view, depth, ownerType) {
+  const label = laneLabel(lane, ownerType);
   const list = h("ol", { class: "ab-lane", "data-lane": laneId(lane), "aria-label": label });
   steps.forEach((step, index) => {
     const before = index === 0 ? `Add a step at the start of ${label}` : `Add a step after ${steps[index - 1].key}`;
@@ -82,23 +89,23 @@ function renderLanes(step, view, depth) {
     if (latent && (view.mode !== "edit" || !view.canEdit)) continue;
     const id = `${step.key}.${slot}`;
     const collapsed = view.collapsed?.has(id);
-    const title = slot === "steps" ? `For each ${step.as || "item"}` : SLOT_TITLES[slot];
+    const title = laneHead(step, slot);
     const decoration = view.laneDecoration?.(step.key, slot);
     wrapper.append(h("section", {
       class: `ab-lane-group ab-lane-group--${slot}${latent ? " ab-lane-group--latent" : ""}`
         + `${decoration ? ` ab-lane-group--${decoration}` : ""}`,
-      "aria-label": laneLabel(lane),
+      "aria-label": laneLabel(lane, step.type),
     },
       h("div", { class: "ab-lane-head" },
         h("button", {
           type: "button", class: "ab-collapse", "data-action": "toggle-lane", "data-lane": id,
           "data-focus-id": `toggle:${id}`, "aria-expanded": collapsed ? "false" : "true",
-          "aria-label": `${collapsed ? "Expand" : "Collapse"} ${laneLabel(lane)}`,
+          "aria-label": `${collapsed ? "Expand" : "Collapse"} ${laneLabel(lane, step.type)}`,
         }, icon("chevron")),
         h("span", { class: "ab-lane-title" }, title),
         collapsed ? h("span", { class: "ab-lane-hidden" }, ` (${steps.length} step${steps.length === 1 ? "" : "s"} hidden)`) : null,
         decoration === "taken" ? h("span", { class: "ab-lane-taken" }, " · taken") : null),
-      collapsed ? null : renderLane(lane, steps, view, depth + 1)));
+      collapsed ? null : renderLane(lane, steps, view, depth + 1, step.type)));
   }
   return wrapper;
 }

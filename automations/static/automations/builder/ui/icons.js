@@ -1,4 +1,8 @@
 // Small stroke icons for the cards (drawn here, so the page needs no icon font or image request).
+// A step type's icon is the one the server's step-type catalogue names; "step" is the generic one,
+// for a type whose icon this set does not have.
+
+import { stepType } from "../state/step_types.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -22,6 +26,7 @@ const SHAPES = {
   stop: ["M7.9 2h8.2L22 7.9v8.2L16.1 22H7.9L2 16.1V7.9z", "M9 9h6v6H9z"],
   wait_for: ["M5 2h14", "M5 22h14", "M7 2c0 6 10 6 10 10S7 16 7 22", "M17 2c0 6-10 6-10 10s10 4 10 10"],
   approval: ["M12 2l8 3v6c0 5-3.5 9-8 11-4.5-2-8-6-8-11V5z", "M8.5 12l2.5 2.5 4.5-5"],
+  step: ["M12 2l9 5v10l-9 5-9-5V7z", "M3 7l9 5 9-5", "M12 12v10"],
   drag: ["M9 5h.01", "M15 5h.01", "M9 12h.01", "M15 12h.01", "M9 19h.01", "M15 19h.01"],
   up: ["M12 19V5", "M5 12l7-7 7 7"],
   down: ["M12 5v14", "M19 12l-7 7-7-7"],
@@ -42,9 +47,15 @@ export function actionIcon(action) {
   return ACTION_ICONS[action] || "action";
 }
 
+/** The icon of a step type (the catalogue's), or the generic one. */
+export function typeIcon(type) {
+  const name = stepType(type)?.icon;
+  return SHAPES[name] ? name : "step";
+}
+
 export function iconName(step) {
   if (step.type === "action") return actionIcon(step.action);
-  return SHAPES[step.type] ? step.type : "action";
+  return typeIcon(step.type);
 }
 
 export function icon(name, label = "") {
@@ -58,7 +69,7 @@ export function icon(name, label = "") {
   } else {
     svg.setAttribute("aria-hidden", "true");
   }
-  for (const d of SHAPES[name] || SHAPES.action) {
+  for (const d of SHAPES[name] || SHAPES.step) {
     const path = document.createElementNS(SVG, "path");
     path.setAttribute("d", d);
     svg.append(path);

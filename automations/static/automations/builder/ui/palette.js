@@ -1,9 +1,10 @@
-// The palette of steps to add: the registered actions by family, then the flow steps; each
-// entry a button (add after the selected step) and a drag source (see dnd.js).
+// The palette of steps to add: the registered actions by family, then the other step types of the
+// server's catalogue (a host's own among them); each entry a button (add after the selected step)
+// and a drag source (see dnd.js).
 
-import { FLOW_STEP_TYPES } from "../state/step_types.js";
+import { stepTypes } from "../state/step_types.js";
 import { h } from "./dom.js";
-import { actionIcon, icon } from "./icons.js";
+import { actionIcon, icon, typeIcon } from "./icons.js";
 
 const FAMILY_TITLES = { communication: "Communication", billing: "Billing", records: "Records" };
 
@@ -20,8 +21,9 @@ export function paletteGroups(actions) {
   const order = ["Communication", "Billing", "Records", "Your actions"];
   return [
     ...order.filter((title) => families[title]).map((title) => ({ title, items: families[title] })),
-    { title: "Flow", items: Object.entries(FLOW_STEP_TYPES).map(([type, { label, description }]) =>
-      ({ type, label, description, icon: type })) },
+    // An action step is offered as each action above.
+    { title: "Flow", items: stepTypes().filter((entry) => entry.type !== "action").map((entry) =>
+      ({ type: entry.type, label: entry.label, description: entry.description || "", icon: typeIcon(entry.type) })) },
   ];
 }
 

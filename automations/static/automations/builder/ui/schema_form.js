@@ -1,16 +1,24 @@
-// An action's config as a form generated from its JSON Schema (the server's, from the actions
-// catalogue): required marks, help texts, enums as selects, key/value rows for objects, JSON for
-// free-form values. The server stays the one validator; this only helps to fill it in.
+// A form generated from a JSON Schema (the server's): an action's config (from the actions
+// catalogue), or the fields of a step type the builder has no form of its own for (a host's, from
+// the step-type catalogue). Required marks, help texts, enums as selects, checkboxes for yes/no,
+// key/value rows for objects, JSON for free-form values. The server stays the one validator; this
+// only helps to fill it in.
 
 import { h } from "./dom.js";
-import { jsonField, selectField, textField } from "./fields.js";
+import { checkboxField, jsonField, selectField, textField } from "./fields.js";
 import { pickerButton } from "./picker.js";
+import { inWords } from "../state/step_types.js";
 
 const MULTILINE = new Set(["body", "html", "description", "message", "text", "body_text", "body_html"]);
 
+/** A schema's type, a nullable one's ("string" for ["string", "null"]). */
+function typeOf(schema) {
+  return Array.isArray(schema?.type) ? schema.type.find((type) => type !== "null") : schema?.type;
+}
+
 function isTextLike(schema) {
   if (!schema) return false;
-  if (schema.type === "string") return true;
+  if (typeOf(schema) === "string") return true;
   return Array.isArray(schema.oneOf) && schema.oneOf.some((option) => option.type === "string");
 }
 
@@ -61,11 +69,14 @@ function keyValueRows({ field, label, value, schema, onChange, readOnly, picker 
   return container;
 }
 
-/** One field for ``name`` of ``schema``. ``onChange(value)`` with undefined to remove it. */
-export function schemaField({ name, schema, value, required, onChange, readOnly, templated, picker, prefix = "config" }) {
-  const field = `${prefix}.${name}`;
+/** One field for ``name`` of ``schema``. ``onChange(value)`` with undefined to remove it. ``label``:
+ *  what the field is called, if not its name (which then stands beside it, for engineers). */
+export function schemaField({ name, schema, value, required, onChange, readOnly, templated, picker, prefix = "config",
+                              label }) {
+  const field = prefix ? `${prefix}.${name}` : name;
   const help = schema.description;
-  const common = { field, label: name, help, required, readOnly };
+  const common = { field, label: label || name, code: label && label !== name ? name : undefined, help, required,
+                   readOnly };
   if (Array.isArray(schema.enum)) {
     return selectField({ ...common, value, choices: schema.enum, blank: required ? undefined : "(default)",
                          onChange: (text) => onChange(text === "" ? undefined : text) });
@@ -78,10 +89,14 @@ export function schemaField({ name, schema, value, required, onChange, readOnly,
                          onChange(items.length ? items : undefined);
                        } });
   }
-  if (schema.type === "object") {
+  if (typeOf(schema) === "boolean") {
+    return checkboxField({ ...common, checked: value ?? schema.default ?? false,
+                           onChange: (on) => onChange(on === (schema.default ?? false) ? undefined : on) });
+  }
+  if (typeOf(schema) === "object") {
     return keyValueRows({ ...common, value, schema, onChange, picker: templated ? picker : null });
   }
-  if (schema.type === "number" || schema.type === "integer") {
+  if (typeOf(schema) === "number" || typeOf(schema) === "integer") {
     return textField({ ...common, type: "number", value: value ?? "",
                        onInput: (text) => onChange(text === "" ? undefined : Number(text)) });
   }
@@ -106,5 +121,21 @@ export function schemaForm({ action, config, onChange, readOnly, picker, only, s
   return h("div", { class: "ab-schema-form" }, names.map((name) => schemaField({
     name, schema: schema.properties[name], value: config?.[name], required: required.has(name), readOnly, picker,
     templated: !literal.has(name), onChange: (value) => onChange(name, value),
+  })));
+}
+
+/**
+ * A step's own fields from its type's schema (the step-type catalogue's), each named by its title
+ * or its name in words; text may hold templates. ``onChange(name, value)`` for each field edit.
+ */
+export function stepSchemaForm({ schema, step, onChange, readOnly, picker }) {
+  const properties = schema?.properties || {};
+  const required = new Set(schema?.required || []);
+  const names = Object.keys(properties);
+  if (!names.length) return h("p", { class: "ab-help" }, "This step has nothing to set.");
+  return h("div", { class: "ab-schema-form" }, names.map((name) => schemaField({
+    name, schema: properties[name] || {}, value: step[name], required: required.has(name), readOnly, picker,
+    templated: true, prefix: "", label: properties[name]?.title || inWords(name),
+    onChange: (value) => onChange(name, value),
   })));
 }

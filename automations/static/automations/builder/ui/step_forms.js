@@ -1,6 +1,7 @@
 // The side panel's form for each step type: action (config from its JSON Schema, retries,
-// on_failure), delay, branch, loop, stop, wait_for and approval. Each edit goes through app.editStep, one undo step
-// per field (typing in a field is one step).
+// on_failure), delay, branch, loop, stop, wait_for and approval have their own; any other type (a
+// host's) gets a form drawn from its fields' JSON Schema in the step-type catalogue, with its lanes.
+// Each edit goes through app.editStep, one undo step per field (typing in a field is one step).
 
 import { h } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
@@ -8,9 +9,9 @@ import { emailPanel } from "./email_editor.js";
 import { checkboxField, eventCheckboxes, legend, selectField, textField } from "./fields.js";
 import { retryPolicyFields } from "./retry_fields.js";
 import { sendWindowFields } from "./message_forms.js";
-import { schemaForm } from "./schema_form.js";
+import { schemaForm, stepSchemaForm } from "./schema_form.js";
 import { takesSendWindow } from "../state/messaging.js";
-import { startingFields } from "../state/step_types.js";
+import { laneName, startingFields, stepType } from "../state/step_types.js";
 import { subjectOf } from "../state/labels.js";
 
 const COLLECTIONS = ["customers", "invoices", "subscriptions"];
@@ -91,9 +92,10 @@ function delayForm(app, step, readOnly) {
 
 /** A step's lanes in its panel: how many steps each holds, a button to add one, and the
  *  server's problems with the lane (a branch with no steps in either) beside it. */
-function laneFields(app, step, readOnly, lanes) {
+function laneFields(app, step, readOnly, slots) {
   return h("fieldset", { class: "ab-fieldset ab-lanes-field" }, h("legend", {}, "Steps inside"),
-    lanes.map(([slot, label]) => {
+    slots.map((slot) => {
+      const label = laneName(slot, step.type);
       const count = (step[slot] || []).length;
       return h("div", { class: "ab-field ab-lane-field", "data-field": slot },
         h("p", { class: "ab-lane-field__count" }, `${label}: ${count ? `${count} step${count === 1 ? "" : "s"}` : "no steps yet"}`),
@@ -113,7 +115,7 @@ function branchForm(app, step, readOnly) {
       title: "Take the Then lane when:", empty: "No condition yet: add one to choose between the lanes.",
       onChange: (condition, group) => app.editStep(step.key, { if: condition || { all: [] } }, group && `${step.key}:${group}`),
     }),
-    laneFields(app, step, readOnly, [["then", "Then"], ["else", "Else"]]),
+    laneFields(app, step, readOnly, ["then", "else"]),
   ];
 }
 
@@ -152,7 +154,7 @@ function loopForm(app, step, readOnly) {
     textField({ field: "max_items", label: "max_items", type: "number", value: step.max_items, readOnly,
                 help: "At most this many items (default 1000).",
                 onInput: (text) => set({ max_items: text === "" ? undefined : Number(text) }, `${step.key}:max_items`) }),
-    laneFields(app, step, readOnly, [["steps", "Loop body"]]),
+    laneFields(app, step, readOnly, ["steps"]),
   ];
 }
 
@@ -251,6 +253,22 @@ function approvalForm(app, step, readOnly) {
   ];
 }
 
+/** A type with no form of its own: its fields from the catalogue's schema, then its lanes. */
+function describedForm(app, step, readOnly) {
+  const described = stepType(step.type);
+  if (!described) {
+    return h("p", { class: "ab-errors-inline" }, `The step type ${step.type} is not registered on this server.`);
+  }
+  return [
+    described.description ? h("p", { class: "ab-help" }, described.description) : null,
+    stepSchemaForm({ schema: described.schema, step, readOnly, picker: () => app.variables(step.key),
+                     onChange: (name, value) => app.editStep(step.key, { [name]: value }, `${step.key}:${name}`) }),
+    described.lanes?.length ? laneFields(app, step, readOnly, described.lanes) : null,
+  ];
+}
+
+// The built-in types' own forms: richer than a schema can draw (a condition editor, the event
+// catalogue's words, an email's preview).
 const FORMS = { action: actionForm, delay: delayForm, branch: branchForm, loop: loopForm, stop: stopForm,
                 wait_for: waitForForm, approval: approvalForm };
 
@@ -263,6 +281,6 @@ export function stepForm(app, step, readOnly) {
   });
   const input = keyField.querySelector("input");
   input.addEventListener("change", () => app.renameStep(step.key, input.value.trim(), keyField));
-  const form = FORMS[step.type];
-  return [keyField, form ? form(app, step, readOnly) : h("p", {}, `No form for ${step.type} steps.`)];
+  const form = FORMS[step.type] || describedForm;
+  return [keyField, form(app, step, readOnly)];
 }

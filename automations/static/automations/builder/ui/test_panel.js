@@ -5,6 +5,19 @@
 import { h, pretty } from "./dom.js";
 import { icon, iconName } from "./icons.js";
 import { selectField, textField } from "./fields.js";
+import { inWords } from "../state/step_types.js";
+
+// What every timeline entry has (the card's head shows it): the rest is what the step itself said.
+const ENTRY_FIELDS = new Set(["step", "type", "at", "offset", "day", "loop_index", "warnings", "attempt", "scenario"]);
+
+/** A step type the builder has no words of its own for (a host's): what its entry says, field by field. */
+function saidFields(entry) {
+  const said = Object.entries(entry).filter(([name]) => !ENTRY_FIELDS.has(name));
+  if (!said.length) return [h("p", { class: "ab-help" }, "Done.")];
+  return said.map(([name, value]) => (value && typeof value === "object"
+    ? [labelled(inWords(name), ""), h("pre", {}, pretty(value))]
+    : labelled(inWords(name), String(value ?? ""))));
+}
 
 function labelled(label, value) {
   return h("div", { class: "ab-kvline" }, h("span", { class: "ab-kvline__label" }, label), " ", value);
@@ -60,7 +73,7 @@ function entryDetails(entry) {
       ? "until the timeout: no event came"
       : `until ${entry.output?.event} arrived (${entry.output?.event_id})`)];
     case "approval": return [labelled("Decision", `${entry.decision}${entry.output?.by ? ` by ${entry.output.by}` : ""}${entry.output?.timed_out ? " (nobody decided in time)" : ""}`)];
-    default: return [h("pre", {}, pretty(entry))];
+    default: return saidFields(entry);
   }
 }
 
