@@ -132,10 +132,12 @@ class AutomationAdmin(admin.ModelAdmin):
             return reverse(f"admin:automations_{name}_change", args=[pks[value]]) if value in pks else ""
 
         rows = []
-        for kind, label in ReferenceKind.choices:
+        labels = {ReferenceKind.EMAIL_TEMPLATE: "email template", ReferenceKind.SECRET: "secret",
+                  ReferenceKind.ORIGIN: "host"}
+        for kind, label in labels.items():
             for value, versions in found.get(kind, []):
                 url = page(kind, value)
-                rows.append((label.lower(), format_html("<a href='{}'>{}</a>", url, value) if url else value,
+                rows.append((label, format_html("<a href='{}'>{}</a>", url, value) if url else value,
                              ", ".join(versions)))
         if not rows:
             return "No email template, secret or outbound host."

@@ -54,8 +54,9 @@ class UsedByAdmin(SimpleHistoryAdmin):
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
         obj = self.get_object(request, object_id)
-        refused = refused_deletion(self.reference_kind, [obj]) if obj is not None else []
-        return super().delete_view(request, object_id, {**(extra_context or {}), "used_by": refused})
+        uses = index.uses(self.reference_kind, self.reference(obj)) if obj is not None else []
+        return super().delete_view(request, object_id, {**(extra_context or {}),
+                                                        "used_by": used_by(uses) if uses else ""})
 
 
 @admin.register(EmailTemplate)
