@@ -11,6 +11,8 @@ from automations import clock
 from automations.actions import registry as actions
 from automations.backtest.period import parse_bound
 from automations.definition import validate_definition
+from automations.definition import index
+from automations.definition.index import index_version
 from automations.definition.serialize import definition_of, save_definition
 from automations.durations import parse as parse_duration
 from automations.engine.queueing import BACKTEST, enqueue
@@ -18,7 +20,8 @@ from automations.engine.paths import explore
 from automations.engine.simulation import simulate
 from automations.engine.start import start_execution
 from automations.errors import StateConflict
-from automations.models import Automation, AutomationVersion, Backtest, Execution, ExitRule, WaitRule
+from automations.models import (Automation, AutomationVersion, Backtest, EmailTemplate, Execution, ExitRule,
+                                ReferenceKind, WaitRule)
 from automations.revisions import check_revision, restore_note, revision_definition, revision_restore_note
 # what a person does to one run, offered here with the other operations
 from automations.run_control import (  # noqa: F401
@@ -30,7 +33,6 @@ from automations.steps.cursor import Program
 from automations.steps.wait_for import waited_event_types
 from automations.triggers.schedule_rules import Schedule
 from automations.triggers.schedule_slots import plan as plan_schedule
-from automations.vault import referenced_names
 from billing_events.conf import app_settings as billing_settings
 from billing_events.catalogue import get_event_type
 from billing_events.errors import InvalidInput
@@ -105,6 +107,7 @@ def activate(automation: Automation, user: Any = None, revision: int | None = No
     locked.versions.filter(state=VersionState.ACTIVE).update(state=VersionState.INACTIVE)
     draft.state, draft.snapshot, draft.activated_at = VersionState.ACTIVE, snapshot, clock.now()
     draft.save()
+    index_version(draft, snapshot["steps"])  # what the frozen definition refers to, as it runs
     if snapshot.get("correlation_key"):  # without one, exit_on matches nothing
         ExitRule.objects.bulk_create(ExitRule(version=draft, event_type=event_type,
                                               correlation_key=snapshot["correlation_key"])
@@ -373,8 +376,21 @@ def delete_automation(automation: Automation) -> None:
 
 
 def versions_referencing_secret(name: str) -> list[str]:
-    """The draft and active versions whose definition references secret ``name`` (``"Dunning v2"``...)."""
-    versions = AutomationVersion.objects.filter(state__in=[VersionState.DRAFT, VersionState.ACTIVE])
-    return [f"{version.automation.name} v{version.number}"
-            for version in versions.select_related("automation").order_by("automation__name", "number")
-            if name in referenced_names(definition_of(version).get("steps"))]
+    """The draft and active versions whose steps reference secret ``name`` (``"Dunning v2"``...),
+    from the index of the steps."""
+    return [f"{use.automation_name} v{use.number}" for use in index.uses(ReferenceKind.SECRET, name)]
+
+
+def versions_sending_template(key: str) -> list[index.Use]:
+    """The draft and active versions whose steps send email template ``key``, from the index."""
+    return index.uses(ReferenceKind.EMAIL_TEMPLATE, key)
+
+
+def delete_email_template(template: EmailTemplate) -> None:
+    """Delete a stored email template; refused (naming the automations) while a draft or active
+    version sends it."""
+    users = versions_sending_template(template.key)
+    if users:
+        raise StateConflict(f"{index.named(users)} send(s) this template; change those steps first",
+                            field="key")
+    template.delete()

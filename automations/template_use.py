@@ -1,17 +1,17 @@
 """Where an email template is sent from: a change to a stored template is checked against every
-active and draft version whose steps send it, so a field that does not exist, saved from one
-draft's panel, cannot break the live runs of another automation."""
+active and draft version whose steps send it (found through the index of the steps,
+``automations.definition.index``), so a field that does not exist, saved from one draft's panel,
+cannot break the live runs of another automation."""
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import transaction
 
+from automations.definition import index
 from automations.definition.references import check_references
 from automations.definition.serialize import definition_of
-from automations.models import AutomationVersion, EmailTemplate
-from automations.status import VersionState
-from automations.steps import walk
+from automations.models import EmailTemplate, ReferenceKind
 
 
 def problems_where_used(key: str) -> list[dict[str, str]]:
@@ -20,14 +20,8 @@ def problems_where_used(key: str) -> list[dict[str, str]]:
     naming the automation, the version and the step."""
     problems: list[dict[str, str]] = []
     prefix = f"email template {key}."
-    versions = (AutomationVersion.objects.filter(state__in=[VersionState.ACTIVE, VersionState.DRAFT])
-                .select_related("automation").order_by("automation__name", "number"))
-    for version in versions:
-        definition = definition_of(version)
-        if not any(step.get("action") == "send_email" and (step.get("config") or {}).get("template") == key
-                   for step in walk(definition.get("steps") or [])):
-            continue
-        errors, _ = check_references(definition)
+    for version in index.versions_using(ReferenceKind.EMAIL_TEMPLATE, key):
+        errors, _ = check_references(definition_of(version))
         for error in errors:
             if not error["message"].startswith(prefix):
                 continue

@@ -135,6 +135,11 @@ class Action:
                 return f"{scheme}://{(parts.hostname or '').lower()}:{port or DEFAULT_PORTS.get(scheme, '')}"
         return ""
 
+    def email_templates(self, config: dict[str, Any]) -> tuple[str, ...]:
+        """The keys of the stored email templates this config sends (none for most actions): what
+        deleting a template is checked against, through the index of the steps (``StepReference``)."""
+        return ()
+
     def published_schema(self) -> dict[str, Any] | None:
         """The config's JSON Schema as the definition schema publishes it: ``config_schema`` plus what
         ``validate_config`` checks where JSON Schema can say it; None when the action cannot be used

@@ -97,6 +97,9 @@ class SendEmail(Action):
                      "message": "is required when no template is given"}]
         return []
 
+    def email_templates(self, config: dict[str, Any]) -> tuple[str, ...]:
+        return (config["template"],) if isinstance(config.get("template"), str) and config["template"] else ()
+
     def templates(self, config: dict[str, Any]) -> dict[str, str]:
         found = super().templates(config)
         template = EmailTemplate.objects.filter(key=config.get("template")).first() if "template" in config else None

@@ -19,8 +19,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from automations import library, services
 from automations.admin.pages import breadcrumbs, page_config, strict
-from automations.definition import validate_definition
-from automations.models import Automation
+from automations.admin.usage import CallsHostFilter, used_by
+from automations.definition import index, validate_definition
+from automations.models import Automation, EmailTemplate, ReferenceKind, Secret
 from automations.overlaps import same_event_warnings
 from automations.revisions import list_revisions, restore_note
 from automations.secrets import mask_definition, unmask_definition
@@ -78,9 +79,10 @@ class AutomationAdmin(admin.ModelAdmin):
     form = AutomationForm
     list_display = ("name", "status_badge", "trigger_summary", "live_executions", "next_run", "builder_link",
                     "toggle")
-    list_filter = ("is_paused", "trigger_type", "trigger_event")
+    list_filter = ("is_paused", "trigger_type", "trigger_event", CallsHostFilter)
     search_fields = ("name", "description")
-    readonly_fields = ("name", "description", "status_badge", "active_version_number", "versions_table")
+    readonly_fields = ("name", "description", "status_badge", "active_version_number", "versions_table",
+                       "refers_to")
     change_form_template = "admin/automations/automation/change_form.html"
 
     class Media:
@@ -96,7 +98,7 @@ class AutomationAdmin(admin.ModelAdmin):
         return [(None, {"fields": ("name", "description", "status_badge", "active_version_number")}),
                 ("Definition (JSON)", {"fields": ("definition",), "classes": ("collapse",),
                                        "description": "Advanced: the builder edits the same definition."}),
-                ("Versions", {"fields": ("versions_table",)})]
+                ("Versions", {"fields": ("versions_table", "refers_to")})]
 
     # -- list columns ----------------------------------------------------------------------------
 
@@ -111,6 +113,36 @@ class AutomationAdmin(admin.ModelAdmin):
         )
         return format_html("<table><tr><th>version</th><th>state</th><th>author</th><th>created</th>"
                            "<th>activated</th><th>origin</th></tr>{}</table>", rows)
+
+    @admin.display(description="uses")
+    def refers_to(self, obj: Automation) -> str:
+        """The email templates, secrets and hosts its draft and active versions use, each linked to
+        its page (whose "Used by" names every automation that uses it too)."""
+        found = index.referred_by(obj.pk)
+        templates = dict(EmailTemplate.objects.filter(key__in=[key for key, _ in found.get(
+            ReferenceKind.EMAIL_TEMPLATE, [])]).values_list("key", "pk"))
+        secrets = dict(Secret.objects.filter(name__in=[name for name, _ in found.get(
+            ReferenceKind.SECRET, [])]).values_list("name", "pk"))
+
+        def page(kind: str, value: str) -> str:
+            if kind == ReferenceKind.ORIGIN:
+                return reverse("admin:automations_automation_hosts") + f"#host-{value}"
+            pks = templates if kind == ReferenceKind.EMAIL_TEMPLATE else secrets
+            name = "emailtemplate" if kind == ReferenceKind.EMAIL_TEMPLATE else "secret"
+            return reverse(f"admin:automations_{name}_change", args=[pks[value]]) if value in pks else ""
+
+        rows = []
+        labels = {ReferenceKind.EMAIL_TEMPLATE: "email template", ReferenceKind.SECRET: "secret",
+                  ReferenceKind.ORIGIN: "host"}
+        for kind, label in labels.items():
+            for value, versions in found.get(kind, []):
+                url = page(kind, value)
+                rows.append((label, format_html("<a href='{}'>{}</a>", url, value) if url else value,
+                             ", ".join(versions)))
+        if not rows:
+            return "No email template, secret or outbound host."
+        return format_html("<table><tr><th>what</th><th>name</th><th>versions</th></tr>{}</table>",
+                           format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows))
 
     @admin.display(description="status")
     def status_badge(self, obj: Automation) -> str:
@@ -187,6 +219,7 @@ class AutomationAdmin(admin.ModelAdmin):
             path("<int:pk>/resume/", view(self.resume_view), name="automations_automation_resume"),
             path("<int:pk>/revisions/<int:revision>/restore/", view(self.restore_revision_view),
                  name="automations_automation_restore_revision"),
+            path("hosts/", view(self.hosts_view), name="automations_automation_hosts"),
         ]
         return urls + super().get_urls()
 
@@ -248,6 +281,21 @@ class AutomationAdmin(admin.ModelAdmin):
                           ("History", None)),
         }
         return TemplateResponse(request, "admin/automations/automation/revisions.html", context)
+
+    def hosts_view(self, request: HttpRequest) -> HttpResponse:
+        """The hosts that draft and active versions call (webhooks, Slack, SMS, CRM), each with the
+        automations and versions that call it."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Outbound hosts",
+            "hosts": [(host, used_by(index.uses(ReferenceKind.ORIGIN, host), values=True),
+                       reverse("admin:automations_automation_changelist") + f"?calls={host}")
+                      for host in index.hosts()],
+            **breadcrumbs(("Automations", reverse("admin:automations_automation_changelist")),
+                          ("Outbound hosts", None)),
+        }
+        return TemplateResponse(request, "admin/automations/automation/hosts.html", context)
 
     # -- POST-only operations --------------------------------------------------------------------
 

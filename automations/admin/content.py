@@ -1,5 +1,6 @@
 """Admin for what operators edit besides automations: email templates, secrets (write-only), and the
-tasks automations create."""
+tasks automations create. A template's and a secret's page say which automations use it, and
+deleting one that a draft or active version uses is refused."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,8 +10,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from automations.admin.usage import refused_deletion, used_by
 from automations.conf import app_settings
-from automations.models import EmailTemplate, Secret, Task
+from automations.definition import index
+from automations.models import EmailTemplate, ReferenceKind, Secret, Task
 from automations.template_use import problems_if_saved
 
 
@@ -30,11 +33,42 @@ class EmailTemplateForm(forms.ModelForm):
         return cleaned
 
 
+class UsedByAdmin(SimpleHistoryAdmin):
+    """An object that steps refer to: its page says which automations use it ("Used by"), and
+    deleting it is refused while a draft or active version does, naming them."""
+
+    reference_kind = ""
+    delete_confirmation_template = "admin/automations/delete_used.html"
+
+    def reference(self, obj: Any) -> str:
+        """What the steps name ``obj`` by."""
+        raise NotImplementedError
+
+    @admin.display(description="used by")
+    def used_by(self, obj: Any) -> str:
+        return used_by(index.uses(self.reference_kind, self.reference(obj)))
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[Any]]:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed, [*protected, *refused_deletion(self.reference_kind, objs)]
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
+        obj = self.get_object(request, object_id)
+        uses = index.uses(self.reference_kind, self.reference(obj)) if obj is not None else []
+        return super().delete_view(request, object_id, {**(extra_context or {}),
+                                                        "used_by": used_by(uses) if uses else ""})
+
+
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(SimpleHistoryAdmin):
+class EmailTemplateAdmin(UsedByAdmin):
     form = EmailTemplateForm
     list_display = ("key", "name", "subject", "updated_at")
     search_fields = ("key", "name", "subject")
+    readonly_fields = ("used_by",)
+    reference_kind = ReferenceKind.EMAIL_TEMPLATE
+
+    def reference(self, obj: EmailTemplate) -> str:
+        return obj.key
 
 
 @admin.register(Task)
@@ -67,11 +101,15 @@ class SecretForm(forms.ModelForm):
 
 
 @admin.register(Secret)
-class SecretAdmin(SimpleHistoryAdmin):
+class SecretAdmin(UsedByAdmin):
     form = SecretForm
     list_display = ("name", "description", "updated_at", "updated_by")
     search_fields = ("name", "description")
-    readonly_fields = ("created_at", "updated_at", "created_by", "updated_by")
+    readonly_fields = ("created_at", "updated_at", "created_by", "updated_by", "used_by")
+    reference_kind = ReferenceKind.SECRET
+
+    def reference(self, obj: Secret) -> str:
+        return obj.name
 
     def get_fields(self, request: HttpRequest, obj: Any = None):
         return ["name", "description", "value", *(self.readonly_fields if obj else [])]

@@ -32,10 +32,11 @@ from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.overlaps import same_event_warnings
 from automations.template_use import problems_if_saved
+from automations.definition import index
 from automations.definition.json_schema import definition_schema, step_type_schemas
 from automations.definition.references import check_references
 from automations.errors import StateConflict
-from automations.models import ApprovalRequest, Automation, Backtest, EmailTemplate, Execution, Secret
+from automations.models import ApprovalRequest, Automation, Backtest, EmailTemplate, Execution, ReferenceKind, Secret
 from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
 from automations.steps import step_types
@@ -121,10 +122,29 @@ class AutomationFilter(filters.FilterSet):
                                   method="filter_status")
     trigger_type = filters.CharFilter()
     event = filters.CharFilter(field_name="trigger_event")
+    calls = filters.CharFilter(
+        method="filter_uses", max_length=300,
+        help_text="Automations whose draft or active version calls this host (hooks.example.com), or this "
+                  "origin or URL (https://hooks.example.com, https://hooks.example.com:8443): webhook, Slack, "
+                  "SMS and CRM steps with a URL in their config.")
+    uses_template = filters.CharFilter(
+        method="filter_uses", max_length=100,
+        help_text="Automations whose draft or active version sends the stored email template with this key.")
+    uses_secret = filters.CharFilter(
+        method="filter_uses", max_length=100,
+        help_text="Automations whose draft or active version references the secret with this name "
+                  "({{ secrets.NAME }}).")
 
     class Meta:
         model = Automation
-        fields = ["status", "trigger_type", "event"]
+        fields = ["status", "trigger_type", "event", "calls", "uses_template", "uses_secret"]
+
+    USES = {"calls": ReferenceKind.ORIGIN, "uses_template": ReferenceKind.EMAIL_TEMPLATE,
+            "uses_secret": ReferenceKind.SECRET}
+
+    def filter_uses(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # one subquery on the index of the steps (StepReference), not a scan of the definitions
+        return queryset.filter(pk__in=index.automation_ids_using(self.USES[name], value))
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "draft":
@@ -669,7 +689,7 @@ class RenderPreviewView(Preview):
 
 
 class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
-                           mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+                           mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Email templates by key: what send_email steps with a ``template`` send."""
     queryset = EmailTemplate.objects.order_by("key")
     serializer_class = s.EmailTemplateSerializer
@@ -701,6 +721,13 @@ class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateMode
     @document(request=inputs.EmailTemplateUpdateIn, responses=s.EmailTemplateSerializer)
     def partial_update(self, request: Request, key: str) -> Response:
         return self.update(request, key, partial=True)
+
+    @document(responses={204: None})
+    def destroy(self, request: Request, key: str) -> Response:
+        """Delete the template; a 409 naming ``key`` and the automations while a draft or active
+        version sends it."""
+        services.delete_email_template(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UnknownEndpointView(APIPolicy, APIView):

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from automations.definition.index import index_version
 from automations.models import AutomationVersion, Step
 from automations.status import Reentry
 from automations.steps import step_types, walk
@@ -56,7 +57,8 @@ def save_definition(version: AutomationVersion, canonical: dict[str, Any], user:
 
     The whole definition is kept on the version row too, so each save is one history record of
     the version holding the complete definition: a draft revision that can be listed, compared
-    and restored as a whole. Steps are matched by key and updated in place, so the history of a
+    and restored as a whole. What the steps refer to (templates, secrets, origins) is written
+    with the rows (``automations.definition.index``). Steps are matched by key and updated in place, so the history of a
     step that survives an edit reads as changes to that step rather than a delete and a create.
     """
     if user is not None:
@@ -81,6 +83,8 @@ def save_definition(version: AutomationVersion, canonical: dict[str, Any], user:
             row.delete()
             del existing[key]
 
+    rows: dict[str, int] = {}
+
     def write(steps: list[dict[str, Any]], parent: Step | None, slot: str) -> None:
         for position, step in enumerate(steps):
             step_type = step_types.get(step["type"])
@@ -94,8 +98,10 @@ def save_definition(version: AutomationVersion, canonical: dict[str, Any], user:
             if user is not None:
                 row._history_user = user
             row.save()
+            rows[step["key"]] = row.pk
             for lane in step_type.lanes:
                 write(step.get(lane, []), row, lane)
 
     write(canonical["steps"], None, "steps")
+    index_version(version, canonical["steps"], rows)
 

@@ -11,7 +11,7 @@ from automations.models.scan import DerivedScan
 from automations.models.schedule_slot import ScheduleState
 from automations.models.secret import Secret
 from automations.models.skipped_start import SkippedStart, SkipReason
-from automations.models.steps import Step
+from automations.models.steps import ReferenceKind, Step, StepReference
 from automations.models.approval import ApprovalRequest, ApprovalStatus
 from automations.models.waits import EventWaiter, WaitRule
 
@@ -28,12 +28,14 @@ __all__ = [
     "ExitRule",
     "LoopItems",
     "MessageLock",
+    "ReferenceKind",
     "ScheduleState",
     "Secret",
     "SentMessage",
     "SkipReason",
     "SkippedStart",
     "Step",
+    "StepReference",
     "StepRun",
     "Task",
     "WaitRule",

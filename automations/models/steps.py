@@ -27,3 +27,38 @@ class Step(PolymorphicModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.type_name})"
+
+
+class ReferenceKind(models.TextChoices):
+    """What a step refers to outside its definition."""
+
+    EMAIL_TEMPLATE = "email_template", "Email template"
+    SECRET = "secret", "Secret"
+    ORIGIN = "origin", "Outbound origin"
+
+
+class StepReference(models.Model):
+    """One thing a step of a version refers to: a stored email template it sends (by key), a named
+    secret it references (``{{ secrets.NAME }}``), or the origin it calls (``https://host:443``).
+
+    Written with the step rows on each save of a draft (and again at activation), so "which
+    automations send this template / call this host" is a filtered query, not a scan of definitions.
+    """
+
+    version = models.ForeignKey("automations.AutomationVersion", on_delete=models.CASCADE,
+                                related_name="references")
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="references")
+    kind = models.CharField(max_length=20, choices=ReferenceKind.choices)
+    #: The template's key, the secret's name, or the origin (``https://hooks.example.com:443``).
+    value = models.CharField(max_length=300)
+    #: For an origin, its host alone (``hooks.example.com``); empty otherwise.
+    host = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["version", "step", "kind", "value"]
+        constraints = [models.UniqueConstraint(fields=["step", "kind", "value"], name="step_reference_unique")]
+        indexes = [models.Index(fields=["kind", "value"], name="step_reference_value_idx"),
+                   models.Index(fields=["kind", "host"], name="step_reference_host_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"

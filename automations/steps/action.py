@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from automations import vault
 from automations.actions import registry as actions
-from automations.models.steps import Step
+from automations.models.steps import ReferenceKind, Step
 from automations.status import ExecutionStatus, OnFailure, StepRunStatus
 from automations.steps.base import Next, Run, StepJSON, StepKind
 from automations.steps.cursor import Frame, step_done
@@ -117,6 +117,18 @@ class ActionStep(StepKind, Step):
         if self.on_failure != OnFailure.FAIL:
             data["on_failure"] = self.on_failure
         return data
+
+    @classmethod
+    def references(cls, step):
+        found = super().references(step)
+        action = actions.get(str(step.get("action")))
+        config = step.get("config")
+        if action is not None and isinstance(config, dict):
+            found |= {(ReferenceKind.EMAIL_TEMPLATE, key) for key in action.email_templates(config)}
+            origin = action.destination(config)
+            if origin:
+                found.add((ReferenceKind.ORIGIN, origin))
+        return found
 
     @classmethod
     def waiting_state(cls, step_run, execution):

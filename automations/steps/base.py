@@ -18,6 +18,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.text import capfirst
 
+from automations import vault
+from automations.models.steps import ReferenceKind
 from automations.scope import Scope
 from automations.steps.cursor import Frame, Program
 
@@ -270,6 +272,15 @@ class StepKind:
     def definition_fields(self) -> StepJSON:
         """The step's own JSON fields, from its row (defaults left out)."""
         return {}
+
+    @classmethod
+    def references(cls, step: StepJSON) -> set[tuple[str, str]]:
+        """What ``step`` refers to outside the definition, as ``(kind, value)`` pairs of
+        ``ReferenceKind``, written with its row (``automations.definition.index``): here the named
+        secrets its own fields reference (not its lanes'); a type that sends a stored template or
+        calls out adds those."""
+        own = {field: step[field] for field in cls.fields if field in step}
+        return {(ReferenceKind.SECRET, name) for name in vault.referenced_names(own)}
 
     # -- runs -------------------------------------------------------------------------------------
 
