@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
 
 from automations.conf import DEFAULTS, IMPORT_STRINGS
 from billing_events.conf import DEFAULTS as BILLING_DEFAULTS
@@ -64,7 +65,10 @@ def check_automations_settings(app_configs: Any = None, **kwargs: Any) -> list[C
             messages.append(Error(f"AUTOMATIONS[{key!r}] must be a positive number or None, not {values[key]!r}",
                                   id="automations.E003"))
     messages.extend(_import_errors(values))
-    messages.extend(_authentication_errors(values["API_AUTHENTICATION"]))
+    messages.extend(_class_list_errors("API_AUTHENTICATION", values["API_AUTHENTICATION"], BaseAuthentication,
+                                       "authentication", may_be_empty=False))
+    messages.extend(_class_list_errors("API_PERMISSIONS", values["API_PERMISSIONS"], BasePermission, "permission",
+                                       may_be_empty=True))
     for problem in frequency_caps_errors(values["FREQUENCY_CAPS"], "FREQUENCY_CAPS"):
         messages.append(Error(f"AUTOMATIONS[{problem['field']!r}] {problem['message']}", id="automations.E008"))
     return messages
@@ -85,21 +89,19 @@ def _import_errors(values: dict[str, Any]) -> Iterator[CheckMessage]:
             yield Error(f"AUTOMATIONS[{key!r}] = {path!r} is not a subclass of {BASES[key]}", id="automations.E004")
 
 
-def _authentication_errors(paths: Any) -> Iterator[CheckMessage]:
-    if not isinstance(paths, (list, tuple)) or not paths:
-        yield Error(f"AUTOMATIONS['API_AUTHENTICATION'] must be a non-empty list of dotted paths, not {paths!r}",
-                    id="automations.E009")
+def _class_list_errors(key: str, paths: Any, base: type, what: str, *, may_be_empty: bool) -> Iterator[CheckMessage]:
+    if not isinstance(paths, (list, tuple)) or (not paths and not may_be_empty):
+        yield Error(f"AUTOMATIONS[{key!r}] must be a {'' if may_be_empty else 'non-empty '}list of dotted paths, "
+                    f"not {paths!r}", id="automations.E009")
         return
     for path in paths:
         try:
             imported = import_string(path) if isinstance(path, str) else path
         except (ImportError, TypeError, ValueError) as exc:
-            yield Error(f"AUTOMATIONS['API_AUTHENTICATION'] names {path!r}, which cannot be imported: {exc}",
-                        id="automations.E009")
+            yield Error(f"AUTOMATIONS[{key!r}] names {path!r}, which cannot be imported: {exc}", id="automations.E009")
             continue
-        if not (isinstance(imported, type) and issubclass(imported, BaseAuthentication)):
-            yield Error(f"AUTOMATIONS['API_AUTHENTICATION'] names {path!r}, which is not a DRF authentication class",
-                        id="automations.E009")
+        if not (isinstance(imported, type) and issubclass(imported, base)):
+            yield Error(f"AUTOMATIONS[{key!r}] names {path!r}, which is not a DRF {what} class", id="automations.E009")
 
 
 @register("automations")

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     # sessions only, names its own. The host's REST_FRAMEWORK setting is not read for this.
     "API_AUTHENTICATION": ["rest_framework.authentication.TokenAuthentication",
                            "rest_framework.authentication.SessionAuthentication"],
+    # Permission classes (dotted paths) every API request must pass besides the Django model
+    # permissions each view asks: a host narrows who may call the API (staff only, an IP allowlist),
+    # it cannot widen it.
+    "API_PERMISSIONS": [],
     # The largest request body the REST API reads (bytes); a larger one is a 413.
     "API_MAX_BODY_BYTES": 1024 * 1024,
     "DEFAULT_FROM_EMAIL": None,

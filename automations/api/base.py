@@ -14,6 +14,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import BasePermission
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -42,7 +43,8 @@ class Pagination(PageNumberPagination):
 class APIPolicy:
     """Mixin for every API view: authentication (``AUTOMATIONS["API_AUTHENTICATION"]``, by default
     token, then session: a token's ``WWW-Authenticate`` header makes an anonymous request a 401),
-    model permissions, JSON only, pagination, filters, the error format and the schema."""
+    model permissions (and any ``AUTOMATIONS["API_PERMISSIONS"]`` besides), JSON only, pagination,
+    filters, the error format and the schema."""
 
     permission_classes = [ModelPermissions]
     parser_classes = [StrictJSONParser]
@@ -55,7 +57,11 @@ class APIPolicy:
     schema = APISchema()
 
     def get_authenticators(self) -> list[BaseAuthentication]:
-        return [authentication() for authentication in authentication_classes()]
+        return [authentication() for authentication in configured_classes("API_AUTHENTICATION")]
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [*super().get_permissions(),  # type: ignore[misc]
+                *(permission() for permission in configured_classes("API_PERMISSIONS"))]
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
         return exception_handler
@@ -80,6 +86,6 @@ class APIPolicy:
             raise InvalidInput("the path must not contain NUL characters", field="path")
 
 
-def authentication_classes() -> list[type[BaseAuthentication]]:
-    """The classes ``AUTOMATIONS["API_AUTHENTICATION"]`` names (checked by ``manage.py check``)."""
-    return [import_string(path) if isinstance(path, str) else path for path in app_settings.API_AUTHENTICATION]
+def configured_classes(setting: str) -> list[type]:
+    """The classes ``AUTOMATIONS[setting]`` names (checked by ``manage.py check``)."""
+    return [import_string(path) if isinstance(path, str) else path for path in getattr(app_settings, setting)]

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.checks import run_checks
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.test import APIClient
 
 from automations import services
@@ -115,7 +116,25 @@ def test_a_host_names_its_own_authentication_in_one_setting(settings, api):
     assert APIClient().get("/api/automations/").status_code == 401
 
 
-@pytest.mark.parametrize("value", [[], ["nowhere.Authentication"], ["automations.api.base.Pagination"]])
-def test_an_authentication_setting_that_names_no_authentication_class_is_a_check_error(settings, value):
-    settings.AUTOMATIONS = {"API_AUTHENTICATION": value}
+class StaffOnly(BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff)
+
+
+def test_a_host_narrows_who_may_call_the_api_in_one_setting(settings, api, django_user_model):
+    clerk = django_user_model.objects.create_user("clerk", "clerk@example.com", "pw")
+    clerk.user_permissions.set(Permission.objects.filter(codename="view_automation"))
+    client = token_client(clerk)
+    assert client.get("/api/automations/").status_code == 200, "model permissions, by default"
+    settings.AUTOMATIONS = {"API_PERMISSIONS": [f"{__name__}.StaffOnly"]}
+    assert client.get("/api/automations/").status_code == 403
+    assert api.get("/api/automations/").status_code == 200, "staff, with the model permission"
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("API_AUTHENTICATION", []), ("API_AUTHENTICATION", ["nowhere.Authentication"]),
+    ("API_AUTHENTICATION", ["automations.api.base.Pagination"]), ("API_PERMISSIONS", "StaffOnly"),
+    ("API_PERMISSIONS", ["automations.api.base.Pagination"])])
+def test_an_api_class_setting_that_names_no_such_class_is_a_check_error(settings, setting, value):
+    settings.AUTOMATIONS = {setting: value}
     assert "automations.E009" in [message.id for message in run_checks(tags=["automations"])]
