@@ -28,6 +28,9 @@ from automations.status import StepRunStatus
 from automations.steps import Next
 from automations.steps.cursor import loop_index
 
+#: Django 6.1 names it ``savepoint_create`` (``savepoint`` is deprecated there); 5.2 has only ``savepoint``.
+_create_savepoint = getattr(transaction, "savepoint_create", None) or transaction.savepoint
+
 #: At most this many steps that go straight on share one commit, and for at most this long: the
 #: transaction holds the row locks of what its steps changed (a customer's row) until it commits.
 STEPS_PER_COMMIT = 20
@@ -69,7 +72,7 @@ class StepTransactions:
             self._open.__enter__()
             self._effects, self._steps_open, self._opened_at = False, 0, time.monotonic()
         elif writes and self._effects:
-            savepoint = transaction.savepoint()
+            savepoint = _create_savepoint()
         self._keep_open, mark = False, len(self._unsaved)
         try:
             yield

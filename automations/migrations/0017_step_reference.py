@@ -14,7 +14,7 @@ def index_saved_versions(apps, schema_editor):
     Step = apps.get_model("automations", "Step")
     StepReference = apps.get_model("automations", "StepReference")
     references = []
-    for version in AutomationVersion.objects.exclude(snapshot=None).only("pk", "snapshot").iterator():
+    for version in AutomationVersion.objects.filter(snapshot__isnull=False).only("pk", "snapshot").iterator():
         rows = dict(Step.objects.filter(version_id=version.pk).values_list("key", "pk"))
         for step in walk((version.snapshot or {}).get("steps")):
             if step.get("key") not in rows:
