@@ -41,9 +41,7 @@ def dispatch_event(event_id: str) -> None:
     """Start the executions an event triggers and run them here, within the time budget.
 
     They are stored due and unclaimed before they run: if this worker dies, a drain runs them."""
-    task = _Task()
-    started = task.with_database(lambda: dispatch(event_id, queue=False))
-    task.run_in_turn([(execution.pk, execution.wait_token, execution) for execution in started])
+    _Task().dispatch(event_id)
 
 
 def run_due(lost_before: str | None = None) -> None:
@@ -61,9 +59,8 @@ def run_due(lost_before: str | None = None) -> None:
             return
         event_id = task.with_database(lambda: claim_stale_dispatch(lost_before=lost))
         if event_id is not None:
-            started = task.with_database(lambda: dispatch(event_id, queue=False))
-            task.ran = True
-            task.run_in_turn([(execution.pk, execution.wait_token, execution) for execution in started])
+            task.ran = True  # a dispatch is progress even when it starts nothing
+            task.dispatch(event_id)
             continue
         lease = new_lease()
         execution_id = task.with_database(lambda: claim_next_due(lease))
@@ -84,6 +81,11 @@ class _Task:
     def spent(self) -> bool:
         """The budget is spent (the first run always goes ahead: each task makes progress)."""
         return self.ran and time.monotonic() >= self.deadline
+
+    def dispatch(self, event_id: str) -> None:
+        """Start the executions the event triggers and run them in turn."""
+        started = self.with_database(lambda: dispatch(event_id, queue=False))
+        self.run_in_turn([(execution.pk, execution.wait_token, execution) for execution in started])
 
     def run_in_turn(self, wake_ups: list[tuple[int, int, Execution | None]]) -> None:
         """Claim and run each wake-up in turn until the time budget is spent; queue the rest. An

@@ -9,16 +9,14 @@ worker that lost its lease therefore changes nothing, on SQLite and PostgreSQL a
 from __future__ import annotations
 
 import uuid
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import F
 
 from automations import clock
 from automations.conf import app_settings
-from automations.db import skip_locked
+from automations.db import claim_first
 from automations.models import Execution
 from automations.status import EXECUTION_TRANSITIONS, FINISHED_STATUSES, ExecutionStatus, sources_of
 
@@ -59,24 +57,12 @@ def claim(execution_id: int, wait_token: int, lease: str | None = None) -> str |
 
 def claim_next_due(lease: str) -> int | None:
     """The oldest due wake-up that no other worker is claiming, claimed under ``lease`` (waiting ->
-    running): its execution id, or None when nothing is due. On PostgreSQL the candidate row is
-    locked with ``SKIP LOCKED``, so workers draining at once take different executions; SQLite
-    serialises writers, and a wake-up another worker took first is simply passed over."""
+    running): its execution id, or None when nothing is due (``db.claim_first``: workers draining
+    at once take different executions)."""
     due = (Execution.objects.filter(status=ExecutionStatus.WAITING, wake_at__lte=clock.now())
            .order_by("wake_at").values_list("pk", "wait_token"))
-    for _ in range(_CLAIM_TRIES):
-        with transaction.atomic() if connection.features.has_select_for_update_skip_locked else nullcontext():
-            candidate = skip_locked(due).first()
-            if candidate is None:
-                return None
-            claimed = claim(*candidate, lease)
-        if claimed is not None:
-            return candidate[0]
-    return None
-
-
-#: Wake-ups another worker claimed first, passed over before a drain gives way (SQLite only).
-_CLAIM_TRIES = 5
+    taken = claim_first(due, lambda row: claim(*row, lease) is not None)
+    return taken[0] if taken else None
 
 
 def wake_now(execution_id: int, wait_token: int, *, reason: str, **fields: Any) -> bool:

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from automations import clock
 from automations.conf import app_settings
-from automations.db import skip_locked
+from automations.db import claim_first
 from automations.engine.start import start_if_entered
 from automations.models import Automation, Execution, SkippedStart
 from automations.status import ExecutionStatus
@@ -92,11 +90,4 @@ def claim_stale_dispatch(*, lost_before: datetime | None = None) -> str | None:
     now = clock.now()
     stale = stale_dispatches(now, lost_before=lost_before)
     oldest = stale.order_by("received_at").values_list("pk", flat=True)
-    for _ in range(5):  # on SQLite another drain may take the one this one saw
-        with transaction.atomic() if connection.features.has_select_for_update_skip_locked else nullcontext():
-            event_id = skip_locked(oldest).first()
-            if event_id is None:
-                return None
-            if stale.filter(pk=event_id).update(queued_at=now):
-                return event_id
-    return None
+    return claim_first(oldest, lambda event_id: bool(stale.filter(pk=event_id).update(queued_at=now)))
