@@ -17,6 +17,7 @@ from rest_framework.permissions import BasePermission
 
 from automations.conf import DEFAULTS, IMPORT_STRINGS
 from billing_events.conf import DEFAULTS as BILLING_DEFAULTS
+from automations.card_retries.limits import setting_errors as retry_limits_errors
 from automations.messaging.validation import frequency_caps_errors
 
 #: Settings that must be positive numbers (None allowed where it means "off").
@@ -71,6 +72,10 @@ def check_automations_settings(app_configs: Any = None, **kwargs: Any) -> list[C
                                        may_be_empty=True))
     for problem in frequency_caps_errors(values["FREQUENCY_CAPS"], "FREQUENCY_CAPS"):
         messages.append(Error(f"AUTOMATIONS[{problem['field']!r}] {problem['message']}", id="automations.E008"))
+    if values["RETRY_LIMITS"] is not None:
+        for problem in retry_limits_errors(values["RETRY_LIMITS"]):
+            messages.append(Error(f"AUTOMATIONS[{problem['field']!r}] {problem['message']}", id="automations.E010",
+                                  hint="For example {'mastercard': [{'attempts': 10, 'within': '24h', 'per': 'card'}]}"))
     return messages
 
 

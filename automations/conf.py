@@ -74,6 +74,11 @@ DEFAULTS: dict[str, Any] = {
     # Errors that pass (an SMTP 451, a 503, a dropped connection) are tried 5 times over about
     # an hour: after 2m, 6m, 18m and 30m. A payment decline is tried again only under the step's own policy.
     "RETRY": {"max_attempts": 5, "initial_interval": "2m", "backoff_coefficient": 3, "max_interval": "30m"},
+    # The card networks' retry limits every retry_payment step obeys, across all automations, by
+    # network: {"mastercard": [{"attempts": 10, "within": "24h", "per": "card"}, ...], "other": [...]}
+    # ("per": "card" or "card_and_amount"). None: the defaults (Visa's and Mastercard's published
+    # figures; see automations/card_retries/limits.py).
+    "RETRY_LIMITS": None,
 
 }
 IMPORT_STRINGS = {"SMS_PROVIDER", "CRM_PROVIDER"}

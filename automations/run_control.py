@@ -11,13 +11,16 @@ from django.db import transaction
 from django.db.models import Max
 
 from automations import clock, money
+from automations.actions import ActionContext, ActionError, registry
 from automations.engine import transitions
 from automations.engine.correlation import correlation_value
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.errors import StateConflict
 from automations.models import Automation, Execution, StepRun
+from automations.scope import build_scope
 from automations.status import LIVE_STATUSES, ExecutionStatus, Reentry, StepRunStatus, TriggerType, Where
 from automations.steps.cursor import Program, locate, loop_index
+from automations.templating import RenderError
 from billing_events.errors import InvalidInput
 
 
@@ -104,6 +107,9 @@ def retry_execution(execution: Execution) -> Execution:
     if position.step is None:
         raise StateConflict("the execution has no failed step to retry (it failed before its first step)",
                            field="status")
+    refused = _refusal(execution, position.step)
+    if refused:
+        raise StateConflict(f"not retried: {refused}", field="status")
     attempts = StepRun.objects.filter(execution=execution, step_key=position.step["key"],
                                       loop_index=loop_index(cursor)).aggregate(n=Max("attempt"))["n"] or 0
     cursor[-1]["attempt"] = attempts + 1
@@ -113,6 +119,35 @@ def retry_execution(execution: Execution) -> Execution:
     enqueue(RESUME_EXECUTION, execution.pk, token)
     execution.refresh_from_db()
     return execution
+
+
+def retry_refusal(execution: Execution) -> str | None:
+    """Why "Retry from the failed step" would be refused by the failed step's own rules (a card the
+    issuer declined for good is not charged again), in words; None when it may be retried."""
+    if execution.status != ExecutionStatus.FAILED or not execution.cursor:
+        return None
+    position = locate(Program(execution.version.snapshot), [dict(frame) for frame in execution.cursor])
+    return _refusal(execution, position.step) if position.step is not None else None
+
+
+def _refusal(execution: Execution, step: dict[str, Any]) -> str | None:
+    """Whether the action of ``step`` would refuse its next attempt now: asked as test mode asks
+    (``Action.admit`` with a rehearsal, which writes nothing)."""
+    action = registry.get(step.get("action", "")) if step.get("type") == "action" else None
+    if action is None:
+        return None
+    scope = build_scope(execution, now=clock.now())
+    try:
+        config = action.render(step.get("config", {}), scope)
+        action.admit(config, ActionContext(
+            execution_id=execution.pk, step_key=step["key"], loop_index=loop_index(execution.cursor), attempt=1,
+            variables=scope, now=clock.now(), idempotency_key=f"{execution.pk}:{step['key']}:retry", rehearsal={},
+            automation_id=execution.automation_id))
+    except ActionError as exc:
+        return str(exc)
+    except RenderError:
+        return None  # the attempt itself will say what is wrong
+    return None
 
 
 def cancel_execution(execution: Execution, reason: str = "canceled by an operator") -> bool:

@@ -26,7 +26,7 @@ from automations.revisions import check_revision, restore_note, revision_definit
 # what a person does to one run, offered here with the other operations
 from automations.run_control import (  # noqa: F401
     CANCEL_REASON_MAX, IN_THE_ADMIN, THROUGH_THE_API, NewRun, PendingWait, cancel_by, cancel_execution, new_run,
-    resumability, resume_now, retry_execution)
+    resumability, resume_now, retry_execution, retry_refusal)
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, TriggerType, VersionState
 from automations.steps.cursor import Program

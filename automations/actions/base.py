@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from automations.masking import is_url, mask_config
 from automations.errors import ActionError  # noqa: F401  (part of the action API)
+from automations.holds import Held
 from automations.templating import render_value, template_fields
 
 
@@ -37,6 +38,11 @@ class ActionContext:
     #: True when the action runs in its step's transaction (see ``Action.is_local``): whatever it
     #: writes commits with the step's log row and the cursor move, or not at all.
     inline: bool = False
+    #: In test mode and backtests: what the test run has done so far, by kind, for actions whose
+    #: rules count what came before (the card charges a test made); None in a worker's run.
+    rehearsal: dict[str, list[Any]] | None = None
+    #: The automation whose run this is (None in a test of an unsaved definition).
+    automation_id: int | None = None
 
     def entity_id(self, root: str, *, required: bool = True) -> str:
         """The id of the run's ``customer``, ``invoice``, ... (a loop variable of that name wins);
@@ -149,6 +155,14 @@ class Action:
     def validate_config(self, config: dict[str, Any]) -> list[dict[str, str]]:
         """Problems the schema cannot express, as ``{"field": "config.x", "message": ...}``."""
         return []
+
+    def admit(self, config: dict[str, Any], context: ActionContext) -> Held | None:
+        """Whether the step may be attempted now, asked before every attempt (by a worker's run, and
+        by test mode with ``context.rehearsal`` set, which must write nothing): None to go on, a
+        :class:`~automations.holds.Held` to wait (the attempt is not spent), or an ActionError when
+        it may not be attempted at all (a rule forbids it; the step fails as with any error). A
+        worker's call may reserve what the attempt will use under ``context.idempotency_key``."""
+        return None
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         """Do the action with the rendered ``config``; return a JSON-able output or raise ActionError."""

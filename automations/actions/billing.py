@@ -3,13 +3,18 @@ or a worker's crash never charges, voids or credits twice. With a gateway that s
 database (the reference gateway) they run in their step's transaction."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from automations import card_retries
 from automations.actions.base import ActionContext, ActionError, Effect, outputs
+from automations.holds import Held
 from automations.actions.gateway import GatewayAction, step_error
 from automations.variables import ROOTS
 from billing_events.gateway import get_gateway
+from billing_events import processor
+from billing_events.declines import Decline
 from billing_events.gateway.base import GatewayError
 
 MAX_AMOUNT = 10**12
@@ -49,10 +54,15 @@ def literal_amount_errors(config: dict[str, Any], field: str = "amount") -> list
 
 
 def _declined(result: dict[str, Any]) -> ActionError:
-    """A decline as the step's failure: retried under the step's retry policy (each attempt charges
-    again), then fallback and on_failure apply; its output keeps the decline code so a later branch
-    can look at ``steps.<key>.output.decline_code``."""
-    return ActionError(f"payment declined: {result.get('decline_code')}", retryable=True, output=result)
+    """A decline as the step's failure; its output keeps the decline (``steps.<key>.output.decline``:
+    its code, category, network and advice) so a later branch can look at it. A soft decline is
+    retried under the step's retry policy (each attempt charges again, after the wait the network
+    advised if it did); one the issuer will never approve, or that asks for new card details, is not:
+    the card rules refuse that card until its details change, whoever tries."""
+    decline = Decline.from_record(result.get("decline"))
+    retryable = decline is None or not decline.never_again
+    return ActionError(f"payment declined: {result.get('decline_code')}", retryable=retryable,
+                       retry_after=decline.retry_after if decline else None, output=result)
 
 
 ZERO = Decimal("0.00")
@@ -75,19 +85,27 @@ class RetryPayment(GatewayAction):
     family = "billing"
     key = "retry_payment"
     label = "Retry payment"
-    description = "Charge the invoice's amount due again (the customer's default payment method or a given one)."
-    config_schema = {"type": "object", "properties": {"payment_method": {
-        "type": "string", "minLength": 1,
-        "description": "default (the customer's default payment method) or a payment method id."}},
+    description = ("Charge the invoice's amount due again (the customer's default payment method or a given one), "
+                   "within the card networks' retry rules.")
+    config_schema = {"type": "object", "properties": {
+        "payment_method": {"type": "string", "minLength": 1,
+                           "description": "default (the customer's default payment method) or a payment method id."},
+        "over_limit": {"enum": [card_retries.WAIT, card_retries.FAIL],
+                       "description": "When the card networks' retry limit for this card is reached: wait until "
+                                      "the card may be charged again (wait, the default), or fail the step (fail)."}},
         "additionalProperties": False}
-    output_schema = outputs("status", "payment_id", "decline_code", "decline_message", "amount", "currency",
+    output_schema = outputs("status", "payment_id", "decline_code", "decline_message", "decline", "amount", "currency",
                             "attempt_number", "payment_method")
     local_when_shared = True
     #: Outcomes a test scenario may choose for one attempt (declines as the test processor's cards
-    #: give them: pm_card_declined, pm_expired_card, pm_processor_unavailable).
-    scenario_outcomes = {"pays": "Pays", "soft_decline": "Declined: card_declined",
-                         "hard_decline": "Declined: expired_card",
+    #: give them: pm_card_declined, pm_expired_card, pm_card_lost, pm_processor_unavailable).
+    scenario_outcomes = {"pays": "Pays", "soft_decline": "Declined, may be retried (card declined)",
+                         "credentials_decline": "Declined, card details must be updated (expired card)",
+                         "hard_decline": "Declined for good (card reported lost)",
                          "gateway_error": "Gateway error (temporary)"}
+    #: Each declining outcome as the test processor's card gives it.
+    SCRIPTED_CARDS = {"soft_decline": "pm_card_declined", "credentials_decline": "pm_expired_card",
+                      "hard_decline": "pm_card_lost"}
 
     def operation_key(self, context: ActionContext) -> str:
         # Each attempt is a charge of its own: a retry after a decline charges again rather than
@@ -96,19 +114,68 @@ class RetryPayment(GatewayAction):
         key = context.idempotency_key
         return key if context.attempt == 1 else f"{key}:{context.attempt}"
 
-    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+    @staticmethod
+    def _method(config: dict[str, Any]) -> str | None:
         method = config.get("payment_method", "default")
-        result = get_gateway().retry_payment(context.entity_id("invoice"),
-                                             payment_method=None if method == "default" else method,
-                                             idempotency_key=self.operation_key(context))
+        return None if method == "default" else method
+
+    def _card(self, config: dict[str, Any], context: ActionContext) -> card_retries.Card | None:
+        """The card this attempt would charge, as the gateway describes it."""
+        invoice_id = context.entity_id("invoice")
+        try:
+            described = get_gateway().describe_payment_method(invoice_id, payment_method=self._method(config),
+                                                              customer=_entity(context, "customer"))
+        except GatewayError as exc:
+            raise step_error(exc) from exc
+        method = self._method(config) or (_entity(context, "customer") or {}).get("default_payment_method")
+        return card_retries.Card.of(described, method)
+
+    def admit(self, config: dict[str, Any], context: ActionContext) -> Held | None:
+        """The card rules, before the card is charged: a card declined for good is refused, a charge
+        over the network's limits waits (or fails, as ``over_limit`` says). A worker's run reserves
+        the charge; test mode counts the charges the test made."""
+        card = self._card(config, context)
+        if card is None:  # no payment method: the gateway declines without reaching a card
+            return None
+        invoice = _entity(context, "invoice") or {}
+        amount, currency = _decimal(invoice.get("amount_due")), str(invoice.get("currency") or "")[:3]
+        over_limit = config.get("over_limit", card_retries.WAIT)
+        charge = {"invoice_id": context.entity_id("invoice"), "amount": str(amount), "currency": currency}
+        try:
+            if context.rehearsal is not None:
+                held = card_retries.rehearse(card, amount=amount, now=context.now, over_limit=over_limit,
+                                             rehearsed=context.rehearsal.setdefault("card_charges", []))
+            else:
+                held = card_retries.admit(card, key=self.operation_key(context), amount=amount, now=context.now,
+                                          over_limit=over_limit, currency=currency, invoice_id=charge["invoice_id"],
+                                          execution_id=context.execution_id, step_key=context.step_key,
+                                          automation_id=context.automation_id)
+        except ActionError as exc:  # what was not charged, for the step log and a backtest's money table
+            exc.output = {**(exc.output or {}), **charge}
+            raise
+        if held is not None:
+            held.details.update(charge)
+        return held
+
+    def call(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
+        key = self.operation_key(context)
+        try:
+            result = get_gateway().retry_payment(context.entity_id("invoice"), payment_method=self._method(config),
+                                                 idempotency_key=key)
+        except GatewayError:
+            card_retries.release(key)  # the card was not charged: the reservation does not count
+            raise
+        card_retries.settle(key, result)
         if result.get("status") != "succeeded":
             raise _declined(result)
         return result
 
     def recover(self, context: ActionContext) -> dict[str, Any] | None:
-        result = super().recover(context)
-        if result is not None and result.get("status") != "succeeded":
-            raise _declined(result)  # the attempt was made and declined: not made again
+        result = get_gateway().find_operation(self.operation_key(context))
+        if result is not None:
+            card_retries.settle(self.operation_key(context), result)
+            if result.get("status") != "succeeded":
+                raise _declined(result)  # the attempt was made and declined: not made again
         return result
 
     def predict(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
@@ -118,16 +185,15 @@ class RetryPayment(GatewayAction):
                                         "payment_method": method}}
         try:
             predicted = get_gateway().predict_retry_payment(
-                invoice_id, payment_method=None if method == "default" else method,
+                invoice_id, payment_method=self._method(config),
                 invoice=_entity(context, "invoice"), customer=_entity(context, "customer"))
         except GatewayError as exc:
             raise step_error(exc) from exc
         if predicted is None:  # the operator chooses the outcome in the test's scenario
-            return {**self._paid(context), **would,
-                    "assumed": "the billing system cannot say how this payment would go: assumed to pay"}
-        if predicted.get("status") != "succeeded":
-            raise _declined({**predicted, **would})
-        return {**predicted, **would}
+            return self._charged(config, context, {
+                **self._paid(context), **would,
+                "assumed": "the billing system cannot say how this payment would go: assumed to pay"})
+        return self._charged(config, context, {**predicted, **would})
 
     def scripted(self, outcome: str, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         invoice = _entity(context, "invoice") or {}
@@ -139,10 +205,25 @@ class RetryPayment(GatewayAction):
                                           code="processor_unavailable", retryable=True))
         paid = self._paid(context)
         if outcome == "pays":
-            return paid
-        code = "expired_card" if outcome == "hard_decline" else "card_declined"
-        raise _declined({**paid, "status": "failed", "decline_code": code,
-                         "decline_message": f"declined ({code}), as the test scenario says"})
+            return self._charged(config, context, paid)
+        decline = processor.charge(self.SCRIPTED_CARDS[outcome], ZERO, "").decline
+        return self._charged(config, context, {
+            **paid, "status": "failed", "decline_code": decline.code, "decline": decline.as_record(),
+            "decline_message": f"declined ({decline.code}), as the test scenario says"})
+
+    def _charged(self, config: dict[str, Any], context: ActionContext, result: dict[str, Any]) -> dict[str, Any]:
+        """A test's charge answered ``result``: counted for the test's later charges of the card as
+        a worker's run counts it in the ledger, then given or raised as ``call`` would."""
+        card = self._card(config, context) if context.rehearsal is not None else None
+        if card is not None:
+            decline = Decline.from_record(result.get("decline")) if result.get("status") != "succeeded" else None
+            context.rehearsal.setdefault("card_charges", []).append(card_retries.RehearsedCharge(
+                card.fingerprint, _decimal(result.get("amount")), context.now,
+                decline.category if decline else "", decline.code if decline else "",
+                context.now + timedelta(seconds=decline.retry_after) if decline and decline.retry_after else None))
+        if result.get("status") != "succeeded":
+            raise _declined(result)
+        return result
 
     def effect(self, output: dict[str, Any], context: ActionContext) -> Effect:
         if output.get("status") != "succeeded":

@@ -17,7 +17,7 @@ from automations.revisions import current_revision
 from automations.masking import mask_config
 from automations.secrets import mask_definition
 from automations import money
-from automations.services import live_executions, new_run, resumability
+from automations.services import live_executions, new_run, resumability, retry_refusal
 from automations.status import ExecutionStatus, TriggerType
 from automations.step_log import attempt_labels, ending, step_states
 from billing_events.models import Event
@@ -231,11 +231,12 @@ class ExecutionDetailSerializer(ExecutionSerializer):
                                                 help_text="The run's approval requests, the latest first.")
     resume_now = serializers.SerializerMethodField()
     retry_effects = serializers.SerializerMethodField()
+    retry_refused = serializers.SerializerMethodField()
     new_run = serializers.SerializerMethodField()
 
     class Meta(ExecutionSerializer.Meta):
         fields = [*ExecutionSerializer.Meta.fields, "data", "outputs", "steps", "step_states", "ending",
-                  "approvals", "resume_now", "retry_effects", "new_run"]
+                  "approvals", "resume_now", "retry_effects", "retry_refused", "new_run"]
         read_only_fields = fields
 
     def to_representation(self, execution: Execution) -> dict[str, Any]:
@@ -262,6 +263,12 @@ class ExecutionDetailSerializer(ExecutionSerializer):
         "failed step and the steps it goes straight on to), such as 'Charges INV-2026-0042 1,250.00 USD again'.")))
     def get_retry_effects(self, execution: Execution) -> list[str]:
         return money.retry_effects(execution)
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text=(
+        "For a failed execution whose failed step would refuse to try again (a card the issuer declined "
+        "for good is not charged again): why, in words; retry/ is then a 409. Null otherwise.")))
+    def get_retry_refused(self, execution: Execution) -> str | None:
+        return retry_refusal(execution)
 
     @extend_schema_field(serializers.DictField(child=StepStateSerializer(),
                                                help_text="Each step that ran, by key (the run view's states)."))

@@ -19,6 +19,7 @@ from typing import Any
 from automations import clock
 from automations.backtest.events import PAGE_SIZE, events_between, pages
 from automations.backtest.tally import Run, Tally
+from automations.card_retries import RehearsedCharge
 from automations.engine.correlation import correlation_value
 from automations.engine.simulation import simulate
 from automations.status import ExecutionStatus, Reentry
@@ -51,6 +52,9 @@ class Replay:
         self._ends: list[tuple[datetime, int, Run]] = []
         self._order = count()
         self.once_started: set[str] = set()
+        # The card charges the replayed runs made, which the card rules count across runs as the
+        # ledger counts live ones.
+        self.rehearsal: dict[str, list[Any]] = {}
 
     @property
     def types(self) -> list[str]:
@@ -63,7 +67,8 @@ class Replay:
     def state(self) -> dict[str, Any]:
         """The runs still live and the values ``reentry: once`` has seen, as JSON (for a checkpoint)."""
         return {"live": {value: [run.state() for run in runs] for value, runs in self.live.items()},
-                "once_started": sorted(self.once_started)}
+                "once_started": sorted(self.once_started),
+                "card_charges": [charge.state() for charge in self.rehearsal.get("card_charges", [])]}
 
     def restore(self, state: dict[str, Any]) -> None:
         for value, runs in state["live"].items():
@@ -71,6 +76,7 @@ class Replay:
                 self.live[value].append(run)
                 heapq.heappush(self._ends, (run.finished_at, next(self._order), run))
         self.once_started = set(state["once_started"])
+        self.rehearsal["card_charges"] = [RehearsedCharge.from_state(saved) for saved in state.get("card_charges", [])]
 
     def feed(self, event: Event, *, exits_only: bool = False) -> None:
         self._settle(event.occurred_at)
@@ -116,9 +122,12 @@ class Replay:
         run.correlation = correlation_value(self.key, event.data)
         trigger = {"type": "event", "event_id": event.id, "event_type": event.type,
                    "occurred_at": event.occurred_at.isoformat()}
+        charges = self.rehearsal.setdefault("card_charges", [])
+        before = len(charges)
         with clock.virtual_time(event.occurred_at):
             outcome = simulate(self.definition, event.data, automation_id=self.automation_id, trigger=trigger,
-                               version=self.version)
+                               version=self.version, rehearsal=self.rehearsal)
+        made, charges[before:] = charges[before:], []  # kept below for a run that starts, up to its exit
         if outcome["status"] == "not_entered":
             run.started, run.ending = False, "entry_conditions"
             run.reason = f"entry conditions do not hold: {outcome.get('conditions', '')}"
@@ -132,7 +141,20 @@ class Replay:
         if run.correlation and self._refused(run):
             self.tally.add(run)
             return
+        charges.extend(self._made_before_exit(made, run))
         self._started(run, outcome)
+
+    def _made_before_exit(self, made: list[RehearsedCharge], run: Run) -> list[RehearsedCharge]:
+        """The card charges a run made that happen: those before the first exit event that will
+        end it (later runs replayed before that event is fed must not count the others)."""
+        if not made or not self.exit_types or not run.correlation:
+            return made
+        latest = max(charge.at for charge in made)
+        exits = events_between(sorted(self.exit_types), run.occurred_at, latest, include_end=True)
+        cut = next((exit.occurred_at for exit in exits.order_by("occurred_at", "id").iterator()
+                    if exit.occurred_at > run.occurred_at and correlation_value(self.key, exit.data) == run.correlation),
+                   None)
+        return [charge for charge in made if cut is None or charge.at <= cut]
 
     def _refused(self, run: Run) -> bool:
         """Whether ``reentry`` lets no run start for this correlation value (and why, on ``run``)."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from automations.card_retries import RETRY_LIMIT
 from billing_events.gateway import get_gateway
 
 SAMPLE_SIZE = 20
@@ -102,21 +103,36 @@ class Tally:
         self._keep_sample(run)
 
     def _count(self, entry: dict[str, Any]) -> None:
+        action = entry.get("action", "")
+        if entry.get("deferred"):  # held back before its attempt: the attempt comes later, if at all
+            if entry["deferred"] == RETRY_LIMIT:
+                self._refused(action, entry, "held")
+            return
         outcome = "errors" if entry.get("error") else "reached"
         self.steps[entry["step"]][outcome] += 1
         if entry["type"] != "action":
             return
-        action = entry.get("action", "")
         self.actions[action]["errors" if entry.get("error") else "count"] += 1
         if entry.get("error"):
-            if action == "retry_payment" and (entry.get("output") or {}).get("status") == "failed":
-                self._money(action, entry["output"])  # a declined charge is an attempt all the same
+            output = entry.get("output") or {}
+            if action == "retry_payment" and output.get("status") == "failed":
+                self._money(action, output)  # a declined charge is an attempt all the same
+            elif action == "retry_payment" and output.get("status") == "refused":
+                self._refused(action, entry, "refused")  # the card rules would not let it be made
             return
         if action == "send_email":
             config = self.steps_by_key.get(entry["step"], {}).get("config", {})
             self.emails[config.get("template") or "inline"] += 1
         elif action in MONEY_ACTIONS:
             self._money(action, entry.get("would") or {})
+
+    def _refused(self, action: str, entry: dict[str, Any], kind: str) -> None:
+        """A charge the card rules would refuse (``refused``) or hold back for now (``held``): not an
+        attempt, counted apart by currency."""
+        said = {**entry, **(entry.get("output") or {})}
+        bucket = self.money[action].setdefault(said.get("currency") or "unknown", {"count": 0, "amount": Decimal("0")})
+        bucket[kind] = bucket.get(kind, 0) + 1
+        bucket[f"{kind}_amount"] = bucket.get(f"{kind}_amount", Decimal("0")) + (_amount(said.get("amount")) or 0)
 
     def _money(self, action: str, would: dict[str, Any]) -> None:
         call = would.get("would_call_gateway") or {}

@@ -16,6 +16,7 @@ from automations.conf import app_settings
 from automations.engine.attempts import after_failed_attempt
 from automations.engine.step_transactions import Rewind, StepTransactions
 from automations.engine.transitions import LeaseLost, save_progress
+from automations.holds import Held
 from automations.messaging import gate
 from automations.models import Execution, StepRun
 from automations.scope import to_json
@@ -38,6 +39,7 @@ def perform(current: StepTransactions, step: dict[str, Any]) -> Next:
         execution_id=current.execution.pk, step_key=step["key"], loop_index=index, attempt=attempt,
         variables=current.scope(), now=current.now,
         idempotency_key=f"{current.execution.pk}:{step['key']}:{index or 0}",
+        automation_id=current.execution.automation_id,
     )
 
     interrupted = StepRun.objects.filter(execution=current.execution, step_key=step["key"], loop_index=index,
@@ -83,12 +85,21 @@ def perform(current: StepTransactions, step: dict[str, Any]) -> Next:
     if held is not None:
         return _held(current, step, attempt, held)
 
+    shown = to_json(action.redact(config))
     try:
         with current.transaction():
+            # What the action reserves for the attempt (a card's charge) commits with its intent.
+            try:
+                held = action.admit(config, context)
+            except ActionError as exc:  # a rule forbids the attempt: the step fails as with any error
+                return _fail(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
+                             output=exc.output, input=shown)
+            if held is not None:
+                return _hold(current, step, attempt, held)
             # the cursor too: control steps before this one may have moved it since the last commit
             save_progress(current.execution.pk, current.lease, cursor=current.cursor,
                           outputs=to_json(current.outputs))
-            record = current.log(step, StepRunStatus.RUNNING, attempt=attempt, input=to_json(action.redact(config)))
+            record = current.log(step, StepRunStatus.RUNNING, attempt=attempt, input=shown)
     except IntegrityError:
         raise LeaseLost(current.execution.pk) from None  # another worker is running this very attempt
 
@@ -125,6 +136,9 @@ def _perform_inline(current: StepTransactions, step: dict[str, Any], action: Any
     try:
         with current.transaction(writes=True):
             try:
+                held = action.admit(config, context)
+                if held is not None:
+                    return _hold(current, step, attempt, held)
                 output = action.run(config, context)
             except ActionError as exc:
                 return _fail(current, step, attempt, str(exc), retryable=exc.retryable, retry_after=exc.retry_after,
@@ -146,16 +160,22 @@ def _perform_inline(current: StepTransactions, step: dict[str, Any], action: Any
                        retryable=isinstance(exc, DatabaseError), input=shown)
 
 
-def _held(current: StepTransactions, step: dict[str, Any], attempt: int, held: gate.Held) -> Next:
-    """A message its send window or a frequency cap holds back: skipped (the step succeeds with
-    ``{"skipped": ...}`` as its output), or the run waits, the step not attempted, and tries again."""
+def _held(current: StepTransactions, step: dict[str, Any], attempt: int, held: Held) -> Next:
+    """A step held back before its attempt (a message by its send window or a frequency cap, a
+    payment by the card networks' limits): skipped (the step succeeds with ``{"skipped": ...}`` as
+    its output), or the run waits, the step not attempted, and tries again."""
     with current.transaction():
-        if held.skipped:
-            current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, output=held.output())
-            return _succeeded(current, step, held.output())
-        current.log(step, StepRunStatus.DEFERRED, attempt=attempt, output=held.output())
-        outcome = Next(wake_at=held.until)
-        current.store(outcome)
+        return _hold(current, step, attempt, held)
+
+
+def _hold(current: StepTransactions, step: dict[str, Any], attempt: int, held: Held) -> Next:
+    """``_held`` inside the caller's transaction."""
+    if held.skipped:
+        current.log(step, StepRunStatus.SUCCEEDED, attempt=attempt, output=held.output())
+        return _succeeded(current, step, held.output())
+    current.log(step, StepRunStatus.DEFERRED, attempt=attempt, output=held.output())
+    outcome = Next(wake_at=held.until)
+    current.store(outcome)
     return outcome
 
 

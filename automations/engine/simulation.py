@@ -18,6 +18,8 @@ from automations.durations import parse as parse_duration
 from automations.engine import run_loop
 from automations.engine.attempts import after_failed_attempt
 from automations.engine.loop_items import MemoryItems
+from automations.card_retries import RETRY_LIMIT
+from automations.holds import Held
 from automations.messaging.gate import Gate
 from automations.scope import Scope, UnstoredRun, build_scope, to_json
 from automations.status import ExecutionStatus, StepRunStatus
@@ -83,7 +85,8 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
              trigger: dict[str, Any] | None = None, version: int | None = None,
              billing_data: bool = True, events: list[dict[str, Any]] | None = None,
              decisions: dict[str, Any] | None = None, decision: str = "approved",
-             outcomes: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+             outcomes: dict[str, list[Any]] | None = None,
+             rehearsal: dict[str, list[Any]] | None = None) -> dict[str, Any]:
     """The timeline of ``definition`` run on ``data`` from now, in virtual time. Like a real run,
     steps read current billing data through the gateway; with ``billing_data=False`` they read
     the given data alone (to try a case the billing system does not have). Actions answer what
@@ -96,7 +99,11 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
     later steps read (as the billing system's mirror stores it), and one that ``exit_on`` lists
     ends the run at its moment. An approval step takes the decision named for its key in
     ``decisions``, else ``decision``: at once, or ``{"decision": ..., "after": "1d"}`` that long after
-    it asks (see :func:`decision_of`); a decision its timeout comes before is not taken."""
+    it asks (see :func:`decision_of`); a decision its timeout comes before is not taken.
+
+    ``rehearsal`` is what earlier simulated runs did that rules across runs count (a backtest's
+    card charges: the networks' limits and declines for good hold across automations and runs);
+    this run adds to it."""
     start = clock.now()
     run = UnstoredRun(automation_id, {**(trigger or {"type": "test"}), "version": version,
                                    "automation_name": definition.get("name", "")}, data, start)
@@ -108,6 +115,8 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
         simulation.event_data = {index: item.get("data") or {} for index, item in enumerate(events or [])}
         simulation.decisions, simulation.decision = decisions or {}, decision
         simulation.scenario = Scenario(outcomes or {})
+        if rehearsal is not None:
+            simulation.rehearsal = rehearsal
         result = simulation.result()
     return {**result, "billing_data": billing_data}
 
@@ -143,7 +152,8 @@ class _Simulation:
         self.scenario = Scenario()
         self.waited: dict[str, Any] = {}  # how each wait under way ends, by step key
         self.sent: list[tuple[str, str, datetime]] = []  # messages "sent": customer, channel, virtual time
-        self.holds: dict[tuple[str, str], int] = {}  # a message's holds in a row, by step key and loop index
+        self.holds: dict[tuple[str, str], int] = {}  # a step's holds in a row, by step key and loop index
+        self.rehearsal: dict[str, list[Any]] = {}  # what the actions did, for rules that count it (card charges)
         # Billing data as the run's steps read it, with what its own actions changed applied
         # (nothing is written); an exit_on event one of them emitted ends the run at its next wait.
         self.billing: dict[str, Any] = {}
@@ -261,7 +271,7 @@ class _Simulation:
         index = loop_index(self.cursor)
         context = ActionContext(execution_id=None, step_key=step["key"], loop_index=index, attempt=attempt,
                                 variables=self.scope(), now=clock.now(),
-                                idempotency_key=f"test:{step['key']}:{index or 0}")
+                                idempotency_key=f"test:{step['key']}:{index or 0}", rehearsal=self.rehearsal)
         if action is None:
             return self._failed(step, attempt, ActionError(f"action {step['action']!r} is not registered"))
         try:
@@ -271,10 +281,11 @@ class _Simulation:
         chosen, retry_after = self.scenario.outcome(step["key"], attempt)
         gate = Gate(action, step.get("config", {}), context, self.program.definition) if action.channel else None
         try:
-            if gate is not None:
-                held = self._held(gate, step, index)
-                if held is not None:
-                    return held
+            held = self._held(gate.preview(clock.now(), self.sent) if gate is not None else None, step, index)
+            if held is None and chosen != "gateway_error":  # an unreachable gateway has no rules to apply
+                held = self._held(action.admit(config, context), step, index)
+            if held is not None:
+                return held
             would = action.scripted(chosen, config, context) if chosen else action.predict(config, context)
         except ActionError as exc:
             if retry_after is not None and exc.retryable:
@@ -352,12 +363,12 @@ class _Simulation:
     def _attempt(attempt: int, chosen: str | None) -> dict[str, Any]:
         return {**({"attempt": attempt} if attempt > 1 else {}), **({"scenario": chosen} if chosen else {})}
 
-    def _held(self, gate: Gate, step: dict[str, Any], index: str) -> Next | None:
-        """The message's send window and caps, as live: a cap that skips it ends the step (its
-        output ``{"skipped": ...}``); a hold is a wait like a delay, an entry of the timeline, after
-        which the step is reached again and checked again (during it, an exit_on event ends the
-        run). None when the message may go now."""
-        held = gate.preview(clock.now(), self.sent)
+    def _held(self, held: Held | None, step: dict[str, Any], index: str) -> Next | None:
+        """A step held back before its attempt, as live (a message by its send window and caps, a
+        payment by the card networks' limits): a cap that skips it ends the step (its output
+        ``{"skipped": ...}``); a hold is a wait like a delay, an entry of the timeline, after which
+        the step is reached again and checked again (during it, an exit_on event ends the run).
+        None when it may be attempted now."""
         where = (step["key"], index)
         if held is None:
             self.holds.pop(where, None)
@@ -371,7 +382,8 @@ class _Simulation:
         self.holds[where] = self.holds.get(where, 0) + 1
         if self.holds[where] > MAX_HOLDS:
             del self.holds[where]
-            raise ActionError(f"held back by its send window and frequency caps more than {MAX_HOLDS} times in a row")
+            by = "the card networks' retry limits" if held.reason == RETRY_LIMIT else "its send window and frequency caps"
+            raise ActionError(f"held back by {by} more than {MAX_HOLDS} times in a row")
         self.entry(step, action=step["action"], **held.output(), waits=format_delta(held.until - clock.now()))
         return Next(wake_at=held.until)
 

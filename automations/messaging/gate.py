@@ -8,38 +8,18 @@ both are checked again, window first, so a message never goes out of its window 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from automations.actions import Action, ActionContext
+from automations.holds import Held
 from automations.messaging import ledger
 from automations.messaging.caps import Cap, Capped, caps_for, check
 from automations.messaging.windows import SendWindow, window_zone
 from automations.conf import app_settings
 
 SEND_WINDOW, FREQUENCY_CAP = "send_window", "frequency_cap"
-
-
-@dataclass
-class Held:
-    """The message does not go now: it waits until ``until``, or is skipped (``until`` None)."""
-
-    reason: str  # send_window or frequency_cap
-    until: datetime | None
-    text: str  # how the step log and the test timeline say it
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def skipped(self) -> bool:
-        return self.until is None
-
-    def output(self) -> dict[str, Any]:
-        """The step's output (a skip: what the flow sees as ``steps.<key>.output``) or the
-        deferral's log row."""
-        head = {"skipped": self.reason} if self.skipped else {"deferred": self.reason, "until": self.until.isoformat()}
-        return {**head, "reason": self.text, **self.details}
 
 
 def _when(moment: datetime, zone: ZoneInfo) -> str:

@@ -2,6 +2,7 @@
 module per type), loaded with these by ``AutomationsConfig.import_models``."""
 from automations.models.automation import Automation, AutomationVersion
 from automations.models.backtest import Backtest
+from automations.models.card_charges import CardCharge, CardLock
 from automations.models.content import EmailTemplate, Task
 from automations.models.execution import Execution, StepRun
 from automations.models.exit_rule import ExitRule
@@ -21,6 +22,8 @@ __all__ = [
     "Automation",
     "AutomationVersion",
     "Backtest",
+    "CardCharge",
+    "CardLock",
     "DerivedScan",
     "EmailTemplate",
     "EventWaiter",

@@ -67,10 +67,26 @@ class BillingGateway:
         """The result of the operation performed with ``idempotency_key``, or None if none was."""
         return None
 
+    def describe_payment_method(self, invoice_id: str, *, payment_method: str | None,
+                                customer: Record | None = None) -> Record | None:
+        """The card ``retry_payment`` would charge for the invoice (``payment_method`` None: the
+        customer's default): ``{"id", "fingerprint", "network", "updated_at"}``. The fingerprint
+        names the card whatever its method's id (the same card saved twice has one), so the apps
+        count retries per card across automations and keep a hard decline's card from being charged
+        again; ``updated_at`` (a datetime, or None) is when its details last changed, which lifts a
+        decline that asked for new details. None when there is no payment method, or the gateway
+        cannot say (then each payment method id counts as a card of its own). ``customer`` is the
+        run's view of the customer, for one the gateway does not store (test mode)."""
+        return None
+
     def retry_payment(self, invoice_id: str, *, payment_method: str | None, idempotency_key: str) -> Record:
         """Charge the invoice's amount due. ``payment_method`` None means the customer's default.
-        Returns ``{"status": "succeeded"|"failed", "payment_id", "decline_code", "amount"}``;
-        raises ``GatewayError(retryable=True)`` when the processor is temporarily unavailable."""
+        Returns ``{"status": "succeeded"|"failed", "payment_id", "amount", "currency",
+        "payment_method", "decline"}``, where ``decline`` (None when it paid) is
+        ``billing_events.declines.Decline.as_record()`` of what the processor said (``classify()``
+        maps a processor's codes onto it), with ``decline_code`` and ``decline_message`` beside it;
+        raises ``GatewayError(retryable=True)`` when the processor is temporarily unavailable (the
+        card was not charged)."""
         raise NotImplementedError(".retry_payment() must be overridden.")
 
     def predict_retry_payment(self, invoice_id: str, *, payment_method: str | None, invoice: Record | None = None,

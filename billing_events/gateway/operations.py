@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.forms.models import model_to_dict
 
 from billing_events import clock, processor
@@ -102,11 +102,33 @@ def _mark_paid(invoice: Invoice, key: str) -> None:
     _emit("invoice.paid", key, customer=_customer_of(invoice), invoice=invoice)
 
 
+def _method(invoice_customer_id: str | None, payment_method: str | None, customer: Record | None = None) -> str | None:
+    """The payment method a charge uses: the one given, else the customer's default (as stored,
+    else as the run's view of the customer says)."""
+    if payment_method:
+        return payment_method
+    on_file = Customer.objects.filter(pk=invoice_customer_id).first() if invoice_customer_id else None
+    return on_file.default_payment_method if on_file else (customer or {}).get("default_payment_method")
+
+
+def describe_payment_method(invoice_id: str, payment_method: str | None, customer: Record | None = None) -> Record | None:
+    if not payment_method:  # the default method of the invoice's customer, in one query
+        on_file = (Customer.objects.filter(pk=Subquery(Invoice.objects.filter(pk=invoice_id).values("customer_id")[:1]))
+                   .values_list("default_payment_method", flat=True).first())
+        payment_method = on_file or (customer or {}).get("default_payment_method")
+    card = processor.describe(payment_method)
+    return {**card, "updated_at": None} if card else None
+
+
+def _decline_fields(outcome: processor.Charge) -> Record:
+    return {"decline_code": outcome.decline_code, "decline_message": outcome.message,
+            "decline": outcome.decline.as_record() if outcome.decline else None}
+
+
 def retry_payment(invoice_id: str, payment_method: str | None, key: str) -> Record:
     def perform() -> Record:
         invoice = _open_invoice(invoice_id, "collect")
-        customer = Customer.objects.filter(pk=invoice.customer_id).first()
-        method = payment_method or (customer.default_payment_method if customer else None)
+        method = _method(invoice.customer_id, payment_method)
         outcome = processor.charge(method, invoice.amount_due, invoice.currency)
         payment = Payment.objects.create(
             id=f"pay_{uuid.uuid4().hex[:16]}", invoice_id=invoice.pk, customer_id=invoice.customer_id,
@@ -122,8 +144,8 @@ def retry_payment(invoice_id: str, payment_method: str | None, key: str) -> Reco
                   invoice=invoice)
             _mark_paid(invoice, key)
         # A failed retry emits no payment.failed: that would start the dunning it belongs to again.
-        return {"status": payment.status, "payment_id": payment.pk, "decline_code": outcome.decline_code,
-                "decline_message": outcome.message, "amount": payment.amount, "currency": payment.currency,
+        return {"status": payment.status, "payment_id": payment.pk, **_decline_fields(outcome),
+                "amount": payment.amount, "currency": payment.currency,
                 "attempt_number": payment.attempt_number, "payment_method": method}
 
     return once(key, "retry_payment", perform)
@@ -144,13 +166,11 @@ def predict_retry_payment(invoice_id: str, payment_method: str | None, invoice: 
     if view.get("status") not in ("open", "uncollectible"):
         raise GatewayError(f"cannot collect invoice {view.get('number') or invoice_id}: it is {view.get('status')}",
                            code="invoice_not_open")
-    on_file = Customer.objects.filter(pk=view.get("customer_id")).first() if view.get("customer_id") else None
-    method = payment_method or (on_file.default_payment_method if on_file else (customer or {}).get(
-        "default_payment_method"))
+    method = _method(view.get("customer_id"), payment_method, customer)
     amount = Decimal(str(view.get("amount_due") or 0))
     outcome = processor.charge(method, amount, view.get("currency") or "")
     return {"status": "succeeded" if outcome.succeeded else "failed", "payment_id": None,
-            "decline_code": outcome.decline_code, "decline_message": outcome.message, "amount": amount,
+            **_decline_fields(outcome), "amount": amount,
             "currency": view.get("currency"),
             "attempt_number": Payment.objects.filter(invoice_id=invoice_id).count() + 1, "payment_method": method}
 

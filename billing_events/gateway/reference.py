@@ -77,6 +77,10 @@ class ReferenceGateway(BillingGateway):
         done = GatewayOperation.objects.filter(key=idempotency_key).first()
         return done.result if done else None
 
+    def describe_payment_method(self, invoice_id: str, *, payment_method: str | None,
+                                customer: Record | None = None) -> Record | None:
+        return operations.describe_payment_method(invoice_id, payment_method, customer)
+
     def retry_payment(self, invoice_id: str, *, payment_method: str | None, idempotency_key: str) -> Record:
         return operations.retry_payment(invoice_id, payment_method, idempotency_key)
 

@@ -72,7 +72,7 @@ def test_a_library_template_opens_in_the_builder_unsaved(admin):
     assert config["template"]["key"] == "payment_dunning" and config["template"]["title"] == "Payment Dunning"
     assert config["template"]["definition"] == library.get_template("payment_dunning")["definition"]
     assert [t["key"] for t in config["template"]["emailTemplates"]] == [
-        "payment_failed_gentle", "payment_failed_urgent", "payment_failed_final"]
+        "payment_failed_gentle", "payment_failed_urgent", "payment_update_card", "payment_failed_final"]
     assert config["automationId"] is None and config["urls"]["add"] == reverse("admin:automations_automation_add")
     # Nothing is created by choosing it: not the automation, not its email templates.
     assert not Automation.objects.exists() and not EmailTemplate.objects.exists()

@@ -51,6 +51,10 @@ def test_action_timeouts_must_stay_below_the_task_timeout(cluster):
     ({"LEASE_SECONDS": 0, "RETENTION_DAYS": "ninety"}, ["automations.E003", "automations.E003"]),
     ({"LEASE_SECONDS": 600, "RETENTION_DAYS": None, "CRM_PROVIDER": "automations.providers.crm.HTTPCRMProvider"}, []),
     ({"SLAK_WEBHOOK_URL": "https://hooks.slack.com/x"}, ["automations.W001"]),
+    ({"RETRY_LIMITS": {"mastercard": [{"attempts": 10, "within": "24h"}], "other": []}}, []),
+    ({"RETRY_LIMITS": {"visa": [{"attempts": 0, "within": "soon", "per": "amount"}]}},
+     ["automations.E010"] * 3),
+    ({"RETRY_LIMITS": ["visa"]}, ["automations.E010"]),
 ])
 def test_automations_settings(cluster, automations, expected):
     cluster.AUTOMATIONS = automations
@@ -88,3 +92,9 @@ def test_a_billing_events_setting_written_in_automations_says_where_it_belongs(c
 def test_billing_events_settings(settings, billing_events, expected):
     settings.BILLING_EVENTS = billing_events
     assert sorted(message.id for message in run_checks(tags=["billing_events"])) == expected
+
+
+def test_a_retry_limit_mistake_names_where_it_is(cluster):
+    cluster.AUTOMATIONS = {"RETRY_LIMITS": {"visa": [{"attempts": 15, "within": "30 days"}]}}
+    [message] = run_checks(tags=["automations"])
+    assert message.id == "automations.E010" and message.msg.startswith("AUTOMATIONS['RETRY_LIMITS.visa[0].within']")

@@ -98,3 +98,19 @@ def test_each_template_reads_well_without_a_customer_name(key):
     assert not [email["subject"] for email in emails if re.search(r",\s*[!?]|,\s*$|\s[!?]$", email["subject"])]
     tasks = [entry["would"]["would_create_task"]["title"] for entry in timeline if entry.get("action") == "create_task"]
     assert all(title.strip() and not title.startswith(" ") and "  " not in title for title in tasks), tasks
+
+
+def test_the_dunning_asks_for_a_new_card_when_the_card_cannot_be_charged_again(db):
+    """A decline for good, or one asking for new card details, takes the update-your-payment-method
+    email with the invoice's payment link, not the urgent notice; a soft decline the urgent one."""
+    automation = library.instantiate("payment_dunning")
+    for outcome, sent in (("hard_decline", "update_card"), ("credentials_decline", "update_card"),
+                          ("soft_decline", "urgent")):
+        result = services.test_run(automation, outcomes={"retry": [outcome]})
+        emails = {entry["step"]: entry["would"] for entry in result["timeline"] if entry.get("action") == "send_email"}
+        assert sent in emails and ({"update_card", "urgent"} - {sent}).isdisjoint(emails), (outcome, list(emails))
+        if sent == "update_card":
+            assert emails["update_card"]["subject"] == "Please update your payment method for invoice INV-2026-0042"
+            assert "https://billing.example/pay/inv_2001" in emails["update_card"]["body"]
+    paths = services.test_every_path(automation)["paths"]
+    assert any("update_card" in {message.get("step") for message in path["messages"]} for path in paths)

@@ -68,13 +68,13 @@ def prune(**options) -> str:
 
 def test_prune_deletes_what_is_old_and_keeps_what_live_runs_need(history):
     done = Execution.objects.get(event_id="evt_failed")
-    assert done.status == "succeeded" and done.step_runs.count() == 10
+    assert done.status == "succeeded" and done.step_runs.count() == 11
     waiting = Execution.objects.get(event_id="evt_issued")
     results = QueuedTask.objects.count()
 
     output = prune()
 
-    assert output.strip() == f"deleted: executions 1, step runs 10, events 1, history 10, task results {results}"
+    assert output.strip() == f"deleted: executions 1, step runs 11, events 1, history 10, task results {results}"
     assert set(Execution.objects.values_list("event_id", flat=True)) == {"evt_issued", "evt_customer",
                                                                       "evt_undispatched"}
     assert not StepRun.objects.filter(execution_id=done.pk).exists()
@@ -91,7 +91,7 @@ def test_prune_deletes_what_is_old_and_keeps_what_live_runs_need(history):
 
 def test_prune_works_in_batches_and_respects_the_period(history):
     assert prune(days=200).strip().startswith("deleted: executions 0, step runs 0, events 0")
-    assert prune(days=90, batch=1).strip().startswith("deleted: executions 1, step runs 10, events 1, history 10")
+    assert prune(days=90, batch=1).strip().startswith("deleted: executions 1, step runs 11, events 1, history 10")
 
 
 def test_the_tick_queues_a_daily_prune_that_goes_on_until_done(history, engine, monkeypatch, settings):

@@ -97,7 +97,7 @@ def test_render_preview_shows_earlier_steps_outputs_as_test_mode_predicts_them(a
         "steps.follow_up.output.task_id"]
     # The step being written may not be valid yet (an unguarded output, half typed): the steps
     # before it are predicted all the same.
-    urgent = next(step for step in definition["steps"][2]["then"][1]["else"] if step["key"] == "urgent")
+    urgent = definition["steps"][2]["then"][1]["else"][0]["else"][0]
     urgent["config"] = {"to": "{{ customer.email }}", "subject": templates["subject"], "body": "{{ customer.nme"}
     answer = api.post("/api/render-preview/", {"templates": templates, "data": sample("payment.failed"),
                                                "definition": definition, "step": "urgent"}, format="json").json()
@@ -123,7 +123,7 @@ def test_render_preview_shows_a_placeholder_for_a_step_the_data_does_not_reach(a
 def test_email_templates_are_read_and_edited_with_their_permissions(api, viewer, definition):
     listing = api.get("/api/email-templates/").json()
     assert [item["key"] for item in listing["results"]] == ["payment_failed_final", "payment_failed_gentle",
-                                                            "payment_failed_urgent"]
+                                                            "payment_failed_urgent", "payment_update_card"]
     url = "/api/email-templates/payment_failed_gentle/"
     template = {name: value for name, value in api.get(url).json().items() if name in ("name", "body_text", "body_html")}
     broken = api.put(url, {**template, "subject": "Hi {{ customer.name"}, format="json")
@@ -339,4 +339,4 @@ def test_a_library_template_is_checked_tested_and_saved_as_the_builder_made_it(a
                         {"definition": {**definition, "name": "Dunning, gentler"}}, format="json")
     assert response.status_code == 201 and response["ETag"] == f'"{response.json()["revision"]}"'
     assert response.json()["draft_definition"]["name"] == "Dunning, gentler"
-    assert EmailTemplate.objects.count() == 3
+    assert EmailTemplate.objects.count() == 4

@@ -97,3 +97,21 @@ def test_resume_now_needs_the_change_permission(stranger, dunning, engine):
     engine.emit("payment.failed", sample("payment.failed"))
     execution = Execution.objects.get()
     assert stranger.post(f"/api/executions/{execution.pk}/resume-now/").status_code == 403
+
+
+def test_retry_of_a_charge_declined_for_good_is_refused_with_the_reason(api, engine):
+    from billing_events.models import Customer
+
+    engine.emit("invoice.issued", sample("invoice.issued"), id="evt_seed")
+    Customer.objects.filter(pk="cus_1001").update(default_payment_method="pm_card_lost")
+    automation = services.create_automation({"name": "Charge", "trigger": {"type": "manual"}, "steps": [
+        {"key": "charge", "type": "action", "action": "retry_payment", "config": {}}]})
+    services.activate(automation)
+    execution = engine.run(services.run_manual, automation, sample("invoice.issued"))
+
+    detail = api.get(f"/api/executions/{execution.pk}/").json()
+    assert detail["status"] == "failed"
+    assert detail["retry_refused"].startswith("not charged: this card was declined for good on ")
+    answer = api.post(f"/api/executions/{execution.pk}/retry/")
+    assert answer.status_code == 409
+    assert answer.json()["errors"][0]["message"] == f"not retried: {detail['retry_refused']}"

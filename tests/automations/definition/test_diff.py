@@ -61,5 +61,6 @@ def test_added_and_removed_steps_and_no_changes():
 
 def test_the_first_version_says_what_it_holds_in_one_line():
     diff = diff_definitions(None, dunning())
-    assert diff["lines"] == ["created with 13 steps: gentle, wait_3d, still_unpaid, retry, retry_worked, recovered, "
-                             "urgent, follow_up, paid, wait_7d, paid_meanwhile, paid_late, final"]
+    assert diff["lines"] == ["created with 15 steps: gentle, wait_3d, still_unpaid, retry, retry_worked, recovered, "
+                             "card_unusable, update_card, urgent, follow_up, paid, wait_7d, paid_meanwhile, "
+                             "paid_late, final"]

@@ -52,6 +52,7 @@ def test_a_save_writes_what_each_step_refers_to_with_its_row(automation):
     assert rows(draft) == {
         ("gentle", TEMPLATE, "payment_failed_gentle", ""),
         ("urgent", TEMPLATE, "payment_failed_urgent", ""),
+        ("update_card", TEMPLATE, "payment_update_card", ""),
         ("final", TEMPLATE, "payment_failed_final", ""),
         ("notify_partner", SECRET, "HOOK_TOKEN", ""),
         ("notify_partner", ORIGIN, "https://hooks.example.com:443", "hooks.example.com"),

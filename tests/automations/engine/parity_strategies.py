@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 #: port is chosen then).
 LOOPBACK = "http://127.0.0.1:0"
 #: The test processor's card for each outcome a scenario may choose for a payment.
-CARDS = {"pays": "pm_card_ok", "soft_decline": "pm_card_declined", "hard_decline": "pm_expired_card",
+CARDS = {"pays": "pm_card_ok", "soft_decline": "pm_card_declined", "hard_decline": "pm_card_lost",
+         "credentials_decline": "pm_expired_card",
          "gateway_error": "pm_processor_unavailable"}
 #: What an email's or a webhook's attempt may answer; a webhook may also ask to be tried again later
 #: (HTTP 429 with Retry-After: ``retry_after_1h``; 503 with Retry-After: ``unavailable_after_1h``).
@@ -159,7 +160,8 @@ def _condition(draw: Any, budget: _Budget, in_loop: bool) -> dict[str, Any]:
         choices.append(("item.quantity", "greater_than", 1))
     for key, kind in budget.before:
         choices += {"retry": [(f"steps.{key}.output.status", "equals", "succeeded"),
-                              (f"steps.{key}.output.decline_code", "equals", "card_declined")],
+                              (f"steps.{key}.output.decline_code", "equals", "card_declined"),
+                              (f"steps.{key}.output.decline.category", "equals", "hard")],
                     "ask": [(f"steps.{key}.output.decision", "equals", "approved"),
                             (f"steps.{key}.output.timed_out", "is_set", None)],
                     "mail": [(f"steps.{key}.output.status", "equals", "failed"),

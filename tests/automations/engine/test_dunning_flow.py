@@ -43,7 +43,8 @@ def test_unpaid_invoice_gets_gentle_urgent_and_final_emails(dunning, engine):
     assert execution.status == "succeeded"
     log = list(execution.step_runs.values_list("step_key", "status"))
     assert log == [("gentle", "succeeded"), ("wait_3d", "succeeded"), ("still_unpaid", "succeeded"),
-                   ("retry", "failed"), ("retry_worked", "succeeded"), ("urgent", "succeeded"),
+                   ("retry", "failed"), ("retry_worked", "succeeded"), ("card_unusable", "succeeded"),
+                   ("urgent", "succeeded"),
                    ("follow_up", "succeeded"), ("wait_7d", "succeeded"), ("paid_meanwhile", "succeeded"),
                    ("final", "succeeded")]
     assert Invoice.objects.get(pk="inv_2001").status == "open"

@@ -26,8 +26,8 @@ def test_dunning_timeline_on_the_sample_payload(draft):
     result = services.test_run(draft)
     assert result["status"] == "succeeded" and result["entered"] and result["version"] == 1
     assert [(e["step"], e["day"]) for e in result["timeline"]] == [
-        ("gentle", 0), ("wait_3d", 0), ("still_unpaid", 3), ("retry", 3), ("retry_worked", 3), ("urgent", 3),
-        ("follow_up", 3), ("wait_7d", 3), ("paid_meanwhile", 10), ("final", 10)]
+        ("gentle", 0), ("wait_3d", 0), ("still_unpaid", 3), ("retry", 3), ("retry_worked", 3), ("card_unusable", 3),
+        ("urgent", 3), ("follow_up", 3), ("wait_7d", 3), ("paid_meanwhile", 10), ("final", 10)]
     gentle = result["timeline"][0]["would"]
     assert gentle["to"] == ["billing@acme.example"]
     assert gentle["subject"] == "We couldn't process your payment for INV-2026-0042"
@@ -41,7 +41,7 @@ def test_dunning_timeline_on_the_sample_payload(draft):
     assert retry["output"]["decline_code"] == "card_declined" and retry["output"]["amount"] == "1250.00"
     assert retry["output"]["would_call_gateway"] == {"operation": "retry_payment", "invoice_id": "inv_2001",
                                                      "payment_method": "default"}
-    task = result["timeline"][6]["would"]["would_create_task"]
+    task = result["timeline"][7]["would"]["would_create_task"]
     assert task["title"] == "Call Acme Corp about INV-2026-0042" and task["due_at"].startswith("2026-11-25")
     assert result["duration"] == "10d"
     assert clock.now() == before, "virtual time does not leak out"
@@ -237,9 +237,13 @@ def test_a_scenario_chooses_each_attempt_and_the_last_choice_repeats():
     assert [(entry["step"], entry.get("scenario"), "error" in entry) for entry in result["timeline"]] == [
         ("retry", "gateway_error", True), ("retry", "soft_decline", True), ("retry", "pays", False),
         ("worked", None, False), ("thanks", None, False)]
-    declined = services.test_run(None, _card("pm_card_ok"), definition=definition, outcomes={"retry": ["hard_decline"]})
+    declined = services.test_run(None, _card("pm_card_ok"), definition=definition, outcomes={"retry": ["soft_decline"]})
     assert [entry.get("attempt", 1) for entry in declined["timeline"]] == [1, 2, 3, 4]
-    assert declined["error"] == "step retry: payment declined: expired_card"
+    assert declined["error"] == "step retry: payment declined: card_declined"
+    # a card declined for good is not charged again, whatever the retry policy allows
+    lost = services.test_run(None, _card("pm_card_ok"), definition=definition, outcomes={"retry": ["hard_decline"]})
+    assert [entry.get("attempt", 1) for entry in lost["timeline"]] == [1]
+    assert lost["error"] == "step retry: payment declined: lost_card"
 
 
 def test_a_scenario_names_what_the_automation_does_not_have():

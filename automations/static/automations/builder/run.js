@@ -179,10 +179,12 @@ function buttons() {
   return h("div", { class: "ab-run-actions", role: "group", "aria-label": "Execution actions" },
     resume && perms.changeExecution && resume.allowed ? resumeButton(execution, resume) : null,
     live && perms.changeExecution ? cancelButton(execution) : null,
-    execution.status === "failed" && perms.changeExecution ? retryButton(execution) : null,
+    execution.status === "failed" && perms.changeExecution && !execution.retry_refused ? retryButton(execution) : null,
     startable && preview.allowed ? newRunButton(execution, automation, preview) : null,
     resume && perms.changeExecution && !resume.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Resume now: ${resume.text}.`) : null,
-    startable && !preview.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Start a new run: not now, ${preview.text}.`) : null);
+    startable && !preview.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Start a new run: not now, ${preview.text}.`) : null,
+    execution.status === "failed" && perms.changeExecution && execution.retry_refused
+      ? h("p", { class: "ab-help ab-resume-refused" }, `Retry from the failed step: ${execution.retry_refused}.`) : null);
 }
 
 /** The run's approval requests: what is asked, about whom, and the decision (or its buttons). */

@@ -22,11 +22,13 @@ test("why a run did not start, and the summary sentence", () => {
   assert.equal(resultSummary(result), "1 payment.failed event: 1 run would have started, 3 not.");
 });
 
-test("money rows: one per action and currency, retries with what would succeed", () => {
+test("money rows: one per action and currency, retries with what would succeed and what the card rules refuse", () => {
   const result = { money: {
-    retry_payment: { EUR: { count: 3, amount: "30.00", succeeded: 1, succeeded_amount: "10.00" } },
+    retry_payment: { EUR: { count: 3, amount: "30.00", succeeded: 1, succeeded_amount: "10.00",
+                            refused: 2, refused_amount: "20.00", held: 1, held_amount: "10.00" } },
     void_invoice: { USD: { count: 1, amount: "5.00" } },
   } };
   assert.deepEqual(moneyRows(result), [
-    ["retry_payment", "EUR", "3", "30.00", "1 (10.00)"], ["void_invoice", "USD", "1", "5.00", ""]]);
+    ["retry_payment", "EUR", "3", "30.00", "1 (10.00)", "2 refused (20.00), 1 held back (10.00)"],
+    ["void_invoice", "USD", "1", "5.00", "", ""]]);
 });

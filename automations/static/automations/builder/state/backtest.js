@@ -30,9 +30,15 @@ export function resultSummary(result) {
     + `${result.started} run${result.started === 1 ? "" : "s"} would have started, ${notStarted} not.`;
 }
 
-/** [action, currency, calls, amount, would succeed] for each action and currency. */
+/** "2 refused (40.00), 1 held back (20.00)": the charges the card networks' rules would not let be made. */
+function refusedText(bucket) {
+  return [["refused", "refused"], ["held", "held back"]].filter(([kind]) => bucket[kind])
+    .map(([kind, words]) => `${bucket[kind]} ${words} (${bucket[`${kind}_amount`]})`).join(", ");
+}
+
+/** [action, currency, calls, amount, would succeed, refused by the card rules] for each action and currency. */
 export function moneyRows(result) {
   return Object.entries(result.money).flatMap(([action, currencies]) => Object.entries(currencies).map(
     ([currency, bucket]) => [action, currency, String(bucket.count), bucket.amount,
-      bucket.succeeded === undefined ? "" : `${bucket.succeeded} (${bucket.succeeded_amount})`]));
+      bucket.succeeded === undefined ? "" : `${bucket.succeeded} (${bucket.succeeded_amount})`, refusedText(bucket)]));
 }

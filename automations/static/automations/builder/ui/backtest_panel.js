@@ -65,7 +65,7 @@ export function renderResult(result) {
     table("How the runs end", ["Ending", "Runs"], Object.entries(result.endings).map(([ending, n]) => [endingLabel(ending), String(n)])),
     table("Actions", ["Action", "Would run", "Errors"], Object.entries(result.actions).map(([action, counts]) => [action, String(counts.count), String(counts.errors)])),
     table("Emails by template", ["Template", "Emails"], Object.entries(result.emails).map(([template, n]) => [template, String(n)])),
-    table("Money", ["Action", "Currency", "Calls", "Amount", "Would succeed"], moneyRows(result)),
+    table("Money", ["Action", "Currency", "Calls", "Amount", "Would succeed", "Not made (card rules)"], moneyRows(result)),
     h("h4", {}, `Sample runs (${result.samples.length})`),
     h("ul", { class: "ab-backtest-samples" }, result.samples.map(sampleItem)));
 }
