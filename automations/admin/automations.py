@@ -26,6 +26,7 @@ from automations.overlaps import same_event_warnings
 from automations.revisions import list_revisions, restore_note
 from automations.secrets import mask_definition, unmask_definition
 from automations.status import LIVE_STATUSES
+from automations.trigger_kinds import trigger_kinds
 from billing_events.errors import InvalidInput, Refused
 
 
@@ -159,7 +160,8 @@ class AutomationAdmin(admin.ModelAdmin):
             return f"event {trigger['event']}"
         if trigger["type"] == "schedule":
             return f"schedule ({trigger['schedule'].get('kind')})"
-        return "manual"
+        kind = trigger_kinds.get(trigger["type"])
+        return kind.label if kind else trigger["type"]
 
     @admin.display(description="next run")
     def next_run(self, obj: Automation) -> str:

@@ -30,6 +30,7 @@ from automations.masking import mask_config
 from automations.status import LIVE_STATUSES, ExecutionStatus
 from automations.step_log import log_rows
 from automations.steps.cursor import program_for
+from automations.trigger_kinds import trigger_kinds
 
 REASONS = {
     "exit": ("Ended by an exit event", {"status_reason__startswith": "exit_on:"}),
@@ -150,7 +151,8 @@ class ExecutionAdmin(admin.ModelAdmin):
             return f"started by hand by {trigger.get('user') or 'a script'}"
         if trigger.get("type") == "schedule":
             return f"on schedule, {trigger.get('slot', '')}".strip(", ")
-        return str(trigger.get("type") or "—")
+        kind = trigger_kinds.get(trigger.get("type"))
+        return kind.label if kind else str(trigger.get("type") or "—")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

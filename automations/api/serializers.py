@@ -378,6 +378,30 @@ class StepTypeSerializer(serializers.Serializer):
     scope = StepScopeSerializer(help_text="What the step adds to the variables later steps can read.")
 
 
+class TriggerScopeSerializer(serializers.Serializer):
+    data = serializers.ChoiceField(choices=["event", "given", "none"], help_text=(
+        "The data a run starts with: `event`, the chosen event's (its type's payload schema and sample in "
+        "event-types/); `given`, what the caller passes (Run now, run/); `none`, nothing (a loop's item brings data)."))
+    variables = serializers.DictField(help_text=(
+        "Roots the run adds besides that data, with their JSON Schema (a schedule's `schedule`, whose `slot` "
+        "is the slot's time)."))
+
+
+class TriggerKindSerializer(serializers.Serializer):
+    """An entry of the trigger-kind catalogue: what clients need to offer, show and edit a trigger kind."""
+    type = serializers.CharField(help_text="The trigger's `type` in a definition.")
+    label = serializers.CharField(help_text="What an operator calls it.")
+    description = serializers.CharField(allow_blank=True, help_text="What it does, in a sentence.")
+    icon = serializers.CharField(help_text="A name of the builder's icon set; `trigger` is the generic one.")
+    blank = serializers.DictField(help_text="A new trigger of the kind: what an operator would most often want.")
+    schema = serializers.DictField(help_text="The JSON Schema (draft 2020-12) of the trigger's own fields (without "
+                                             "type): its part of the definition schema's Trigger.")
+    summary = serializers.ListField(child=serializers.CharField(), help_text=(
+        "How a card sums the trigger up: templates where {field} stands for the trigger's value; the first "
+        "whose fields are all set."))
+    scope = TriggerScopeSerializer(help_text="What a run it starts can read.")
+
+
 class TemplateSerializer(serializers.Serializer):
     """A template of the library."""
     key = serializers.CharField()

@@ -22,6 +22,7 @@ urlpatterns = [
     path("event-types/", views.EventTypesView.as_view(), name="event-types"),
     path("actions/", views.ActionsView.as_view(), name="actions"),
     path("step-types/", views.StepTypesView.as_view(), name="step-types"),
+    path("trigger-kinds/", views.TriggerKindsView.as_view(), name="trigger-kinds"),
     path("templates/", views.TemplatesView.as_view(), name="templates"),
     path("templates/<str:key>/instantiate/", views.InstantiateTemplateView.as_view(), name="template-instantiate"),
     # schema=None keeps these out of the schema they serve, whatever the host's DEFAULT_SCHEMA_CLASS.

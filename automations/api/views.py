@@ -33,13 +33,14 @@ from automations.definition import validate_definition
 from automations.overlaps import same_event_warnings
 from automations.template_use import problems_if_saved
 from automations.definition import index
-from automations.definition.json_schema import definition_schema, step_type_schemas
+from automations.definition.json_schema import definition_schema, step_type_schemas, trigger_kind_schemas
 from automations.definition.references import check_references
 from automations.errors import StateConflict
 from automations.models import ApprovalRequest, Automation, Backtest, EmailTemplate, Execution, ReferenceKind, Secret
 from automations.revisions import list_revisions, revision_definition
 from automations.secrets import mask_definition, unmask_definition
 from automations.steps import step_types
+from automations.trigger_kinds import ordered as ordered_trigger_kinds
 from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
 from billing_events.errors import InvalidInput, Refused
@@ -624,6 +625,17 @@ class StepTypesView(Catalogue):
         schemas = step_type_schemas()
         return [step_type.describe(schemas[step_type.type_name])
                 for step_type in sorted(step_types.all(), key=lambda step_type: step_type.type_order)]
+
+
+class TriggerKindsView(Catalogue):
+    """The trigger-kind catalogue: every registered trigger kind (a host's too) with its label,
+    icon, what a new one starts with, its fields' JSON Schema, how a card sums it up and what a
+    run it starts can read."""
+    serializer_class = s.TriggerKindSerializer
+
+    def get_queryset(self) -> list[dict[str, Any]]:
+        schemas = trigger_kind_schemas()
+        return [kind.describe(schemas[kind.type_name]) for kind in ordered_trigger_kinds()]
 
 
 class TemplatesView(Catalogue):

@@ -15,6 +15,7 @@ from automations.actions import registry as actions
 from automations.conf import app_settings
 from automations.messaging.caps import SKIP, caps_for
 from automations.status import TriggerType
+from automations.trigger_kinds import trigger_kinds
 from billing_events.catalogue import ENTITY_SCHEMAS, get_event_type, payload_schema
 
 #: A schema whose inside is not checked (``now`` is a date-time, an output no schema describes).
@@ -203,10 +204,10 @@ def run_fields(definition: dict[str, Any], steps: list[dict[str, Any]]) -> RunFi
     roots["automation"] = _AUTOMATION
     roots["execution"] = _EXECUTION
     roots["now"] = ANYTHING
-    roots["schedule"] = {"type": "object", "required": ["slot"], "additionalProperties": False,
-                         "properties": {"slot": {"type": "string"}}}
-    if trigger.get("type") != TriggerType.SCHEDULE:
-        optional_roots["schedule"] = "only a scheduled run has one"
+    for kind in trigger_kinds.all():  # what a kind adds (a schedule's slot), there only in its runs
+        roots.update(kind.variables)
+        if trigger.get("type") != kind.type_name:
+            optional_roots.update((root, f"only a run started by {kind.label[:1].lower()}{kind.label[1:]} has one") for root in kind.variables)
     roots["steps"] = {"type": "object", "properties": {}, "additionalProperties": False}
     return RunFields(roots=roots, optional_roots=optional_roots, steps={step["key"]: step for step in steps},
                      skipping_channels=_skipping_channels(definition))

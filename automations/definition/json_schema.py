@@ -19,11 +19,12 @@ from automations.durations import DURATION
 from automations.actions import registry
 from automations.business_days import supported_countries
 from automations.conditions import OPERATORS, UNARY
-from automations.definition.trigger import CALENDAR_RULES, TRIGGER_PARAMETERS, WEEKDAYS
+from automations.definition.trigger import CALENDAR_RULES, WEEKDAYS
 from automations.messaging.validation import FREQUENCY_CAP_SCHEMA
 from automations.status import Reentry
 from automations.steps import step_types
 from automations.steps.base import COMMON_FIELDS
+from automations.trigger_kinds import ordered as ordered_trigger_kinds
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names
 
@@ -91,7 +92,7 @@ class SchemaKit:
 
 
 def schema_kit(prefix: str = "#/$defs/") -> SchemaKit:
-    """The parts step types build their schemas from, references pointing at ``prefix`` + name."""
+    """The parts step types and trigger kinds build their schemas from, references pointing at ``prefix`` + name."""
     step_key = {"type": ["string", "null"], "pattern": STEP_KEY,
                 "description": "Unique within the whole definition; generated when left out (or null)."}
     steps = {"type": "array", "items": _ref("Step", prefix)}
@@ -104,10 +105,10 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
     """The schemas of a definition and its parts, by name; references point at ``prefix`` + name."""
     events = event_type_names()
     timezone = _nullable({"enum": sorted(available_timezones())})
-    plain_events = [event for event in events if event not in TRIGGER_PARAMETERS]
     kit = schema_kit(prefix)
     steps, duration = kit.steps, kit.duration
     step_defs = {name: schema for step_type in step_types.all() for name, schema in step_type.schema_defs(kit).items()}
+    trigger_defs = {name: schema for kind in ordered_trigger_kinds() for name, schema in kind.schema_defs(kit).items()}
     return {
         "Definition": {
             **_object({
@@ -134,19 +135,8 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
                  "then": {"required": ["correlation_key"], "properties": {"correlation_key": {"minLength": 1}}}},
             ],
         },
-        "Trigger": {"oneOf": [
-            _object({"type": {"const": "event"}, "event": {"enum": plain_events}}, ("type", "event"),
-                    title="event trigger"),
-            _object({"type": {"const": "event"}, "event": {"const": "subscription.ending_soon"},
-                     "days_before": {"type": "integer", "minimum": 0, "maximum": 366}}, ("type", "event"),
-                    title="subscription.ending_soon trigger"),
-            _object({"type": {"const": "event"}, "event": {"const": "usage.threshold_exceeded"},
-                     "threshold_percent": {"type": "number", "exclusiveMinimum": 0}}, ("type", "event"),
-                    title="usage.threshold_exceeded trigger"),
-            _object({"type": {"const": "schedule"}, "schedule": _ref("Schedule", prefix)}, ("type", "schedule"),
-                    title="schedule trigger"),
-            _object({"type": {"const": "manual"}}, ("type",), title="manual trigger"),
-        ]},
+        "Trigger": {"oneOf": [_ref(name, prefix) for name in trigger_defs]},
+        **trigger_defs,
         "Schedule": {"oneOf": [
                 _object({"kind": {"const": "interval"}, "every": {**duration, "not": {"pattern": ZERO_DURATION}}, "timezone": timezone,
                          "start": {"type": "string", "pattern": LOCAL_DATETIME,
@@ -230,6 +220,23 @@ def _references(value: Any) -> Iterator[str]:
             yield from _references(item)
 
 
+def _document(schema: Schema, defs: dict[str, Schema]) -> Schema:
+    """``schema`` as one JSON Schema document, with the definitions it refers to under ``$defs``."""
+    needed: dict[str, Schema] = {}
+    pending = list(_references(schema))
+    while pending:
+        name = pending.pop()
+        if name not in needed and name in defs:
+            needed[name] = defs[name]
+            pending.extend(_references(defs[name]))
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+            **({"$defs": dict(sorted(needed.items()))} if needed else {})}
+
+
+def _one_of(variants: list[Schema]) -> Schema:
+    return variants[0] if len(variants) == 1 else {"oneOf": variants}
+
+
 def step_type_schemas() -> dict[str, Schema]:
     """Each step type's own fields as one JSON Schema document (draft 2020-12), by type name: its
     ``schema_defs`` without key, type, name and lanes (an action's: one variant per action), with
@@ -237,20 +244,21 @@ def step_type_schemas() -> dict[str, Schema]:
     catalogue serves them; the builder draws a panel from one where it has no form of its own."""
     kit = schema_kit()
     defs = definition_defs()
-    schemas = {}
-    for step_type in step_types.all():
-        variants = [_own_fields(schema, step_type.lanes) for schema in step_type.schema_defs(kit).values()]
-        schema = variants[0] if len(variants) == 1 else {"oneOf": variants}
-        needed: dict[str, Schema] = {}
-        pending = list(_references(schema))
-        while pending:
-            name = pending.pop()
-            if name not in needed and name in defs:
-                needed[name] = defs[name]
-                pending.extend(_references(defs[name]))
-        schemas[step_type.type_name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
-                                        **({"$defs": dict(sorted(needed.items()))} if needed else {})}
-    return schemas
+    return {step_type.type_name: _document(_one_of([_own_fields(schema, step_type.lanes)
+                                                    for schema in step_type.schema_defs(kit).values()]), defs)
+            for step_type in step_types.all()}
+
+
+def trigger_kind_schemas() -> dict[str, Schema]:
+    """Each trigger kind's own fields as one JSON Schema document, by type name: its part of the
+    definition schema's ``Trigger`` without ``type`` (an event's: one variant per kind of event),
+    with the definitions it refers to (a schedule) under ``$defs``. The trigger-kind catalogue
+    serves them; the builder draws a form from one where it has none of its own."""
+    kit = schema_kit()
+    defs = definition_defs()
+    return {kind.type_name: _document(_one_of([_own_fields(schema, ()) for schema in kind.schema_defs(kit).values()]),
+                                      defs)
+            for kind in ordered_trigger_kinds()}
 
 
 def definition_schema() -> Schema:

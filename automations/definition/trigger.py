@@ -1,4 +1,6 @@
-"""Validation of a definition's ``trigger`` object: an event, a schedule (interval, cron, calendar) or manual."""
+"""The parts of a trigger that more than its kind check: a schedule (interval, cron, calendar) and a
+timezone (the schedule preview's too), and the event types that take a parameter. Each trigger
+kind checks the rest (``automations.trigger_kinds``)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,7 +11,6 @@ from croniter import croniter
 
 from automations.business_days import validate_holidays
 from automations.durations import TIME_OF_DAY, parse as parse_duration
-from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput
 
 CALENDAR_RULES = (
@@ -22,44 +23,9 @@ TRIGGER_PARAMETERS = {"subscription.ending_soon": "days_before", "usage.threshol
 Errors = list[dict[str, str]]
 
 
-def validate_trigger(trigger: Any) -> Errors:
-    if not isinstance(trigger, dict):
-        return [{"field": "trigger", "message": 'is required: an object with "type" (event, schedule or manual)'}]
-    kind = trigger.get("type")
-    if kind == "event":
-        return _validate_event_trigger(trigger)
-    if kind == "schedule":
-        errors = _unknown_keys(trigger, {"type", "schedule"}, "trigger")
-        return errors + validate_schedule(trigger.get("schedule"), "trigger.schedule")
-    if kind == "manual":
-        return _unknown_keys(trigger, {"type"}, "trigger")
-    return [{"field": "trigger.type", "message": f"{kind!r} is not a trigger type; use event, schedule or manual"}]
-
-
 def _unknown_keys(value: dict[str, Any], allowed: set[str], path: str) -> Errors:
     unknown = sorted(set(value) - allowed)
     return [{"field": f"{path}.{key}", "message": "is not a known field here"} for key in unknown]
-
-
-def _validate_event_trigger(trigger: dict[str, Any]) -> Errors:
-    event = trigger.get("event")
-    if event is None or event == "":
-        # Not chosen yet (a blank automation in the builder): say what to do, not "unknown None".
-        return [{"field": "trigger", "message": "Choose what starts this automation"}]
-    if not isinstance(event, str) or get_event_type(event) is None:
-        return [{"field": "trigger.event",
-                 "message": f"unknown event type {event!r}; known types: {', '.join(event_type_names())}"}]
-    parameter = TRIGGER_PARAMETERS.get(event)
-    errors = _unknown_keys(trigger, {"type", "event", *([parameter] if parameter else [])}, "trigger")
-    if parameter == "days_before" and "days_before" in trigger:
-        value = trigger["days_before"]
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 366:
-            errors.append({"field": "trigger.days_before", "message": "must be a whole number of days from 0 to 366"})
-    if parameter == "threshold_percent" and "threshold_percent" in trigger:
-        value = trigger["threshold_percent"]
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            errors.append({"field": "trigger.threshold_percent", "message": "must be a positive number"})
-    return errors
 
 
 def validate_timezone(value: Any, path: str) -> Errors:

@@ -10,12 +10,13 @@ from typing import Any
 
 from automations import conditions, vault
 from automations.definition.references import check_references
-from automations.definition.trigger import validate_timezone, validate_trigger
+from automations.definition.trigger import validate_timezone
 from automations.durations import parse as parse_duration
 from automations.messaging.validation import frequency_caps_errors
 from automations.status import Reentry
 from automations.steps import lanes_of, step_types
 from automations.templating import is_template, referenced_roots, template_problem
+from automations.trigger_kinds import validate_trigger
 from automations.variables import ROOTS
 from billing_events.catalogue import event_type_names, get_event_type
 from billing_events.errors import InvalidInput

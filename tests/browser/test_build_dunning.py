@@ -75,7 +75,7 @@ def test_build_the_dunning_from_blank_activate_and_watch_a_run(page, operator):
 
     # Trigger and entry condition.
     page.get_by_role("button", name=re.compile("^Trigger")).click()
-    panel(page).get_by_label("type", exact=True).select_option("event")
+    panel(page).get_by_label("Starts with", exact=True).select_option("event")
     panel(page).get_by_label("event", exact=True).select_option("payment.failed")
     assert "Payment attempt failed" in panel(page).inner_text()
     page.get_by_role("button", name=re.compile("^Entry conditions")).click()

@@ -96,7 +96,7 @@ def test_the_schedule_editor_shows_the_next_five_runs_from_the_server(page, oper
     page.goto("/admin/automations/automation/add/builder/")
     page.locator("#ab-builder[data-validated]").wait_for(state="attached")
     panel = page.locator(".ab-panel")
-    panel.get_by_label("type", exact=True).select_option("schedule")
+    panel.get_by_label("Starts with", exact=True).select_option("schedule")
     panel.get_by_label("kind", exact=True).select_option("cron")
     panel.get_by_label("expression", exact=True).fill("0 9 * * 1")
     panel.get_by_label("timezone", exact=True).fill("Europe/Berlin")

@@ -1,8 +1,8 @@
 """A step the builder adds is not a problem the moment it is added: what each kind of new step
 starts with (the step-type catalogue's blanks as the builder's state/step_types.js reads them, and
 its action configs, run here through Node) is checked by the server's own validation, in the
-library's dunning. Only what no default can know is left to the operator. And the catalogue the
-builder's Node tests use is the one the server serves."""
+library's dunning. Only what no default can know is left to the operator. And the catalogues the
+builder's Node tests use (step types, trigger kinds) are the ones the server serves."""
 from __future__ import annotations
 
 import copy
@@ -16,10 +16,12 @@ import pytest
 
 from automations import library
 from automations.actions import registry
-from automations.api.views import StepTypesView
+from automations.api.views import StepTypesView, TriggerKindsView
 from automations.definition import validate_definition
 from automations.definition.references import check_references
+from automations.trigger_kinds import trigger_kinds
 from billing_events.errors import InvalidInput
+from tests.noop_step.trigger_kinds import TicketTrigger
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +109,14 @@ def test_the_node_tests_read_the_catalogue_the_server_serves():
         noop = next(entry for entry in served() if entry["type"] == "noop")
     assert without_schemas([fixtures["NOOP"]]) == without_schemas([noop])
     assert fixtures["NOOP"]["schema"]["properties"] == noop["schema"]["properties"]
+
+
+def test_the_node_tests_read_the_trigger_kinds_the_server_serves():
+    fixtures = node_script(f"import {{ TICKET, TRIGGER_KINDS }} from {json.dumps(FIXTURES.as_uri())};\n"
+                           "console.log(JSON.stringify({ TICKET, TRIGGER_KINDS }));")
+    assert fixtures["TRIGGER_KINDS"] == without_schemas(TriggerKindsView().get_queryset()), (
+        "tests/automations/static/builder/trigger_kinds.json is not what GET trigger-kinds/ serves (without the schemas)")
+    with trigger_kinds.register_temporarily(TicketTrigger):
+        ticket = next(entry for entry in TriggerKindsView().get_queryset() if entry["type"] == "ticket")
+    assert without_schemas([fixtures["TICKET"]]) == without_schemas([ticket])
+    assert fixtures["TICKET"]["schema"]["properties"] == ticket["schema"]["properties"]

@@ -9,7 +9,9 @@
 import { Api } from "./ui/api.js";
 import { announce, formatTime, h, pretty } from "./ui/dom.js";
 import { renderFlow } from "./ui/flow.js";
+import { lowerFirst } from "./state/labels.js";
 import { useStepTypes } from "./state/step_types.js";
+import { triggerLabel, useTriggerKinds } from "./state/trigger_kinds.js";
 import { summarizeConditions } from "./state/summary.js";
 
 const config = JSON.parse(document.getElementById("ab-run-config").textContent);
@@ -51,7 +53,8 @@ function details(key) {
       : "No entry conditions: every trigger starts a run.")
       : trigger.type === "event" ? `Started by the event ${trigger.event_type} (${trigger.event_id}) at ${formatTime(state.execution.started_at)}.`
       : trigger.type === "manual" ? `Started by hand by ${trigger.user || "a script"} at ${formatTime(state.execution.started_at)}.`
-      : `Started on schedule at ${formatTime(state.execution.started_at)}.`;
+      : trigger.type === "schedule" ? `Started on schedule at ${formatTime(state.execution.started_at)}.`
+      : `Started by ${lowerFirst(triggerLabel(trigger.type))} at ${formatTime(state.execution.started_at)}.`;
     return [h("h3", {}, key === "trigger" ? "Trigger" : "Entry conditions"), h("p", {}, said),
             h("details", {}, h("summary", {}, "As stored"),
               h("pre", { class: "ab-pre" }, pretty(key === "trigger" ? trigger : state.definition.conditions || {})))];
@@ -255,13 +258,15 @@ function draw() {
 
 async function load() {
   state.execution = await api.get(`executions/${config.executionId}/`);
-  const [version, automation, actions, stepTypes] = await Promise.all([
+  const [version, automation, actions, stepTypes, triggerKinds] = await Promise.all([
     api.get(`automations/${config.automationId}/versions/${state.execution.version}/`),
     api.get(`automations/${config.automationId}/`),
     api.listAll("actions/"),
     api.listAll("step-types/"),
+    api.listAll("trigger-kinds/"),
   ]);
   useStepTypes(stepTypes);
+  useTriggerKinds(triggerKinds);
   state.definition = version.definition;
   state.automation = automation;
   state.actions = Object.fromEntries(actions.map((action) => [action.action, action]));

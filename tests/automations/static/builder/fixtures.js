@@ -1,13 +1,31 @@
-// What the builder's modules are tested with: the server's step-type catalogue (step_types.json, as
-// GET step-types/ serves it, without the schemas; test_step_defaults.py keeps it the server's), set
-// when this module is imported, and a dunning definition.
+// What the builder's modules are tested with: the server's step-type and trigger-kind catalogues
+// (step_types.json and trigger_kinds.json, as GET step-types/ and GET trigger-kinds/ serve them,
+// without the schemas; test_step_defaults.py keeps them the server's), set when this module is
+// imported, and a dunning definition.
 import { readFileSync } from "node:fs";
 
 import { useStepTypes } from "../../../../automations/static/automations/builder/state/step_types.js";
+import { useTriggerKinds } from "../../../../automations/static/automations/builder/state/trigger_kinds.js";
 
 /** The built-in step types, as the server describes them. */
 export const STEP_TYPES = JSON.parse(readFileSync(new URL("./step_types.json", import.meta.url), "utf8"));
 useStepTypes(STEP_TYPES);
+
+/** The built-in trigger kinds, as the server describes them. */
+export const TRIGGER_KINDS = JSON.parse(readFileSync(new URL("./trigger_kinds.json", import.meta.url), "utf8"));
+useTriggerKinds(TRIGGER_KINDS);
+
+/** A host's own trigger kind: what the server serves for tests/noop_step's ticket kind. */
+export const TICKET = {
+  type: "ticket", label: "A support ticket", description: "Starts a run when the help desk opens a ticket in the chosen queue.",
+  icon: "trigger", blank: { type: "ticket", queue: "billing" },
+  schema: { type: "object", properties: {
+    queue: { enum: ["billing", "general"], title: "Queue", default: "billing" },
+    priority: { type: "integer", minimum: 1, maximum: 5, title: "Lowest priority",
+                description: "Tickets of this priority or higher (1 is the highest)." } },
+  required: ["queue"], additionalProperties: false },
+  summary: ["When a {queue} ticket is opened"], scope: { data: "given", variables: {} },
+};
 
 /** A host's own step type that declares nothing: what the server derives for tests/noop_step. */
 export const NOOP = {

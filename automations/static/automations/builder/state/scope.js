@@ -4,9 +4,10 @@
 // schema, a key of a free-form map such as customer.metadata, a root the trigger does not always
 // bring) is marked optional and inserted with a default, as the server requires. What a step's
 // output holds and which variable a step's lanes add (a loop's item), the step-type catalogue
-// says. Pure.
+// says; what the trigger brings, the trigger-kind catalogue. Pure.
 
 import { stepType } from "./step_types.js";
+import { triggerDataSource, triggerVariables } from "./trigger_kinds.js";
 import { findStep, lanesOf } from "./tree.js";
 
 const MAX_DEPTH = 3;
@@ -77,26 +78,27 @@ function marked(items, schemas, requiredRoots) {
   });
 }
 
-/** The data a run of this trigger sees: the event's sample, or nothing for schedules. */
+/** The data a run of this trigger sees, as its kind says (the trigger-kind catalogue): the event's
+ *  sample, what the caller gives (the test data, else the entities' samples), or nothing. */
 export function triggerData(definition, context) {
   const trigger = definition.trigger || {};
-  if (trigger.type === "event") return context.eventTypes?.[trigger.event]?.sample || {};
-  if (trigger.type === "manual") return context.manualData || context.entitySamples || {};
+  const source = triggerDataSource(trigger);
+  if (source === "event") return context.eventTypes?.[trigger.event]?.sample || {};
+  if (source === "given") return context.manualData || context.entitySamples || {};
   return {};
 }
 
 function runVariables(definition) {
   const trigger = definition.trigger || {};
-  const items = [
-    { path: "event.type", sample: trigger.type === "event" ? trigger.event : trigger.type },
+  return [
+    { path: "event.type", sample: triggerDataSource(trigger) === "event" ? trigger.event : trigger.type },
     { path: "event.id", sample: "evt_..." },
     { path: "automation.name", sample: definition.name || "" },
     { path: "execution.id", sample: 1 },
     { path: "trigger.type", sample: trigger.type },
     { path: "now", sample: "(the time the step runs)" },
+    ...triggerVariables(trigger),
   ];
-  if (trigger.type === "schedule") items.push({ path: "schedule.slot", sample: "(the slot's time)" });
-  return items;
 }
 
 /** The variable the lanes of ``step`` add ({field, default}: a loop's ``as``), or undefined. */
@@ -238,7 +240,7 @@ export function variablesAt(definition, key, context = {}) {
   const data = triggerData(definition, context);
   const groups = [];
   const trigger = definition.trigger || {};
-  const eventSchema = trigger.type === "event" ? context.eventTypes?.[trigger.event]?.schema : null;
+  const eventSchema = triggerDataSource(trigger) === "event" ? context.eventTypes?.[trigger.event]?.schema : null;
   const schemas = context.entities || {};
   const requiredRoots = eventSchema ? eventSchema.required || [] : null;
   const dataItems = marked(Object.entries(data).flatMap(([root, value]) => flatten(value, root, 2)), schemas, requiredRoots);

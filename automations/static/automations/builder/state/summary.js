@@ -7,6 +7,7 @@
 import { eventLabel, fieldWords, lowerFirst } from "./labels.js";
 import { describeWindow } from "./messaging.js";
 import { flowStepLabel, stepType } from "./step_types.js";
+import { triggerKind, triggerLabel } from "./trigger_kinds.js";
 
 const UNITS = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
 const ISO_UNITS = [["Y", "year"], ["M", "month"], ["W", "week"], ["D", "day"]];
@@ -240,7 +241,8 @@ export function summarizeSchedule(schedule) {
   return "On a schedule";
 }
 
-/** "When payment attempt failed" (the catalogue's words; "When payment.failed happens" without them). */
+/** "When payment attempt failed" (the event catalogue's words; "When payment.failed happens" without
+ *  them), a schedule in words; any other kind (a host's) by the trigger-kind catalogue's templates. */
 export function summarizeTrigger(trigger, eventTypes = {}) {
   if (!trigger || typeof trigger !== "object" || !trigger.type) return "No trigger yet: choose one";
   if (trigger.type === "event") {
@@ -261,8 +263,8 @@ export function summarizeTrigger(trigger, eventTypes = {}) {
     return text;
   }
   if (trigger.type === "schedule") return summarizeSchedule(trigger.schedule);
-  if (trigger.type === "manual") return "Started by hand (Run now, or the API)";
-  return trigger.type;
+  const described = triggerKind(trigger.type);
+  return summarizeByTemplates(trigger, described?.summary, triggerLabel(trigger.type));
 }
 
 export function summarizeConditions(conditions, { words = false } = {}) {

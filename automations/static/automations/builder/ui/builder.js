@@ -8,6 +8,7 @@ import { placeErrors } from "../state/problems.js";
 import { fieldType } from "../state/conditions.js";
 import { pathsAt, triggerData, variablesAt } from "../state/scope.js";
 import { stepType, useStepTypes } from "../state/step_types.js";
+import { useTriggerKinds } from "../state/trigger_kinds.js";
 import {
   clone, findStep, getLane, insertStep, laneLabel, moveStep, newStep, renameKey, stableJSON, updateSettings,
   updateStep, walk,
@@ -133,11 +134,13 @@ export class Builder {
     let server = clone(BLANK);
     try {
       // Email templates only for users who may read them: the others see the flow without them.
-      const [eventTypes, actions, stepTypes, emailTemplates] = await Promise.all([
+      const [eventTypes, actions, stepTypes, triggerKinds, emailTemplates] = await Promise.all([
         this.api.listAll("event-types/"), this.api.listAll("actions/"), this.api.listAll("step-types/"),
+        this.api.listAll("trigger-kinds/"),
         this.permissions.viewEmailTemplate ? this.api.listAll("email-templates/") : [],
       ]);
       useStepTypes(stepTypes);
+      useTriggerKinds(triggerKinds);
       this.catalog.eventTypes = Object.fromEntries(eventTypes.map((item) => [item.type, item]));
       this.catalog.actions = Object.fromEntries(actions.map((item) => [item.action, item]));
       this.catalog.emailTemplates = emailTemplates;

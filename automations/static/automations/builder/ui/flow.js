@@ -10,7 +10,7 @@ import { lanesOf, laneId, laneLabel } from "../state/tree.js";
 import { laneName, stepType } from "../state/step_types.js";
 import { stepTypeLabel, summarizeConditions, summarizeStep, summarizeTrigger } from "../state/summary.js";
 import { h } from "./dom.js";
-import { icon, iconName } from "./icons.js";
+import { icon, iconName, triggerIcon } from "./icons.js";
 
 /** A lane's heading on its card: "For each invoice" for a lane that runs per item, "If it fails"
  *  for an action's fallback, else the lane's name from the catalogue ("Then"). */
@@ -173,7 +173,8 @@ function fixedCard(target, title, summary, iconKey, view) {
 /** The whole flow of ``definition`` as a DOM tree. */
 export function renderFlow(definition, view) {
   const root = h("div", { class: `ab-flow ab-flow--${view.mode}` });
-  root.append(fixedCard("trigger", "Trigger", summarizeTrigger(definition.trigger, view.eventTypes), "trigger", view));
+  root.append(fixedCard("trigger", "Trigger", summarizeTrigger(definition.trigger, view.eventTypes),
+                           triggerIcon(definition.trigger?.type), view));
   root.append(fixedCard("conditions", "Entry conditions", summarizeConditions(definition.conditions, { words: view.words }),
     "conditions", view));
   const main = { owner: null, slot: "steps" };

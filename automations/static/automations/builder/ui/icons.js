@@ -1,13 +1,17 @@
 // Small stroke icons for the cards (drawn here, so the page needs no icon font or image request).
 // A step type's icon is the one the server's step-type catalogue names; "step" is the generic one,
-// for a type whose icon this set does not have.
+// for a type whose icon this set does not have; a trigger kind's, the trigger-kind catalogue's
+// ("trigger" the generic one).
 
 import { stepType } from "../state/step_types.js";
+import { triggerKind } from "../state/trigger_kinds.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
 const SHAPES = {
   trigger: ["M13 2 4 14h7l-1 8 9-12h-7z"],
+  manual: ["M8 13V4.5a1.5 1.5 0 0 1 3 0V12", "M11 11.5v-2a1.5 1.5 0 0 1 3 0V12", "M14 10.5a1.5 1.5 0 0 1 3 0V12",
+           "M17 11.5a1.5 1.5 0 0 1 3 0V16a6 6 0 0 1-6 6h-2a6 6 0 0 1-4.6-2.2L4.3 16a1.5 1.5 0 0 1 2.3-2L8 15.5"],
   conditions: ["M3 5h18", "M6 12h12", "M10 19h4"],
   settings: ["M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6z", "M12 2v3", "M12 19v3", "M2 12h3", "M19 12h3", "M5 5l2 2", "M17 17l2 2", "M5 19l2-2", "M17 7l2-2"],
   email: ["M3 6h18v12H3z", "M3 6l9 7 9-7"],
@@ -51,6 +55,12 @@ export function actionIcon(action) {
 export function typeIcon(type) {
   const name = stepType(type)?.icon;
   return SHAPES[name] ? name : "step";
+}
+
+/** The icon of a trigger kind (the trigger-kind catalogue's), or the generic one. */
+export function triggerIcon(type) {
+  const name = triggerKind(type)?.icon;
+  return SHAPES[name] ? name : "trigger";
 }
 
 export function iconName(step) {

@@ -1,8 +1,8 @@
 // A form generated from a JSON Schema (the server's): an action's config (from the actions
-// catalogue), or the fields of a step type the builder has no form of its own for (a host's, from
-// the step-type catalogue). Required marks, help texts, enums as selects, checkboxes for yes/no,
-// key/value rows for objects, JSON for free-form values. The server stays the one validator; this
-// only helps to fill it in.
+// catalogue), or the fields of a step type or a trigger kind the builder has no form of its own
+// for (a host's, from the step-type or trigger-kind catalogue). Required marks, help texts, enums
+// as selects, checkboxes for yes/no, key/value rows for objects, JSON for free-form values. The
+// server stays the one validator; this only helps to fill it in.
 
 import { h } from "./dom.js";
 import { checkboxField, jsonField, selectField, textField } from "./fields.js";
@@ -125,17 +125,19 @@ export function schemaForm({ action, config, onChange, readOnly, picker, only, s
 }
 
 /**
- * A step's own fields from its type's schema (the step-type catalogue's), each named by its title
- * or its name in words; text may hold templates. ``onChange(name, value)`` for each field edit.
+ * A step's or a trigger's own fields from its schema (the step-type or trigger-kind catalogue's),
+ * each named by its title or its name in words; text may hold templates where there is a
+ * ``picker``. ``values``: the step or the trigger; ``onChange(name, value)`` for each field edit;
+ * ``nothing``: what to say when it has no fields.
  */
-export function stepSchemaForm({ schema, step, onChange, readOnly, picker }) {
+export function ownFieldsForm({ schema, values, onChange, readOnly, picker, nothing = "This step has nothing to set." }) {
   const properties = schema?.properties || {};
   const required = new Set(schema?.required || []);
   const names = Object.keys(properties);
-  if (!names.length) return h("p", { class: "ab-help" }, "This step has nothing to set.");
+  if (!names.length) return nothing ? h("p", { class: "ab-help" }, nothing) : null;
   return h("div", { class: "ab-schema-form" }, names.map((name) => schemaField({
-    name, schema: properties[name] || {}, value: step[name], required: required.has(name), readOnly, picker,
-    templated: true, prefix: "", label: properties[name]?.title || inWords(name),
+    name, schema: properties[name] || {}, value: values[name], required: required.has(name), readOnly, picker,
+    templated: Boolean(picker), prefix: "", label: properties[name]?.title || inWords(name),
     onChange: (value) => onChange(name, value),
   })));
 }

@@ -1,7 +1,8 @@
-// The side panel's forms for the automation itself: its trigger (event picker with description
-// and sample payload; schedule editor with the next five run times from the server; manual), its
-// entry conditions, and its settings (name, what a run is about, starting again, the events that
-// end a run early, retries, timezone, frequency caps), named in words with their keys beside.
+// The side panel's forms for the automation itself: its trigger (its kind chosen from the server's
+// trigger-kind catalogue; an event picker with description and sample payload; a schedule editor
+// with the next five run times from the server; a form drawn from its schema for any other kind),
+// its entry conditions, and its settings (name, what a run is about, starting again, the events
+// that end a run early, retries, timezone, frequency caps), named in words with their keys beside.
 
 import { clear, formatTime, formatTimeIn, h, pretty } from "./dom.js";
 import { conditionEditor } from "./condition_editor.js";
@@ -10,6 +11,8 @@ import { retryPolicyFields } from "./retry_fields.js";
 import { frequencyCapFields } from "./message_forms.js";
 import { reentryChoices, SETTING_LABELS, subjectOf } from "../state/labels.js";
 import { countsBusinessDays, withHolidays } from "../state/schedule.js";
+import { blankTrigger, triggerKind, triggerKinds, triggerLabel } from "../state/trigger_kinds.js";
+import { ownFieldsForm } from "./schema_form.js";
 
 const PARAMETERS = {
   "subscription.ending_soon": ["days_before", "Fire this many days before the period ends."],
@@ -23,6 +26,7 @@ const CALENDAR_RULES = [
   ["first_day_of_year", "first day of the year"],
 ];
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+// What a schedule starts with when its kind of schedule is switched.
 const SCHEDULE_DEFAULTS = {
   interval: { kind: "interval", every: "24h" },
   cron: { kind: "cron", expression: "0 9 * * 1", timezone: "UTC" },
@@ -161,24 +165,35 @@ function eventPicker(app, trigger, readOnly) {
   ];
 }
 
+function kindForm(app, trigger, readOnly) {
+  const described = triggerKind(trigger.type);
+  if (!described) return null;
+  return ownFieldsForm({ schema: described.schema, values: trigger, readOnly, nothing: "",
+                         onChange: (name, value) => {
+                           const next = { ...app.definition().trigger, [name]: value };
+                           if (value === undefined) delete next[name];
+                           app.editSettings({ trigger: next }, `trigger:${name}`);
+                         } });
+}
+
+// The built-in kinds' own forms: richer than a schema can draw (the event catalogue's words and
+// samples, a schedule's next run times). Any other kind gets a form drawn from its schema.
+const FORMS = { event: eventPicker, schedule: scheduleEditor };
+
 export function triggerForm(app, readOnly) {
   const trigger = app.definition().trigger || {};
-  const body = trigger.type === "event" ? eventPicker(app, trigger, readOnly)
-    : trigger.type === "schedule" ? scheduleEditor(app, trigger, readOnly)
-      : trigger.type === "manual" ? h("p", { class: "ab-help" }, "Started by hand: Run now on an execution page, or POST run/ with a JSON context through the API.")
-        : null;
+  const described = triggerKind(trigger.type);
+  const form = FORMS[trigger.type] || kindForm;
   return [
     h("p", { class: "ab-help" }, "What starts a run."),
-    selectField({ field: "type", label: "type", value: trigger.type, readOnly, blank: trigger.type ? undefined : "choose…",
-                  choices: [["event", "a billing event"], ["schedule", "a schedule"], ["manual", "by hand"]],
-                  onChange: (value) => {
-                    const fresh = { event: { type: "event", event: "payment.failed" },
-                                    schedule: { type: "schedule", schedule: { ...SCHEDULE_DEFAULTS.cron } },
-                                    manual: { type: "manual" } }[value];
-                    app.editSettings({ trigger: fresh });
-                    app.renderPanel();
-                  } }),
-    body,
+    selectField({ field: "type", label: "Starts with", code: "type", value: trigger.type, readOnly,
+                  blank: trigger.type ? undefined : "choose…",
+                  // A kind this server no longer has stays shown as it is (saving then names it).
+                  choices: [...triggerKinds().map((kind) => [kind.type, kind.label]),
+                            ...(trigger.type && !described ? [[trigger.type, triggerLabel(trigger.type)]] : [])],
+                  onChange: (value) => { app.editSettings({ trigger: blankTrigger(value) }); app.renderPanel(); } }),
+    described?.description ? h("p", { class: "ab-help ab-trigger-description" }, described.description) : null,
+    trigger.type ? form(app, trigger, readOnly) : null,
   ];
 }
 

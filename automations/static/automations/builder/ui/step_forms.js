@@ -9,7 +9,7 @@ import { emailPanel } from "./email_editor.js";
 import { checkboxField, eventCheckboxes, legend, selectField, textField } from "./fields.js";
 import { retryPolicyFields } from "./retry_fields.js";
 import { sendWindowFields } from "./message_forms.js";
-import { schemaForm, stepSchemaForm } from "./schema_form.js";
+import { ownFieldsForm, schemaForm } from "./schema_form.js";
 import { takesSendWindow } from "../state/messaging.js";
 import { laneName, startingFields, stepType } from "../state/step_types.js";
 import { subjectOf } from "../state/labels.js";
@@ -261,7 +261,7 @@ function describedForm(app, step, readOnly) {
   }
   return [
     described.description ? h("p", { class: "ab-help" }, described.description) : null,
-    stepSchemaForm({ schema: described.schema, step, readOnly, picker: () => app.variables(step.key),
+    ownFieldsForm({ schema: described.schema, values: step, readOnly, picker: () => app.variables(step.key),
                      onChange: (name, value) => app.editStep(step.key, { [name]: value }, `${step.key}:${name}`) }),
     described.lanes?.length ? laneFields(app, step, readOnly, described.lanes) : null,
   ];
