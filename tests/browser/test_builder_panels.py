@@ -70,6 +70,28 @@ def test_the_email_template_is_edited_in_the_panel_with_a_preview(page, operator
     screenshot(page, "builder-email-panel")
 
 
+def test_choosing_another_stored_template_shows_that_template_and_saves_that_one(page, operator, dunning):
+    """The editor and preview follow the template chosen; left on the previous one, its Save button
+    would change a template the step no longer sends."""
+    from automations.models import EmailTemplate
+
+    open_builder(page, dunning)
+    card(page, "gentle").locator(".ab-select").click()
+    panel = page.locator(".ab-panel")
+    preview = page.locator(".ab-preview")
+    preview.get_by_text("Subject: We couldn't process your payment for INV-2026-0042").wait_for()
+    panel.get_by_label("template", exact=True).select_option("payment_failed_final")
+    panel.get_by_text("Email template payment_failed_final: shared by every step that sends it").wait_for()
+    preview.get_by_text("Subject: Final notice: invoice INV-2026-0042").wait_for()
+    assert panel.get_by_label("subject", exact=True).input_value() == "Final notice: invoice {{ invoice.number }}"
+    assert page.evaluate("document.activeElement.id") == "template-gentle"
+    panel.get_by_label("subject", exact=True).fill("Last notice: {{ invoice.number }}")
+    page.get_by_role("button", name="Save email template").click()
+    page.get_by_text("Email template saved.").wait_for()
+    assert EmailTemplate.objects.get(key="payment_failed_final").subject == "Last notice: {{ invoice.number }}"
+    assert EmailTemplate.objects.get(key="payment_failed_gentle").subject.startswith("We couldn't process")
+
+
 def test_the_email_preview_renders_earlier_steps_outputs_as_test_mode_predicts_them(page, operator, dunning):
     """No test run needed: the retry before the urgent email is predicted to decline (the sample
     customer's card), and a step that does not run before it shows as a placeholder, said to be one."""
