@@ -192,6 +192,30 @@ def test_duplicate_delete_undo_and_redo_from_the_cards(page, operator, dunning):
     card(page, "wait_again").wait_for()
 
 
+def test_renaming_a_step_and_pressing_tab_goes_on_to_the_next_field(page, operator, dunning):
+    """The keyboard stays in the form after a rename: Tab reaches the field after the key, and
+    typing there edits the renamed step."""
+    open_builder(page, dunning)
+    card(page, "wait_3d").locator(".ab-select").click()
+    key = page.locator(".ab-panel").get_by_label("key", exact=True)
+    key.fill("wait_a_bit")
+    key.press("Tab")
+    card(page, "wait_a_bit").wait_for()
+    page.wait_for_function("document.activeElement.closest('.ab-panel [data-field]')?.dataset.field === 'mode'"
+                           " || document.activeElement.type === 'radio'")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('[data-field]').dataset.field") == "duration"
+    page.keyboard.press("Control+a")
+    page.keyboard.type("5d")
+    page.locator(".ab-panel").get_by_text("wait 5 days").first.wait_for()
+    assert "wait 5 days" in card(page, "wait_a_bit").inner_text()
+    # Enter commits the rename too, and the key field keeps the focus.
+    key.fill("wait_five")
+    key.press("Enter")
+    card(page, "wait_five").wait_for()
+    page.wait_for_function("document.activeElement.closest('[data-field]')?.dataset.field === 'key'")
+
+
 def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):
     from automations.models import Execution
     from billing_events import emit
