@@ -326,3 +326,18 @@ def test_a_field_the_customer_does_not_have_in_an_email_subject_is_a_problem_bes
     assert subject.input_value() == 'Hi {{ customer.metadata.account_manager | default("") }}'
     page.get_by_role("button", name="0 problems").wait_for()
     assert activate.is_enabled()
+
+
+def test_unsaved_changes_brought_back_by_a_reload_stop_being_offered_to_discard_once_saved(page, operator, dunning):
+    open_builder(page, dunning)
+    card(page, "wait_3d").locator(".ab-select").click()
+    page.locator(".ab-panel").get_by_label("duration", exact=True).fill("4d")
+    page.reload()
+    page.locator("[data-step-key=gentle]").wait_for()
+    notice = page.locator(".ab-notices")
+    notice.get_by_text(re.compile("Your unsaved changes from .* are back.")).wait_for()
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("All changes saved").wait_for()
+    assert "are back" not in notice.inner_text()
+    assert page.get_by_role("button", name="Discard them").count() == 0
+    assert "wait 4 days" in card(page, "wait_3d").inner_text()

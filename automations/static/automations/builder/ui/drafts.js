@@ -12,7 +12,8 @@ import { templateSaved } from "./unsaved_template.js";
 const REFUSED = { save: "Not saved", activate: "Not activated", restore: "Not restored" };
 // Notices about the draft on the server that a save, a reload or an activation settles: a refusal
 // because someone saved since, and what a reload did.
-const SETTLED_BY_A_SAVE = ["conflict", "reloaded"];
+// Once saved, unsaved changes brought back from this browser are no longer there to discard.
+const SETTLED_BY_A_SAVE = ["conflict", "reloaded", "restored"];
 
 export class Drafts {
   constructor(app) {
