@@ -231,6 +231,10 @@ def test_every_path_is_tested_with_its_scenario_and_what_no_scenario_reaches_is_
     text = paths.inner_text()
     assert "retry: Pays" in text and "retry_worked: then" in text
     assert "No scenario reaches: still_unpaid: else" in text
+    # A path that went on past the declined retry reads as the run view says it, never "succeeded".
+    predicted = page.locator(".ab-path").filter(has_text="everything as predicted")
+    assert "Ends completed, payment declined, after" in predicted.inner_text()
+    assert "succeeded" not in text
     paid = page.locator(".ab-path").filter(has_text="retry: Pays")
     screenshot(page, "builder-test-every-path")
     paid.get_by_role("button", name="Show this path").click()

@@ -5,6 +5,7 @@
 import { h, pretty } from "./dom.js";
 import { icon, iconName } from "./icons.js";
 import { selectField, textField } from "./fields.js";
+import { endingWords, pathWentPastADecline, timelineWentPastADecline } from "../state/endings.js";
 import { inWords } from "../state/step_types.js";
 
 // What every timeline entry has (the card's head shows it): the rest is what the step itself said.
@@ -82,20 +83,11 @@ function warnings(entry) {
   return list.length ? h("ul", { class: "ab-warnings" }, list.map((text) => h("li", {}, `Warning: ${text}`))) : null;
 }
 
-/** How a test run ends, in the run view's words: a run that went past a declined payment
- *  "completed, payment declined", never "succeeded" (which an operator reads as "collected"). */
-export function endingWords(result) {
-  if (result.status !== "succeeded") return result.status;
-  const wentPast = (entry) => entry.error && /fallback|carries on/.test(entry.then || "");
-  return (result.timeline || []).some((entry) => entry.action === "retry_payment" && wentPast(entry))
-    ? "completed, payment declined," : "completed";
-}
-
 /** The timeline of a test run, grouped by virtual day. */
 export function renderTimeline(result, stepsByKey) {
   const summary = result.status === "not_entered"
     ? `Not started: the entry conditions do not hold (${result.conditions}).`
-    : `Ends ${endingWords(result)} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
+    : `Ends ${endingWords(result.status, timelineWentPastADecline(result.timeline))} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
   const days = new Map();
   for (const entry of result.timeline || []) {
     if (!days.has(entry.day)) days.set(entry.day, []);
@@ -169,12 +161,13 @@ function scenarioWords(app, scenario) {
 
 /** What "Test every path" found: each scenario that showed a new way on, and the ways none reached. */
 export function renderPaths(app, found) {
+  const steps = app.stepsByKey();
   const ways = (list) => list.map((way) => `${way.step}: ${way.way}`).join(", ");
   return h("div", { class: "ab-paths" },
     h("p", {}, `${found.paths.length} path${found.paths.length === 1 ? "" : "s"} from ${found.runs} test runs.`),
     h("ol", { class: "ab-paths__list" }, found.paths.map((path, index) => h("li", { class: "ab-path", "data-path": index },
       h("p", { class: "ab-path__scenario" }, h("strong", {}, scenarioWords(app, path.scenario))),
-      labelled("Ends", `${path.status} after ${path.duration || "0s"}${path.error ? `: ${path.error}` : ""}`),
+      labelled("Ends", `${endingWords(path.status, pathWentPastADecline(path.ways, steps))} after ${path.duration || "0s"}${path.error ? `: ${path.error}` : ""}`),
       labelled("Shows", ways(path.new)),
       path.messages.length ? labelled("Sends", path.messages.map((message) =>
         `${message.subject || message.action}${message.to ? ` to ${[].concat(message.to).join(", ")}` : ""}`).join("; ")) : null,
