@@ -345,3 +345,26 @@ def test_unsaved_changes_brought_back_by_a_reload_stop_being_offered_to_discard_
     assert "are back" not in notice.inner_text()
     assert page.get_by_role("button", name="Discard them").count() == 0
     assert "wait 4 days" in card(page, "wait_3d").inner_text()
+
+
+def test_activating_names_another_live_automation_on_the_same_event_in_the_confirmation(page, operator, dunning):
+    from automations import library
+
+    second = library.instantiate("payment_dunning")
+    # Without anything to check, the confirmation says what activating does, and nothing else.
+    open_builder(page, dunning)
+    card(page, "wait_3d").locator(".ab-select").click()
+    page.locator(".ab-panel").get_by_label("duration", exact=True).fill("2d")
+    said = activate_version(page, 2)
+    assert said.splitlines()[:3] == ["Activate version 2?", "",
+                                     "New runs will start on version 2. No execution is running or waiting now."]
+    assert "Check" not in said and "null" not in said
+    page.goto(f"/admin/automations/automation/{second.pk}/builder/")
+    page.locator("#ab-builder[data-validated]").wait_for(state="attached")
+    page.get_by_role("button", name="Activate").click()
+    dialog = page.get_by_role("dialog", name="Activate version 1?")
+    dialog.get_by_text(re.compile("^Check: “Payment dunning” \\(active\\) also starts on every payment.failed event")).wait_for()
+    screenshot(page, "builder-activate-overlap")
+    dialog.get_by_role("button", name="Cancel").click()
+    second.refresh_from_db()
+    assert second.active_version is None

@@ -128,7 +128,10 @@ export class Drafts {
         + (count ? `${count === 1 ? "1 live execution stays on the version it" : `${count} live executions stay on the versions they`} `
           + `started on (${live.map(([version, n]) => `v${version}: ${n}`).join(", ")}) and finish there.`
           : "No execution is running or waiting now."),
-      `Activate version ${automation.draft_version}`);
+      `Activate version ${automation.draft_version}`,
+      // What the builder flagged to check (another live automation on the same event, say) is
+      // named again where it goes live.
+      app.state.warned.list.map((warning) => warning.message));
     if (!confirmed) return;
     let conflict = null;
     try {
