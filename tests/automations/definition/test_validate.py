@@ -380,5 +380,4 @@ def test_a_text_longer_than_any_message_may_be_is_refused_at_its_field(body):
     RENDER_MAX_CHARS): refused on save, beside the field, not at run time."""
     errors = errors_of(step_changes(0, config={"to": "{{ customer.email }}", "subject": "Hi", "body": body}))
     assert errors == [{"field": "steps.gentle.config.body",
-                       "message": f"is {len(body):,} characters long; a text is limited to 500,000 "
-                                  "(AUTOMATIONS['RENDER_MAX_CHARS'])"}]
+                       "message": f"is {len(body):,} characters long; a text is limited to 500,000 characters"}]
