@@ -127,8 +127,9 @@ def test_a_bad_duration_is_shown_beside_the_field_and_on_the_card(page, operator
     open_builder(page, dunning)
     card(page, "wait_3d").locator(".ab-select").click()
     duration = page.locator(".ab-panel").get_by_label("duration", exact=True)
-    duration.fill("soon")
     field = page.locator(".ab-panel [data-field=duration]")
+    assert "ISO 8601" not in field.inner_text() and "3d (days)" in field.inner_text()
+    duration.fill("soon")
     field.locator(".ab-errors li").get_by_text(re.compile("'soon' is not a duration")).wait_for()
     assert duration.get_attribute("aria-invalid") == "true"
     assert card(page, "wait_3d").locator(".ab-badge").inner_text() == "1 problem"

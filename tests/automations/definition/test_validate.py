@@ -163,8 +163,9 @@ def test_retry_policy_rules(retry, field, message):
     assert_error(with_changes(retry=retry), field, message)
 
 
-def test_steps_must_be_a_non_empty_list():
-    assert_error(with_changes(steps=[]), "steps", "non-empty list")
+@pytest.mark.parametrize(("steps", "message"), [([], "add at least one step"), ("gentle", "must be a list of steps")])
+def test_an_automation_without_steps_is_asked_for_one(steps, message):
+    assert_error(with_changes(steps=steps), "steps", message)
 
 
 def test_a_step_must_be_an_object():
