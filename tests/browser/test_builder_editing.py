@@ -201,6 +201,9 @@ def test_the_success_path_is_tested_by_choosing_what_the_payment_answers(page, o
     page.locator("[data-test-step=recovered]").wait_for()
     timeline = page.locator(".ab-timeline").inner_text()
     assert "as the scenario chose (pays)" in timeline and "Took Then" in timeline
+    # The payment is said in words, not as the raw answer.
+    retry = page.locator("[data-test-step=retry]").inner_text()
+    assert "Billing charges 1250.00 USD → succeeded" in retry and "{" not in retry
     assert "Ends completed after 3d." in timeline
     assert "Test: day 3" in card(page, "recovered").inner_text()
     assert "not reached" in card(page, "urgent").inner_text()

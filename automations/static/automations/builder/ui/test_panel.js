@@ -40,12 +40,16 @@ function wouldDo(entry) {
     const task = would.would_create_task;
     return [labelled("Task", task.title), labelled("For", task.assignee || "(nobody)"), task.description ? h("pre", {}, task.description) : null];
   }
-  if (would.would_call_gateway) {
-    const { operation, ...rest } = would.would_call_gateway;
+  // A payment the scenario chose to pay comes without the gateway call: said the same way.
+  const call = would.would_call_gateway || (entry.action === "retry_payment" ? { operation: "retry_payment" } : null);
+  if (call) {
+    const { operation, ...rest } = call;
     const outcome = would.status ? ` → ${would.status}${would.decline_code ? ` (${would.decline_code})` : ""}` : "";
     // a payment says how much it charges, as the run's data has the invoice
     const charges = operation === "retry_payment" && would.amount ? `charges ${would.amount} ${would.currency || ""}`.trim() : operation;
-    return [labelled("Billing", `${charges}${outcome}`), h("pre", {}, pretty(rest))];
+    // What it is called with, line by line in words rather than as JSON.
+    return [labelled("Billing", `${charges}${outcome}`), ...Object.entries(rest).map(([name, value]) =>
+      labelled(inWords(name), value && typeof value === "object" ? JSON.stringify(value) : String(value ?? "")))];
   }
   return [h("pre", {}, pretty(would))];
 }
