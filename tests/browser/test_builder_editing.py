@@ -182,6 +182,10 @@ def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, opera
     assert "nothing was sent, charged or written" in timeline.inner_text()
     # A run that went past a declined payment never reads "succeeded" (collected)
     assert "Ends completed, payment declined, after 10d." in timeline.inner_text()
+    # The tick box sits beside its words, on one line.
+    box = page.get_by_label("Read the billing data, as a real run does").bounding_box()
+    words = page.locator("label[for=ab-test-billing]").bounding_box()
+    assert words["x"] > box["x"] + box["width"] and abs(words["y"] - box["y"]) < box["height"]
     # The path taken is drawn on the flow.
     assert "Test: day 10" in card(page, "final").inner_text()
     assert "not reached" in card(page, "recovered").inner_text()

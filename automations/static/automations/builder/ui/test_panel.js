@@ -201,8 +201,9 @@ export function testPanel(app) {
                                 "aria-describedby": "ab-test-billing-help" });
   billing.addEventListener("change", () => { app.state.testBillingData = billing.checked; });
   const billingField = h("div", { class: "ab-field" },
-    h("div", { class: "ab-field--inline" }, billing,
-      h("label", { for: "ab-test-billing" }, "read the billing data, as a real run does")),
+    // The box beside its words, as every other tick box of the panel (a bare label takes a row of its own).
+    h("div", { class: "ab-field--inline" }, billing, h("span", { class: "ab-inline-text" },
+      h("label", { for: "ab-test-billing", class: "ab-label" }, "Read the billing data, as a real run does"))),
     h("p", { class: "ab-help", id: "ab-test-billing-help" },
       "A run reads customers, invoices and payments fresh from your billing data when it knows them, so an "
       + "edited test payload changes nothing for a record it has. Untick to use the test data alone."));
