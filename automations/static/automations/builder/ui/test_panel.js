@@ -54,21 +54,24 @@ function wouldDo(entry) {
   return [h("pre", {}, pretty(would))];
 }
 
-// Which attempt this was, and the outcome a scenario chose for it (else the prediction).
-function attemptLine(entry) {
+// Which attempt this was, and the outcome a scenario chose for it (else the prediction), named as
+// "What the actions answer" offers it.
+function attemptLine(entry, actions) {
   if (!entry.attempt && !entry.scenario) return null;
-  const parts = [entry.attempt ? `attempt ${entry.attempt}` : "", entry.scenario ? `as the scenario chose (${entry.scenario})` : ""];
+  const chosen = entry.scenario
+    && ((actions?.[entry.action]?.scenario_outcomes || []).find((item) => item.value === entry.scenario)?.label || entry.scenario);
+  const parts = [entry.attempt ? `attempt ${entry.attempt}` : "", chosen ? `as the scenario chose (${chosen})` : ""];
   return h("p", { class: "ab-help" }, parts.filter(Boolean).join(", "));
 }
 
-function entryDetails(entry) {
+function entryDetails(entry, actions) {
   if (entry.error) {
     // what follows a failed attempt, as in a live run: a retry, the fallback steps, carrying on, or the end
-    return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}${entry.then ? ` — ${entry.then}` : ""}`), attemptLine(entry)];
+    return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}${entry.then ? ` — ${entry.then}` : ""}`), attemptLine(entry, actions)];
   }
   // a message held back: "waited for the send window until …", "capped: delayed until …" / "capped: skipped (…)"
   if (entry.deferred || entry.skipped) return [labelled(entry.skipped ? "Skipped" : "Waits", entry.reason)];
-  if (entry.type === "action") return [...wouldDo(entry), attemptLine(entry), entry.would?.assumed ? h("p", { class: "ab-help" }, `Assumed: ${entry.would.assumed}`) : null];
+  if (entry.type === "action") return [...wouldDo(entry), attemptLine(entry, actions), entry.would?.assumed ? h("p", { class: "ab-help" }, `Assumed: ${entry.would.assumed}`) : null];
   switch (entry.type) {
     case "branch": return [labelled("Took", entry.branch === "then" ? "Then" : "Else"), h("p", { class: "ab-help" }, entry.reason || "")];
     case "delay": return [labelled("Waits", `${entry.waits} (until ${entry.until.replace("T", " ").slice(0, 16)} UTC)`)];
@@ -88,7 +91,7 @@ function warnings(entry) {
 }
 
 /** The timeline of a test run, grouped by virtual day. */
-export function renderTimeline(result, stepsByKey) {
+export function renderTimeline(result, stepsByKey, actions = {}) {
   const summary = result.status === "not_entered"
     ? `Not started: the entry conditions do not hold (${result.conditions}).`
     : `Ends ${endingWords(result.status, timelineWentPastADecline(result.timeline))} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
@@ -109,7 +112,7 @@ export function renderTimeline(result, stepsByKey) {
         h("div", { class: "ab-entry__head" }, icon(iconName(stepsByKey[entry.step] || { type: entry.type, action: entry.action })),
           h("strong", {}, entry.step), entry.loop_index ? ` (item ${entry.loop_index})` : "",
           h("span", { class: "ab-entry__offset" }, ` +${entry.offset}`)),
-        entryDetails(entry), warnings(entry)))))));
+        entryDetails(entry, actions), warnings(entry)))))));
 }
 
 // How many attempts a step may make: its own retry policy, else the automation's (the project's
@@ -232,7 +235,7 @@ export function testPanel(app) {
   const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
   if (app.state.testRun) {
     result.append(app.state.testStale ? h("p", { class: "ab-help" }, "This result is from before your last edit.") : "",
-      renderTimeline(app.state.testRun, app.stepsByKey()));
+      renderTimeline(app.state.testRun, app.stepsByKey(), app.catalog.actions));
   }
   return h("div", { class: "ab-test" },
     data, billingField, events, decision, outcomes,
