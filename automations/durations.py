@@ -44,7 +44,8 @@ def parse(value: object, *, field: str = "duration", allow_negative: bool = Fals
                 raise InvalidInput(f"{value!r} is longer than 10 years, the longest duration allowed", field=field)
             return delta
     raise InvalidInput(
-        f"{value!r} is not a duration; use 30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D or PT1H", field=field
+        # Said beside the builder's field: the words an operator writes (ISO 8601 is still read, for the API).
+        f"{value!r} is not a duration; write a number and a unit: 30s, 15m, 24h, 3d or 2w", field=field
     )
 
 

@@ -1,6 +1,6 @@
-"""Automations that start on the same billing event: a customer both let in gets both runs (two
-dunning series, two welcome emails). Not an error — one may be meant for another segment — but
-worth a check where an operator edits or activates one."""
+"""Automations that start on the same billing event: a customer who meets the entry conditions of
+both gets both runs (two dunning series, two welcome emails). Not an error — one may be meant for
+another segment — but worth a check where an operator edits or activates one."""
 from __future__ import annotations
 
 from typing import Any
@@ -19,5 +19,5 @@ def same_event_warnings(definition: dict[str, Any], automation_id: int | None = 
               .exclude(pk=automation_id).order_by("name", "pk"))
     return [{"field": "trigger.event",
              "message": f"“{other.name}” ({other.status}) also starts on every {trigger['event']} event: a "
-                        f"customer both let in gets both runs. Entry conditions that exclude each other keep "
-                        f"them apart."} for other in others]
+                        f"customer who meets the entry conditions of both gets both runs. Entry conditions "
+                        f"that exclude each other keep them apart."} for other in others]

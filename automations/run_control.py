@@ -273,10 +273,14 @@ def _new_run_refusal(automation: Automation, version: Any, execution: Execution)
     if value and definition.get("reentry") == Reentry.SKIP_IF_RUNNING:
         live = runs.filter(live_key=value).first()
         if live is not None:
-            return (f"run #{live.pk} for {what} {value} is still under way, and {automation.name} runs one at a "
+            # On that run's own page, "run #2" would read as another run.
+            which = "this run" if live.pk == execution.pk else f"run #{live.pk} for {what} {value}"
+            return (f"{which} is still under way, and {automation.name} runs one at a "
                     f"time per {what}: a new run can start once it has ended")
     if value and definition.get("reentry") == Reentry.ONCE:
         earlier = runs.filter(once_key=value).first()
         if earlier is not None:
+            if earlier.pk == execution.pk:
+                return f"{automation.name} runs once per {what}, and it has already run for {what} {value} (this run)"
             return f"{automation.name} runs once per {what}, and run #{earlier.pk} already ran for {what} {value}"
     return ""

@@ -147,8 +147,8 @@ def template_problem(source: str) -> str | None:
     (``automations.template_limits``), else what is wrong (a syntax error names its line). A text
     longer than a render may produce is refused too, template or not: it could never be sent."""
     if isinstance(source, str) and len(source) > max_chars():
-        return (f"is {len(source):,} characters long; a text is limited to {max_chars():,} "
-                f"(AUTOMATIONS['RENDER_MAX_CHARS'])")
+        # Said to the operator beside the field: the setting that sets it is for engineers (documented).
+        return f"is {len(source):,} characters long; a text is limited to {max_chars():,} characters"
     if not is_template(source):
         return None
     try:

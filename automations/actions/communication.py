@@ -57,7 +57,7 @@ class SendEmail(Action):
                                         "such as {{ customer.email }}."),
             "cc": _described(ADDRESSES, "Copy to these addresses."),
             "bcc": _described(ADDRESSES, "Blind copy to these addresses."),
-            "from": {"type": "string", "description": "Sender (default: the DEFAULT_FROM_EMAIL setting)."},
+            "from": {"type": "string", "description": "Sender (empty: your installation's sender address)."},
             "reply_to": {"type": "string", "description": "Where replies go."},
             "template": {"type": "string", "minLength": 1,
                          "description": "Key of a stored email template; or leave empty and write a subject and body."},

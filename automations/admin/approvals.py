@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -200,6 +200,20 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         if obj is None:
             return request.user.has_perm(approvals.DECIDE_PERMISSION)
         return obj.status == ApprovalStatus.PENDING and approvals.may_decide(request.user, obj)
+
+    def response_change(self, request: HttpRequest, obj: ApprovalRequest) -> HttpResponse:
+        # Django's "… (pending) was changed successfully" would name the request as the page showed
+        # it, before the decision: say what it is now instead.
+        obj.refresh_from_db()
+        if obj.status == ApprovalStatus.PENDING:
+            self.message_user(request, "Nothing decided: the request is still pending.", messages.INFO)
+        else:
+            by = f" by {obj.decided_by}" if obj.decided_by else ""
+            self.message_user(request, f"{obj.get_status_display()}{by}: {obj.ask} The run goes on at once.",
+                              messages.SUCCESS)
+        if "_continue" in request.POST:
+            return HttpResponseRedirect(request.path)
+        return self.response_post_save_change(request, obj)
 
     def save_model(self, request: HttpRequest, obj: ApprovalRequest, form: DecisionForm, change: bool) -> None:
         decision = form.cleaned_data.get("decision")

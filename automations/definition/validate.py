@@ -109,7 +109,7 @@ class _Validator:
 
         steps = data.get("steps")
         if not isinstance(steps, list) or not steps:
-            self.error("steps", "must be a non-empty list of steps")
+            self.error("steps", "add at least one step" if steps in (None, []) else "must be a list of steps")
             steps = []
         self.claim_keys(steps)
         canonical_steps = self.step_list(steps, "steps", loop_vars=())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.messages import get_messages
 
 from automations import library, services
 from automations.models import ApprovalRequest, Execution
@@ -71,6 +72,18 @@ def test_approving_with_the_confirmation_voids_the_invoice(admin_client, engine,
     assert (request.status, request.comment) == ("approved", "customer went bust")
     assert Invoice.objects.get(id="inv_2001").status == "void"
     assert Execution.objects.get().status == "succeeded"
+    # The message names the decision, not the request as it was before it ("… (pending) was changed").
+    shown = [str(message) for message in get_messages(answer.wsgi_request)]
+    assert shown == ["Approved by admin: Write off invoice INV-2026-0042 ($1,250.00) for Acme Corp? "
+                     "The run goes on at once."]
+
+
+def test_saving_without_a_decision_says_nothing_was_decided(admin_client, engine, write_off):
+    answer = engine.run(admin_client.post, _url(write_off), {"decision": "", "shown_effects": VOIDS})
+    assert answer.status_code == 302
+    assert [str(message) for message in get_messages(answer.wsgi_request)] == [
+        "Nothing decided: the request is still pending."]
+    assert ApprovalRequest.objects.get().status == "pending"
 
 
 def test_rejecting_needs_no_money_confirmation(admin_client, engine, write_off):

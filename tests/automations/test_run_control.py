@@ -60,10 +60,27 @@ def test_a_new_run_may_not_start_while_paused_or_once_ran(engine):
     earlier = Execution.objects.get()
     refused = services.new_run(earlier).as_dict()
     assert refused["allowed"] is False and refused["text"] == (
-        f"Collect runs once per invoice, and run #{earlier.pk} already ran for invoice inv_2001")
+        "Collect runs once per invoice, and it has already run for invoice inv_2001 (this run)")
     services.pause(automation)
     earlier = Execution.objects.get()  # as the page reads it
     assert services.new_run(earlier).as_dict()["text"] == "the automation is paused: resume it to start a new run"
+
+
+def test_a_new_run_may_not_start_while_a_run_for_the_same_invoice_is_live_which_is_named(engine):
+    """On the live run's own page it is "this run"; on another run's page, that run by its number."""
+    automation_of([{"key": "wait", "type": "delay", "duration": "1d"}, TASK], correlation_key="invoice.id",
+                  reentry="skip_if_running")
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_1")
+    live = Execution.objects.get()
+    assert services.new_run(live).as_dict()["text"] == (
+        "this run is still under way, and Collect runs one at a time per invoice: a new run can start once it "
+        "has ended")
+    services.cancel_execution(live, reason="paid by transfer")
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_2")
+    second = Execution.objects.exclude(pk=live.pk).get()
+    assert services.new_run(Execution.objects.get(pk=live.pk)).as_dict()["text"] == (
+        f"run #{second.pk} for invoice inv_2001 is still under way, and Collect runs one at a time per invoice: "
+        "a new run can start once it has ended")
 
 
 def test_cancel_needs_a_reason_of_at_most_400_characters(engine, admin_user):

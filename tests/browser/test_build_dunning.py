@@ -50,6 +50,7 @@ def test_a_blank_automation_asks_what_starts_it_until_an_event_is_chosen(page, o
     page.locator(".ab-problems-button").click()
     problems = page.locator(".ab-problem-list").inner_text()
     assert "Trigger: Choose what starts this automation" in problems
+    assert "Steps: add at least one step" in problems
     assert "None" not in problems and "unknown event type" not in problems
     screenshot(page, "builder-blank-choose-trigger")
     page.keyboard.press("Escape")

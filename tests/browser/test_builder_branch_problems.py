@@ -80,3 +80,22 @@ def test_a_condition_written_as_one_leaf_shows_its_problem_beside_the_field(page
     select_branch(page, "paid_meanwhile")
     beside(page, "if.all[0].field").get_by_text("invoice.statsu: invoice has no field statsu; did you mean status?").wait_for()
     assert panel(page).get_by_label("field", exact=True).get_attribute("aria-invalid") == "true"
+
+
+def test_a_value_chosen_from_a_fields_list_is_cleared_when_the_field_changes(page, operator, dunning):
+    """"open" was an invoice's status: for the retry's status it would be a condition that never
+    holds, looking chosen."""
+    open_builder(page, dunning)
+    select_branch(page, "still_unpaid")
+    value = panel(page).get_by_label("value", exact=True)
+    assert value.input_value() == "open"
+    field = panel(page).get_by_label("field", exact=True)
+    field.fill("steps.retry.output.status")
+    field.press("Tab")
+    page.wait_for_function("document.querySelector('.ab-panel [data-field=\"if.all[0].value\"] input')?.value === ''")
+    assert "equals open" not in card(page, "still_unpaid").inner_text()
+    # Typed by hand, a value stays when the field changes to another without a list.
+    panel(page).get_by_label("value", exact=True).fill("failed")
+    field.fill("steps.retry.output.decline_code")
+    field.press("Tab")
+    page.wait_for_function("document.querySelector('.ab-panel [data-field=\"if.all[0].value\"] input')?.value === 'failed'")

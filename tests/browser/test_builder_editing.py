@@ -127,8 +127,9 @@ def test_a_bad_duration_is_shown_beside_the_field_and_on_the_card(page, operator
     open_builder(page, dunning)
     card(page, "wait_3d").locator(".ab-select").click()
     duration = page.locator(".ab-panel").get_by_label("duration", exact=True)
-    duration.fill("soon")
     field = page.locator(".ab-panel [data-field=duration]")
+    assert "ISO 8601" not in field.inner_text() and "3d (days)" in field.inner_text()
+    duration.fill("soon")
     field.locator(".ab-errors li").get_by_text(re.compile("'soon' is not a duration")).wait_for()
     assert duration.get_attribute("aria-invalid") == "true"
     assert card(page, "wait_3d").locator(".ab-badge").inner_text() == "1 problem"
@@ -181,6 +182,10 @@ def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, opera
     assert "nothing was sent, charged or written" in timeline.inner_text()
     # A run that went past a declined payment never reads "succeeded" (collected)
     assert "Ends completed, payment declined, after 10d." in timeline.inner_text()
+    # The tick box sits beside its words, on one line.
+    box = page.get_by_label("Read the billing data, as a real run does").bounding_box()
+    words = page.locator("label[for=ab-test-billing]").bounding_box()
+    assert words["x"] > box["x"] + box["width"] and abs(words["y"] - box["y"]) < box["height"]
     # The path taken is drawn on the flow.
     assert "Test: day 10" in card(page, "final").inner_text()
     assert "not reached" in card(page, "recovered").inner_text()
@@ -199,7 +204,10 @@ def test_the_success_path_is_tested_by_choosing_what_the_payment_answers(page, o
     page.get_by_role("button", name="Run test").click()
     page.locator("[data-test-step=recovered]").wait_for()
     timeline = page.locator(".ab-timeline").inner_text()
-    assert "as the scenario chose (pays)" in timeline and "Took Then" in timeline
+    assert "as the scenario chose (Pays)" in timeline and "Took Then" in timeline
+    # The payment is said in words, not as the raw answer.
+    retry = page.locator("[data-test-step=retry]").inner_text()
+    assert "Billing charges 1250.00 USD → succeeded" in retry and "{" not in retry
     assert "Ends completed after 3d." in timeline
     assert "Test: day 3" in card(page, "recovered").inner_text()
     assert "not reached" in card(page, "urgent").inner_text()
@@ -216,9 +224,10 @@ def test_an_attempt_left_as_predicted_after_a_chosen_one_is_predicted_not_the_ch
     page.get_by_role("group", name="Send email: gentle").get_by_label("attempt 1").select_option(
         value="fails_temporarily")
     page.get_by_role("button", name="Run test").click()
-    page.get_by_text("as the scenario chose (fails_temporarily)").wait_for()
+    chosen = "as the scenario chose (Not sent for now: the mail server asks to try later)"
+    page.get_by_text(chosen).wait_for()
     gentle = page.locator("[data-test-step=gentle]").all_inner_texts()
-    assert len(gentle) == 2 and "fails_temporarily" not in gentle[1], gentle
+    assert len(gentle) == 2 and chosen not in gentle[1], gentle
     assert "Ends failed" not in page.locator(".ab-timeline").inner_text()
 
 
@@ -231,6 +240,10 @@ def test_every_path_is_tested_with_its_scenario_and_what_no_scenario_reaches_is_
     text = paths.inner_text()
     assert "retry: Pays" in text and "retry_worked: then" in text
     assert "No scenario reaches: still_unpaid: else" in text
+    # A path that went on past the declined retry reads as the run view says it, never "succeeded".
+    predicted = page.locator(".ab-path").filter(has_text="everything as predicted")
+    assert "Ends completed, payment declined, after" in predicted.inner_text()
+    assert "succeeded" not in text
     paid = page.locator(".ab-path").filter(has_text="retry: Pays")
     screenshot(page, "builder-test-every-path")
     paid.get_by_role("button", name="Show this path").click()
@@ -326,3 +339,41 @@ def test_a_field_the_customer_does_not_have_in_an_email_subject_is_a_problem_bes
     assert subject.input_value() == 'Hi {{ customer.metadata.account_manager | default("") }}'
     page.get_by_role("button", name="0 problems").wait_for()
     assert activate.is_enabled()
+
+
+def test_unsaved_changes_brought_back_by_a_reload_stop_being_offered_to_discard_once_saved(page, operator, dunning):
+    open_builder(page, dunning)
+    card(page, "wait_3d").locator(".ab-select").click()
+    page.locator(".ab-panel").get_by_label("duration", exact=True).fill("4d")
+    page.reload()
+    page.locator("[data-step-key=gentle]").wait_for()
+    notice = page.locator(".ab-notices")
+    notice.get_by_text(re.compile("Your unsaved changes from .* are back.")).wait_for()
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("All changes saved").wait_for()
+    assert "are back" not in notice.inner_text()
+    assert page.get_by_role("button", name="Discard them").count() == 0
+    assert "wait 4 days" in card(page, "wait_3d").inner_text()
+
+
+def test_activating_names_another_live_automation_on_the_same_event_in_the_confirmation(page, operator, dunning):
+    from automations import library
+
+    second = library.instantiate("payment_dunning")
+    # Without anything to check, the confirmation says what activating does, and nothing else.
+    open_builder(page, dunning)
+    card(page, "wait_3d").locator(".ab-select").click()
+    page.locator(".ab-panel").get_by_label("duration", exact=True).fill("2d")
+    said = activate_version(page, 2)
+    assert said.splitlines()[:3] == ["Activate version 2?", "",
+                                     "New runs will start on version 2. No execution is running or waiting now."]
+    assert "Check" not in said and "null" not in said
+    page.goto(f"/admin/automations/automation/{second.pk}/builder/")
+    page.locator("#ab-builder[data-validated]").wait_for(state="attached")
+    page.get_by_role("button", name="Activate").click()
+    dialog = page.get_by_role("dialog", name="Activate version 1?")
+    dialog.get_by_text(re.compile("^Check: “Payment dunning” \\(active\\) also starts on every payment.failed event")).wait_for()
+    screenshot(page, "builder-activate-overlap")
+    dialog.get_by_role("button", name="Cancel").click()
+    second.refresh_from_db()
+    assert second.active_version is None

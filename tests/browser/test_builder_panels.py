@@ -70,6 +70,28 @@ def test_the_email_template_is_edited_in_the_panel_with_a_preview(page, operator
     screenshot(page, "builder-email-panel")
 
 
+def test_choosing_another_stored_template_shows_that_template_and_saves_that_one(page, operator, dunning):
+    """The editor and preview follow the template chosen; left on the previous one, its Save button
+    would change a template the step no longer sends."""
+    from automations.models import EmailTemplate
+
+    open_builder(page, dunning)
+    card(page, "gentle").locator(".ab-select").click()
+    panel = page.locator(".ab-panel")
+    preview = page.locator(".ab-preview")
+    preview.get_by_text("Subject: We couldn't process your payment for INV-2026-0042").wait_for()
+    panel.get_by_label("template", exact=True).select_option("payment_failed_final")
+    panel.get_by_text("Email template payment_failed_final: shared by every step that sends it").wait_for()
+    preview.get_by_text("Subject: Final notice: invoice INV-2026-0042").wait_for()
+    assert panel.get_by_label("subject", exact=True).input_value() == "Final notice: invoice {{ invoice.number }}"
+    assert page.evaluate("document.activeElement.id") == "template-gentle"
+    panel.get_by_label("subject", exact=True).fill("Last notice: {{ invoice.number }}")
+    page.get_by_role("button", name="Save email template").click()
+    page.get_by_text("Email template saved.").wait_for()
+    assert EmailTemplate.objects.get(key="payment_failed_final").subject == "Last notice: {{ invoice.number }}"
+    assert EmailTemplate.objects.get(key="payment_failed_gentle").subject.startswith("We couldn't process")
+
+
 def test_the_email_preview_renders_earlier_steps_outputs_as_test_mode_predicts_them(page, operator, dunning):
     """No test run needed: the retry before the urgent email is predicted to decline (the sample
     customer's card), and a step that does not run before it shows as a placeholder, said to be one."""
@@ -168,6 +190,30 @@ def test_duplicate_delete_undo_and_redo_from_the_cards(page, operator, dunning):
     key.fill("wait_again")
     key.press("Tab")
     card(page, "wait_again").wait_for()
+
+
+def test_renaming_a_step_and_pressing_tab_goes_on_to_the_next_field(page, operator, dunning):
+    """The keyboard stays in the form after a rename: Tab reaches the field after the key, and
+    typing there edits the renamed step."""
+    open_builder(page, dunning)
+    card(page, "wait_3d").locator(".ab-select").click()
+    key = page.locator(".ab-panel").get_by_label("key", exact=True)
+    key.fill("wait_a_bit")
+    key.press("Tab")
+    card(page, "wait_a_bit").wait_for()
+    page.wait_for_function("document.activeElement.closest('.ab-panel [data-field]')?.dataset.field === 'mode'"
+                           " || document.activeElement.type === 'radio'")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('[data-field]').dataset.field") == "duration"
+    page.keyboard.press("Control+a")
+    page.keyboard.type("5d")
+    page.locator(".ab-panel").get_by_text("wait 5 days").first.wait_for()
+    assert "wait 5 days" in card(page, "wait_a_bit").inner_text()
+    # Enter commits the rename too, and the key field keeps the focus.
+    key.fill("wait_five")
+    key.press("Enter")
+    card(page, "wait_five").wait_for()
+    page.wait_for_function("document.activeElement.closest('[data-field]')?.dataset.field === 'key'")
 
 
 def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):

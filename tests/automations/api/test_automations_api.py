@@ -30,7 +30,7 @@ def test_create_with_an_invalid_definition_names_the_step(api, definition):
     assert response.status_code == 400
     assert response.json() == {"errors": [{
         "field": "steps.wait_3d.duration",
-        "message": "'soon' is not a duration; use 30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D or PT1H"}]}
+        "message": "'soon' is not a duration; write a number and a unit: 30s, 15m, 24h, 3d or 2w"}]}
     assert not Automation.objects.exists()
 
 

@@ -291,16 +291,17 @@ def test_an_interval_start_that_is_not_a_date_time_is_refused_by_field(api):
 
 
 def test_two_automations_on_the_same_event_are_worth_a_check_where_either_is_edited(api, definition):
-    """Two live automations on payment.failed both start for a customer both let in: validation
-    says so at the trigger (a warning, saving and activating are not stopped)."""
+    """Two live automations on payment.failed both start for a customer who meets the entry
+    conditions of both: validation says so at the trigger (a warning, saving and activating are
+    not stopped)."""
     first = services.create_automation({**definition, "name": "Dunning for SMB"})
     services.activate(first)
     answer = api.post("/api/automations/validate/", {**definition, "name": "Dunning for enterprise"},
                       format="json").json()
     assert answer["valid"] is True
     assert answer["warnings"] == [{"field": "trigger.event", "message": (
-        "“Dunning for SMB” (active) also starts on every payment.failed event: a customer both let in gets both "
-        "runs. Entry conditions that exclude each other keep them apart.")}]
+        "“Dunning for SMB” (active) also starts on every payment.failed event: a customer who meets the entry "
+        "conditions of both gets both runs. Entry conditions that exclude each other keep them apart.")}]
     # an automation is not warned about itself; a paused one still counts, a draft never started does not
     assert api.post(f"/api/automations/{first.pk}/validate/", definition, format="json").json()["warnings"] == []
     services.pause(first)

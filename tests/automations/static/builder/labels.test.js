@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  eventLabel, fieldWords, problemPlace, reentryChoices, subjectOf,
+  changeLine, changeSummary, eventLabel, fieldWords, problemPlace, reentryChoices, subjectOf,
 } from "../../../../automations/static/automations/builder/state/labels.js";
 
 test("fields and events in words", () => {
@@ -27,4 +27,22 @@ test("a problem in the settings is placed by the setting's name", () => {
   assert.equal(problemPlace({ target: "settings", field: "retry.backoff_coefficient" }), "Settings · Retries");
   assert.equal(problemPlace({ target: "wait_3d", field: "duration" }), "wait_3d · duration");
   assert.equal(problemPlace({ target: "trigger", field: "" }), "Trigger");
+});
+
+test("a version's changes name the settings in words", () => {
+  const diff = {
+    summary: "settings changed: correlation_key, exit_on, trigger; steps added: gentle; steps changed: wait_3d",
+    settings: ["correlation_key", "exit_on", "trigger"], added: ["gentle"], removed: [],
+    changed: [{ key: "wait_3d" }], moved: [],
+    lines: ["correlation_key: (none) -> invoice.id", "wait_3d: duration 3d -> 2d"],
+  };
+  assert.equal(changeSummary(diff), "settings changed: What a run is about, Events that end a run early, Trigger; "
+    + "steps added: gentle; steps changed: wait_3d");
+  assert.equal(changeLine(diff.lines[0], diff), "What a run is about: (none) -> invoice.id");
+  assert.equal(changeLine(diff.lines[1], diff), "wait_3d: duration 3d -> 2d");
+  assert.equal(changeSummary({ settings: [], added: [], removed: [], changed: [], moved: [], summary: "no changes" }),
+    "no changes");
+  // Without its parts, the server's line is kept.
+  assert.equal(changeSummary({ summary: "steps removed: final" }), "steps removed: final");
+  assert.equal(changeSummary(undefined), "—");
 });

@@ -63,3 +63,31 @@ export function problemPlace(problem) {
   const field = problem.target === "settings" ? SETTING_LABELS[problem.field.split(/[.[]/)[0]] || problem.field : problem.field;
   return `${where} · ${field}`;
 }
+
+// What a version's change names besides the settings: the trigger and the entry conditions.
+const DEFINITION_PARTS = { trigger: "Trigger", conditions: "Entry conditions" };
+
+/** A setting (or the trigger, the entry conditions) of the definition by its name in words. */
+function settingWords(key) {
+  return SETTING_LABELS[key] || DEFINITION_PARTS[key] || key;
+}
+
+/** A version's (or a revision's) changes in one line, the settings by their names in words:
+ *  "settings changed: What a run is about, Name; steps added: gentle". The server's line names
+ *  the definition's keys (correlation_key); without the parts it is built from, it is kept. */
+export function changeSummary(diff) {
+  if (!diff) return "—";
+  if (!Array.isArray(diff.settings)) return diff.summary || "—";
+  const parts = [["settings changed", diff.settings.map(settingWords)], ["steps added", diff.added || []],
+                 ["steps removed", diff.removed || []], ["steps changed", (diff.changed || []).map((item) => item.key)],
+                 ["steps moved", (diff.moved || []).map((item) => item.key)]];
+  return parts.filter(([, items]) => items.length).map(([label, items]) => `${label}: ${items.join(", ")}`).join("; ")
+    || "no changes";
+}
+
+/** One line of a change, a setting's line opening with its name in words ("What a run is about:
+ *  (none) -> invoice.id"); a step's line as it is. */
+export function changeLine(line, diff) {
+  const [key] = line.split(": ", 1);
+  return (diff?.settings || []).includes(key) ? `${settingWords(key)}${line.slice(key.length)}` : line;
+}

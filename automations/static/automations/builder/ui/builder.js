@@ -230,11 +230,24 @@ export class Builder {
     try {
       const next = renameKey(this.definition(), oldKey, key);
       if (this.state.selected === oldKey) this.state.selected = key;
-      this.commit(next, { message: `Renamed ${oldKey} to ${key}.`, panel: true });
+      this.commit(next, { message: `Renamed ${oldKey} to ${key}.` });
+      this.redrawPanelKeepingFocus();
     } catch (error) {
       field.classList.add("has-error");
       field.querySelector(".ab-errors").replaceChildren(h("li", {}, error.message));
     }
+  }
+
+  /** Redraw the form (its fields name the step by its key) once the focus has moved on: a rename
+   *  is committed as the Tab leaves the key field, and a form redrawn at once would take the field
+   *  the focus was going to with it, leaving the keyboard on the page's top. */
+  redrawPanelKeepingFocus() {
+    setTimeout(() => {
+      const controls = () => [...this.panel.body.querySelectorAll("input, select, textarea, button")];
+      const at = controls().indexOf(document.activeElement);
+      this.renderPanel();
+      if (at >= 0) controls()[at]?.focus();
+    });
   }
 
   /** What ``lane`` is called ("Then of still_unpaid"), by the type of the step it is in. */

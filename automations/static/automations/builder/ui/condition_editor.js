@@ -44,7 +44,17 @@ export function conditionEditor({ condition, prefix, onChange, readOnly, fieldIn
     fieldInput.addEventListener("input", () => commit(updateAt(root, position, (node) => ({ ...node, field: fieldInput.value })),
       `cond:${position}:field`, false));
     // The operators and value widget depend on the field's type: redraw once the field is chosen.
-    fieldInput.addEventListener("change", () => draw(`cond:${position}:operator`));
+    fieldInput.addEventListener("change", () => {
+      // A value chosen from the old field's list ("open", an invoice's status) means nothing for
+      // another field: kept, it would make a condition that never holds, and look chosen.
+      const now = fieldInfo(fieldInput.value);
+      const picked = info.type === "enum" && (info.choices || []).includes(leaf.value);
+      const fits = now.type === "enum" ? (now.choices || []).includes(leaf.value) : !picked;
+      if (fieldInput.value !== leaf.field && "value" in leaf && !fits) {
+        commit(updateAt(root, position, (node) => ({ ...node, value: "" })), null, false);
+      }
+      draw(`cond:${position}:operator`);
+    });
     const operatorSelect = h("select", { id: `${id}-operator`, disabled: readOnly, "data-focus-id": `cond:${position}:operator` },
       [...new Set([...operators, ...(operators.includes(leaf.operator) ? [] : [leaf.operator])])].map((operator) =>
         h("option", { value: operator, selected: operator === leaf.operator }, OPERATOR_LABELS[operator] || operator)));

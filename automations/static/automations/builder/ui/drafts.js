@@ -12,7 +12,8 @@ import { templateSaved } from "./unsaved_template.js";
 const REFUSED = { save: "Not saved", activate: "Not activated", restore: "Not restored" };
 // Notices about the draft on the server that a save, a reload or an activation settles: a refusal
 // because someone saved since, and what a reload did.
-const SETTLED_BY_A_SAVE = ["conflict", "reloaded"];
+// Once saved, unsaved changes brought back from this browser are no longer there to discard.
+const SETTLED_BY_A_SAVE = ["conflict", "reloaded", "restored"];
 
 export class Drafts {
   constructor(app) {
@@ -127,7 +128,10 @@ export class Drafts {
         + (count ? `${count === 1 ? "1 live execution stays on the version it" : `${count} live executions stay on the versions they`} `
           + `started on (${live.map(([version, n]) => `v${version}: ${n}`).join(", ")}) and finish there.`
           : "No execution is running or waiting now."),
-      `Activate version ${automation.draft_version}`);
+      `Activate version ${automation.draft_version}`,
+      // What the builder flagged to check (another live automation on the same event, say) is
+      // named again where it goes live.
+      app.state.warned.list.map((warning) => warning.message));
     if (!confirmed) return;
     let conflict = null;
     try {

@@ -104,7 +104,13 @@ export function emailPanel(app, step, action, change, readOnly) {
         h("option", { value: "" }, "choose…"),
         templates.map((item) => h("option", { value: item.key, selected: item.key === config.template },
           `${item.key}${item.name ? ` — ${item.name}` : ""}`)));
-      select.addEventListener("change", () => change("template", select.value || undefined));
+      // The editor and preview below follow the choice: left on the previous template, they would
+      // show its text, and its Save button would change a template this step no longer sends.
+      select.addEventListener("change", () => {
+        change("template", select.value || undefined);
+        draw(true);
+        body.querySelector(`#${CSS.escape(select.id)}`)?.focus();
+      });
       body.replaceChildren(
         h("div", { class: "ab-field", "data-field": "config.template" },
           h("label", { class: "ab-label", for: select.id }, "template"), select,

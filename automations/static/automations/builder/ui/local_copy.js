@@ -29,7 +29,7 @@ export class LocalCopy {
     app.record(stored.definition);
     // Those changes were made on the revision read then: saving them over a newer one asks first.
     if (stored.revision) app.state.revision = stored.revision;
-    app.notices.show(`Your unsaved changes from ${new Date(stored.at).toLocaleString()} are back.`, "info",
+    app.notices.show(`Your unsaved changes from ${new Date(stored.at).toLocaleString()} are back.`, "restored",
       h("button", { type: "button", class: "button", onclick: () => this.discard() }, "Discard them"));
   }
 

@@ -4,7 +4,7 @@
 import { h } from "./dom.js";
 
 // How a kind looks: a refusal reads as an error, what a reload or an overwrite did as information.
-const TONES = { conflict: "error", reloaded: "info", "saved-over": "info" };
+const TONES = { conflict: "error", reloaded: "info", "saved-over": "info", restored: "info" };
 
 export class Notices {
   constructor() {

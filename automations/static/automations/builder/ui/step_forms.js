@@ -76,7 +76,7 @@ function delayForm(app, step, readOnly) {
     h("fieldset", { class: "ab-choice" }, h("legend", {}, "Wait"), radio("duration", "for a while"), radio("until", "until a date")),
     mode === "duration"
       ? textField({ field: "duration", label: "duration", value: step.duration, readOnly, required: true,
-                    help: "30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D.",
+                    help: "A number and a unit: 30s (seconds), 15m (minutes), 24h (hours), 3d (days), 2w (weeks).",
                     onInput: (text) => set({ duration: text }, `${step.key}:duration`) })
       : [textField({ field: "until", label: "until", value: step.until, readOnly, picker, required: true,
                      help: "A date-time, or a template such as {{ subscription.current_period_end }}.",
@@ -183,7 +183,7 @@ function waitLimitFields(app, step, readOnly, optional = false) {
       optional ? radio("none", "never") : null, radio("timeout", "after a while"), radio("until", "at a date")),
     mode === "timeout"
       ? textField({ field: "timeout", label: "timeout", value: step.timeout, readOnly, required: true,
-                    help: "How long to wait at most: 30s, 15m, 24h, 3d, 2w or ISO 8601 such as P3D.",
+                    help: "How long to wait at most: 30s (seconds), 15m (minutes), 24h (hours), 3d (days), 2w (weeks).",
                     onInput: (text) => set({ timeout: text }, `${step.key}:timeout`) })
       : null,
     mode === "until"

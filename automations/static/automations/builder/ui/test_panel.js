@@ -5,6 +5,7 @@
 import { h, pretty } from "./dom.js";
 import { icon, iconName } from "./icons.js";
 import { selectField, textField } from "./fields.js";
+import { endingWords, pathWentPastADecline, timelineWentPastADecline } from "../state/endings.js";
 import { inWords } from "../state/step_types.js";
 
 // What every timeline entry has (the card's head shows it): the rest is what the step itself said.
@@ -39,31 +40,38 @@ function wouldDo(entry) {
     const task = would.would_create_task;
     return [labelled("Task", task.title), labelled("For", task.assignee || "(nobody)"), task.description ? h("pre", {}, task.description) : null];
   }
-  if (would.would_call_gateway) {
-    const { operation, ...rest } = would.would_call_gateway;
+  // A payment the scenario chose to pay comes without the gateway call: said the same way.
+  const call = would.would_call_gateway || (entry.action === "retry_payment" ? { operation: "retry_payment" } : null);
+  if (call) {
+    const { operation, ...rest } = call;
     const outcome = would.status ? ` → ${would.status}${would.decline_code ? ` (${would.decline_code})` : ""}` : "";
     // a payment says how much it charges, as the run's data has the invoice
     const charges = operation === "retry_payment" && would.amount ? `charges ${would.amount} ${would.currency || ""}`.trim() : operation;
-    return [labelled("Billing", `${charges}${outcome}`), h("pre", {}, pretty(rest))];
+    // What it is called with, line by line in words rather than as JSON.
+    return [labelled("Billing", `${charges}${outcome}`), ...Object.entries(rest).map(([name, value]) =>
+      labelled(inWords(name), value && typeof value === "object" ? JSON.stringify(value) : String(value ?? "")))];
   }
   return [h("pre", {}, pretty(would))];
 }
 
-// Which attempt this was, and the outcome a scenario chose for it (else the prediction).
-function attemptLine(entry) {
+// Which attempt this was, and the outcome a scenario chose for it (else the prediction), named as
+// "What the actions answer" offers it.
+function attemptLine(entry, actions) {
   if (!entry.attempt && !entry.scenario) return null;
-  const parts = [entry.attempt ? `attempt ${entry.attempt}` : "", entry.scenario ? `as the scenario chose (${entry.scenario})` : ""];
+  const chosen = entry.scenario
+    && ((actions?.[entry.action]?.scenario_outcomes || []).find((item) => item.value === entry.scenario)?.label || entry.scenario);
+  const parts = [entry.attempt ? `attempt ${entry.attempt}` : "", chosen ? `as the scenario chose (${chosen})` : ""];
   return h("p", { class: "ab-help" }, parts.filter(Boolean).join(", "));
 }
 
-function entryDetails(entry) {
+function entryDetails(entry, actions) {
   if (entry.error) {
     // what follows a failed attempt, as in a live run: a retry, the fallback steps, carrying on, or the end
-    return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}${entry.then ? ` — ${entry.then}` : ""}`), attemptLine(entry)];
+    return [h("p", { class: "ab-test-error" }, `Failed: ${entry.error}${entry.then ? ` — ${entry.then}` : ""}`), attemptLine(entry, actions)];
   }
   // a message held back: "waited for the send window until …", "capped: delayed until …" / "capped: skipped (…)"
   if (entry.deferred || entry.skipped) return [labelled(entry.skipped ? "Skipped" : "Waits", entry.reason)];
-  if (entry.type === "action") return [...wouldDo(entry), attemptLine(entry), entry.would?.assumed ? h("p", { class: "ab-help" }, `Assumed: ${entry.would.assumed}`) : null];
+  if (entry.type === "action") return [...wouldDo(entry), attemptLine(entry, actions), entry.would?.assumed ? h("p", { class: "ab-help" }, `Assumed: ${entry.would.assumed}`) : null];
   switch (entry.type) {
     case "branch": return [labelled("Took", entry.branch === "then" ? "Then" : "Else"), h("p", { class: "ab-help" }, entry.reason || "")];
     case "delay": return [labelled("Waits", `${entry.waits} (until ${entry.until.replace("T", " ").slice(0, 16)} UTC)`)];
@@ -82,20 +90,11 @@ function warnings(entry) {
   return list.length ? h("ul", { class: "ab-warnings" }, list.map((text) => h("li", {}, `Warning: ${text}`))) : null;
 }
 
-/** How a test run ends, in the run view's words: a run that went past a declined payment
- *  "completed, payment declined", never "succeeded" (which an operator reads as "collected"). */
-export function endingWords(result) {
-  if (result.status !== "succeeded") return result.status;
-  const wentPast = (entry) => entry.error && /fallback|carries on/.test(entry.then || "");
-  return (result.timeline || []).some((entry) => entry.action === "retry_payment" && wentPast(entry))
-    ? "completed, payment declined," : "completed";
-}
-
 /** The timeline of a test run, grouped by virtual day. */
-export function renderTimeline(result, stepsByKey) {
+export function renderTimeline(result, stepsByKey, actions = {}) {
   const summary = result.status === "not_entered"
     ? `Not started: the entry conditions do not hold (${result.conditions}).`
-    : `Ends ${endingWords(result)} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
+    : `Ends ${endingWords(result.status, timelineWentPastADecline(result.timeline))} after ${result.duration || "0s"}${result.error ? `: ${result.error}` : ""}.`;
   const days = new Map();
   for (const entry of result.timeline || []) {
     if (!days.has(entry.day)) days.set(entry.day, []);
@@ -113,7 +112,7 @@ export function renderTimeline(result, stepsByKey) {
         h("div", { class: "ab-entry__head" }, icon(iconName(stepsByKey[entry.step] || { type: entry.type, action: entry.action })),
           h("strong", {}, entry.step), entry.loop_index ? ` (item ${entry.loop_index})` : "",
           h("span", { class: "ab-entry__offset" }, ` +${entry.offset}`)),
-        entryDetails(entry), warnings(entry)))))));
+        entryDetails(entry, actions), warnings(entry)))))));
 }
 
 // How many attempts a step may make: its own retry policy, else the automation's (the project's
@@ -169,12 +168,13 @@ function scenarioWords(app, scenario) {
 
 /** What "Test every path" found: each scenario that showed a new way on, and the ways none reached. */
 export function renderPaths(app, found) {
+  const steps = app.stepsByKey();
   const ways = (list) => list.map((way) => `${way.step}: ${way.way}`).join(", ");
   return h("div", { class: "ab-paths" },
     h("p", {}, `${found.paths.length} path${found.paths.length === 1 ? "" : "s"} from ${found.runs} test runs.`),
     h("ol", { class: "ab-paths__list" }, found.paths.map((path, index) => h("li", { class: "ab-path", "data-path": index },
       h("p", { class: "ab-path__scenario" }, h("strong", {}, scenarioWords(app, path.scenario))),
-      labelled("Ends", `${path.status} after ${path.duration || "0s"}${path.error ? `: ${path.error}` : ""}`),
+      labelled("Ends", `${endingWords(path.status, pathWentPastADecline(path.ways, steps))} after ${path.duration || "0s"}${path.error ? `: ${path.error}` : ""}`),
       labelled("Shows", ways(path.new)),
       path.messages.length ? labelled("Sends", path.messages.map((message) =>
         `${message.subject || message.action}${message.to ? ` to ${[].concat(message.to).join(", ")}` : ""}`).join("; ")) : null,
@@ -204,8 +204,9 @@ export function testPanel(app) {
                                 "aria-describedby": "ab-test-billing-help" });
   billing.addEventListener("change", () => { app.state.testBillingData = billing.checked; });
   const billingField = h("div", { class: "ab-field" },
-    h("div", { class: "ab-field--inline" }, billing,
-      h("label", { for: "ab-test-billing" }, "read the billing data, as a real run does")),
+    // The box beside its words, as every other tick box of the panel (a bare label takes a row of its own).
+    h("div", { class: "ab-field--inline" }, billing, h("span", { class: "ab-inline-text" },
+      h("label", { for: "ab-test-billing", class: "ab-label" }, "Read the billing data, as a real run does"))),
     h("p", { class: "ab-help", id: "ab-test-billing-help" },
       "A run reads customers, invoices and payments fresh from your billing data when it knows them, so an "
       + "edited test payload changes nothing for a record it has. Untick to use the test data alone."));
@@ -234,7 +235,7 @@ export function testPanel(app) {
   const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
   if (app.state.testRun) {
     result.append(app.state.testStale ? h("p", { class: "ab-help" }, "This result is from before your last edit.") : "",
-      renderTimeline(app.state.testRun, app.stepsByKey()));
+      renderTimeline(app.state.testRun, app.stepsByKey(), app.catalog.actions));
   }
   return h("div", { class: "ab-test" },
     data, billingField, events, decision, outcomes,

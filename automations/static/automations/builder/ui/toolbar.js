@@ -104,8 +104,9 @@ export class Toolbar {
     (popover.querySelector("button") || popover).focus();
   }
 
-  /** A modal confirmation; resolves true when confirmed. */
-  confirm(title, text, action) {
+  /** A modal confirmation; resolves true when confirmed. ``checks``: things worth a check before
+   *  confirming, listed under the text. */
+  confirm(title, text, action, checks = []) {
     return new Promise((resolve) => {
       const done = (answer) => {
         this.dialog.close();
@@ -113,6 +114,7 @@ export class Toolbar {
       };
       this.dialog.replaceChildren(
         h("h2", { id: "ab-dialog-title" }, title), h("p", {}, text),
+        ...(checks.length ? [h("ul", { class: "ab-dialog-checks" }, checks.map((check) => h("li", {}, `Check: ${check}`)))] : []),
         h("div", { class: "ab-popover-buttons" },
           button(action, () => done(true), { class: "default" }),
           h("button", { type: "button", class: "ab-link-button", onclick: () => done(false) }, "Cancel")));

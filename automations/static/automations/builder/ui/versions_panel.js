@@ -2,6 +2,7 @@
 // from) with a readable diff against the one before and Restore into the draft; below, the
 // draft's revisions (every save, a restore saying so), each with its diff and Restore.
 
+import { changeLine, changeSummary } from "../state/labels.js";
 import { formatTime, h } from "./dom.js";
 
 export function diffList(diff) {
@@ -10,7 +11,7 @@ export function diffList(diff) {
   return h("ul", { class: "ab-diff" }, lines.map((line) => {
     const kind = line.startsWith("added") ? "added" : line.startsWith("removed") ? "removed"
       : line.startsWith("moved") ? "moved" : "changed";
-    return h("li", { class: `ab-diff__${kind}` }, line);
+    return h("li", { class: `ab-diff__${kind}` }, changeLine(line, diff));
   }));
 }
 
@@ -24,7 +25,7 @@ function versionItem(app, version) {
       live ? h("span", { class: "ab-help" }, ` · ${live} live run${live === 1 ? "" : "s"}`) : null),
     h("p", { class: "ab-help" }, `by ${version.author || "—"}, created ${formatTime(version.created_at)}`
       + `${version.activated_at ? `, activated ${formatTime(version.activated_at)}` : ""}`),
-    h("details", {}, h("summary", {}, `Changes: ${version.diff?.summary || "—"}`), diffList(version.diff)),
+    h("details", {}, h("summary", {}, `Changes: ${changeSummary(version.diff)}`), diffList(version.diff)),
     app.canEdit && version.state !== "draft" ? h("button", {
       type: "button", class: "button", onclick: () => app.drafts.restoreVersion(version.number),
     }, `Restore version ${version.number} into the draft`) : null);
@@ -36,7 +37,7 @@ function revisionItem(app, revision, index) {
       h("strong", {}, revision.event === "activated" ? `Version ${revision.version} activated` : `Draft v${revision.version} saved`),
       h("span", { class: "ab-help" }, ` by ${revision.author || "—"}, ${formatTime(revision.at)}`)),
     revision.note ? h("p", { class: "ab-origin" }, `${revision.note[0].toUpperCase()}${revision.note.slice(1)}`) : null,
-    h("details", { open: index === 0 }, h("summary", {}, revision.diff?.summary || "—"), diffList(revision.diff)),
+    h("details", { open: index === 0 }, h("summary", {}, changeSummary(revision.diff)), diffList(revision.diff)),
     app.canEdit && index > 0 ? h("button", {
       type: "button", class: "button", onclick: () => app.drafts.restoreRevision(revision.id),
     }, "Restore this revision") : null);
