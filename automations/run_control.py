@@ -144,7 +144,7 @@ def _refusal(execution: Execution, step: dict[str, Any]) -> str | None:
             variables=scope, now=clock.now(), idempotency_key=f"{execution.pk}:{step['key']}:retry", rehearsal={},
             automation_id=execution.automation_id))
     except ActionError as exc:
-        return str(exc)
+        return (exc.output or {}).get("reason") or str(exc)
     except RenderError:
         return None  # the attempt itself will say what is wrong
     return None

@@ -88,11 +88,15 @@ class RetryPayment(GatewayAction):
     description = ("Charge the invoice's amount due again (the customer's default payment method or a given one), "
                    "within the card networks' retry rules.")
     config_schema = {"type": "object", "properties": {
-        "payment_method": {"type": "string", "minLength": 1,
+        "payment_method": {"type": "string", "minLength": 1, "title": "Payment method",
                            "description": "default (the customer's default payment method) or a payment method id."},
         "over_limit": {"enum": [card_retries.WAIT, card_retries.FAIL],
-                       "description": "When the card networks' retry limit for this card is reached: wait until "
-                                      "the card may be charged again (wait, the default), or fail the step (fail)."}},
+                       "title": "When the card's retry limit is reached",
+                       "x-choices": {card_retries.WAIT: "Wait until the card may be charged again",
+                                     card_retries.FAIL: "Fail the step"},
+                       "description": "The card networks allow one card to be charged only so often (Mastercard: "
+                                      "10 times in 24 hours), counted across all automations. By default the step "
+                                      "waits until the card may be charged again."}},
         "additionalProperties": False}
     output_schema = outputs("status", "payment_id", "decline_code", "decline_message", "decline", "amount", "currency",
                             "attempt_number", "payment_method")

@@ -30,6 +30,7 @@ from automations.api.permissions import ApprovalPermissions, EventPermissions, N
 from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE, document
 from automations.conf import app_settings
 from automations.definition import validate_definition
+from automations.card_retries.policies import policy_warnings
 from automations.overlaps import same_event_warnings
 from automations.template_use import problems_if_saved
 from automations.definition import index
@@ -336,7 +337,7 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
 
     @staticmethod
     def _validate(definition: dict[str, Any], automation_id: int | None = None) -> Response:
-        overlaps = same_event_warnings(definition, automation_id)
+        overlaps = [*same_event_warnings(definition, automation_id), *policy_warnings(definition)]
         try:
             canonical = validate_definition(definition)
         except Refused as exc:

@@ -105,20 +105,20 @@ def rehearse(card: Card, *, amount: Decimal, now: datetime, over_limit: str,
 
 
 def _never_again(category: str, code: str, at: datetime) -> ActionError:
-    text = (f"not charged: this card was declined for good on {format_moment(at)} ({code}: "
-            f"{CATEGORY_LABELS.get(category, category)}); it is not charged again until the customer's "
-            "payment method changes")
-    return ActionError(text, retryable=False, output={
-        "status": "refused", "refused": NEVER_AGAIN_REFUSAL, "reason": text,
+    reason = (f"this card was declined for good on {format_moment(at)} ({code}: "
+              f"{CATEGORY_LABELS.get(category, category)}); it is not charged again until the customer's "
+              "payment method changes")
+    return ActionError(f"not charged: {reason}", retryable=False, output={
+        "status": "refused", "refused": NEVER_AGAIN_REFUSAL, "reason": reason,
         "decline": {"code": code, "category": category}})
 
 
 def _over(over: OverLimit, over_limit: str) -> Held:
     details = {"limit": over.limit.text, "charges_in_period": over.made}
     if over_limit == FAIL:
-        text = f"not charged: {over.reason()}; the card may be charged again from {format_moment(over.until)}"
-        raise ActionError(text, retryable=False, output={"status": "refused", "refused": RETRY_LIMIT, "reason": text,
-                                                          "until": over.until.isoformat(), **details})
+        reason = f"{over.reason()}; the card may be charged again from {format_moment(over.until)}"
+        raise ActionError(f"not charged: {reason}", retryable=False, output={
+            "status": "refused", "refused": RETRY_LIMIT, "reason": reason, "until": over.until.isoformat(), **details})
     return Held(RETRY_LIMIT, over.until, f"not charged yet: waits until {format_moment(over.until)} "
                 f"({over.reason()})", details)
 

@@ -14,6 +14,7 @@ from automations.errors import StateConflict
 from automations.models import CardCharge, Execution
 from billing_events.models import Customer, GatewayOperation, Payment
 from tests.automations.actions.test_billing_inline import INVOICE, automation_of, money, seed_invoice
+from tests.automations.api.conftest import api  # noqa: F401  (a fixture)
 from tests.conftest import sample
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +89,8 @@ def test_a_decline_asking_for_new_details_is_not_retried_and_retry_from_the_fail
         "update_credentials")
 
     refusal = services.retry_refusal(execution)
-    assert refusal.startswith("not charged: this card was declined for good") and "expired_card" in refusal
-    with pytest.raises(StateConflict, match="not retried: not charged: this card was declined for good"):
+    assert refusal.startswith("this card was declined for good") and "expired_card" in refusal
+    with pytest.raises(StateConflict, match="not retried: this card was declined for good"):
         services.retry_execution(execution)
     assert charges() == ["expired_card"]
 
@@ -202,3 +203,24 @@ def test_test_mode_counts_the_live_charges_of_the_card(engine):
         "steps": [{"key": "charge", "type": "action", "action": "retry_payment", "config": {}}]},
         outcomes={"charge": ["pays"]})
     assert result["error"].startswith("step charge: not charged: this card was declined for good")
+
+
+# --- the builder's warning ---------------------------------------------------------------------
+
+def test_a_policy_that_could_pass_a_network_limit_on_its_own_is_worth_a_warning(api):
+    def warnings(retry: dict) -> list[dict]:
+        definition = {"name": "Eager", "trigger": {"type": "event", "event": "payment.failed"}, "steps": [
+            {"key": "charge", "type": "action", "action": "retry_payment", "config": {}, "retry": retry}]}
+        answer = api.post("/api/automations/validate/", definition, format="json").json()
+        assert answer["valid"], answer
+        return answer["warnings"]
+
+    assert warnings({"max_attempts": 10, "initial_interval": "1h", "backoff_coefficient": 1}) == []
+    [warning] = warnings({"max_attempts": 12, "initial_interval": "1h", "backoff_coefficient": 1})
+    assert warning == {"field": "steps.charge.retry", "message": (
+        "this policy can charge one card 11 times in 24 hours; Mastercard allows 10 retries in 24 hours: the "
+        "charges past the limit wait until it allows them (or fail, as the step says)")}
+    [monthly] = warnings({"max_attempts": 20, "initial_interval": "1d", "backoff_coefficient": 1,
+                          "max_interval": "1d"})
+    assert monthly["message"].startswith("this policy can charge one card 16 times in 30 days; Visa allows 15 "
+                                         "retries for one amount in 30 days")

@@ -240,3 +240,22 @@ def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):
     newer = Execution.objects.exclude(pk=execution.pk).get()
     assert page.url.endswith(f"/admin/automations/execution/{newer.pk}/change/")
     assert newer.trigger["type"] == "manual" and newer.trigger["user"] == "ops"
+
+
+def test_a_payment_retry_policy_that_could_pass_a_card_network_limit_is_flagged_in_its_panel(page, operator, dunning):
+    from automations import services
+
+    definition = services.current_definition(dunning)
+    retry = definition["steps"][2]["then"][0]
+    retry["retry"] = {"max_attempts": 12, "initial_interval": "1h", "backoff_coefficient": 1}
+    services.update_draft(dunning, definition)
+    open_builder(page, dunning)
+    card(page, "retry").locator(".ab-select").click()
+    panel = page.locator(".ab-panel")
+    warning = panel.get_by_text("this policy can charge one card 11 times in 24 hours; Mastercard allows 10 retries")
+    warning.wait_for()
+    assert panel.get_by_label("When the card's retry limit is reached").locator("option").all_inner_texts() == [
+        "(default)", "Wait until the card may be charged again", "Fail the step"]
+    warning.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_path("builder-retry-policy-card-limit")))
+    assert "Activate" in page.locator(".ab-toolbar").inner_text(), "a warning, not a problem that blocks activation"

@@ -143,6 +143,30 @@ def test_retry_from_the_failed_step_says_what_it_charges_again(page, operator):
     assert execution.step_runs.count() == 2
 
 
+def test_a_card_declined_for_good_is_not_offered_for_retry_and_the_page_says_why(page, operator):
+    from automations import services
+    from automations.models import Execution
+    from billing_events import emit
+
+    automation = services.create_automation({"name": "Charge once", "trigger": {"type": "event", "event": "payment.failed"},
+                                             "steps": [{"key": "charge", "type": "action", "action": "retry_payment",
+                                                        "config": {}}]})
+    services.activate(automation)
+    emit("payment.failed", sample("payment.failed", customer={"default_payment_method": "pm_card_lost"}),
+         id="evt_failed")
+    execution = Execution.objects.get()
+    assert execution.status == "failed"
+    login(page, "ops")
+    page.goto(f"/admin/automations/execution/{execution.pk}/change/")
+    refused = page.locator(".ab-run-actions .ab-resume-refused")
+    refused.wait_for()
+    assert refused.inner_text().startswith("Retry from the failed step is not offered: this card was declined for good on ")
+    assert "lost_card: the issuer will never approve this card" in refused.inner_text()
+    assert page.get_by_role("button", name="Retry from the failed step").count() == 0
+    assert accessibility_problems(page) == []
+    screenshot(page, "run-view-retry-refused")
+
+
 def test_a_declined_payment_the_run_went_on_past_reads_as_declined_not_succeeded(page, completed_dunning):
     login(page, "ops")
     page.goto(f"/admin/automations/execution/{completed_dunning.pk}/change/")

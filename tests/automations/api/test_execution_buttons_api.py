@@ -111,7 +111,7 @@ def test_retry_of_a_charge_declined_for_good_is_refused_with_the_reason(api, eng
 
     detail = api.get(f"/api/executions/{execution.pk}/").json()
     assert detail["status"] == "failed"
-    assert detail["retry_refused"].startswith("not charged: this card was declined for good on ")
+    assert detail["retry_refused"].startswith("this card was declined for good on ")
     answer = api.post(f"/api/executions/{execution.pk}/retry/")
     assert answer.status_code == 409
     assert answer.json()["errors"][0]["message"] == f"not retried: {detail['retry_refused']}"

@@ -187,7 +187,7 @@ function buttons() {
     resume && perms.changeExecution && !resume.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Resume now: ${resume.text}.`) : null,
     startable && !preview.allowed ? h("p", { class: "ab-help ab-resume-refused" }, `Start a new run: not now, ${preview.text}.`) : null,
     execution.status === "failed" && perms.changeExecution && execution.retry_refused
-      ? h("p", { class: "ab-help ab-resume-refused" }, `Retry from the failed step: ${execution.retry_refused}.`) : null);
+      ? h("p", { class: "ab-help ab-resume-refused" }, `Retry from the failed step is not offered: ${execution.retry_refused}.`) : null);
 }
 
 /** The run's approval requests: what is asked, about whom, and the decision (or its buttons). */

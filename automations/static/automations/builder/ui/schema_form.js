@@ -70,15 +70,17 @@ function keyValueRows({ field, label, value, schema, onChange, readOnly, picker 
 }
 
 /** One field for ``name`` of ``schema``. ``onChange(value)`` with undefined to remove it. ``label``:
- *  what the field is called, if not its name (which then stands beside it, for engineers). */
+ *  what the field is called, if not its schema's ``title`` or its name (a name then stands beside
+ *  it, for engineers). A choice's words are its schema's ``x-choices``, where it has them. */
 export function schemaField({ name, schema, value, required, onChange, readOnly, templated, picker, prefix = "config",
                               label }) {
   const field = prefix ? `${prefix}.${name}` : name;
   const help = schema.description;
-  const common = { field, label: label || name, code: label && label !== name ? name : undefined, help, required,
-                   readOnly };
+  const called = label || schema.title || name;
+  const common = { field, label: called, code: called !== name ? name : undefined, help, required, readOnly };
   if (Array.isArray(schema.enum)) {
-    return selectField({ ...common, value, choices: schema.enum, blank: required ? undefined : "(default)",
+    const choices = schema.enum.map((choice) => [choice, schema["x-choices"]?.[choice] ?? choice]);
+    return selectField({ ...common, value, choices, blank: required ? undefined : "(default)",
                          onChange: (text) => onChange(text === "" ? undefined : text) });
   }
   if (stringList(schema)) {
