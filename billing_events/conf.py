@@ -18,6 +18,12 @@ DEFAULTS: dict[str, Any] = {
     # any JSON input (payloads, definitions) beyond this depth of nested objects and arrays.
     "EVENT_MAX_BYTES": 256 * 1024,
     "JSON_MAX_DEPTH": 32,
+    # The Stripe connector (billing_events.stripe; pip install ".[stripe]"): the secret API key the
+    # StripeGateway calls Stripe with, the API's address (Stripe's own unless a test points it at
+    # a local fake), and the webhook signing secrets the endpoint accepts (several during a rotation).
+    "STRIPE_API_KEY": None,
+    "STRIPE_API_BASE": None,
+    "STRIPE_WEBHOOK_SECRETS": [],
 }
 IMPORT_STRINGS = {"BILLING_GATEWAY"}
 
