@@ -15,8 +15,14 @@ test("a run that went past a declined payment never reads succeeded", () => {
 
 test("a test run's timeline went past a decline when the retry failed and the run carried on or fell back", () => {
   const declined = (then) => [{ step: "retry", action: "retry_payment", error: "payment declined: card_declined", then }];
-  assert.equal(timelineWentPastADecline(declined("the run carries on")), true);
-  assert.equal(timelineWentPastADecline(declined("its fallback steps run")), true);
+  assert.equal(timelineWentPastADecline(declined("the run carries on")), "declined");
+  assert.equal(timelineWentPastADecline(declined("its fallback steps run")), "declined");
+  // No charge was made (the invoice was void, the card rules refused it): no money moved, no decline.
+  const notMade = [{ step: "retry", action: "retry_payment", error: "cannot collect invoice INV-1: it is void",
+                     then: "the run carries on" }];
+  assert.equal(timelineWentPastADecline(notMade), "not moved");
+  assert.equal(endingWords("succeeded", "not moved"), "completed, money not moved,");
+  assert.equal(endingWords("succeeded", "declined"), "completed, payment declined,");
   assert.equal(timelineWentPastADecline(declined("the run fails")), false);
   assert.equal(timelineWentPastADecline([{ step: "retry", action: "retry_payment" }]), false);
   assert.equal(timelineWentPastADecline(undefined), false);

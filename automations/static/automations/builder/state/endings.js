@@ -4,17 +4,23 @@
 
 const WENT_PAST = new Set(["fallback", "carries on after failing"]);
 
-/** The ending of a run whose status is ``status``; ``wentPastADecline``: a payment retry failed
- *  and the run went on (its fallback steps, or the next step). */
-export function endingWords(status, wentPastADecline) {
+/** The ending of a run whose status is ``status``; ``wentPast``: a payment retry failed and the
+ *  run went on (its fallback steps, or the next step) — true or "declined" when the card was
+ *  declined, "not moved" when no charge was made (the invoice was no longer open, the card rules
+ *  refused it, the gateway was down), as the run view says. */
+export function endingWords(status, wentPast) {
   if (status !== "succeeded") return status;
-  return wentPastADecline ? "completed, payment declined," : "completed";
+  if (!wentPast) return "completed";
+  return wentPast === "not moved" ? "completed, money not moved," : "completed, payment declined,";
 }
 
-/** Whether a test run's timeline went on past a declined payment retry. */
+/** Whether a test run's timeline went on past a failed payment retry: "declined" when a card was
+ *  declined, else "not moved" (a charge not made); false when it did not. */
 export function timelineWentPastADecline(timeline) {
-  return (timeline || []).some((entry) => entry.action === "retry_payment" && entry.error
+  const missed = (timeline || []).filter((entry) => entry.action === "retry_payment" && entry.error
     && /fallback|carries on/.test(entry.then || ""));
+  if (!missed.length) return false;
+  return missed.some((entry) => entry.error.startsWith("payment declined")) ? "declined" : "not moved";
 }
 
 /** Whether a tested path (its ways: ``{step, way}``) went on past a declined payment retry;
