@@ -109,7 +109,7 @@ def drag(page, handle, target) -> None:
 
 
 def test_a_step_dragged_into_a_branch_lane(page, operator, dunning):
-    page.set_viewport_size({"width": 1366, "height": 2000})  # source and target on screen at once
+    page.set_viewport_size({"width": 1366, "height": 2600})  # source and target on screen at once
     open_builder(page, dunning)
     drag(page, card(page, "final").locator(".ab-drag"), page.locator("ol[data-lane='paid_meanwhile.else']"))
     page.locator("ol[data-lane='paid_meanwhile.else'] > li[data-step-key='final']").wait_for()

@@ -234,7 +234,7 @@ def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):
     assert "canceled while waiting" in page.locator("#ab-run [data-step-key=wait_3d] .ab-status").inner_text()
     page.get_by_role("button", name="Start a new run").click()
     dialog = page.get_by_role("dialog", name="Start a new run of Payment dunning?")
-    assert "it may charge INV-2026-0042 1,250.00 USD and send 3 emails" in dialog.inner_text()
+    assert "it may charge INV-2026-0042 1,250.00 USD and send 4 emails" in dialog.inner_text()
     dialog.get_by_role("button", name="Start a new run").click()
     page.wait_for_url(lambda url: f"/execution/{execution.pk}/" not in url)
     newer = Execution.objects.exclude(pk=execution.pk).get()

@@ -72,7 +72,7 @@ def test_a_template_saved_from_the_builder_is_created_as_edited_with_its_email_t
     page.wait_for_url(re.compile(rf"/admin/automations/automation/{automation.pk}/builder/$"))
     steps = {step["key"]: step for step in definition_of(automation.draft_version)["steps"]}
     assert steps["wait_3d"]["duration"] == "2d"
-    assert EmailTemplate.objects.count() == 3
+    assert EmailTemplate.objects.count() == 4
     assert "from the library" not in page.locator(".ab-notices").inner_text()
     assert page.locator(".ab-state").first.inner_text() == "draft v1, never activated"
     assert stored_drafts(page) == []

@@ -215,7 +215,7 @@ def test_start_a_new_run_names_the_money_and_the_messages_it_repeats(page, compl
     dialog = page.get_by_role("dialog", name="Start a new run of Payment dunning?")
     said = dialog.inner_text()
     assert ("This starts a new run of Payment dunning (version 1) from the same event (payment.failed evt_failed): it "
-            "may charge INV-2026-0042 1,250.00 USD again and send 3 emails.") in said
+            "may charge INV-2026-0042 1,250.00 USD again and send 4 emails.") in said
     assert "It may move money:\n\nCharges INV-2026-0042 1,250.00 USD again" in said
     assert accessibility_problems(page) == []
     screenshot(page, "run-view-new-run-dialog")
