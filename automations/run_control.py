@@ -12,13 +12,13 @@ from django.db.models import Max
 
 from automations import clock, money
 from automations.actions import ActionContext, ActionError, registry
-from automations.engine import transitions
+from automations.engine import transitions, wait_kinds
 from automations.engine.correlation import correlation_value
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.errors import StateConflict
 from automations.models import Automation, Execution, StepRun
 from automations.scope import build_scope
-from automations.status import LIVE_STATUSES, ExecutionStatus, Reentry, StepRunStatus, TriggerType, Where
+from automations.status import LIVE_STATUSES, ExecutionStatus, Reentry, TriggerType, Where
 from automations.steps.cursor import Program, locate, loop_index
 from automations.templating import RenderError
 from billing_events.errors import InvalidInput
@@ -48,51 +48,68 @@ class PendingWait:
 
 
 def resumability(execution: Execution) -> PendingWait:
-    """Whether "Resume now" may end ``execution``'s wait, what it then does, and what it moves."""
-    if execution.status != ExecutionStatus.WAITING:
+    """Whether "Resume now" may end ``execution``'s wait, what it then does, and what it moves:
+    in the words of the kind of wait it is in (``engine.wait_kinds``)."""
+    waiting = wait_kinds.current(execution)
+    if waiting is None:
         return PendingWait("", "", refusal=("only a waiting execution can be resumed now; "
                                             f"this one is {execution.get_status_display().lower()}"))
-    cursor = execution.cursor or []
-    state = (cursor[-1].get("wait") if cursor else None) or {}
     planned = f"{execution.wake_at:%Y-%m-%d %H:%M} UTC" if execution.wake_at else ""
+    return _RESUMING[waiting.kind.name](execution, waiting, planned)
+
+
+def _resume_approval(execution: Execution, waiting: wait_kinds.Waiting, planned: str) -> PendingWait:
+    return PendingWait("approval", "", refusal=(
+        f"the run waits for a decision at step {waiting.state.get('step')}: approve or reject it; resuming now "
+        "would decide for the approvers (its timeout decision is only taken at its timeout)"))
+
+
+def _resume_events(execution: Execution, waiting: wait_kinds.Waiting, planned: str) -> PendingWait:
+    step = waiting.state.get("step")
+    waited = " or ".join(waiting.state.get("events") or ["its events"])
+    return PendingWait(
+        "wait_for", f"the wait at step {step} for {waited} ends now as if it had timed out"
+        f"{f' (it would time out at {planned})' if planned else ''}, and the run takes its timed-out way",
+        effects=money.ahead(execution, after_current=True, outputs={step: {"timed_out": True}}),
+        title=f"Stop waiting for {waited} at step {step}?", action="Stop waiting and go on now")
+
+
+def _resume_held(execution: Execution, waiting: wait_kinds.Waiting, planned: str) -> PendingWait:
+    output = waiting.latest.output if waiting.latest is not None else None
+    why = output.get("reason") if isinstance(output, dict) else ""
     until = f" (it would have ended {planned})" if planned else ""
-    if state.get("kind") == "approval":
-        return PendingWait("approval", "", refusal=(
-            f"the run waits for a decision at step {state.get('step')}: approve or reject it; resuming now "
-            "would decide for the approvers (its timeout decision is only taken at its timeout)"))
-    if state.get("kind") == "events":
-        waited = " or ".join(state.get("events") or ["its events"])
-        return PendingWait(
-            "wait_for", f"the wait at step {state.get('step')} for {waited} ends now as if it had timed out"
-            f"{f' (it would time out at {planned})' if planned else ''}, and the run takes its timed-out way",
-            effects=money.ahead(execution, after_current=True, outputs={state.get("step"): {"timed_out": True}}),
-            title=f"Stop waiting for {waited} at step {state.get('step')}?", action="Stop waiting and go on now")
-    position = locate(Program(execution.version.snapshot), [dict(frame) for frame in cursor])
-    step = position.step
-    latest = execution.step_runs.order_by("-started_at", "-pk").first()
-    if step is not None and latest is not None and latest.step_key == step["key"]:
-        if latest.status == StepRunStatus.DEFERRED:
-            why = (latest.output or {}).get("reason") if isinstance(latest.output, dict) else ""
-            return PendingWait("held_message", "", refusal=(
-                f"the message of step {step['key']} is held by its send window or a frequency cap{until}"
-                f"{f' ({why})' if why else ''}; resuming now would only hold it again"))
-        if latest.status == StepRunStatus.FAILED:
-            return PendingWait(
-                "retry", f"step {step['key']} failed at its attempt {latest.attempt} and would try again"
-                f"{f' at {planned}' if planned else ''}: its attempt {latest.attempt + 1} runs now instead",
-                effects=money.ahead(execution), title=f"Retry step {step['key']} now?",
-                action=f"Retry step {step['key']} now")
+    return PendingWait("held_message", "", refusal=(
+        f"the message of step {waiting.step['key']} is held by its send window or a frequency cap{until}"
+        f"{f' ({why})' if why else ''}; resuming now would only hold it again"))
+
+
+def _resume_retry(execution: Execution, waiting: wait_kinds.Waiting, planned: str) -> PendingWait:
+    step, attempt = waiting.step["key"], waiting.latest.attempt
+    return PendingWait(
+        "retry", f"step {step} failed at its attempt {attempt} and would try again"
+        f"{f' at {planned}' if planned else ''}: its attempt {attempt + 1} runs now instead",
+        effects=money.ahead(execution), title=f"Retry step {step} now?", action=f"Retry step {step} now")
+
+
+def _resume_delay(execution: Execution, waiting: wait_kinds.Waiting, planned: str) -> PendingWait:
+    step, latest, cursor = waiting.step, waiting.latest, execution.cursor or []
+    instead = f" (instead of at {planned})" if planned else ""
     if step is not None:
         first = not execution.step_runs.filter(step_key=step["key"], loop_index=loop_index(cursor)).exists()
         goes_on = f"the run goes on now at step {step['key']}" + (", which has not run yet" if first else "")
     else:
         goes_on = "the run goes on now to its end"
     if latest is not None and latest.step_type == "delay":
-        return PendingWait("delay", f"the delay at step {latest.step_key} is skipped: {goes_on}"
-                           f"{f' (instead of at {planned})' if planned else ''}", effects=money.ahead(execution),
-                           title=f"Skip the wait at step {latest.step_key}?", action="Skip the wait and go on now")
-    return PendingWait("delay", f"the wait is skipped: {goes_on}{f' (instead of at {planned})' if planned else ''}",
-                       effects=money.ahead(execution), title="Skip the wait?", action="Skip the wait and go on now")
+        return PendingWait("delay", f"the delay at step {latest.step_key} is skipped: {goes_on}{instead}",
+                           effects=money.ahead(execution), title=f"Skip the wait at step {latest.step_key}?",
+                           action="Skip the wait and go on now")
+    return PendingWait("delay", f"the wait is skipped: {goes_on}{instead}", effects=money.ahead(execution),
+                       title="Skip the wait?", action="Skip the wait and go on now")
+
+
+#: What "Resume now" does, by the kind of wait (every kind ``engine.wait_kinds`` has).
+_RESUMING = {"approval": _resume_approval, "events": _resume_events, "held": _resume_held,
+             "retry": _resume_retry, "delay": _resume_delay}
 
 
 @transaction.atomic

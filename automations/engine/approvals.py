@@ -11,10 +11,11 @@ pending, and takes ``on_timeout``.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from automations import clock
+from automations.durations import parse as parse_duration
 from automations.engine.queueing import NOTIFY_APPROVERS, enqueue
 from automations.models import ApprovalRequest, ApprovalStatus, Execution
 from automations.steps.approval import decision_output
@@ -52,3 +53,28 @@ def result(execution: Execution, step_key: str, loop_index: str, until: datetime
             status=ApprovalStatus.TIMED_OUT, decided_at=now)
         return decision_output(request.on_timeout or "timed_out", None, "", timed_out=True)
     return None
+
+
+def decision_of(chosen: Any) -> tuple[str, timedelta]:
+    """A test's decision for an approval step and how long after the request it is taken:
+    ``"rejected"`` (at once) or ``{"decision": "rejected", "after": "1d"}``."""
+    if isinstance(chosen, dict):
+        return chosen["decision"], parse_duration(chosen.get("after") or "0s")
+    return chosen, timedelta(0)
+
+
+def rehearse(test_run: Any, waits_for: dict[str, Any]) -> datetime:
+    """How the wait ends in test mode (``engine.simulation``), and when: with the test's decision
+    for the step (``decision_of``) that long after the request, or at the timeout with
+    ``on_timeout`` when the decision is ``timed_out`` or would come too late."""
+    now, until = clock.now(), waits_for["until"]
+    decision, after = decision_of(test_run.decisions.get(waits_for["step"], test_run.decision))
+    # as live: a decision taken at or after the timeout is too late, the timeout decides
+    if until is not None and (decision == "timed_out" or now + after >= until):
+        test_run.waited[waits_for["step"]] = decision_output(waits_for["on_timeout"] or "timed_out", None, "",
+                                                             timed_out=True)
+        return until
+    # without a timeout an approval cannot time out: it is approved
+    test_run.waited[waits_for["step"]] = decision_output("approved" if decision == "timed_out" else decision,
+                                                         "test", "")
+    return now + after

@@ -143,3 +143,23 @@ def result(execution: Execution, cursor: list[dict[str, Any]], now: datetime) ->
     return output
 
 
+
+
+def rehearse(test_run: Any, waits_for: dict[str, Any]) -> datetime:
+    """How the wait ends in test mode (``engine.simulation``), and when: with the first simulated
+    event of its types up to its timeout, else at the timeout. As live, the wait sees every event
+    of its types since the run began, or since the event that ended its previous wait (the run's
+    own payment's included); one that ``exit_on`` lists ends the run instead (exits come first)."""
+    now, until = clock.now(), waits_for["until"]
+    arrived = next(((moment, index, kind) for moment, index, kind in test_run.events
+                    if index not in test_run.consumed and moment >= test_run.wait_since
+                    and kind in waits_for["events"] and kind not in test_run.exit_types
+                    and moment <= max(until, now)), None)
+    if arrived is None:
+        test_run.waited[waits_for["step"]] = {"timed_out": True}
+        return until
+    moment, index, kind = arrived
+    test_run.consumed.add(index)
+    test_run.wait_since = moment
+    test_run.waited[waits_for["step"]] = {"event": kind, "event_id": f"test_event_{index + 1}"}
+    return max(moment, now)

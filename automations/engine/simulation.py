@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
@@ -15,7 +15,7 @@ from automations.actions import ActionContext, ActionError, Effect, registry
 from automations.conditions import ConditionError, evaluate
 from automations.durations import format_delta
 from automations.durations import parse as parse_duration
-from automations.engine import run_loop
+from automations.engine import run_loop, wait_kinds
 from automations.engine.attempts import after_failed_attempt
 from automations.engine.loop_items import MemoryItems
 from automations.card_retries import RETRY_LIMIT
@@ -24,7 +24,6 @@ from automations.messaging.gate import Gate
 from automations.scope import Scope, UnstoredRun, build_scope, to_json
 from automations.status import ExecutionStatus, StepRunStatus
 from automations.steps import Next, step_types
-from automations.steps.approval import decision_output
 from automations.steps.cursor import Program, initial_cursor, loop_index, loop_variables, step_done
 from automations.templating import RenderError, empty_variables
 from billing_events.gateway import BillingGateway, gateway_override
@@ -73,14 +72,6 @@ class Scenario:
         return item, None
 
 
-def decision_of(chosen: Any) -> tuple[str, timedelta]:
-    """A test's decision for an approval step and how long after the request it is taken:
-    ``"rejected"`` (at once) or ``{"decision": "rejected", "after": "1d"}``."""
-    if isinstance(chosen, dict):
-        return chosen["decision"], parse_duration(chosen.get("after") or "0s")
-    return chosen, timedelta(0)
-
-
 def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id: int | None = None,
              trigger: dict[str, Any] | None = None, version: int | None = None,
              billing_data: bool = True, events: list[dict[str, Any]] | None = None,
@@ -99,7 +90,7 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
     later steps read (as the billing system's mirror stores it), and one that ``exit_on`` lists
     ends the run at its moment. An approval step takes the decision named for its key in
     ``decisions``, else ``decision``: at once, or ``{"decision": ..., "after": "1d"}`` that long after
-    it asks (see :func:`decision_of`); a decision its timeout comes before is not taken.
+    it asks (see :func:`automations.engine.approvals.decision_of`); a decision its timeout comes before is not taken.
 
     ``rehearsal`` is what earlier simulated runs did that rules across runs count (a backtest's
     card charges: the networks' limits and declines for good hold across automations and runs);
@@ -194,39 +185,7 @@ class _Simulation:
 
     def commit(self, outcome: Next) -> None:
         if outcome.waits_for is not None:  # nothing is stored; the wait ends as the test says
-            outcome.wake_at = self._settle(outcome.waits_for)
-
-    def _settle(self, waits_for: dict[str, Any]) -> datetime:
-        """How a wait ends in test mode, and when: a wait_for step with the first simulated event
-        of its types up to its timeout, else at the timeout; an approval step with the test's
-        decision at once, or (``timed_out``) at its timeout with ``on_timeout``."""
-        now, until = clock.now(), waits_for["until"]
-        if waits_for["kind"] == "events":
-            # As live (engine.event_waits): the wait sees every event of its types since the run began,
-            # or since the event that ended its previous wait (the run's own payment's included);
-            # one that exit_on lists ends the run instead (exits come first).
-            arrived = next(((moment, index, kind) for moment, index, kind in self.events
-                            if index not in self.consumed and moment >= self.wait_since
-                            and kind in waits_for["events"] and kind not in self.exit_types
-                            and moment <= max(until, now)), None)
-            if arrived is None:
-                self.waited[waits_for["step"]] = {"timed_out": True}
-                return until
-            moment, index, kind = arrived
-            self.consumed.add(index)
-            self.wait_since = moment
-            self.waited[waits_for["step"]] = {"event": kind, "event_id": f"test_event_{index + 1}"}
-            return max(moment, now)
-        decision, after = decision_of(self.decisions.get(waits_for["step"], self.decision))
-        # as live: a decision taken at or after the timeout is too late, the timeout decides
-        if until is not None and (decision == "timed_out" or now + after >= until):
-            self.waited[waits_for["step"]] = decision_output(waits_for["on_timeout"] or "timed_out", None, "",
-                                                             timed_out=True)
-            return until
-        # without a timeout an approval cannot time out: it is approved
-        self.waited[waits_for["step"]] = decision_output("approved" if decision == "timed_out" else decision,
-                                                         "test", "")
-        return now + after
+            outcome.wake_at = wait_kinds.rehearse(self, outcome.waits_for)
 
     def wait_result(self, step: dict[str, Any]) -> Any:
         return self.waited.pop(step["key"], None)

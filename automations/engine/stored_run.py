@@ -4,7 +4,7 @@ Consecutive steps run inline in one worker task; only a delay, a retry wait or t
 time budget hands the execution back (as a wake-up), so no worker is ever held by a wait. What
 goes on in the run is each in a module of its own: the loop (``run_loop``), the transactions the
 steps commit in (``step_transactions``), performing an action step (``performing``), the kinds of
-wait besides the time (``wait_kinds``). The execution's state stays in memory across the steps
+wait (``wait_kinds``). The execution's state stays in memory across the steps
 of a pass, and billing data is read once per pass and again only after an action that changed
 it. A waiting execution resumes here: a task claims its wake-up (``engine.tasks``) and calls
 ``run``.

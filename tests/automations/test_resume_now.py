@@ -119,3 +119,31 @@ def test_an_approval_is_refused_and_says_why(engine, admin_user):
     with pytest.raises(StateConflict, match="waits for a decision at step ask_finance: approve or reject it"):
         services.resume_now(execution, admin_user)
     assert Execution.objects.get(pk=execution.pk).status == "waiting"
+
+
+def test_a_message_held_by_its_send_window_is_refused_and_says_why(engine, admin_user):
+    automation = services.create_automation({
+        "name": "Held", "trigger": {"type": "event", "event": "payment.failed"}, "timezone": "UTC",
+        "steps": [{"key": "mail", "type": "action", "action": "send_email",
+                   "config": {"to": "{{ customer.email }}", "subject": "s", "body": "b",
+                              "send_window": {"days": ["mon"], "from": "09:00", "to": "10:00"}}}]})
+    services.activate(automation)
+    engine.emit("payment.failed", sample("payment.failed"))  # on a Friday, outside the customer's window
+    execution = Execution.objects.get()
+    assert execution.status == "waiting" and _steps(execution) == [("mail", "deferred")]
+    wait = services.resumability(execution)
+    assert not wait.as_dict()["allowed"] and wait.kind == "held_message"
+    assert wait.as_dict()["text"].startswith(
+        "the message of step mail is held by its send window or a frequency cap (it would have ended 2026-11-23 14:00 UTC) "
+        "(waited for the send window until 2026-11-23 09:00 America/New_York (14:00 UTC))")
+    with pytest.raises(StateConflict, match="resuming now would only hold it again"):
+        services.resume_now(execution, admin_user)
+    assert len(mail.outbox) == 0
+
+
+def test_every_kind_of_wait_says_what_resume_now_does():
+    from automations.engine.wait_kinds import KINDS
+    from automations.run_control import _RESUMING
+
+    assert set(_RESUMING) == set(KINDS)
+    assert all(kind.waits and kind.wakes for kind in KINDS.values())
