@@ -47,6 +47,11 @@ class DefinitionField(serializers.DictField):
     """A whole definition inside a request (validated by the server when used)."""
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class DraftDefinitionField(serializers.DictField):
+    """A definition being edited, which may still have problems (a preview reads what it can of it)."""
+
+
 @extend_schema_field({"$ref": f"{COMPONENTS}Schedule"})
 class ScheduleField(serializers.DictField):
     """A trigger's schedule object (validated by the server)."""
@@ -190,7 +195,8 @@ class TestUnsavedIn(TestPathsUnsavedIn, ScenarioIn):
 
 
 #: A date, or a date-time with an offset (the server also checks that the day exists).
-MOMENT = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+# Year 0000 is four digits but no year a date can have.
+MOMENT = RegexValidator(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
                         r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$",
                         "an ISO 8601 date (2026-10-01) or date-time with an offset (2026-10-01T00:00:00Z)")
 
@@ -225,9 +231,9 @@ class RenderPreviewIn(StrictSerializer):
     data = serializers.DictField(required=False, help_text="The run's data (such as an event's sample payload).")
     outputs = serializers.DictField(required=False, help_text="Earlier steps' outputs, by step key (instead of "
                                                               "the predicted ones).")
-    definition = DefinitionField(required=False, help_text="The definition the templates are part of: with "
-                                                            "``step``, earlier steps' outputs are those test mode "
-                                                            "predicts on ``data``.")
+    definition = DraftDefinitionField(required=False, help_text=(
+        "The definition the templates are part of, as edited (it may still have problems): with ``step``, "
+        "earlier steps' outputs are those test mode predicts on ``data``."))
     step = StrictCharField(required=False, max_length=100, help_text="The key of the step whose templates these are.")
 
 
