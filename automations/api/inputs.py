@@ -316,8 +316,13 @@ class DecisionIn(StrictSerializer):
                               help_text="Why: kept with the decision and given to the run.")
 
 
+NOT_BLANK = RegexValidator(r"\S", "say why the run is canceled: the reason is recorded with your name")
+
+
 class CancelIn(StrictSerializer):
     """``POST executions/{id}/cancel/``."""
 
-    reason = StrictCharField(allow_blank=True, max_length=400, help_text=(
+    # Blank is let through to the view, whose refusal says why a reason is needed; the pattern
+    # documents it (a reason has something besides spaces).
+    reason = StrictCharField(allow_blank=True, max_length=400, validators=[NOT_BLANK], help_text=(
         'Why (required, not blank): recorded as "canceled by <user> through the API: <reason>".'))

@@ -120,7 +120,7 @@ ERRORS = {
     400: "Bad input: each error names its field.", 401: "Not signed in.", 403: "Missing permission.",
     404: "No such object (or page).", 406: "Only JSON is served.",
     409: "Conflicts with the current state (nothing to activate, no such version, runs still live, an "
-         "execution already ended, an event id used with another body, a name taken).",
+         "execution already ended, an event id used with another body, a name or key taken).",
     412: "The draft was saved or activated since the revision named (If-Match or revision): who, when and "
          "what changed.",
     413: "The body is too large.", 415: "Only JSON is read.", 429: "Too many requests (when the host throttles).",
@@ -128,7 +128,8 @@ ERRORS = {
 
 
 #: POST endpoints that can conflict with the current state.
-CONFLICTING = ("/activate", "/run", "/test", "/test-paths", "/backtest", "/cancel", "/resume-now", "/retry", "/events", "/secrets")
+CONFLICTING = ("/activate", "/run", "/test", "/test-paths", "/backtest", "/cancel", "/resume-now", "/retry", "/events", "/secrets",
+               "/email-templates")
 #: Writes that can name the draft revision they are based on (a stale one is a 412).
 REVISIONED = ("/automations/{id}/", "/activate/", "/restore/")
 

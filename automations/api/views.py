@@ -70,6 +70,9 @@ def _expected_revision(request: Request, body: dict[str, Any] | None = None) -> 
         if named is not None and (isinstance(named, bool) or not isinstance(named, int) or not 0 < named < 2**63):
             raise InvalidInput("must be the automation's revision as read (a positive whole number)", field="revision")
     header = request.headers.get("If-Match", "").strip()
+    if "If-Match" in request.headers and not header:
+        raise InvalidInput('is empty: name the ETag a read of the automation gave, such as "42", or leave it out',
+                           field="If-Match")
     if header and header != "*":
         match = ETAG.fullmatch(header)
         if match is None:

@@ -114,6 +114,7 @@ def test_a_save_that_names_no_revision_is_accepted_as_before(api, alice, created
 @pytest.mark.parametrize(("headers", "body", "field"), [
     ({"HTTP_IF_MATCH": "42"}, {}, "If-Match"),
     ({"HTTP_IF_MATCH": '"abc"'}, {}, "If-Match"),
+    ({"HTTP_IF_MATCH": ""}, {}, "If-Match"),
     ({}, {"revision": "42"}, "revision"),
     ({}, {"revision": True}, "revision"),
     ({}, {"revision": 0}, "revision"),

@@ -105,6 +105,7 @@ def test_every_operation_documents_its_errors_with_the_error_body(openapi):
         if method in ("post", "put", "patch"):
             assert {"413", "415"} <= set(responses), (method, path)
     assert "409" in openapi["paths"]["/api/events/"]["post"]["responses"]
+    assert "409" in openapi["paths"]["/api/email-templates/"]["post"]["responses"], "a key taken"
 
 
 def test_the_definition_schema_needs_a_signed_in_user(anonymous):
