@@ -316,3 +316,20 @@ def test_the_checks_say_when_the_included_webhook_cannot_verify(settings, secret
 def test_without_the_webhook_included_empty_secrets_are_fine(settings):
     settings.BILLING_EVENTS = {**settings.BILLING_EVENTS, "STRIPE_WEBHOOK_SECRETS": []}
     assert run_checks(tags=["billing_events"]) == []
+
+
+# --- the table, served -------------------------------------------------------------------------------
+
+def test_the_api_serves_the_mapping_table_and_documents_it(django_user_model):
+    from tests.automations.api.conftest import token_client
+
+    api = token_client(django_user_model.objects.create_user("dev", "dev@example.com", "pw"))
+    body = api.get("/api/stripe-events/").json()
+    served = {row["stripe_type"]: row for row in body["results"]}
+    assert body["count"] == len(MAPPINGS)
+    assert served["invoice.payment_failed"] == {
+        "stripe_type": "invoice.payment_failed", "event_type": "payment.failed",
+        "description": MAPPINGS["invoice.payment_failed"].description}
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    listed = schema["paths"]["/api/stripe-events/"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert "StripeEventMapping" in json.dumps(schema["components"]["schemas"][listed["schema"]["$ref"].rsplit("/", 1)[-1]])
