@@ -214,7 +214,7 @@ def _subscription_created(stripe_event: StripeObject) -> dict[str, Any] | None:
 
 def _subscription_became_active(stripe_event: StripeObject) -> dict[str, Any] | None:
     previous = (stripe_event["data"].get("previous_attributes") or {}).get("status")
-    if previous not in ("incomplete", "incomplete_expired") or _object(stripe_event).get("status") not in ACTIVE_STATUSES:
+    if previous != "incomplete" or _object(stripe_event).get("status") not in ACTIVE_STATUSES:
         return None  # any other change of a subscription is no catalogue event
     return _subscription_payload(stripe_event)
 
