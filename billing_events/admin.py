@@ -1,4 +1,4 @@
-"""Admin for the event inbox and the reference billing models."""
+"""Admin for the event inbox, the reference billing models and the Stripe events skipped."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,16 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
-from billing_events.models import CreditNote, Customer, Event, Invoice, Payment, Subscription, UsageRecord
+from billing_events.models import (
+    CreditNote,
+    Customer,
+    Event,
+    Invoice,
+    Payment,
+    SkippedStripeEvent,
+    Subscription,
+    UsageRecord,
+)
 
 
 @admin.register(Event)
@@ -76,3 +85,16 @@ class CreditNoteAdmin(admin.ModelAdmin):
 class UsageRecordAdmin(admin.ModelAdmin):
     list_display = ("customer_id", "metric", "period_start", "value", "threshold")
     list_filter = ("metric",)
+
+
+@admin.register(SkippedStripeEvent)
+class SkippedStripeEventAdmin(admin.ModelAdmin):
+    """What Stripe sent that became no event, per type: read only (the webhook counts them)."""
+    list_display = ("stripe_type", "count", "last_event_id", "last_received_at")
+    search_fields = ("stripe_type",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -9,3 +9,4 @@ class BillingEventsConfig(AppConfig):
 
     def ready(self) -> None:
         from billing_events import checks  # noqa: F401  (registers the system checks: an app module may not import what reads models)
+        from billing_events.stripe import checks as stripe_checks  # noqa: F401

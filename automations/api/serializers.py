@@ -324,6 +324,13 @@ class EventTypeSerializer(serializers.Serializer):
     sample = serializers.DictField(help_text="A realistic sample of the event's data.")
 
 
+class StripeEventMappingSerializer(serializers.Serializer):
+    """A row of the Stripe connector's mapping: the catalogue event a Stripe event type becomes."""
+    stripe_type = serializers.CharField(help_text="The Stripe event type, such as `invoice.payment_failed`.")
+    event_type = serializers.CharField(help_text="The catalogue event type it is stored as.")
+    description = serializers.CharField(help_text="When it is mapped, and what it carries.")
+
+
 class ActionSerializer(serializers.Serializer):
     """An entry of the action catalogue."""
     action = serializers.CharField()

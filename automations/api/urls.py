@@ -20,6 +20,7 @@ router.register("email-templates", views.EmailTemplateViewSet, basename="email-t
 app_name = "automations_api"
 urlpatterns = [
     path("event-types/", views.EventTypesView.as_view(), name="event-types"),
+    path("stripe-events/", views.StripeEventsView.as_view(), name="stripe-events"),
     path("actions/", views.ActionsView.as_view(), name="actions"),
     path("step-types/", views.StepTypesView.as_view(), name="step-types"),
     path("trigger-kinds/", views.TriggerKindsView.as_view(), name="trigger-kinds"),

@@ -46,6 +46,7 @@ from billing_events import emit
 from billing_events.catalogue import EVENT_TYPES
 from billing_events.errors import InvalidInput, Refused
 from billing_events.models import Event
+from billing_events.stripe.mapping import MAPPINGS as STRIPE_MAPPINGS
 from django.http import Http404
 
 
@@ -604,6 +605,15 @@ class EventTypesView(Catalogue):
     def get_queryset(self) -> list[dict[str, Any]]:
         return [{"type": name, "description": event_type.description, "schema": event_type.schema,
                  "sample": event_type.sample_data()} for name, event_type in sorted(EVENT_TYPES.items())]
+
+
+class StripeEventsView(Catalogue):
+    """The Stripe connector's mapping: each Stripe event type it maps and the catalogue event it
+    becomes; any other Stripe event is acknowledged and counted, not stored."""
+    serializer_class = s.StripeEventMappingSerializer
+
+    def get_queryset(self) -> list[dict[str, Any]]:
+        return [mapping.as_row() for mapping in STRIPE_MAPPINGS.values()]
 
 
 class ActionsView(Catalogue):

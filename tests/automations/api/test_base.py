@@ -29,7 +29,7 @@ ENDPOINTS = [
     ("get", "/api/executions/"), ("get", "/api/executions/{x}/"), ("post", "/api/executions/{x}/cancel/"),
     ("post", "/api/executions/{x}/retry/"), ("get", "/api/events/"), ("post", "/api/events/"),
     ("get", "/api/events/evt_1/"), ("get", "/api/event-types/"), ("get", "/api/actions/"), ("get", "/api/step-types/"), ("get", "/api/trigger-kinds/"),
-    ("get", "/api/templates/"), ("post", "/api/templates/payment_dunning/instantiate/"),
+    ("get", "/api/stripe-events/"), ("get", "/api/templates/"), ("post", "/api/templates/payment_dunning/instantiate/"),
 ]
 
 
