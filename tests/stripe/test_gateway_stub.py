@@ -13,7 +13,7 @@ from stripe.params.billing_portal import SessionCreateParams
 
 from billing_events.gateway.base import GatewayError
 from billing_events.stripe.gateway import StripeGateway
-from tests.fixtures.http_server import Received, http_server  # noqa: F401
+from tests.fixtures.http_server import Received
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ class StubStripe:
 
 
 @pytest.fixture
-def stub(http_server, settings) -> StubStripe:  # noqa: F811
+def stub(http_server, settings) -> StubStripe:
     stripe_stub = StubStripe()
     http_server.answer = stripe_stub.answer
     settings.BILLING_EVENTS = {**getattr(settings, "BILLING_EVENTS", {}), "STRIPE_API_KEY": "sk_test_stub",
@@ -129,7 +129,7 @@ def test_the_invoice_read_carries_its_payment_page_and_a_portal_link_is_created_
         "https://billing.stripe.com/p/session/test_1")
 
 
-def test_an_object_is_read_once_within_a_pass(stub, http_server):  # noqa: F811
+def test_an_object_is_read_once_within_a_pass(stub, http_server):
     gateway = StripeGateway()
     gateway.get_invoice("in_1")
     gateway.describe_payment_method("in_1", payment_method=None)
@@ -138,14 +138,14 @@ def test_an_object_is_read_once_within_a_pass(stub, http_server):  # noqa: F811
     assert reads.count("/v1/invoices/in_1") == 1 and reads.count("/v1/customers/cus_1") == 1
 
 
-def test_a_rate_limit_is_waited_out_and_a_server_error_too(stub, http_server):  # noqa: F811
+def test_a_rate_limit_is_waited_out_and_a_server_error_too(stub, http_server):
     http_server.respond(429, {"error": {"type": "rate_limit_error", "message": "Too many requests"}})
     http_server.respond(500, {"error": {"type": "api_error", "message": "Something went wrong"}})
     assert StripeGateway().get_invoice("in_1")["amount_due"] == Decimal("50.00")
     assert [r.path for r in http_server.requests] == ["/v1/invoices/in_1"] * 3
 
 
-def test_a_rate_limit_that_outlasts_the_budget_is_a_retryable_failure(stub, http_server, monkeypatch):  # noqa: F811
+def test_a_rate_limit_that_outlasts_the_budget_is_a_retryable_failure(stub, http_server, monkeypatch):
     from billing_events.stripe import api
 
     monkeypatch.setattr(api, "BUDGET_SECONDS", 0.6)
