@@ -1,41 +1,22 @@
 """What localstripe does not implement (credit notes, the customer balance, billing-portal sessions,
-rate limits), against a small stateful Stripe stub on loopback. Each request the gateway sends is
-checked against the parameters the stripe library's generated types accept for that endpoint."""
+rate limits), against a small stateful Stripe stub on loopback. Each request the gateway sends to
+those endpoints, and each answer the stub gives, is checked against Stripe's OpenAPI description."""
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-from stripe.params import CreditNoteCreateParams, CustomerBalanceTransactionCreateParams
-from stripe.params.billing_portal import SessionCreateParams
 
 from billing_events.gateway.base import GatewayError
 from billing_events.stripe.gateway import StripeGateway
 from tests.fixtures.http_server import Received
+from tests.stripe.openapi import check_request, check_response
 
 pytestmark = pytest.mark.django_db
 
-#: Request options the library's parameter types list beside the API's own parameters.
-CLIENT_OPTIONS = {"api_key", "idempotency_key", "stripe_account", "stripe_version", "stripe_context",
-                  "max_network_retries", "headers", "content_type"}
-PARAMS = {("POST", "/v1/credit_notes"): CreditNoteCreateParams,
-          ("POST", "/v1/customers/cus_1/balance_transactions"): CustomerBalanceTransactionCreateParams,
-          ("POST", "/v1/billing_portal/sessions"): SessionCreateParams}
-
-
-def _form(received: Received) -> dict[str, str]:
-    return dict(parse_qsl(received.body.decode()))
-
-
-def _check_params(received: Received, path: str) -> None:
-    """Every top-level parameter is one the endpoint takes, and every required one is there."""
-    params = PARAMS[(received.method, path)]
-    sent = {name.split("[", 1)[0] for name in _form(received)}
-    allowed = (params.__required_keys__ | params.__optional_keys__) - CLIENT_OPTIONS
-    assert sent <= allowed, f"{path} does not take {sorted(sent - allowed)}"
-    assert params.__required_keys__ - CLIENT_OPTIONS <= sent, f"{path} needs {sorted(params.__required_keys__)}"
+CREATED = 1767225600  # when the stub's objects were created, as Stripe stamps them
 
 
 class StubStripe:
@@ -56,34 +37,42 @@ class StubStripe:
         path = urlsplit(received.path).path
         if received.method == "POST":
             self.idempotency_keys.append(received.headers.get("idempotency-key", ""))
-        if (received.method, path) in PARAMS:
-            _check_params(received, path)
-        form = _form(received)
         if (received.method, path) == ("GET", "/v1/invoices/in_1"):
             return 200, {}, self.invoice
         if (received.method, path) == ("GET", "/v1/customers/cus_1"):
             return 200, {}, self.customer
-        if (received.method, path) == ("POST", "/v1/credit_notes"):
-            amount = int(form["amount"])
-            note = {"id": f"cn_{len(self.notes) + 1}", "object": "credit_note", "invoice": form["invoice"],
-                    "amount": amount, "currency": "usd", "memo": form.get("memo"), "status": "issued",
-                    "metadata": {"billing_operation": form.get("metadata[billing_operation]")}}
+        if received.method == "POST" and path in ("/v1/credit_notes", "/v1/customers/cus_1/balance_transactions",
+                                                  "/v1/billing_portal/sessions"):
+            return 200, {}, check_response(path, self._create(path, check_request(path, received.body)))
+        return 404, {}, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                   "message": f"Unrecognized request URL ({received.method}: {path})"}}
+
+    def _create(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        common = {"created": CREATED, "livemode": False}
+        if path == "/v1/credit_notes":
+            amount = params["amount"]
+            note = {**common, "id": f"cn_{len(self.notes) + 1}", "object": "credit_note", "invoice": params["invoice"],
+                    "customer": "cus_1", "amount": amount, "subtotal": amount, "total": amount, "currency": "usd",
+                    "memo": params.get("memo"), "metadata": params.get("metadata") or {}, "status": "issued",
+                    "number": f"INV-1-CN-{len(self.notes) + 1:02d}", "pdf": "https://pay.stripe.com/credit_notes/test",
+                    "type": "post_payment" if self.invoice["status"] == "paid" else "pre_payment",
+                    "discount_amount": 0, "discount_amounts": [], "tax_amounts": [],
+                    "lines": {"object": "list", "data": [], "has_more": False, "url": "/v1/credit_notes/cn/lines"}}
             self.notes.append(note)
             self.invoice["pre_payment_credit_notes_amount"] += amount
             self.invoice["amount_due"] -= amount
             if self.invoice["amount_due"] == 0:
                 self.invoice["status"] = "paid"
-            return 200, {}, note
-        if (received.method, path) == ("POST", "/v1/customers/cus_1/balance_transactions"):
-            self.customer["balance"] += int(form["amount"])
-            return 200, {}, {"id": "cbtxn_1", "object": "customer_balance_transaction", "amount": int(form["amount"]),
-                             "currency": form["currency"], "customer": "cus_1",
-                             "ending_balance": self.customer["balance"], "type": "adjustment"}
-        if (received.method, path) == ("POST", "/v1/billing_portal/sessions"):
-            return 200, {}, {"id": "bps_1", "object": "billing_portal.session", "customer": form["customer"],
-                             "url": "https://billing.stripe.com/p/session/test_1", "return_url": form.get("return_url")}
-        return 404, {}, {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                                   "message": f"Unrecognized request URL ({received.method}: {path})"}}
+            return note
+        if path == "/v1/customers/cus_1/balance_transactions":
+            self.customer["balance"] += params["amount"]
+            return {**common, "id": "cbtxn_1", "object": "customer_balance_transaction", "amount": params["amount"],
+                    "currency": params["currency"], "customer": "cus_1", "description": params.get("description"),
+                    "metadata": params.get("metadata") or {}, "ending_balance": self.customer["balance"],
+                    "type": "adjustment"}
+        return {**common, "id": "bps_1", "object": "billing_portal.session", "customer": params["customer"],
+                "url": "https://billing.stripe.com/p/session/test_1",
+                "return_url": params.get("return_url", "https://example.com/account")}
 
 
 @pytest.fixture
@@ -104,6 +93,15 @@ def test_a_credit_note_lowers_what_the_invoice_asks_and_is_created_once(stub):
                               "invoice_status": "open", "amount_due": "37.50"}
     assert len(stub.notes) == 1 and stub.notes[0]["metadata"] == {"billing_operation": "run1:credit:0"}
     assert "billing-automations:run1:credit:0" in stub.idempotency_keys
+
+
+def test_the_openapi_check_refuses_what_stripe_would():
+    with pytest.raises(AssertionError, match="Additional properties are not allowed"):
+        check_request("/v1/credit_notes", b"invoice=in_1&amount=500&shoe_size=9")
+    with pytest.raises(AssertionError, match="'invoice' is a required property"):
+        check_request("/v1/credit_notes", b"amount=500")
+    with pytest.raises(AssertionError, match="is not of type 'integer'"):
+        check_request("/v1/customers/cus_1/balance_transactions", b"amount=12.50&currency=usd")
 
 
 def test_a_credit_beyond_what_is_creditable_is_refused_naming_the_amounts(stub):
