@@ -39,6 +39,13 @@ def client() -> stripe.StripeClient:
     return _client(api_key, app_settings.STRIPE_API_BASE or None)
 
 
+def v1() -> Any:
+    """The client's services of Stripe's v1 API (``client.v1`` since the library grouped them
+    there; the client itself before)."""
+    configured = client()
+    return getattr(configured, "v1", configured)
+
+
 def idempotency_key(operation_key: str) -> str:
     """The Idempotency-Key Stripe gets for a step's operation key (Stripe allows 255 characters)."""
     return (IDEMPOTENCY_PREFIX + operation_key)[:255]

@@ -89,10 +89,10 @@ class StripeGateway(BillingGateway):
 
     # Reads
 
-    def _retrieve(self, kind: str, object_id: str, fetch: Callable[[stripe.StripeClient], Any]) -> dict[str, Any] | None:
+    def _retrieve(self, kind: str, object_id: str, fetch: Callable[[Any], Any]) -> dict[str, Any] | None:
         def read() -> dict[str, Any] | None:
             try:
-                found = plain(api.call(lambda: fetch(api.client())))
+                found = plain(api.call(lambda: fetch(api.v1())))
             except GatewayError as exc:
                 if api.is_missing(exc):
                     return None
@@ -102,13 +102,13 @@ class StripeGateway(BillingGateway):
         return self.cache.get(kind, object_id, read) if object_id else None
 
     def _customer(self, customer_id: str) -> dict[str, Any] | None:
-        return self._retrieve("customer", customer_id, lambda c: c.v1.customers.retrieve(customer_id))
+        return self._retrieve("customer", customer_id, lambda c: c.customers.retrieve(customer_id))
 
     def _invoice(self, invoice_id: str) -> dict[str, Any] | None:
-        return self._retrieve("invoice", invoice_id, lambda c: c.v1.invoices.retrieve(invoice_id))
+        return self._retrieve("invoice", invoice_id, lambda c: c.invoices.retrieve(invoice_id))
 
     def _payment_method(self, method_id: str) -> dict[str, Any] | None:
-        return self._retrieve("payment_method", method_id, lambda c: c.v1.payment_methods.retrieve(method_id))
+        return self._retrieve("payment_method", method_id, lambda c: c.payment_methods.retrieve(method_id))
 
     def get_customer(self, customer_id: str) -> Record | None:
         customer = self._customer(customer_id)
@@ -120,14 +120,14 @@ class StripeGateway(BillingGateway):
 
     def get_subscription(self, subscription_id: str) -> Record | None:
         subscription = self._retrieve("subscription", subscription_id,
-                                      lambda c: c.v1.subscriptions.retrieve(subscription_id))
+                                      lambda c: c.subscriptions.retrieve(subscription_id))
         return subscription_record(subscription) if subscription else None
 
     def get_payment(self, payment_id: str) -> Record | None:
         if payment_id.startswith("pi_"):
-            payment = self._retrieve("payment_intent", payment_id, lambda c: c.v1.payment_intents.retrieve(payment_id))
+            payment = self._retrieve("payment_intent", payment_id, lambda c: c.payment_intents.retrieve(payment_id))
         elif payment_id.startswith(("ch_", "py_")):
-            payment = self._retrieve("charge", payment_id, lambda c: c.v1.charges.retrieve(payment_id))
+            payment = self._retrieve("charge", payment_id, lambda c: c.charges.retrieve(payment_id))
         else:
             return None
         return payment_record(payment) if payment else None
@@ -139,9 +139,9 @@ class StripeGateway(BillingGateway):
     def list_collection(self, name: str, *, after: str | None = None, limit: int = 200) -> tuple[list[Record], str | None]:
         if name == "usage":
             return [], None  # usage lives in Stripe's meters, which this gateway does not read
-        readers = {"customers": (lambda c, p: c.v1.customers.list(params=p), customer_record),
-                   "invoices": (lambda c, p: c.v1.invoices.list(params=p), invoice_record),
-                   "subscriptions": (lambda c, p: c.v1.subscriptions.list(params={**p, "status": "all"}),
+        readers = {"customers": (lambda c, p: c.customers.list(params=p), customer_record),
+                   "invoices": (lambda c, p: c.invoices.list(params=p), invoice_record),
+                   "subscriptions": (lambda c, p: c.subscriptions.list(params={**p, "status": "all"}),
                                      subscription_record)}
         if name not in readers:
             raise ValueError(f"unknown collection {name!r}")
@@ -149,7 +149,7 @@ class StripeGateway(BillingGateway):
         params: dict[str, Any] = {"limit": max(1, min(limit, 100))}  # Stripe's largest page
         if after:
             params["starting_after"] = after
-        page = plain(api.call(lambda: list_page(api.client(), params)))
+        page = plain(api.call(lambda: list_page(api.v1(), params)))
         rows = page.get("data") or []
         return [record(row) for row in rows], (rows[-1]["id"] if rows and page.get("has_more") else None)
 
@@ -218,7 +218,7 @@ class StripeGateway(BillingGateway):
         invoice_id, method = args["invoice_id"], args.get("payment_method")
         params = {"payment_method": method} if method else None
         try:
-            invoice = plain(api.call(lambda: api.client().v1.invoices.pay(invoice_id, params=params,
+            invoice = plain(api.call(lambda: api.v1().invoices.pay(invoice_id, params=params,
                                                                            options=api.options(key))))
         except stripe.CardError as exc:
             self.cache.forget("invoice", invoice_id)
@@ -231,7 +231,7 @@ class StripeGateway(BillingGateway):
             return self._paid(invoice, method)
         # Answered without an error but not paid: the payment's last error says why.
         payment_id = payment_id_of(invoice)
-        intent = self._retrieve("payment_intent", payment_id, lambda c: c.v1.payment_intents.retrieve(payment_id)) \
+        intent = self._retrieve("payment_intent", payment_id, lambda c: c.payment_intents.retrieve(payment_id)) \
             if payment_id and payment_id.startswith("pi_") else None
         return self._declined(invoice_id, (intent or {}).get("last_payment_error") or {}, method, payment_id=payment_id)
 
@@ -271,7 +271,7 @@ class StripeGateway(BillingGateway):
         return self._once("void_invoice", idempotency_key, {"invoice_id": invoice_id, "reason": reason})
 
     def _send_void_invoice(self, args: dict[str, Any], key: str) -> Record:
-        invoice = plain(api.call(lambda: api.client().v1.invoices.void_invoice(args["invoice_id"],
+        invoice = plain(api.call(lambda: api.v1().invoices.void_invoice(args["invoice_id"],
                                                                                 options=api.options(key))))
         self.cache.put("invoice", invoice)
         return {"invoice_id": invoice["id"], "status": invoice.get("status"), "reason": args.get("reason", "")}
@@ -312,7 +312,7 @@ class StripeGateway(BillingGateway):
         if invoice.get("status") == "paid":
             # Money already collected comes back as credit on the customer's balance.
             params["credit_amount"] = amount
-        note = plain(api.call(lambda: api.client().v1.credit_notes.create(params=params, options=api.options(key))))
+        note = plain(api.call(lambda: api.v1().credit_notes.create(params=params, options=api.options(key))))
         return self._credit_note_result(note)
 
     def _credit_note_result(self, note: dict[str, Any]) -> Record:
@@ -325,7 +325,7 @@ class StripeGateway(BillingGateway):
                 "amount_due": to_decimal(invoice.get("amount_due"), invoice.get("currency"))}
 
     def _look_up_create_credit_note(self, args: dict[str, Any], key: str) -> Record | None:
-        notes = plain(api.call(lambda: api.client().v1.credit_notes.list(
+        notes = plain(api.call(lambda: api.v1().credit_notes.list(
             params={"invoice": args["invoice_id"], "limit": 100})))
         for note in notes.get("data") or []:
             if (note.get("metadata") or {}).get(OPERATION_METADATA) == key:
@@ -359,11 +359,11 @@ class StripeGateway(BillingGateway):
             return {"applied": to_decimal(0, currency), "balance": to_decimal(available, currency),
                     "amount_due": to_decimal(invoice.get("amount_due"), currency), "invoice_status": invoice.get("status")}
         metadata = {OPERATION_METADATA: key}
-        debit = plain(api.call(lambda: api.client().v1.customers.balance_transactions.create(
+        debit = plain(api.call(lambda: api.v1().customers.balance_transactions.create(
             customer_id, params={"amount": applied, "currency": currency, "metadata": metadata,
                                  "description": f"Applied to invoice {invoice.get('number') or invoice['id']}"},
             options=api.options(f"{key}:balance"))))
-        plain(api.call(lambda: api.client().v1.credit_notes.create(
+        plain(api.call(lambda: api.v1().credit_notes.create(
             params={"invoice": invoice["id"], "amount": applied, "metadata": metadata,
                     "memo": "Paid from the customer's credit balance"},
             options=api.options(f"{key}:credit_note"))))
@@ -403,7 +403,7 @@ class StripeGateway(BillingGateway):
         return {"customer_id": customer["id"], "updated": sorted(fields), "metadata": metadata_of(customer)}
 
     def _update(self, customer_id: str, params: dict[str, Any], key: str) -> dict[str, Any]:
-        customer = plain(api.call(lambda: api.client().v1.customers.update(customer_id, params=params,
+        customer = plain(api.call(lambda: api.v1().customers.update(customer_id, params=params,
                                                                             options=api.options(key))))
         self.cache.put("customer", customer)
         return customer
@@ -438,5 +438,5 @@ class StripeGateway(BillingGateway):
         params: dict[str, Any] = {"customer": customer_id}
         if return_url:
             params["return_url"] = return_url
-        session = plain(api.call(lambda: api.client().v1.billing_portal.sessions.create(params=params)))
+        session = plain(api.call(lambda: api.v1().billing_portal.sessions.create(params=params)))
         return session["url"]

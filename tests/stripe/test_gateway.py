@@ -139,3 +139,21 @@ def test_stripes_refusal_is_a_step_failure_naming_stripes_message(client, gatewa
     assert "Invoice is already paid" in str(refused.value) and refused.value.retryable is False
     with pytest.raises(GatewayError, match="invalid_field|cannot be set"):
         gateway.update_customer("cus_x", fields={"shoe_size": 9}, metadata={}, idempotency_key="run5:update:0")
+
+
+def test_a_currency_without_decimals_is_read_in_whole_units(client, gateway):
+    _customer_id, invoice_id = _open_invoice(client, DECLINES, amount=5000, currency="jpy")
+    invoice = gateway.get_invoice(invoice_id)
+    assert (invoice["amount_due"], invoice["currency"]) == (Decimal("5000"), "JPY")
+
+
+def test_collections_are_read_a_page_at_a_time_in_a_stable_order(client, gateway):
+    created = {client.v1.customers.create(params={"email": f"c{n}@example.com"}).id for n in range(3)}
+    seen, after, pages = [], None, 0
+    while True:
+        page, after = gateway.list_collection("customers", after=after, limit=2)
+        seen += [customer["id"] for customer in page]
+        pages += 1
+        if after is None:
+            break
+    assert sorted(seen) == sorted(created) and len(seen) == 3 and pages == 2
