@@ -14,8 +14,11 @@ from billing_events.gateway.base import GatewayError
 
 T = TypeVar("T")
 
-#: How long one gateway call may keep retrying a rate limit, a 5xx or a lost connection.
-BUDGET_SECONDS = 20.0
+#: How long one gateway call may keep retrying a rate limit, a 5xx or a lost connection; with
+#: one request's timeout, within an action attempt's time (AUTOMATIONS["ACTION_TIMEOUT_SECONDS"]).
+BUDGET_SECONDS = 15.0
+#: How long one request to Stripe may take (connect and read).
+REQUEST_TIMEOUT_SECONDS = 10.0
 #: The first wait between attempts; each next one doubles, up to ``MAX_WAIT_SECONDS``.
 FIRST_WAIT_SECONDS = 0.25
 MAX_WAIT_SECONDS = 4.0
@@ -28,7 +31,8 @@ IDEMPOTENCY_PREFIX = "billing-automations:"
 def _client(api_key: str, base: str | None) -> stripe.StripeClient:
     # The client's own retries are off: ``call`` retries within the step's budget, with the same
     # Idempotency-Key, so a retried write is still acted on once.
-    return stripe.StripeClient(api_key, base_addresses={"api": base} if base else None, max_network_retries=0)
+    return stripe.StripeClient(api_key, base_addresses={"api": base} if base else None, max_network_retries=0,
+                               http_client=stripe.RequestsClient(timeout=REQUEST_TIMEOUT_SECONDS))
 
 
 def client() -> stripe.StripeClient:

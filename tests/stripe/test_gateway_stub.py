@@ -152,3 +152,19 @@ def test_a_rate_limit_that_outlasts_the_budget_is_a_retryable_failure(stub, http
     with pytest.raises(GatewayError, match="Stripe: Too many requests") as failed:
         StripeGateway().get_invoice("in_1")
     assert failed.value.retryable is True
+
+
+def test_a_stripe_that_does_not_answer_in_time_is_a_retryable_failure(stub, http_server, monkeypatch):
+    from billing_events.stripe import api
+
+    monkeypatch.setattr(api, "REQUEST_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(api, "BUDGET_SECONDS", 0.5)
+    api._client.cache_clear()
+    for _ in range(5):
+        http_server.respond(200, stub.invoice, delay=1.5)
+    try:
+        with pytest.raises(GatewayError) as failed:
+            StripeGateway().get_invoice("in_1")
+    finally:
+        api._client.cache_clear()
+    assert failed.value.retryable is True
