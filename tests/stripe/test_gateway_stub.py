@@ -168,3 +168,33 @@ def test_a_stripe_that_does_not_answer_in_time_is_a_retryable_failure(stub, http
     finally:
         api._client.cache_clear()
     assert failed.value.retryable is True
+
+
+def _card_error(decline_code: str, brand: str, network_code: str, advice_code: str | None) -> dict[str, Any]:
+    """Stripe's answer to paying an invoice with a card the issuer declines (HTTP 402)."""
+    return {"error": {"type": "card_error", "code": "card_declined", "decline_code": decline_code,
+                      "message": "Your card was declined.", "network_decline_code": network_code,
+                      "network_advice_code": advice_code, "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+                      "payment_intent": {"id": "pi_1", "object": "payment_intent", "status": "requires_payment_method"},
+                      "payment_method": {"id": "pm_1", "object": "payment_method", "type": "card",
+                                         "card": {"brand": brand, "fingerprint": "fp_1", "last4": "4444"}}}}
+
+
+@pytest.mark.parametrize("decline_code, brand, network_code, advice_code, category, retry_after", [
+    ("do_not_honor", "mastercard", "05", "24", "soft", 3600),  # Mastercard: retry after an hour
+    ("do_not_honor", "mastercard", "05", "03", "hard", None),  # Mastercard: do not try again
+    ("pickup_card", "visa", "04", None, "hard", None),  # Visa: a response code that is never retried
+    ("expired_card", "visa", "54", None, "update_credentials", None),
+])
+def test_a_decline_carries_stripes_decline_and_network_codes(stub, http_server, decline_code, brand, network_code,
+                                                              advice_code, category, retry_after):
+    http_server.respond(402, _card_error(decline_code, brand, network_code, advice_code))
+    result = StripeGateway().retry_payment("in_1", payment_method=None, idempotency_key="run9:retry:0")
+    assert (result["status"], result["payment_id"], result["payment_method"]) == ("failed", "pi_1", "pm_1")
+    assert (result["decline_code"], result["decline_message"]) == (decline_code, "Your card was declined.")
+    assert result["decline"] == {"code": decline_code, "category": category, "network": brand,
+                                 "network_code": network_code, "advice_code": advice_code or "",
+                                 "retry_after": retry_after, "message": "Your card was declined."}
+    assert (result["amount"], result["currency"]) == ("50.00", "USD")
+    [pay] = [r for r in http_server.requests if r.path == "/v1/invoices/in_1/pay"]
+    assert pay.headers["idempotency-key"] == "billing-automations:run9:retry:0"
