@@ -157,3 +157,22 @@ def test_collections_are_read_a_page_at_a_time_in_a_stable_order(client, gateway
         if after is None:
             break
     assert sorted(seen) == sorted(created) and len(seen) == 3 and pages == 2
+
+
+def test_a_subscription_and_the_payment_that_paid_an_invoice_are_read(client, gateway):
+    customer_id = client.v1.customers.create(params={"email": "ada@example.com"}).id
+    _card(client, customer_id, PAYS)
+    product = client.v1.products.create(params={"name": "Pro"})
+    plan = client.v1.plans.create(params={"product": product.id, "amount": 2500, "currency": "eur",
+                                          "interval": "month", "nickname": "Pro monthly"})
+    subscription_id = client.v1.subscriptions.create(params={"customer": customer_id, "items": [{"plan": plan.id}]}).id
+
+    subscription = gateway.get_subscription(subscription_id)
+    assert (subscription["plan"], subscription["status"], subscription["customer_id"]) == (
+        "Pro monthly", "active", customer_id)
+    assert subscription["current_period_end"].tzinfo is not None
+    invoice = gateway.get_invoice(client.v1.subscriptions.retrieve(subscription_id).latest_invoice)
+    payment = gateway.get_payment(invoice["payment_id"])
+    assert (payment["status"], payment["amount"], payment["currency"], payment["customer_id"]) == (
+        "succeeded", Decimal("25.00"), "EUR", customer_id)
+    assert gateway.get_payment("pi_doesnotexist") is None
