@@ -220,8 +220,7 @@ class StripeGateway(BillingGateway):
         try:
             invoice = plain(api.call(lambda: api.v1().invoices.pay(invoice_id, params=params,
                                                                            options=api.options(key))))
-        except stripe.CardError as exc:
-            self.cache.forget("invoice", invoice_id)
+        except stripe.CardError as exc:  # a decline leaves what the invoice asks as it was
             error = api.error_body(exc)
             intent = error.get("payment_intent") or {}
             return self._declined(invoice_id, error, method, payment_id=intent.get("id") if isinstance(intent, dict)

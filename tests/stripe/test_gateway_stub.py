@@ -41,6 +41,9 @@ class StubStripe:
             return 200, {}, self.invoice
         if (received.method, path) == ("GET", "/v1/customers/cus_1"):
             return 200, {}, self.customer
+        if (received.method, path) == ("GET", "/v1/payment_methods/pm_1"):
+            return 200, {}, {"id": "pm_1", "object": "payment_method", "type": "card", "customer": "cus_1",
+                             "card": {"brand": "visa", "fingerprint": "fp_1", "last4": "4242"}}
         if received.method == "POST" and path in ("/v1/credit_notes", "/v1/customers/cus_1/balance_transactions",
                                                   "/v1/billing_portal/sessions"):
             return 200, {}, check_response(path, self._create(path, check_request(path, received.body)))
@@ -198,3 +201,14 @@ def test_a_decline_carries_stripes_decline_and_network_codes(stub, http_server, 
     assert (result["amount"], result["currency"]) == ("50.00", "USD")
     [pay] = [r for r in http_server.requests if r.path == "/v1/invoices/in_1/pay"]
     assert pay.headers["idempotency-key"] == "billing-automations:run9:retry:0"
+
+
+def test_a_declined_retry_reads_each_object_once(stub, http_server):
+    gateway = StripeGateway()
+    gateway.get_invoice("in_1")  # the step's variables
+    assert gateway.describe_payment_method("in_1", payment_method="pm_1") == {
+        "id": "pm_1", "fingerprint": "fp_1", "network": "visa", "updated_at": None}
+    http_server.respond(402, _card_error("insufficient_funds", "visa", "51", None))
+    gateway.retry_payment("in_1", payment_method="pm_1", idempotency_key="run10:retry:0")
+    reads = [r.path for r in http_server.requests if r.method == "GET"]
+    assert sorted(reads) == ["/v1/invoices/in_1", "/v1/payment_methods/pm_1"]
