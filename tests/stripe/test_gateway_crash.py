@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import stripe
 from django.db import connection
 
 from automations import services
@@ -18,8 +17,7 @@ from automations.models import Execution
 from billing_events import emit
 from tests.conftest import sample
 from tests.fixtures.cluster import kill, start
-from tests.fixtures.localstripe import API_KEY
-from tests.stripe.test_gateway import PAYS, _charges, _open_invoice
+from tests.stripe.test_gateway import PAYS, _charges, _open_invoice, stripe_api
 
 pytestmark = [
     pytest.mark.crash,
@@ -89,7 +87,7 @@ def wait_until(condition, seconds: float, what: str, log_path: Path) -> None:
 
 def test_a_worker_killed_while_stripe_answers_its_payment_leaves_the_invoice_paid_once(localstripe, slow_payments,
                                                                                       tmp_path, monkeypatch):
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
+    client = stripe_api(localstripe.url)
     customer_id, invoice_id = _open_invoice(client, PAYS)
     charges_before = _charges(client, customer_id)
     automation = services.create_automation({
@@ -113,7 +111,7 @@ def test_a_worker_killed_while_stripe_answers_its_payment_leaves_the_invoice_pai
             kill(cluster)
             kill(ticker)
         slow_payments.release.set()
-        assert client.v1.invoices.retrieve(invoice_id).status == "paid", "the killed worker's payment was made"
+        assert client.invoices.retrieve(invoice_id).status == "paid", "the killed worker's payment was made"
         assert Execution.objects.get().status == "running"
 
         cluster = start("manage.py", "qcluster", log=log, **environment)

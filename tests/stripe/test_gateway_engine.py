@@ -2,23 +2,24 @@
 pays the invoice at Stripe, once."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
-import stripe
 
 from automations.models import Execution
 from billing_events.gateway import configured_gateway
 from tests.conftest import sample
-from tests.fixtures.localstripe import API_KEY
-from tests.stripe.test_gateway import DECLINES, PAYS, _card, _charges, _open_invoice
+from tests.stripe.test_gateway import DECLINES, PAYS, _card, _charges, _open_invoice, stripe_api
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client(localstripe, settings) -> stripe.StripeClient:
+def client(localstripe, settings) -> Iterator[Any]:
     settings.BILLING_EVENTS = {**settings.BILLING_EVENTS, "BILLING_GATEWAY": "billing_events.stripe.gateway.StripeGateway"}
     configured_gateway.cache_clear()
-    yield stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
+    yield stripe_api(localstripe.url)
     configured_gateway.cache_clear()
 
 
@@ -37,5 +38,5 @@ def test_the_dunning_retry_pays_the_invoice_at_stripe_once(client, dunning, engi
     execution = Execution.objects.get()
     assert execution.status == "succeeded" and execution.status_reason == "stopped at step recovered"
     assert execution.outputs["retry"]["status"] == "succeeded"
-    assert client.v1.invoices.retrieve(invoice_id).status == "paid"
+    assert client.invoices.retrieve(invoice_id).status == "paid"
     assert _charges(client, customer_id) == [*charges_before, "succeeded"]
