@@ -316,13 +316,14 @@ class DecisionIn(StrictSerializer):
                               help_text="Why: kept with the decision and given to the run.")
 
 
-NOT_BLANK = RegexValidator(r"\S", "say why the run is canceled: the reason is recorded with your name")
+#: Something besides spaces: the characters Python's strip() and JavaScript's \s take for spaces
+#: both left out, so the documented pattern and the server agree.
+NOT_BLANK = RegexValidator(r"[^\s\x1c-\x1f\x85\ufeff]", "say why the run is canceled: the reason is recorded with your name")
 
 
 class CancelIn(StrictSerializer):
     """``POST executions/{id}/cancel/``."""
 
-    # Blank is let through to the view, whose refusal says why a reason is needed; the pattern
-    # documents it (a reason has something besides spaces).
-    reason = StrictCharField(allow_blank=True, max_length=400, validators=[NOT_BLANK], help_text=(
+    reason = StrictCharField(max_length=400, validators=[NOT_BLANK], error_messages={"blank": NOT_BLANK.message},
+                             help_text=(
         'Why (required, not blank): recorded as "canceled by <user> through the API: <reason>".'))
