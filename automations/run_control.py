@@ -74,13 +74,18 @@ def _resume_events(execution: Execution, waiting: wait_kinds.Waiting, planned: s
         title=f"Stop waiting for {waited} at step {step}?", action="Stop waiting and go on now")
 
 
+#: What holds a step back, by the hold's reason (``automations.holds.Held``).
+_HELD_BY = {"send_window": "the message of step {step} is held by its send window",
+            "frequency_cap": "the message of step {step} is held by a frequency cap",
+            "retry_limit": "the payment of step {step} is held by the card networks' retry limits"}
+
+
 def _resume_held(execution: Execution, waiting: wait_kinds.Waiting, planned: str) -> PendingWait:
-    output = waiting.latest.output if waiting.latest is not None else None
-    why = output.get("reason") if isinstance(output, dict) else ""
-    until = f" (it would have ended {planned})" if planned else ""
-    return PendingWait("held_message", "", refusal=(
-        f"the message of step {waiting.step['key']} is held by its send window or a frequency cap{until}"
-        f"{f' ({why})' if why else ''}; resuming now would only hold it again"))
+    output = waiting.latest.output if waiting.latest is not None and isinstance(waiting.latest.output, dict) else {}
+    held = _HELD_BY.get(output.get("deferred"), "step {step} is held back").format(step=waiting.step["key"])
+    # The hold's own words say until when and why; without them, the wake-up says until when.
+    why = f" ({output['reason']})" if output.get("reason") else f" until {planned}" if planned else ""
+    return PendingWait("held_message", "", refusal=f"{held}{why}; resuming now would only hold it again")
 
 
 def _resume_retry(execution: Execution, waiting: wait_kinds.Waiting, planned: str) -> PendingWait:

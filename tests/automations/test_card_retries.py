@@ -118,6 +118,9 @@ def test_charges_beyond_the_network_limit_wait_until_it_allows_them_across_autom
     assert held.output["reason"] == ("not charged yet: waits until 2026-11-21 10:00 UTC "
                                      "(Visa allows 2 retries in 24 hours; 2 made)")
     assert charges() == ["card_declined", "card_declined"], "the gateway was not called"
+    assert services.resumability(third).as_dict()["text"] == (
+        "the payment of step money is held by the card networks' retry limits (not charged yet: waits until "
+        "2026-11-21 10:00 UTC (Visa allows 2 retries in 24 hours; 2 made)); resuming now would only hold it again")
 
     engine.advance(hours=23)
     assert len(charges()) == 2
