@@ -138,6 +138,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 BILLING_EVENTS = {"BILLING_GATEWAY": "billing_events.gateway.reference.ReferenceGateway"}
+# ``manage.py demo --stripe`` sets these for the server and the worker cluster it starts: the Stripe
+# connector, pointed at the fake Stripe it runs on loopback, its webhook included (config/urls.py).
+DEMO_STRIPE = bool(os.environ.get("DEMO_STRIPE_API_KEY"))
+if DEMO_STRIPE:
+    BILLING_EVENTS = {
+        "BILLING_GATEWAY": "billing_events.stripe.gateway.StripeGateway",
+        "STRIPE_API_KEY": os.environ["DEMO_STRIPE_API_KEY"],
+        "STRIPE_API_BASE": os.environ.get("DEMO_STRIPE_API_BASE") or None,
+        "STRIPE_WEBHOOK_SECRETS": [secret for secret in [os.environ.get("DEMO_STRIPE_WEBHOOK_SECRET")] if secret],
+    }
 
 AUTOMATIONS = {
     # Encrypts named secrets at rest; unset, a key derived from SECRET_KEY is used (demo only).

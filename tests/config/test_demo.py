@@ -1,4 +1,5 @@
-"""manage.py demo --setup-only: the demo data, the live dunning automation, the waiting execution."""
+"""manage.py demo: the demo data, the live dunning automation, the waiting execution; with --stripe,
+the same dunning started by a payment that fails in localstripe (a fake Stripe)."""
 from __future__ import annotations
 
 import os
@@ -10,10 +11,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import sqlite3
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from automations.models import Automation, Execution
 from config.demo_data import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -107,3 +110,55 @@ def _serving(port: int) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def test_demo_stripe_without_localstripe_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "localstripe", None)  # as if it were not installed
+    with pytest.raises(CommandError, match=r"pip install localstripe \(a test tool, GPL-3.0"):
+        call_command("demo", "--stripe")
+
+
+def _rows(database: Path, query: str) -> list[tuple]:
+    try:
+        with sqlite3.connect(database, timeout=5) as connection:
+            return connection.execute(query).fetchall()
+    except sqlite3.OperationalError:  # not migrated yet
+        return []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+def test_demo_stripe_starts_the_dunning_on_a_payment_failed_in_stripe(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = tmp_path / "demo.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "Q_WORKERS": "1",
+           "DATABASE_URL": f"sqlite:///{database}"}
+    with open(tmp_path / "demo.log", "wb") as log:
+        demo = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "demo", "--stripe", "--addrport",
+                                 f"127.0.0.1:{port}"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            runs: list[tuple] = []
+            while not runs and time.monotonic() < deadline:
+                assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+                time.sleep(0.5)
+                runs = _rows(database, "SELECT e.id, x.status FROM billing_events_event e JOIN automations_execution x"
+                                       " ON x.event_id = e.id WHERE e.type = 'payment.failed'"
+                                       " AND x.status = 'waiting'")  # the reminder sent, the 3 days' wait begun
+            assert runs, f"no dunning run: {(tmp_path / 'demo.log').read_text()}"
+            [(event_id, _)] = runs
+            assert event_id.startswith("evt_") and event_id != "evt_demo_payment_failed"  # Stripe's event
+            log_text = (tmp_path / "demo.log").read_text()
+            assert "To: billing@hooli.example" in log_text  # the gentle reminder, to Stripe's customer
+            started = _descendants(demo.pid)
+            os.kill(demo.pid, signal.SIGTERM)
+            demo.wait(timeout=40)
+            deadline = time.monotonic() + 10
+            while _alive(started) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not _alive(started), f"left running: {_alive(started)}"  # localstripe too
+        finally:
+            for pid in _alive(_descendants(demo.pid) | {demo.pid}):
+                os.kill(pid, signal.SIGKILL)
