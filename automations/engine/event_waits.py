@@ -143,8 +143,6 @@ def result(execution: Execution, cursor: list[dict[str, Any]], now: datetime) ->
     return output
 
 
-
-
 def rehearse(test_run: Any, waits_for: dict[str, Any]) -> datetime:
     """How the wait ends in test mode (``engine.simulation``), and when: with the first simulated
     event of its types up to its timeout, else at the timeout. As live, the wait sees every event

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import sqlite3
@@ -20,6 +19,7 @@ from django.core.management import CommandError, call_command
 
 from automations.models import Automation, Execution
 from config.demo_data import ADMIN_PASSWORD, ADMIN_USERNAME
+from config.management.commands.demo import _serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +82,7 @@ def test_stopping_the_demo_stops_every_process_it_started(tmp_path, stop):
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 started = _descendants(demo.pid)
-                if _serving(port) and len(started) >= 5:  # server, cluster, and the cluster's own processes
+                if _serving(f"127.0.0.1:{port}") and len(started) >= 5:  # server, cluster, and the cluster's own processes
                     break
                 assert demo.poll() is None, (tmp_path / "demo.log").read_text()
                 time.sleep(0.5)
@@ -102,14 +102,6 @@ def test_stopping_the_demo_stops_every_process_it_started(tmp_path, stop):
         finally:
             for pid in _alive(_descendants(demo.pid) | {demo.pid}):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _serving(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def test_demo_stripe_without_localstripe_says_what_to_install(monkeypatch):
