@@ -48,16 +48,9 @@ def _supported() -> dict[str, list[str]]:
     return holidays.list_supported_countries()
 
 
-def supported_countries() -> list[str]:
-    """The country codes a holiday calendar can name."""
-    return list(_supported())
-
-
-def subdivision_problem(value: Any) -> bool:
-    """Whether a ``holidays`` object names a subdivision its (known) country does not have."""
-    if not isinstance(value, dict) or not isinstance(value.get("country"), str):
-        return False
-    return value["country"] in _supported() and "subdiv" in value and value["subdiv"] not in _supported()[value["country"]]
+def supported_countries() -> dict[str, list[str]]:
+    """The country codes a holiday calendar can name, each with the subdivisions it can name."""
+    return dict(_supported())
 
 
 def validate_holidays(value: Any, path: str) -> Errors:
@@ -71,8 +64,8 @@ def validate_holidays(value: Any, path: str) -> Errors:
         return errors + [{"field": f"{path}.country",
                           "message": f"{country!r} is not a country with a holiday calendar (ISO 3166 code such as DE or US)"}]
     subdivisions = _supported()[country]
-    if subdiv is not None and subdiv not in subdivisions:
+    if "subdiv" in value and subdiv not in subdivisions:  # null too: leave it out for the whole country
         known = ", ".join(subdivisions) if subdivisions else "none"
-        errors.append({"field": f"{path}.subdiv",
-                       "message": f"{subdiv!r} is not a subdivision of {country}; known: {known}"})
+        said = f"{subdiv!r} is not a subdivision of {country}" if isinstance(subdiv, str) else "must be a subdivision code"
+        errors.append({"field": f"{path}.subdiv", "message": f"{said}; known: {known} (or leave it out)"})
     return errors

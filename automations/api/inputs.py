@@ -116,10 +116,10 @@ class _OneOf(serializers.Field):
 
 LATER_DECISION = {"type": "object", "additionalProperties": False, "required": ["decision"],
                   "properties": {"decision": {"enum": list(TEST_DECISIONS)},
-                                 "after": {"type": "string", "pattern": DURATION}}}
+                                 "after": {"type": "string", "maxLength": 50, "pattern": DURATION}}}
 LATER_OUTCOME = {"type": "object", "additionalProperties": False, "required": ["outcome"],
                  "properties": {"outcome": {"type": "string", "minLength": 1},
-                                "retry_after": {"type": "string", "pattern": DURATION}}}
+                                "retry_after": {"type": "string", "maxLength": 50, "pattern": DURATION}}}
 
 
 @extend_schema_field({"oneOf": [{"enum": list(TEST_DECISIONS)}, LATER_DECISION]})

@@ -15,7 +15,7 @@ from zoneinfo import available_timezones
 
 from jsonschema import Draft202012Validator
 
-from automations.durations import DURATION
+from automations.durations import DURATION, SIGNED_DURATION
 from automations.actions import registry
 from automations.business_days import supported_countries
 from automations.conditions import OPERATORS, UNARY
@@ -30,13 +30,11 @@ from billing_events.catalogue import event_type_names
 
 Schema = dict[str, Any]
 
-_NUMBER = r"\d{1,6}(?:[.,]\d{1,6})?"
-_ZERO = r"0{1,6}(?:[.,]0{1,6})?"
+_ZERO = r"0+(?:[.,]0{1,6})?"
 #: A duration of no time at all: an interval schedule refuses it (it would never move on).
 #: An interval's start: an ISO 8601 date-time, with an offset or read in the schedule's timezone.
 LOCAL_DATETIME = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
-ZERO_DURATION = rf"^(?:\s*0{{1,6}}\s*[smhdw]\s*|P(?:{_ZERO}D)?(?:T(?:{_ZERO}H)?(?:{_ZERO}M)?(?:{_ZERO}S)?)?)$"
-SIGNED_DURATION = rf"^(?:\s*-?\d{{1,6}}\s*[smhdw]\s*|-?P(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$"
+ZERO_DURATION = rf"^(?:\s*0+\s*[smhdw]\s*|P(?:{_ZERO}D)?(?:T(?:{_ZERO}H)?(?:{_ZERO}M)?(?:{_ZERO}S)?)?)$"
 FIELD_PATH = rf"^(?:{'|'.join(ROOTS)})(?:\.[\s\S]*)?$"
 STEP_KEY = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 #: Text with a character that is not whitespace (as Python's ``str.strip`` counts whitespace).
@@ -133,6 +131,9 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
                  "then": {"required": ["correlation_key"], "properties": {"correlation_key": {"minLength": 1}}}},
                 {"if": {"required": ["exit_on"], "properties": {"exit_on": {"minItems": 1}}},
                  "then": {"required": ["correlation_key"], "properties": {"correlation_key": {"minLength": 1}}}},
+                # ... and so does waiting for an event, in any lane of any step.
+                {"if": {"required": ["steps"], "properties": {"steps": _ref("StepsWaitingForEvents", prefix)}},
+                 "then": {"required": ["correlation_key"], "properties": {"correlation_key": {"minLength": 1}}}},
             ],
         },
         "Trigger": {"oneOf": [_ref(name, prefix) for name in trigger_defs]},
@@ -154,11 +155,7 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
                            {"if": {"properties": {"rule": {"const": "nth_weekday_of_month"}}},
                             "then": {"required": ["n", "weekday"]}}]},
             ]},
-        "Holidays": {**_object({"country": {"enum": sorted(supported_countries())},
-                                "subdiv": {"type": "string", "minLength": 1}}, ("country",)),
-                     "description": "Public holidays the business-day rules skip: an ISO 3166 country code and "
-                                    "optionally a subdivision (DE with BY: Bavaria), as the holidays package knows "
-                                    "them (checked on save)."},
+        "Holidays": _holidays_schema(),
         "Condition": {"anyOf": [
             _object({"all": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("all",)),
             _object({"any": {"type": "array", "minItems": 1, "items": _ref("Condition", prefix)}}, ("any",)),
@@ -171,13 +168,36 @@ def definition_defs(prefix: str = "#/$defs/") -> dict[str, Schema]:
         ], "description": "A condition tree; a value must fit the type of a documented field (checked on save)."},
         "FrequencyCap": {**FREQUENCY_CAP_SCHEMA, "properties": {
             **FREQUENCY_CAP_SCHEMA["properties"],
-            "period": {**FREQUENCY_CAP_SCHEMA["properties"]["period"], **duration, "not": {"pattern": ZERO_DURATION}}}},
+            "period": {**FREQUENCY_CAP_SCHEMA["properties"]["period"], "not": {"pattern": ZERO_DURATION}}}},
         "Retry": _object({"max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
                           "initial_interval": duration, "max_interval": duration,
                           "backoff_coefficient": {"type": "number", "minimum": 1, "maximum": 10}}),
         "Step": {"oneOf": [_ref(name, prefix) for name in step_defs]},
+        "StepsWaitingForEvents": _steps_waiting_for_events(prefix),
         **step_defs,
     }
+
+
+def _steps_waiting_for_events(prefix: str) -> Schema:
+    """Steps of which one, or one in a lane of one (at any depth), is a ``wait_for`` step."""
+    lanes = sorted({lane for step_type in step_types.all() for lane in step_type.lanes})
+    return {"type": "array", "contains": {"anyOf": [
+        {"required": ["type"], "properties": {"type": {"const": "wait_for"}}},
+        *({"required": [lane], "properties": {lane: _ref("StepsWaitingForEvents", prefix)}} for lane in lanes)]},
+        "description": "A list of steps that waits for an event somewhere: its definition needs a correlation_key."}
+
+
+def _holidays_schema() -> Schema:
+    """A holiday calendar: a country, and a subdivision only of those its country has (one
+    alternative per country with subdivisions, so the pair is described, not only each part)."""
+    subdivisions = supported_countries()
+    without = sorted(country for country, names in subdivisions.items() if not names)
+    return {"anyOf": [_object({"country": {"enum": without}}, ("country",)),
+                      *(_object({"country": {"const": country}, "subdiv": {"enum": list(names)}}, ("country",))
+                        for country, names in sorted(subdivisions.items()) if names)],
+            "description": "Public holidays the business-day rules skip: an ISO 3166 country code and "
+                           "optionally one of its subdivisions (DE with BY: Bavaria), as the holidays package "
+                           "knows them."}
 
 
 _COMBINATORS = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentRequired")

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from automations.durations import parse as parse_duration
+from automations.durations import parse as parse_duration, pattern as duration_pattern
 from automations.messaging.caps import CHANNELS, DELAY, SKIP
 from automations.messaging.windows import DAYS
 from billing_events.errors import InvalidInput
@@ -44,7 +44,8 @@ FREQUENCY_CAP_SCHEMA: dict[str, Any] = {
         "channels": {"type": "array", "items": {"enum": list(CHANNELS)}, "minItems": 1, "uniqueItems": True,
                      "description": "Which messages count and are held back (default: all)."},
         "max": {"type": "integer", "minimum": 1, "maximum": MAX_CAP},
-        "period": {"type": "string", "description": "A duration such as 1d or 1w (rolling), at most 366 days."},
+        "period": {"type": "string", "pattern": duration_pattern(MAX_PERIOD),
+                   "description": "A duration such as 1d or 1w (rolling), at most 366 days."},
         "on_cap": {"enum": [DELAY, SKIP], "description": "delay (default): send when it fits; skip: do not send."},
     },
     "required": ["max", "period"],
@@ -108,14 +109,12 @@ def frequency_caps_errors(caps: Any, path: str) -> Errors:
             errors.append({"field": f"{where}.period", "message": "is required: a duration such as 1d"})
         else:
             try:
-                period = parse_duration(cap["period"], field=f"{where}.period")
+                period = parse_duration(cap["period"], field=f"{where}.period", limit=MAX_PERIOD)
             except InvalidInput as exc:
                 errors += exc.errors
             else:
                 if not period:
                     errors.append({"field": f"{where}.period", "message": "must be longer than no time at all"})
-                elif period > MAX_PERIOD:
-                    errors.append({"field": f"{where}.period", "message": "must be at most 366 days"})
         if cap.get("on_cap", DELAY) not in (DELAY, SKIP):
             errors.append({"field": f"{where}.on_cap", "message": f"{cap['on_cap']!r} is not one of delay, skip"})
     return errors

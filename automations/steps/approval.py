@@ -147,7 +147,7 @@ class ApprovalStep(StepKind, Step):
         for index, item in enumerate(notify):
             where = f"{path}.notify[{index}]"
             channel = item.get("channel") if isinstance(item, dict) else None
-            if channel not in NOTIFY_CHANNELS:
+            if not isinstance(channel, str) or channel not in NOTIFY_CHANNELS:
                 validator.error(f"{where}.channel", f"{channel!r} is not one of {', '.join(NOTIFY_CHANNELS)}")
                 continue
             for field in sorted(set(item) - NOTIFY_CHANNELS[channel]):

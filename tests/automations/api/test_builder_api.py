@@ -248,6 +248,7 @@ def test_schedule_preview_applies_the_holiday_calendar(api):
 @pytest.mark.parametrize("holidays, field, named", [
     ({"country": "XX"}, "trigger.schedule.holidays.country", "'XX'"),
     ({"country": "DE", "subdiv": "ZZ"}, "trigger.schedule.holidays.subdiv", "'ZZ' is not a subdivision of DE"),
+    ({"country": "BT", "subdiv": None}, "trigger.schedule.holidays.subdiv", "must be a subdivision code; known: 11, 12"),
 ])
 def test_an_unknown_holiday_country_or_subdivision_is_refused_on_save(api, holidays, field, named):
     definition = {"name": "Month start", "trigger": {"type": "schedule",

@@ -185,6 +185,7 @@ def test_test_mode_takes_the_given_decision(db):
     ({"key": "a", "type": "approval", "ask": "ok?", "on_timeout": "approved"}, "steps.a.on_timeout"),
     ({"key": "a", "type": "approval", "ask": "ok?", "timeout": "5d", "on_timeout": "maybe"}, "steps.a.on_timeout"),
     ({"key": "a", "type": "approval", "ask": "ok?", "notify": [{"channel": "fax"}]}, "steps.a.notify[0].channel"),
+    ({"key": "a", "type": "approval", "ask": "ok?", "notify": [{"channel": ["slack"]}]}, "steps.a.notify[0].channel"),
     ({"key": "a", "type": "approval", "ask": "ok?", "notify": [{"channel": "email"}]}, "steps.a.notify[0].to"),
     ({"key": "a", "type": "approval", "ask": "{{ invoce.number }}?"}, "steps.a.ask"),
     ({"key": "a", "type": "approval", "ask": "ok?", "approvers": {"permission": "nope"}},
