@@ -15,6 +15,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 
 from automations.conditions import MISSING
+from billing_events.card_links import card_update_link
 from billing_events.gateway import BillingGateway, get_gateway
 
 
@@ -27,6 +28,12 @@ def _id_of(data: dict[str, Any], root: str, *fallbacks: tuple[str, str]) -> str 
         if isinstance(other, dict) and other.get(id_field):
             return str(other[id_field])
     return None
+
+
+def with_card_update_link(customer: Any) -> Any:
+    """The customer with the link to update their card, where there is one to give."""
+    link = card_update_link(str(customer["id"])) if isinstance(customer, dict) and customer.get("id") else None
+    return {**customer, "card_update_url": link} if link else customer
 
 
 def to_json(value: Any) -> Any:
@@ -50,9 +57,9 @@ class Scope(Mapping):
         self._billing = billing if billing is not None else {}
         self._cache: dict[str, Any] = {}
         self._loaders: dict[str, Callable[[], Any]] = {
-            "customer": lambda: self._entity("customer", self.gateway.get_customer,
-                                             ("invoice", "customer_id"), ("payment", "customer_id"),
-                                             ("subscription", "customer_id")),
+            "customer": lambda: with_card_update_link(self._entity(
+                "customer", self.gateway.get_customer, ("invoice", "customer_id"), ("payment", "customer_id"),
+                ("subscription", "customer_id"))),
             "invoice": lambda: self._entity("invoice", self.gateway.get_invoice, ("payment", "invoice_id")),
             "subscription": lambda: self._entity("subscription", self.gateway.get_subscription,
                                                  ("invoice", "subscription_id")),

@@ -63,8 +63,12 @@ ENTITY_SCHEMAS: dict[str, dict[str, Any]] = {
             "metadata": {"type": "object", "description": "The host's own keys: any of them may be missing."},
             "default_payment_method": NULLABLE_STRING,
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "card_update_url": {"type": "string", "format": "uri",
+                                "description": "A link to a page where the customer updates their payment "
+                                               "method (valid for 30 days): there when the billing system has "
+                                               "such a page and PUBLIC_URL is set."},
         },
-        optional=("currency",),
+        optional=("currency", "card_update_url"),
     ),
     "invoice": _entity(
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from numbers import Real
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
@@ -40,3 +41,24 @@ def check_billing_events_settings(app_configs: Any = None, **kwargs: Any) -> lis
             messages.append(Error(f"{SETTING}['BILLING_GATEWAY'] = {path!r} is not a subclass of "
                                   f"billing_events.gateway.base.BillingGateway", id="billing_events.E003"))
     return messages
+
+
+@register("billing_events")
+def check_public_addresses(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """PUBLIC_URL and CARD_UPDATE_RETURN_URL go into emails and redirects: absolute web addresses."""
+    configured = getattr(settings, SETTING, None) or {}
+    if not isinstance(configured, dict):
+        return []  # E001 says so
+    return [Error(f"{SETTING}[{key!r}] = {value!r} is not an absolute http(s) address",
+                  hint="Write it as customers reach it, such as https://billing.example.com",
+                  id="billing_events.E014")
+            for key in ("PUBLIC_URL", "CARD_UPDATE_RETURN_URL")
+            if (value := configured.get(key)) is not None and not _absolute_web_address(value)]
+
+
+def _absolute_web_address(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+

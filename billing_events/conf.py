@@ -24,6 +24,12 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_API_KEY": None,
     "STRIPE_API_BASE": None,
     "STRIPE_WEBHOOK_SECRETS": [],
+    # Where customers reach this site (https://billing.example.com): the links emails carry to pages
+    # it serves, such as "update your card" (customer.card_update_url), start with it. Unset: no
+    # such links. CARD_UPDATE_RETURN_URL is where the billing system's page sends them back (unset:
+    # its own default).
+    "PUBLIC_URL": None,
+    "CARD_UPDATE_RETURN_URL": None,
 }
 IMPORT_STRINGS = {"BILLING_GATEWAY"}
 

@@ -54,6 +54,11 @@ class BillingGateway:
         """Current-period usage: metric, value, threshold, percent."""
         return None
 
+    def card_update_url(self, customer_id: str, *, return_url: str | None = None) -> str | None:
+        """Where the customer updates their payment method, made now and short-lived (Stripe's
+        billing portal), or None when the billing system has no such page (the default)."""
+        return None
+
     def list_collection(self, name: str, *, after: str | None = None, limit: int = 200) -> tuple[list[Record], str | None]:
         """One page of a collection (``customers``, ``invoices``, ``subscriptions``, ``usage``) in a
         stable order: the records, and the token to pass as ``after`` for the next page (None at

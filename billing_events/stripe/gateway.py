@@ -432,8 +432,10 @@ class StripeGateway(BillingGateway):
 
     # Links a customer needs
 
-    def billing_portal_url(self, customer_id: str, *, return_url: str | None = None) -> str:
-        """A new billing-portal session's address, where the customer updates their card."""
+    def card_update_url(self, customer_id: str, *, return_url: str | None = None) -> str:
+        """A new billing-portal session's address, where the customer updates their card: a
+        session lasts minutes, so it is made when the customer follows the link an email carries
+        (``billing_events.card_links``), not when the email is written."""
         params: dict[str, Any] = {"customer": customer_id}
         if return_url:
             params["return_url"] = return_url

@@ -88,6 +88,10 @@ def test_a_billing_events_setting_written_in_automations_says_where_it_belongs(c
     ({"BILLING_GATEWAY": "automations.providers.sms.ConsoleSMSProvider"}, ["billing_events.E003"]),
     ({"EVENT_MAX_BYTES": 0, "JSON_MAX_DEPTH": "deep"}, ["billing_events.E002", "billing_events.E002"]),
     ({"SMS_PROVIDER": "automations.providers.sms.ConsoleSMSProvider"}, ["billing_events.W001"]),
+    ({"PUBLIC_URL": "https://billing.example.com", "CARD_UPDATE_RETURN_URL": "https://example.com/account?from=card"},
+     []),
+    ({"PUBLIC_URL": "billing.example.com", "CARD_UPDATE_RETURN_URL": "/account"},
+     ["billing_events.E014", "billing_events.E014"]),
 ])
 def test_billing_events_settings(settings, billing_events, expected):
     settings.BILLING_EVENTS = billing_events

@@ -126,7 +126,7 @@ def test_credits_pay_the_invoice_from_the_customer_balance(stub):
 def test_the_invoice_read_carries_its_payment_page_and_a_portal_link_is_created_on_demand(stub):
     gateway = StripeGateway()
     assert gateway.get_invoice("in_1")["payment_url"] == "https://invoice.stripe.com/i/acct_1/test_in_1"
-    assert gateway.billing_portal_url("cus_1", return_url="https://example.com/account") == (
+    assert gateway.card_update_url("cus_1", return_url="https://example.com/account") == (
         "https://billing.stripe.com/p/session/test_1")
 
 

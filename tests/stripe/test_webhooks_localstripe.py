@@ -1,6 +1,7 @@
 """End to end: a subscription whose first payment fails, in a stateful fake Stripe (localstripe), which
 signs and posts its invoice.payment_failed to the webhook served on loopback; the event is stored
-once as payment.failed and the library's payment dunning starts on it.
+once as payment.failed and the library's payment dunning starts on it, and, once the customer has a
+card that pays, its retry pays the invoice at localstripe.
 
 The payment method is a SEPA debit whose collection fails: localstripe reports a failed payment with
 invoice.payment_failed when it fails after the fact, as a debit does (a card declined on the spot
@@ -16,8 +17,11 @@ import time_machine
 
 from automations import clock
 from automations.models import Execution
+from automations.run_control import resume_now
+from billing_events.gateway import configured_gateway
 from billing_events.models import Event, Invoice
 from tests.fixtures.localstripe import API_KEY
+from tests.stripe.test_gateway import PAYS, _card
 
 pytestmark = pytest.mark.urls("tests.stripe.urls")
 
@@ -61,3 +65,44 @@ def test_a_failed_subscription_payment_in_stripe_starts_the_dunning(localstripe,
     assert event.data["payment"]["amount"] == "1250.00" and event.data["payment"]["status"] == "failed"
     assert Invoice.objects.get(pk=subscription.latest_invoice).status == "open"
     assert Execution.objects.get(automation=dunning).event_id == event.id
+
+
+def test_the_dunning_started_by_stripe_recovers_the_invoice_once_the_customer_has_a_card_that_pays(
+        localstripe, live_server, settings, dunning, machine_time, engine):
+    """The whole way, with nothing made up between Stripe and the run: Stripe's failed payment
+    starts the dunning, the customer puts in a card that pays and tells collections, who resume the
+    run now rather than in three days (the clock stays on localstripe's, which signs the webhooks);
+    the retry pays the invoice at Stripe, once, and Stripe's word that it was paid comes back."""
+    settings.BILLING_EVENTS = {**settings.BILLING_EVENTS, "STRIPE_WEBHOOK_SECRETS": [SECRET],
+                               "BILLING_GATEWAY": "billing_events.stripe.gateway.StripeGateway"}
+    configured_gateway.cache_clear()
+    localstripe.send_webhooks_to(f"{live_server.url}/stripe/webhook/", SECRET,
+                                 events=["invoice.payment_failed", "invoice.payment_succeeded"])
+    client = stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
+    subscription = _subscribe_paying_from(client, FAILING_IBAN)
+    # The run starts in the webhook's request and waits once its first email is out.
+    execution = _eventually(lambda: Execution.objects.filter(automation=dunning, status="waiting").first())
+    assert list(execution.outputs) == ["gentle"]
+
+    card = _card(client.v1, subscription.customer, PAYS)
+    engine.run(resume_now, execution)
+
+    execution.refresh_from_db()
+    assert execution.status == "succeeded" and execution.status_reason == "stopped at step recovered"
+    assert client.v1.invoices.retrieve(subscription.latest_invoice).status == "paid"
+    charges = client.v1.charges.list(params={"customer": subscription.customer}).data
+    assert [(charge.payment_method, charge.status) for charge in charges if charge.status == "succeeded"] == [
+        (card, "succeeded")], "the invoice is paid once, with the new card"
+    paid = _eventually(lambda: Event.objects.filter(type="payment.succeeded").first())
+    assert paid.data["invoice"]["id"] == subscription.latest_invoice
+    assert Invoice.objects.get(pk=subscription.latest_invoice).status == "paid"
+    configured_gateway.cache_clear()
+
+
+def _eventually(find, seconds: float = 8):
+    """What ``find`` finds once localstripe's webhook (sent a moment after the change) has come."""
+    deadline = time.monotonic() + seconds
+    while (found := find()) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert found is not None, "localstripe's webhook did not come"
+    return found
