@@ -1,7 +1,8 @@
 """Retention: what is deleted once it is older than ``AUTOMATIONS["RETENTION_DAYS"]``, in batches.
 
-- finished executions (succeeded, failed, canceled) with their step log, except those that
-  enforce ``reentry: once`` (their row is what makes "once" hold);
+- finished executions (succeeded, failed, canceled) with their step log, once the outcome tallies
+  have counted them (``automations.outcomes``), except those that enforce ``reentry: once`` (their
+  row is what makes "once" hold);
 - events that were dispatched and that no remaining execution points to;
 - history rows (django-simple-history) of both apps, except the latest row of each object that
   still exists, so every object keeps its last "who changed what";
@@ -26,7 +27,8 @@ from automations import clock
 from automations.conf import app_settings
 from automations.engine.queueing import PRUNE, enqueue
 from automations.engine.tick_schedule import TICK_NAME
-from automations.models import DerivedScan, Execution
+from automations.models import DerivedScan, Execution, StepRun
+from automations.outcomes.fold import fold
 from automations.status import FINISHED_STATUSES
 from billing_events.models import Event
 
@@ -93,7 +95,11 @@ def prune(now: datetime, *, days: float | None = None, batch: int | None = None,
     cutoff = now - timedelta(days=days)
     result = PruneResult()
 
-    finished = Execution.objects.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff, once_key__isnull=True)
+    # A run goes once the outcome tallies have counted it and its steps: its figures outlive it.
+    fold(batches=max_batches)
+    finished = (Execution.objects.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff, once_key__isnull=True,
+                                         tallied=2)
+                .exclude(Exists(StepRun.objects.filter(execution=OuterRef("pk"), tallied=False))))
     deleted = _delete_in_batches(finished, batch, max_batches, result)
     result.executions = deleted.get("automations.Execution", 0)
     result.step_runs = deleted.get("automations.StepRun", 0)

@@ -17,6 +17,7 @@ from automations.engine.correlation import correlation_value
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.errors import StateConflict
 from automations.models import Automation, Execution, StepRun
+from automations.outcomes.fold import uncount_end
 from automations.scope import build_scope
 from automations.status import LIVE_STATUSES, ExecutionStatus, Reentry, TriggerType, Where
 from automations.steps.cursor import Program, locate, loop_index
@@ -135,6 +136,7 @@ def retry_execution(execution: Execution) -> Execution:
     attempts = StepRun.objects.filter(execution=execution, step_key=position.step["key"],
                                       loop_index=loop_index(cursor)).aggregate(n=Max("attempt"))["n"] or 0
     cursor[-1]["attempt"] = attempts + 1
+    uncount_end(execution)  # its new end is counted when it comes
     token = transitions.retry_failed(execution.pk, cursor)
     if token is None:
         raise StateConflict("the execution changed meanwhile; reload it", field="status")

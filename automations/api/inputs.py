@@ -2,6 +2,7 @@
 the wrong type (DRF would otherwise read ``"5"`` as 5 and 5 as ``"5"``)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -11,6 +12,7 @@ from rest_framework import serializers
 from automations.api.schema import COMPONENTS, DEFINITION
 from automations.api.strict import StrictSerializer
 
+from automations import clock
 from automations.durations import DURATION
 from automations.templating import template_problem
 from billing_events.catalogue import event_type_names
@@ -327,3 +329,29 @@ class CancelIn(StrictSerializer):
     reason = StrictCharField(max_length=400, validators=[NOT_BLANK], error_messages={"blank": NOT_BLANK.message},
                              help_text=(
         'Why (required, not blank): recorded as "canceled by <user> through the API: <reason>".'))
+
+
+class StatsIn(StrictSerializer):
+    """``GET automations/{id}/stats/``: the period (days, UTC, both included) and, optionally, a version."""
+
+    #: The longest period one answer covers: its daily series has a row a day.
+    MOST_DAYS = 366
+
+    # Query parameters are text: the number is read from it.
+    version = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1,
+                                       help_text="Count one version (default: all); 409 if there is no such version.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # "from" is a Python keyword: these two are named here
+        fields["from"] = serializers.DateField(required=False, help_text="The first day (default: 29 days before to).")
+        fields["to"] = serializers.DateField(required=False, help_text="The last day, included (default: today, UTC).")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("to") or clock.now().date()
+        start = attrs.get("from") or end - timedelta(days=29)
+        if start > end:
+            raise serializers.ValidationError({"from": "must not be after to"})
+        if (end - start).days + 1 > self.MOST_DAYS:
+            raise serializers.ValidationError({"to": f"the period may be at most {self.MOST_DAYS} days"})
+        return {**attrs, "from": start, "to": end}

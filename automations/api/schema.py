@@ -130,6 +130,8 @@ ERRORS = {
 #: POST endpoints that can conflict with the current state.
 CONFLICTING = ("/activate", "/run", "/test", "/test-paths", "/backtest", "/cancel", "/resume-now", "/retry", "/events", "/secrets",
                "/email-templates")
+#: GET endpoints that can conflict with the current state (a version there is not).
+CONFLICTING_READS = ("/stats",)
 #: Writes that can name the draft revision they are based on (a stale one is a 412).
 REVISIONED = ("/automations/{id}/", "/activate/", "/restore/")
 
@@ -143,7 +145,8 @@ class APISchema(AutoSchema):
             statuses.append(404)
         if self.method in ("POST", "PUT", "PATCH"):
             statuses += [413, 415]
-        if self.method == "DELETE" or (self.method == "POST" and self.path.rstrip("/").endswith(CONFLICTING)):
+        if (self.method == "DELETE" or (self.method == "POST" and self.path.rstrip("/").endswith(CONFLICTING))
+                or (self.method == "GET" and self.path.rstrip("/").endswith(CONFLICTING_READS))):
             statuses.append(409)
         if self.method in ("POST", "PUT", "PATCH") and "/automations/" in self.path and self.path.endswith(REVISIONED):
             statuses.append(412)

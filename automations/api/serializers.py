@@ -497,3 +497,43 @@ class BacktestSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_created_by(self, backtest: Backtest) -> str | None:
         return backtest.created_by.get_username() if backtest.created_by else None
+
+
+class StepFiguresSerializer(serializers.Serializer):
+    reached = serializers.IntegerField(help_text="Runs that reached the step (first attempts) in the period.")
+    succeeded = serializers.IntegerField(help_text="Attempts that succeeded.")
+    failed = serializers.IntegerField(help_text="Attempts that failed (each retry counts).")
+    waiting = serializers.IntegerField(help_text="Runs waiting at the step now (whatever the period).")
+    share = serializers.FloatField(allow_null=True, help_text="reached / runs started (null: none started).")
+
+
+class RunFiguresSerializer(serializers.Serializer):
+    started = serializers.IntegerField(help_text="Runs started in the period.")
+    live = serializers.IntegerField(help_text="Runs running or waiting now (whatever the period).")
+    ended = serializers.DictField(child=serializers.IntegerField(), help_text=(
+        "Runs that ended in the period, by how: goal (an exit_on event ended it), completed (past its last "
+        "step), stop:<step>, failed:<step>, canceled."))
+    goal = serializers.IntegerField(help_text="Runs that reached the goal.")
+    conversion = serializers.FloatField(allow_null=True, help_text="goal / started (null: none started).")
+
+
+class DayFiguresSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    started = serializers.IntegerField()
+    ended = serializers.IntegerField()
+    goal = serializers.IntegerField()
+
+
+class StatsSerializer(serializers.Serializer):
+    automation = serializers.IntegerField()
+    version = serializers.IntegerField(allow_null=True, help_text="The version counted (null: all of them).")
+    runs = RunFiguresSerializer()
+    steps = serializers.DictField(child=StepFiguresSerializer(), help_text="By step key.")
+    daily = DayFiguresSerializer(many=True, help_text="Each day of the period (UTC).")
+    counted_at = serializers.DateTimeField(allow_null=True, help_text="When the tallies were last brought up to date.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # "from" is a Python keyword: these two are named here
+        fields["from"] = serializers.DateField(help_text="The period's first day (UTC).")
+        fields["to"] = serializers.DateField(help_text="The period's last day (UTC), included.")
+        return fields

@@ -31,6 +31,7 @@ from automations.api.schema import DEFINITION, DEFINITION_PATCH, EVENT_ENVELOPE,
 from automations.conf import app_settings
 from automations.definition import validate_definition
 from automations.card_retries.policies import policy_warnings
+from automations.outcomes.figures import figures
 from automations.overlaps import same_event_warnings
 from automations.template_use import problems_if_saved
 from automations.definition import index
@@ -352,6 +353,21 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         _, warnings = check_references(canonical)
         return Response({"valid": True, "errors": [], "warnings": [*warnings, *overlaps],
                          "definition": mask_definition(canonical)})
+
+    @document(parameters=[inputs.StatsIn], responses=s.StatsSerializer, filters=False)
+    @action(detail=True, methods=["get"])
+    def stats(self, request: Request, pk: str | None = None) -> Response:
+        """How the automation does over a period: runs started and how they ended, conversion to the
+        goal (the run ended by its exit_on event), and per step how many reached it, succeeded, failed
+        and wait there now, with a daily series. Read from tallies kept as runs move."""
+        automation = self.get_object()
+        query = inputs.StatsIn(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        period = query.validated_data
+        if "version" in period and not automation.versions.filter(number=period["version"]).exists():
+            raise StateConflict(f"automation {automation.pk} has no version {period['version']}", field="version")
+        return Response(s.StatsSerializer(figures(automation, start=period["from"], end=period["to"],
+                                                  version=period.get("version"))).data)
 
     @document(responses=s.RevisionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])

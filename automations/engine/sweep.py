@@ -16,6 +16,7 @@ from automations.conf import app_settings
 from automations.engine.queueing import RUN_DUE, queue_now, tasks_waiting
 from automations.engine.transitions import recover_stale
 from automations.models import Execution, StepRun
+from automations.outcomes.fold import fold
 from automations.retention import prune_due
 from automations.scope import to_json
 from automations.status import FINISHED_STATUSES, ExecutionStatus, StepRunStatus
@@ -34,6 +35,7 @@ class SweepResult:
     derived: int = 0
     pruned: int = 0
     settled: int = 0
+    folded: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -91,6 +93,17 @@ def settle_orphaned_attempts(now: datetime) -> int:
     return len(orphans)
 
 
+#: Transactions of the outcome tallies' fold one tick runs (``automations.outcomes.fold.BATCH``
+#: rows each): what is left is counted by the next tick, or by a request for the figures.
+FOLD_BATCHES_PER_TICK = 20
+
+
+def fold_outcomes(now: datetime) -> int:
+    """Count finished steps and runs into the outcome tallies. Returns how many rows it counted."""
+    folded = fold(batches=FOLD_BATCHES_PER_TICK)
+    return folded.runs + folded.step_runs
+
+
 def sweep(now: datetime) -> SweepResult:
     """Every part of the pass runs even if another fails (a billing system that is down for the
     derived-event scans must not stop due executions from waking); failures are logged and the
@@ -98,7 +111,7 @@ def sweep(now: datetime) -> SweepResult:
     result = SweepResult()
     parts = (("scheduled", fire_due), ("derived", run_due_scans), ("recovered", recover_dead_workers),
              ("due", hand_out_due), ("settled", settle_orphaned_attempts),
-             ("pruned", prune_due))
+             ("pruned", prune_due), ("folded", fold_outcomes))
     for name, part in parts:
         try:
             setattr(result, name, part(now))

@@ -47,6 +47,9 @@ class Execution(models.Model):
                                    related_name="+")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: What the outcome tallies have counted of this run: 0 nothing, 1 its start (a finished run
+    #: retried from its failed step), 2 its start and its end.
+    tallied = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -68,6 +71,9 @@ class Execution(models.Model):
             # pruning finds finished executions past the retention period through this one
             models.Index(fields=["finished_at"], condition=models.Q(finished_at__isnull=False),
                          name="execution_finished_idx"),
+            # the outcome tallies' fold finds finished runs it has not counted yet
+            models.Index(fields=["id"], condition=models.Q(tallied__lt=2, finished_at__isnull=False),
+                         name="execution_untallied_idx"),
         ]
 
     def __str__(self) -> str:
@@ -93,6 +99,8 @@ class StepRun(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: Counted in the outcome tallies (once it has finished).
+    tallied = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["started_at", "pk"]
@@ -105,6 +113,8 @@ class StepRun(models.Model):
         indexes = [
             # the sweep settles attempts a dead worker left "running" in a run that has ended
             models.Index(fields=["started_at"], condition=models.Q(status="running"), name="steprun_running_idx"),
+            # the outcome tallies' fold finds what it has not counted yet
+            models.Index(fields=["id"], condition=models.Q(tallied=False), name="steprun_untallied_idx"),
         ]
 
     def __str__(self) -> str:

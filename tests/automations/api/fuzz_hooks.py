@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import os
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import django
 import schemathesis
@@ -33,6 +33,8 @@ from automations.backtest.period import parse_bound  # noqa: E402 (after Django 
 from automations.definition.references import check_references  # noqa: E402
 from automations.definition.serialize import definition_of  # noqa: E402
 from automations.messaging.validation import send_window_errors  # noqa: E402
+from automations import clock  # noqa: E402
+from automations.api.inputs import StatsIn  # noqa: E402
 from automations.api.views import ETAG  # noqa: E402
 from automations.models import Automation, EmailTemplate  # noqa: E402
 from automations.template_use import problems_if_saved  # noqa: E402
@@ -55,7 +57,21 @@ def filter_case(context, case) -> bool:
             and not any(send_window_errors(window, "") for window in _found(body, "send_window"))
             and not _missing_references(definition)
             and not (_is_patch(case) and _wait_without_correlation(definition))
-            and not _revision_named_twice(case, body) and not _template_change_refused(case, body))
+            and not _revision_named_twice(case, body) and not _template_change_refused(case, body)
+            and not _impossible_stats_period(case))
+
+
+def _impossible_stats_period(case) -> bool:
+    """Whether a request for an automation's figures names a period that ends before it starts or
+    is longer than a year (a missing bound: the 29 days before ``to``, ``to`` today)."""
+    if not case.operation.path.endswith("/stats/") or not isinstance(case.query, dict):
+        return False
+    try:
+        end = date.fromisoformat(case.query["to"]) if "to" in case.query else clock.now().date()
+        start = date.fromisoformat(case.query["from"]) if "from" in case.query else end - timedelta(days=29)
+    except (TypeError, ValueError, OverflowError):
+        return False  # not a date: the server's 400 is checked
+    return start > end or (end - start).days + 1 > StatsIn.MOST_DAYS
 
 
 def _revision_named_twice(case, body) -> bool:

@@ -1,0 +1,148 @@
+"""The fold: counts what runs did into the tallies, each thing once.
+
+A finished run (its start and its end) and each finished step attempt carry a mark
+(``Execution.tallied``, ``StepRun.tallied``) that the fold sets in the same transaction as it adds
+them to the tallies, so
+nothing is counted twice when a worker dies mid-way (the transaction is rolled back, mark and count
+together) and nothing is lost (unmarked rows are found again). One fold counts at a time (it locks
+the one ``TallyFold`` row; another skips). Workers never touch the tallies: a step's own commit
+stays as it was, and a hot automation's counters are not a row every worker waits on.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+
+from automations import clock
+from automations.models import Execution, StepRun, Tally, TallyFold, TallyKind
+from automations.status import ExecutionStatus, StepRunStatus
+
+#: Rows one transaction of the fold counts: short enough not to hold the lock long.
+BATCH = 2000
+_COUNTED_STEP_STATUSES = (StepRunStatus.SUCCEEDED, StepRunStatus.FAILED)
+TallyKey = tuple[int, int, object, str, str]  # automation, version number, day, kind, key
+
+
+@dataclass
+class Folded:
+    runs: int = 0
+    step_runs: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.runs or self.step_runs)
+
+
+def fold(*, batches: int | None = None) -> Folded:
+    """Count what is not counted yet, ``BATCH`` rows a transaction, until none is left (or
+    ``batches`` transactions); nothing when another fold is counting."""
+    total, done = Folded(), 0
+    while batches is None or done < batches:
+        folded = _fold_batch()
+        if folded is None:
+            break
+        total.runs += folded.runs
+        total.step_runs += folded.step_runs
+        done += 1
+        if not folded:
+            break
+    return total
+
+
+def _fold_batch() -> Folded | None:
+    try:
+        with transaction.atomic():
+            marker = TallyFold.objects.select_for_update(skip_locked=True).filter(pk=_marker_id()).first()
+            if marker is None:
+                return None  # another fold is counting
+            counts: Counter[TallyKey] = Counter()
+            runs = _count_runs(counts)
+            step_runs = _count_step_runs(counts)
+            _add(counts)
+            TallyFold.objects.filter(pk=marker.pk).update(folded_at=clock.now())
+            return Folded(runs=runs, step_runs=step_runs)
+    except _Moved:
+        return Folded()  # counted nothing: the next fold reads the run as it is now
+
+
+class _Moved(Exception):
+    """A run the fold read as finished went on meanwhile (retried from its failed step)."""
+
+
+def _marker_id() -> int:
+    marker, _ = TallyFold.objects.get_or_create(pk=1)
+    return marker.pk
+
+
+def _count_runs(counts: Counter[TallyKey]) -> int:
+    """Finished runs not counted yet: their end, and their start unless that is counted (a run
+    retried from its failed step). A live run's start is not counted here: the figures read
+    uncounted starts from the executions (``figures``), so a run is never held by the fold."""
+    runs = list(Execution.objects.filter(tallied__lt=2, finished_at__isnull=False).order_by("pk")
+                .values("pk", "automation_id", "version__number", "status", "status_reason", "error",
+                        "started_at", "finished_at", "tallied")[:BATCH])
+    for run in runs:
+        version = (run["automation_id"], run["version__number"])
+        if run["tallied"] == 0:
+            counts[(*version, run["started_at"].date(), TallyKind.STARTED, "")] += 1
+        counts[(*version, run["finished_at"].date(), TallyKind.ENDED, ending(run))] += 1
+    ids = [run["pk"] for run in runs]
+    if Execution.objects.filter(pk__in=ids, tallied__lt=2, finished_at__isnull=False).update(tallied=2) != len(ids):
+        raise _Moved()
+    return len(ids)
+
+
+def uncount_end(execution: Execution) -> None:
+    """Take back a finished run's counted end before it goes on again (retried from its failed
+    step; its start stays counted): its new end is counted when it comes. Call it in the
+    transaction that moves the run, with its row locked."""
+    if execution.tallied != 2:
+        return
+    run = {"status": execution.status, "status_reason": execution.status_reason, "error": execution.error}
+    Tally.objects.filter(automation_id=execution.automation_id, version_number=execution.version.number,
+                         day=execution.finished_at.date(), kind=TallyKind.ENDED, key=ending(run)[:120]
+                         ).update(count=F("count") - 1)
+    Execution.objects.filter(pk=execution.pk).update(tallied=1)
+    execution.tallied = 1
+
+
+def _count_step_runs(counts: Counter[TallyKey]) -> int:
+    rows = list(StepRun.objects.filter(tallied=False).exclude(status=StepRunStatus.RUNNING).order_by("pk")
+                .values("pk", "execution__automation_id", "execution__version__number", "step_key", "attempt",
+                        "status", "finished_at", "started_at")[:BATCH])
+    for row in rows:
+        if row["status"] not in _COUNTED_STEP_STATUSES:
+            continue  # a deferral or an interrupted attempt: not an outcome (its settlement is)
+        version = (row["execution__automation_id"], row["execution__version__number"])
+        day = (row["finished_at"] or row["started_at"]).date()
+        if row["attempt"] == 1:
+            counts[(*version, day, TallyKind.REACHED, row["step_key"])] += 1
+        counts[(*version, day, TallyKind(row["status"]), row["step_key"])] += 1
+    StepRun.objects.filter(pk__in=[row["pk"] for row in rows]).update(tallied=True)
+    return len(rows)
+
+
+def _add(counts: Counter[TallyKey]) -> None:
+    for (automation_id, version_number, day, kind, key), count in counts.items():
+        updated = Tally.objects.filter(automation_id=automation_id, version_number=version_number, day=day,
+                                       kind=kind, key=key[:120]).update(count=F("count") + count)
+        if not updated:
+            Tally.objects.create(automation_id=automation_id, version_number=version_number, day=day, kind=kind,
+                                 key=key[:120], count=count)
+
+
+def ending(run: dict) -> str:
+    """How a run ended, as the tallies name it: ``goal`` (an exit_on event ended it), ``completed``
+    (past its last step), ``stop:<step>``, ``failed:<step>`` or ``canceled``."""
+    reason, status = run["status_reason"] or "", run["status"]
+    if reason.startswith("stopped at step "):
+        return f"stop:{reason.removeprefix('stopped at step ')}"
+    if status == ExecutionStatus.CANCELED:
+        return "goal" if reason.startswith("exit_on:") else "canceled"
+    if status == ExecutionStatus.FAILED:
+        error = run["error"] or ""
+        step = error.removeprefix("step ").partition(":")[0] if error.startswith("step ") else ""
+        return f"failed:{step}" if step else "failed"
+    return "completed"
