@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from automations import clock, outbound
-from automations.actions.communication import _default_from
+from automations.actions.communication import default_from
 from automations.conf import app_settings
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.errors import StateConflict
@@ -82,7 +82,7 @@ def notify(request_id: int, messages: list[dict[str, Any]]) -> None:
             if message["channel"] == "email":
                 EmailMessage(message["subject"], f"{message['body']}\n\nDecide in the admin (Automations -> "
                              f"Approval requests, #{request_id}) or through the API: POST approvals/{request_id}/"
-                             "approve/ or reject/.", _default_from(), message["to"],
+                             "approve/ or reject/.", default_from(), message["to"],
                              headers={"Message-ID": f"<approval-{request_id}@automations>"}).send()
             elif app_settings.SLACK_WEBHOOK_URL:
                 outbound.request("POST", app_settings.SLACK_WEBHOOK_URL, secret_path=True,

@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     # than this are deleted by manage.py automations_prune and by a task the tick queues every
     # PRUNE_MINUTES (automations/retention.py). None keeps everything.
     "RETENTION_DAYS": 90,
+    # The Prometheus metrics page (automations.metrics): a scraper sends this token as
+    # "Authorization: Bearer <token>"; unset, only staff users signed in may read it.
+    "METRICS_TOKEN": None,
     "PRUNE_MINUTES": 24 * 60,
     "PRUNE_BATCH": 1000,
     "ACTIONS": [],

@@ -22,6 +22,13 @@ class StaleRevision(StateConflict):
     status_code = 412
 
 
+class Unavailable(Refused):
+    """Something the request needs outside this app (the mail server) is out of reach or refused
+    it: a 503; trying again later may work."""
+
+    status_code = 503
+
+
 class ActionError(Exception):
     """An action failed. ``retryable`` errors are tried again under the step's retry policy."""
 

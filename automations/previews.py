@@ -7,8 +7,13 @@ import re
 from datetime import datetime
 from typing import Any
 
+from django.core.mail import EmailMultiAlternatives
+
 from automations import clock
 from automations.actions import registry as actions
+from automations.actions.communication import default_from, send_within_deadline
+from automations.conf import app_settings
+from automations.errors import ActionError, Unavailable
 from automations.definition.trigger import validate_schedule
 from automations.scope import UnstoredRun, build_scope
 from automations.steps.lanes import lanes_of, walk
@@ -132,3 +137,34 @@ def render_templates(sources: dict[str, Any], data: dict[str, Any], outputs: dic
                                                         "or only a live run knows it)"}
                              for path in dict.fromkeys(PLACEHOLDER.findall(rendered[name]))]
     return {"rendered": rendered, "errors": errors, "warnings": warnings}
+
+
+#: The first line of a preview sent by email: it reached the operator, never a customer.
+PREVIEW_NOTE = "This is a test email from Billing Automations, sent to you from the builder; no customer got it."
+
+
+def send_preview_email(sources: dict[str, Any], data: dict[str, Any], outputs: dict[str, Any] | None = None, *,
+                       to: str, definition: dict[str, Any] | None = None, step: str | None = None) -> dict[str, Any]:
+    """Render ``sources`` as :func:`render_templates` does and send the email to ``to`` (the
+    operator) through the real mail backend, marked as a test in its subject, its first line and a
+    header. :class:`InvalidInput` naming the field when a template does not render;
+    :class:`Unavailable` when the mail server does not take it. Returns the recipient, the
+    subject and the preview's warnings."""
+    preview = render_templates(sources, data, outputs, definition=definition, step=step)
+    if preview["errors"]:
+        raise InvalidInput(preview["errors"])
+    rendered = preview["rendered"]
+    subject = "[Test] " + " ".join((rendered.get("subject") or "").split())
+    body = f"{PREVIEW_NOTE}\n\n{rendered.get('body') or rendered.get('body_text') or ''}"
+    message = EmailMultiAlternatives(subject=subject, body=body, from_email=default_from(), to=[to],
+                                     headers={"X-Billing-Automations-Test": "yes"})
+    html = rendered.get("html") or rendered.get("body_html")
+    if html:
+        message.attach_alternative(f"<p><em>{PREVIEW_NOTE}</em></p>{html}", "text/html")
+    try:
+        sent = send_within_deadline(message, float(app_settings.ACTION_TIMEOUT_SECONDS))
+    except ActionError as exc:  # refused, or out of reach: as a send_email step would say it
+        raise Unavailable(f"the mail server did not take it: {exc}", field="to") from exc
+    if not sent:
+        raise Unavailable("the mail server did not take it", field="to")
+    return {"to": to, "subject": subject, "warnings": preview["warnings"]}

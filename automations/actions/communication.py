@@ -126,7 +126,7 @@ class SendEmail(Action):
         to = _address_list(config["to"])
         if not to:
             raise ActionError("config.to rendered to no recipient")
-        from_email = (config.get("from") or _default_from())
+        from_email = (config.get("from") or default_from())
         message = EmailMultiAlternatives(
             subject=subject, body=body, from_email=from_email, to=to,
             cc=_address_list(config.get("cc")), bcc=_address_list(config.get("bcc")),
@@ -140,7 +140,7 @@ class SendEmail(Action):
 
     def run(self, config: dict[str, Any], context: ActionContext) -> dict[str, Any]:
         message = self.compose(config, context)
-        sent = _send_within_deadline(message, float(app_settings.ACTION_TIMEOUT_SECONDS))
+        sent = send_within_deadline(message, float(app_settings.ACTION_TIMEOUT_SECONDS))
         if not sent:
             raise ActionError("the email backend accepted no message", retryable=True)
         return self._summary(message)
@@ -169,7 +169,7 @@ def _mailer() -> Any:
     return get_connection()
 
 
-def _send_within_deadline(message: EmailMultiAlternatives, seconds: float) -> int:
+def send_within_deadline(message: EmailMultiAlternatives, seconds: float) -> int:
     """Send ``message`` through a connection of its own, all of it (connecting, sending, saying
     goodbye) within ``seconds``, whatever the host's ``EMAIL_TIMEOUT`` and however slowly the server
     answers. A server that stalls after taking the message does not make it a failure (a retry
@@ -204,7 +204,7 @@ def _may_pass(exc: BaseException) -> bool:
     return True
 
 
-def _default_from() -> str:
+def default_from() -> str:
     return app_settings.DEFAULT_FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
 
 

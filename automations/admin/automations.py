@@ -22,6 +22,7 @@ from automations.admin.pages import breadcrumbs, page_config, strict
 from automations.admin.usage import CallsHostFilter, used_by
 from automations.definition import index, validate_definition
 from automations.models import Automation, EmailTemplate, ReferenceKind, Secret
+from automations.outcomes.figures import with_recent_figures
 from automations.overlaps import same_event_warnings
 from automations.revisions import list_revisions, restore_note
 from automations.secrets import mask_definition, unmask_definition
@@ -78,8 +79,8 @@ class AutomationForm(forms.ModelForm):
 @admin.register(Automation)
 class AutomationAdmin(admin.ModelAdmin):
     form = AutomationForm
-    list_display = ("name", "status_badge", "trigger_summary", "live_executions", "next_run", "builder_link",
-                    "toggle")
+    list_display = ("name", "status_badge", "trigger_summary", "live_executions", "last_30_days", "next_run",
+                    "builder_link", "toggle")
     list_filter = ("is_paused", "trigger_type", "trigger_event", CallsHostFilter)
     search_fields = ("name", "description")
     readonly_fields = ("name", "description", "status_badge", "active_version_number", "versions_table",
@@ -90,8 +91,8 @@ class AutomationAdmin(admin.ModelAdmin):
         css = {"all": ["automations/admin.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("active_version", "schedule_state").annotate(
-            live=Count("executions", filter=Q(executions__status__in=LIVE_STATUSES)))
+        return with_recent_figures(super().get_queryset(request).select_related("active_version", "schedule_state")
+                                   .annotate(live=Count("executions", filter=Q(executions__status__in=LIVE_STATUSES))))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
         if obj is None:
@@ -178,6 +179,16 @@ class AutomationAdmin(admin.ModelAdmin):
     def live_executions(self, obj: Automation) -> str:
         url = reverse("admin:automations_execution_changelist") + f"?automation__id__exact={obj.pk}"
         return format_html("<a href='{}'>{}</a>", url, getattr(obj, "live", 0))
+
+    @admin.display(description="last 30 days")
+    def last_30_days(self, obj: Automation) -> str:
+        """Runs started in the last 30 days and, for an automation with a goal (exit events), the
+        share that reached it."""
+        started = getattr(obj, "recent_started", 0)
+        said = f"{started} run{'' if started == 1 else 's'}"
+        if obj.active_version and obj.active_version.exit_on and started:
+            said += f" · {round(100 * getattr(obj, 'recent_goal', 0) / started)}% reached the goal"
+        return said
 
     @admin.display(description="builder")
     def builder_link(self, obj: Automation) -> str:

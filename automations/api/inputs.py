@@ -239,6 +239,21 @@ class RenderPreviewIn(StrictSerializer):
     step = StrictCharField(required=False, max_length=100, help_text="The key of the step whose templates these are.")
 
 
+class EmailSourcesIn(StrictSerializer):
+    """An email's templates: a subject and a body, and optionally an HTML version."""
+
+    subject = StrictCharField(allow_blank=True, help_text="The subject: a template.")
+    body = StrictCharField(allow_blank=True, help_text="The text body: a template.")
+    html = StrictCharField(required=False, allow_blank=True, help_text="The HTML version: a template.")
+
+
+class SendPreviewEmailIn(RenderPreviewIn):
+    """``POST send-preview-email/``: the email's templates, rendered as the preview renders them and
+    sent to the user's own address."""
+
+    templates = EmailSourcesIn()
+
+
 class EmailTemplateUpdateIn(StrictSerializer):
     """``PUT/PATCH email-templates/{key}/``: Jinja syntax is checked for each template field."""
 

@@ -124,12 +124,15 @@ ERRORS = {
     412: "The draft was saved or activated since the revision named (If-Match or revision): who, when and "
          "what changed.",
     413: "The body is too large.", 415: "Only JSON is read.", 429: "Too many requests (when the host throttles).",
+    503: "A service it needs (the mail server) is out of reach or refused it: try again later.",
 }
 
 
 #: POST endpoints that can conflict with the current state.
 CONFLICTING = ("/activate", "/run", "/test", "/test-paths", "/backtest", "/cancel", "/resume-now", "/retry", "/events", "/secrets",
                "/email-templates")
+#: Endpoints that need a service outside the apps (the mail server): a 503 when it is out of reach.
+UNAVAILABLE = ("/send-preview-email",)
 #: GET endpoints that can conflict with the current state (a version there is not).
 CONFLICTING_READS = ("/stats",)
 #: Writes that can name the draft revision they are based on (a stale one is a 412).
@@ -148,6 +151,8 @@ class APISchema(AutoSchema):
         if (self.method == "DELETE" or (self.method == "POST" and self.path.rstrip("/").endswith(CONFLICTING))
                 or (self.method == "GET" and self.path.rstrip("/").endswith(CONFLICTING_READS))):
             statuses.append(409)
+        if self.path.rstrip("/").endswith(UNAVAILABLE):
+            statuses.append(503)
         if self.method in ("POST", "PUT", "PATCH") and "/automations/" in self.path and self.path.endswith(REVISIONED):
             statuses.append(412)
         return sorted(statuses)

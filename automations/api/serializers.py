@@ -537,3 +537,10 @@ class StatsSerializer(serializers.Serializer):
         fields["from"] = serializers.DateField(help_text="The period's first day (UTC).")
         fields["to"] = serializers.DateField(help_text="The period's last day (UTC), included.")
         return fields
+
+
+class SentPreviewSerializer(serializers.Serializer):
+    to = serializers.EmailField(help_text="Where it was sent: the user's own address.")
+    subject = serializers.CharField(help_text="The subject as sent, marked [Test].")
+    warnings = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                     help_text="Variables that rendered empty, by field.")

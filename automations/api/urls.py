@@ -30,6 +30,7 @@ urlpatterns = [
     path("definition-schema/", views.DefinitionSchemaView.as_view(), name="definition-schema"),
     path("schedule-preview/", views.SchedulePreviewView.as_view(), name="schedule-preview"),
     path("render-preview/", views.RenderPreviewView.as_view(), name="render-preview"),
+    path("send-preview-email/", views.SendPreviewEmailView.as_view(), name="send-preview-email"),
     path("schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS, schema=None,
                                                permission_classes=[AllowAny]), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="automations_api:schema", schema=None), name="docs"),

@@ -730,6 +730,22 @@ class RenderPreviewView(Preview):
                                                       definition=body.get("definition"), step=body.get("step")))
 
 
+class SendPreviewEmailView(Preview):
+    """The email as the preview renders it, sent to the user's own address through the mail backend
+    ("Send me a test email" in the builder): marked as a test, never to a customer."""
+    @document(request=inputs.SendPreviewEmailIn, responses=s.SentPreviewSerializer, parameters=[LIBRARY_TEMPLATE])
+    def post(self, request: Request) -> Response:
+        body = _valid(inputs.SendPreviewEmailIn, request)
+        address = (getattr(request.user, "email", "") or "").strip()
+        if not address:
+            raise InvalidInput("your user has no email address: add one to your user (Users in the admin) "
+                               "to be sent test emails", field="to")
+        with library.email_templates_lent(_library_template(request)):
+            return Response(previews.send_preview_email(dict(body["templates"]), body.get("data", {}),
+                                                        body.get("outputs", {}), to=address,
+                                                        definition=body.get("definition"), step=body.get("step")))
+
+
 class EmailTemplateViewSet(APIPolicy, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
                            mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Email templates by key: what send_email steps with a ``template`` send."""

@@ -7,7 +7,10 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from automations import clock
 
 from automations.models import Automation, Execution, StepRun, Tally, TallyFold, TallyKind
 from automations.outcomes.fold import fold
@@ -96,3 +99,20 @@ def _midnight(day: date) -> datetime:
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def with_recent_figures(automations: QuerySet, days: int = 30) -> QuerySet:
+    """``automations`` annotated with ``recent_started`` and ``recent_goal``: runs started in the
+    last ``days`` days (today included, UTC) and runs of theirs that reached the goal, in one query
+    (the automations list)."""
+    first = clock.now().date() - timedelta(days=days - 1)
+
+    def tally(kind: str, key: str) -> Subquery:
+        return Subquery(Tally.objects.filter(automation=OuterRef("pk"), kind=kind, key=key, day__gte=first)
+                        .values("automation").annotate(n=Sum("count")).values("n"))
+
+    uncounted = Subquery(Execution.objects.filter(automation=OuterRef("pk"), tallied=0, started_at__gte=_midnight(first))
+                         .values("automation").annotate(n=Count("pk")).values("n"))
+    return automations.annotate(
+        recent_started=Coalesce(tally(TallyKind.STARTED, ""), 0) + Coalesce(uncounted, 0),
+        recent_goal=Coalesce(tally(TallyKind.ENDED, GOAL), 0))

@@ -146,10 +146,14 @@ def activate_version(page, number: int) -> str:
     return said
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, *, height: int | None = None) -> Path:
+    """The whole page, or its top ``height`` pixels (a picture for the documentation)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if height:
+        page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
+    else:
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 

@@ -172,7 +172,7 @@ def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, opera
     from billing_events.models import Payment
 
     open_builder(page, dunning)
-    page.get_by_role("button", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
     timeline = page.locator(".ab-timeline")
     timeline.wait_for()
     days = timeline.locator(".ab-day__title").all_inner_texts()
@@ -195,7 +195,7 @@ def test_the_test_panel_runs_the_dunning_to_day_10_and_sends_nothing(page, opera
 
 def test_the_success_path_is_tested_by_choosing_what_the_payment_answers(page, operator, dunning):
     open_builder(page, dunning)
-    page.get_by_role("button", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
     page.locator(".ab-timeline").wait_for()
     # The sample customer's card declines: the test predicts what a live run would do.
     assert "payment declined: card_declined" in page.locator("[data-test-step=retry]").inner_text()
@@ -218,7 +218,7 @@ def test_an_attempt_left_as_predicted_after_a_chosen_one_is_predicted_not_the_ch
     """Attempt 1 of the first email is "not sent for now"; attempts 2 to 5 left "as predicted":
     the second attempt is sent, as live, and the run goes on (the choice does not repeat)."""
     open_builder(page, dunning)
-    page.get_by_role("button", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
     page.locator(".ab-timeline").wait_for()
     page.get_by_text("What the actions answer").click()
     page.get_by_role("group", name="Send email: gentle").get_by_label("attempt 1").select_option(
@@ -233,7 +233,7 @@ def test_an_attempt_left_as_predicted_after_a_chosen_one_is_predicted_not_the_ch
 
 def test_every_path_is_tested_with_its_scenario_and_what_no_scenario_reaches_is_named(page, operator, dunning):
     open_builder(page, dunning)
-    page.get_by_role("button", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
     page.get_by_role("button", name="Test every path").click()
     paths = page.locator(".ab-paths")
     paths.wait_for()
@@ -264,7 +264,7 @@ def test_a_view_only_user_sees_everything_and_can_change_nothing(page, dunning, 
     card(page, "wait_3d").locator(".ab-select").click()
     duration = page.locator(".ab-panel").get_by_label("duration", exact=True)
     assert duration.input_value() == "3d" and not duration.is_editable()
-    page.get_by_role("button", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
     page.locator(".ab-timeline").wait_for()  # test mode changes nothing: allowed
     page.get_by_role("tab", name="Versions").click()
     page.get_by_text("Version 1").first.wait_for()

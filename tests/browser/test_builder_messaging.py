@@ -40,7 +40,7 @@ def test_a_send_window_set_in_the_builder_is_saved_and_waited_for_in_test_mode(p
                                                "from": "09:00", "to": "17:30"}
 
     # The sample customer is in New York, where it is 05:00 on the test's Friday morning.
-    page.get_by_role("button", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
     entry = page.locator(".ab-timeline [data-test-step=gentle]").first
     entry.wait_for()
     assert "waited for the send window until 2026-11-20 09:00 America/New_York (14:00 UTC)" in entry.inner_text()

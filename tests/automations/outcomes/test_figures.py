@@ -174,3 +174,9 @@ def test_a_run_retried_from_its_failed_step_is_counted_once_by_how_it_ended_last
     again = figures()
     assert again["runs"]["started"] == 1 and again["runs"]["ended"] == {"completed": 1}
     assert again["steps"]["hook"] == {"reached": 1, "succeeded": 1, "failed": 1, "waiting": 0, "share": 1.0}
+
+
+def test_the_automations_list_says_the_last_30_days(scripted, client, admin_user):
+    client.force_login(admin_user)
+    page = client.get("/admin/automations/automation/").content.decode()
+    assert "6 runs · 17% reached the goal" in page  # 1 goal of 6 started

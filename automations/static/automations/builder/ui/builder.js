@@ -20,6 +20,7 @@ import { announce, h } from "./dom.js";
 import { Drafts } from "./drafts.js";
 import { renderFlow } from "./flow.js";
 import { listenToFlow } from "./flow_controls.js";
+import { FiguresBar } from "./figures_bar.js";
 import { flowView } from "./flow_view.js";
 import { LocalCopy } from "./local_copy.js";
 import { openInsertMenu } from "./menus.js";
@@ -169,10 +170,12 @@ export class Builder {
     this.render();
     this.renderPanel();
     this.drafts.validateSoon(0);
+    this.figuresBar.load();
   }
 
   layout() {
     this.toolbar = new Toolbar(this);
+    this.figuresBar = new FiguresBar(this);
     this.flowHost = h("div", { class: "ab-canvas", "aria-label": "Flow" });
     this.paletteHost = h("aside", { class: "ab-palette", "aria-label": "Steps you can add" });
     this.panel = new Panel(this);
@@ -358,7 +361,11 @@ export class Builder {
     }
     const focused = focus || document.activeElement?.dataset?.focusId;
     const flow = renderFlow(this.definition(), flowView(this));
-    this.flowHost.replaceChildren(flow);
+    // The figures bar stays where it is (moving it would take the keyboard's focus from its controls).
+    const bar = this.figuresBar.shown ? this.figuresBar.element : null;
+    if (bar && this.flowHost.firstChild === bar) [...this.flowHost.children].slice(1).forEach((child) => child.remove());
+    else this.flowHost.replaceChildren(...(bar ? [bar] : []));
+    this.flowHost.append(flow);
     this.toolbar.update();
     this.panel.showErrors();
     if (this.canEdit) {

@@ -17,11 +17,33 @@ function debounce(fn, wait) {
   };
 }
 
-function previewBox() {
-  return h("section", { class: "ab-preview", "aria-label": "Preview on the sample data", "aria-live": "polite" },
+/** The preview, and "Send me a test email": ``templates()`` gives what is in the form now. */
+function previewBox(app, templates) {
+  return h("section", { class: "ab-preview", "aria-label": "Preview on the sample data" },
     h("h4", {}, "Preview on the sample data"),
-    h("p", { class: "ab-preview__subject" }), h("pre", { class: "ab-preview__body" }),
-    h("ul", { class: "ab-errors" }));
+    h("div", { "aria-live": "polite" },
+      h("p", { class: "ab-preview__subject" }), h("pre", { class: "ab-preview__body" }),
+      h("ul", { class: "ab-errors" })),
+    sendToMe(app, templates));
+}
+
+/** The rendered email sent to the operator's own address through the real mail server, marked as a test. */
+function sendToMe(app, templates) {
+  const status = h("span", { class: "ab-saved-note", role: "status" });
+  const button = h("button", { type: "button", class: "button", onclick: async () => {
+    button.disabled = true;
+    status.textContent = "Sending…";
+    try {
+      const sent = await app.api.post(`send-preview-email/${app.templateQuery()}`, {
+        templates: templates(), data: app.sampleData(), definition: app.definition(), step: app.state.selected });
+      status.textContent = `Sent to ${sent.to}, marked as a test.`;
+    } catch (error) {
+      status.textContent = `Not sent: ${(error.errors || []).map((item) => item.message).join("; ") || error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  } }, "Send me a test email");
+  return h("div", { class: "ab-row ab-send-test" }, button, status);
 }
 
 /** Ask the server to render ``templates`` ({subject, body, html}) of the selected step and show
@@ -50,7 +72,7 @@ function storedTemplateEditor(app, key, readOnly) {
   // What the API takes back: the editable fields (the key names the template and never changes).
   const draft = { name: template.name, subject: template.subject, body_text: template.body_text,
                   body_html: template.body_html };
-  const box = previewBox();
+  const box = previewBox(app, () => ({ subject: draft.subject, body: draft.body_text, html: draft.body_html }));
   const refresh = debounce(() => renderPreview(app, box, { subject: draft.subject, body: draft.body_text }), 300);
   // One that comes with an unsaved library template is created when the automation is saved.
   const canSave = app.permissions.changeEmailTemplate && !readOnly && !template.pending;
@@ -117,7 +139,10 @@ export function emailPanel(app, step, action, change, readOnly) {
           h("ul", { class: "ab-errors", "aria-live": "polite" })),
         storedTemplateEditor(app, config.template, readOnly));
     } else {
-      const box = previewBox();
+      const box = previewBox(app, () => {
+        const current = app.step(step.key)?.config || {};
+        return { subject: current.subject || "", body: current.body || "", html: current.html || "" };
+      });
       const refresh = debounce((current) => renderPreview(app, box, { subject: current.subject || "", body: current.body || "" }), 300);
       body.replaceChildren(schemaForm({ action, config, readOnly, picker, only: ["subject", "body", "html"],
                                         onChange: (field, value) => { change(field, value); refresh(app.step(step.key).config || {}); } }), box);

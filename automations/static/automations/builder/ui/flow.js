@@ -4,7 +4,8 @@
 //
 // view.mode: "edit" (tools shown when view.canEdit), "run" (statuses of an execution) or
 // "view". view.decorate(key) may return {status, label, detail} for a card (run view, test path).
-// view.eventTypes and view.words: events and data fields in words on the cards.
+// view.eventTypes and view.words: events and data fields in words on the cards. view.figures(key)
+// may return a line of outcome figures for a step's card (the builder's figures bar).
 
 import { lanesOf, laneId, laneLabel } from "../state/tree.js";
 import { laneName, stepType } from "../state/step_types.js";
@@ -48,6 +49,10 @@ function statusLine(decoration) {
   return h("p", { class: `ab-status ab-status--${decoration.status}` },
     h("span", { class: "ab-status__label" }, decoration.label),
     decoration.detail ? h("span", { class: "ab-status__detail" }, ` · ${decoration.detail}`) : null);
+}
+
+function figuresLine(text) {
+  return text ? h("p", { class: "ab-figures" }, text) : null;
 }
 
 function addButton(lane, index, view, describe) {
@@ -145,6 +150,7 @@ function renderStep(step, view, depth) {
       problemBadge(problems, key, view.warningCount?.(key) || 0),
       tools),
     statusLine(decoration),
+    figuresLine(view.figures?.(key)),
     renderLanes(step, view, depth));
   return h("li", { class: `ab-step ab-step--${step.type}`, "data-step-key": key }, card);
 }

@@ -40,5 +40,6 @@ export function flowView(app, mode = "edit") {
         : { status: "not-reached", label: "Test: not reached" };
     } : null,
     laneDecoration: reached ? (key, slot) => (reached.lanes.get(key) === slot ? "taken" : null) : null,
+    figures: mode === "edit" && app.figuresBar?.figures ? (key) => app.figuresBar.lineFor(key) : null,
   };
 }

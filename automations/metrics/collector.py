@@ -1,0 +1,79 @@
+"""What the metrics say, read from the database when Prometheus scrapes: the outcome tallies (runs
+started and ended, step attempts; counters that survive retention, as the tallies do) and the
+engine's state now (live runs, wake-ups due and how late the oldest is, events waiting for their
+dispatch). Read at scrape time rather than counted in each worker, so the figures are the same
+whichever process answers and however many processes the worker cluster has."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import Count, Min, Sum
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from automations import clock
+from automations.models import Automation, Execution, Tally, TallyKind
+from automations.status import LIVE_STATUSES, ExecutionStatus
+from billing_events.models import Event
+
+PREFIX = "billing_automations"
+
+
+class AutomationsCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        names = dict(Automation.objects.values_list("pk", "name"))
+        yield from self._runs(names)
+        yield from self._steps(names)
+        yield from self._engine()
+
+    def _runs(self, names: dict[int, str]) -> Iterator[Metric]:
+        started = CounterMetricFamily(f"{PREFIX}_runs_started", "Runs started.", labels=["automation"])
+        ended = CounterMetricFamily(f"{PREFIX}_runs_ended", "Runs ended, by how: goal (an exit_on event), "
+                                    "completed, stop:<step>, failed:<step>, canceled.", labels=["automation", "ending"])
+        starts: dict[int, int] = {pk: 0 for pk in names}
+        for automation, count in _sums(TallyKind.STARTED, "automation"):
+            starts[automation] = starts.get(automation, 0) + count
+        # Starts the tallies count once the run has finished: live runs' are read from the runs.
+        for automation, count in (Execution.objects.filter(tallied=0).values_list("automation")
+                                  .annotate(n=Count("pk")).values_list("automation", "n")):
+            starts[automation] = starts.get(automation, 0) + count
+        for automation, count in starts.items():
+            started.add_metric([_label(names, automation)], count)
+        for automation, ending, count in _sums(TallyKind.ENDED, "automation", "key"):
+            ended.add_metric([_label(names, automation), ending], count)
+        live = GaugeMetricFamily(f"{PREFIX}_runs_live", "Runs running or waiting now.", labels=["automation", "status"])
+        for automation, status, count in (Execution.objects.filter(status__in=LIVE_STATUSES)
+                                          .values_list("automation", "status").annotate(n=Count("pk"))
+                                          .values_list("automation", "status", "n")):
+            live.add_metric([_label(names, automation), status], count)
+        yield from (started, ended, live)
+
+    def _steps(self, names: dict[int, str]) -> Iterator[Metric]:
+        attempts = CounterMetricFamily(f"{PREFIX}_step_attempts", "Step attempts, by outcome.",
+                                       labels=["automation", "step", "outcome"])
+        for kind in (TallyKind.SUCCEEDED, TallyKind.FAILED):
+            for automation, step, count in _sums(kind, "automation", "key"):
+                attempts.add_metric([_label(names, automation), step, kind], count)
+        yield attempts
+
+    def _engine(self) -> Iterator[Metric]:
+        now = clock.now()
+        due = Execution.objects.filter(status=ExecutionStatus.WAITING, wake_at__lte=now)
+        oldest = due.aggregate(oldest=Min("wake_at"))["oldest"]
+        yield GaugeMetricFamily(f"{PREFIX}_wakeups_due", "Waiting runs whose wake-up time has come.",
+                                value=due.count())
+        yield GaugeMetricFamily(f"{PREFIX}_queue_lag_seconds", "How late the oldest due wake-up is (0: none due): "
+                                "the worker cluster's lag.", value=(now - oldest).total_seconds() if oldest else 0)
+        yield GaugeMetricFamily(f"{PREFIX}_events_undispatched", "Billing events stored but not dispatched yet.",
+                                value=Event.objects.filter(dispatched_at__isnull=True).count())
+
+
+def _sums(kind: str, *fields: str) -> list[tuple]:
+    """The tallies of ``kind`` summed over days and versions, by ``fields``."""
+    return list(Tally.objects.filter(kind=kind).values_list(*fields).annotate(total=Sum("count"))
+                .values_list(*fields, "total"))
+
+
+def _label(names: dict[int, str], automation: int) -> str:
+    """An automation as a label: its name and id (names may change and repeat; ids do neither)."""
+    return f"{names.get(automation, 'deleted')} (#{automation})"

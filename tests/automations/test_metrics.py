@@ -1,0 +1,73 @@
+"""The Prometheus metrics page: what a scraper reads is what the runs did (counted from the outcome
+tallies, so pruning keeps it), what is live and due now, and only for who may read it."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from automations import clock
+from automations.models import Execution
+from automations.retention import prune
+from tests.conftest import sample
+
+
+def _failed(invoice: str, card: str) -> dict:
+    customer = f"cus_{invoice}"
+    return sample("payment.failed", customer={"id": customer, "default_payment_method": card},
+                  invoice={"id": invoice, "customer_id": customer},
+                  payment={"id": f"pay_{invoice}", "invoice_id": invoice, "customer_id": customer})
+
+
+@pytest.fixture
+def ran(dunning, engine):
+    """Two dunnings: the retry pays one (it ends), the other's card declines (it waits for its final notice)."""
+    engine.emit("payment.failed", _failed("inv_paid", "pm_card_ok"), id="evt_paid")
+    engine.emit("payment.failed", _failed("inv_unpaid", "pm_insufficient_funds"), id="evt_unpaid")
+    engine.advance(days=3)
+    return dunning
+
+
+def scrape(client, **headers) -> dict[tuple[str, tuple], float]:
+    answer = client.get("/metrics/", **headers)
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/plain")
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.content.decode()) for sample in family.samples}
+
+
+def test_a_scrape_says_what_the_runs_did_and_what_waits(ran, client, admin_user):
+    client.force_login(admin_user)
+    automation = f"Payment dunning (#{ran.pk})"
+    metrics = scrape(client)
+
+    assert metrics[("billing_automations_runs_started_total", (("automation", automation),))] == 2
+    assert metrics[("billing_automations_runs_ended_total", (("automation", automation), ("ending", "stop:recovered")))] == 1
+    assert metrics[("billing_automations_runs_live", (("automation", automation), ("status", "waiting")))] == 1
+    step = lambda name, outcome: ("billing_automations_step_attempts_total",  # noqa: E731
+                                  (("automation", automation), ("outcome", outcome), ("step", name)))
+    assert (metrics[step("retry", "succeeded")], metrics[step("retry", "failed")]) == (1, 1)
+    assert metrics[("billing_automations_wakeups_due", ())] == 0
+    assert metrics[("billing_automations_queue_lag_seconds", ())] == 0
+
+    # The waiting run's wake-up came 90 seconds ago and no worker has taken it yet: that is the lag.
+    Execution.objects.filter(status="waiting").update(wake_at=clock.now() - timedelta(seconds=90))
+    later = scrape(client)
+    assert later[("billing_automations_wakeups_due", ())] == 1
+    assert later[("billing_automations_queue_lag_seconds", ())] == 90
+
+    prune(clock.now() + timedelta(days=1), days=0)  # the finished run is deleted; its counts stay
+    assert not Execution.objects.filter(status="succeeded").exists()
+    kept = scrape(client)
+    assert kept[("billing_automations_runs_started_total", (("automation", automation),))] == 2
+    assert kept[step("retry", "succeeded")] == 1
+
+
+def test_only_staff_or_a_scraper_with_the_token_may_read_it(db, client, django_user_model, settings):
+    assert client.get("/metrics/").status_code == 401
+    client.force_login(django_user_model.objects.create_user("clerk", "clerk@example.com", "pw"))
+    assert client.get("/metrics/").status_code == 401
+    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "METRICS_TOKEN": "s3cret-metrics"}
+    client.logout()
+    assert client.get("/metrics/", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics/", HTTP_AUTHORIZATION="Bearer s3cret-metrics").status_code == 200
