@@ -15,7 +15,7 @@ from automations.actions import ActionContext, registry
 from automations.conf import app_settings
 from automations.engine.queueing import RUN_DUE, queue_now, tasks_waiting
 from automations.engine.transitions import recover_stale
-from automations.models import Execution, StepRun
+from automations.models import DerivedScan, Execution, StepRun
 from automations.outcomes.fold import fold
 from automations.retention import prune_due
 from automations.scope import to_json
@@ -93,13 +93,17 @@ def settle_orphaned_attempts(now: datetime) -> int:
     return len(orphans)
 
 
-#: Transactions of the outcome tallies' fold one tick runs (``automations.outcomes.fold.BATCH``
-#: rows each): what is left is counted by the next tick, or by a request for the figures.
+#: Transactions of the outcome tallies' fold one pass runs (``automations.outcomes.fold.BATCH``
+#: rows each), at most every ``FOLD_EVERY``: what is left is counted by the next pass, or by a
+#: request for the figures (which counts a little first). Not every tick: a busy cluster ticks often.
 FOLD_BATCHES_PER_TICK = 20
+FOLD_EVERY = timedelta(minutes=1)
 
 
 def fold_outcomes(now: datetime) -> int:
     """Count finished steps and runs into the outcome tallies. Returns how many rows it counted."""
+    if not DerivedScan.claim("fold", now, FOLD_EVERY):
+        return 0
     folded = fold(batches=FOLD_BATCHES_PER_TICK)
     return folded.runs + folded.step_runs
 

@@ -167,10 +167,10 @@ export class Builder {
     if (this.template) announceTemplate(this);
     this.local.restore(server);
     renderPalette(this.paletteHost, this.catalog.actions, this.canEdit, (item) => this.insertAfterSelection(item));
+    await this.figuresBar.load({ redraw: false });
     this.render();
     this.renderPanel();
     this.drafts.validateSoon(0);
-    this.figuresBar.load();
   }
 
   layout() {

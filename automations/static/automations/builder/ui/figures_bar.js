@@ -24,7 +24,9 @@ export class FiguresBar {
   /** Whether there is anything to count: an automation that has been saved. */
   get shown() { return Boolean(this.app.state.automation); }
 
-  async load() {
+  /** Fetch the figures and draw them; ``redraw: false`` leaves the flow to the caller (the page's
+   *  first drawing waits for them, so nothing moves under the pointer once it is shown). */
+  async load({ redraw = true } = {}) {
     if (!this.shown) return;
     this.render();
     const id = this.app.state.automation.id;
@@ -49,7 +51,7 @@ export class FiguresBar {
       this.error = error.message;
     }
     this.render();
-    this.app.render();
+    if (redraw && !this.app.dragging) this.app.render();
   }
 
   /** The bar's controls are made once (a redraw would take the keyboard's focus from them); the
