@@ -29,7 +29,14 @@ def fill_condition(page, field: str, operator_label: str, value: str) -> None:
     panel(page).get_by_label("field", exact=True).fill(field)
     panel(page).get_by_label("field", exact=True).press("Tab")
     panel(page).get_by_label("operator", exact=True).select_option(label=operator_label)
-    panel(page).get_by_label("value", exact=True).fill(value)
+    # A field whose values are known (an output's status) takes its value from a list; once the
+    # draft's check has answered, the control is the one it stays.
+    page.wait_for_load_state("networkidle")
+    value_control = panel(page).get_by_label("value", exact=True)
+    if value_control.evaluate("element => element.tagName") == "SELECT":
+        value_control.select_option(value)
+    else:
+        value_control.fill(value)
 
 
 def rename(page, key: str) -> None:
