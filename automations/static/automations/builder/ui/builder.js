@@ -163,11 +163,13 @@ export class Builder {
     }
     this.state.saved = this.config.automationId ? clone(server) : null;
     this.state.history = createHistory(server);
+    // The page appears whole: the flow is drawn with its figures (nothing moves under the pointer later).
+    this.figuresBar = new FiguresBar(this);
+    await this.figuresBar.load({ redraw: false });
     this.layout();
     if (this.template) announceTemplate(this);
     this.local.restore(server);
     renderPalette(this.paletteHost, this.catalog.actions, this.canEdit, (item) => this.insertAfterSelection(item));
-    await this.figuresBar.load({ redraw: false });
     this.render();
     this.renderPanel();
     this.drafts.validateSoon(0);
@@ -175,7 +177,6 @@ export class Builder {
 
   layout() {
     this.toolbar = new Toolbar(this);
-    this.figuresBar = new FiguresBar(this);
     this.flowHost = h("div", { class: "ab-canvas", "aria-label": "Flow" });
     this.paletteHost = h("aside", { class: "ab-palette", "aria-label": "Steps you can add" });
     this.panel = new Panel(this);
