@@ -29,7 +29,7 @@ from automations.engine.queueing import PRUNE, enqueue
 from automations.engine.tick_schedule import TICK_NAME
 from automations.models import DerivedScan, Execution, StepRun
 from automations.outcomes.fold import fold
-from automations.status import FINISHED_STATUSES
+from automations.status import FINISHED_STATUSES, RunTallied
 from billing_events.models import Event
 
 HISTORY_APPS = ("automations", "billing_events")
@@ -98,7 +98,7 @@ def prune(now: datetime, *, days: float | None = None, batch: int | None = None,
     # A run goes once the outcome tallies have counted it and its steps: its figures outlive it.
     fold(batches=max_batches)
     finished = (Execution.objects.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff, once_key__isnull=True,
-                                         tallied=2)
+                                         tallied=RunTallied.ALL)
                 .exclude(Exists(StepRun.objects.filter(execution=OuterRef("pk"), tallied=False))))
     deleted = _delete_in_batches(finished, batch, max_batches, result)
     result.executions = deleted.get("automations.Execution", 0)

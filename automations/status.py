@@ -85,3 +85,12 @@ class BacktestStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+
+
+class RunTallied(models.IntegerChoices):
+    """What the outcome tallies have counted of a run (``Execution.tallied``)."""
+
+    NOTHING = 0, "Nothing yet"
+    # A finished run retried from its failed step: its end is taken back until it ends again.
+    START = 1, "Its start"
+    ALL = 2, "Its start and its end"

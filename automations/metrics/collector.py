@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from automations import clock
 from automations.models import Automation, Execution, Tally, TallyKind
+from automations.outcomes.fold import uncounted_starts
 from automations.status import LIVE_STATUSES, ExecutionStatus
 from billing_events.models import Event
 
@@ -34,7 +35,7 @@ class AutomationsCollector(Collector):
         for automation, count in _sums(TallyKind.STARTED, "automation"):
             starts[automation] = starts.get(automation, 0) + count
         # Starts the tallies count once the run has finished: live runs' are read from the runs.
-        for automation, count in (Execution.objects.filter(tallied=0).values_list("automation")
+        for automation, count in (uncounted_starts().values_list("automation")
                                   .annotate(n=Count("pk")).values_list("automation", "n")):
             starts[automation] = starts.get(automation, 0) + count
         for automation, count in starts.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from automations.status import ExecutionStatus, StepRunStatus, Where
+from automations.status import ExecutionStatus, RunTallied, StepRunStatus, Where
 
 
 class Execution(models.Model):
@@ -47,8 +47,7 @@ class Execution(models.Model):
                                    related_name="+")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    #: What the outcome tallies have counted of this run: 0 nothing, 1 its start (a finished run
-    #: retried from its failed step), 2 its start and its end.
+    #: What the outcome tallies have counted of this run (``RunTallied``).
     tallied = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
@@ -72,7 +71,7 @@ class Execution(models.Model):
             models.Index(fields=["finished_at"], condition=models.Q(finished_at__isnull=False),
                          name="execution_finished_idx"),
             # the outcome tallies' fold finds finished runs it has not counted yet
-            models.Index(fields=["id"], condition=models.Q(tallied__lt=2, finished_at__isnull=False),
+            models.Index(fields=["id"], condition=models.Q(tallied__lt=RunTallied.ALL, finished_at__isnull=False),
                          name="execution_untallied_idx"),
         ]
 

@@ -11,9 +11,8 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from automations import clock
-
-from automations.models import Automation, Execution, StepRun, Tally, TallyFold, TallyKind
-from automations.outcomes.fold import fold
+from automations.models import Automation, Execution, StepRun, Tally, TallyKind
+from automations.outcomes.fold import counted_at, fold, uncounted_starts
 from automations.status import ExecutionStatus, LIVE_STATUSES
 
 #: Transactions of the fold a request may spend counting before it answers (the sweep counts the
@@ -34,8 +33,8 @@ def figures(automation: Automation, *, start: date, end: date, version: int | No
                                           .values_list("kind", "key", "total")}
     # Starts of runs not finished yet (or not counted yet) are read from the executions: the fold
     # counts a run once it has finished, so it never holds a live one.
-    uncounted = Execution.objects.filter(automation=automation, tallied=0, started_at__gte=_midnight(start),
-                                         started_at__lt=_midnight(end + timedelta(days=1)))
+    uncounted = uncounted_starts().filter(automation=automation, started_at__gte=_midnight(start),
+                                          started_at__lt=_midnight(end + timedelta(days=1)))
     if version is not None:
         uncounted = uncounted.filter(version__number=version)
     uncounted_by_day = Counter(moment.date() for moment in uncounted.values_list("started_at", flat=True))
@@ -53,14 +52,14 @@ def figures(automation: Automation, *, start: date, end: date, version: int | No
     live = Execution.objects.filter(automation=automation, status__in=LIVE_STATUSES)
     if version is not None:
         live = live.filter(version__number=version)
-    marker = TallyFold.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    folded_at = counted_at()
     return {
         "automation": automation.pk, "version": version, "from": start.isoformat(), "to": end.isoformat(),
         "runs": {"started": started, "live": live.count(), "ended": endings,
                  "goal": endings.get(GOAL, 0), "conversion": _share(endings.get(GOAL, 0), started)},
         "steps": dict(sorted(steps.items())),
         "daily": _daily(tallies, start, end, uncounted_by_day),
-        "counted_at": marker.isoformat() if marker else None,
+        "counted_at": folded_at.isoformat() if folded_at else None,
     }
 
 
@@ -111,7 +110,7 @@ def with_recent_figures(automations: QuerySet, days: int = 30) -> QuerySet:
         return Subquery(Tally.objects.filter(automation=OuterRef("pk"), kind=kind, key=key, day__gte=first)
                         .values("automation").annotate(n=Sum("count")).values("n"))
 
-    uncounted = Subquery(Execution.objects.filter(automation=OuterRef("pk"), tallied=0, started_at__gte=_midnight(first))
+    uncounted = Subquery(uncounted_starts().filter(automation=OuterRef("pk"), started_at__gte=_midnight(first))
                          .values("automation").annotate(n=Count("pk")).values("n"))
     return automations.annotate(
         recent_started=Coalesce(tally(TallyKind.STARTED, ""), 0) + Coalesce(uncounted, 0),

@@ -2,9 +2,8 @@
 
 A finished run (its start and its end) and each finished step attempt carry a mark
 (``Execution.tallied``, ``StepRun.tallied``) that the fold sets in the same transaction as it adds
-them to the tallies, so
-nothing is counted twice when a worker dies mid-way (the transaction is rolled back, mark and count
-together) and nothing is lost (unmarked rows are found again). One fold counts at a time (it locks
+them to the tallies, so nothing is counted twice when a worker dies mid-way (the transaction is
+rolled back, mark and count together) and nothing is lost (unmarked rows are found again). One fold counts at a time (it locks
 the one ``TallyFold`` row; another skips). Workers never touch the tallies: a step's own commit
 stays as it was, and a hot automation's counters are not a row every worker waits on.
 """
@@ -12,13 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from automations import clock
 from automations.models import Execution, StepRun, Tally, TallyFold, TallyKind
-from automations.status import ExecutionStatus, StepRunStatus
+from automations.status import ExecutionStatus, RunTallied, StepRunStatus
 
 #: Rows one transaction of the fold counts: short enough not to hold the lock long.
 BATCH = 2000
@@ -38,9 +38,9 @@ class Folded:
 def fold(*, batches: int | None = None) -> Folded:
     """Count what is not counted yet, ``BATCH`` rows a transaction, until none is left (or
     ``batches`` transactions); nothing when another fold is counting."""
-    total, done = Folded(), 0
+    total, done, marker = Folded(), 0, _marker_id()
     while batches is None or done < batches:
-        folded = _fold_batch()
+        folded = _fold_batch(marker)
         if folded is None:
             break
         total.runs += folded.runs
@@ -51,10 +51,10 @@ def fold(*, batches: int | None = None) -> Folded:
     return total
 
 
-def _fold_batch() -> Folded | None:
+def _fold_batch(marker_id: int) -> Folded | None:
     try:
         with transaction.atomic():
-            marker = TallyFold.objects.select_for_update(skip_locked=True).filter(pk=_marker_id()).first()
+            marker = TallyFold.objects.select_for_update(skip_locked=True).filter(pk=marker_id).first()
             if marker is None:
                 return None  # another fold is counting
             counts: Counter[TallyKey] = Counter()
@@ -71,25 +71,41 @@ class _Moved(Exception):
     """A run the fold read as finished went on meanwhile (retried from its failed step)."""
 
 
+#: The one row of ``TallyFold``.
+_MARKER = 1
+
+
 def _marker_id() -> int:
-    marker, _ = TallyFold.objects.get_or_create(pk=1)
+    marker, _ = TallyFold.objects.get_or_create(pk=_MARKER)
     return marker.pk
+
+
+def counted_at() -> datetime | None:
+    """When the tallies were last brought up to date (None: never)."""
+    return TallyFold.objects.filter(pk=_MARKER).values_list("folded_at", flat=True).first()
+
+
+def uncounted_starts() -> QuerySet[Execution]:
+    """Runs whose start the tallies do not hold yet (live ones, and finished ones the fold has not
+    reached): readers add them to the tallies' starts, so a run is counted from the moment it starts."""
+    return Execution.objects.filter(tallied=RunTallied.NOTHING)
 
 
 def _count_runs(counts: Counter[TallyKey]) -> int:
     """Finished runs not counted yet: their end, and their start unless that is counted (a run
     retried from its failed step). A live run's start is not counted here: the figures read
     uncounted starts from the executions (``figures``), so a run is never held by the fold."""
-    runs = list(Execution.objects.filter(tallied__lt=2, finished_at__isnull=False).order_by("pk")
+    runs = list(Execution.objects.filter(tallied__lt=RunTallied.ALL, finished_at__isnull=False).order_by("pk")
                 .values("pk", "automation_id", "version__number", "status", "status_reason", "error",
                         "started_at", "finished_at", "tallied")[:BATCH])
     for run in runs:
         version = (run["automation_id"], run["version__number"])
-        if run["tallied"] == 0:
+        if run["tallied"] == RunTallied.NOTHING:
             counts[(*version, run["started_at"].date(), TallyKind.STARTED, "")] += 1
         counts[(*version, run["finished_at"].date(), TallyKind.ENDED, ending(run))] += 1
     ids = [run["pk"] for run in runs]
-    if Execution.objects.filter(pk__in=ids, tallied__lt=2, finished_at__isnull=False).update(tallied=2) != len(ids):
+    if (Execution.objects.filter(pk__in=ids, tallied__lt=RunTallied.ALL, finished_at__isnull=False)
+            .update(tallied=RunTallied.ALL)) != len(ids):
         raise _Moved()
     return len(ids)
 
@@ -98,14 +114,14 @@ def uncount_end(execution: Execution) -> None:
     """Take back a finished run's counted end before it goes on again (retried from its failed
     step; its start stays counted): its new end is counted when it comes. Call it in the
     transaction that moves the run, with its row locked."""
-    if execution.tallied != 2:
+    if execution.tallied != RunTallied.ALL:
         return
     run = {"status": execution.status, "status_reason": execution.status_reason, "error": execution.error}
     Tally.objects.filter(automation_id=execution.automation_id, version_number=execution.version.number,
                          day=execution.finished_at.date(), kind=TallyKind.ENDED, key=ending(run)[:120]
                          ).update(count=F("count") - 1)
-    Execution.objects.filter(pk=execution.pk).update(tallied=1)
-    execution.tallied = 1
+    Execution.objects.filter(pk=execution.pk).update(tallied=RunTallied.START)
+    execution.tallied = RunTallied.START
 
 
 def _count_step_runs(counts: Counter[TallyKey]) -> int:
