@@ -80,8 +80,10 @@ def test_the_dunning_started_by_stripe_recovers_the_invoice_once_the_customer_ha
                                  events=["invoice.payment_failed", "invoice.payment_succeeded"])
     client = stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
     subscription = _subscribe_paying_from(client, FAILING_IBAN)
-    # The run starts in the webhook's request and waits once its first email is out.
-    execution = _eventually(lambda: Execution.objects.filter(automation=dunning, status="waiting").first())
+    # The run starts in the webhook's request and waits once its first email is out (a run is
+    # "waiting" from its creation until its first pass takes it: its first email tells them apart).
+    execution = _eventually(lambda: Execution.objects.filter(automation=dunning, status="waiting",
+                                                             outputs__has_key="gentle").first())
     assert list(execution.outputs) == ["gentle"]
 
     card = _card(client.v1, subscription.customer, PAYS)
