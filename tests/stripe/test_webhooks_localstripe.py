@@ -8,7 +8,6 @@ invoice.payment_failed when it fails after the fact, as a debit does (a card dec
 only raises an error to the API caller there)."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -48,16 +47,15 @@ def _subscribe_paying_from(client: stripe.StripeClient, iban: str) -> stripe.Sub
     return client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"plan": plan.id}]})
 
 
-def test_a_failed_subscription_payment_in_stripe_starts_the_dunning(localstripe, live_server, settings, dunning,
+def test_a_failed_subscription_payment_in_stripe_starts_the_dunning(localstripe, stripe_webhooks, settings, dunning,
                                                                       machine_time):
     settings.BILLING_EVENTS = {**settings.BILLING_EVENTS, "STRIPE_WEBHOOK_SECRETS": [SECRET]}
-    localstripe.send_webhooks_to(f"{live_server.url}/stripe/webhook/", SECRET, events=["invoice.payment_failed"])
+    stripe_webhooks.send(SECRET, ["invoice.payment_failed"])
     client = stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
 
     subscription = _subscribe_paying_from(client, FAILING_IBAN)
-    deadline = time.monotonic() + 8  # the debit fails half a second later, the webhook a second after that
-    while not Execution.objects.filter(automation=dunning).exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    # the debit fails half a second later, the webhook a second after that
+    stripe_webhooks.eventually(lambda: Execution.objects.filter(automation=dunning).first())
 
     [event] = Event.objects.all()
     assert event.type == "payment.failed" and event.id.startswith("evt_")
@@ -68,7 +66,7 @@ def test_a_failed_subscription_payment_in_stripe_starts_the_dunning(localstripe,
 
 
 def test_the_dunning_started_by_stripe_recovers_the_invoice_once_the_customer_has_a_card_that_pays(
-        localstripe, live_server, settings, dunning, machine_time, engine):
+        localstripe, stripe_webhooks, settings, dunning, machine_time, engine):
     """The whole way, with nothing made up between Stripe and the run: Stripe's failed payment
     starts the dunning, the customer puts in a card that pays and tells collections, who resume the
     run now rather than in three days (the clock stays on localstripe's, which signs the webhooks);
@@ -76,13 +74,12 @@ def test_the_dunning_started_by_stripe_recovers_the_invoice_once_the_customer_ha
     settings.BILLING_EVENTS = {**settings.BILLING_EVENTS, "STRIPE_WEBHOOK_SECRETS": [SECRET],
                                "BILLING_GATEWAY": "billing_events.stripe.gateway.StripeGateway"}
     configured_gateway.cache_clear()
-    localstripe.send_webhooks_to(f"{live_server.url}/stripe/webhook/", SECRET,
-                                 events=["invoice.payment_failed", "invoice.payment_succeeded"])
+    stripe_webhooks.send(SECRET, ["invoice.payment_failed", "invoice.payment_succeeded"])
     client = stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
     subscription = _subscribe_paying_from(client, FAILING_IBAN)
     # The run starts in the webhook's request and waits once its first email is out (a run is
     # "waiting" from its creation until its first pass takes it: its first email tells them apart).
-    execution = _eventually(lambda: Execution.objects.filter(automation=dunning, status="waiting",
+    execution = stripe_webhooks.eventually(lambda: Execution.objects.filter(automation=dunning, status="waiting",
                                                              outputs__has_key="gentle").first())
     assert list(execution.outputs) == ["gentle"]
 
@@ -95,16 +92,8 @@ def test_the_dunning_started_by_stripe_recovers_the_invoice_once_the_customer_ha
     charges = client.v1.charges.list(params={"customer": subscription.customer}).data
     assert [(charge.payment_method, charge.status) for charge in charges if charge.status == "succeeded"] == [
         (card, "succeeded")], "the invoice is paid once, with the new card"
-    paid = _eventually(lambda: Event.objects.filter(type="payment.succeeded").first())
+    paid = stripe_webhooks.eventually(lambda: Event.objects.filter(type="payment.succeeded").first())
     assert paid.data["invoice"]["id"] == subscription.latest_invoice
     assert Invoice.objects.get(pk=subscription.latest_invoice).status == "paid"
     configured_gateway.cache_clear()
 
-
-def _eventually(find, seconds: float = 8):
-    """What ``find`` finds once localstripe's webhook (sent a moment after the change) has come."""
-    deadline = time.monotonic() + seconds
-    while (found := find()) is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert found is not None, "localstripe's webhook did not come"
-    return found
