@@ -216,6 +216,24 @@ def test_renaming_a_step_and_pressing_tab_goes_on_to_the_next_field(page, operat
     page.wait_for_function("document.activeElement.closest('[data-field]')?.dataset.field === 'key'")
 
 
+def test_what_is_typed_into_a_renamed_steps_form_before_it_is_redrawn_edits_the_renamed_step(page, operator, dunning):
+    """A rename redraws the step's form once the focus has moved on; a field of the form still on
+    screen, typed into in that moment, edits the renamed step rather than the key it had."""
+    open_builder(page, dunning)
+    card(page, "wait_3d").locator(".ab-select").click()
+    page.evaluate("""() => {  // in one task: nothing is redrawn between the rename and the typing
+        const field = (name) => document.querySelector(`.ab-panel [data-field=${name}] input`);
+        field("key").value = "wait_a_week";
+        field("key").dispatchEvent(new Event("change"));
+        field("duration").value = "7d";
+        field("duration").dispatchEvent(new Event("input"));
+    }""")
+    card(page, "wait_a_week").get_by_text("wait 7 days").wait_for()
+    assert page.locator(".ab-panel").get_by_label("duration", exact=True).input_value() == "7d"
+    page.get_by_role("button", name="Undo").click()
+    card(page, "wait_a_week").get_by_text("wait 3 days").wait_for()
+
+
 def test_the_run_view_cancels_and_starts_a_run_now(page, operator, dunning):
     from automations.models import Execution
     from billing_events import emit

@@ -43,6 +43,7 @@ export class Builder {
     this.root = root;
     this.config = config;
     this.api = new Api(config.apiRoot, config.csrfToken);
+    this.keysRenamedSincePanelDrawn = new Map();
     this.permissions = config.permissions;
     this.catalog = { eventTypes: {}, actions: {}, emailTemplates: [], secrets: [] };
     // Where a new automation starts (what "Discard" goes back to before the first save), and the
@@ -76,7 +77,11 @@ export class Builder {
 
   definition() { return this.state.history.present; }
 
-  step(key) { return findStep(this.definition(), key)?.step; }
+  step(key) { return findStep(this.definition(), this.currentKey(key))?.step; }
+
+  /** The key a step has now, given the key a form on screen knew it by: a rename redraws its form
+   *  only once the focus has moved on, and what is typed there before must reach the renamed step. */
+  currentKey(key) { return this.keysRenamedSincePanelDrawn.get(key) ?? key; }
 
   get canEdit() {
     return this.state.automation ? this.permissions.change : this.permissions.add;
@@ -225,15 +230,18 @@ export class Builder {
     if (message) announce(message);
   }
 
-  editStep(key, changes, group = null) { this.commit(updateStep(this.definition(), key, changes), { group }); }
+  editStep(key, changes, group = null) {
+    this.commit(updateStep(this.definition(), this.currentKey(key), changes), { group });
+  }
 
   editSettings(changes, group = null) { this.commit(updateSettings(this.definition(), changes), { group }); }
 
   renameStep(oldKey, key, field) {
-    if (key === oldKey) return;
+    if (key === this.currentKey(oldKey)) return;
     try {
-      const next = renameKey(this.definition(), oldKey, key);
-      if (this.state.selected === oldKey) this.state.selected = key;
+      const next = renameKey(this.definition(), this.currentKey(oldKey), key);
+      if (this.state.selected === this.currentKey(oldKey)) this.state.selected = key;
+      this.keysRenamedSincePanelDrawn.set(oldKey, key);
       this.commit(next, { message: `Renamed ${oldKey} to ${key}.` });
       this.redrawPanelKeepingFocus();
     } catch (error) {

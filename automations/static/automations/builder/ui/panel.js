@@ -52,6 +52,7 @@ export class Panel {
     const { app } = this;
     const readOnly = !app.canEdit;
     const tab = app.state.tab;
+    app.keysRenamedSincePanelDrawn.clear();  // the forms drawn now know the steps by their keys
     if (tab === "test") this.body.replaceChildren(testPanel(app));
     else if (tab === "backtest") this.body.replaceChildren(backtestPanel(app));
     else if (tab === "versions") this.body.replaceChildren(versionsPanel(app));
