@@ -20,7 +20,7 @@ from billing_events import clock
 from billing_events.declines import classify
 from billing_events.gateway.base import BillingGateway, GatewayError, Record
 from billing_events.gateway.operations import CUSTOMER_FIELDS
-from billing_events.stripe import api, journal
+from billing_events.stripe import api, journal, predictions
 from billing_events.stripe.reads import (
     SEGMENT, TAG_SEPARATOR, TAGS, TIMEZONE, credits_record, currency_code, customer_record, default_payment_method,
     invoice_record, metadata_of, payment_id_of, payment_record, plain, subscription_record, tags_of, to_decimal, to_minor)
@@ -210,6 +210,36 @@ class StripeGateway(BillingGateway):
             return own if isinstance(own, str) else own.get("id")
         stored = self._customer(str(invoice_record(invoice)["customer_id"] or ""))
         return default_payment_method(stored) if stored else (customer or {}).get("default_payment_method")
+
+    def predict_retry_payment(self, invoice_id: str, *, payment_method: str | None, invoice: Record | None = None,
+                              customer: Record | None = None) -> Record | None:
+        """What the retry would give now, or the GatewayError it would raise; None when only the
+        charge can tell (see ``predictions``). An invoice Stripe does not have (a test on sample
+        data) is judged by ``invoice``, the run's view of it."""
+        stripe_invoice = self._invoice(invoice_id)
+        status = stripe_invoice.get("status") if stripe_invoice else (invoice or {}).get("status")
+        if status is not None and status not in predictions.PAYABLE:
+            number = (stripe_invoice or invoice or {}).get("number") or invoice_id
+            raise GatewayError(f"Stripe: cannot collect invoice {number}: it is {status}", code="invoice_not_open")
+        if stripe_invoice is None:
+            return None
+        method_id = payment_method or self._default_method(invoice_id, customer)
+        if not method_id:
+            raise GatewayError("Stripe: the customer has no payment method to charge the invoice with",
+                               code="no_payment_method")
+        method = self._payment_method(method_id)
+        if method is None:
+            raise GatewayError(f"Stripe: No such PaymentMethod: '{method_id}'", code="resource_missing")
+        code = predictions.known_decline(method, clock.now())
+        if code is not None:
+            error = {"decline_code": code, "code": "card_declined", "message": predictions.decline_message(code),
+                     "payment_method": method}
+            return self._declined(invoice_id, error, payment_method, payment_id=None)
+        if method.get("livemode") or method.get("type") != "card":
+            return None  # a real card, or a debit that settles days later: only the charge tells
+        return {"status": "succeeded", "payment_id": None, "amount": invoice_record(stripe_invoice)["amount_due"],
+                "currency": currency_code(stripe_invoice.get("currency")), "payment_method": method_id,
+                "decline": None, "decline_code": "", "decline_message": ""}
 
     def retry_payment(self, invoice_id: str, *, payment_method: str | None, idempotency_key: str) -> Record:
         return self._once("retry_payment", idempotency_key, {"invoice_id": invoice_id, "payment_method": payment_method})
