@@ -75,10 +75,10 @@ def start(timeout: float = 20) -> FakeStripe:
 
 def send_webhooks_to(fake: FakeStripe, url: str) -> None:
     """Have localstripe sign and post the events the connector maps to ``url``."""
-    from billing_events.stripe.mapping import MAPPINGS
+    from billing_events.stripe.mapping import MAPPED_TYPES
 
     response = requests.post(f"{fake.url}/_config/webhooks/demo", timeout=5,
-                             json={"url": url, "secret": fake.webhook_secret, "events": sorted(MAPPINGS)})
+                             json={"url": url, "secret": fake.webhook_secret, "events": sorted(MAPPED_TYPES)})
     response.raise_for_status()
 
 

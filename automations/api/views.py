@@ -629,7 +629,7 @@ class StripeEventsView(Catalogue):
     serializer_class = s.StripeEventMappingSerializer
 
     def get_queryset(self) -> list[dict[str, Any]]:
-        return [mapping.as_row() for mapping in STRIPE_MAPPINGS.values()]
+        return [mapping.as_row() for mapping in STRIPE_MAPPINGS]
 
 
 class ActionsView(Catalogue):

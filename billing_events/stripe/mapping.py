@@ -244,21 +244,42 @@ def _overdue_id(stripe_event: StripeObject, data: dict[str, Any]) -> str:
     return f"evt_overdue_{data['invoice']['id']}_{due.replace('-', '')}" if due else stripe_event["id"]
 
 
+def _paid_id(stripe_event: StripeObject, data: dict[str, Any]) -> str:
+    """An invoice is paid once: Stripe's invoice.paid and the invoice.payment_succeeded of the
+    charge that paid it are one catalogue event, stored under the invoice's id, whichever comes
+    first (an endpoint subscribed to only one of them still hears of the payment)."""
+    return f"evt_paid_{data['invoice']['id']}"
+
+
+def _paid_by_charge(stripe_event: StripeObject) -> dict[str, Any] | None:
+    if _object(stripe_event).get("status") != "paid":
+        return None  # a charge that paid part of it: the invoice is not paid yet
+    return _invoice_paid(stripe_event)
+
+
 def _overdue(stripe_event: StripeObject) -> dict[str, Any] | None:
     payload = _invoice_payload(stripe_event)
     return payload if payload["invoice"].get("status") == "open" else None
 
 
-MAPPINGS: dict[str, StripeMapping] = {mapping.stripe_type: mapping for mapping in [
+#: The table, in the order a Stripe event's catalogue events are stored: one Stripe type may become
+#: several catalogue events (a charge that pays an invoice is a payment and the invoice's payment).
+MAPPINGS: tuple[StripeMapping, ...] = (
     StripeMapping("invoice.finalized", "invoice.issued",
                   "An invoice was finalized: it is open, numbered and can be paid.", _invoice_payload),
     StripeMapping("invoice.paid", "invoice.paid",
-                  "An invoice was paid, by a charge (carried as the payment) or out of band.", _invoice_paid),
+                  "An invoice was paid, by a charge (carried as the payment) or out of band; stored under "
+                  "evt_paid_<invoice id>, so it and the invoice.payment_succeeded that paid it are one event.",
+                  _invoice_paid, _paid_id),
     StripeMapping("invoice.payment_failed", "payment.failed",
                   "A charge for an invoice failed; each attempt is a payment of its own (attempt_number).",
                   _payment_failed),
     StripeMapping("invoice.payment_succeeded", "payment.succeeded", "A charge for an invoice succeeded.",
                   _payment_succeeded),
+    StripeMapping("invoice.payment_succeeded", "invoice.paid",
+                  "The charge paid the invoice in full: the invoice's payment, one event with Stripe's "
+                  "invoice.paid (both stored under evt_paid_<invoice id>, whichever comes first).",
+                  _paid_by_charge, _paid_id),
     StripeMapping("invoice.voided", "invoice.voided", "An invoice was voided.", _invoice_payload),
     StripeMapping("invoice.overdue", "invoice.overdue",
                   "An open invoice is past its due date; stored under the id the daily overdue scan gives it, "
@@ -275,15 +296,20 @@ MAPPINGS: dict[str, StripeMapping] = {mapping.stripe_type: mapping for mapping i
     StripeMapping("customer.subscription.trial_will_end", "subscription.ending_soon",
                   "A trial ends in days_before days (Stripe sends it three days ahead); stored under the id "
                   "the daily ending-soon scan gives it, so the two are one event.", _trial_ending, _ending_soon_id),
-]}
+)
+#: The Stripe event types the table maps (what a webhook endpoint subscribes to).
+MAPPED_TYPES: frozenset[str] = frozenset(mapping.stripe_type for mapping in MAPPINGS)
 
 
-def map_event(stripe_event: StripeObject) -> MappedEvent | None:
-    """The catalogue event a verified Stripe event becomes, or None when it becomes none."""
-    mapping = MAPPINGS.get(stripe_event["type"])
-    if mapping is None:
-        return None
-    data = mapping.build(stripe_event)
-    if data is None:
-        return None
-    return MappedEvent(mapping.event_type, data, mapping.event_id(stripe_event, data), moment(stripe_event["created"]))
+def map_event(stripe_event: StripeObject) -> list[MappedEvent]:
+    """The catalogue events a verified Stripe event becomes, in the table's order (none: it is
+    acknowledged and counted)."""
+    mapped = []
+    for mapping in MAPPINGS:
+        if mapping.stripe_type != stripe_event["type"]:
+            continue
+        data = mapping.build(stripe_event)
+        if data is not None:
+            mapped.append(MappedEvent(mapping.event_type, data, mapping.event_id(stripe_event, data),
+                                      moment(stripe_event["created"])))
+    return mapped

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from billing_events.conf import SETTING, app_settings
 from billing_events.emitting import emit
 from billing_events.errors import Refused
-from billing_events.models import SkippedStripeEvent
+from billing_events.models import Event, SkippedStripeEvent
 from billing_events.stripe.mapping import map_event
 
 logger = logging.getLogger("billing_events")
@@ -96,14 +96,23 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     try:
         stripe_event = _stripe_event(payload)
         mapped = map_event(stripe_event)
-        if mapped is None:
+        if not mapped:
             SkippedStripeEvent.count_delivery(stripe_event["type"], stripe_event["id"])
             return JsonResponse({"id": stripe_event["id"], "event_type": None, "stored": False})
-        event = emit(mapped.type, mapped.data, id=mapped.id, occurred_at=mapped.occurred_at)
+        # One at a time, each stored once: a failure after the first is retried by Stripe, and the
+        # first is then a repeat.
+        event, *also = [emit(one.type, one.data, id=one.id, occurred_at=one.occurred_at) for one in mapped]
     except Refused as exc:
         logger.warning("Stripe event refused: %s", exc)
         return JsonResponse({"errors": exc.errors}, status=exc.status_code)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an object not shaped as Stripe's
         logger.warning("Stripe event not understood: %r", exc)
         return _refused(400, "data.object", f"is not shaped as a Stripe {stripe_event['type']} object: {exc!r}")
-    return JsonResponse({"id": event.id, "event_type": event.type, "stored": event.created})
+    answer = _stored(event)
+    if also:
+        answer["also"] = [_stored(other) for other in also]
+    return JsonResponse(answer)
+
+
+def _stored(event: Event) -> dict[str, Any]:
+    return {"id": event.id, "event_type": event.type, "stored": event.created}

@@ -97,3 +97,26 @@ def test_the_dunning_started_by_stripe_recovers_the_invoice_once_the_customer_ha
     assert Invoice.objects.get(pk=subscription.latest_invoice).status == "paid"
     configured_gateway.cache_clear()
 
+
+
+def test_the_customer_paying_the_invoice_at_stripe_ends_the_waiting_dunning(localstripe, stripe_webhooks, settings,
+                                                                              dunning, machine_time):
+    """While the dunning waits out its three days, the customer pays on Stripe's invoice page:
+    Stripe's word that the charge paid the invoice is the invoice paid, and the dunning, which
+    exits on it, ends there — its retry never comes."""
+    settings.BILLING_EVENTS = {**settings.BILLING_EVENTS, "STRIPE_WEBHOOK_SECRETS": [SECRET]}
+    stripe_webhooks.send(SECRET, ["invoice.payment_failed", "invoice.payment_succeeded"])
+    client = stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
+    subscription = _subscribe_paying_from(client, FAILING_IBAN)
+    execution = stripe_webhooks.eventually(lambda: Execution.objects.filter(automation=dunning, status="waiting",
+                                                                            outputs__has_key="gentle").first())
+
+    _card(client.v1, subscription.customer, PAYS)
+    client.v1.invoices.pay(subscription.latest_invoice)
+
+    ended = stripe_webhooks.eventually(lambda: Execution.objects.filter(pk=execution.pk, status="canceled").first())
+    assert "invoice.paid" in ended.status_reason
+    assert list(ended.outputs) == ["gentle"], "nothing after the payment"
+    paid = Event.objects.get(type="invoice.paid")
+    assert paid.id == f"evt_paid_{subscription.latest_invoice}"
+    assert Invoice.objects.get(pk=subscription.latest_invoice).status == "paid"
