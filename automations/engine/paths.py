@@ -74,7 +74,8 @@ def ways_taken(result: dict[str, Any]) -> list[Way]:
     for entry in result.get("timeline") or []:
         key, kind = entry["step"], entry["type"]
         if kind == "branch":
-            taken.append((key, entry["branch"]))
+            if "branch" in entry:  # else its condition could not be evaluated: the run failed there
+                taken.append((key, entry["branch"]))
         elif kind == "action" and not (entry.get("deferred") or entry.get("skipped")):
             if "error" not in entry:
                 taken.append((key, "succeeds"))

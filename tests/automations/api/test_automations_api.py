@@ -263,3 +263,17 @@ def test_test_every_path_finds_the_scenarios_that_reach_each_way_and_names_the_r
     assert {"step": "still_unpaid", "way": "else"} in result["unreached"]
     assert not mail.outbox and not Execution.objects.exists()
     assert api.post(f"/api/automations/{created['id']}/test-paths/", {"version": 9}, format="json").status_code == 409
+
+
+def test_test_every_path_reports_a_branch_whose_condition_cannot_be_evaluated_as_the_run_failing_there(api):
+    """A condition that compares an object with a text (the payment ends with …) fails the run at
+    its branch: neither of the branch's ways is taken, and the answer says so, not a 500."""
+    definition = {"name": "Odd branch", "trigger": {"type": "event", "event": "payment.failed"},
+                  "steps": [{"key": "odd", "type": "branch", "if": {"field": "payment", "operator": "ends_with",
+                                                                    "value": "x"},
+                             "then": [{"key": "done", "type": "stop"}], "else": []}]}
+    response = api.post("/api/automations/test-paths/", {"definition": definition}, format="json")
+    assert response.status_code == 200, response.content
+    [path] = response.json()["paths"]
+    assert path["status"] == "failed" and path["ways"] == []
+    assert {"step": "odd", "way": "then"} in response.json()["unreached"]
