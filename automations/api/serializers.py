@@ -505,6 +505,32 @@ class StepFiguresSerializer(serializers.Serializer):
     failed = serializers.IntegerField(help_text="Attempts that failed (each retry counts).")
     waiting = serializers.IntegerField(help_text="Runs waiting at the step now (whatever the period).")
     share = serializers.FloatField(allow_null=True, help_text="reached / runs started (null: none started).")
+    recovered = serializers.IntegerField(help_text=(
+        "Invoices paid in the period that credit this step: the retry that paid, or the last step that ran "
+        "before the customer paid."))
+    recovered_amounts = serializers.DictField(child=serializers.DecimalField(max_digits=16, decimal_places=2),
+                                              help_text="Their amounts, by currency.")
+
+
+class TimeToRecoverSerializer(serializers.Serializer):
+    median = serializers.IntegerField(allow_null=True, help_text="Seconds from a run's start to its invoice paid.")
+    p90 = serializers.IntegerField(allow_null=True, help_text="The 90th percentile (nearest rank), in seconds.")
+
+
+class RecoveredFiguresSerializer(serializers.Serializer):
+    invoices = serializers.IntegerField(help_text=(
+        "Invoices paid in the period while a run was live: by a retry_payment step of the run, or by the "
+        "customer (an invoice.paid or payment.succeeded the run exits on)."))
+    by_retry = serializers.IntegerField()
+    by_customer = serializers.IntegerField()
+    amounts = serializers.DictField(child=serializers.DecimalField(max_digits=16, decimal_places=2),
+                                    help_text="The money recovered, by currency.")
+    time_to_recover = TimeToRecoverSerializer()
+
+
+class TemplateFiguresSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Attempts that failed (each retry counts).")
 
 
 class RunFiguresSerializer(serializers.Serializer):
@@ -522,13 +548,17 @@ class DayFiguresSerializer(serializers.Serializer):
     started = serializers.IntegerField()
     ended = serializers.IntegerField()
     goal = serializers.IntegerField()
+    recovered = serializers.IntegerField(help_text="Invoices recovered that day.")
 
 
 class StatsSerializer(serializers.Serializer):
     automation = serializers.IntegerField()
     version = serializers.IntegerField(allow_null=True, help_text="The version counted (null: all of them).")
     runs = RunFiguresSerializer()
+    recovered = RecoveredFiguresSerializer()
     steps = serializers.DictField(child=StepFiguresSerializer(), help_text="By step key.")
+    templates = serializers.DictField(child=TemplateFiguresSerializer(), help_text=(
+        "Emails by template key (\"\": emails a step writes itself)."))
     daily = DayFiguresSerializer(many=True, help_text="Each day of the period (UTC).")
     counted_at = serializers.DateTimeField(allow_null=True, help_text="When the tallies were last brought up to date.")
 

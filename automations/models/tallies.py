@@ -12,6 +12,8 @@ class TallyKind(models.TextChoices):
     REACHED = "reached", "Step reached"  # key: the step; first attempts
     SUCCEEDED = "succeeded", "Step attempts succeeded"
     FAILED = "failed", "Step attempts failed"
+    SENT = "sent", "Emails sent"  # key: the email template ("" when the step writes its own)
+    NOT_SENT = "not_sent", "Emails that failed"  # key: as for SENT
 
 
 class Tally(models.Model):
@@ -37,3 +39,34 @@ class TallyFold(models.Model):
     """One row, locked by the fold that is counting, so two workers never count at once."""
 
     folded_at = models.DateTimeField(null=True, blank=True)
+
+
+class RecoveredBy(models.TextChoices):
+    RETRY = "retry", "a payment retry"
+    CUSTOMER = "customer", "the customer"
+
+
+class Recovery(models.Model):
+    """An invoice paid while a run was live: by one of its ``retry_payment`` steps, or by the
+    customer (the payment event the run exits on). One per run, written by the fold when the run
+    ends; it names the run by id only, so it outlives the run's pruning."""
+
+    automation = models.ForeignKey("automations.Automation", on_delete=models.CASCADE, related_name="recoveries")
+    version_number = models.PositiveIntegerField()
+    execution_id = models.BigIntegerField(unique=True)
+    invoice_id = models.CharField(max_length=255, blank=True)
+    #: The step credited: the retry that paid, or the last step that ran before the customer paid.
+    step_key = models.CharField(max_length=100, blank=True)
+    by = models.CharField(max_length=10, choices=RecoveredBy.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    paid_at = models.DateTimeField()
+    day = models.DateField(help_text="The day it was paid (UTC).")
+    #: From the run's start to the payment.
+    seconds_to_recover = models.PositiveBigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["automation", "day"], name="recovery_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id} v{self.version_number}: {self.amount} {self.currency} by {self.by}"

@@ -3,15 +3,17 @@ tallies (a few rows a day, whatever the number of runs) after counting what is n
 and what is live now from the live executions."""
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from automations import clock
-from automations.models import Automation, Execution, StepRun, Tally, TallyKind
+from automations.models import Automation, Execution, RecoveredBy, Recovery, StepRun, Tally, TallyKind
 from automations.outcomes.fold import counted_at, fold, uncounted_starts
 from automations.status import ExecutionStatus, LIVE_STATUSES
 
@@ -22,8 +24,9 @@ GOAL = "goal"
 
 
 def figures(automation: Automation, *, start: date, end: date, version: int | None = None) -> dict[str, Any]:
-    """Runs started and how they ended, conversion to the goal, per step reached, succeeded, failed
-    and waiting there now, and the daily series, from ``start`` to ``end`` (days, both included)."""
+    """Runs started and how they ended, conversion to the goal, money recovered (``recoveries``), per
+    step reached, succeeded, failed, waiting there now and recovered, emails by template, and the
+    daily series, from ``start`` to ``end`` (days, both included)."""
     fold(batches=FOLD_BATCHES_PER_READ)
     tallies = Tally.objects.filter(automation=automation, day__gte=start, day__lte=end)
     if version is not None:
@@ -41,7 +44,8 @@ def figures(automation: Automation, *, start: date, end: date, version: int | No
     started = totals.get((TallyKind.STARTED, ""), 0) + sum(uncounted_by_day.values())
     endings = {key: count for (kind, key), count in sorted(totals.items()) if kind == TallyKind.ENDED and count}
     waiting = waiting_at_steps(automation, version)
-    steps: dict[str, dict[str, Any]] = defaultdict(lambda: {"reached": 0, "succeeded": 0, "failed": 0, "waiting": 0})
+    steps: dict[str, dict[str, Any]] = defaultdict(lambda: {"reached": 0, "succeeded": 0, "failed": 0, "waiting": 0,
+                                                             "recovered": 0, "recovered_amounts": {}})
     for (kind, key), count in totals.items():
         if kind in (TallyKind.REACHED, TallyKind.SUCCEEDED, TallyKind.FAILED):
             steps[key][kind] = count
@@ -49,6 +53,11 @@ def figures(automation: Automation, *, start: date, end: date, version: int | No
         steps[key]["waiting"] = count
     for figures_of_step in steps.values():
         figures_of_step["share"] = _share(figures_of_step["reached"], started)
+    recoveries = Recovery.objects.filter(automation=automation, day__gte=start, day__lte=end)
+    if version is not None:
+        recoveries = recoveries.filter(version_number=version)
+    for key, count, amounts in _recovered_by_step(recoveries):
+        steps[key]["recovered"], steps[key]["recovered_amounts"] = count, amounts
     live = Execution.objects.filter(automation=automation, status__in=LIVE_STATUSES)
     if version is not None:
         live = live.filter(version__number=version)
@@ -57,8 +66,10 @@ def figures(automation: Automation, *, start: date, end: date, version: int | No
         "automation": automation.pk, "version": version, "from": start.isoformat(), "to": end.isoformat(),
         "runs": {"started": started, "live": live.count(), "ended": endings,
                  "goal": endings.get(GOAL, 0), "conversion": _share(endings.get(GOAL, 0), started)},
+        "recovered": _recovered(recoveries),
         "steps": dict(sorted(steps.items())),
-        "daily": _daily(tallies, start, end, uncounted_by_day),
+        "templates": _templates(totals),
+        "daily": _daily(tallies, start, end, uncounted_by_day, recoveries),
         "counted_at": folded_at.isoformat() if folded_at else None,
     }
 
@@ -79,10 +90,58 @@ def waiting_at_steps(automation: Automation, version: int | None = None) -> dict
     return dict(counts)
 
 
-def _daily(tallies: Any, start: date, end: date, uncounted_starts: Counter[date]) -> list[dict[str, Any]]:
-    by_day: dict[date, dict[str, int]] = defaultdict(lambda: {"started": 0, "ended": 0, GOAL: 0})
+def _recovered(recoveries: QuerySet[Recovery]) -> dict[str, Any]:
+    """How many invoices were paid while a run was live, by whom, how much in each currency, and
+    how long after the run's start (median and 90th percentile, nearest rank, in seconds)."""
+    by = dict(recoveries.values_list("by").annotate(n=Count("pk")).values_list("by", "n"))
+    count = sum(by.values())
+    return {"invoices": count, "by_retry": by.get(RecoveredBy.RETRY, 0), "by_customer": by.get(RecoveredBy.CUSTOMER, 0),
+            "amounts": _amounts(recoveries),
+            "time_to_recover": {"median": _percentile(recoveries, count, 0.5), "p90": _percentile(recoveries, count, 0.9)}}
+
+
+def _amounts(recoveries: QuerySet[Recovery]) -> dict[str, str]:
+    return {currency: f"{total:.2f}" for currency, total in
+            recoveries.values_list("currency").annotate(total=Sum("amount")).order_by("currency")
+            .values_list("currency", "total")}
+
+
+def _percentile(recoveries: QuerySet[Recovery], count: int, share: float) -> int | None:
+    if not count:
+        return None
+    rank = max(1, math.ceil(share * count))
+    return recoveries.order_by("seconds_to_recover").values_list("seconds_to_recover", flat=True)[rank - 1]
+
+
+def _recovered_by_step(recoveries: QuerySet[Recovery]) -> list[tuple[str, int, dict[str, str]]]:
+    counts: Counter[str] = Counter()
+    amounts: dict[str, dict[str, str]] = defaultdict(dict)
+    for key, currency, n, total in (recoveries.values_list("step_key", "currency")
+                                    .annotate(n=Count("pk"), total=Sum("amount"))
+                                    .values_list("step_key", "currency", "n", "total")):
+        counts[key] += n
+        amounts[key][currency] = f"{total:.2f}"
+    return [(key, counts[key], dict(sorted(amounts[key].items()))) for key in counts if key]
+
+
+def _templates(totals: dict[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """Emails sent and failed by template ("" names the emails steps write themselves)."""
+    templates: dict[str, dict[str, int]] = defaultdict(lambda: {"sent": 0, "failed": 0})
+    for (kind, key), count in totals.items():
+        if kind == TallyKind.SENT:
+            templates[key]["sent"] += count
+        elif kind == TallyKind.NOT_SENT:
+            templates[key]["failed"] += count
+    return dict(sorted(templates.items()))
+
+
+def _daily(tallies: Any, start: date, end: date, uncounted_starts: Counter[date],
+           recoveries: QuerySet[Recovery]) -> list[dict[str, Any]]:
+    by_day: dict[date, dict[str, int]] = defaultdict(lambda: {"started": 0, "ended": 0, GOAL: 0, "recovered": 0})
     for day, count in uncounted_starts.items():
         by_day[day]["started"] += count
+    for day, count in recoveries.values_list("day").annotate(n=Count("pk")).values_list("day", "n"):
+        by_day[day]["recovered"] += count
     for day, kind, key, count in tallies.filter(kind__in=[TallyKind.STARTED, TallyKind.ENDED]).values_list(
             "day", "kind", "key").annotate(total=Sum("count")).values_list("day", "kind", "key", "total"):
         by_day[day]["started" if kind == TallyKind.STARTED else "ended"] += count
@@ -115,3 +174,16 @@ def with_recent_figures(automations: QuerySet, days: int = 30) -> QuerySet:
     return automations.annotate(
         recent_started=Coalesce(tally(TallyKind.STARTED, ""), 0) + Coalesce(uncounted, 0),
         recent_goal=Coalesce(tally(TallyKind.ENDED, GOAL), 0))
+
+
+def recent_recovered(automation_ids: list[int], days: int = 30) -> dict[int, dict[str, Decimal]]:
+    """Money recovered in the last ``days`` days (today included, UTC) by each of the automations,
+    by currency, in one query (the automations list's page)."""
+    first = clock.now().date() - timedelta(days=days - 1)
+    recovered: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for automation_id, currency, total in (
+            Recovery.objects.filter(automation_id__in=automation_ids, day__gte=first)
+            .values_list("automation_id", "currency").annotate(total=Sum("amount")).order_by("currency")
+            .values_list("automation_id", "currency", "total")):
+        recovered[automation_id][currency] = total
+    return dict(recovered)

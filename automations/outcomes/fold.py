@@ -1,6 +1,7 @@
 """The fold: counts what runs did into the tallies, each thing once.
 
-A finished run (its start and its end) and each finished step attempt carry a mark
+A finished run (its start, its end and what it recovered: ``recoveries``) and each finished step
+attempt (by step, and an email's by its template) carry a mark
 (``Execution.tallied``, ``StepRun.tallied``) that the fold sets in the same transaction as it adds
 them to the tallies, so nothing is counted twice when a worker dies mid-way (the transaction is
 rolled back, mark and count together) and nothing is lost (unmarked rows are found again). One fold counts at a time (it locks
@@ -15,9 +16,11 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from automations import clock
-from automations.models import Execution, StepRun, Tally, TallyFold, TallyKind
+from automations.models import Execution, Recovery, StepRun, Tally, TallyFold, TallyKind
+from automations.outcomes.recoveries import recoveries_of
 from automations.status import ExecutionStatus, RunTallied, StepRunStatus
 
 #: Rows one transaction of the fold counts: short enough not to hold the lock long.
@@ -97,7 +100,8 @@ def _count_runs(counts: Counter[TallyKey]) -> int:
     uncounted starts from the executions (``figures``), so a run is never held by the fold."""
     runs = list(Execution.objects.filter(tallied__lt=RunTallied.ALL, finished_at__isnull=False).order_by("pk")
                 .values("pk", "automation_id", "version__number", "status", "status_reason", "error",
-                        "started_at", "finished_at", "tallied")[:BATCH])
+                        "started_at", "finished_at", "tallied",
+                        invoice_id=KeyTextTransform("id", KeyTransform("invoice", "data")))[:BATCH])
     for run in runs:
         version = (run["automation_id"], run["version__number"])
         if run["tallied"] == RunTallied.NOTHING:
@@ -107,6 +111,8 @@ def _count_runs(counts: Counter[TallyKey]) -> int:
     if (Execution.objects.filter(pk__in=ids, tallied__lt=RunTallied.ALL, finished_at__isnull=False)
             .update(tallied=RunTallied.ALL)) != len(ids):
         raise _Moved()
+    # A run retried from its failed step has its recovery already: it is one run, paid once.
+    Recovery.objects.bulk_create(recoveries_of(runs), ignore_conflicts=True)
     return len(ids)
 
 
@@ -127,7 +133,8 @@ def uncount_end(execution: Execution) -> None:
 def _count_step_runs(counts: Counter[TallyKey]) -> int:
     rows = list(StepRun.objects.filter(tallied=False).exclude(status=StepRunStatus.RUNNING).order_by("pk")
                 .values("pk", "execution__automation_id", "execution__version__number", "step_key", "attempt",
-                        "status", "finished_at", "started_at")[:BATCH])
+                        "status", "finished_at", "started_at", "action",
+                        template=KeyTextTransform("template", "input"))[:BATCH])
     for row in rows:
         if row["status"] not in _COUNTED_STEP_STATUSES:
             continue  # a deferral or an interrupted attempt: not an outcome (its settlement is)
@@ -136,6 +143,9 @@ def _count_step_runs(counts: Counter[TallyKey]) -> int:
         if row["attempt"] == 1:
             counts[(*version, day, TallyKind.REACHED, row["step_key"])] += 1
         counts[(*version, day, TallyKind(row["status"]), row["step_key"])] += 1
+        if row["action"] == "send_email":  # by template: "" for an email the step writes itself
+            sent = TallyKind.SENT if row["status"] == StepRunStatus.SUCCEEDED else TallyKind.NOT_SENT
+            counts[(*version, day, sent, row["template"] or "")] += 1
     StepRun.objects.filter(pk__in=[row["pk"] for row in rows]).update(tallied=True)
     return len(rows)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.automations.api.conftest import token_client
 from tests.conftest import sample
 
 DECLINES, PAYS = "pm_insufficient_funds", "pm_card_ok"
+DAY = 24 * 3600
 
 
 @pytest.fixture
@@ -78,19 +80,35 @@ def test_the_figures_are_what_the_runs_did_and_outlive_them(scripted, api_client
         assert (step["reached"], step["succeeded"], step["failed"]) == (
             steps[(key, "reached")], steps[(key, "succeeded")], steps[(key, "failed")]), key
     assert figures["steps"]["gentle"]["share"] == 1.0
-    assert figures["steps"]["retry"] == {"reached": 4, "succeeded": 2, "failed": 2, "waiting": 0, "share": 0.6667}
+    assert figures["steps"]["retry"] == {"reached": 4, "succeeded": 2, "failed": 2, "waiting": 0, "share": 0.6667,
+                                         "recovered": 2, "recovered_amounts": {"USD": "2500.00"}}
     assert figures["steps"]["wait_7d"]["waiting"] == 1, "f waits seven days for its final notice"
     daily = {day["day"]: day for day in figures["daily"]}
     assert len(daily) == 11 and daily[day0.isoformat()]["started"] == 5 and daily[day0.isoformat()]["goal"] == 0
     assert daily[(day0 + timedelta(days=1)).isoformat()] == {
-        "day": (day0 + timedelta(days=1)).isoformat(), "started": 0, "ended": 2, "goal": 1}
+        "day": (day0 + timedelta(days=1)).isoformat(), "started": 0, "ended": 2, "goal": 1, "recovered": 1}
     assert sum(day["started"] for day in daily.values()) == 6
+
+    # Money: a and b paid by the retry three days in; d paid by the customer on day one, after the
+    # gentle email (the last step that ran before it: the wait it was in is not credited).
+    amount = Decimal(sample("payment.failed")["invoice"]["amount_due"])
+    assert figures["recovered"] == {"invoices": 3, "by_retry": 2, "by_customer": 1,
+                                    "amounts": {"USD": f"{3 * amount:.2f}"},
+                                    "time_to_recover": {"median": 3 * DAY, "p90": 3 * DAY}}
+    assert figures["steps"]["gentle"]["recovered"] == 1
+    assert daily[(day0 + timedelta(days=1)).isoformat()]["recovered"] == 1
+    assert daily[(day0 + timedelta(days=3)).isoformat()]["recovered"] == 2
+    sent = Counter((row.input or {}).get("template", "") for row in StepRun.objects.filter(
+        execution__automation=automation, action="send_email", status="succeeded"))
+    assert figures["templates"] == {name: {"sent": count, "failed": 0} for name, count in sent.items()}
+    assert figures["templates"]["payment_failed_gentle"] == {"sent": 6, "failed": 0}
 
     pruned = prune(clock.now() + timedelta(days=1), days=0)
     assert pruned.executions == 5 and Execution.objects.filter(automation=automation).count() == 1
     again = api_client.get(f"/api/automations/{automation.pk}/stats/",
                            {"from": day0.isoformat(), "to": (day0 + timedelta(days=10)).isoformat()}).json()
     assert again["runs"] == figures["runs"] and again["steps"] == figures["steps"] and again["daily"] == figures["daily"]
+    assert again["recovered"] == figures["recovered"] and again["templates"] == figures["templates"]
 
 
 def test_counting_twice_counts_nothing_more(scripted):
@@ -173,10 +191,11 @@ def test_a_run_retried_from_its_failed_step_is_counted_once_by_how_it_ended_last
 
     again = figures()
     assert again["runs"]["started"] == 1 and again["runs"]["ended"] == {"completed": 1}
-    assert again["steps"]["hook"] == {"reached": 1, "succeeded": 1, "failed": 1, "waiting": 0, "share": 1.0}
+    assert again["steps"]["hook"] == {"reached": 1, "succeeded": 1, "failed": 1, "waiting": 0, "share": 1.0,
+                                      "recovered": 0, "recovered_amounts": {}}
 
 
 def test_the_automations_list_says_the_last_30_days(scripted, client, admin_user):
     client.force_login(admin_user)
     page = client.get("/admin/automations/automation/").content.decode()
-    assert "6 runs<br>17% reached the goal" in page  # 1 goal of 6 started
+    assert "6 runs<br>17% reached the goal<br>$3,750.00 recovered" in page  # 1 goal of 6 started; a, b and d paid

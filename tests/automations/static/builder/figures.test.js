@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { figuresLine, figuresSummary } from "../../../../automations/static/automations/builder/state/figures.js";
+import { amounts, figuresLine, figuresSummary } from "../../../../automations/static/automations/builder/state/figures.js";
 
 const figures = {
   runs: { started: 4, live: 1, goal: 1, conversion: 0.25 },
@@ -14,6 +14,16 @@ test("the bar names the goal only when the automation has one", () => {
   assert.equal(figuresSummary(figures, false), "4 runs started · 1 live now");
   assert.equal(figuresSummary({ runs: { started: 0, live: 0, goal: 0, conversion: null } }, true),
     "0 runs started · 0 live now · 0 runs reached the goal");
+});
+
+test("the money recovered is in the bar, by currency, and on the card of the step credited", () => {
+  const recovered = { ...figures, recovered: { invoices: 3, by_retry: 2, by_customer: 1,
+                                               amounts: { USD: "3750.00", EUR: "80.5" } },
+                      steps: { retry: { reached: 4, share: 1, recovered: 2, recovered_amounts: { USD: "2500.00" } } } };
+  assert.equal(figuresSummary(recovered, false), "4 runs started · 1 live now · "
+    + "$3,750.00 + €80.50 recovered (3 invoices: 2 by a retry, 1 by the customer)");
+  assert.equal(figuresLine(recovered, "retry"), "4 runs reached it (100%) · $2,500.00 recovered");
+  assert.equal(amounts({ XTS: "1.00" }), "XTS\u00a01.00", "a currency without a symbol is written by its code");
 });
 
 test("a card says who waits there now and how many reached it", () => {
