@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from automations import clock
@@ -98,7 +98,11 @@ def _count_runs(counts: Counter[TallyKey]) -> int:
     """Finished runs not counted yet: their end, and their start unless that is counted (a run
     retried from its failed step). A live run's start is not counted here: the figures read
     uncounted starts from the executions (``figures``), so a run is never held by the fold."""
-    runs = list(Execution.objects.filter(tallied__lt=RunTallied.ALL, finished_at__isnull=False).order_by("pk")
+    # A run that ended while an attempt of its was under way waits until the sweep has settled the
+    # attempt (``settle_orphaned_attempts``): what that attempt did is part of how the run did.
+    unsettled = StepRun.objects.filter(execution=OuterRef("pk"), status=StepRunStatus.RUNNING)
+    runs = list(Execution.objects.filter(tallied__lt=RunTallied.ALL, finished_at__isnull=False)
+                .exclude(Exists(unsettled)).order_by("pk")
                 .values("pk", "automation_id", "version__number", "status", "status_reason", "error",
                         "started_at", "finished_at", "tallied",
                         invoice_id=KeyTextTransform("id", KeyTransform("invoice", "data")))[:BATCH])

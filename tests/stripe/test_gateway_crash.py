@@ -10,14 +10,21 @@ from pathlib import Path
 
 import pytest
 import requests
+import stripe
 from django.db import connection
 
 from automations import services
 from automations.models import Execution
+from automations.run_control import resume_now
 from billing_events import emit
+from billing_events.gateway import configured_gateway
+from billing_events.models import Event, Invoice
 from tests.conftest import sample
 from tests.fixtures.cluster import kill, start
-from tests.stripe.test_gateway import PAYS, _charges, _open_invoice, stripe_api
+from tests.fixtures.localstripe import API_KEY
+from tests.stripe.test_gateway import PAYS, _card, _charges, _open_invoice, stripe_api
+from tests.stripe.test_webhooks_localstripe import FAILING_IBAN, _subscribe_paying_from, machine_time  # noqa: F401
+from tests.stripe.test_webhooks_localstripe import SECRET as WEBHOOK_SECRET
 
 pytestmark = [
     pytest.mark.crash,
@@ -129,3 +136,62 @@ def test_a_worker_killed_while_stripe_answers_its_payment_leaves_the_invoice_pai
     assert attempt == ("succeeded", "worker stopped during this attempt; result recovered by idempotency key")
     assert execution.outputs["collect"]["status"] == "succeeded"
     assert _charges(client, customer_id) == [*charges_before, "succeeded"], "charged once"
+
+
+@pytest.mark.urls("tests.stripe.urls")
+def test_the_whole_way_from_stripe_with_the_worker_killed_while_stripe_answers_the_retry(
+        localstripe, stripe_webhooks, slow_payments, settings, dunning, machine_time, tmp_path, monkeypatch):
+    """Stripe's failed payment starts the dunning through the webhook; collections resume it once
+    the customer has a card that pays; the worker cluster's retry reaches Stripe and the worker is
+    killed before it hears the answer. Whichever comes first — the restarted cluster settling the
+    attempt from Stripe, or Stripe's word that the invoice is paid ending the run — the invoice is
+    paid once and the run ends."""
+    settings.BILLING_EVENTS = {**settings.BILLING_EVENTS, "STRIPE_WEBHOOK_SECRETS": [WEBHOOK_SECRET],
+                               "BILLING_GATEWAY": "billing_events.stripe.gateway.StripeGateway"}
+    configured_gateway.cache_clear()
+    stripe_webhooks.send(WEBHOOK_SECRET, ["invoice.payment_failed", "invoice.payment_succeeded"])
+    client = stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url})
+    subscription = _subscribe_paying_from(client, FAILING_IBAN)
+    execution = stripe_webhooks.eventually(lambda: Execution.objects.filter(automation=dunning, status="waiting",
+                                                                            outputs__has_key="gentle").first())
+    _card(client.v1, subscription.customer, PAYS)
+    monkeypatch.setattr("automations.run_control.enqueue", lambda *args: None)  # the cluster's sweep takes it
+    resume_now(execution)
+
+    environment = {"DJANGO_SETTINGS_MODULE": "tests.fixtures.stripe_cluster_settings",
+                   "STRIPE_API_BASE": slow_payments.url}
+    log_path = tmp_path / "cluster.log"
+    with open(log_path, "wb") as log:
+        cluster = start("manage.py", "qcluster", log=log, **environment)
+        ticker = start("-m", "tests.fixtures.ticker", log=log, **environment)
+        try:
+            wait_until(slow_payments.paid.is_set, 30, "the worker's payment to reach Stripe", log_path)
+        finally:
+            kill(cluster)
+            kill(ticker)
+        slow_payments.release.set()
+        assert client.v1.invoices.retrieve(subscription.latest_invoice).status == "paid", "the payment was made"
+
+        cluster = start("manage.py", "qcluster", log=log, **environment)
+        ticker = start("-m", "tests.fixtures.ticker", log=log, **environment)
+        try:
+            # ended, and its retry's attempt settled (by the worker that took the run over, or by the
+            # sweep when the run was ended while the attempt was under way)
+            ended = stripe_webhooks.eventually(
+                lambda: Execution.objects.filter(pk=execution.pk, status__in=["succeeded", "canceled"])
+                .exclude(step_runs__status="running").first(), 45)
+        finally:
+            kill(cluster)
+            kill(ticker)
+    configured_gateway.cache_clear()
+
+    charges = client.v1.charges.list(params={"customer": subscription.customer}).data
+    assert [charge.status for charge in charges].count("succeeded") == 1, "paid once"
+    assert ended.status_reason in ("stopped at step recovered", "exit: invoice.paid") or \
+        "invoice.paid" in ended.status_reason, ended.status_reason
+    assert Event.objects.filter(type="invoice.paid").count() == 1
+    assert Invoice.objects.get(pk=subscription.latest_invoice).status == "paid"
+    [retry] = ended.step_runs.filter(step_key="retry")
+    assert retry.status == "succeeded" and retry.output["status"] == "succeeded"
+    assert retry.error in ("worker stopped during this attempt; result recovered by idempotency key",
+                           "the run ended while this attempt was under way; result recovered by idempotency key")

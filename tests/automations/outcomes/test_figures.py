@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from automations import clock, services
-from automations.models import Execution, StepRun, Tally
+from automations.models import Execution, Recovery, StepRun, Tally
 from automations.outcomes.fold import ending, fold
 from automations.retention import prune
 from automations.run_control import cancel_execution
@@ -199,3 +199,23 @@ def test_the_automations_list_says_the_last_30_days(scripted, client, admin_user
     client.force_login(admin_user)
     page = client.get("/admin/automations/automation/").content.decode()
     assert "6 runs<br>17% reached the goal<br>$3,750.00 recovered" in page  # 1 goal of 6 started; a, b and d paid
+
+
+def test_a_run_ended_while_an_attempt_was_under_way_is_counted_once_the_attempt_is_settled(dunning, engine):
+    """An exit ended the run while a worker that then died was charging: the fold waits for the
+    sweep to settle that attempt, so the run is counted with what its retry did."""
+    engine.emit("payment.failed", _failed("inv_x", PAYS), id="evt_x")
+    run = Execution.objects.get()
+    attempt = StepRun.objects.create(execution=run, step_key="retry", step_type="action", action="retry_payment",
+                                     status="running", started_at=clock.now())
+    cancel_execution(run)
+
+    fold()
+    run.refresh_from_db()
+    assert run.tallied == 0, "not counted while its attempt is unsettled"
+    StepRun.objects.filter(pk=attempt.pk).update(status="succeeded", finished_at=clock.now(), output={
+        "status": "succeeded", "amount": "1250.00", "currency": "USD"})
+    fold()
+    run.refresh_from_db()
+    assert run.tallied == 2
+    assert Recovery.objects.get(execution_id=run.pk).step_key == "retry"
