@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { amounts, figuresLine, figuresSummary } from "../../../../automations/static/automations/builder/state/figures.js";
+import "./fixtures.js";  // the server's step types: the funnel walks the lanes they name
+
+import { amounts, dailyColumns, durationWords, figuresLine, figuresSummary, funnelRows, headline } from "../../../../automations/static/automations/builder/state/figures.js";
 
 const figures = {
   runs: { started: 4, live: 1, goal: 1, conversion: 0.25 },
@@ -33,4 +35,26 @@ test("a card says who waits there now and how many reached it", () => {
   assert.equal(figuresLine({ runs: { started: 0 }, steps: {} }, "final"), null, "nothing started: no line");
   assert.equal(figuresLine({ runs: { started: 0 }, steps: { wait: { reached: 0, waiting: 2, share: null } } }, "wait"),
     "2 waiting here now · 0 runs reached it", "runs started before the period still wait");
+});
+
+test("the Outcomes tab's headline, funnel and series", () => {
+  const counted = {
+    runs: { started: 4, live: 1, goal: 1, conversion: 0.25 },
+    recovered: { invoices: 3, by_retry: 2, by_customer: 1, amounts: { USD: "3750.00" },
+                 time_to_recover: { median: 259200, p90: 5400 } },
+    steps: { gentle: { reached: 4, share: 1, waiting: 0, recovered: 1, recovered_amounts: { USD: "1250.00" } },
+             retry: { reached: 2, share: 0.5, waiting: 1 } },
+    daily: [{ day: "2026-11-20", started: 3, ended: 0, goal: 0, recovered: 0 },
+            { day: "2026-11-21", started: 1, ended: 2, goal: 1, recovered: 1 }],
+  };
+  assert.deepEqual(headline(counted, true), [
+    ["Runs started", "4"], ["Live now", "1"], ["Reached the goal", "1 (25%)"], ["Money recovered", "$3,750.00"],
+    ["Invoices recovered", "3: 2 by a retry, 1 by the customer"], ["Time to recover", "median 3 days, 90% within 1.5 hours"]]);
+  const definition = { steps: [{ key: "gentle", type: "action" },
+                               { key: "check", type: "branch", then: [{ key: "retry", type: "action" }], else: [] }] };
+  assert.deepEqual(funnelRows(definition, counted).map((row) => [row.key, row.depth, row.reached, row.share, row.recovered]), [
+    ["gentle", 0, 4, 1, "$1,250.00"], ["check", 0, 0, 0, ""], ["retry", 1, 2, 0.5, ""]]);
+  assert.deepEqual(dailyColumns(counted), [[Date.UTC(2026, 10, 20) / 1000, Date.UTC(2026, 10, 21) / 1000], [3, 1], [0, 1], [0, 1]]);
+  assert.equal(durationWords(90), "1.5 minutes");
+  assert.equal(durationWords(null), "—");
 });

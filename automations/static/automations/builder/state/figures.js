@@ -1,5 +1,7 @@
-// Outcome figures in words (GET automations/{id}/stats/): the bar above the flow and the line on
-// each step's card.
+// Outcome figures in words (GET automations/{id}/stats/): the bar above the flow, the line on
+// each step's card, and the Outcomes tab's headline, funnel and series.
+
+import { walk } from "./tree.js";
 
 function percent(share) {
   return share === null || share === undefined ? "" : ` (${Math.round(share * 100)}%)`;
@@ -48,4 +50,55 @@ export function figuresLine(figures, key) {
   parts.push(`${plural(step?.reached || 0, "run")} reached it${percent(share)}`);
   if (step?.recovered) parts.push(`${amounts(step.recovered_amounts)} recovered`);
   return parts.join(" · ");
+}
+
+/** A span of seconds as a reader says it: "45 minutes", "5 hours", "3 days". */
+export function durationWords(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const units = [[86400, "day"], [3600, "hour"], [60, "minute"]];
+  for (const [size, unit] of units) {
+    if (seconds >= size) {
+      const count = Math.round((seconds / size) * 10) / 10;
+      return `${count} ${unit}${count === 1 ? "" : "s"}`;
+    }
+  }
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
+/** The funnel: every step in the flow's order (lanes after the step that owns them), with how
+ *  many runs reached it, what share of the runs started that is, how many wait there now and
+ *  what it recovered. */
+export function funnelRows(definition, figures) {
+  const rows = [];
+  walk(definition, (step, lane, index, ancestors) => {
+    const counted = figures.steps?.[step.key] || {};
+    rows.push({ key: step.key, depth: ancestors.length, reached: counted.reached || 0,
+                share: counted.share ?? (figures.runs.started ? 0 : null), waiting: counted.waiting || 0,
+                recovered: counted.recovered ? amounts(counted.recovered_amounts) : "" });
+  });
+  return rows;
+}
+
+/** The daily series as uPlot reads them: x in Unix seconds, then one array per series. */
+export function dailyColumns(figures) {
+  const days = figures.daily || [];
+  return [days.map((day) => Date.parse(`${day.day}T00:00:00Z`) / 1000),
+          days.map((day) => day.started), days.map((day) => day.goal), days.map((day) => day.recovered || 0)];
+}
+
+/** The tab's headline, as label and value pairs. */
+export function headline(figures, hasGoal) {
+  const { runs, recovered } = figures;
+  const rows = [["Runs started", String(runs.started)], ["Live now", String(runs.live)]];
+  if (hasGoal) rows.push(["Reached the goal", `${runs.goal}${percent(runs.conversion)}`]);
+  if (recovered) {
+    rows.push(["Money recovered", recovered.invoices ? amounts(recovered.amounts) : "none yet"]);
+    if (recovered.invoices) {
+      rows.push(["Invoices recovered", `${recovered.invoices}: ${recovered.by_retry} by a retry, `
+        + `${recovered.by_customer} by the customer`]);
+      rows.push(["Time to recover", `median ${durationWords(recovered.time_to_recover.median)}, `
+        + `90% within ${durationWords(recovered.time_to_recover.p90)}`]);
+    }
+  }
+  return rows;
 }

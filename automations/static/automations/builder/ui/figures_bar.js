@@ -51,6 +51,7 @@ export class FiguresBar {
       this.error = error.message;
     }
     this.render();
+    if (this.app.state.tab === "outcomes") this.app.renderPanel();
     if (redraw && !this.app.dragging) this.app.render();
   }
 

@@ -1,4 +1,4 @@
-// The side panel: tabs Edit (the selected card's form), Test, Backtest, Versions and JSON. The Edit form
+// The side panel: tabs Edit (the selected card's form), Test, Backtest, Outcomes, Versions and JSON. The Edit form
 // is drawn when the selection changes (not on every keystroke, so typing keeps its cursor); the
 // server's errors are placed beside its fields after each validation.
 
@@ -8,10 +8,12 @@ import { showErrors } from "./fields.js";
 import { conditionsForm, settingsForm, triggerForm } from "./settings_forms.js";
 import { stepForm } from "./step_forms.js";
 import { backtestPanel } from "./backtest_panel.js";
+import { outcomesPanel } from "./outcomes_panel.js";
 import { testPanel } from "./test_panel.js";
 import { versionsPanel } from "./versions_panel.js";
 
-const TABS = [["edit", "Edit"], ["test", "Test"], ["backtest", "Backtest"], ["versions", "Versions"], ["json", "JSON"]];
+const TABS = [["edit", "Edit"], ["test", "Test"], ["backtest", "Backtest"], ["outcomes", "Outcomes"],
+              ["versions", "Versions"], ["json", "JSON"]];
 const TITLES = { trigger: "Trigger", conditions: "Entry conditions", settings: "Automation settings" };
 
 export class Panel {
@@ -55,6 +57,7 @@ export class Panel {
     app.keysRenamedSincePanelDrawn.clear();  // the forms drawn now know the steps by their keys
     if (tab === "test") this.body.replaceChildren(testPanel(app));
     else if (tab === "backtest") this.body.replaceChildren(backtestPanel(app));
+    else if (tab === "outcomes") this.body.replaceChildren(outcomesPanel(app));
     else if (tab === "versions") this.body.replaceChildren(versionsPanel(app));
     else if (tab === "json") this.body.replaceChildren(this.jsonTab(readOnly));
     else this.body.replaceChildren(this.editTab(readOnly));
