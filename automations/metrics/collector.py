@@ -1,5 +1,6 @@
 """What the metrics say, read from the database when Prometheus scrapes: the outcome tallies (runs
-started and ended, step attempts; counters that survive retention, as the tallies do) and the
+started and ended, step attempts, action attempts' durations and failures by code, emails by
+template, money recovered; counters that survive retention, as the tallies do) and the
 engine's state now (live runs, wake-ups due and how late the oldest is, events waiting for their
 dispatch). Read at scrape time rather than counted in each worker, so the figures are the same
 whichever process answers and however many processes the worker cluster has."""
@@ -8,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db.models import Count, Min, Sum
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 from automations import clock
-from automations.models import Automation, Execution, Tally, TallyKind
+from automations.models import Automation, Execution, Recovery, Tally, TallyKind
 from automations.outcomes.fold import uncounted_starts
 from automations.status import LIVE_STATUSES, ExecutionStatus
 from billing_events.models import Event
@@ -25,6 +26,8 @@ class AutomationsCollector(Collector):
         names = dict(Automation.objects.values_list("pk", "name"))
         yield from self._runs(names)
         yield from self._steps(names)
+        yield from self._actions()
+        yield from self._money(names)
         yield from self._engine()
 
     def _runs(self, names: dict[int, str]) -> Iterator[Metric]:
@@ -56,6 +59,40 @@ class AutomationsCollector(Collector):
             for automation, step, count in _sums(kind, "automation", "key"):
                 attempts.add_metric([_label(names, automation), step, kind], count)
         yield attempts
+
+    def _actions(self) -> Iterator[Metric]:
+        attempts = dict(_sums(TallyKind.ACTION_ATTEMPTS, "key"))
+        milliseconds = dict(_sums(TallyKind.ACTION_MS, "key"))
+        duration = SummaryMetricFamily(f"{PREFIX}_action_duration_seconds",
+                                       "How long action attempts took (from the attempt's start to its outcome).",
+                                       labels=["action"])
+        for action, count in sorted(attempts.items()):
+            duration.add_metric([action], count_value=count, sum_value=milliseconds.get(action, 0) / 1000)
+        failures = CounterMetricFamily(f"{PREFIX}_action_failures", "Action attempts that failed, by action and "
+                                       "code: a decline's code, the gateway's error code, http_<status>, "
+                                       "smtp_<reply code>, else error.", labels=["action", "code"])
+        for key, count in _sums(TallyKind.ACTION_FAILURES, "key"):
+            action, _, code = key.partition(":")
+            failures.add_metric([action, code], count)
+        emails = CounterMetricFamily(f"{PREFIX}_emails", "Email attempts by template (\"\": written in the step) "
+                                     "and outcome.", labels=["template", "outcome"])
+        for kind, outcome in ((TallyKind.SENT, "sent"), (TallyKind.NOT_SENT, "failed")):
+            for template, count in _sums(kind, "key"):
+                emails.add_metric([template, outcome], count)
+        yield from (duration, failures, emails)
+
+    def _money(self, names: dict[int, str]) -> Iterator[Metric]:
+        invoices = CounterMetricFamily(f"{PREFIX}_recovered_invoices", "Invoices paid while a run was live, by "
+                                       "whom: retry (a retry_payment step) or customer.", labels=["automation", "by"])
+        for automation, by, count in (Recovery.objects.values_list("automation", "by").annotate(n=Count("pk"))
+                                      .values_list("automation", "by", "n")):
+            invoices.add_metric([_label(names, automation), by], count)
+        amount = CounterMetricFamily(f"{PREFIX}_recovered_amount", "Money recovered, in the currency's units.",
+                                     labels=["automation", "currency"])
+        for automation, currency, total in (Recovery.objects.values_list("automation", "currency")
+                                            .annotate(total=Sum("amount")).values_list("automation", "currency", "total")):
+            amount.add_metric([_label(names, automation), currency], float(total))
+        yield from (invoices, amount)
 
     def _engine(self) -> Iterator[Metric]:
         now = clock.now()

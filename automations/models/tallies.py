@@ -14,6 +14,9 @@ class TallyKind(models.TextChoices):
     FAILED = "failed", "Step attempts failed"
     SENT = "sent", "Emails sent"  # key: the email template ("" when the step writes its own)
     NOT_SENT = "not_sent", "Emails that failed"  # key: as for SENT
+    ACTION_ATTEMPTS = "attempts", "Action attempts"  # key: the action
+    ACTION_MS = "action_ms", "Milliseconds action attempts took"  # key: the action
+    ACTION_FAILURES = "failures", "Action attempts failed"  # key: <action>:<code> (see fold.failure_code)
 
 
 class Tally(models.Model):

@@ -10,6 +10,7 @@ stays as it was, and a hot automation's counters are not a row every worker wait
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,8 +138,11 @@ def uncount_end(execution: Execution) -> None:
 def _count_step_runs(counts: Counter[TallyKey]) -> int:
     rows = list(StepRun.objects.filter(tallied=False).exclude(status=StepRunStatus.RUNNING).order_by("pk")
                 .values("pk", "execution__automation_id", "execution__version__number", "step_key", "attempt",
-                        "status", "finished_at", "started_at", "action",
-                        template=KeyTextTransform("template", "input"))[:BATCH])
+                        "status", "finished_at", "started_at", "action", "error",
+                        template=KeyTextTransform("template", "input"),
+                        decline_code=KeyTextTransform("decline_code", "output"),
+                        code=KeyTextTransform("code", "output"),
+                        status_code=KeyTextTransform("status_code", "output"))[:BATCH])
     for row in rows:
         if row["status"] not in _COUNTED_STEP_STATUSES:
             continue  # a deferral or an interrupted attempt: not an outcome (its settlement is)
@@ -147,11 +151,40 @@ def _count_step_runs(counts: Counter[TallyKey]) -> int:
         if row["attempt"] == 1:
             counts[(*version, day, TallyKind.REACHED, row["step_key"])] += 1
         counts[(*version, day, TallyKind(row["status"]), row["step_key"])] += 1
+        if row["action"]:
+            _count_action(counts, version, day, row)
         if row["action"] == "send_email":  # by template: "" for an email the step writes itself
             sent = TallyKind.SENT if row["status"] == StepRunStatus.SUCCEEDED else TallyKind.NOT_SENT
             counts[(*version, day, sent, row["template"] or "")] += 1
     StepRun.objects.filter(pk__in=[row["pk"] for row in rows]).update(tallied=True)
     return len(rows)
+
+
+def _count_action(counts: Counter[TallyKey], version: tuple[int, int], day: object, row: dict) -> None:
+    """An action's attempt: how long it took, and when it failed, why (the metrics' figures)."""
+    counts[(*version, day, TallyKind.ACTION_ATTEMPTS, row["action"])] += 1
+    if row["finished_at"] is not None:
+        took = row["finished_at"] - row["started_at"]
+        counts[(*version, day, TallyKind.ACTION_MS, row["action"])] += max(0, round(took.total_seconds() * 1000))
+    if row["status"] == StepRunStatus.FAILED:
+        counts[(*version, day, TallyKind.ACTION_FAILURES, f"{row['action']}:{failure_code(row)}")] += 1
+
+
+#: An SMTP server's reply code at the start of a failed send's error ("could not send email: (451, ...").
+_SMTP_CODE = re.compile(r"^could not send email: \((\d{3}),")
+
+
+def failure_code(row: dict) -> str:
+    """What a failed attempt's code is: a decline's code, the gateway's error code, the HTTP status
+    answered (``http_503``), the SMTP reply code (``smtp_451``), else ``error``."""
+    if row.get("decline_code"):
+        return str(row["decline_code"])
+    if row.get("code"):
+        return str(row["code"])
+    if row.get("status_code"):
+        return f"http_{row['status_code']}"
+    smtp = _SMTP_CODE.match(row.get("error") or "")
+    return f"smtp_{smtp[1]}" if smtp else "error"
 
 
 def _add(counts: Counter[TallyKey]) -> None:

@@ -2,6 +2,7 @@
 tallies, so pruning keeps it), what is live and due now, and only for who may read it."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from automations import clock
 from automations.models import Execution
+from automations.outcomes.fold import _count_action, failure_code
 from automations.retention import prune
 from tests.conftest import sample
 
@@ -49,6 +51,17 @@ def test_a_scrape_says_what_the_runs_did_and_what_waits(ran, client, admin_user)
     assert (metrics[step("retry", "succeeded")], metrics[step("retry", "failed")]) == (1, 1)
     assert metrics[("billing_automations_wakeups_due", ())] == 0
     assert metrics[("billing_automations_queue_lag_seconds", ())] == 0
+    # Actions: attempts and their time, failures by code, emails by template, money recovered.
+    assert metrics[("billing_automations_action_duration_seconds_count", (("action", "retry_payment"),))] == 2
+    assert metrics[("billing_automations_action_duration_seconds_sum", (("action", "retry_payment"),))] == 0, \
+        "the test clock stands still while a step runs"
+    assert metrics[("billing_automations_action_failures_total",
+                    (("action", "retry_payment"), ("code", "insufficient_funds")))] == 1
+    assert metrics[("billing_automations_emails_total",
+                    (("outcome", "sent"), ("template", "payment_failed_gentle")))] == 2
+    assert metrics[("billing_automations_recovered_invoices_total", (("automation", automation), ("by", "retry")))] == 1
+    assert metrics[("billing_automations_recovered_amount_total",
+                    (("automation", automation), ("currency", "USD")))] == float(sample("payment.failed")["invoice"]["amount_due"])
 
     # The waiting run's wake-up came 90 seconds ago and no worker has taken it yet: that is the lag.
     Execution.objects.filter(status="waiting").update(wake_at=clock.now() - timedelta(seconds=90))
@@ -71,3 +84,24 @@ def test_only_staff_or_a_scraper_with_the_token_may_read_it(db, client, django_u
     client.logout()
     assert client.get("/metrics/", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get("/metrics/", HTTP_AUTHORIZATION="Bearer s3cret-metrics").status_code == 200
+
+
+@pytest.mark.parametrize(("row", "code"), [
+    ({"decline_code": "insufficient_funds", "code": "card_declined"}, "insufficient_funds"),
+    ({"code": "invoice_not_open"}, "invoice_not_open"),
+    ({"status_code": "503"}, "http_503"),
+    ({"error": "could not send email: (451, b'4.3.0 Try again later')"}, "smtp_451"),
+    ({"error": "config.to rendered to no recipient"}, "error"),
+])
+def test_a_failed_attempt_is_counted_by_its_code(row, code):
+    assert failure_code(row) == code
+
+
+def test_an_actions_time_is_counted_from_its_start_to_its_outcome():
+    counts = Counter()
+    started = clock.now()
+    _count_action(counts, (1, 1), started.date(), {"action": "send_webhook", "status": "failed", "status_code": "502",
+                                                   "started_at": started, "finished_at": started + timedelta(seconds=1.5)})
+    assert counts == {(1, 1, started.date(), "attempts", "send_webhook"): 1,
+                      (1, 1, started.date(), "action_ms", "send_webhook"): 1500,
+                      (1, 1, started.date(), "failures", "send_webhook:http_502"): 1}
