@@ -73,6 +73,9 @@ class Execution(models.Model):
             # the outcome tallies' fold finds finished runs it has not counted yet
             models.Index(fields=["id"], condition=models.Q(tallied__lt=RunTallied.ALL, finished_at__isnull=False),
                          name="execution_untallied_idx"),
+            # the figures read the starts the tallies do not hold yet (live runs) through this one
+            models.Index(fields=["automation", "started_at"], condition=models.Q(tallied=RunTallied.NOTHING),
+                         name="execution_uncounted_idx"),
         ]
 
     def __str__(self) -> str:
@@ -86,7 +89,8 @@ class Execution(models.Model):
 class StepRun(models.Model):
     """One attempt at one step: what went in, what came out, and how it ended."""
 
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="step_runs")
+    # Indexed with its start (below): the step log in order, and a run's last step, are one index scan.
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="step_runs", db_index=False)
     step_key = models.CharField(max_length=100)
     step_type = models.CharField(max_length=10)
     action = models.CharField(max_length=100, blank=True)
@@ -112,6 +116,7 @@ class StepRun(models.Model):
         indexes = [
             # the sweep settles attempts a dead worker left "running" in a run that has ended
             models.Index(fields=["started_at"], condition=models.Q(status="running"), name="steprun_running_idx"),
+            models.Index(fields=["execution", "started_at", "id"], name="steprun_in_order_idx"),
             # the outcome tallies' fold finds what it has not counted yet
             models.Index(fields=["id"], condition=models.Q(tallied=False), name="steprun_untallied_idx"),
         ]

@@ -77,7 +77,7 @@ def figures(automation: Automation, *, start: date, end: date, version: int | No
 def waiting_at_steps(automation: Automation, version: int | None = None) -> dict[str, int]:
     """How many runs wait at each step now: at the step a wait names (an event, a decision), else
     the last step that ran (a delay, a failed attempt before its retry, a held message)."""
-    waiting = Execution.objects.filter(automation=automation, status=ExecutionStatus.WAITING)
+    waiting = Execution.objects.filter(automation=automation, status=ExecutionStatus.WAITING).order_by()
     if version is not None:
         waiting = waiting.filter(version__number=version)
     last_step = StepRun.objects.filter(execution=OuterRef("pk")).order_by("-started_at", "-pk").values("step_key")[:1]

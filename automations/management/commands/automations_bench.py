@@ -15,12 +15,14 @@ from django.db import connection
 
 from automations.benchmarks.cluster import ClusterFigures, run_cluster_benchmark
 from automations.benchmarks.in_process import Figures, run_benchmark
+from automations.benchmarks.outcomes import OutcomeFigures, run_outcomes_benchmark
 from automations.benchmarks.scratch import scratch_database
 from automations.conf import app_settings
 
 
 class Command(BaseCommand):
-    help = "Benchmark event ingestion, step execution and the wake-up sweep against bare baselines."
+    help = ("Benchmark event ingestion, step execution and the wake-up sweep against bare baselines "
+            "(--cluster: end to end; --outcomes: the outcome figures with many runs stored).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--events", type=int, default=None,
@@ -38,11 +40,17 @@ class Command(BaseCommand):
                             help="seconds over which the waits are started (--cluster)")
         parser.add_argument("--backlog", type=int, default=200,
                             help="runs started at once behind a slow, failing receiver; 0 skips it (--cluster)")
+        parser.add_argument("--outcomes", action="store_true",
+                            help="the outcome figures with many step runs stored (PostgreSQL)")
+        parser.add_argument("--step-runs", type=int, default=1_000_000,
+                            help="step runs stored for --outcomes (10,000,000 for the figure the docs quote)")
 
     def handle(self, *args, **options) -> None:
         logging.getLogger("django-q").setLevel(logging.WARNING)  # one INFO line per task otherwise
         with scratch_database():
-            if options["cluster"]:
+            if options["outcomes"]:
+                figures = run_outcomes_benchmark(options["step_runs"])
+            elif options["cluster"]:
                 figures = run_cluster_benchmark(
                     events=options["events"] or 300, workers=options["workers"], unrelated=options["unrelated"],
                     waits=options["waits"], spread_seconds=options["spread"],
@@ -50,7 +58,9 @@ class Command(BaseCommand):
             else:
                 figures = run_benchmark(options["events"] or 1000, options["executions"], 1000, options["waiting"])
         self.stdout.write(f"Billing Automations benchmark — {connection.vendor}, Django {django.get_version()}")
-        if isinstance(figures, ClusterFigures):
+        if isinstance(figures, OutcomeFigures):
+            self._outcomes(figures)
+        elif isinstance(figures, ClusterFigures):
             self._cluster(figures)
         else:
             self._in_process(figures)
@@ -64,6 +74,17 @@ class Command(BaseCommand):
         out(f"sweep    {figures.small:>7,} waiting    {figures.sweep_small_ms:9.2f} ms/sweep  "
             f"{figures.large:>7,} waiting   {figures.sweep_large_ms:9.2f} ms/sweep  "
             f"ratio {figures.sweep_large_ms / figures.sweep_small_ms:5.2f} (flat is ~1)")
+
+    def _outcomes(self, figures: OutcomeFigures) -> None:
+        out = self.stdout.write
+        out(f"outcomes {figures.step_runs:,} step runs of {figures.runs:,} runs over 366 days "
+            f"(written and counted in {figures.load_seconds:.0f} s)")
+        out(f"stats    30 days {figures.stats_30_ms:8.2f} ms   366 days {figures.stats_366_ms:8.2f} ms   "
+            f"API GET stats/ {figures.api_30_ms:8.2f} ms")
+        out(f"bare     indexed count of the automation's waiting runs {figures.count_ms:8.2f} ms   "
+            f"ratio {figures.api_30_ms / figures.count_ms:6.2f}")
+        out(f"spared   30 days' step runs counted from the step log  {figures.scan_ms:8.2f} ms   "
+            f"(what the tallies spare: {figures.scan_ms / figures.stats_30_ms:6.1f}x the figures)")
 
     def _cluster(self, figures: ClusterFigures) -> None:
         out = self.stdout.write
