@@ -560,7 +560,8 @@ class StatsSerializer(serializers.Serializer):
     templates = serializers.DictField(child=TemplateFiguresSerializer(), help_text=(
         "Emails by template key (\"\": emails a step writes itself)."))
     daily = DayFiguresSerializer(many=True, help_text="Each day of the period (UTC).")
-    counted_at = serializers.DateTimeField(allow_null=True, help_text="When the tallies were last brought up to date.")
+    counted_at = serializers.DateTimeField(allow_null=True, help_text=(
+        "When the tallies last counted something (the request counts what is left first)."))
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()  # "from" is a Python keyword: these two are named here

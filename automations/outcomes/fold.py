@@ -42,7 +42,10 @@ class Folded:
 def fold(*, batches: int | None = None) -> Folded:
     """Count what is not counted yet, ``BATCH`` rows a transaction, until none is left (or
     ``batches`` transactions); nothing when another fold is counting."""
-    total, done, marker = Folded(), 0, _marker_id()
+    total, done = Folded(), 0
+    if not _anything_to_count():
+        return total  # nothing locked, nothing written
+    marker = _marker_id()
     while batches is None or done < batches:
         folded = _fold_batch(marker)
         if folded is None:
@@ -55,6 +58,12 @@ def fold(*, batches: int | None = None) -> Folded:
     return total
 
 
+def _anything_to_count() -> bool:
+    """Whether a finished run or attempt waits to be counted (two reads of partial indexes)."""
+    return (Execution.objects.filter(tallied__lt=RunTallied.ALL, finished_at__isnull=False).exists()
+            or StepRun.objects.filter(tallied=False).exclude(status=StepRunStatus.RUNNING).exists())
+
+
 def _fold_batch(marker_id: int) -> Folded | None:
     try:
         with transaction.atomic():
@@ -65,7 +74,8 @@ def _fold_batch(marker_id: int) -> Folded | None:
             runs = _count_runs(counts)
             step_runs = _count_step_runs(counts)
             _add(counts)
-            TallyFold.objects.filter(pk=marker.pk).update(folded_at=clock.now())
+            if runs or step_runs:  # "when the tallies last counted something"
+                TallyFold.objects.filter(pk=marker.pk).update(folded_at=clock.now())
             return Folded(runs=runs, step_runs=step_runs)
     except _Moved:
         return Folded()  # counted nothing: the next fold reads the run as it is now
@@ -85,7 +95,8 @@ def _marker_id() -> int:
 
 
 def counted_at() -> datetime | None:
-    """When the tallies were last brought up to date (None: never)."""
+    """When the tallies last counted something (None: never); nothing has finished uncounted since,
+    unless a fold is due."""
     return TallyFold.objects.filter(pk=_MARKER).values_list("folded_at", flat=True).first()
 
 
