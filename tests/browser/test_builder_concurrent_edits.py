@@ -60,6 +60,7 @@ def save_on_a_stale_draft(tab_a, tab_b, dunning):
     set_wait(tab_a, "2m")
     save(tab_a)
     tab_a.get_by_text("All changes saved").wait_for()
+    tab_a.wait_for_load_state("networkidle")  # the checks that follow a save, before the test reads the database
     set_priority(tab_b, "urgent")
     save(tab_b)
     dialog = tab_b.get_by_role("dialog", name="Your changes were not saved")
@@ -92,6 +93,7 @@ def test_a_save_on_a_stale_draft_asks_and_reload_shows_the_other_tabs_change(pag
 
     dialog.get_by_role("button", name="Reload").click()
     tab_b.get_by_text("All changes saved").wait_for()
+    tab_b.wait_for_load_state("networkidle")  # the checks that follow a save, before the test reads the database
     assert "wait 2 minutes" in card(tab_b, "wait_3d").inner_text()
     assert tab_b.locator(".ab-notices").inner_text().startswith("Reloaded: alice saved draft v2 at 2026-")
     card(tab_b, "wait_3d").locator(".ab-select").click()
@@ -107,6 +109,7 @@ def test_overwrite_saves_mine_over_theirs_and_an_unseen_draft_is_not_activated(p
     dialog = save_on_a_stale_draft(tab_a, tab_b, dunning)
     dialog.get_by_role("button", name="Overwrite").click()
     tab_b.get_by_text("All changes saved").wait_for()
+    tab_b.wait_for_load_state("networkidle")  # the checks that follow a save, before the test reads the database
     assert not dialog.is_visible()
     assert draft(dunning)["follow_up"]["config"]["priority"] == "urgent"
     assert draft(dunning)["wait_3d"]["duration"] == "3d"  # tab B's, over alice's
@@ -135,6 +138,7 @@ def test_after_reload_undo_cannot_bring_back_what_would_overwrite_the_other_tab(
     dialog = save_on_a_stale_draft(tab_a, tab_b, dunning)
     dialog.get_by_role("button", name="Reload").click()
     tab_b.get_by_text("All changes saved").wait_for()
+    tab_b.wait_for_load_state("networkidle")  # the checks that follow a save, before the test reads the database
     assert "Reloaded: alice saved draft v2" in notices(tab_b)
     # Undo starts again from alice's draft: the button is off and Ctrl+Z changes nothing.
     assert tab_b.get_by_role("button", name="Undo").is_disabled()
@@ -149,6 +153,7 @@ def test_after_reload_undo_cannot_bring_back_what_would_overwrite_the_other_tab(
     assert "Reloaded" not in notices(tab_b)
     save(tab_b)
     tab_b.get_by_text("All changes saved").wait_for()
+    tab_b.wait_for_load_state("networkidle")  # the checks that follow a save, before the test reads the database
     assert not tab_b.get_by_role("dialog", name="Your changes were not saved").is_visible()
     assert draft(dunning)["wait_3d"]["duration"] == "2m"
     assert draft(dunning)["follow_up"]["config"]["priority"] == "urgent"
@@ -170,6 +175,7 @@ def test_a_refusal_notice_stays_while_it_holds_and_goes_once_written_over(page, 
     dialog.wait_for()
     dialog.get_by_role("button", name="Overwrite").click()
     tab_b.get_by_text("All changes saved").wait_for()
+    tab_b.wait_for_load_state("networkidle")  # the checks that follow a save, before the test reads the database
     assert notices(tab_b) == "", "the refusal no longer holds once mine is saved over theirs"
     assert draft(dunning)["follow_up"]["config"]["priority"] == "urgent"
 
@@ -196,6 +202,7 @@ def test_a_restore_of_a_draft_the_tab_has_not_seen_is_refused_with_the_same_choi
     set_wait(tab_a, "2m")
     save(tab_a)
     tab_a.get_by_text("All changes saved").wait_for()
+    tab_a.wait_for_load_state("networkidle")  # the checks that follow a save, before the test reads the database
     tab_b.get_by_role("tab", name="Versions").click()
     tab_b.get_by_role("button", name="Restore version 1 into the draft").click()
     refused = tab_b.get_by_role("dialog", name="Not restored: the draft has changed")
