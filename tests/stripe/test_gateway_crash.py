@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -83,6 +85,18 @@ def slow_payments(localstripe) -> Iterator[SlowPayments]:
     proxy.close()
 
 
+@contextmanager
+def cluster_running(log: IO[bytes], environment: dict[str, str]) -> Iterator[None]:
+    """A worker cluster and its ticker, killed (-9, every process they forked) when the block ends."""
+    cluster = start("manage.py", "qcluster", log=log, **environment)
+    ticker = start("-m", "tests.fixtures.ticker", log=log, **environment)
+    try:
+        yield
+    finally:
+        kill(cluster)
+        kill(ticker)
+
+
 def wait_until(condition, seconds: float, what: str, log_path: Path) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -110,25 +124,15 @@ def test_a_worker_killed_while_stripe_answers_its_payment_leaves_the_invoice_pai
                    "STRIPE_API_BASE": slow_payments.url}
     log_path = tmp_path / "cluster.log"
     with open(log_path, "wb") as log:
-        cluster = start("manage.py", "qcluster", log=log, **environment)
-        ticker = start("-m", "tests.fixtures.ticker", log=log, **environment)
-        try:
+        with cluster_running(log, environment):
             wait_until(slow_payments.paid.is_set, 30, "the worker's payment to reach Stripe", log_path)
-        finally:
-            kill(cluster)
-            kill(ticker)
         slow_payments.release.set()
         assert client.invoices.retrieve(invoice_id).status == "paid", "the killed worker's payment was made"
         assert Execution.objects.get().status == "running"
 
-        cluster = start("manage.py", "qcluster", log=log, **environment)
-        ticker = start("-m", "tests.fixtures.ticker", log=log, **environment)
-        try:
+        with cluster_running(log, environment):
             wait_until(lambda: Execution.objects.get().status in ("succeeded", "failed"), 45, "the resumed run",
                        log_path)
-        finally:
-            kill(cluster)
-            kill(ticker)
 
     execution = Execution.objects.get()
     assert execution.status == "succeeded", (execution.error, log_path.read_text(errors="replace")[-3000:])
@@ -162,27 +166,17 @@ def test_the_whole_way_from_stripe_with_the_worker_killed_while_stripe_answers_t
                    "STRIPE_API_BASE": slow_payments.url}
     log_path = tmp_path / "cluster.log"
     with open(log_path, "wb") as log:
-        cluster = start("manage.py", "qcluster", log=log, **environment)
-        ticker = start("-m", "tests.fixtures.ticker", log=log, **environment)
-        try:
+        with cluster_running(log, environment):
             wait_until(slow_payments.paid.is_set, 30, "the worker's payment to reach Stripe", log_path)
-        finally:
-            kill(cluster)
-            kill(ticker)
         slow_payments.release.set()
         assert client.v1.invoices.retrieve(subscription.latest_invoice).status == "paid", "the payment was made"
 
-        cluster = start("manage.py", "qcluster", log=log, **environment)
-        ticker = start("-m", "tests.fixtures.ticker", log=log, **environment)
-        try:
+        with cluster_running(log, environment):
             # ended, and its retry's attempt settled (by the worker that took the run over, or by the
             # sweep when the run was ended while the attempt was under way)
             ended = stripe_webhooks.eventually(
                 lambda: Execution.objects.filter(pk=execution.pk, status__in=["succeeded", "canceled"])
                 .exclude(step_runs__status="running").first(), 45)
-        finally:
-            kill(cluster)
-            kill(ticker)
     configured_gateway.cache_clear()
 
     charges = client.v1.charges.list(params={"customer": subscription.customer}).data
