@@ -1,5 +1,5 @@
 """App config of billing_events."""
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class BillingEventsConfig(AppConfig):
@@ -10,3 +10,8 @@ class BillingEventsConfig(AppConfig):
     def ready(self) -> None:
         from billing_events import checks  # noqa: F401  (registers the system checks: an app module may not import what reads models)
         from billing_events.stripe import checks as stripe_checks  # noqa: F401
+
+        if apps.is_installed("djstripe"):
+            from billing_events.stripe import from_djstripe  # only where dj-stripe is installed
+
+            from_djstripe.connect()

@@ -22,10 +22,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing_events.conf import SETTING, app_settings
-from billing_events.emitting import emit
 from billing_events.errors import Refused
-from billing_events.models import Event, SkippedStripeEvent
-from billing_events.stripe.mapping import map_event
+from billing_events.models import Event
+from billing_events.stripe.intake import stripe_event_from, take_stripe_event
 
 logger = logging.getLogger("billing_events")
 
@@ -62,18 +61,10 @@ def _verified(payload: str, header: str, secrets: list[str]) -> str | None:
 def _stripe_event(payload: str) -> dict[str, Any]:
     """The verified body as a Stripe event; :class:`Refused` naming the field that is not one."""
     try:
-        event = json.loads(payload)
+        body = json.loads(payload)
     except ValueError as exc:
         raise Refused(f"the body is not JSON: {exc}", field="body") from exc
-    if not isinstance(event, dict):
-        raise Refused("must be a JSON object (a Stripe event)", field="body")
-    for name, kind in (("id", str), ("type", str), ("created", int)):
-        if not isinstance(event.get(name), kind) or isinstance(event.get(name), bool) or event.get(name) == "":
-            raise Refused(f"is missing or not a {'string' if kind is str else 'number'}", field=name)
-    data = event.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
-        raise Refused("must be an object", field="data.object")
-    return event
+    return stripe_event_from(body)
 
 
 @csrf_exempt
@@ -95,19 +86,13 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         return _refused(400, HEADER, f"the signature does not verify: {reason}")
     try:
         stripe_event = _stripe_event(payload)
-        mapped = map_event(stripe_event)
-        if not mapped:
-            SkippedStripeEvent.count_delivery(stripe_event["type"], stripe_event["id"])
-            return JsonResponse({"id": stripe_event["id"], "event_type": None, "stored": False})
-        # One at a time, each stored once: a failure after the first is retried by Stripe, and the
-        # first is then a repeat.
-        event, *also = [emit(one.type, one.data, id=one.id, occurred_at=one.occurred_at) for one in mapped]
+        taken = take_stripe_event(stripe_event)
     except Refused as exc:
         logger.warning("Stripe event refused: %s", exc)
         return JsonResponse({"errors": exc.errors}, status=exc.status_code)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an object not shaped as Stripe's
-        logger.warning("Stripe event not understood: %r", exc)
-        return _refused(400, "data.object", f"is not shaped as a Stripe {stripe_event['type']} object: {exc!r}")
+    if not taken:
+        return JsonResponse({"id": stripe_event["id"], "event_type": None, "stored": False})
+    event, *also = taken
     answer = _stored(event)
     if also:
         answer["also"] = [_stored(other) for other in also]
