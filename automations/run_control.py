@@ -13,7 +13,7 @@ from django.db.models import Max
 from automations import clock, money
 from automations.actions import ActionContext, ActionError, registry
 from automations.engine import transitions, wait_kinds
-from automations.engine.correlation import correlation_value
+from automations.correlation import correlation_value
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.errors import StateConflict
 from automations.models import Automation, Execution, StepRun

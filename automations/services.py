@@ -30,6 +30,9 @@ from automations.run_control import (  # noqa: F401
 from automations.secrets import unmask_definition
 from automations.status import LIVE_STATUSES, TriggerType, VersionState
 from automations.steps.cursor import Program
+from automations.steps.lanes import walk
+from automations.steps.split import VARIANTS as SPLIT_VARIANTS
+from automations.steps.split import with_variant_kept
 from automations.steps.wait_for import waited_event_types
 from automations.triggers.schedule_rules import Schedule
 from automations.triggers.schedule_slots import plan as plan_schedule
@@ -167,7 +170,8 @@ def sample_data(definition: dict[str, Any]) -> dict[str, Any]:
 def test_run(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
              definition: dict[str, Any] | None = None, billing_data: bool = True,
              events: list[dict[str, Any]] | None = None, decisions: dict[str, Any] | None = None,
-             decision: str = "approved", outcomes: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+             decision: str = "approved", outcomes: dict[str, list[Any]] | None = None,
+             variants: dict[str, str] | None = None) -> dict[str, Any]:
     """Run the draft (or the active version, or version number ``version``, or an unsaved
     ``definition`` — validated first, as the builder sends what is on screen) on ``data``
     (default: the trigger's sample payload) in virtual time, with no side effects; returns the
@@ -177,13 +181,16 @@ def test_run(automation: Automation | None, data: dict[str, Any] | None = None, 
     ``{"decision": "rejected", "after": "1d"}``: taken that long after the step asks), else
     ``decision``; ``outcomes`` (``{"retry": ["soft_decline", "pays"]}``) say how each attempt of an
     action step ends instead of what test mode predicts (an attempt may be ``{"outcome":
-    "fails_temporarily", "retry_after": "1h"}``: the server asks to be tried again no sooner)."""
+    "fails_temporarily", "retry_after": "1h"}``: the server asks to be tried again no sooner);
+    ``variants`` (``{"experiment": "b"}``) choose a split step's variant instead of the one the
+    data draws."""
     _check_test_events(events)
     _check_test_decisions(decisions)
     subject = _tested(automation, data, version, definition)
     _check_test_outcomes(outcomes, subject.definition)
+    _check_test_variants(variants, subject.definition)
     return subject.run(billing_data=billing_data, events=events, decisions=decisions, decision=decision,
-                       outcomes=outcomes)
+                       outcomes=outcomes, variants=variants)
 
 
 def test_every_path(automation: Automation | None, data: dict[str, Any] | None = None, version: int | None = None,
@@ -261,6 +268,16 @@ def _check_test_decisions(decisions: dict[str, Any] | None) -> None:
             where, chosen = f"{where}.decision", chosen.get("decision")
         if chosen not in TEST_DECISIONS:
             raise InvalidInput(f"{chosen!r} is not one of {', '.join(TEST_DECISIONS)}", field=where)
+
+
+def _check_test_variants(variants: dict[str, str] | None, definition: dict[str, Any]) -> None:
+    """Each chosen variant names a split step of the definition and one of its variants."""
+    splits = {step.get("key") for step in walk(definition.get("steps") or []) if step.get("type") == "split"}
+    for key, variant in (variants or {}).items():
+        if key not in splits:
+            raise StateConflict(f"the automation has no split step {key!r}", field=f"variants.{key}")
+        if variant not in SPLIT_VARIANTS:
+            raise InvalidInput(f"{variant!r} is not one of {', '.join(SPLIT_VARIANTS)}", field=f"variants.{key}")
 
 
 def _check_test_outcomes(outcomes: dict[str, list[str]] | None, definition: dict[str, Any]) -> None:
@@ -357,6 +374,20 @@ def restore_revision(automation: Automation, revision_id: int, user: Any = None,
     definition = unmask_definition(revision_definition(automation, revision_id), current_definition(automation))
     return update_draft(automation, definition, user=user, revision=revision,
                         note=revision_restore_note(automation, revision_id))
+
+
+def keep_variant(automation: Automation, step_key: str, variant: str, user: Any = None,
+                 revision: int | None = None) -> AutomationVersion:
+    """The experiment decided: the draft (made from the active version if there is none) with the
+    split step ``step_key`` replaced by the steps of its ``variant``, to review and activate."""
+    if variant not in SPLIT_VARIANTS:
+        raise InvalidInput(f"{variant!r} is not one of {', '.join(SPLIT_VARIANTS)}", field="variant")
+    definition = current_definition(automation) or {}
+    steps = with_variant_kept(definition.get("steps") or [], step_key, variant)
+    if steps is None:
+        raise StateConflict(f"the automation has no split step {step_key!r}", field="step")
+    return update_draft(automation, {**definition, "steps": steps}, user=user, revision=revision,
+                        note=f"Kept variant {variant.upper()} of the split {step_key}")
 
 
 def live_executions(automation: Automation) -> dict[int, int]:

@@ -70,6 +70,8 @@ def _other(run: StepRun) -> str:
     if run.status == StepRunStatus.SUCCEEDED and output.get("branch") in LANE_TITLES:
         met = "condition met" if output["branch"] == "then" else "condition not met"
         return f"{met}: took {LANE_TITLES[output['branch']]}"
+    if run.status == StepRunStatus.SUCCEEDED and run.step_type == "split" and output.get("variant"):
+        return f"took variant {str(output['variant']).upper()} ({output.get('reason') or 'drawn'})"
     if run.status == StepRunStatus.DEFERRED or "skipped" in output:
         return output.get("reason") or run.status
     if run.status == StepRunStatus.INTERRUPTED:

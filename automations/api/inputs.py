@@ -14,6 +14,7 @@ from automations.api.strict import StrictSerializer
 
 from automations import clock
 from automations.durations import DURATION
+from automations.steps.split import VARIANTS as SPLIT_VARIANTS
 from automations.templating import template_problem
 from billing_events.catalogue import event_type_names
 
@@ -154,6 +155,13 @@ TEST_OUTCOMES = ("What happens at each attempt of an action step, by step key, i
                  "tried again no sooner (an HTTP 429 or 503 with Retry-After).")
 
 
+class KeepVariantIn(StrictSerializer):
+    """``POST automations/{id}/keep-variant/``: which split step, and which of its variants stays."""
+
+    step = serializers.CharField(help_text="The split step's key.")
+    variant = serializers.ChoiceField(SPLIT_VARIANTS, help_text="The variant whose steps replace the split.")
+
+
 class TestPathsIn(StrictSerializer):
     """``POST automations/{id}/test-paths/``: what to test, every field optional."""
 
@@ -186,6 +194,9 @@ class ScenarioIn(StrictSerializer):
     outcomes = serializers.DictField(
         child=serializers.ListField(child=OutcomeField(), min_length=1, max_length=20), required=False,
         help_text=TEST_OUTCOMES)
+    variants = serializers.DictField(child=serializers.ChoiceField(SPLIT_VARIANTS), required=False,
+                                     help_text="A variant (`a` or `b`) per split step key, over the one the run's "
+                                               "data draws.")
 
 
 class TestIn(TestPathsIn, ScenarioIn):

@@ -28,6 +28,7 @@ SCHEMA_SETTINGS = {
         "StepRunStatusEnum": "automations.status.StepRunStatus",
         "VersionStateEnum": "automations.status.VersionState",
         "ApprovalStatusEnum": "automations.models.approval.ApprovalStatus",
+        "SplitVariantEnum": "automations.steps.split.VARIANTS",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "automations.api.schema.complete_schema"],
@@ -119,7 +120,7 @@ class StaleError(serializers.Serializer):
 ERRORS = {
     400: "Bad input: each error names its field.", 401: "Not signed in.", 403: "Missing permission.",
     404: "No such object (or page).", 406: "Only JSON is served.",
-    409: "Conflicts with the current state (nothing to activate, no such version, runs still live, an "
+    409: "Conflicts with the current state (nothing to activate, no such version or step, runs still live, an "
          "execution already ended, an event id used with another body, a name or key taken).",
     412: "The draft was saved or activated since the revision named (If-Match or revision): who, when and "
          "what changed.",
@@ -130,13 +131,13 @@ ERRORS = {
 
 #: POST endpoints that can conflict with the current state.
 CONFLICTING = ("/activate", "/run", "/test", "/test-paths", "/backtest", "/cancel", "/resume-now", "/retry", "/events", "/secrets",
-               "/email-templates")
+               "/email-templates", "/keep-variant")
 #: Endpoints that need a service outside the apps (the mail server): a 503 when it is out of reach.
 UNAVAILABLE = ("/send-preview-email",)
 #: GET endpoints that can conflict with the current state (a version there is not).
 CONFLICTING_READS = ("/stats",)
 #: Writes that can name the draft revision they are based on (a stale one is a 412).
-REVISIONED = ("/automations/{id}/", "/activate/", "/restore/")
+REVISIONED = ("/automations/{id}/", "/activate/", "/restore/", "/keep-variant/")
 
 
 class APISchema(AutoSchema):

@@ -11,6 +11,7 @@ from automations.actions import registry
 from automations.api.schema import SHOWN_DEFINITION
 from automations.definition.diff import diff_definitions
 from automations.definition.serialize import definition_of
+from automations.steps.split import VARIANTS as SPLIT_VARIANTS
 from automations.models import (ApprovalRequest, Automation, AutomationVersion, Backtest, EmailTemplate, Execution,
                                 Secret, StepRun)
 from automations.revisions import current_revision
@@ -551,6 +552,37 @@ class DayFiguresSerializer(serializers.Serializer):
     recovered = serializers.IntegerField(help_text="Invoices recovered that day.")
 
 
+class VariantFiguresSerializer(serializers.Serializer):
+    weight = serializers.IntegerField(allow_null=True, help_text="Its weight in the version shown (null: not in it).")
+    runs = serializers.IntegerField(help_text="Runs that took the variant and ended in the period.")
+    converted = serializers.IntegerField(help_text="Of those, runs that reached the goal or recovered money.")
+    conversion = serializers.FloatField(allow_null=True, help_text="converted / runs (null: no runs).")
+    recovered = serializers.DictField(child=serializers.DecimalField(max_digits=16, decimal_places=2),
+                                      help_text="Money recovered by its runs in the period, by currency.")
+    invoices = serializers.IntegerField(help_text="Invoices its runs recovered in the period.")
+    time_to_recover = TimeToRecoverSerializer()
+
+
+class ComparisonSerializer(serializers.Serializer):
+    z = serializers.FloatField(allow_null=True, help_text="The two-proportion z statistic of A's conversion against B's.")
+    p_value = serializers.FloatField(allow_null=True, help_text=(
+        "Two-sided: how likely a difference at least this large is if the variants convert alike "
+        "(null: a variant has no runs)."))
+    enough_runs = serializers.BooleanField(help_text=(
+        "Whether each variant expects at least 5 conversions and 5 runs without (the test's approximation holds)."))
+    significant = serializers.BooleanField(help_text="enough_runs and p_value < 0.05.")
+    better = serializers.ChoiceField(SPLIT_VARIANTS, allow_null=True, help_text="The variant that converts better, "
+                                                                            "when the difference is significant.")
+    statement = serializers.CharField(help_text="What the comparison says, in words.")
+
+
+class ExperimentFiguresSerializer(serializers.Serializer):
+    step = serializers.CharField(help_text="The split step's key.")
+    in_definition = serializers.BooleanField(help_text="Whether the version shown has this split step.")
+    variants = serializers.DictField(child=VariantFiguresSerializer(), help_text="By variant: a and b.")
+    comparison = ComparisonSerializer()
+
+
 class StatsSerializer(serializers.Serializer):
     automation = serializers.IntegerField()
     version = serializers.IntegerField(allow_null=True, help_text="The version counted (null: all of them).")
@@ -559,6 +591,8 @@ class StatsSerializer(serializers.Serializer):
     steps = serializers.DictField(child=StepFiguresSerializer(), help_text="By step key.")
     templates = serializers.DictField(child=TemplateFiguresSerializer(), help_text=(
         "Emails by template key (\"\": emails a step writes itself)."))
+    experiments = ExperimentFiguresSerializer(many=True, help_text=(
+        "Each split step's variants and whether their conversions differ significantly."))
     daily = DayFiguresSerializer(many=True, help_text="Each day of the period (UTC).")
     counted_at = serializers.DateTimeField(allow_null=True, help_text=(
         "When the tallies last counted something (the request counts what is left first)."))

@@ -268,6 +268,18 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         automation.refresh_from_db()
         return _automation_response(automation)
 
+    @document(request=inputs.KeepVariantIn, responses=s.AutomationSerializer, parameters=[IF_MATCH])
+    @action(detail=True, methods=["post"], url_path="keep-variant")
+    def keep_variant(self, request: Request, pk: str | None = None) -> Response:
+        """An experiment decided: the draft with the split step replaced by the steps of the variant
+        kept (made from the active version if there is no draft), to review and activate."""
+        automation = self.get_object()
+        body = _valid(inputs.KeepVariantIn, request)
+        services.keep_variant(automation, body["step"], body["variant"], user=request.user,
+                              revision=_expected_revision(request))
+        automation.refresh_from_db()
+        return _automation_response(automation)
+
     @document(request=inputs.TestIn, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
@@ -309,7 +321,8 @@ class AutomationViewSet(APIPolicy, viewsets.ModelViewSet):
         return Response(services.test_run(automation, body.get("data"), version=body.get("version"),
                                           definition=definition, billing_data=body["billing_data"],
                                           events=body.get("events"), decisions=body.get("decisions"),
-                                          decision=body["decision"], outcomes=body.get("outcomes")))
+                                          decision=body["decision"], outcomes=body.get("outcomes"),
+                                          variants=body.get("variants")))
 
     @document(request=inputs.BacktestIn, responses={202: s.BacktestSerializer})
     @action(detail=True, methods=["post"])

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from automations import clock
-from automations.engine.correlation import correlation_value
+from automations.correlation import correlation_value
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.models import EventWaiter, Execution, WaitRule
 from automations.status import ExecutionStatus

@@ -1,10 +1,11 @@
 """Test every path: test mode run over the scenarios that reach each of a definition's ways on.
 
 A way on is what an operator would want to have seen once: each branch's then and else, each
-action that succeeds and that fails for good (its fallback lane, carrying on, or the run failing),
-each wait_for that gets its event and that times out, each approval approved, rejected and timed
-out. The search starts from the plain test (every outcome as predicted) and, for every choice a
-run met — an action's outcome, an approval's decision, whether an awaited event comes — tries the
+split's variants A and B, each action that succeeds and that fails for good (its fallback lane,
+carrying on, or the run failing), each wait_for that gets its event and that times out, each
+approval approved, rejected and timed out. The search starts from the plain test (every outcome as
+predicted) and, for every choice a run met — an action's outcome, an approval's decision, whether
+an awaited event comes, a split's variant — tries the
 alternatives, keeping each scenario that showed something new, until nothing new comes or
 ``MAX_RUNS``. What no scenario reaches is listed: a branch whose condition only the data can make
 true or false is the usual case (the operator then edits the test data).
@@ -34,19 +35,27 @@ class Variant:
     outcomes: dict[str, str] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)
     events: tuple[str, ...] = ()
+    variants: dict[str, str] = field(default_factory=dict)
 
     def key(self) -> tuple:
-        return (tuple(sorted(self.outcomes.items())), tuple(sorted(self.decisions.items())), self.events)
+        return (tuple(sorted(self.outcomes.items())), tuple(sorted(self.decisions.items())), self.events,
+                tuple(sorted(self.variants.items())))
 
     def as_request(self) -> dict[str, Any]:
-        """The test's input: ``outcomes``, ``decisions`` and ``events`` as ``test_run`` takes them."""
-        return {"outcomes": {key: [outcome] for key, outcome in self.outcomes.items()},
-                "decisions": dict(self.decisions), "events": [{"type": kind, "after": "0s"} for kind in self.events]}
+        """The test's input: ``outcomes``, ``decisions``, ``events`` and ``variants`` as ``test_run``
+        takes them."""
+        request = {"outcomes": {key: [outcome] for key, outcome in self.outcomes.items()},
+                   "decisions": dict(self.decisions),
+                   "events": [{"type": kind, "after": "0s"} for kind in self.events]}
+        if self.variants:
+            request["variants"] = dict(self.variants)
+        return request
 
     def varied(self, **changes: Any) -> Variant:
         return Variant(outcomes={**self.outcomes, **changes.get("outcomes", {})},
                         decisions={**self.decisions, **changes.get("decisions", {})},
-                        events=changes.get("events", self.events))
+                        events=changes.get("events", self.events),
+                        variants={**self.variants, **changes.get("variants", {})})
 
 
 def possible_ways(definition: dict[str, Any]) -> list[Way]:
@@ -56,6 +65,8 @@ def possible_ways(definition: dict[str, Any]) -> list[Way]:
         key, kind = step.get("key", ""), step.get("type")
         if kind == "branch":
             ways += [(key, "then"), (key, "else")]
+        elif kind == "split":
+            ways += [(key, "variant a"), (key, "variant b")]
         elif kind == "action":
             failed = ("fallback" if step.get("fallback") else
                       "carries on after failing" if step.get("on_failure") == "continue" else "fails the run")
@@ -76,6 +87,8 @@ def ways_taken(result: dict[str, Any]) -> list[Way]:
         if kind == "branch":
             if "branch" in entry:  # else its condition could not be evaluated: the run failed there
                 taken.append((key, entry["branch"]))
+        elif kind == "split":
+            taken.append((key, f"variant {entry['variant']}"))
         elif kind == "action" and not (entry.get("deferred") or entry.get("skipped")):
             if "error" not in entry:
                 taken.append((key, "succeeds"))
@@ -106,6 +119,9 @@ def _choices(definition: dict[str, Any], result: dict[str, Any], scenario: Varia
         elif entry["type"] == "approval":
             for decision in ("approved", "rejected", "timed_out"):
                 variants.append(scenario.varied(decisions={entry["step"]: decision}))
+        elif entry["type"] == "split":
+            for variant in ("a", "b"):
+                variants.append(scenario.varied(variants={entry["step"]: variant}))
         elif entry["type"] == "wait_for":
             awaited = tuple(step.get("events") or ())[:1]
             others = tuple(kind for kind in scenario.events if kind not in awaited)

@@ -76,7 +76,7 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
              trigger: dict[str, Any] | None = None, version: int | None = None,
              billing_data: bool = True, events: list[dict[str, Any]] | None = None,
              decisions: dict[str, Any] | None = None, decision: str = "approved",
-             outcomes: dict[str, list[Any]] | None = None,
+             outcomes: dict[str, list[Any]] | None = None, variants: dict[str, str] | None = None,
              rehearsal: dict[str, list[Any]] | None = None) -> dict[str, Any]:
     """The timeline of ``definition`` run on ``data`` from now, in virtual time. Like a real run,
     steps read current billing data through the gateway; with ``billing_data=False`` they read
@@ -91,6 +91,8 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
     ends the run at its moment. An approval step takes the decision named for its key in
     ``decisions``, else ``decision``: at once, or ``{"decision": ..., "after": "1d"}`` that long after
     it asks (see :func:`automations.engine.approvals.decision_of`); a decision its timeout comes before is not taken.
+    A split step takes the variant named for its key in ``variants``, else the one the run's data
+    draws, as a live run would.
 
     ``rehearsal`` is what earlier simulated runs did that rules across runs count (a backtest's
     card charges: the networks' limits and declines for good hold across automations and runs);
@@ -106,6 +108,7 @@ def simulate(definition: dict[str, Any], data: dict[str, Any], *, automation_id:
         simulation.event_data = {index: item.get("data") or {} for index, item in enumerate(events or [])}
         simulation.decisions, simulation.decision = decisions or {}, decision
         simulation.scenario = Scenario(outcomes or {})
+        simulation.forced_variants = dict(variants or {})
         if rehearsal is not None:
             simulation.rehearsal = rehearsal
         result = simulation.result()
@@ -140,6 +143,7 @@ class _Simulation:
         self.wait_since = start  # the next wait counts events from here on
         self.decisions: dict[str, Any] = {}
         self.decision: Any = "approved"
+        self.forced_variants: dict[str, str] = {}  # a split step's variant chosen by the test, by step key
         self.scenario = Scenario()
         self.waited: dict[str, Any] = {}  # how each wait under way ends, by step key
         self.sent: list[tuple[str, str, datetime]] = []  # messages "sent": customer, channel, virtual time

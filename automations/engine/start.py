@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 
 from automations import clock
 from automations.conditions import ConditionError, Outcome, evaluate
-from automations.engine.correlation import correlation_value
+from automations.correlation import correlation_value
 from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.models import Automation, AutomationVersion, Execution
 from automations.scope import Scope, UnstoredRun, build_scope

@@ -17,6 +17,8 @@ class TallyKind(models.TextChoices):
     ACTION_ATTEMPTS = "attempts", "Action attempts"  # key: the action
     ACTION_MS = "action_ms", "Milliseconds action attempts took"  # key: the action
     ACTION_FAILURES = "failures", "Action attempts failed"  # key: <action>:<code> (see fold.failure_code)
+    VARIANT_RUNS = "v_runs", "Runs ended after a split's variant"  # key: <split step>:<variant>
+    VARIANT_CONVERTED = "v_conv", "Runs converted after a split's variant"  # key: as for VARIANT_RUNS
 
 
 class Tally(models.Model):
@@ -67,6 +69,8 @@ class Recovery(models.Model):
     day = models.DateField(help_text="The day it was paid (UTC).")
     #: From the run's start to the payment.
     seconds_to_recover = models.PositiveBigIntegerField()
+    #: The variant the run took at each split step it passed: ``{"experiment": "b"}``.
+    variants = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["automation", "day"], name="recovery_by_day")]

@@ -14,9 +14,13 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from automations import clock
+from automations.definition.serialize import definition_of
 from automations.models import Automation, Execution, RecoveredBy, Recovery, StepRun, Tally, TallyKind
+from automations.outcomes.experiments import experiments
 from automations.outcomes.fold import counted_at, fold, uncounted_starts
 from automations.status import ExecutionStatus, LIVE_STATUSES
+from automations.steps.lanes import walk
+from automations.steps.split import weights_of
 
 #: Transactions of the fold a request may spend counting before it answers (the sweep counts the
 #: rest): the figures are at most that far behind.
@@ -71,9 +75,20 @@ def figures(automation: Automation, *, start: date, end: date, version: int | No
         "recovered": recovered.summary(recoveries),
         "steps": dict(sorted(steps.items())),
         "templates": _templates(totals),
+        "experiments": experiments(totals, recoveries, splits_of(automation, version)),
         "daily": _daily(tallies, start, end, uncounted_by_day, recovered.by_day),
         "counted_at": folded_at.isoformat() if folded_at else None,
     }
+
+
+def splits_of(automation: Automation, version: int | None) -> dict[str, dict[str, int]]:
+    """The split steps of the version shown (else the active one, else the draft), with their weights."""
+    shown = (automation.versions.filter(number=version).first() if version is not None
+             else automation.active_version or automation.draft_version)
+    if shown is None:
+        return {}
+    return {step["key"]: weights_of(step) for step in walk(definition_of(shown).get("steps") or [])
+            if step.get("type") == "split"}
 
 
 def waiting_at_steps(automation: Automation, version: int | None = None) -> dict[str, int]:

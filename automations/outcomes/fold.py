@@ -1,6 +1,7 @@
 """The fold: counts what runs did into the tallies, each thing once.
 
-A finished run (its start, its end and what it recovered: ``recoveries``) and each finished step
+A finished run (its start, its end, what it recovered: ``recoveries``, and whether it converted
+after the variant it took at a split step: ``experiments``) and each finished step
 attempt (by step, and an email's by its template) carry a mark
 (``Execution.tallied``, ``StepRun.tallied``) that the fold sets in the same transaction as it adds
 them to the tallies, so nothing is counted twice when a worker dies mid-way (the transaction is
@@ -118,18 +119,39 @@ def _count_runs(counts: Counter[TallyKey]) -> int:
                 .values("pk", "automation_id", "version__number", "status", "status_reason", "error",
                         "started_at", "finished_at", "tallied",
                         invoice_id=KeyTextTransform("id", KeyTransform("invoice", "data")))[:BATCH])
+    ids = [run["pk"] for run in runs]
+    variants = variants_taken(ids)
+    recoveries = recoveries_of(runs)
+    recovered = {recovery.execution_id for recovery in recoveries}
     for run in runs:
         version = (run["automation_id"], run["version__number"])
         if run["tallied"] == RunTallied.NOTHING:
             counts[(*version, run["started_at"].date(), TallyKind.STARTED, "")] += 1
-        counts[(*version, run["finished_at"].date(), TallyKind.ENDED, ending(run))] += 1
-    ids = [run["pk"] for run in runs]
+        how = ending(run)
+        counts[(*version, run["finished_at"].date(), TallyKind.ENDED, how)] += 1
+        for split, variant in variants.get(run["pk"], {}).items():
+            counts[(*version, run["finished_at"].date(), TallyKind.VARIANT_RUNS, f"{split}:{variant}")] += 1
+            if how == "goal" or run["pk"] in recovered:
+                counts[(*version, run["finished_at"].date(), TallyKind.VARIANT_CONVERTED, f"{split}:{variant}")] += 1
     if (Execution.objects.filter(pk__in=ids, tallied__lt=RunTallied.ALL, finished_at__isnull=False)
             .update(tallied=RunTallied.ALL)) != len(ids):
         raise _Moved()
+    for recovery in recoveries:
+        recovery.variants = variants.get(recovery.execution_id, {})
     # A run retried from its failed step has its recovery already: it is one run, paid once.
-    Recovery.objects.bulk_create(recoveries_of(runs), ignore_conflicts=True)
+    Recovery.objects.bulk_create(recoveries, ignore_conflicts=True)
     return len(ids)
+
+
+def variants_taken(execution_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The variant each run took at each split step it passed (the split's step-log output)."""
+    taken: dict[int, dict[str, str]] = {}
+    for execution_id, step_key, variant in (
+            StepRun.objects.filter(execution_id__in=execution_ids, step_type="split", status=StepRunStatus.SUCCEEDED)
+            .values_list("execution_id", "step_key", KeyTextTransform("variant", "output"))):
+        if variant:
+            taken.setdefault(execution_id, {})[step_key] = variant
+    return taken
 
 
 def uncount_end(execution: Execution) -> None:

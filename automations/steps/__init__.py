@@ -3,7 +3,7 @@
 Importing this package registers the built-in types; the app imports it while it loads its models,
 since each type's ``Step`` model lives in its module.
 """
-from automations.steps import action, branch, delay, loop, stop  # noqa: F401  (registers the built-ins)
+from automations.steps import action, branch, delay, loop, split, stop  # noqa: F401  (registers the built-ins)
 from automations.steps import wait_for, approval  # noqa: F401,I001  (after delay: they use its wake_time)
 from automations.steps.base import Next, Run, StepFailed, StepKind
 from automations.steps.lanes import lanes_of, walk

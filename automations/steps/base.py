@@ -143,7 +143,7 @@ class StepKind:
     #: What it is for, in a sentence; by default its schema's description, if any.
     type_description: ClassVar[str] = ""
     #: The builder's icon for it: ``action``, ``delay``, ``wait_for``, ``approval``, ``branch``,
-    #: ``loop``, ``stop``, ``email``, ``sms``, ``slack``, ``webhook``, ``money``, ``void``,
+    #: ``split``, ``loop``, ``stop``, ``email``, ``sms``, ``slack``, ``webhook``, ``money``, ``void``,
     #: ``record``, ``tag``, ``task``, or the generic ``step`` (the default).
     type_icon: ClassVar[str] = "step"
     #: Where the catalogue (and the builder's palette) lists it: lower first, then as registered.

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from automations.engine import transitions
-from automations.engine.correlation import correlation_value
+from automations.correlation import correlation_value
 from automations.models import Execution, ExitRule
 from automations.status import LIVE_STATUSES
 from billing_events.models import Event

@@ -8,7 +8,7 @@ from typing import Any
 
 from automations import clock
 from automations.conditions import UNARY, ConditionError, Outcome
-from automations.engine.correlation import correlation_value
+from automations.correlation import correlation_value
 from automations.engine.start import check_entry, entry_scope
 from automations.models import Automation, AutomationVersion, Execution, SkippedStart, SkipReason
 from automations.status import Reentry

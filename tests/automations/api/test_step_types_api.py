@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from automations.steps import StepKind, step_types
 from tests.noop_step.models import NoopStep
 
-BUILT_IN = ["action", "delay", "wait_for", "approval", "branch", "loop", "stop"]
+BUILT_IN = ["action", "delay", "wait_for", "approval", "branch", "split", "loop", "stop"]
 
 
 @pytest.fixture
@@ -31,11 +31,11 @@ def test_every_built_in_type_is_described_in_the_palettes_order(api):
     assert list(described) == BUILT_IN
     assert {name: entry["label"] for name, entry in described.items()} == {
         "action": "Action", "delay": "Delay", "wait_for": "Wait for event", "approval": "Approval",
-        "branch": "Branch", "loop": "Loop", "stop": "Stop"}
+        "branch": "Branch", "split": "Split (A/B test)", "loop": "Loop", "stop": "Stop"}
     assert all(entry["description"] for entry in described.values())
     assert {name: entry["icon"] for name, entry in described.items()} == {name: name for name in BUILT_IN}
     assert {name: entry["lanes"] for name, entry in described.items() if entry["lanes"]} == {
-        "action": ["fallback"], "branch": ["then", "else"], "loop": ["steps"]}
+        "action": ["fallback"], "branch": ["then", "else"], "split": ["a", "b"], "loop": ["steps"]}
     assert described["branch"]["lane_labels"] == {"then": "Then", "else": "Else"}
     assert described["loop"]["lane_labels"] == {"steps": "Loop body"}
 

@@ -23,6 +23,7 @@ from django.db.models import Min
 
 from automations import clock, library, services
 from automations.backtest.tasks import run_backtest
+from automations.definition.serialize import definition_of
 from automations.engine.tasks import dispatch_event
 from automations.models import Backtest, Execution, StepRun, Task
 from automations.status import ExecutionStatus
@@ -241,3 +242,34 @@ def test_reentry_once_and_a_trigger_without_exit_rules(db):
     refused = [sample for sample in result["samples"] if not sample["started"]]
     assert [(item["event_id"], item["reason"]) for item in refused] == [
         ("evt_2", "reentry once: a run for inv_1 has already started")]
+
+
+def test_a_backtest_takes_each_runs_variant_at_a_split_as_the_real_run_does(engine, smtp):
+    """An experiment's draft: each invoice's run takes the variant its real run takes, so the
+    backtest's counts (the split's lanes among them) are the real ones."""
+    from tests.automations.steps.test_split import _with_split
+
+    automation = library.instantiate("payment_dunning")
+    services.update_draft(automation, _with_split(definition_of(automation.draft_version)))
+    rng = random.Random(3)
+    ids = []
+    for n in range(40):
+        customer = {"id": f"cus_s{n}", "email": f"s{n}@example.com", "default_payment_method": CARDS[n % len(CARDS)]}
+        invoice = {"id": f"inv_s{n}", "customer_id": customer["id"], "status": "open", "currency": "USD",
+                   "total": "120.00", "amount_due": "120.00", "amount_paid": "0.00"}
+        payment = {"id": f"pay_s{n}", "invoice_id": invoice["id"], "customer_id": customer["id"], "amount": "120.00",
+                   "currency": "USD", "status": "failed", "payment_method": customer["default_payment_method"]}
+        data = sample("payment.failed", customer=customer, invoice=invoice, payment=payment)
+        ids.append(emit("payment.failed", data, id=f"evt_s{n}", occurred_at=_moment(rng, PERIOD_START, 40)).id)
+
+    backtest = services.start_backtest(automation, PERIOD_START.isoformat(), PERIOD_END.isoformat(), queue=False)
+    engine.run(run_backtest, backtest.pk)
+    backtest.refresh_from_db()
+    assert backtest.status == "succeeded", backtest.error
+    assert smtp.messages == [] and not Execution.objects.exists()
+
+    services.activate(automation)
+    run_for_real(engine, ids)
+    real = real_counts(automation, triggers=40)
+    assert 5 < real["steps"]["retry_now"] < 35, "both variants had runs"
+    assert backtest_counts(backtest.result) == real

@@ -35,9 +35,11 @@ function decorate(key) {
   return { status: known.status, label: known.label, detail };
 }
 
-function branchTaken(key, slot) {
-  const runs = state.execution.steps.filter((run) => run.step_key === key && run.step_type === "branch");
-  return runs.some((run) => run.output?.branch === slot) ? "taken" : null;
+/** "taken" for the lane of a branch or a split the run went down. */
+function laneTaken(key, slot) {
+  const runs = state.execution.steps.filter((run) => run.step_key === key);
+  return runs.some((run) => (run.step_type === "branch" && run.output?.branch === slot)
+    || (run.step_type === "split" && run.output?.variant === slot)) ? "taken" : null;
 }
 
 function attemptsOf(key) {
@@ -233,7 +235,7 @@ function draw() {
   const { execution } = state;
   const view = {
     mode: "run", canEdit: false, selected: state.selected, collapsed: new Set(), actions: state.actions,
-    words: true, decorate, laneDecoration: branchTaken,
+    words: true, decorate, laneDecoration: laneTaken,
   };
   const pendingApproval = (execution.approvals || []).some((request) => request.status === "pending");
   const summary = execution.status === "waiting" && pendingApproval

@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import "./fixtures.js";  // the server's step types: the funnel walks the lanes they name
 
-import { amounts, dailyColumns, durationWords, figuresLine, figuresSummary, funnelRows, headline } from "../../../../automations/static/automations/builder/state/figures.js";
+import { amounts, dailyColumns, durationWords, experimentRows, figuresLine, figuresSummary, funnelRows, headline } from "../../../../automations/static/automations/builder/state/figures.js";
 
 const figures = {
   runs: { started: 4, live: 1, goal: 1, conversion: 0.25 },
@@ -57,4 +57,18 @@ test("the Outcomes tab's headline, funnel and series", () => {
   assert.deepEqual(dailyColumns(counted), [[Date.UTC(2026, 10, 20) / 1000, Date.UTC(2026, 10, 21) / 1000], [3, 1], [0, 1], [0, 1]]);
   assert.equal(durationWords(90), "1.5 minutes");
   assert.equal(durationWords(null), "—");
+});
+
+test("an experiment's variants read side by side, in words", () => {
+  const variant = (weight, runs, converted, recovered, median) => ({
+    weight, runs, converted, conversion: runs ? converted / runs : null, recovered, invoices: 0,
+    time_to_recover: { median, p90: median } });
+  const experiment = { step: "experiment", in_definition: true,
+                       variants: { a: variant(50, 40, 30, { USD: "1250.00" }, 0), b: variant(50, 0, 0, {}, null) } };
+  assert.deepEqual(experimentRows(experiment), [
+    ["Variant A", "50", "40", "30 (75%)", "$1,250.00", "at once"],
+    ["Variant B", "50", "0", "0", "—", "—"],
+  ]);
+  const removed = { ...experiment, in_definition: false, variants: { ...experiment.variants, a: variant(null, 2, 1, {}, 259200) } };
+  assert.deepEqual(experimentRows(removed)[0], ["Variant A", "—", "2", "1 (50%)", "—", "3 days"]);
 });

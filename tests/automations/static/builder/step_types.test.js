@@ -61,8 +61,12 @@ test("the defaults are copies: editing one new step changes no other", () => {
 });
 
 test("the cards, the lanes and the palette read the server's catalogue", () => {
-  assert.deepEqual(stepTypes().map((entry) => entry.type), ["action", "delay", "wait_for", "approval", "branch", "loop", "stop"]);
+  assert.deepEqual(stepTypes().map((entry) => entry.type), ["action", "delay", "wait_for", "approval", "branch", "split", "loop", "stop"]);
   assert.equal(stepTypeLabel({ type: "wait_for" }), "Wait for event");
+  assert.equal(stepTypeLabel({ type: "split" }), "Split (A/B test)");
+  assert.deepEqual(lanesOfType("split"), ["a", "b"]);
+  assert.equal(laneLabel({ owner: "experiment", slot: "b" }, "split"), "Variant B of experiment");
+  assert.equal(summarizeStep({ key: "experiment", type: "split", weight_a: 90, weight_b: 10 }), "A 90 : B 10");
   assert.equal(stepTypeLabel({ type: "action", action: "send_email" }, { send_email: { label: "Send email" } }), "Send email");
   assert.deepEqual(lanesOfType("branch"), ["then", "else"]);
   assert.deepEqual(lanesOf({ type: "loop" }), ["steps"]);

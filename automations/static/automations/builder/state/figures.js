@@ -102,3 +102,15 @@ export function headline(figures, hasGoal) {
   }
   return rows;
 }
+
+/** An experiment's rows: variant, weight, runs ended, converted (with its share), money recovered
+ *  and the median time to recover, in words. */
+export function experimentRows(experiment) {
+  return ["a", "b"].map((variant) => {
+    const shown = experiment.variants[variant];
+    return [`Variant ${variant.toUpperCase()}`, shown.weight === null ? "—" : String(shown.weight),
+      String(shown.runs), `${shown.converted}${percent(shown.conversion)}`,
+      amounts(shown.recovered) || "—",
+      shown.time_to_recover.median === 0 ? "at once" : durationWords(shown.time_to_recover.median)];
+  });
+}

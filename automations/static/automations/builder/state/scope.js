@@ -191,7 +191,7 @@ export function outcomesBefore(definition, key) {
     }
     if (depth < chain.length - 1) {
       const slot = lanesOf(step).find((name) => (step[name] || []).includes(chain[depth + 1]));
-      if (step.type === "branch") outcomes[step.key] = "succeeded";
+      if (step.type === "branch" || step.type === "split") outcomes[step.key] = "succeeded";
       if (step.type === "action" && slot === "fallback") outcomes[step.key] = "failed";
       lane = step[slot] || [];
     }
@@ -209,8 +209,8 @@ function everyStepIn(steps, out) {
 
 /**
  * The steps whose outputs exist (or may exist) when the step ``key`` runs: earlier steps on its
- * path (with what ran inside them), and the branch or failed action whose lane it is in. Steps
- * in the other lane of a branch it is in never ran on this path.
+ * path (with what ran inside them), and the branch, split or failed action whose lane it is in.
+ * Steps in the other lane of a branch it is in never ran on this path.
  */
 export function earlierSteps(definition, key) {
   const found = findStep(definition, key);
@@ -224,7 +224,7 @@ export function earlierSteps(definition, key) {
     if (depth < chain.length - 1) {
       const child = chain[depth + 1];
       const slot = lanesOf(step).find((name) => (step[name] || []).includes(child));
-      if (step.type === "branch" || (step.type === "action" && slot === "fallback")) earlier.push(step);
+      if (step.type === "branch" || step.type === "split" || (step.type === "action" && slot === "fallback")) earlier.push(step);
       lane = step[slot] || [];
     }
   });

@@ -200,6 +200,14 @@ export class Drafts {
     await this.restore(`revisions/${id}/restore/`, "Revision restored into the draft.");
   }
 
+  /** An experiment decided: the draft with the split ``step`` replaced by its ``variant``'s steps. */
+  async keepVariant(step, variant) {
+    const name = `variant ${variant.toUpperCase()}`;
+    if (!(await this.confirmDropping(`Keep ${name} of ${step} in the draft?`, `Keep ${name}`))) return;
+    await this.restore("keep-variant/", `The draft keeps ${name} in place of ${step}: review it, then activate it.`,
+      this.app.state.revision, { step, variant });
+  }
+
   /** Unsaved changes on screen are replaced by a restore: ask first. */
   confirmDropping(title, action) {
     if (!this.app.dirty) return Promise.resolve(true);
@@ -207,13 +215,16 @@ export class Drafts {
       action);
   }
 
-  /** POST a restore (``path`` under the automation) based on ``revision``, then show the draft. */
-  async restore(path, message, revision = this.app.state.revision) {
+  /** POST a restore (``path`` under the automation, with ``body``) based on ``revision``, then show
+   *  the draft. */
+  async restore(path, message, revision = this.app.state.revision, body = {}) {
     const { app } = this;
     try {
-      await app.api.post(`automations/${app.state.automation.id}/${path}`, {}, revision);
+      await app.api.post(`automations/${app.state.automation.id}/${path}`, body, revision);
     } catch (error) {
-      if (error.stale) return this.resolveConflict(error.errors[0], "restore", (newer) => this.restore(path, message, newer));
+      if (error.stale) {
+        return this.resolveConflict(error.errors[0], "restore", (newer) => this.restore(path, message, newer, body));
+      }
       app.notices.show(`Not restored: ${error.message}`, "error");
       return false;
     }

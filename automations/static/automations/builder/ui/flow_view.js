@@ -3,13 +3,14 @@
 
 import { findStep, getLane } from "../state/tree.js";
 
-/** The steps a test run reached (with their day) and the lane each branch took. */
+/** The steps a test run reached (with their day) and the lane each branch or split took. */
 export function testPath(run) {
   const steps = new Map();
   const lanes = new Map();
   for (const entry of run.timeline || []) {
     if (!steps.has(entry.step)) steps.set(entry.step, { day: entry.day, detail: entry.error ? "failed" : "" });
     if (entry.type === "branch") lanes.set(entry.step, entry.branch);
+    if (entry.type === "split") lanes.set(entry.step, entry.variant);
   }
   return { steps, lanes };
 }

@@ -1,9 +1,9 @@
 // The Outcomes tab: how the automation does over the period and version chosen in the bar above
 // the flow — the headline (runs, goal, money recovered, time to recover), the daily series drawn
 // by uPlot (vendored; a table of the same figures for a screen reader), the funnel of how far runs
-// got, and the emails sent by template.
+// got, each split step's variants compared (with Keep buttons), and the emails sent by template.
 
-import { dailyColumns, funnelRows, headline } from "../state/figures.js";
+import { dailyColumns, experimentRows, funnelRows, headline } from "../state/figures.js";
 import { h } from "./dom.js";
 
 // Each day's count is a point; the lines only lead the eye from day to day.
@@ -85,6 +85,28 @@ function funnel(app, figures) {
     })));
 }
 
+/** Each split step: its variants side by side, what the comparison says, and Keep buttons. */
+function experiments(app, figures) {
+  const found = figures.experiments || [];
+  if (!found.length) return null;
+  return h("section", { class: "ab-outcomes-section", "aria-labelledby": "ab-outcomes-experiments" },
+    h("h4", { id: "ab-outcomes-experiments" }, "Experiments"),
+    found.map((experiment) => {
+      const significant = experiment.comparison.significant;
+      return h("div", { class: "ab-experiment", "data-step-key": experiment.step },
+        table(`Split ${experiment.step}${experiment.in_definition ? "" : " (not in this version)"}`,
+          ["Variant", "Weight", "Runs ended", "Converted", "Recovered", "Median time to recover"],
+          experimentRows(experiment)),
+        h("p", { class: significant ? "ab-experiment__verdict ab-experiment__verdict--significant"
+          : "ab-experiment__verdict" }, experiment.comparison.statement),
+        app.canEdit && experiment.in_definition ? h("div", { class: "ab-experiment__actions" },
+          ["a", "b"].map((variant) => h("button", {
+            type: "button", class: experiment.comparison.better === variant ? "button default" : "button",
+            onclick: () => app.drafts.keepVariant(experiment.step, variant),
+          }, `Keep variant ${variant.toUpperCase()}`))) : null);
+    }));
+}
+
 function templates(figures) {
   const rows = Object.entries(figures.templates || {}).map(([name, counts]) => [
     name || "written in the step", String(counts.sent), String(counts.failed)]);
@@ -107,5 +129,6 @@ export function outcomesPanel(app) {
     h("section", { class: "ab-outcomes-section", "aria-labelledby": "ab-outcomes-daily" },
       h("h4", { id: "ab-outcomes-daily" }, "Runs per day"), dailyChart(figures), dailyTable(figures)),
     funnel(app, figures),
+    experiments(app, figures),
     templates(figures));
 }

@@ -74,6 +74,9 @@ function entryDetails(entry, actions) {
   if (entry.type === "action") return [...wouldDo(entry), attemptLine(entry, actions), entry.would?.assumed ? h("p", { class: "ab-help" }, `Assumed: ${entry.would.assumed}`) : null];
   switch (entry.type) {
     case "branch": return [labelled("Took", entry.branch === "then" ? "Then" : "Else"), h("p", { class: "ab-help" }, entry.reason || "")];
+    case "split": return [labelled("Took", `Variant ${String(entry.variant).toUpperCase()}`),
+      h("p", { class: "ab-help" }, entry.reason === "chosen by the test" ? "Chosen by the test."
+        : `Drawn ${entry.reason || ""}: the one a live run on this data takes.`)];
     case "delay": return [labelled("Waits", `${entry.waits} (until ${entry.until.replace("T", " ").slice(0, 16)} UTC)`)];
     case "loop": return [labelled("Items", `${entry.items}${entry.truncated ? " (cut to max_items)" : ""}`)];
     case "stop": return [labelled("Ends", entry.status)];
@@ -153,6 +156,25 @@ function outcomesField(app, steps) {
     rows);
 }
 
+/** For each split step: the variant the test takes — the one the test data draws (as live), or A or B. */
+function variantsField(app, steps) {
+  const chosen = app.state.testVariants || (app.state.testVariants = {});
+  const splits = steps.filter((step) => step.type === "split");
+  if (!splits.length) return null;
+  return h("fieldset", { class: "ab-field" }, h("legend", {}, "Which variant"),
+    splits.map((step) => {
+      const id = `ab-variant-${step.key}`;
+      const select = h("select", { id }, [["", "as the test data draws it (as live)"], ["a", "Variant A"], ["b", "Variant B"]]
+        .map(([value, label]) => h("option", { value, selected: (chosen[step.key] || "") === value || undefined }, label)));
+      select.addEventListener("change", () => {
+        if (select.value) chosen[step.key] = select.value; else delete chosen[step.key];
+      });
+      return h("div", { class: "ab-field--inline" }, h("label", { for: id }, `Variant at ${step.key}`), select);
+    }),
+    h("p", { class: "ab-help" }, "A split sends the same invoice (or customer) down the same variant every time: "
+      + "the test takes the one a live run on this data takes, unless you choose."));
+}
+
 // A path's scenario in words: "retry: Pays; ask_finance: rejected; invoice.paid arrives".
 function scenarioWords(app, scenario) {
   const steps = app.stepsByKey();
@@ -163,6 +185,7 @@ function scenarioWords(app, scenario) {
   words.push(...Object.entries(scenario.decisions || {}).map(([key, decision]) =>
     `${key}: ${decision === "timed_out" ? "nobody decides" : decision}`));
   words.push(...(scenario.events || []).map((event) => `${event.type} arrives`));
+  words.push(...Object.entries(scenario.variants || {}).map(([key, variant]) => `${key}: variant ${variant.toUpperCase()}`));
   return words.length ? words.join("; ") : "everything as predicted";
 }
 
@@ -232,13 +255,14 @@ export function testPanel(app) {
     onChange: (value) => { app.state.testDecision = value; app.state.testDecisions = null; },
   }) : null;
   const outcomes = outcomesField(app, steps);
+  const variants = variantsField(app, steps);
   const result = h("div", { class: "ab-test-result", "aria-live": "polite" });
   if (app.state.testRun) {
     result.append(app.state.testStale ? h("p", { class: "ab-help" }, "This result is from before your last edit.") : "",
       renderTimeline(app.state.testRun, app.stepsByKey(), app.catalog.actions));
   }
   return h("div", { class: "ab-test" },
-    data, billingField, events, decision, outcomes,
+    data, billingField, events, decision, variants, outcomes,
     h("div", { class: "ab-test__buttons" },
       h("button", { type: "button", class: "button default", "data-focus-id": "test:run", onclick: () => app.tests.run() }, "Run test"),
       h("button", { type: "button", class: "button", "data-focus-id": "test:paths", onclick: () => app.tests.everyPath() },

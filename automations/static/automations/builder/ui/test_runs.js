@@ -15,6 +15,7 @@ export class TestRuns {
     for (const entry of this.app.state.testRun?.timeline || []) {
       if (entry.type === "action" && entry.would) outputs[entry.step] = entry.would;
       if (entry.type === "branch") outputs[entry.step] = { branch: entry.branch };
+      if (entry.type === "split") outputs[entry.step] = { variant: entry.variant };
     }
     return outputs;
   }
@@ -46,6 +47,8 @@ export class TestRuns {
     const steps = app.stepsByKey();
     const outcomes = Object.entries(state.testOutcomes || {}).filter(([key]) => steps[key]);
     if (outcomes.length) body.outcomes = Object.fromEntries(outcomes);
+    const variants = Object.entries(state.testVariants || {}).filter(([key]) => steps[key]?.type === "split");
+    if (variants.length) body.variants = Object.fromEntries(variants);
     try {
       state.testRun = await app.api.post(app.automationPath("test"), body);
       state.testStale = false;
@@ -72,12 +75,14 @@ export class TestRuns {
     app.renderPanel();
   }
 
-  /** Run the test with a path's scenario (its outcomes, decisions and events) and show its timeline. */
+  /** Run the test with a path's scenario (its outcomes, decisions, events and variants) and show
+   *  its timeline. */
   showPath(scenario) {
     const { state } = this.app;
     state.testOutcomes = Object.fromEntries(Object.entries(scenario.outcomes || {}));
     state.testDecisions = { ...(scenario.decisions || {}) };
     state.testEvents = [...(scenario.events || [])];
+    state.testVariants = { ...(scenario.variants || {}) };
     return this.run();
   }
 }
