@@ -104,7 +104,8 @@ def prune(now: datetime, *, days: float | None = None, batch: int | None = None,
     result.executions = deleted.get("automations.Execution", 0)
     result.step_runs = deleted.get("automations.StepRun", 0)
 
-    events = (Event.objects.filter(received_at__lt=cutoff, dispatched_at__isnull=False)
+    # An event goes once dispatched and counted (the metrics' counters outlive it), and no run names it.
+    events = (Event.objects.filter(received_at__lt=cutoff, dispatched_at__isnull=False, counted=2)
               .exclude(Exists(Execution.objects.filter(event=OuterRef("pk")))))
     result.events = _delete_in_batches(events, batch, max_batches, result).get("billing_events.Event", 0)
 

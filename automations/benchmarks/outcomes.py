@@ -51,7 +51,7 @@ def run_outcomes_benchmark(step_runs: int) -> OutcomeFigures:
     keys = [step["key"] for step in walk(version.snapshot["steps"])][:STEPS_PER_RUN]
     runs = max(1, step_runs // STEPS_PER_RUN)
     started = time.perf_counter()
-    first = _insert_runs(automation.pk, version.pk, runs)
+    first = _insert_runs(automation.pk, version.pk, runs, keys[-1])
     _insert_step_runs(first, runs * STEPS_PER_RUN, keys)
     _count_as_the_fold_does(automation.pk, version.number)
     with connection.cursor() as cursor:
@@ -129,7 +129,7 @@ def _insert(model: type[models.Model], count: int, expressions: dict[str, tuple[
         cursor.execute(sql, [*params, count])
 
 
-def _insert_runs(automation_id: int, version_id: int, runs: int) -> int:
+def _insert_runs(automation_id: int, version_id: int, runs: int, waiting_at: str) -> int:
     """The runs, spread over the last 366 days: one in ``GOAL_EVERY`` ended by the customer's
     payment, one in ``WAITING_EVERY`` still waiting, the rest stopped at ``recovered``. Returns
     the first run's id."""
@@ -147,6 +147,8 @@ def _insert_runs(automation_id: int, version_id: int, runs: int) -> int:
         "started_at": (started, [start]),
         "finished_at": (f"CASE WHEN i %% {waiting} = 0 THEN NULL ELSE {started} + interval '3 days' END", [start]),
         "wake_at": (f"CASE WHEN i %% {waiting} = 0 THEN now() + interval '3 days' END", []),
+        # the step a run waits at, as the engine writes it with the wait: its tenth step's
+        "waiting_at": (f"CASE WHEN i %% {waiting} = 0 THEN %s ELSE '' END", [waiting_at]),
         "tallied": (f"CASE WHEN i %% {waiting} = 0 THEN {RunTallied.NOTHING} ELSE {RunTallied.ALL} END", []),
     })
     return Execution.objects.filter(automation_id=automation_id).order_by("pk").values_list("pk", flat=True)[0]
@@ -191,7 +193,7 @@ def _count_as_the_fold_does(automation_id: int, version_number: int) -> None:
                 "GROUP BY 3, 5", [automation_id, version_number, automation_id])
         cursor.execute(
             f"INSERT INTO {recovery} (automation_id, version_number, execution_id, invoice_id, step_key, by, amount, "
-            "currency, paid_at, day, seconds_to_recover) "
+            "currency, paid_at, day, seconds_to_recover, variants) "
             "SELECT automation_id, %s, id, correlation_value, 'gentle', 'customer', 1250.00, 'USD', finished_at, "
-            "(finished_at AT TIME ZONE 'UTC')::date, 259200 "
+            "(finished_at AT TIME ZONE 'UTC')::date, 259200, '{}'::jsonb "
             f"{finished} AND status = 'canceled'", [version_number, automation_id])

@@ -58,6 +58,8 @@ class StepTransactions:
     #: Log rows of the open transaction's steps, inserted together when it commits (kept for the
     #: next commit when it is rolled back without effects and the run goes on).
     _unsaved: list[StepRun] = field(default_factory=list)
+    #: The key of the last step logged in this pass: where a run that now waits waits.
+    last_logged: str = ""
 
     @contextmanager
     def transaction(self, *, writes: bool = False) -> Iterator[None]:
@@ -117,6 +119,7 @@ class StepTransactions:
             error: str = "", input: Any = None, index: str | None = None) -> StepRun:
         """A step-log row. A ``running`` row (an outside action's intent) is inserted at once: its
         unique key stops a second worker; the others are inserted when their transaction commits."""
+        self.last_logged = step["key"]
         row = StepRun(
             execution=self.execution, step_key=step["key"], step_type=step["type"], action=step.get("action", ""),
             loop_index=loop_index(self.cursor) if index is None else index,

@@ -112,7 +112,7 @@ class StoredRun(StepTransactions):
         elif outcome.waits_for is not None or (outcome.wake_at and outcome.wake_at > clock.now()):
             # a wait with something to wait for besides the time may have no wake-up at all (an
             # approval without a timeout) or one already due (a drain then resumes it at once)
-            token = wait(self.execution.pk, self.lease, outcome.wake_at, **fields)
+            token = wait(self.execution.pk, self.lease, outcome.wake_at, waiting_at=self.waiting_at(), **fields)
             if outcome.waits_for is not None:
                 wait_kinds.begin(self.execution, token, outcome.waits_for, self.cursor,
                                  self.program.definition.get("correlation_key", ""))
@@ -120,13 +120,24 @@ class StoredRun(StepTransactions):
             outcome.wake_at = None  # a wait that is already over: carry on at once
             save_progress(self.execution.pk, self.lease, **fields)
 
+    def waiting_at(self) -> str:
+        """The step the run waits at: the one its wait names (an event, a decision), else the last
+        it logged (a delay, a failed attempt before its retry, a held message)."""
+        return waiting_step(self.cursor) or self.last_logged or self.execution.waiting_at
+
     def hand_back(self) -> None:
         """Queue a continuation of the run (due now) and let this worker go."""
         with self.transaction():
             # the cursor too: control steps may have moved it since the last commit
             token = wait(self.execution.pk, self.lease, clock.now(), cursor=self.cursor,
-                         outputs=to_json(self.outputs))
+                         outputs=to_json(self.outputs), waiting_at=self.waiting_at())
             enqueue(RESUME_EXECUTION, self.execution.pk, token)
+
+
+def waiting_step(cursor: list[dict[str, Any]]) -> str:
+    """The step a wait in ``cursor`` names, if any."""
+    state = (cursor[-1].get("wait") if cursor else None) or {}
+    return state.get("step") or ""
 
 
 def run(execution_id: int, lease: str, *, deadline: float | None = None, fresh: Execution | None = None) -> None:

@@ -1,7 +1,7 @@
 """What the metrics say, read from the database when Prometheus scrapes: the outcome tallies (runs
 started and ended, step attempts, action attempts' durations and failures by code, emails by
-template, money recovered; counters that survive retention, as the tallies do) and the
-engine's state now (live runs, wake-ups due and how late the oldest is, events waiting for their
+template, money recovered, events received and dispatched by type, how late runs woke after a
+delay; counters that survive retention, as the tallies do) and the engine's state now (live runs, wake-ups due and how late the oldest is, events waiting for their
 dispatch). Read at scrape time rather than counted in each worker, so the figures are the same
 whichever process answers and however many processes the worker cluster has."""
 from __future__ import annotations
@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db.models import Count, Min, Sum
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric,
+                                   SummaryMetricFamily)
 from prometheus_client.registry import Collector
 
 from automations import clock
-from automations.models import Automation, Execution, Recovery, Tally, TallyKind
-from automations.outcomes.fold import uncounted_starts
+from automations.models import Automation, EventTally, Execution, Recovery, Tally, TallyKind
+from automations.outcomes.figures import FOLD_BATCHES_PER_READ
+from automations.outcomes.fold import WAKE_BUCKETS, fold, uncounted_starts
 from automations.status import LIVE_STATUSES, ExecutionStatus
 from billing_events.models import Event
 
@@ -23,11 +25,15 @@ PREFIX = "billing_automations"
 
 class AutomationsCollector(Collector):
     def collect(self) -> Iterator[Metric]:
+        # As the figures do: what finished since the tick is counted first (a few transactions at
+        # most; when nothing waits, two or three reads), so a scrape is not a tick behind.
+        fold(batches=FOLD_BATCHES_PER_READ)
         names = dict(Automation.objects.values_list("pk", "name"))
         yield from self._runs(names)
         yield from self._steps(names)
         yield from self._actions()
         yield from self._money(names)
+        yield from self._events()
         yield from self._engine()
 
     def _runs(self, names: dict[int, str]) -> Iterator[Metric]:
@@ -93,6 +99,25 @@ class AutomationsCollector(Collector):
                                             .annotate(total=Sum("amount")).values_list("automation", "currency", "total")):
             amount.add_metric([_label(names, automation), currency], float(total))
         yield from (invoices, amount)
+
+    def _events(self) -> Iterator[Metric]:
+        received = CounterMetricFamily(f"{PREFIX}_events_received", "Billing events stored, by type (a "
+                                       "redelivery of a stored event is not counted again).", labels=["type"])
+        dispatched = CounterMetricFamily(f"{PREFIX}_events_dispatched", "Billing events every automation has "
+                                         "seen, by type.", labels=["type"])
+        for kind, event_type, count in (EventTally.objects.values_list("kind", "event_type").annotate(n=Sum("count"))
+                                        .order_by("kind", "event_type").values_list("kind", "event_type", "n")):
+            (received if kind == "received" else dispatched).add_metric([event_type], count)
+        wakes = dict(_sums(TallyKind.WAKES, "key"))
+        late_ms = sum(count for _, count in _sums(TallyKind.WAKE_MS, "key"))
+        buckets, running = [], 0
+        for bound in [*map(str, WAKE_BUCKETS), "+Inf"]:
+            running += wakes.get(bound, 0)
+            buckets.append((bound if bound == "+Inf" else f"{float(bound)}", running))  # le="1.0", as clients write it
+        lateness = HistogramMetricFamily(f"{PREFIX}_wakeup_lateness_seconds", "How late runs woke after a delay: "
+                                         "from the end of the wait to the next step's start.",
+                                         buckets=buckets, sum_value=late_ms / 1000)
+        yield from (received, dispatched, lateness)
 
     def _engine(self) -> Iterator[Metric]:
         now = clock.now()

@@ -13,7 +13,7 @@ from automations.models.schedule_slot import ScheduleState
 from automations.models.secret import Secret
 from automations.models.skipped_start import SkippedStart, SkipReason
 from automations.models.steps import ReferenceKind, Step, StepReference
-from automations.models.tallies import RecoveredBy, Recovery, Tally, TallyFold, TallyKind
+from automations.models.tallies import EventTally, RecoveredBy, Recovery, Tally, TallyFold, TallyKind
 from automations.models.approval import ApprovalRequest, ApprovalStatus
 from automations.models.waits import EventWaiter, WaitRule
 
@@ -27,6 +27,7 @@ __all__ = [
     "CardLock",
     "DerivedScan",
     "EmailTemplate",
+    "EventTally",
     "EventWaiter",
     "Execution",
     "ExitRule",

@@ -32,6 +32,9 @@ class Execution(models.Model):
     # with every wait so that a stale or duplicated wake-up task finds nothing to do.
     wake_at = models.DateTimeField(null=True, blank=True)
     wait_token = models.PositiveIntegerField(default=0)
+    # The step a waiting run waits at (the one its wait names, else the last it logged): written in
+    # the UPDATE that starts the wait, so the figures count waiting runs by step with one GROUP BY.
+    waiting_at = models.CharField(max_length=100, blank=True, default="", editable=False)
     # The worker running the execution holds a lease; a lease past its expiry means the worker died.
     lease_token = models.CharField(max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -76,6 +79,9 @@ class Execution(models.Model):
             # the figures read the starts the tallies do not hold yet (live runs) through this one
             models.Index(fields=["automation", "started_at"], condition=models.Q(tallied=RunTallied.NOTHING),
                          name="execution_uncounted_idx"),
+            # the figures count the runs waiting at each step now through this one
+            models.Index(fields=["automation", "waiting_at"], condition=models.Q(status="waiting"),
+                         name="execution_waiting_at_idx"),
         ]
 
     def __str__(self) -> str:

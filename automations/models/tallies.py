@@ -17,6 +17,8 @@ class TallyKind(models.TextChoices):
     ACTION_ATTEMPTS = "attempts", "Action attempts"  # key: the action
     ACTION_MS = "action_ms", "Milliseconds action attempts took"  # key: the action
     ACTION_FAILURES = "failures", "Action attempts failed"  # key: <action>:<code> (see fold.failure_code)
+    WAKES = "wakes", "Wake-ups after a delay, by lateness"  # key: the bucket's upper bound in seconds, or +Inf
+    WAKE_MS = "wake_ms", "Milliseconds wake-ups after a delay were late"  # key: ""
     VARIANT_RUNS = "v_runs", "Runs ended after a split's variant"  # key: <split step>:<variant>
     VARIANT_CONVERTED = "v_conv", "Runs converted after a split's variant"  # key: as for VARIANT_RUNS
 
@@ -38,6 +40,22 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.automation_id} v{self.version_number} {self.day} {self.kind} {self.key}: {self.count}"
+
+
+class EventTally(models.Model):
+    """Billing events received or dispatched on a day (UTC), by type: the metrics' counters, kept
+    by the fold so that a scrape reads a few rows rather than the events table."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=10, choices=[("received", "Received"), ("dispatched", "Dispatched")])
+    event_type = models.CharField(max_length=100)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "kind", "event_type"], name="one_event_tally_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.event_type}: {self.count}"
 
 
 class TallyFold(models.Model):

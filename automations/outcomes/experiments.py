@@ -63,7 +63,8 @@ def experiments(totals: dict[tuple[str, str], int], recoveries: QuerySet[Recover
             split, _, variant = key.rpartition(":")
             if variant in VARIANTS:
                 counted[split][variant]["runs" if kind == TallyKind.VARIANT_RUNS else "converted"] += count
-    money = _recovered_by_variant(recoveries)
+    # Only where some run took a variant: an automation without experiments reads no recoveries here.
+    money = _recovered_by_variant(recoveries) if counted else {}
     found = []
     for split in [*splits, *sorted(set(counted) - set(splits))]:
         variants = {}

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 
 from automations import clock
 from automations.definition.serialize import definition_of
-from automations.models import Automation, Execution, RecoveredBy, Recovery, StepRun, Tally, TallyKind
+from automations.models import Automation, Execution, RecoveredBy, Recovery, Tally, TallyKind
 from automations.outcomes.experiments import experiments
 from automations.outcomes.fold import counted_at, fold, uncounted_starts
 from automations.status import ExecutionStatus, LIVE_STATUSES
@@ -94,17 +94,11 @@ def splits_of(automation: Automation, version: int | None) -> dict[str, dict[str
 def waiting_at_steps(automation: Automation, version: int | None = None) -> dict[str, int]:
     """How many runs wait at each step now: at the step a wait names (an event, a decision), else
     the last step that ran (a delay, a failed attempt before its retry, a held message)."""
-    waiting = Execution.objects.filter(automation=automation, status=ExecutionStatus.WAITING).order_by()
+    waiting = Execution.objects.filter(automation=automation, status=ExecutionStatus.WAITING).exclude(waiting_at="")
     if version is not None:
         waiting = waiting.filter(version__number=version)
-    last_step = StepRun.objects.filter(execution=OuterRef("pk")).order_by("-started_at", "-pk").values("step_key")[:1]
-    counts: dict[str, int] = defaultdict(int)
-    for cursor, last in waiting.annotate(last_step=Subquery(last_step)).values_list("cursor", "last_step"):
-        state = (cursor[-1].get("wait") if cursor else None) or {}
-        step = state.get("step") or last
-        if step:
-            counts[step] += 1
-    return dict(counts)
+    # The step is written with the wait (``Execution.waiting_at``): one grouped count on an index.
+    return dict(waiting.order_by().values_list("waiting_at").annotate(n=Count("pk")).values_list("waiting_at", "n"))
 
 
 @dataclass

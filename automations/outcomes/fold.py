@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.utils.dateparse import parse_datetime
 
 from automations import clock
-from automations.models import Execution, Recovery, StepRun, Tally, TallyFold, TallyKind
+from automations.models import EventTally, Execution, Recovery, StepRun, Tally, TallyFold, TallyKind
 from automations.outcomes.recoveries import recoveries_of
 from automations.status import ExecutionStatus, RunTallied, StepRunStatus
+from billing_events.models import Event
 
 #: Rows one transaction of the fold counts: short enough not to hold the lock long.
 BATCH = 2000
@@ -35,9 +37,10 @@ TallyKey = tuple[int, int, object, str, str]  # automation, version number, day,
 class Folded:
     runs: int = 0
     step_runs: int = 0
+    events: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.runs or self.step_runs)
+        return bool(self.runs or self.step_runs or self.events)
 
 
 def fold(*, batches: int | None = None) -> Folded:
@@ -53,6 +56,7 @@ def fold(*, batches: int | None = None) -> Folded:
             break
         total.runs += folded.runs
         total.step_runs += folded.step_runs
+        total.events += folded.events
         done += 1
         if not folded:
             break
@@ -60,9 +64,10 @@ def fold(*, batches: int | None = None) -> Folded:
 
 
 def _anything_to_count() -> bool:
-    """Whether a finished run or attempt waits to be counted (two reads of partial indexes)."""
+    """Whether a finished run or attempt, or an event, waits to be counted (reads of partial indexes)."""
     return (Execution.objects.filter(tallied__lt=RunTallied.ALL, finished_at__isnull=False).exists()
-            or StepRun.objects.filter(tallied=False).exclude(status=StepRunStatus.RUNNING).exists())
+            or StepRun.objects.filter(tallied=False).exclude(status=StepRunStatus.RUNNING).exists()
+            or _uncounted_events().exists())
 
 
 def _fold_batch(marker_id: int) -> Folded | None:
@@ -75,9 +80,10 @@ def _fold_batch(marker_id: int) -> Folded | None:
             runs = _count_runs(counts)
             step_runs = _count_step_runs(counts)
             _add(counts)
-            if runs or step_runs:  # "when the tallies last counted something"
+            events = _count_events()
+            if runs or step_runs or events:  # "when the tallies last counted something"
                 TallyFold.objects.filter(pk=marker.pk).update(folded_at=clock.now())
-            return Folded(runs=runs, step_runs=step_runs)
+            return Folded(runs=runs, step_runs=step_runs, events=events)
     except _Moved:
         return Folded()  # counted nothing: the next fold reads the run as it is now
 
@@ -169,14 +175,21 @@ def uncount_end(execution: Execution) -> None:
 
 
 def _count_step_runs(counts: Counter[TallyKey]) -> int:
+    previous = (StepRun.objects.filter(execution=OuterRef("execution"))
+                .filter(Q(started_at__lt=OuterRef("started_at")) | Q(started_at=OuterRef("started_at"), pk__lt=OuterRef("pk")))
+                .order_by("-started_at", "-pk").values("pk")[:1])
     rows = list(StepRun.objects.filter(tallied=False).exclude(status=StepRunStatus.RUNNING).order_by("pk")
-                .values("pk", "execution__automation_id", "execution__version__number", "step_key", "attempt",
+                .annotate(previous=Subquery(previous))
+                .values("pk", "previous", "execution__automation_id", "execution__version__number", "step_key", "attempt",
                         "status", "finished_at", "started_at", "action", "error",
                         template=KeyTextTransform("template", "input"),
                         decline_code=KeyTextTransform("decline_code", "output"),
                         code=KeyTextTransform("code", "output"),
                         status_code=KeyTextTransform("status_code", "output"))[:BATCH])
+    woken = _delays_before(rows)
     for row in rows:
+        if row["previous"] in woken:
+            _count_wake_up(counts, row, woken[row["previous"]])
         if row["status"] not in _COUNTED_STEP_STATUSES:
             continue  # a deferral or an interrupted attempt: not an outcome (its settlement is)
         version = (row["execution__automation_id"], row["execution__version__number"])
@@ -190,6 +203,57 @@ def _count_step_runs(counts: Counter[TallyKey]) -> int:
             sent = TallyKind.SENT if row["status"] == StepRunStatus.SUCCEEDED else TallyKind.NOT_SENT
             counts[(*version, day, sent, row["template"] or "")] += 1
     StepRun.objects.filter(pk__in=[row["pk"] for row in rows]).update(tallied=True)
+    return len(rows)
+
+
+#: The wake-up lateness histogram's buckets, in seconds (the metrics' ``le`` labels).
+WAKE_BUCKETS = (1, 5, 15, 60, 300, 900, 3600)
+
+
+def _delays_before(rows: list[dict]) -> dict[int, datetime]:
+    """The delays among the steps logged just before ``rows`` that made their run wait, by step-run
+    id: when each wait was to end (a delay already over at its step made nobody wait)."""
+    delays = StepRun.objects.filter(pk__in={row["previous"] for row in rows if row["previous"]}, step_type="delay",
+                                    status=StepRunStatus.SUCCEEDED).values_list("pk", "started_at", "output")
+    woken = {}
+    for pk, started_at, output in delays:
+        until = parse_datetime(str((output or {}).get("until") or ""))
+        if until is not None and until > started_at:
+            woken[pk] = until
+    return woken
+
+
+def _count_wake_up(counts: Counter[TallyKey], row: dict, until: datetime) -> None:
+    """The first step after a delay: how late the run woke (from the delay's end to this step)."""
+    version = (row["execution__automation_id"], row["execution__version__number"])
+    late = max(0.0, (row["started_at"] - until).total_seconds())
+    bucket = next((str(bound) for bound in WAKE_BUCKETS if late <= bound), "+Inf")
+    counts[(*version, row["started_at"].date(), TallyKind.WAKES, bucket)] += 1
+    counts[(*version, row["started_at"].date(), TallyKind.WAKE_MS, "")] += round(late * 1000)
+
+
+def _uncounted_events() -> QuerySet[Event]:
+    """Events whose receipt, or whose dispatch once it came, the event tallies do not hold yet."""
+    return Event.objects.filter(Q(counted=0) | Q(counted=1, dispatched_at__isnull=False), counted__lt=2)
+
+
+def _count_events() -> int:
+    """Count ``BATCH`` events not counted yet: received on the day they came, dispatched on the day
+    they were; each marked in this transaction (an undispatched one stays half counted)."""
+    rows = list(_uncounted_events().values_list("pk", "type", "received_at", "dispatched_at", "counted")[:BATCH])
+    counts: Counter[tuple[object, str, str]] = Counter()
+    for _, event_type, received_at, dispatched_at, counted in rows:
+        if counted == 0:
+            counts[(received_at.date(), "received", event_type)] += 1
+        if dispatched_at is not None:
+            counts[(dispatched_at.date(), "dispatched", event_type)] += 1
+    for counted, ids in ((1, [row[0] for row in rows if row[3] is None]),
+                         (2, [row[0] for row in rows if row[3] is not None])):
+        if ids and Event.objects.filter(pk__in=ids, counted__lt=counted).update(counted=counted) != len(ids):
+            raise _Moved()  # an event deleted meanwhile: the next fold counts what is left
+    for (day, kind, event_type), count in counts.items():
+        if not EventTally.objects.filter(day=day, kind=kind, event_type=event_type).update(count=F("count") + count):
+            EventTally.objects.create(day=day, kind=kind, event_type=event_type, count=count)
     return len(rows)
 
 

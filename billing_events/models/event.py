@@ -20,6 +20,9 @@ class Event(models.Model):
     # When a drain task last took the dispatch over: at most once per REDISPATCH_SECONDS, so
     # several drains do not take the same event.
     queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How far the metrics' counts hold the event: 0 not yet, 1 received, 2 received and dispatched
+    # (set by the outcomes' fold in the transaction that counts it, so it is counted once).
+    counted = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-received_at"]
@@ -28,6 +31,7 @@ class Event(models.Model):
             models.Index(fields=["dispatched_at", "received_at"], name="event_undispatched_idx",
                          condition=models.Q(dispatched_at__isnull=True)),
             models.Index(fields=["received_at"], name="event_received_idx"),  # pruning old events
+            models.Index(fields=["counted"], name="event_uncounted_idx", condition=models.Q(counted__lt=2)),
         ]
 
     def __str__(self) -> str:

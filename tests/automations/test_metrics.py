@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from automations import clock
 from automations.models import Execution
+from billing_events.models import Event
 from automations.outcomes.fold import _count_action, failure_code
 from automations.retention import prune
 from tests.conftest import sample
@@ -74,6 +75,41 @@ def test_a_scrape_says_what_the_runs_did_and_what_waits(ran, client, admin_user)
     kept = scrape(client)
     assert kept[("billing_automations_runs_started_total", (("automation", automation),))] == 2
     assert kept[step("retry", "succeeded")] == 1
+
+
+def test_a_scrape_counts_the_events_by_type_and_how_late_runs_woke(ran, client, admin_user, engine):
+    client.force_login(admin_user)
+    # Both runs woke at the very end of their three days' delay (the test clock does not move by
+    # itself); the unpaid one's seven days end, and the drain comes 90 seconds late.
+    clock.advance(timedelta(days=7, seconds=90))
+    engine.tick()
+
+    metrics = scrape(client)
+
+    received = Counter(Event.objects.values_list("type", flat=True))
+    dispatched = Counter(Event.objects.filter(dispatched_at__isnull=False).values_list("type", flat=True))
+    assert received["payment.failed"] == 2 and dispatched == received, "every event stored was dispatched"
+    for event_type, count in received.items():
+        assert metrics[("billing_automations_events_received_total", (("type", event_type),))] == count
+        assert metrics[("billing_automations_events_dispatched_total", (("type", event_type),))] == count
+    bucket = lambda bound: metrics[("billing_automations_wakeup_lateness_seconds_bucket", (("le", bound),))]  # noqa: E731
+    assert metrics[("billing_automations_wakeup_lateness_seconds_count", ())] == 3
+    assert (bucket("1.0"), bucket("60.0"), bucket("300.0"), bucket("+Inf")) == (2, 2, 3, 3)
+    assert metrics[("billing_automations_wakeup_lateness_seconds_sum", ())] == 90
+
+    # A redelivered event is not received twice; one not dispatched yet is received, not dispatched.
+    engine.emit("payment.failed", _failed("inv_paid", "pm_card_ok"), id="evt_paid")
+    Event.objects.create(id="evt_later", type="invoice.paid", data={}, occurred_at=clock.now())
+    again = scrape(client)
+    assert again[("billing_automations_events_received_total", (("type", "payment.failed"),))] == 2
+    assert again[("billing_automations_events_received_total", (("type", "invoice.paid"),))] == received["invoice.paid"] + 1
+    assert again[("billing_automations_events_dispatched_total", (("type", "invoice.paid"),))] == dispatched["invoice.paid"]
+
+    prune(clock.now() + timedelta(days=1), days=0)  # dispatched events no run names are deleted; their counts stay
+    assert Event.objects.count() < sum(received.values()) + 1
+    counters = lambda metrics: {key: value for key, value in metrics.items()  # noqa: E731
+                                if key[0].startswith(("billing_automations_events_received", "billing_automations_events_dispatched"))}
+    assert counters(scrape(client)) == counters(again)
 
 
 def test_only_staff_or_a_scraper_with_the_token_may_read_it(db, client, django_user_model, settings):

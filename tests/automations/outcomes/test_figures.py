@@ -219,3 +219,19 @@ def test_a_run_ended_while_an_attempt_was_under_way_is_counted_once_the_attempt_
     run.refresh_from_db()
     assert run.tallied == 2
     assert Recovery.objects.get(execution_id=run.pk).step_key == "retry"
+
+
+def test_the_runs_waiting_when_the_step_they_wait_at_was_first_written_are_found_where_they_wait(scripted):
+    """The migration that adds ``Execution.waiting_at`` fills it for the runs waiting then, as the
+    engine writes it with each wait: the step the wait names, else the last step logged."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("automations.migrations.0025_metrics_and_waiting_steps")
+    automation, _ = scripted
+    written = dict(Execution.objects.filter(status="waiting").values_list("pk", "waiting_at"))
+    assert written and all(written.values())
+    Execution.objects.update(waiting_at="")
+    migration.note_where_waiting_runs_wait(apps, None)
+    assert dict(Execution.objects.filter(status="waiting").values_list("pk", "waiting_at")) == written
