@@ -14,7 +14,7 @@ from automations.durations import format_iso_moment, format_moment
 from automations.models import Execution, StepRun
 from automations.status import ExecutionStatus, StepRunStatus
 from automations.steps import step_types
-from automations.steps.cursor import program_for
+from automations.steps.cursor import program_for, wait_state
 
 #: A branch's lanes as the flow titles them.
 LANE_TITLES = {"then": "Then", "else": "Else"}
@@ -106,7 +106,7 @@ def step_states(execution: Execution, runs: list[StepRun],
         # a deferral (a message waiting for its window or a cap) is not an attempt
         tried = [run.attempt for run in attempts if run.status != StepRunStatus.DEFERRED]
         states[key] = StepState(status=status, label=label, attempts=max(tried, default=0), runs=len(attempts))
-    waiting = (execution.cursor[-1].get("wait") if execution.cursor else None) or {}
+    waiting = wait_state(execution.cursor)
     if waiting.get("step") and execution.status in (ExecutionStatus.WAITING, ExecutionStatus.CANCELED):
         # a wait_for or approval step under way has no row in the log until it ends
         # an approval's stored label names the permission that decides it: a person reads "a decision"

@@ -9,7 +9,6 @@ still end them) and, with ``reentry: once``, the correlation values that have st
 from __future__ import annotations
 
 import heapq
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,9 +25,6 @@ from automations.engine.simulation import simulate
 from automations.status import ExecutionStatus, Reentry
 from automations.triggers.events import trigger_matches
 from billing_events.models import Event
-
-#: How test mode says a run was ended by the exit event its own step emitted.
-EMITTED_EXIT = re.compile(r"^exit_on: (?P<type>[\w.]+) \(emitted by step ")
 
 Progress = Callable[[int, int], None]
 
@@ -183,9 +179,9 @@ class Replay:
         run.finished_at = datetime.fromisoformat(outcome["finished_at"]) if outcome.get("finished_at") else None
         if last is not None and last["type"] == "stop":
             run.ending = f"stop:{last['step']}"
-        elif run.status == ExecutionStatus.CANCELED and (emitted := EMITTED_EXIT.match(run.error)):
+        elif run.status == ExecutionStatus.CANCELED and outcome.get("exited_on"):
             # the exit_on event one of its own steps emitted (a retry that paid: invoice.paid)
-            run.ending, run.error = f"exit:{emitted['type']}", ""
+            run.ending, run.error = f"exit:{outcome['exited_on']}", ""
         elif run.status == ExecutionStatus.FAILED:
             run.ending = f"failed:{failed_at}" if failed_at else "failed"
         else:

@@ -18,6 +18,7 @@ from typing import Any
 
 from automations.actions import registry as actions
 from automations.steps.lanes import walk
+from automations.steps.split import VARIANTS as SPLIT_VARIANTS
 
 #: At most this many test runs for one request: each is a whole run in virtual time.
 MAX_RUNS = 48
@@ -66,7 +67,7 @@ def possible_ways(definition: dict[str, Any]) -> list[Way]:
         if kind == "branch":
             ways += [(key, "then"), (key, "else")]
         elif kind == "split":
-            ways += [(key, "variant a"), (key, "variant b")]
+            ways += [(key, f"variant {variant}") for variant in SPLIT_VARIANTS]
         elif kind == "action":
             failed = ("fallback" if step.get("fallback") else
                       "carries on after failing" if step.get("on_failure") == "continue" else "fails the run")
@@ -120,7 +121,7 @@ def _choices(definition: dict[str, Any], result: dict[str, Any], scenario: Varia
             for decision in ("approved", "rejected", "timed_out"):
                 variants.append(scenario.varied(decisions={entry["step"]: decision}))
         elif entry["type"] == "split":
-            for variant in ("a", "b"):
+            for variant in SPLIT_VARIANTS:
                 variants.append(scenario.varied(variants={entry["step"]: variant}))
         elif entry["type"] == "wait_for":
             awaited = tuple(step.get("events") or ())[:1]

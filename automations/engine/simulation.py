@@ -155,6 +155,8 @@ class _Simulation:
         definition = self.program.definition
         self.exit_types = set(definition.get("exit_on") or []) if definition.get("correlation_key") else set()
         self.exit_reason = ""
+        self.exit_type = ""  # the exit_on event type one of its own steps emitted (exit_reason says which step)
+        self.exited_on = ""  # the exit_on event type that ended the run, if one did
         self.ended: tuple[str, str] = (ExecutionStatus.FAILED, "")
 
     @property
@@ -209,6 +211,7 @@ class _Simulation:
         if outcome.waits_for is not None or (outcome.wake_at and outcome.wake_at > clock.now()):
             if self.exit_reason:  # the event its own step emitted ends it then
                 self.ended = (ExecutionStatus.CANCELED, self.exit_reason)
+                self.exited_on = self.exit_type
                 return False
             until = max(outcome.wake_at or clock.now(), clock.now())
             if self._arrive(until):
@@ -283,6 +286,7 @@ class _Simulation:
             if kind in self.exit_types and index not in self.consumed:
                 clock.set_virtual(max(moment, clock.now()))
                 self.ended = (ExecutionStatus.CANCELED, f"exit_on: {kind} (test_event_{index + 1})")
+                self.exited_on = kind
                 return True
         return False
 
@@ -293,6 +297,7 @@ class _Simulation:
         emitted = next((kind for kind in effect.events if kind in self.exit_types), None)
         if emitted and not self.exit_reason:
             self.exit_reason = f"exit_on: {emitted} (emitted by step {step['key']})"
+            self.exit_type = emitted
         for kind in effect.events:  # a wait_for later in this pass sees them, as live
             index = len(self.event_data)
             self.event_data[index] = {}
@@ -364,5 +369,7 @@ class _Simulation:
             return {**outcome, "status": "not_entered", "timeline": []}
         run_loop.run_steps(self)
         status, error = self.ended
+        if self.exited_on:
+            outcome["exited_on"] = self.exited_on
         return {**outcome, "status": status, "error": error, "timeline": self.timeline,
                 "finished_at": clock.now().isoformat(), "duration": format_delta(clock.now() - self.start)}

@@ -28,7 +28,7 @@ from automations.models import Execution
 from automations.scope import Scope, build_scope, to_json
 from automations.status import ExecutionStatus
 from automations.steps import Next
-from automations.steps.cursor import Program, loop_variables, program_for
+from automations.steps.cursor import Program, loop_variables, program_for, wait_state
 
 logger = logging.getLogger("automations")
 
@@ -123,7 +123,7 @@ class StoredRun(StepTransactions):
     def waiting_at(self) -> str:
         """The step the run waits at: the one its wait names (an event, a decision), else the last
         it logged (a delay, a failed attempt before its retry, a held message)."""
-        return waiting_step(self.cursor) or self.last_logged or self.execution.waiting_at
+        return wait_state(self.cursor).get("step") or self.last_logged or self.execution.waiting_at
 
     def hand_back(self) -> None:
         """Queue a continuation of the run (due now) and let this worker go."""
@@ -132,12 +132,6 @@ class StoredRun(StepTransactions):
             token = wait(self.execution.pk, self.lease, clock.now(), cursor=self.cursor,
                          outputs=to_json(self.outputs), waiting_at=self.waiting_at())
             enqueue(RESUME_EXECUTION, self.execution.pk, token)
-
-
-def waiting_step(cursor: list[dict[str, Any]]) -> str:
-    """The step a wait in ``cursor`` names, if any."""
-    state = (cursor[-1].get("wait") if cursor else None) or {}
-    return state.get("step") or ""
 
 
 def run(execution_id: int, lease: str, *, deadline: float | None = None, fresh: Execution | None = None) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from automations.engine import approvals, event_waits
 from automations.models import Execution, StepRun
 from automations.status import ExecutionStatus, StepRunStatus
-from automations.steps.cursor import Program, locate, loop_index
+from automations.steps.cursor import Program, locate, loop_index, wait_state
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def current(execution: Execution) -> Waiting | None:
     if execution.status != ExecutionStatus.WAITING:
         return None
     cursor = execution.cursor or []
-    state = (cursor[-1].get("wait") if cursor else None) or {}
+    state = wait_state(cursor)
     position = locate(Program(execution.version.snapshot), [dict(frame) for frame in cursor])
     latest = execution.step_runs.order_by("-started_at", "-pk").first()
     if state.get("kind") in KINDS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -111,12 +111,8 @@ def _percent(share: float | None) -> str:
 
 @dataclass
 class _Recovered:
-    amounts: dict[str, Decimal] | None = None
-    seconds: list[int] | None = None
-
-    def __post_init__(self) -> None:
-        self.amounts = self.amounts if self.amounts is not None else defaultdict(Decimal)
-        self.seconds = self.seconds if self.seconds is not None else []
+    amounts: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    seconds: list[int] = field(default_factory=list)
 
     def written(self) -> dict[str, str]:
         return {currency: f"{total:.2f}" for currency, total in sorted(self.amounts.items())}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -251,9 +252,7 @@ def _count_events() -> int:
                          (2, [row[0] for row in rows if row[3] is not None])):
         if ids and Event.objects.filter(pk__in=ids, counted__lt=counted).update(counted=counted) != len(ids):
             raise _Moved()  # an event deleted meanwhile: the next fold counts what is left
-    for (day, kind, event_type), count in counts.items():
-        if not EventTally.objects.filter(day=day, kind=kind, event_type=event_type).update(count=F("count") + count):
-            EventTally.objects.create(day=day, kind=kind, event_type=event_type, count=count)
+    _increment(EventTally, ("day", "kind", "event_type"), counts)
     return len(rows)
 
 
@@ -285,12 +284,19 @@ def failure_code(row: dict) -> str:
 
 
 def _add(counts: Counter[TallyKey]) -> None:
-    for (automation_id, version_number, day, kind, key), count in counts.items():
-        updated = Tally.objects.filter(automation_id=automation_id, version_number=version_number, day=day,
-                                       kind=kind, key=key[:120]).update(count=F("count") + count)
-        if not updated:
-            Tally.objects.create(automation_id=automation_id, version_number=version_number, day=day, kind=kind,
-                                 key=key[:120], count=count)
+    cut: Counter[TallyKey] = Counter()
+    for (*rest, key), count in counts.items():
+        cut[(*rest, key[:120])] += count  # keys alike in their first 120 characters share a row
+    _increment(Tally, ("automation_id", "version_number", "day", "kind", "key"), cut)
+
+
+def _increment(model: type[Tally] | type[EventTally], fields: tuple[str, ...], counts: Mapping[tuple, int]) -> None:
+    """Add each count to the row of ``model`` its key names (``fields`` in order), creating the row
+    the first time (one fold counts at a time: no other writer races it)."""
+    for key, count in counts.items():
+        row = dict(zip(fields, key))
+        if not model.objects.filter(**row).update(count=F("count") + count):
+            model.objects.create(**row, count=count)
 
 
 def ending(run: dict) -> str:

@@ -105,6 +105,12 @@ def loop_variables(cursor: list[Frame], items: Callable[[Any], list[Any]]) -> di
             for frame in cursor if is_loop(frame) and frame["item"] < item_count(frame)}
 
 
+def wait_state(cursor: list[Frame]) -> dict[str, Any]:
+    """The wait the run's innermost frame holds (a wait_for's events, an approval's request: its
+    ``kind``, ``step`` and what it waits for), or an empty dict."""
+    return (cursor[-1].get("wait") if cursor else None) or {}
+
+
 def step_done(cursor: list[Frame]) -> None:
     """Move past the step at the top frame's index."""
     cursor[-1]["index"] += 1

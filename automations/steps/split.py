@@ -81,19 +81,14 @@ class SplitStep(StepKind, Step):
 
     @classmethod
     def validate(cls, validator, step, path, loop_vars, canonical):
-        for field in cls.fields:
+        for field in cls.fields:  # written out even when left at their default
             weight = step.get(field, 50)
             if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:
                 validator.error(f"{path}.{field}", f"must be a whole number from 0 to 100, not {weight!r}")
             canonical[field] = weight
         if all(isinstance(step.get(f, 50), int) for f in cls.fields) and sum(weights_of(step).values()) == 0:
             validator.error(f"{path}.weight_a", "A and B cannot both weigh 0: no run would have a variant")
-        for lane in cls.lanes:
-            steps = step.get(lane, [])
-            if not isinstance(steps, list):
-                validator.error(f"{path}.{lane}", "must be a list of steps")
-            elif steps:
-                canonical[lane] = validator.step_list(steps, f"{path}.{lane}", loop_vars)
+        canonical = super().validate(validator, step, path, loop_vars, canonical)  # the lanes
         if not step.get("a") and not step.get("b"):
             validator.error(f"{path}.a", "a split needs at least one step in variant A or B "
                                          "(an empty variant is a control group that does nothing)")

@@ -12,6 +12,7 @@ import { renderFlow } from "./ui/flow.js";
 import { lowerFirst } from "./state/labels.js";
 import { useStepTypes } from "./state/step_types.js";
 import { triggerLabel, useTriggerKinds } from "./state/trigger_kinds.js";
+import { laneTaken } from "./state/tree.js";
 import { summarizeConditions } from "./state/summary.js";
 
 const config = JSON.parse(document.getElementById("ab-run-config").textContent);
@@ -36,10 +37,9 @@ function decorate(key) {
 }
 
 /** "taken" for the lane of a branch or a split the run went down. */
-function laneTaken(key, slot) {
+function laneDecoration(key, slot) {
   const runs = state.execution.steps.filter((run) => run.step_key === key);
-  return runs.some((run) => (run.step_type === "branch" && run.output?.branch === slot)
-    || (run.step_type === "split" && run.output?.variant === slot)) ? "taken" : null;
+  return runs.some((run) => laneTaken(run.step_type, run.output) === slot) ? "taken" : null;
 }
 
 function attemptsOf(key) {
@@ -235,7 +235,7 @@ function draw() {
   const { execution } = state;
   const view = {
     mode: "run", canEdit: false, selected: state.selected, collapsed: new Set(), actions: state.actions,
-    words: true, decorate, laneDecoration: laneTaken,
+    words: true, decorate, laneDecoration,
   };
   const pendingApproval = (execution.approvals || []).some((request) => request.status === "pending");
   const summary = execution.status === "waiting" && pendingApproval

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  canMoveTo, destinations, duplicateStep, findStep, getLane, insertStep, moveDown, moveStep, moveUp,
+  canMoveTo, destinations, duplicateStep, findStep, getLane, insertStep, laneTaken, moveDown, moveStep, moveUp,
   newStep, removeStep, renameKey, ROOT, updateStep,
 } from "../../../../automations/static/automations/builder/state/tree.js";
 import { dunning, keysOf } from "./fixtures.js";
@@ -97,4 +97,11 @@ test("definitions that differ only in key order are the same", async () => {
   const { stableJSON } = await import("../../../../automations/static/automations/builder/state/tree.js");
   assert.equal(stableJSON({ b: 1, a: [{ y: 2, x: 1 }] }), stableJSON({ a: [{ x: 1, y: 2 }], b: 1 }));
   assert.notEqual(stableJSON({ a: 1 }), stableJSON({ a: 2 }));
+});
+
+test("the lane a branch or a split went down is read from what it said", () => {
+  assert.equal(laneTaken("branch", { branch: "else" }), "else");
+  assert.equal(laneTaken("split", { variant: "b", reason: "by invoice.id in_1" }), "b");
+  assert.equal(laneTaken("delay", { until: "2026-01-01" }), null);
+  assert.equal(laneTaken("split", null), null);
 });

@@ -14,6 +14,14 @@ export function lanesOf(step) {
   return lanesOfType(step?.type);
 }
 
+/** The lane a branch or a split step went down, from what it said (a test's timeline entry, or a
+ *  run's step output): a branch's ``branch``, a split's ``variant``; null for other steps. */
+export function laneTaken(type, said) {
+  if (type === "branch") return said?.branch ?? null;
+  if (type === "split") return said?.variant ?? null;
+  return null;
+}
+
 export function laneId(lane) {
   return lane.owner ? `${lane.owner}.${lane.slot}` : "steps";
 }

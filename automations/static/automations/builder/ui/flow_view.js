@@ -1,7 +1,7 @@
 // What the flow is drawn with (see flow.js): the builder's state read for the cards — selection,
 // problems, positions for Move up/down, and the path the last test run took.
 
-import { findStep, getLane } from "../state/tree.js";
+import { findStep, getLane, laneTaken } from "../state/tree.js";
 
 /** The steps a test run reached (with their day) and the lane each branch or split took. */
 export function testPath(run) {
@@ -9,8 +9,8 @@ export function testPath(run) {
   const lanes = new Map();
   for (const entry of run.timeline || []) {
     if (!steps.has(entry.step)) steps.set(entry.step, { day: entry.day, detail: entry.error ? "failed" : "" });
-    if (entry.type === "branch") lanes.set(entry.step, entry.branch);
-    if (entry.type === "split") lanes.set(entry.step, entry.variant);
+    const taken = laneTaken(entry.type, entry);
+    if (taken) lanes.set(entry.step, taken);
   }
   return { steps, lanes };
 }
