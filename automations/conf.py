@@ -46,6 +46,10 @@ DEFAULTS: dict[str, Any] = {
     # task (its own task was lost, or still waits in a long queue); dispatching twice is harmless.
     "REDISPATCH_SECONDS": 30,
     "SWEEP_BATCH": 500,
+    # Whether django-q2 stores the result of each engine task that succeeded (failed ones are
+    # always stored). The step log is the runs' record; storing a result costs django-q2 a write,
+    # and with its save_limit a locked read of the stored results, for every task.
+    "KEEP_TASK_RESULTS": False,
     # How often the derived-event scans (subscription.ending_soon, invoice.overdue,
     # usage.threshold_exceeded) look through the billing data.
     "DERIVED_SCAN_MINUTES": 60,

@@ -8,9 +8,11 @@ creates. The manager class depends only on the descriptor, so it is built once p
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps
+from django.db import models
 from simple_history.manager import HistoryDescriptor
 
 from automations import clock
@@ -46,3 +48,14 @@ def stamp_with_the_apps_clock(sender: Any, history_instance: Any, **kwargs: Any)
     every other moment the apps record comes from it."""
     if sender._meta.app_label in OWN_APPS:
         history_instance.history_date = clock.now()
+
+
+def created_rows(records: Sequence[models.Model]) -> list[models.Model]:
+    """The history rows ("+": created) of records of one model saved without them
+    (``skip_history_when_saving``), as simple-history writes them, stamped with the apps' clock: for
+    a caller that inserts them with its own rows, in one statement (``billing_events.sql.insert_rows``)."""
+    history_model = type(records[0]).history.model
+    when = clock.now()
+    return [history_model(history_date=when, history_user=None, history_change_reason="", history_type="+",
+                          **{field.attname: getattr(record, field.attname) for field in history_model.tracked_fields})
+            for record in records]

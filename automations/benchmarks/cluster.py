@@ -18,6 +18,7 @@ scratch database this process created, whatever the host's settings name.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import signal
 import threading
 import time
@@ -33,11 +34,10 @@ from django.db.models import Count
 from django_q.brokers import get_broker
 from django_q.cluster import Cluster
 from django_q.conf import Conf
-from django_q.models import Task as QueueTask
+from django_q.signals import post_execute
 from django_q.tasks import async_task, count_group
 from django.conf import settings
 from django.test import override_settings
-from django.utils import timezone
 
 from automations import services
 from automations.benchmarks.cpu import cpu_by_role
@@ -84,6 +84,26 @@ class ClusterFigures:
     cpu_ms_per_event: dict[str, float]
 
 
+class _EngineTasksRun:
+    """Engine tasks the running cluster has finished, counted by its monitor process (which sees
+    every task's result, stored or not) in memory it shares with this process."""
+
+    def __init__(self) -> None:
+        self._count = multiprocessing.Value("q", 0)
+
+    @property
+    def count(self) -> int:
+        return self._count.value
+
+    def __call__(self, sender: object, task: dict, **kwargs: object) -> None:
+        if str(task.get("func", "")).startswith("automations.engine"):
+            with self._count.get_lock():
+                self._count.value += 1
+
+
+ENGINE_TASKS_RUN = _EngineTasksRun()
+
+
 @contextmanager
 def running_cluster(workers: int) -> Iterator[str]:
     """A django-q2 cluster of ``workers`` on a queue of its own; yields the broker's name."""
@@ -99,11 +119,13 @@ def running_cluster(workers: int) -> Iterator[str]:
     # Forked processes must not inherit an open connection (creating the broker may open one): a
     # child closing its copy would end this process's session on the server.
     connections.close_all()
+    post_execute.connect(ENGINE_TASKS_RUN, weak=False)  # before the fork: the monitor has it
     try:
         cluster.start()
         yield type(broker).__name__
     finally:
         cluster.stop()
+        post_execute.disconnect(ENGINE_TASKS_RUN)
         broker.purge_queue()
         signal.signal(signal.SIGTERM, handlers[0])
         signal.signal(signal.SIGINT, handlers[1])
@@ -226,7 +248,7 @@ def measure_backlog(executions: int, hook: str) -> tuple[float, int, float, floa
     services.activate(automation)
     data = get_event_type(WORKLOAD_EVENT).sample_data()
     broker = get_broker()
-    began = timezone.now()
+    tasks_before = ENGINE_TASKS_RUN.count
     for _ in range(executions):
         services.run_manual(automation, data)
     peak = 0
@@ -237,7 +259,7 @@ def measure_backlog(executions: int, hook: str) -> tuple[float, int, float, floa
         return _finished(automation, executions)
 
     wait_until(finished, 60 + executions * 2 * RECEIVER_SECONDS, f"{executions} runs behind a slow receiver")
-    tasks = QueueTask.objects.filter(started__gte=began, func__startswith="automations.engine").count()
+    tasks = ENGINE_TASKS_RUN.count - tasks_before
     attempts = {(row.execution_id, row.attempt): row for row in
                 StepRun.objects.filter(execution__automation=automation, step_key="notify")}
     late = [(retry.started_at - attempts[pk, 1].finished_at).total_seconds() - RETRY_SECONDS

@@ -131,10 +131,10 @@ def _perform_inline(current: StepTransactions, step: dict[str, Any], action: Any
     """An action whose effect is a write in this database: it runs in its step's transaction, with
     its log row and the cursor move. An ActionError it raises commits with what it wrote on purpose
     (a decline's failed payment); any other exception leaves nothing of the attempt."""
-    attempt, context.inline = context.attempt, True
+    attempt, context.inline, context.history_on_commit = context.attempt, True, current.history_on_commit
     shown = to_json(action.redact(config))
     try:
-        with current.transaction(writes=True):
+        with current.transaction():
             try:
                 held = action.admit(config, context)
                 if held is not None:

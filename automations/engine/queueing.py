@@ -20,6 +20,8 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.tasks import async_task
 
+from automations.conf import app_settings
+
 #: Run one execution from its cursor (a wake-up: execution id, wake-up token).
 RESUME_EXECUTION = "automations.engine.tasks.resume_execution"
 #: Run several executions within one time budget (a list of [execution id, wake-up token]).
@@ -44,13 +46,13 @@ GROUP = "automations"
 def enqueue(func: str, *args: object) -> None:
     """Queue ``func(*args)`` on the worker cluster once the current transaction commits (at once
     in autocommit)."""
-    transaction.on_commit(lambda: async_task(func, *args, group=GROUP))
+    transaction.on_commit(lambda: async_task(func, *args, group=GROUP, save=app_settings.KEEP_TASK_RESULTS))
 
 
 def queue_now(func: str, *args: object) -> None:
     """Queue ``func(*args)`` now, for a caller whose rows are already committed (the sweep, after
     its transaction; an event receiver, after the event's)."""
-    async_task(func, *args, group=GROUP)
+    async_task(func, *args, group=GROUP, save=app_settings.KEEP_TASK_RESULTS)
 
 
 def tasks_waiting() -> int:
@@ -94,7 +96,8 @@ def queued_row(func: str, *args: object) -> OrmQ | None:
         return None
     capture = _Capture()
     try:
-        async_task(func, *args, group=GROUP, broker=capture)  # django-q2 builds and signs the package
+        # django-q2 builds and signs the package
+        async_task(func, *args, group=GROUP, save=app_settings.KEEP_TASK_RESULTS, broker=capture)
     except _Packed as packed:
         return OrmQ(key=capture.list_key, payload=packed.package, lock=timezone.now())
     raise RuntimeError("django-q2 did not hand the task to its broker")

@@ -14,7 +14,7 @@ from automations.engine.queueing import RESUME_EXECUTION, enqueue
 from automations.models import Automation, AutomationVersion, Execution
 from automations.scope import Scope, UnstoredRun, build_scope
 from automations.status import ExecutionStatus, Reentry
-from automations.steps.cursor import initial_cursor
+from automations.steps.cursor import initial_cursor, program_for
 from billing_events.models import Event
 
 logger = logging.getLogger("automations")
@@ -26,7 +26,7 @@ def entry_scope(automation: Automation, trigger: dict[str, Any], data: dict[str,
 
 def check_entry(version: AutomationVersion, scope: Scope) -> Outcome:
     """Whether the automation's conditions let a run start (ConditionError if they cannot be evaluated)."""
-    return evaluate((version.snapshot or {}).get("conditions"), scope.resolve)
+    return evaluate(program_for(version).definition.get("conditions"), scope.resolve)
 
 
 def start_execution(automation: Automation, version: AutomationVersion, *, trigger: dict[str, Any],
@@ -43,7 +43,7 @@ def start_execution(automation: Automation, version: AutomationVersion, *, trigg
     evaluated), so the problem is visible.
     """
     now = clock.now()
-    definition = version.snapshot or {}
+    definition = program_for(version).definition
     correlation = correlation_value(definition.get("correlation_key", ""), data)
     reentry = definition.get("reentry", Reentry.ALLOW)
     trigger = {**trigger, "automation_name": automation.name, "version": version.number}

@@ -6,8 +6,9 @@ the cursor move commit together, guarded by the worker's lease, so such a step h
 once with nothing to recover; an error such an action reports commits with what it wrote on
 purpose. Steps that go straight on — control steps and such local actions — share one commit with
 the steps after them (up to ``STEPS_PER_COMMIT`` steps or ``SECONDS_PER_COMMIT``): all of them
-commit, or none and the run goes on from the last commit (a :class:`Rewind`). Step-log rows are
-inserted together when their transaction commits.
+commit, or none and the run goes on from the last commit (a :class:`Rewind`). Step-log rows, and
+the history rows of the records local actions created, are inserted together when their
+transaction commits: one statement each, whatever the number of steps.
 """
 from __future__ import annotations
 
@@ -18,18 +19,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from automations import clock
 from automations.engine.transitions import LeaseLost
+from automations.history import created_rows
 from automations.models import StepRun
 from automations.scope import to_json
 from automations.status import StepRunStatus
 from automations.steps import Next
 from automations.steps.cursor import loop_index
-
-#: Django 6.1 names it ``savepoint_create`` (``savepoint`` is deprecated there); 5.2 has only ``savepoint``.
-_create_savepoint = getattr(transaction, "savepoint_create", None) or transaction.savepoint
+from billing_events.sql import insert_rows
 
 #: At most this many steps that go straight on share one commit, and for at most this long: the
 #: transaction holds the row locks of what its steps changed (a customer's row) until it commits.
@@ -58,38 +58,34 @@ class StepTransactions:
     #: Log rows of the open transaction's steps, inserted together when it commits (kept for the
     #: next commit when it is rolled back without effects and the run goes on).
     _unsaved: list[StepRun] = field(default_factory=list)
+    #: Records the open transaction's local actions created, whose history rows are written when
+    #: it commits (see ``ActionContext.history_on_commit``).
+    history_on_commit: list[models.Model] = field(default_factory=list)
     #: The key of the last step logged in this pass: where a run that now waits waits.
     last_logged: str = ""
 
     @contextmanager
-    def transaction(self, *, writes: bool = False) -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
         """The step's transaction: the one the steps before it left open, or a new one. Committed
         at the end unless the step keeps it open for the next one (``commit``); rolled back by an
-        exception. A step that ``writes`` into a transaction holding earlier steps' effects runs
-        in a savepoint, so its failure rolls back only its own writes; any other exception there
-        rolls everything back and raises :class:`Rewind`."""
-        savepoint = None
+        exception. An exception in a transaction that holds earlier steps' effects rolls them back
+        too and raises :class:`Rewind`: the pass goes on from the last commit, a commit per step
+        (rare, and cheaper than a savepoint around every step that writes)."""
         if self._open is None:
             self._open = transaction.atomic()
             self._open.__enter__()
             self._effects, self._steps_open, self._opened_at = False, 0, time.monotonic()
-        elif writes and self._effects:
-            savepoint = _create_savepoint()
-        self._keep_open, mark = False, len(self._unsaved)
+        self._keep_open = False
+        marks = len(self._unsaved), len(self.history_on_commit)
         try:
             yield
         except BaseException as exc:
-            del self._unsaved[mark:]
-            if savepoint is not None:
-                transaction.savepoint_rollback(savepoint)
-                raise
+            del self._unsaved[marks[0]:], self.history_on_commit[marks[1]:]
             lost = self._effects
             self._close(*sys.exc_info())
             if lost and isinstance(exc, Exception) and not isinstance(exc, LeaseLost):
                 raise Rewind() from exc
             raise
-        if savepoint is not None:
-            transaction.savepoint_commit(savepoint)
         self._steps_open += 1
         if not self._keep_open:
             self._close(None, None, None)
@@ -105,10 +101,15 @@ class StepTransactions:
         atomic.__exit__(*exc_info)
 
     def _flush(self) -> None:
-        """Insert the log rows waiting for this transaction's commit, in the order of their steps."""
+        """Insert the log rows waiting for this transaction's commit, in the order of their steps,
+        and the history rows of the records its local actions created."""
         if self._unsaved:
-            StepRun.objects.bulk_create(self._unsaved)
+            insert_rows(self._unsaved)
             self._unsaved = []
+        if self.history_on_commit:
+            records, self.history_on_commit = self.history_on_commit, []
+            for model in dict.fromkeys(type(record) for record in records):
+                insert_rows(created_rows([record for record in records if type(record) is model]))
 
     def abandon(self) -> None:
         """Roll back a transaction an unexpected exception left open."""

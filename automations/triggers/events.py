@@ -13,6 +13,7 @@ from automations.db import claim_first
 from automations.engine.start import start_if_entered
 from automations.models import Automation, Execution, SkippedStart
 from automations.status import ExecutionStatus
+from automations.steps.cursor import program_for
 from automations.triggers import skips
 from automations.triggers.exits import exit_executions
 from automations.engine.event_waits import wake_waiters
@@ -24,8 +25,9 @@ logger = logging.getLogger("automations")
 def listening_automations(event_type: str):
     """Active automations whose trigger is ``event_type``, paused ones too (an indexed lookup):
     a paused one starts nothing, and the event records that it did not."""
+    # The snapshot is read only when this process has not cached the version's program yet.
     return (Automation.objects.filter(trigger_event=event_type, active_version__isnull=False)
-            .select_related("active_version"))
+            .select_related("active_version").defer("active_version__snapshot"))
 
 
 def trigger_matches(trigger: dict[str, Any], event: Event) -> bool:
@@ -56,8 +58,9 @@ def dispatch(event_id: str, *, queue: bool = True) -> list[Execution]:
         if automation.is_paused:
             skipped.append(skips.paused(event, automation))
             continue
-        if not trigger_matches(version.snapshot["trigger"], event):
-            skipped.append(skips.trigger_mismatch(event, automation, version.snapshot["trigger"]))
+        trigger_rule = program_for(version).definition["trigger"]
+        if not trigger_matches(trigger_rule, event):
+            skipped.append(skips.trigger_mismatch(event, automation, trigger_rule))
             continue
         trigger = {"type": "event", "event_id": event.id, "event_type": event.type,
                    "occurred_at": event.occurred_at.isoformat()}

@@ -12,6 +12,7 @@ from automations.correlation import correlation_value
 from automations.engine.start import check_entry, entry_scope
 from automations.models import Automation, AutomationVersion, Execution, SkippedStart, SkipReason
 from automations.status import Reentry
+from automations.steps.cursor import program_for
 from billing_events.models import Event
 
 
@@ -45,7 +46,7 @@ def not_started(event: Event, automation: Automation, version: AutomationVersion
     runs = Execution.objects.filter(automation=automation)
     if runs.filter(event=event).exists():
         return None
-    definition = version.snapshot or {}
+    definition = program_for(version).definition
     key = definition.get("correlation_key", "")
     value = correlation_value(key, event.data)
     what = key.split(".")[0] if key else ""

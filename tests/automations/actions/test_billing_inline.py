@@ -15,6 +15,7 @@ from automations.models import Execution
 from billing_events import emit
 from billing_events.gateway import operations
 from billing_events.models import CreditNote, Customer, Event, GatewayOperation, Invoice, Payment
+from billing_events.sql import prepared_text
 from tests.conftest import sample
 from tests.fixtures.gateways import gateway_apart  # noqa: F401  (a fixture)
 from tests.fixtures.statements import counting
@@ -101,10 +102,11 @@ def transactions(statements: list[str]) -> list[list[str]]:
 
 
 def writes_to(block: list[str], table: str) -> bool:
-    if table == "billing_events_event" and any(sql.startswith("EXECUTE billing_events_") for sql in block):
-        return True  # emit() on PostgreSQL: one prepared statement (billing_events.sql.insert_with)
+    statements = [prepared_text(sql) for sql in block]  # PostgreSQL's hot-path inserts are prepared
+    if table == "billing_events_event" and any(sql.startswith("WITH inserted_event") for sql in statements):
+        return True  # emit() on PostgreSQL: one statement (billing_events.sql.insert_with)
     return any(sql.startswith(("INSERT", "UPDATE")) and f'"{table}"' in sql.split(" SET ")[0].split(" (")[0]
-               for sql in block)
+               for sql in statements)
 
 
 @pytest.mark.django_db(transaction=True)

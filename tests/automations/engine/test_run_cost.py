@@ -26,8 +26,9 @@ def no_clock_in_the_count(monkeypatch):
 # The target is 60 statements and 12 commits; these are the figures reached, as a ceiling: a change
 # that adds a statement or a commit to the step path fails here. The execution is created and
 # claimed (two commits), then its ten steps commit together: steps that go straight on share one
-# commit, and a local action after another runs in a savepoint (the 14 SAVEPOINT/RELEASE lines).
-RUN_STATEMENTS = 40
+# commit; the eight tasks are inserted one by one (each step's output names its task's id), their
+# history rows and the ten step-log rows each in one statement when the steps commit.
+RUN_STATEMENTS = 19
 RUN_COMMITS = 3
 
 
@@ -49,7 +50,7 @@ def test_a_ten_step_run_stays_within_its_statements_and_commits():
 # An event that starts the 10-step automation, dispatched and run by one worker task: the event
 # read, the exit, wait and trigger look-ups, the execution created and claimed, billing data read
 # once, and the ten steps' one commit. The task holds the execution it created: nothing read back.
-DISPATCH_STATEMENTS = 43
+DISPATCH_STATEMENTS = 22
 DISPATCH_COMMITS = 4
 
 

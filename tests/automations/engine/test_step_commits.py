@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError, connections, transaction
 
-from automations import services
+from automations import clock, services
 from automations.actions import Action, ActionError, registry
 from automations.models import Execution, StepRun, Task
 from tests.conftest import sample
@@ -120,6 +120,18 @@ def test_create_task_runs_once_without_an_intent_row(db, engine):
     row = execution.step_runs.get()
     assert row.status == "succeeded" and row.input == {"title": "Once"} and row.output["title"] == "Once"
     assert Task.objects.get().idempotency_key == f"{execution.pk}:t:0"
+
+
+def test_the_tasks_a_run_creates_have_their_creation_in_their_history(db, engine):
+    # Written with the step log when the steps' transaction commits (one statement for all of
+    # them), as simple-history writes it, at the apps' clock.
+    execution = run(engine, make([{"key": f"t{n}", "type": "action", "action": "create_task",
+                                   "config": {"title": f"Task {n}"}} for n in range(3)]))
+    assert execution.status == "succeeded"
+    history = Task.history.order_by("title")
+    assert [(row.title, row.history_type, row.history_date, row.execution_id) for row in history] == [
+        (f"Task {n}", "+", clock.now(), execution.pk) for n in range(3)], "the apps' clock (frozen by the tests)"
+    assert {row.id for row in history} == set(Task.objects.values_list("pk", flat=True))
 
 
 def test_a_step_after_an_action_that_changed_billing_data_reads_it_again(db, engine):

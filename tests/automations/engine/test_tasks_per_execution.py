@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django_q.conf import Conf
+from django_q.models import Task as QueueResult
 
 from automations import clock, services
 from automations.engine import queueing, sweep
@@ -107,3 +108,15 @@ def test_a_drain_out_of_budget_queues_one_successor(engine, queued, settings, mo
     # Each drain runs one execution, then hands the rest to one more drain; the last finds none.
     assert queued.count("run_due") == 5
     assert Task.objects.count() == 4
+
+
+@pytest.mark.parametrize("kept", [False, True])
+def test_the_result_of_an_engine_task_that_succeeded_is_kept_only_when_asked(engine, settings, kept):
+    # The step log is the runs' record: by default django-q2 stores no result for the engine's
+    # tasks that succeeded (a write, and with its save_limit a locked read, a task).
+    settings.AUTOMATIONS = {**settings.AUTOMATIONS, "KEEP_TASK_RESULTS": kept}
+    listeners(1)
+    engine.emit("payment.failed", sample("payment.failed"), id="evt_results")
+    assert Task.objects.count() == 1
+    results = QueueResult.objects.filter(func__startswith="automations.engine", success=True)
+    assert results.exists() is kept
