@@ -107,13 +107,17 @@ ENGINE_TASKS_RUN = _EngineTasksRun()
 @contextmanager
 def running_cluster(workers: int) -> Iterator[str]:
     """A django-q2 cluster of ``workers`` on a queue of its own; yields the broker's name."""
-    saved = (Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT, Conf.CLUSTER_NAME, Conf.PREFIX)
+    saved = (Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT, Conf.CLUSTER_NAME, Conf.PREFIX, Conf.RECYCLE, Conf.QUEUE_LIMIT)
     handlers = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
     # Every result kept (the no-op baseline is counted by its results); a queue name of its own so
     # a Redis broker shared with a running demo does not mix their tasks. The prefix must equal the
     # name, or django-q2's scheduler leaves the tick (a schedule with no cluster named) alone.
     Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT = workers, False, 0
     Conf.CLUSTER_NAME = Conf.PREFIX = "automations-bench"
+    # Workers that are not recycled mid-run (django-q2 replaces one after 500 tasks: a pause in the
+    # figures, and a worker that leaves as the cluster stops can leave its stop waiting for ever on
+    # a full queue), and the queue django-q2 sizes for this many workers.
+    Conf.RECYCLE, Conf.QUEUE_LIMIT = 10**9, workers ** 2
     broker = get_broker()
     cluster = Cluster(broker)  # installs its own SIGTERM/SIGINT handlers: restored below
     # Forked processes must not inherit an open connection (creating the broker may open one): a
@@ -129,7 +133,7 @@ def running_cluster(workers: int) -> Iterator[str]:
         broker.purge_queue()
         signal.signal(signal.SIGTERM, handlers[0])
         signal.signal(signal.SIGINT, handlers[1])
-        Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT, Conf.CLUSTER_NAME, Conf.PREFIX = saved
+        Conf.WORKERS, Conf.SYNC, Conf.SAVE_LIMIT, Conf.CLUSTER_NAME, Conf.PREFIX, Conf.RECYCLE, Conf.QUEUE_LIMIT = saved
 
 
 def wait_until(done: Callable[[], bool], timeout: float, what: str) -> float:
