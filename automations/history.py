@@ -56,6 +56,6 @@ def created_rows(records: Sequence[models.Model]) -> list[models.Model]:
     a caller that inserts them with its own rows, in one statement (``billing_events.sql.insert_rows``)."""
     history_model = type(records[0]).history.model
     when = clock.now()
-    return [history_model(history_date=when, history_user=None, history_change_reason="", history_type="+",
+    return [history_model(history_date=when, history_user=None, history_change_reason=None, history_type="+",
                           **{field.attname: getattr(record, field.attname) for field in history_model.tracked_fields})
             for record in records]

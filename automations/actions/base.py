@@ -38,9 +38,9 @@ class ActionContext:
     #: True when the action runs in its step's transaction (see ``Action.is_local``): whatever it
     #: writes commits with the step's log row and the cursor move, or not at all.
     inline: bool = False
-    #: Inline in a worker's run: where a record the action created goes (instead of its history
-    #: row being written at once) so that its history row is written with the step's log rows
-    #: when the step's transaction commits, one statement for all of them; None elsewhere.
+    #: Set with ``inline`` (a worker's run): where a record the action created goes, instead of its
+    #: history row being written at once, so that its history row is written with the step's log
+    #: rows when the step's transaction commits, one statement for all of them; None elsewhere.
     history_on_commit: list[Any] | None = None
     #: In test mode and backtests: what the test run has done so far, by kind, for actions whose
     #: rules count what came before (the card charges a test made); None in a worker's run.

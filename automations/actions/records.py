@@ -69,13 +69,10 @@ class CreateTask(Action):
             # A database error here is left to rise: it rolls the whole attempt back (the engine
             # then fails the step, retryable), where an ActionError would commit with the step.
             task = Task(idempotency_key=context.idempotency_key, execution_id=context.execution_id, **values)
-            if context.history_on_commit is None:
-                task.save(force_insert=True)
-            else:
-                task.skip_history_when_saving = True  # written with the step's log rows (see ActionContext)
-                task.save(force_insert=True)
-                del task.skip_history_when_saving
-                context.history_on_commit.append(task)
+            task.skip_history_when_saving = True  # written with the step's log rows (see ActionContext)
+            task.save(force_insert=True)
+            del task.skip_history_when_saving
+            context.history_on_commit.append(task)
             return self._output(task)
         try:
             # Look, then create, without get_or_create's savepoint: only the worker holding this

@@ -9,9 +9,8 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from automations.brokers import ACKNOWLEDGE_SECONDS, Outage
-from automations.conf import app_settings
 from automations.engine.outage import DATABASE_DOWN
-from automations.engine.queueing import GROUP, RUN_DUE
+from automations.engine.queueing import RUN_DUE, task_options
 
 
 class ORM(orm.ORM):
@@ -30,7 +29,7 @@ class ORM(orm.ORM):
             return None
         if self._outage.answered():
             # What fell due while the database was away runs now, not at the next tick.
-            async_task(RUN_DUE, group=GROUP, save=app_settings.KEEP_TASK_RESULTS, broker=self)
+            async_task(RUN_DUE, **task_options(), broker=self)
         return tasks
 
     def acknowledge(self, task_id: Any) -> Any:

@@ -9,8 +9,7 @@ from django_q.brokers import redis_broker
 from django_q.tasks import async_task
 
 from automations.brokers import Outage
-from automations.conf import app_settings
-from automations.engine.queueing import GROUP, RUN_DUE
+from automations.engine.queueing import RUN_DUE, task_options
 
 
 class Redis(redis_broker.Redis):
@@ -29,5 +28,5 @@ class Redis(redis_broker.Redis):
         if self._outage.answered():
             # Redis may have come back empty: whatever was queued before now may be gone. A drain
             # takes every dispatch still undone at once, and the wake-ups that are due.
-            async_task(RUN_DUE, timezone.now().isoformat(), group=GROUP, save=app_settings.KEEP_TASK_RESULTS, broker=self)
+            async_task(RUN_DUE, timezone.now().isoformat(), **task_options(), broker=self)
         return tasks

@@ -11,6 +11,7 @@ this module never imports.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
@@ -43,16 +44,22 @@ TICK = "automations.engine.tick"
 GROUP = "automations"
 
 
+def task_options() -> dict[str, Any]:
+    """What every engine task is queued with: its group, and whether django-q2 stores its result
+    when it succeeds (``KEEP_TASK_RESULTS``)."""
+    return {"group": GROUP, "save": app_settings.KEEP_TASK_RESULTS}
+
+
 def enqueue(func: str, *args: object) -> None:
     """Queue ``func(*args)`` on the worker cluster once the current transaction commits (at once
     in autocommit)."""
-    transaction.on_commit(lambda: async_task(func, *args, group=GROUP, save=app_settings.KEEP_TASK_RESULTS))
+    transaction.on_commit(lambda: async_task(func, *args, **task_options()))
 
 
 def queue_now(func: str, *args: object) -> None:
     """Queue ``func(*args)`` now, for a caller whose rows are already committed (the sweep, after
     its transaction; an event receiver, after the event's)."""
-    async_task(func, *args, group=GROUP, save=app_settings.KEEP_TASK_RESULTS)
+    async_task(func, *args, **task_options())
 
 
 def tasks_waiting() -> int:
@@ -96,8 +103,7 @@ def queued_row(func: str, *args: object) -> OrmQ | None:
         return None
     capture = _Capture()
     try:
-        # django-q2 builds and signs the package
-        async_task(func, *args, group=GROUP, save=app_settings.KEEP_TASK_RESULTS, broker=capture)
+        async_task(func, *args, **task_options(), broker=capture)  # django-q2 builds and signs the package
     except _Packed as packed:
         return OrmQ(key=capture.list_key, payload=packed.package, lock=timezone.now())
     raise RuntimeError("django-q2 did not hand the task to its broker")

@@ -129,8 +129,10 @@ def test_the_tasks_a_run_creates_have_their_creation_in_their_history(db, engine
                                    "config": {"title": f"Task {n}"}} for n in range(3)]))
     assert execution.status == "succeeded"
     history = Task.history.order_by("title")
-    assert [(row.title, row.history_type, row.history_date, row.execution_id) for row in history] == [
-        (f"Task {n}", "+", clock.now(), execution.pk) for n in range(3)], "the apps' clock (frozen by the tests)"
+    assert [(row.title, row.history_type, row.history_date, row.execution_id, row.history_change_reason,
+             row.history_user_id) for row in history] == [
+        (f"Task {n}", "+", clock.now(), execution.pk, None, None) for n in range(3)], (
+        "as simple-history writes a creation, at the apps' clock (frozen by the tests)")
     assert {row.id for row in history} == set(Task.objects.values_list("pk", flat=True))
 
 
